@@ -1,0 +1,380 @@
+"""Lattice elements: ImpactX's element classes, parameter names and units.
+
+Each model is one element of ``lattice.elements[]``; ``type`` is the ImpactX class name.
+Conventions (ImpactX): lengths in m, quadrupole strength k in 1/m^2, bend radius rc in m,
+rotation / PRot / ShortRF phase / ExactSbend phi / ThinDipole theta in degrees, DipEdge psi in rad.
+Source of names and defaults: ImpactX user guide, "Lattice Elements" (Python API).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from ._base import SpecModel
+
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+
+class ElementBase(SpecModel):
+    """Common to every element: a name and a transverse misalignment.
+
+    dx, dy: horizontal / vertical offset of the element [m]; rotation: roll about s [deg].
+    """
+
+    name: str | None = None
+    dx: float = 0.0
+    dy: float = 0.0
+    rotation: float = 0.0
+
+    #: True for elements with a length (ds) that the tracking loop slices.
+    thick: bool = Field(default=False, exclude=True, repr=False)
+
+
+class ThickElement(ElementBase):
+    """An element of length ``ds`` [m] pushed in ``nslice`` equal slices.
+
+    aperture_x, aperture_y: half-axes [m] of an elliptical aperture checked at the element exit;
+    0 means no aperture.
+    """
+
+    ds: NonNegative
+    nslice: Annotated[int, Field(ge=1, le=100_000)] = 1
+    aperture_x: NonNegative = 0.0
+    aperture_y: NonNegative = 0.0
+    thick: bool = Field(default=True, exclude=True, repr=False)
+
+    @model_validator(mode="after")
+    def _apertures_both_or_none(self) -> ThickElement:
+        if (self.aperture_x > 0) != (self.aperture_y > 0):
+            raise ValueError("aperture_x and aperture_y must both be > 0 (elliptical aperture) or both 0")
+        return self
+
+
+class ThinElement(ElementBase):
+    """A zero-length kick (ds = 0, one slice)."""
+
+    @property
+    def ds(self) -> float:
+        return 0.0
+
+    @property
+    def nslice(self) -> int:
+        return 1
+
+
+# --- drifts and quadrupoles -------------------------------------------------------------------
+
+
+class Drift(ThickElement):
+    """Linear drift (paraxial map, first order in pt)."""
+
+    type: Literal["Drift"] = "Drift"
+
+
+class ChrDrift(ThickElement):
+    """Drift with chromatic effects (exact in pt, paraxial in px, py)."""
+
+    type: Literal["ChrDrift"] = "ChrDrift"
+
+
+class ExactDrift(ThickElement):
+    """Drift with the exact (non-paraxial) Hamiltonian."""
+
+    type: Literal["ExactDrift"] = "ExactDrift"
+
+
+class Quad(ThickElement):
+    """Linear quadrupole; k [1/m^2] > 0 focuses horizontally."""
+
+    type: Literal["Quad"] = "Quad"
+    k: float
+
+
+class ChrQuad(ThickElement):
+    """Quadrupole with chromatic effects; k in 1/m^2 (unit=0) or T/m (unit=1)."""
+
+    type: Literal["ChrQuad"] = "ChrQuad"
+    k: float
+    unit: Literal[0, 1] = 0
+
+
+# --- bends ------------------------------------------------------------------------------------
+
+
+class Sbend(ThickElement):
+    """Linear sector bend; rc: bending radius [m] (sign gives the bending direction), ds: arc length [m]."""
+
+    type: Literal["Sbend"] = "Sbend"
+    rc: float
+
+    @field_validator("rc")
+    @classmethod
+    def _rc_nonzero(cls, v: float) -> float:
+        if v == 0.0:
+            raise ValueError("rc must be nonzero (use a Drift for a straight section)")
+        return v
+
+
+class ExactSbend(ThickElement):
+    """Sector bend with the exact Hamiltonian; phi: bending angle [deg]; B: field [T] (0: B from phi and ds)."""
+
+    type: Literal["ExactSbend"] = "ExactSbend"
+    phi: float
+    B: float = 0.0
+
+
+class CFbend(ThickElement):
+    """Combined-function sector bend: radius rc [m] and quadrupole strength k [1/m^2]."""
+
+    type: Literal["CFbend"] = "CFbend"
+    rc: float
+    k: float
+
+    @field_validator("rc")
+    @classmethod
+    def _rc_nonzero(cls, v: float) -> float:
+        if v == 0.0:
+            raise ValueError("rc must be nonzero")
+        return v
+
+
+class DipEdge(ThinElement):
+    """Dipole edge focusing, linear model; psi: pole-face angle [rad], rc [m], g: gap [m], K2: fringe-field integral."""
+
+    type: Literal["DipEdge"] = "DipEdge"
+    psi: float
+    rc: float
+    g: NonNegative = 0.0
+    K2: float = 0.0
+
+    @field_validator("rc")
+    @classmethod
+    def _rc_nonzero(cls, v: float) -> float:
+        if v == 0.0:
+            raise ValueError("rc must be nonzero")
+        return v
+
+
+class ThinDipole(ThinElement):
+    """Thin dipole kick (Ripken / MaryLie model); theta: bending angle [deg], rc: curvature radius [m]."""
+
+    type: Literal["ThinDipole"] = "ThinDipole"
+    theta: float
+    rc: float
+
+    @field_validator("rc")
+    @classmethod
+    def _rc_nonzero(cls, v: float) -> float:
+        if v == 0.0:
+            raise ValueError("rc must be nonzero")
+        return v
+
+
+# --- thin multipoles and lenses ---------------------------------------------------------------
+
+
+class Multipole(ThinElement):
+    """Thin multipole of order m (1 dipole, 2 quad, 3 sextupole, ...); K_normal, K_skew: integrated strengths [1/m^(m-1)]."""
+
+    type: Literal["Multipole"] = "Multipole"
+    multipole: Annotated[int, Field(ge=1, le=30)]
+    K_normal: float = 0.0
+    K_skew: float = 0.0
+
+
+class NonlinearLens(ThinElement):
+    """Thin Danilov-Nagaitsev (IOTA) nonlinear lens; knll: integrated strength [m], cnll: distance of singularities [m]."""
+
+    type: Literal["NonlinearLens"] = "NonlinearLens"
+    knll: float
+    cnll: Positive
+
+
+class Kicker(ThinElement):
+    """Thin transverse kick; xkick, ykick dimensionless (unit='dimensionless') or in T*m (unit='T-m')."""
+
+    type: Literal["Kicker"] = "Kicker"
+    xkick: float = 0.0
+    ykick: float = 0.0
+    unit: Literal["dimensionless", "T-m"] = "dimensionless"
+
+
+# --- focusing channels and solenoids ------------------------------------------------------------
+
+
+class ConstF(ThickElement):
+    """Constant linear focusing; kx, ky, kt: focusing wavenumbers [1/m]."""
+
+    type: Literal["ConstF"] = "ConstF"
+    kx: float
+    ky: float
+    kt: float
+
+
+class Sol(ThickElement):
+    """Hard-edge solenoid (fringe fields included); ks = B / (B rho) [1/m]."""
+
+    type: Literal["Sol"] = "Sol"
+    ks: float
+
+
+class SoftSolenoid(ThickElement):
+    """Solenoid with a soft-edge on-axis field B(z) = bscale * Fourier series; map integrated along the reference orbit.
+
+    bscale: [1/m] (unit=0) or [T] (unit=1); cos/sin_coefficients: Fourier coefficients of the
+    on-axis profile over the element length; mapsteps: integration steps per slice.
+    """
+
+    type: Literal["SoftSolenoid"] = "SoftSolenoid"
+    bscale: float
+    cos_coefficients: list[float] = Field(min_length=1)
+    sin_coefficients: list[float] = Field(min_length=1)
+    unit: Literal[0, 1] = 0
+    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 1
+
+
+class SoftQuadrupole(ThickElement):
+    """Quadrupole with a soft-edge gradient g(z) = gscale * Fourier series [1/m^2]; map integrated along the reference orbit."""
+
+    type: Literal["SoftQuadrupole"] = "SoftQuadrupole"
+    gscale: float
+    cos_coefficients: list[float] = Field(min_length=1)
+    sin_coefficients: list[float] = Field(min_length=1)
+    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 1
+
+
+# --- RF ----------------------------------------------------------------------------------------
+
+
+class RFCavity(ThickElement):
+    """RF cavity with on-axis field Ez(z) = escale * Fourier series; map integrated along the reference orbit.
+
+    escale: [1/m] (normalized by the rest energy: E / (m c^2 / q)); freq [Hz]; phase: RF driven phase [deg]
+    (ImpactX's convention); mapsteps: integration steps per slice.
+    """
+
+    type: Literal["RFCavity"] = "RFCavity"
+    escale: float
+    freq: Positive
+    phase: float
+    cos_coefficients: list[float] = Field(min_length=1)
+    sin_coefficients: list[float] = Field(min_length=1)
+    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 1
+
+
+class ShortRF(ThinElement):
+    """Thin RF gap (nonlinear); V: normalized voltage (q V / (m c^2)), freq [Hz], phase [deg] (-90 = zero crossing)."""
+
+    type: Literal["ShortRF"] = "ShortRF"
+    V: float
+    freq: Positive
+    phase: float = -90.0
+
+
+class Buncher(ThinElement):
+    """Thin linear RF buncher; V: normalized voltage, k: RF wavenumber [1/m]."""
+
+    type: Literal["Buncher"] = "Buncher"
+    V: float
+    k: float
+
+
+# --- coordinate transforms and maps -------------------------------------------------------------
+
+
+class PRot(ThinElement):
+    """Exact pole-face rotation in the x-z plane; phi_in, phi_out [deg]."""
+
+    type: Literal["PRot"] = "PRot"
+    phi_in: float
+    phi_out: float
+
+
+class PlaneXYRot(ThinElement):
+    """Rotation of the transverse plane about s; angle [deg]."""
+
+    type: Literal["PlaneXYRot"] = "PlaneXYRot"
+    angle: float
+
+
+class LinearMap(ElementBase):
+    """User-given 6x6 linear map R on (x, px, y, py, t, pt) (ImpactX's order); ds [m] advances s only."""
+
+    type: Literal["LinearMap"] = "LinearMap"
+    R: list[list[float]]
+    ds: NonNegative = 0.0
+
+    @property
+    def nslice(self) -> int:
+        return 1
+
+    @field_validator("R")
+    @classmethod
+    def _six_by_six(cls, v: list[list[float]]) -> list[list[float]]:
+        if len(v) != 6 or any(len(row) != 6 for row in v):
+            raise ValueError("R must be a 6x6 matrix (list of 6 rows of 6 numbers)")
+        return v
+
+
+# --- apertures, diagnostics, markers, programmable ---------------------------------------------
+
+
+class Aperture(ThinElement):
+    """Thin aperture; particles outside (transmit) or inside (absorb) the shape are lost and recorded.
+
+    aperture_x, aperture_y: half-widths / half-axes [m]; repeat_x, repeat_y: period [m] of a repeated
+    aperture (0 = not repeated); shape: rectangular or elliptical.
+    """
+
+    type: Literal["Aperture"] = "Aperture"
+    aperture_x: Positive
+    aperture_y: Positive
+    repeat_x: NonNegative = 0.0
+    repeat_y: NonNegative = 0.0
+    shape: Literal["rectangular", "elliptical"] = "rectangular"
+    action: Literal["transmit", "absorb"] = "transmit"
+
+
+class BeamMonitor(ThinElement):
+    """Writes the beam to an openPMD series ``diags/openPMD/<name>.<backend>`` (ImpactX layout)."""
+
+    type: Literal["BeamMonitor"] = "BeamMonitor"
+    name: str = "monitor"  # type: ignore[assignment]
+    backend: Literal["default", "h5", "bp", "bp4", "bp5", "json"] = "default"
+    encoding: Literal["g", "f", "v"] = "g"
+    period_sample_intervals: Annotated[int, Field(ge=1)] = 1
+
+
+class Marker(ThinElement):
+    """Does nothing; a named position in the lattice."""
+
+    type: Literal["Marker"] = "Marker"
+
+
+class Programmable(ThickElement):
+    """An element whose push is Python code (set on the engine object, not in JSON)."""
+
+    type: Literal["Programmable"] = "Programmable"
+    ds: NonNegative = 0.0
+
+
+Element = Annotated[
+    Union[
+        Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
+        Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
+        ShortRF, Buncher, PRot, PlaneXYRot, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
+    ],
+    Field(discriminator="type"),
+]
+
+ELEMENT_MODELS: dict[str, type[ElementBase]] = {
+    m.model_fields["type"].default: m
+    for m in (
+        Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
+        Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
+        ShortRF, Buncher, PRot, PlaneXYRot, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
+    )
+}

@@ -1,0 +1,103 @@
+"""The JobSpec: reference particle, beam, lattice, space charge, diagnostics (shared/spec/README.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from ._base import SpecModel
+from .distributions import Distribution
+from .elements import Element
+
+#: Rest mass [MeV] and charge [e] of the named species (CODATA 2018, as ImpactX's RefPart).
+SPECIES: dict[str, tuple[float, float]] = {
+    "electron": (0.51099895000, -1.0),
+    "positron": (0.51099895000, 1.0),
+    "proton": (938.27208816, 1.0),
+    "Hminus": (939.294308, -1.0),
+}
+
+
+class Reference(SpecModel):
+    """Reference particle: a named species, or mass_MeV [MeV/c^2] + charge_qe [e]; kin_energy_MeV [MeV]."""
+
+    species: Literal["electron", "positron", "proton", "Hminus"] | None = None
+    mass_MeV: Annotated[float, Field(gt=0.0)] | None = None
+    charge_qe: float | None = None
+    kin_energy_MeV: Annotated[float, Field(gt=0.0)]
+
+    @model_validator(mode="after")
+    def _species_or_mass(self) -> Reference:
+        if self.species is None and (self.mass_MeV is None or self.charge_qe is None):
+            raise ValueError("give species, or both mass_MeV and charge_qe")
+        if self.species is not None and (self.mass_MeV is not None or self.charge_qe is not None):
+            raise ValueError("give species or mass_MeV/charge_qe, not both")
+        if self.charge_qe == 0.0:
+            raise ValueError("charge_qe must be nonzero")
+        return self
+
+    def mass_and_charge(self) -> tuple[float, float]:
+        """(rest mass [MeV], charge [e])."""
+        if self.species is not None:
+            return SPECIES[self.species]
+        assert self.mass_MeV is not None and self.charge_qe is not None
+        return self.mass_MeV, self.charge_qe
+
+
+class Beam(SpecModel):
+    """The particle beam: npart macroparticles drawn from ``distribution`` with ``seed``.
+
+    bunch_charge_C [C] (3D space charge, and the charge of the bunch) or current_A [A] (2D/2.5D).
+    """
+
+    npart: Annotated[int, Field(ge=0, le=1_000_000_000)]
+    seed: Annotated[int, Field(ge=0)] = 0
+    bunch_charge_C: Annotated[float, Field(ge=0.0)] | None = None
+    current_A: Annotated[float, Field(ge=0.0)] | None = None
+    distribution: Distribution
+
+
+class Lattice(SpecModel):
+    """The element list, repeated ``periods`` times (turns)."""
+
+    periods: Annotated[int, Field(ge=1, le=10_000_000)] = 1
+    elements: list[Element]
+
+
+class SpaceCharge(SpecModel):
+    """Space-charge solver settings (ImpactX's algo.space_charge, amr.n_cell, ...)."""
+
+    mode: Literal["3D", "2D", "2.5D"]
+    n_cell: Annotated[list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=3, max_length=3)]
+    particle_shape: Literal[1, 2, 3] = 2
+    poisson_solver: Literal["fft"] = "fft"
+    prob_relative: Annotated[float, Field(ge=1.0, le=100.0)] = 1.1
+    num_longitudinal_bins: Annotated[int, Field(ge=2, le=100_000)] = 100
+
+
+class Diagnostics(SpecModel):
+    """slice_step_diagnostics: reduced diagnostics after every slice, not only at the ends."""
+
+    slice_step_diagnostics: bool = False
+
+
+class JobSpec(SpecModel):
+    """One simulation: what the CLI runs and the service queues."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    reference: Reference
+    beam: Beam
+    lattice: Lattice
+    space_charge: SpaceCharge | None = None
+    diagnostics: Diagnostics = Diagnostics()
+
+    @model_validator(mode="after")
+    def _charge_for_space_charge(self) -> JobSpec:
+        sc = self.space_charge
+        if sc is not None:
+            if sc.mode == "3D" and not self.beam.bunch_charge_C:
+                raise ValueError("space_charge.mode 3D needs beam.bunch_charge_C > 0")
+            if sc.mode in ("2D", "2.5D") and not self.beam.current_A:
+                raise ValueError(f"space_charge.mode {sc.mode} needs beam.current_A > 0")
+        return self

@@ -4,13 +4,18 @@ Phase-space parameters (ImpactX): lambdaX, lambdaY, lambdaT [m] and lambdaPx, la
 [1] are the rms-like intercepts of the phase ellipse; muxpx, muypy, mutpt in (-1, 1) its
 correlations; meanX.. [m, 1] offsets (default 0); dispX, dispPx, dispY, dispPy [m, 1] dispersion.
 Alternatively ``from_twiss: true`` with betaX [m], alphaX [1], emittX [m] (and Y, T), converted
-to lambda/mu exactly as ImpactX's ``twiss()`` helper does.
+to lambda/mu exactly as ImpactX's ``twiss()`` helper does (ImpactX's ``<name>_from_twiss`` input).
+
+The second moments implied by lambda/mu (ImpactX docs, "Beam Distribution Input"), per plane (q, p):
+<q^2> = lambdaQ^2 / (1 - mu^2), <p^2> = lambdaP^2 / (1 - mu^2), <q p> = -mu lambdaQ lambdaP / (1 - mu^2),
+so the rms emittance is lambdaQ lambdaP / sqrt(1 - mu^2); with Twiss, lambdaQ = sqrt(emitt / gammaTwiss),
+lambdaP = sqrt(emitt / beta), mu = alpha / sqrt(beta gammaTwiss).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -55,15 +60,28 @@ class PhaseSpace(SpecModel):
 
     @model_validator(mode="after")
     def _complete(self) -> PhaseSpace:
+        lambdas = ["lambdaX", "lambdaY", "lambdaT", "lambdaPx", "lambdaPy", "lambdaPt"]
+        twiss = [f"{k}{p}" for p in "XYT" for k in ("beta", "emitt")]
         if self.from_twiss:
-            missing = [f"{k}{p}" for p in "XYT" for k in ("beta", "emitt") if getattr(self, f"{k}{p}") is None]
+            missing = [n for n in twiss if getattr(self, n) is None]
             if missing:
                 raise ValueError(f"from_twiss=true needs {', '.join(missing)}")
+            # ImpactX (set_distribution_parameters_from_twiss_inputs) refuses emittances <= 0
+            zero = [f"emitt{p}" for p in "XYT" if getattr(self, f"emitt{p}") == 0.0]
+            if zero:
+                raise ValueError(f"from_twiss=true needs positive {', '.join(zero)}")
+            mixed = [n for n in lambdas if getattr(self, n) is not None]
+            mixed += [n for n in ("muxpx", "muypy", "mutpt") if getattr(self, n) != 0.0]
+            if mixed:
+                raise ValueError(f"from_twiss=true takes beta/alpha/emitt, not {', '.join(mixed)}")
         else:
-            names = ["lambdaX", "lambdaY", "lambdaT", "lambdaPx", "lambdaPy", "lambdaPt"]
-            missing = [n for n in names if getattr(self, n) is None]
+            missing = [n for n in lambdas if getattr(self, n) is None]
             if missing:
                 raise ValueError(f"missing {', '.join(missing)} (or set from_twiss=true with beta/alpha/emitt)")
+            mixed = [n for n in twiss if getattr(self, n) is not None]
+            mixed += [f"alpha{p}" for p in "XYT" if getattr(self, f"alpha{p}") != 0.0]
+            if mixed:
+                raise ValueError(f"{', '.join(mixed)} need from_twiss=true")
         return self
 
     def lambda_mu(self) -> dict[str, float]:
@@ -103,25 +121,27 @@ class Kurth6D(PhaseSpace):
 
 
 class Kurth4D(PhaseSpace):
-    """4D Kurth transversely, uniform in t and Gaussian... as ImpactX's Kurth4D."""
+    """4D Kurth distribution in (x, y, px, py), uniform in t, Gaussian in pt (ImpactX's Kurth4D)."""
 
     type: Literal["Kurth4D"] = "Kurth4D"
 
 
 class KVdist(PhaseSpace):
-    """4D Kapchinskij-Vladimirskij transversely (uniform on a 4D ellipsoid surface), uniform longitudinally."""
+    """4D Kapchinskij-Vladimirskij in (x, y, px, py) (uniform on a 4D ellipsoid surface), uniform in t,
+    Gaussian in pt (ImpactX's KVdist)."""
 
     type: Literal["KVdist"] = "KVdist"
 
 
 class Semigaussian(PhaseSpace):
-    """Uniform in a 3D spatial ellipsoid with Gaussian momenta."""
+    """Uniform in position (an ellipse in x, y times a uniform t profile), Gaussian in momentum (ImpactX's)."""
 
     type: Literal["Semigaussian"] = "Semigaussian"
 
 
 class Triangle(PhaseSpace):
-    """Triangular current profile in t, linear chirp, Gaussian transverse (ImpactX's Triangle)."""
+    """Ramped triangular current profile in t with a Gaussian energy spread (correlated through mutpt);
+    4D waterbag in (x, y, px, py) (ImpactX's Triangle, for LPA beams)."""
 
     type: Literal["Triangle"] = "Triangle"
 
@@ -129,8 +149,10 @@ class Triangle(PhaseSpace):
 class Thermal(SpecModel):
     """Stationary thermal / halo distribution in a constant focusing channel (ImpactX's Thermal).
 
-    k: focusing strength [1/m]; kT, kT_halo: core and halo temperatures [1]; normalize,
-    normalize_halo: normalization constants; halo: fraction of particles in the halo.
+    k: linear focusing strength [1/m]; kT, kT_halo: temperatures k*T of the core and halo
+    populations [1] (kT_halo defaults to kT); normalize, normalize_halo: normalization constants of
+    the core and halo densities [1] (normalize_halo defaults to normalize); halo: weight (fraction
+    of particles) of the halo population [1]. Ryne, Qiang, Adelmann, Proc. EPAC2004, 1942 (2004).
     """
 
     type: Literal["Thermal"] = "Thermal"
@@ -141,15 +163,21 @@ class Thermal(SpecModel):
     normalize_halo: Annotated[float, Field(gt=0.0)] | None = None
     halo: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
 
+    def halo_params(self) -> tuple[float, float]:
+        """(kT_halo, normalize_halo) with ImpactX's defaults: those of the core when not given."""
+        kT_halo = self.kT if self.kT_halo is None else self.kT_halo
+        normalize_halo = self.normalize if self.normalize_halo is None else self.normalize_halo
+        return kT_halo, normalize_halo
+
 
 class Empty(SpecModel):
-    """No particles (add them later with add_n_particles)."""
+    """No particles: ImpactX's Empty adds none (add them later with add_n_particles)."""
 
     type: Literal["Empty"] = "Empty"
 
 
 Distribution = Annotated[
-    Union[Gaussian, Waterbag, Kurth6D, Kurth4D, KVdist, Semigaussian, Triangle, Thermal, Empty],
+    Gaussian | Waterbag | Kurth6D | Kurth4D | KVdist | Semigaussian | Triangle | Thermal | Empty,
     Field(discriminator="type"),
 ]
 

@@ -1,0 +1,113 @@
+"""ImpactX's ASCII diagnostics files: reduced_beam_characteristics.0.0 and ref_particle.0.0.
+
+Layout of ImpactX's src/diagnostics/DiagnosticOutput.cpp: one header line of space-separated column
+names, then one line per call, ``step`` as an integer and every other value in C++ ``std::scientific``
+with ``max_digits10 - 1`` = 16 digits after the point (``%.16e``), so values round-trip exactly.
+ImpactX's analysis scripts read them with ``pandas.read_csv(path, sep=r"\\s+")``.
+ImpactX (as of 2026) prints mean_px/py/pt in the min/max columns of the momenta; these files hold the
+actual minima and maxima.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self, TextIO
+
+from .reduced import REDUCED_COLUMNS
+
+if TYPE_CHECKING:
+    from ..refpart import RefPart
+
+#: Columns of ref_particle.0.0, ImpactX's order. Units: s, x, y, z, t [m]; the rest [1].
+REF_PARTICLE_COLUMNS: tuple[str, ...] = (
+    "step",
+    "s",
+    "beta",
+    "gamma",
+    "beta_gamma",
+    "x",
+    "y",
+    "z",
+    "t",
+    "px",
+    "py",
+    "pz",
+    "pt",
+)
+
+
+def _fmt(v: float) -> str:
+    # C++ streams print non-finite values as nan / inf / -inf, which pandas parses back.
+    return f"{v:.16e}" if math.isfinite(v) else str(float(v))
+
+
+class _AsciiTable:
+    """A whitespace-separated table file, truncated and given its header on construction."""
+
+    def __init__(self, path_dir: str | Path, file_name: str, columns: Sequence[str]):
+        path_dir = Path(path_dir)
+        path_dir.mkdir(parents=True, exist_ok=True)
+        self.path = path_dir / file_name
+        self.columns = tuple(columns)
+        self._fh: TextIO | None = self.path.open("w", encoding="ascii")
+        self._fh.write(" ".join(self.columns) + "\n")
+        self._fh.flush()
+
+    def _write_line(self, step: int, values: Sequence[float]) -> None:
+        if self._fh is None:
+            raise ValueError(f"{self.path} is closed")
+        self._fh.write(" ".join([str(int(step)), *map(_fmt, values)]) + "\n")
+        # flushed per line so a live reader (dashboard, tail -f) sees every step
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    @property
+    def closed(self) -> bool:
+        return self._fh is None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class ReducedDiagnosticsWriter(_AsciiTable):
+    """``<path_dir>/<name>.0.0``: header ``step s mean_x min_x ... charge_C``, one row per ``write``.
+
+    ``name`` is ``reduced_beam_characteristics`` (ImpactX's per-step file) or
+    ``reduced_beam_characteristics_final`` (its end-of-run file).
+    """
+
+    def __init__(self, path_dir: str | Path, name: str = "reduced_beam_characteristics"):
+        super().__init__(path_dir, f"{name}.0.0", ("step", "s", *REDUCED_COLUMNS))
+
+    def write(self, step: int, row: Mapping[str, float]) -> None:
+        """Append one row; ``row`` is what ``reduced_beam_characteristics`` returns (it carries ``s`` [m])."""
+        missing = [c for c in self.columns[1:] if c not in row]
+        if missing:
+            raise KeyError(f"reduced diagnostics row lacks {', '.join(missing)}")
+        self._write_line(step, [float(row[c]) for c in self.columns[1:]])
+
+
+class RefParticleWriter(_AsciiTable):
+    """``<path_dir>/<name>.0.0``: header ``step s beta gamma beta_gamma x y z t px py pz pt``.
+
+    ``name`` is ``ref_particle`` or ``ref_particle_final`` as in ImpactX.
+    """
+
+    def __init__(self, path_dir: str | Path, name: str = "ref_particle"):
+        super().__init__(path_dir, f"{name}.0.0", REF_PARTICLE_COLUMNS)
+
+    def write(self, step: int, ref: RefPart) -> None:
+        """Append the reference particle's state at ``step``."""
+        self._write_line(step, [float(getattr(ref, c)) for c in self.columns[1:]])

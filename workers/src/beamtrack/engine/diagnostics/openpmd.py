@@ -1,0 +1,263 @@
+"""BeamMonitor output: an openPMD series per monitor name, laid out as ImpactX's BeamMonitor writes it.
+
+Facts from ImpactX (src/elements/diagnostics/BeamMonitor.cpp, openPMD.cpp, docs "dataanalysis"):
+
+- series ``<diags>/openPMD/<name>.<ext>`` (file-based encoding: ``<name>_%06T.<ext>``); one series
+  per full path, shared by every BeamMonitor of that name; a ``paraview.pmd`` helper file beside it
+  names the series. Backend ``default`` takes the first available of ADIOS2 (``bp4``), HDF5 (``h5``),
+  JSON (``json``), so it is ``bp4`` where openpmd-api has ADIOS2. Group-based encoding with ``bp`` or
+  ``bp5`` is refused, as in ImpactX.
+- iteration = the global step, its ``time`` = s of the reference particle [m]; species ``beam``.
+- records ``position/{x,y,t}`` [m], ``momentum/{x,y,t}`` [1], ``qm`` [C/kg], ``weighting`` [1] as float64
+  arrays and ``id`` as uint64, one entry per alive particle, relative to the reference particle;
+  ``positionOffset/{x,y,t}`` constant records = the reference particle's x, y, t [m]. ImpactX sets no
+  unitDimension or unitSI, so these keep openpmd-api's defaults here too. ImpactX's spin records
+  (spin/{x,y,z}) are not written: this engine does not track spin.
+- species attributes: beta_ref, gamma_ref, beta_gamma_ref [1], s_ref, x_ref, y_ref, z_ref, t_ref [m],
+  px_ref, py_ref, pz_ref [1], pt_ref = -gamma [1], mass_ref [kg], charge_ref [C], then every reduced
+  beam characteristic (current names and ImpactX's deprecated aliases, e.g. sigma_x and sig_x).
+- each write closes its iteration. ImpactX counts one step per slice of every element, thin ones
+  included, so two monitors never share a step; a second write of a step already in the series is
+  skipped with a ``BeamMonitorWarning`` (a closed openPMD iteration cannot be rewritten).
+
+Two limits of openpmd-api 0.17 met here, where ImpactX would write unreadable files: an ADIOS2
+group-based iteration without particles makes the whole series crash its readers, so an empty beam is
+skipped (with a ``BeamMonitorWarning``) on ``bp*`` group-based series; the JSON backend stores NaN
+attributes as ``null`` that it cannot read back, so non-finite reduced characteristics (e.g. of an
+empty beam) are left out of JSON series. HDF5 holds both.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from importlib import metadata
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+import numpy as np
+import openpmd_api as io
+
+from .reduced import DEPRECATED_ALIASES, reduced_beam_characteristics
+
+if TYPE_CHECKING:
+    from ..particles import ParticleContainer
+    from ..refpart import RefPart
+
+#: Backends accepted, besides ``default``; each is also the file extension.
+BACKENDS = ("h5", "bp", "bp4", "bp5", "json")
+_ENCODINGS = {
+    "g": io.Iteration_Encoding.group_based,
+    "f": io.Iteration_Encoding.file_based,
+    "v": io.Iteration_Encoding.variable_based,
+}
+#: ImpactX's BeamMonitor digits of the iteration number in file-based series names.
+FILE_MIN_DIGITS = 6
+
+
+class BeamMonitorWarning(UserWarning):
+    """A BeamMonitor write was skipped: a step already in the series, or an empty beam where the
+    backend cannot store one."""
+
+
+def resolve_backend(backend: str) -> str:
+    """The file extension for ``backend``; ``default`` is chosen as ImpactX does (ADIOS2, HDF5, JSON)."""
+    if backend == "default":
+        if io.variants.get("adios2"):
+            return "bp4"
+        return "h5" if io.variants.get("hdf5") else "json"
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: {backend!r} is not one of default, {', '.join(BACKENDS)}")
+    return backend
+
+
+def _software_version() -> str:
+    try:
+        return metadata.version("beamtrack-engine")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class BeamMonitorWriter:
+    """One openPMD series ``<out_dir>/<name>.<ext>`` of beam snapshots (ImpactX's BeamMonitor layout).
+
+    ``out_dir`` is the openPMD folder (``DIR/diags/openPMD`` for ``beamtrack run``); ``backend`` is
+    ``default``, ``h5``, ``bp``, ``bp4``, ``bp5`` or ``json``; ``encoding`` is ``g`` (group-based, one
+    file), ``f`` (file-based, one file per iteration) or ``v`` (variable-based, ADIOS2 steps).
+    Several BeamMonitor elements of one name share one series: get it with ``BeamMonitorWriter.open``
+    and close them all with ``BeamMonitorWriter.close_all()``.
+    """
+
+    _shared: ClassVar[dict[str, BeamMonitorWriter]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, out_dir: str | Path, name: str, backend: str = "default", encoding: str = "g"):
+        self.name = name
+        self.backend = resolve_backend(backend)
+        if encoding not in _ENCODINGS:
+            raise ValueError(f"encoding: {encoding!r} is not one of g, f, v")
+        self.encoding = encoding
+        if self.backend in ("bp", "bp5") and encoding == "g":
+            raise ValueError(
+                f"encoding: group-based ('g') is not supported with backend {self.backend!r}; use 'f' or 'v'"
+            )
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        file_name = name + (f"_%0{FILE_MIN_DIGITS}T" if encoding == "f" else "") + "." + self.backend
+        self.path = out / file_name
+        self._series: io.Series | None = io.Series(str(self.path), io.Access.create)
+        self._series.set_software("beamtrack", _software_version())
+        self._series.set_iteration_encoding(_ENCODINGS[encoding])
+        # ParaView 5.9+ opens an openPMD series through this helper file, as ImpactX writes it
+        (out / "paraview.pmd").write_text(file_name + "\n")
+        self._steps: set[int] = set()
+        self._lock = threading.Lock()
+
+    # --- shared series per path -----------------------------------------------------------------
+    @staticmethod
+    def _key(out_dir: str | Path, name: str, backend: str, encoding: str) -> str:
+        ext = resolve_backend(backend)
+        suffix = f"_%0{FILE_MIN_DIGITS}T" if encoding == "f" else ""
+        return str((Path(out_dir) / f"{name}{suffix}.{ext}").resolve())
+
+    @classmethod
+    def open(cls, out_dir: str | Path, name: str, backend: str = "default", encoding: str = "g") -> BeamMonitorWriter:
+        """The writer shared by every BeamMonitor writing to the same series path (created on first use)."""
+        key = cls._key(out_dir, name, backend, encoding)
+        with cls._shared_lock:
+            writer = cls._shared.get(key)
+            if writer is None or writer.closed:
+                writer = cls(out_dir, name, backend, encoding)
+                cls._shared[key] = writer
+            return writer
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every shared series opened with ``open`` (call once at the end of tracking)."""
+        with cls._shared_lock:
+            writers = list(cls._shared.values())
+            cls._shared.clear()
+        for w in writers:
+            w.close()
+
+    # --- writing --------------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._series is None
+
+    @property
+    def steps(self) -> list[int]:
+        """Iterations written so far, ascending."""
+        return sorted(self._steps)
+
+    def write(self, step: int, pc: ParticleContainer, ref: RefPart) -> None:
+        """Write the alive particles and the reference particle as iteration ``step``.
+
+        Data on a GPU is copied to the host here; the iteration is flushed and closed before return.
+        """
+        step = int(step)
+        with self._lock:
+            series = self._series
+            if series is None:
+                raise ValueError(f"openPMD series {self.path} is closed")
+            if step in self._steps:
+                warnings.warn(
+                    f"BeamMonitor {self.name!r}: step {step} is already in {self.path.name}; this write is skipped "
+                    "(count one step per slice of every element, as ImpactX does, to give each monitor its own step)",
+                    BeamMonitorWarning,
+                    stacklevel=2,
+                )
+                return
+            if self.backend.startswith("bp") and self.encoding == "g" and pc.total_number_of_particles() == 0:
+                warnings.warn(
+                    f"BeamMonitor {self.name!r}: no particles alive at step {step}; not written, because an empty "
+                    "iteration in a group-based ADIOS2 series makes openpmd-api readers crash",
+                    BeamMonitorWarning,
+                    stacklevel=2,
+                )
+                return
+            self._write_iteration(series, step, pc, ref)
+            self._steps.add(step)
+
+    def _write_iteration(self, series: io.Series, step: int, pc: ParticleContainer, ref: RefPart) -> None:
+        n = pc.size
+        alive = pc.state[:n] == 0
+        if bool(alive.all()):
+            real, ids = pc.real[:, :n], pc.id[:n]
+        else:
+            real, ids = pc.real[:, alive], pc.id[alive]
+        real = np.ascontiguousarray(pc.host(real), dtype=np.float64)
+        ids = np.ascontiguousarray(pc.host(ids)).astype(np.uint64)
+        n_alive = int(ids.size)
+        rbc = reduced_beam_characteristics(pc, ref)
+
+        it = series.write_iterations()[step]
+        it.set_time(float(ref.s))
+        beam = it.particles["beam"]
+        attrs: dict[str, float] = {
+            "beta_ref": ref.beta,
+            "gamma_ref": ref.gamma,
+            "beta_gamma_ref": ref.beta_gamma,
+            "s_ref": ref.s,
+            "x_ref": ref.x,
+            "y_ref": ref.y,
+            "z_ref": ref.z,
+            "t_ref": ref.t,
+            "px_ref": ref.px,
+            "py_ref": ref.py,
+            "pz_ref": ref.pz,
+            "pt_ref": ref.pt,
+            "mass_ref": ref.mass,
+            "charge_ref": ref.charge,
+        }
+        attrs.update((k, v) for k, v in rbc.items() if k != "s")
+        attrs.update((old, rbc[new]) for old, new in DEPRECATED_ALIASES.items())
+        for k, v in attrs.items():
+            if self.backend != "json" or math.isfinite(v):
+                beam.set_attribute(k, float(v))
+
+        d_fl = io.Dataset(np.dtype(np.float64), [n_alive])
+        for comp, value in zip("xyt", (ref.x, ref.y, ref.t), strict=True):
+            rc = beam["positionOffset"][comp]
+            rc.reset_dataset(d_fl)
+            rc.make_constant(float(value))
+
+        scalar = io.Record_Component.SCALAR
+        columns: list[tuple[Any, np.ndarray]] = [
+            (beam["position"]["x"], real[0]),
+            (beam["position"]["y"], real[1]),
+            (beam["position"]["t"], real[2]),
+            (beam["momentum"]["x"], real[3]),
+            (beam["momentum"]["y"], real[4]),
+            (beam["momentum"]["t"], real[5]),
+            (beam["qm"][scalar], np.full(n_alive, pc.qm, dtype=np.float64)),
+            (beam["weighting"][scalar], real[6]),
+        ]
+        for rc, _ in columns:
+            rc.reset_dataset(d_fl)
+        id_rc = beam["id"][scalar]
+        id_rc.reset_dataset(io.Dataset(np.dtype(np.uint64), [n_alive]))
+        # openPMD-api refuses zero-sized chunks (openPMD-api issue 1147): an empty beam has extents only
+        if n_alive:
+            for rc, data in columns:
+                rc.store_chunk(np.ascontiguousarray(data), [0], [n_alive])
+            id_rc.store_chunk(ids, [0], [n_alive])
+        series.flush()
+        it.close()
+
+    def close(self) -> None:
+        """Flush and close the series (idempotent)."""
+        with self._lock:
+            if self._series is not None:
+                self._series.close()
+                self._series = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,184 @@
+"""Engine element base: a validated spec model (the one source of parameters) plus its kernel binding.
+
+An engine element wraps the Pydantic model of ``beamtrack.spec.elements``: construction validates
+ImpactX's parameter names and units, attribute reads and writes go to the model (a hook that sets
+``quad.k = 2.0`` is validated and the next pass uses it, fused kernels included).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from beamtrack.spec import parse_model
+from beamtrack.spec.elements import ElementBase
+
+from ..kernels.codegen import KernelClass
+from ..kernels.ops import APERTURE, MISALIGNED, NPARAM
+from ..refpart import RefPart
+
+HEADER_DIR = "beamtrack/engine/elements/c"
+
+
+def header(name: str) -> str:
+    """Include path of a built-in element header (relative to the engine's include root)."""
+    return f"{HEADER_DIR}/{name}"
+
+
+class Element:
+    """Base of all engine elements. Subclasses set ``model_cls`` and, when pushed by a C kernel, ``kernel``.
+
+    Class attributes:
+      kernel: the C element class (name, header) or None for elements run in Python.
+      linear: the slice map is linear and homogeneous in (x, px, y, py, t, pt) (composable to a matrix).
+      positional: ImpactX's positional constructor arguments, in order.
+    """
+
+    model_cls: ClassVar[type[ElementBase]]
+    kernel: ClassVar[KernelClass | None] = None
+    linear: ClassVar[bool] = False
+    positional: ClassVar[tuple[str, ...]] = ("ds",)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        if len(args) > len(self.positional):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self.positional)} positional arguments")
+        for name, value in zip(self.positional, args):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__}: {name} given twice")
+            kwargs[name] = value
+        kwargs.pop("type", None)
+        object.__setattr__(self, "_model", parse_model(self.model_cls, kwargs))
+        object.__setattr__(self, "_version", 0)
+
+    @classmethod
+    def from_model(cls, model: ElementBase) -> Element:
+        el = cls.__new__(cls)
+        object.__setattr__(el, "_model", model.model_copy(deep=True))
+        object.__setattr__(el, "_version", 0)
+        return el
+
+    # --- parameters live in the model -------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        model = self.__dict__.get("_model")
+        if model is not None and (name in type(model).model_fields or hasattr(type(model), name)):
+            return getattr(model, name)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in type(self._model).model_fields:
+            setattr(self._model, name, value)  # validated (validate_assignment)
+            object.__setattr__(self, "_version", self._version + 1)
+        else:
+            object.__setattr__(self, name, value)
+
+    @property
+    def model(self) -> ElementBase:
+        return self._model
+
+    @property
+    def version(self) -> int:
+        """Bumped on every parameter change; the tracking loop rebuilds its kernel ops when it changes."""
+        return self._version
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._model.model_dump(exclude_none=True)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if k != "type")
+        return f"{type(self).__name__}({args})"
+
+    # --- geometry --------------------------------------------------------------------------------
+    @property
+    def ds(self) -> float:
+        return float(getattr(self._model, "ds", 0.0))
+
+    @property
+    def nslice(self) -> int:
+        return int(getattr(self._model, "nslice", 1))
+
+    @property
+    def thick(self) -> bool:
+        return self.ds > 0.0
+
+    # --- reference particle ----------------------------------------------------------------------
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        """Advance the reference particle through ``nslices`` slices of this element (default: straight)."""
+        ds = self.ds / self.nslice * nslices
+        push_ref_straight(ref, ds)
+
+    # --- kernel ops ------------------------------------------------------------------------------
+    def params(self) -> Sequence[float]:
+        """Values of op.p for the C kernel (at most NPARAM)."""
+        return ()
+
+    def aux_data(self) -> np.ndarray | None:
+        """Variable-length data for the kernel (e.g. Fourier coefficients), or None."""
+        return None
+
+    def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
+        """Fill ``ops`` (a view of OP_DTYPE records; one record by default) for ``nslices`` slices.
+
+        The caller sets kind, index, s_exit and aux_offset. ``ref_out`` is the reference after the
+        slices (ImpactX pushes the reference before the beam).
+        """
+        op = ops[0]
+        op["nslice"] = nslices
+        op["ds"] = self.ds / self.nslice
+        fill_common(op, self, ref_out)
+        p = list(self.params())
+        if len(p) > NPARAM:
+            raise ValueError(f"{type(self).__name__}: {len(p)} kernel parameters > {NPARAM}")
+        op["p"][: len(p)] = p
+
+    def op_count(self, nslices: int) -> int:
+        """How many op records ``fill_ops`` writes for ``nslices`` slices."""
+        return 1
+
+
+def fill_common(op: np.void, el: Element, ref: RefPart) -> None:
+    """Misalignment, aperture and reference fields shared by all ops of an element."""
+    m = el.model
+    dx, dy, rot = float(m.dx), float(m.dy), float(m.rotation)
+    flags = 0
+    if dx or dy or rot:
+        flags |= MISALIGNED
+    op["dx"], op["dy"] = dx, dy
+    op["cos_rot"], op["sin_rot"] = math.cos(math.radians(rot)), math.sin(math.radians(rot))
+    ax, ay = float(getattr(m, "aperture_x", 0.0) or 0.0), float(getattr(m, "aperture_y", 0.0) or 0.0)
+    if ax > 0 and ay > 0 and m.type != "Aperture":
+        flags |= APERTURE
+        op["aperture_x"], op["aperture_y"] = ax, ay
+    op["flags"] = flags
+    op["beta"], op["gamma"], op["beta_gamma"], op["pt_ref"] = ref.beta, ref.gamma, ref.beta_gamma, ref.pt
+
+
+def push_ref_straight(ref: RefPart, ds: float) -> None:
+    """Reference particle through a straight section of length ds [m] (ImpactX's Drift::operator()(RefPart))."""
+    if ds == 0.0:
+        return
+    step = ds / ref.beta_gamma
+    ref.x += step * ref.px
+    ref.y += step * ref.py
+    ref.z += step * ref.pz
+    ref.t -= step * ref.pt
+    ref.s += ds
+
+
+def push_ref_bend(ref: RefPart, ds: float, rc: float) -> None:
+    """Reference particle along an arc of length ds [m] and radius rc [m] in the x-z plane (ImpactX's Sbend)."""
+    if ds == 0.0:
+        return
+    theta = ds / rc
+    B = ref.beta_gamma / rc
+    c, s = math.cos(theta), math.sin(theta)
+    px, pz = ref.px, ref.pz
+    ref.px = px * c - pz * s
+    ref.pz = pz * c + px * s
+    ref.x += (ref.pz - pz) / B
+    ref.y += (theta / B) * ref.py
+    ref.z -= (ref.px - px) / B
+    ref.t -= (theta / B) * ref.pt
+    ref.s += ds

@@ -1,0 +1,81 @@
+"""Elements run by the tracking loop in Python: BeamMonitor, Marker, Programmable, and LinearMap's binding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from beamtrack.spec import elements as spec
+
+from ..kernels.codegen import KernelClass
+from ..refpart import RefPart
+from .base import Element, fill_common, header, push_ref_straight
+
+
+class LinearMap(Element):
+    """A user 6x6 map R on (x, px, y, py, t, pt); ds [m] advances s (ImpactX's LinearMap)."""
+
+    model_cls = spec.LinearMap
+    kernel = KernelClass("LinearMap", header("linearmap.h"))
+    linear = True
+    positional = ("R", "ds")
+
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        push_ref_straight(ref, self.ds)
+
+    def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
+        op = ops[0]
+        op["nslice"], op["ds"] = 1, self.ds
+        fill_common(op, self, ref_out)
+        op["c"][:36] = np.asarray(self.R, dtype=float).ravel()
+
+
+class BeamMonitor(Element):
+    """Writes the beam to the openPMD series diags/openPMD/<name>.<backend> (ImpactX layout)."""
+
+    model_cls = spec.BeamMonitor
+    positional = ("name", "backend", "encoding")
+
+
+class Marker(Element):
+    """A named position; does nothing."""
+
+    model_cls = spec.Marker
+    positional = ("name",)
+
+
+class Programmable(Element):
+    """An element pushed by Python (ImpactX's Programmable).
+
+    Set either ``push(sim, step, period)``, or ``beam_particles(arrays, refpart)`` and
+    ``ref_particle(refpart)``. ``arrays`` maps position_x ... momentum_t to live NumPy/CuPy views
+    of the beam (writes land in place; DLPack-capable for PyTorch/JAX). ``beam_particles`` and
+    ``ref_particle`` are called once per slice with the slice length in ``refpart.ds`` semantics
+    of ImpactX: they receive the slice via ``self.slice_ds`` [m].
+    """
+
+    model_cls = spec.Programmable
+    positional = ("ds", "nslice")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        push = kwargs.pop("push", None)
+        beam_particles = kwargs.pop("beam_particles", None)
+        ref_particle = kwargs.pop("ref_particle", None)
+        super().__init__(*args, **kwargs)
+        self.push: Callable[..., Any] | None = push
+        self.beam_particles: Callable[..., Any] | None = beam_particles
+        self.ref_particle: Callable[..., Any] | None = ref_particle
+        self.threadsafe = False
+
+    @property
+    def slice_ds(self) -> float:
+        return self.ds / self.nslice
+
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        if self.ref_particle is not None:
+            for _ in range(nslices):
+                self.ref_particle(ref)
+        else:
+            push_ref_straight(ref, self.slice_ds * nslices)

@@ -1,0 +1,283 @@
+"""Simulation: ImpactX's Python interface (reference, beam, lattice, hooks, track_particles)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from beamtrack.spec import JobSpec, Lattice as LatticeSpec, load_spec
+from beamtrack.spec.job import Beam as BeamSpec, Diagnostics, Reference, SpaceCharge
+
+from . import constants
+from .elements.python_side import BeamMonitor
+from .elements.registry import element_class, include_roots
+from .kernels import select
+from .lattice import Lattice
+from .particles import ParticleContainer
+from .refpart import RefPart
+from .tracking import HOOK_NAMES, Tracker, TrackingCancelled
+
+KINDS = ("serial", "openmp", "cuda")
+
+
+def gpu_available() -> bool:
+    try:
+        import cupy
+
+        return bool(cupy.cuda.is_available())
+    except Exception:  # cupy missing or no driver: no GPU
+        return False
+
+
+def default_kind() -> str:
+    """cuda when CuPy sees a GPU, else openmp on a multi-core machine, else serial (BEAMTRACK_KIND overrides)."""
+    env = os.environ.get("BEAMTRACK_KIND")
+    if env:
+        return env
+    if gpu_available():
+        return "cuda"
+    return "openmp" if (os.cpu_count() or 1) > 1 else "serial"
+
+
+class Hooks(dict[str, Callable[[Any], Any]]):
+    """``sim.hook[name] = fn(sim)`` for name in before_period, after_period, before_element, after_element, before_slice."""
+
+    def __setitem__(self, name: str, fn: Callable[[Any], Any]) -> None:
+        if name not in HOOK_NAMES:
+            raise KeyError(f"unknown hook {name!r}; hooks are {', '.join(HOOK_NAMES)}")
+        if fn is not None and not callable(fn):
+            raise TypeError(f"hook {name!r} must be callable")
+        super().__setitem__(name, fn)
+
+
+class Simulation:
+    """One beam through one lattice.
+
+    kind: serial | openmp | cuda | None (auto). output_dir: where ``diags/`` is written (default: the
+    working directory, as ImpactX). diagnostics: write reduced diagnostics and monitor output.
+    """
+
+    def __init__(self, kind: str | None = None, output_dir: str | os.PathLike[str] | None = None,
+                 diagnostics: bool = True, slice_step_diagnostics: bool = False, compose_linear: bool = True,
+                 nthreads: int | None = None):
+        kind = kind or default_kind()
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        if kind == "cuda" and not gpu_available():
+            raise RuntimeError("kind 'cuda' needs CuPy and a GPU; use 'serial' or 'openmp'")
+        self.kind = kind
+        self.nthreads = nthreads
+        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        self.diagnostics = diagnostics
+        self.slice_step_diagnostics = slice_step_diagnostics
+        self.compose_linear = compose_linear
+        self.reference = RefPart()
+        xp: Any = np
+        if kind == "cuda":
+            import cupy
+
+            xp = cupy
+        self.beam = ParticleContainer(xp=xp)
+        self.lattice = Lattice(sim=self)
+        self.periods = 1
+        self.hook = Hooks()
+        self.tracking_step = 0
+        self.tracking_period = 0
+        self.tracking_element = 0
+        #: called with each reduced-diagnostics row (dict of ImpactX column names -> float)
+        self.diagnostics_listeners: list[Callable[[dict[str, float]], Any]] = []
+        #: called after each pushed group with (tracking_step, total_steps)
+        self.progress_listeners: list[Callable[[int, int], Any]] = []
+        # space charge (ImpactX names)
+        self.space_charge: bool | str = False
+        self.n_cell = [32, 32, 32]
+        self.particle_shape = 2
+        self.prob_relative = 1.1
+        self.num_longitudinal_bins = 100
+        self.current_A: float | None = None
+        self.bunch_charge_C: float | None = None
+        self._stop = False
+        self._writers: dict[str, Any] = {}
+        self._sc_solver: Any = None
+        self._total_steps = 0
+        self._seed: int | None = None
+        self._distr: Any = None
+        self._npart = 0
+
+    # --- beam ------------------------------------------------------------------------------------
+    def add_particles(self, bunch_charge_C: float, distr: Any, npart: int, seed: int | None = None) -> None:
+        """Draw ``npart`` particles from distribution ``distr`` (reproducible by ``seed``) and add them."""
+        from .distribution import from_model
+
+        if npart < 0:
+            raise ValueError("npart must be >= 0")
+        d = distr if hasattr(distr, "sample") else from_model(distr)
+        rng = np.random.default_rng(seed)
+        coords = d.sample(int(npart), rng)
+        self.bunch_charge_C = bunch_charge_C
+        self._seed, self._distr, self._npart = seed, d, int(npart)
+        ref = self.reference
+        self.beam.add_n_particles(*coords, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C)
+
+    # --- kernels ---------------------------------------------------------------------------------
+    def kernel(self, kind: str | None = None) -> Any:
+        """The kernel for this lattice's element classes (prebuilt, cached, or compiled now)."""
+        classes = {el.kernel for el in self.lattice if el.kernel is not None}
+        k = select.get_kernel(kind or self.kind, classes, self.kernel_config(), include_roots())
+        if k.kind == "openmp" and self.nthreads:
+            k.nthreads = self.nthreads
+        return k
+
+    def kernel_config(self) -> dict[str, Any]:
+        """Compile-time switches this run asks of its kernel."""
+        return {}
+
+    # --- space charge ----------------------------------------------------------------------------
+    @property
+    def space_charge_enabled(self) -> bool:
+        return self.space_charge not in (False, None, "false", "False", "")
+
+    def _space_charge_kick(self, slice_ds: float) -> None:
+        if self._sc_solver is None:
+            from .spacecharge import SpaceChargeSolver
+
+            self._sc_solver = SpaceChargeSolver.from_simulation(self)
+        self._sc_solver.kick(self.beam, self.reference, slice_ds)
+
+    # --- tracking --------------------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        """Global steps of a full run: periods x slices of one period."""
+        return self.periods * sum(el.nslice for el in self.lattice)
+
+    def request_stop(self) -> None:
+        """Ask a running track_particles() to stop at the next step boundary (raises TrackingCancelled)."""
+        self._stop = True
+
+    def _check_stop(self) -> None:
+        if self._stop:
+            raise TrackingCancelled(f"stopped at step {self.tracking_step}")
+
+    def track_particles(self, periods: int | None = None) -> None:
+        """Track the beam through ``periods`` passes of the lattice (default ``sim.periods``)."""
+        periods = self.periods if periods is None else periods
+        self._total_steps = self.tracking_step + periods * sum(el.nslice for el in self.lattice)
+        tracker = Tracker(self)
+        if self.tracking_step == 0:
+            self._reduced_diagnostics()
+        try:
+            tracker.run(periods)
+        finally:
+            if self.diagnostics:
+                for w in self._writers.values():
+                    w.flush() if hasattr(w, "flush") else None
+        if not self.slice_step_diagnostics:
+            self._reduced_diagnostics()
+
+    def _after_group(self) -> None:
+        for fn in self.progress_listeners:
+            fn(self.tracking_step, self._total_steps)
+
+    # --- diagnostics -----------------------------------------------------------------------------
+    def _diag_dir(self) -> Path:
+        d = self.output_dir / "diags"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def _reduced_diagnostics(self) -> None:
+        if not self.diagnostics and not self.diagnostics_listeners:
+            return
+        from .diagnostics import RefParticleWriter, ReducedDiagnosticsWriter, reduced_beam_characteristics
+
+        row = reduced_beam_characteristics(self.beam, self.reference)
+        row = {"step": self.tracking_step, "s": self.reference.s, **{k: v for k, v in row.items() if k not in ("step", "s")}}
+        if self.diagnostics:
+            if "reduced" not in self._writers:
+                self._writers["reduced"] = ReducedDiagnosticsWriter(self._diag_dir())
+                self._writers["ref"] = RefParticleWriter(self._diag_dir())
+            self._writers["reduced"].write(self.tracking_step, row)
+            self._writers["ref"].write(self.tracking_step, self.reference)
+        for fn in self.diagnostics_listeners:
+            fn(row)
+
+    def _write_monitor(self, el: BeamMonitor) -> None:
+        if not self.diagnostics:
+            return
+        if self.tracking_period % el.period_sample_intervals != 0:
+            return
+        from .diagnostics import BeamMonitorWriter
+
+        w = BeamMonitorWriter.open(self._diag_dir() / "openPMD", el.name, el.backend, el.encoding)
+        self._writers.setdefault(f"monitor:{el.name}", w)
+        w.write(self.tracking_step, self.beam, self.reference)
+
+    def finalize(self) -> None:
+        """Close output files (ImpactX's finalize)."""
+        for w in self._writers.values():
+            w.close()
+        self._writers.clear()
+
+    def __enter__(self) -> Simulation:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.finalize()
+
+    # --- spec round trip -------------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: JobSpec | dict[str, Any] | str, output_dir: str | os.PathLike[str] | None = None,
+                  kind: str | None = None) -> Simulation:
+        """A ready-to-track Simulation from a JobSpec (or its dict / JSON form)."""
+        if not isinstance(spec, JobSpec):
+            spec = load_spec(spec)
+        sim = cls(kind=kind, output_dir=output_dir, slice_step_diagnostics=spec.diagnostics.slice_step_diagnostics)
+        mass, charge = spec.reference.mass_and_charge()
+        sim.reference.set_mass_MeV(mass).set_charge_qe(charge).set_kin_energy_MeV(spec.reference.kin_energy_MeV)
+        sim._spec_reference = spec.reference
+        sim.current_A = spec.beam.current_A
+        sc = spec.space_charge
+        if sc is not None:
+            sim.space_charge = sc.mode
+            sim.n_cell = list(sc.n_cell)
+            sim.particle_shape = sc.particle_shape
+            sim.prob_relative = sc.prob_relative
+            sim.num_longitudinal_bins = sc.num_longitudinal_bins
+        for m in spec.lattice.elements:
+            sim.lattice.append(element_class(m.type).from_model(m))
+        sim.periods = spec.lattice.periods
+        sim.add_particles(bunch_charge_C=spec.beam.bunch_charge_C or 0.0, distr=spec.beam.distribution,
+                          npart=spec.beam.npart, seed=spec.beam.seed)
+        sim._spec_name = spec.name
+        return sim
+
+    def to_spec(self, name: str | None = None) -> JobSpec:
+        """The JobSpec describing this simulation (needs a beam added by add_particles)."""
+        if self._distr is None:
+            raise ValueError("to_spec needs the beam to come from add_particles(distr=...)")
+        ref = getattr(self, "_spec_reference", None)
+        if ref is None:
+            species = next((k for k, (m, q) in __import__("beamtrack.spec").spec.SPECIES.items()
+                            if abs(m - self.reference.mass_MeV) < 1e-9 and q == self.reference.charge_qe), None)
+            ref = Reference(species=species, kin_energy_MeV=self.reference.kin_energy_MeV) if species else Reference(
+                mass_MeV=self.reference.mass_MeV, charge_qe=self.reference.charge_qe,
+                kin_energy_MeV=self.reference.kin_energy_MeV)
+        sc = None
+        if self.space_charge_enabled:
+            sc = SpaceCharge(mode=str(self.space_charge), n_cell=list(self.n_cell), particle_shape=self.particle_shape,
+                             prob_relative=self.prob_relative, num_longitudinal_bins=self.num_longitudinal_bins)
+        return JobSpec(
+            name=name or getattr(self, "_spec_name", "simulation"),
+            reference=ref,
+            beam=BeamSpec(npart=self._npart, seed=self._seed or 0, bunch_charge_C=self.bunch_charge_C,
+                          current_A=self.current_A, distribution=self._distr.model),
+            lattice=LatticeSpec(periods=self.periods, elements=[el.model for el in self.lattice]),
+            space_charge=sc,
+            diagnostics=Diagnostics(slice_step_diagnostics=self.slice_step_diagnostics),
+        )
+
+
+__all__ = ["Simulation", "TrackingCancelled", "constants"]

@@ -1,0 +1,228 @@
+"""The tracking loop: periods -> elements -> slices, in ImpactX's order.
+
+Per slice: global step += 1, ``before_slice`` hook, space-charge kick, reference particle push,
+beam push, slice diagnostics. Runs of consecutive kernel elements with nothing to observe between
+them (no element/slice hooks, monitors, space charge or slice diagnostics) are pushed by one fused
+kernel launch; runs of linear elements are further composed into one 6x6 matrix (exact up to
+rounding) unless ``sim.compose_linear`` is False.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .elements.base import Element
+from .elements.python_side import BeamMonitor, Programmable
+from .kernels.ops import OP_DTYPE
+from .kernels.runtime import empty_ops
+from .refpart import RefPart
+
+if TYPE_CHECKING:
+    from .simulation import Simulation
+
+HOOK_NAMES = ("before_period", "after_period", "before_element", "after_element", "before_slice")
+
+
+class HookError(RuntimeError):
+    """A user hook raised; the message names the hook and carries its traceback."""
+
+
+class TrackingCancelled(RuntimeError):
+    """``sim.request_stop()`` was called; tracking stopped at a step boundary."""
+
+
+@dataclass
+class Group:
+    """Consecutive lattice positions pushed together."""
+
+    start: int
+    stop: int
+    kernel: bool
+    slicewise: bool = False
+    cache_key: Any = None
+    ops: np.ndarray | None = None
+    aux: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    s_rel: np.ndarray | None = None
+
+
+def plan_groups(sim: Simulation) -> list[Group]:
+    slice_level = bool(sim.hook.get("before_slice")) or sim.space_charge_enabled or sim.slice_step_diagnostics
+    element_level = slice_level or bool(sim.hook.get("before_element")) or bool(sim.hook.get("after_element"))
+    groups: list[Group] = []
+    i, els = 0, sim.lattice
+    while i < len(els):
+        if els[i].kernel is not None and not element_level:
+            j = i
+            while j < len(els) and els[j].kernel is not None:
+                j += 1
+            groups.append(Group(i, j, True))
+            i = j
+        else:
+            groups.append(Group(i, i + 1, els[i].kernel is not None, slicewise=slice_level))
+            i += 1
+    return groups
+
+
+def call_hook(sim: Simulation, name: str) -> None:
+    fn: Callable[[Any], Any] | None = sim.hook.get(name)
+    if fn is None:
+        return
+    try:
+        fn(sim)
+    except Exception as exc:
+        tb = "".join(traceback.format_exception(exc))
+        raise HookError(f"hook {name!r} raised {type(exc).__name__}: {exc}\n{tb}") from exc
+
+
+class Tracker:
+    """Runs the loop for one Simulation; keeps kernel ops cached across passes."""
+
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.groups = plan_groups(sim)
+        self.kernel = sim.kernel()
+
+    # --- ops -------------------------------------------------------------------------------------
+    def _build_ops(self, els: list[Element], idx0: int, ref: RefPart, nslices: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Push a copy of ``ref`` through ``els`` and fill their ops; nslices=None means whole elements."""
+        r = ref.copy()
+        s0 = r.s
+        counts = [el.op_count(nslices or el.nslice) for el in els]
+        ops = empty_ops(sum(counts))
+        aux_parts: list[np.ndarray] = []
+        aux_len = 0
+        k = 0
+        for n, (el, cnt) in enumerate(zip(els, counts)):
+            r_in = r.copy()
+            ns = nslices or el.nslice
+            el.push_ref(r, ns)
+            view = ops[k : k + cnt]
+            assert el.kernel is not None
+            view["kind"] = self.kernel.index[el.kernel.name]
+            view["index"] = idx0 + n
+            view["s_exit"] = r.s - s0
+            data = el.aux_data()
+            if data is not None:
+                view["aux_offset"], view["aux_len"] = aux_len, data.size
+                aux_parts.append(np.asarray(data, dtype=np.float64).ravel())
+                aux_len += data.size
+            el.fill_ops(view, r_in, r, ns)
+            k += cnt
+        aux = np.concatenate(aux_parts) if aux_parts else np.zeros(1)
+        self.kernel.setup(ops, aux)
+        s_rel = ops["s_exit"].copy()
+        return ops, aux, s_rel
+
+    def _compose(self, ops: np.ndarray, aux: np.ndarray) -> np.ndarray | None:
+        """One LinearMap op equal to the product of ``ops``, when every op is linear and flag-free."""
+        if not self.sim.compose_linear or len(ops) < 2 or (ops["flags"] != 0).any():
+            return None
+        from .particles import ParticleContainer
+
+        probe = ParticleContainer()
+        eye = np.eye(6)
+        row_of = [0, 3, 1, 4, 2, 5]  # map order (x, px, y, py, t, pt) -> container rows (x, y, t, px, py, pt)
+        coords = np.zeros((6, 6))
+        for j in range(6):
+            coords[row_of[j], j] = 1.0
+        probe.add_n_particles(*coords, qm=1.0, bunch_charge=0.0)
+        self.kernel_cpu().track(probe, ops, aux)
+        out = probe.real[:6]
+        R = out[row_of, :]  # R[i, j] = map-coordinate i of unit vector j
+        op = empty_ops(1)
+        op["kind"] = self.kernel.index["LinearMap"]
+        op["index"] = ops["index"][-1]
+        op["c"][0, :36] = (R @ eye).ravel()
+        return op
+
+    def kernel_cpu(self) -> Any:
+        if self.kernel.kind != "cuda":
+            return self.kernel
+        return self.sim.kernel(kind="serial")
+
+    # --- the loop --------------------------------------------------------------------------------
+    def run(self, periods: int) -> None:
+        sim = self.sim
+        for _ in range(periods):
+            sim._check_stop()
+            call_hook(sim, "before_period")
+            for g in self.groups:
+                if g.kernel and not g.slicewise:
+                    self._push_fused(g)
+                else:
+                    self._push_element(g.start, g)
+            call_hook(sim, "after_period")
+            sim.tracking_period += 1
+
+    def _push_fused(self, g: Group) -> None:
+        sim = self.sim
+        els = list(sim.lattice[g.start : g.stop])
+        ref = sim.reference
+        element_level = len(els) == 1
+        if element_level:
+            sim.tracking_element = g.start
+            call_hook(sim, "before_element")
+        key = (tuple(el.version for el in els), tuple(id(el) for el in els), ref.pt)
+        if g.cache_key != key:
+            ops, aux, s_rel = self._build_ops(els, g.start, ref, None)
+            composed = self._compose(ops, aux)
+            if composed is not None:
+                s_rel = s_rel[-1:]
+                ops = composed
+            g.ops, g.aux, g.s_rel, g.cache_key = ops, aux, s_rel, key
+        assert g.ops is not None and g.s_rel is not None
+        s_entry = ref.s
+        for el in els:
+            el.push_ref(ref, el.nslice)
+        g.ops["s_exit"] = g.s_rel + s_entry
+        self.kernel.track(sim.beam, g.ops, g.aux)
+        sim.tracking_step += sum(el.nslice for el in els)
+        if element_level:
+            call_hook(sim, "after_element")
+        sim._after_group()
+
+    def _push_element(self, i: int, g: Group) -> None:
+        sim = self.sim
+        el = sim.lattice[i]
+        sim.tracking_element = i
+        call_hook(sim, "before_element")
+        for _ in range(el.nslice):
+            sim._check_stop()
+            sim.tracking_step += 1
+            call_hook(sim, "before_slice")
+            if sim.space_charge_enabled and el.ds > 0:
+                sim._space_charge_kick(el.ds / el.nslice)
+            if isinstance(el, BeamMonitor):
+                sim._write_monitor(el)
+            elif isinstance(el, Programmable):
+                self._push_programmable(el)
+            elif el.kernel is not None:
+                ops, aux, s_rel = self._build_ops([el], i, sim.reference, 1)
+                s_entry = sim.reference.s
+                el.push_ref(sim.reference, 1)
+                ops["s_exit"] = s_rel + s_entry
+                self.kernel.track(sim.beam, ops, aux)
+            else:
+                el.push_ref(sim.reference, 1)
+            if sim.slice_step_diagnostics:
+                sim._reduced_diagnostics()
+            sim._after_group()
+        call_hook(sim, "after_element")
+
+    def _push_programmable(self, el: Programmable) -> None:
+        sim = self.sim
+        if el.push is not None:
+            el.push(sim, sim.tracking_step, sim.tracking_period)
+            return
+        el.push_ref(sim.reference, 1)
+        if el.beam_particles is not None:
+            el.beam_particles(sim.beam.arrays(), sim.reference)
+
+
+def ops_nbytes(n: int) -> int:
+    return n * OP_DTYPE.itemsize

@@ -1,0 +1,153 @@
+"""JobRunner: runs one claimed job through beamtrack.engine and reports to the job store.
+
+The scheduler wraps this class as a Ray actor (one per running job); it is a plain class so it
+can also run in-process. The engine is imported inside ``run`` so that importing this module
+(which the server does to create actors) does not load NumPy and the kernels.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from beamtrack.spec import SpecError, load_spec
+
+from .store import JobState, JobStore
+
+#: Rows are sent to Redis in batches: at most this many seconds or rows wait in the buffer.
+FLUSH_INTERVAL_S = 0.05
+FLUSH_ROWS = 500
+#: How often the cancel watcher looks at the job's cancel flag [s].
+CANCEL_POLL_S = 0.2
+
+
+def _clean_row(row: dict[str, Any]) -> dict[str, float | int | None]:
+    """JSON-safe copy of a diagnostics row: floats, int step, None for NaN/inf."""
+    out: dict[str, float | int | None] = {}
+    for key, value in row.items():
+        v = float(value)
+        if key == "step":
+            out[key] = int(v)
+        else:
+            out[key] = v if math.isfinite(v) else None
+    return out
+
+
+def list_artifacts(out_dir: Path) -> list[str]:
+    """Relative paths of every file under ``out_dir``, sorted."""
+    if not out_dir.is_dir():
+        return []
+    return sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
+
+
+class JobRunner:
+    """Runs job attempts: engine calls, diagnostics to the stream, cancel, terminal state."""
+
+    def __init__(self, redis_url: str, prefix: str, artifact_dir: str):
+        self.store = JobStore.from_url(redis_url, prefix=prefix)
+        self.artifact_dir = Path(artifact_dir)
+
+    def pid(self) -> int:
+        """The worker process id (tests kill it to simulate a crash)."""
+        return os.getpid()
+
+    def wait_done(self) -> bool:
+        """Returns once a running ``run`` call has finished (calls on one actor are serial)."""
+        return True
+
+    def run(self, job_id: str, attempt: int, kind: str | None = None) -> str:
+        """Run attempt ``attempt`` of ``job_id``; returns the terminal state it recorded."""
+        store = self.store
+        rec = store.get(job_id)
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        store.mark_started(job_id, worker=worker, total_steps=0)
+        if rec.cancel_requested:
+            store.finish(job_id, attempt, JobState.CANCELLED, result={"steps": 0})
+            return JobState.CANCELLED.value
+        try:
+            spec = load_spec(rec.spec)
+        except SpecError as exc:
+            store.finish(job_id, attempt, JobState.FAILED, error=f"invalid spec: {exc}")
+            return JobState.FAILED.value
+
+        from beamtrack.engine import Simulation, TrackingCancelled
+
+        out_dir = self.artifact_dir / job_id
+        if out_dir.exists():
+            shutil.rmtree(out_dir)  # a retry starts from a clean directory
+        out_dir.mkdir(parents=True)
+        t0 = time.monotonic()
+        try:
+            sim = Simulation.from_spec(spec, out_dir, kind=kind)
+        except Exception as exc:  # noqa: BLE001 - any setup failure fails the job with its reason
+            store.finish(job_id, attempt, JobState.FAILED, error=f"{type(exc).__name__}: {exc}")
+            return JobState.FAILED.value
+        store.mark_started(job_id, worker=worker, total_steps=int(sim.total_steps))
+        store.publish(job_id, "log", {"msg": f"attempt {attempt} started on {worker} "
+                                             f"(kind={kind or 'auto'}, {sim.total_steps} steps)"})
+
+        # A retry reruns the same seeded, deterministic simulation: rows an earlier attempt
+        # already published are skipped, so a stream never carries a row twice.
+        skip = rec.diag_count
+        seen = 0
+        buffer: list[dict[str, Any]] = []
+        last_flush = time.monotonic()
+
+        def flush() -> None:
+            nonlocal last_flush
+            if buffer:
+                store.publish_rows(job_id, attempt, buffer)
+                buffer.clear()
+            last_flush = time.monotonic()
+
+        def on_row(row: dict[str, float]) -> None:
+            nonlocal seen
+            seen += 1
+            if seen <= skip:
+                return
+            buffer.append(_clean_row(row))
+            if len(buffer) >= FLUSH_ROWS or time.monotonic() - last_flush > FLUSH_INTERVAL_S:
+                flush()
+
+        sim.diagnostics_listeners.append(on_row)
+        done = threading.Event()
+
+        def watch_cancel() -> None:
+            while not done.wait(CANCEL_POLL_S):
+                if store.is_cancel_requested(job_id):
+                    sim.request_stop()
+                    return
+
+        watcher = threading.Thread(target=watch_cancel, name=f"cancel-{job_id}", daemon=True)
+        watcher.start()
+        state, error = JobState.SUCCEEDED, ""
+        try:
+            sim.track_particles()
+        except TrackingCancelled:
+            state = JobState.CANCELLED
+        except Exception as exc:  # noqa: BLE001 - the job fails with the reason, the worker lives
+            state, error = JobState.FAILED, f"{type(exc).__name__}: {exc}"
+        finally:
+            done.set()
+            watcher.join()
+            try:
+                sim.finalize()
+            except Exception as exc:  # noqa: BLE001
+                if state is JobState.SUCCEEDED:
+                    state, error = JobState.FAILED, f"finalize: {type(exc).__name__}: {exc}"
+            flush()
+        steps = int(sim.tracking_step)
+        store.set_step(job_id, steps)
+        result = {
+            "steps": steps,
+            "wall_time_s": time.monotonic() - t0,
+            "artifacts": list_artifacts(out_dir),
+        }
+        store.finish(job_id, attempt, state, error=error, result=result)
+        return state.value

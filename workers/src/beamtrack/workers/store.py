@@ -1,0 +1,442 @@
+"""JobStore: the one class that owns every Redis key of the service.
+
+Keys (``P`` is the configurable prefix, default ``bt``):
+
+- ``P:seq``              counter; every submitted job takes the next value (FIFO order, list cursor)
+- ``P:job:{id}``         hash: the job record (state, owner, spec JSON, progress, timings, error)
+- ``P:queue``            sorted set of queued ids, score ``-priority * 2**40 + seq`` so ZPOPMIN
+                         yields the highest priority first and FIFO within a priority
+- ``P:running``          set of ids in state ``running`` (crash recovery scans it)
+- ``P:idx:all``          sorted set of every id by seq (admin listing)
+- ``P:idx:user:{owner}`` sorted set of the owner's ids by seq (user listing)
+- ``P:stream:{id}``      Redis Stream of the job's events: fields ``k`` (kind: state, diag, log,
+                         custom, result) and ``d`` (JSON payload); entry ids are resume cursors
+
+Every state transition is one Lua script, so it is atomic across server replicas and workers, and
+each refuses to leave a terminal state. Transitions made by a worker are fenced by the attempt
+number, so a worker from an earlier attempt cannot overwrite a retried job.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import redis
+
+from .errors import Conflict, NotFound, Unavailable
+
+
+class JobState(str, Enum):
+    """Job lifecycle: queued -> running -> succeeded | failed | cancelled (running may requeue)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def is_terminal(self) -> bool:
+        """True for succeeded, failed and cancelled: no transition leaves these."""
+        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+
+TERMINAL_STATES = frozenset(s.value for s in JobState if s.is_terminal())
+PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
+DEVICES = ("auto", "serial", "openmp", "cuda")
+
+
+@dataclass
+class StreamEvent:
+    """One entry of a job's stream: ``id`` is the Redis entry id (the resume cursor)."""
+
+    id: str
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass
+class JobRecord:
+    """A job as stored: everything GET /v1/jobs/{id} reports, plus the spec."""
+
+    id: str
+    owner: str
+    name: str
+    state: JobState
+    priority: int
+    device: str
+    seq: int
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    step: int = 0
+    total_steps: int = 0
+    error: str = ""
+    cancel_requested: bool = False
+    worker: str = ""
+    diag_count: int = 0
+    spec: str = ""
+    hook_module: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_hash(cls, h: dict[str, str]) -> JobRecord:
+        def opt(name: str) -> float | None:
+            v = h.get(name, "")
+            return float(v) if v else None
+
+        return cls(
+            id=h["id"], owner=h["owner"], name=h.get("name", ""), state=JobState(h["state"]),
+            priority=int(h.get("priority", 0)), device=h.get("device", "auto"),
+            seq=int(h.get("seq", 0)), created_at=float(h.get("created_at", 0.0)),
+            started_at=opt("started_at"), finished_at=opt("finished_at"),
+            attempts=int(h.get("attempts", 0)), step=int(h.get("step", 0)),
+            total_steps=int(h.get("total_steps", 0)), error=h.get("error", ""),
+            cancel_requested=h.get("cancel_requested", "0") == "1", worker=h.get("worker", ""),
+            diag_count=int(h.get("diag_count", 0)), spec=h.get("spec", ""),
+            hook_module=h.get("hook_module", ""), result=json.loads(h.get("result") or "{}"),
+        )
+
+
+# KEYS: none (single-instance Redis; keys derive from ARGV[1], the prefix).
+# ARGV: prefix, now
+_CLAIM = """
+local p = ARGV[1]
+while true do
+  local popped = redis.call('ZPOPMIN', p .. ':queue')
+  if #popped == 0 then return false end
+  local id = popped[1]
+  local jk = p .. ':job:' .. id
+  if redis.call('HGET', jk, 'state') == 'queued' then
+    local attempt = redis.call('HINCRBY', jk, 'attempts', 1)
+    redis.call('HSET', jk, 'state', 'running', 'started_at', ARGV[2], 'worker', '')
+    redis.call('SADD', p .. ':running', id)
+    redis.call('XADD', p .. ':stream:' .. id, '*', 'k', 'state',
+      'd', cjson.encode({state='running', attempt=attempt}))
+    return {id, attempt}
+  end
+end
+"""
+
+# ARGV: prefix, id, attempt, to_state, now, error, result_json
+_FINISH = """
+local p, id = ARGV[1], ARGV[2]
+local jk = p .. ':job:' .. id
+local h = redis.call('HMGET', jk, 'state', 'attempts')
+if h[1] ~= 'running' or h[2] ~= ARGV[3] then return 0 end
+redis.call('HSET', jk, 'state', ARGV[4], 'finished_at', ARGV[5], 'error', ARGV[6],
+  'result', ARGV[7])
+redis.call('SREM', p .. ':running', id)
+local sk = p .. ':stream:' .. id
+redis.call('XADD', sk, '*', 'k', 'state', 'd', cjson.encode({state=ARGV[4], error=ARGV[6]}))
+redis.call('XADD', sk, '*', 'k', 'result', 'd', ARGV[7])
+return 1
+"""
+
+# ARGV: prefix, id, attempt, reason, max_attempts, now
+_REQUEUE = """
+local p, id = ARGV[1], ARGV[2]
+local jk = p .. ':job:' .. id
+local h = redis.call('HMGET', jk, 'state', 'attempts', 'qscore', 'cancel_requested')
+if h[1] ~= 'running' or h[2] ~= ARGV[3] then return 'stale' end
+local sk = p .. ':stream:' .. id
+redis.call('SREM', p .. ':running', id)
+local final = nil
+local err = ''
+if h[4] == '1' then
+  final = 'cancelled'
+elseif tonumber(h[2]) >= tonumber(ARGV[5]) then
+  final = 'failed'
+  err = 'worker lost ' .. h[2] .. ' times, giving up: ' .. ARGV[4]
+end
+if final then
+  local res = cjson.encode({state=final, error=err})
+  redis.call('HSET', jk, 'state', final, 'finished_at', ARGV[6], 'error', err, 'result', res)
+  redis.call('XADD', sk, '*', 'k', 'state', 'd', cjson.encode({state=final, error=err}))
+  redis.call('XADD', sk, '*', 'k', 'result', 'd', res)
+  return final
+end
+redis.call('HSET', jk, 'state', 'queued', 'error', '')
+redis.call('ZADD', p .. ':queue', h[3], id)
+redis.call('XADD', sk, '*', 'k', 'state',
+  'd', cjson.encode({state='queued', reason='retry after: ' .. ARGV[4]}))
+return 'queued'
+"""
+
+# ARGV: prefix, id, now
+_CANCEL = """
+local p, id = ARGV[1], ARGV[2]
+local jk = p .. ':job:' .. id
+local state = redis.call('HGET', jk, 'state')
+if not state then return 'missing' end
+local sk = p .. ':stream:' .. id
+if state == 'queued' then
+  redis.call('ZREM', p .. ':queue', id)
+  local res = cjson.encode({state='cancelled', error=''})
+  redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', ARGV[3], 'result', res,
+    'cancel_requested', '1')
+  redis.call('XADD', sk, '*', 'k', 'state', 'd', cjson.encode({state='cancelled', error=''}))
+  redis.call('XADD', sk, '*', 'k', 'result', 'd', res)
+  return 'cancelled'
+end
+if state == 'running' then
+  redis.call('HSET', jk, 'cancel_requested', '1')
+  redis.call('XADD', sk, '*', 'k', 'log', 'd', cjson.encode({msg='cancel requested'}))
+  return 'requested'
+end
+return 'terminal:' .. state
+"""
+
+
+class JobStore:
+    """Every Redis key and every transition of the service (see the module docstring)."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "bt", stream_maxlen: int = 1_000_000):
+        self.r = client
+        self.prefix = prefix
+        self.stream_maxlen = stream_maxlen
+        self._claim = self.r.register_script(_CLAIM)
+        self._finish = self.r.register_script(_FINISH)
+        self._requeue = self.r.register_script(_REQUEUE)
+        self._cancel = self.r.register_script(_CANCEL)
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "bt", stream_maxlen: int = 1_000_000) -> JobStore:
+        """Connect to ``url`` (redis://host:port/db); responses are decoded as UTF-8."""
+        client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        return cls(client, prefix=prefix, stream_maxlen=stream_maxlen)
+
+    # -- key names ---------------------------------------------------------------------------
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def job_key(self, job_id: str) -> str:
+        return self._k("job", job_id)
+
+    def stream_key(self, job_id: str) -> str:
+        return self._k("stream", job_id)
+
+    # -- health ------------------------------------------------------------------------------
+    def ping(self) -> bool:
+        """True when Redis answers."""
+        try:
+            return bool(self.r.ping())
+        except redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        self.r.close()
+
+    # -- submit / read -----------------------------------------------------------------------
+    def submit(
+        self, *, owner: str, name: str, spec_json: str, priority: int = 0, device: str = "auto",
+        hook_module: str = "",
+    ) -> JobRecord:
+        """Store a new job in state queued and enqueue it; returns the record."""
+        if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+            raise ValueError(f"priority must be in [{PRIORITY_MIN}, {PRIORITY_MAX}]")
+        job_id = uuid.uuid4().hex
+        try:
+            seq = int(self.r.incr(self._k("seq")))
+            now = time.time()
+            qscore = -priority * 2**40 + seq
+            rec = {
+                "id": job_id, "owner": owner, "name": name, "state": JobState.QUEUED.value,
+                "priority": priority, "device": device, "seq": seq, "qscore": qscore,
+                "created_at": repr(now), "attempts": 0, "step": 0, "total_steps": 0,
+                "error": "", "cancel_requested": "0", "diag_count": 0, "spec": spec_json,
+                "hook_module": hook_module, "result": "",
+            }
+            pipe = self.r.pipeline(transaction=True)
+            pipe.hset(self.job_key(job_id), mapping=rec)
+            pipe.zadd(self._k("idx", "all"), {job_id: seq})
+            pipe.zadd(self._k("idx", "user", owner), {job_id: seq})
+            pipe.xadd(self.stream_key(job_id), {"k": "state", "d": json.dumps({"state": "queued"})})
+            pipe.zadd(self._k("queue"), {job_id: qscore})
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise Unavailable(f"job store unavailable: {exc}") from exc
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> JobRecord:
+        """The record of ``job_id``; NotFound when there is none."""
+        try:
+            h = self.r.hgetall(self.job_key(job_id))
+        except redis.RedisError as exc:
+            raise Unavailable(f"job store unavailable: {exc}") from exc
+        if not h:
+            raise NotFound(f"job {job_id} not found")
+        return JobRecord.from_hash(h)
+
+    def list(
+        self, *, owner: str | None, state: str | None = None, limit: int = 50,
+        cursor: int | None = None,
+    ) -> tuple[list[JobRecord], int | None]:
+        """Jobs newest first (of ``owner``, or all when None), optionally only in ``state``.
+
+        ``cursor`` is the ``next_cursor`` of the previous page (a seq, exclusive); the returned
+        cursor is None on the last page.
+        """
+        index = self._k("idx", "user", owner) if owner is not None else self._k("idx", "all")
+        out: list[JobRecord] = []
+        hi: str = f"({cursor}" if cursor is not None else "+inf"
+        batch = max(limit * 2, 50)
+        while len(out) < limit:
+            ids = self.r.zrevrangebyscore(index, hi, "-inf", start=0, num=batch, withscores=True)
+            if not ids:
+                return out, None
+            pipe = self.r.pipeline(transaction=False)
+            for job_id, _ in ids:
+                pipe.hgetall(self.job_key(job_id))
+            for (job_id, score), h in zip(ids, pipe.execute(), strict=True):
+                hi = f"({int(score)}"
+                if h and (state is None or h["state"] == state):
+                    out.append(JobRecord.from_hash(h))
+                    if len(out) == limit:
+                        more = self.r.zrevrangebyscore(index, hi, "-inf", start=0, num=1)
+                        return out, (int(score) if more else None)
+            if len(ids) < batch:
+                return out, None
+        return out, None
+
+    def counts(self) -> dict[str, int]:
+        """Queue length and number of running jobs (for /metrics and the scheduler)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zcard(self._k("queue"))
+        pipe.scard(self._k("running"))
+        queued, running = pipe.execute()
+        return {"queued": int(queued), "running": int(running)}
+
+    def queued_ids(self) -> list[str]:
+        """Queued ids in the order they will be claimed."""
+        return list(self.r.zrange(self._k("queue"), 0, -1))
+
+    def running_ids(self) -> list[str]:
+        return sorted(self.r.smembers(self._k("running")))
+
+    # -- transitions -------------------------------------------------------------------------
+    def claim(self) -> tuple[str, int] | None:
+        """Move the next queued job to running; returns (id, attempt) or None when empty."""
+        res = self._claim(args=[self.prefix, repr(time.time())])
+        if not res:
+            return None
+        return str(res[0]), int(res[1])
+
+    def cancel(self, job_id: str) -> str:
+        """Cancel a job: 'cancelled' (was queued) or 'requested' (running; the worker stops).
+
+        Raises NotFound for an unknown job and Conflict for a job already in a terminal state.
+        """
+        out = str(self._cancel(args=[self.prefix, job_id, repr(time.time())]))
+        if out == "missing":
+            raise NotFound(f"job {job_id} not found")
+        if out.startswith("terminal:"):
+            raise Conflict(f"job {job_id} is already {out.split(':', 1)[1]}")
+        return out
+
+    def finish(
+        self, job_id: str, attempt: int, state: JobState, *, error: str = "",
+        result: dict[str, Any] | None = None,
+    ) -> bool:
+        """Move a running job (this attempt) to a terminal state; False when fenced off."""
+        if not state.is_terminal():
+            raise ValueError(f"finish needs a terminal state, not {state.value}")
+        payload = dict(result or {})
+        payload.update(state=state.value, error=error)
+        ok = self._finish(args=[self.prefix, job_id, attempt, state.value, repr(time.time()),
+                                error, json.dumps(payload)])
+        return bool(ok)
+
+    def requeue(self, job_id: str, attempt: int, reason: str, *, max_attempts: int) -> str:
+        """After a worker loss: 'queued' again, or 'failed' after ``max_attempts``, or
+        'cancelled' when a cancel was pending; 'stale' when the attempt no longer runs."""
+        return str(self._requeue(args=[self.prefix, job_id, attempt, reason, max_attempts,
+                                       repr(time.time())]))
+
+    # -- worker side -------------------------------------------------------------------------
+    def mark_started(self, job_id: str, *, worker: str, total_steps: int) -> None:
+        self.r.hset(self.job_key(job_id), mapping={"worker": worker, "total_steps": total_steps})
+
+    def is_cancel_requested(self, job_id: str) -> bool:
+        return self.r.hget(self.job_key(job_id), "cancel_requested") == "1"
+
+    def publish_rows(self, job_id: str, attempt: int, rows: Iterable[dict[str, float]]) -> int:
+        """Append diagnostics rows to the stream and advance the progress step; returns count."""
+        pipe = self.r.pipeline(transaction=False)
+        n = 0
+        last_step: float | None = None
+        for row in rows:
+            pipe.xadd(self.stream_key(job_id), {"k": "diag", "d": json.dumps(row)},
+                      maxlen=self.stream_maxlen, approximate=True)
+            last_step = row.get("step", last_step)
+            n += 1
+        if n:
+            pipe.hincrby(self.job_key(job_id), "diag_count", n)
+            if last_step is not None:
+                pipe.hset(self.job_key(job_id), "step", int(last_step))
+            pipe.execute()
+        return n
+
+    def set_step(self, job_id: str, step: int) -> None:
+        self.r.hset(self.job_key(job_id), "step", step)
+
+    def publish(self, job_id: str, kind: str, data: dict[str, Any]) -> str:
+        """Append one event of ``kind`` (log, custom) to the job's stream; returns its id."""
+        return str(self.r.xadd(self.stream_key(job_id), {"k": kind, "d": json.dumps(data)},
+                               maxlen=self.stream_maxlen, approximate=True))
+
+    # -- streams -----------------------------------------------------------------------------
+    def read_events(
+        self, job_id: str, after: str = "0-0", *, block_ms: int | None = None, count: int = 1000,
+    ) -> list[StreamEvent]:
+        """Events strictly after entry id ``after``; waits up to ``block_ms`` when none yet."""
+        res = self.r.xread({self.stream_key(job_id): after}, count=count, block=block_ms)
+        out: list[StreamEvent] = []
+        for _key, entries in res or []:
+            for entry_id, fields in entries:
+                out.append(StreamEvent(entry_id, fields["k"], json.loads(fields["d"])))
+        return out
+
+    def follow(self, job_id: str, after: str = "0-0", *, block_ms: int = 5000
+               ) -> Iterator[StreamEvent | None]:
+        """Yield events after ``after`` until the job's ``result`` event (or at once when the
+        job is finished and ``after`` is past it); yields None after each idle wait so callers
+        can notice a disconnected client."""
+        cursor = after
+        while True:
+            events = self.read_events(job_id, cursor)
+            if not events:
+                if self.get(job_id).state.is_terminal():
+                    # the result event is written atomically with the terminal state
+                    events = self.read_events(job_id, cursor)
+                    if not events:
+                        return
+                else:
+                    events = self.read_events(job_id, cursor, block_ms=block_ms)
+                    if not events:
+                        yield None
+                        continue
+            for ev in events:
+                cursor = ev.id
+                yield ev
+                if ev.kind == "result":
+                    return
+
+    def diagnostics(self, job_id: str) -> list[dict[str, float]]:
+        """Every diagnostics row published for the job, in order."""
+        rows: list[dict[str, float]] = []
+        lo = "-"
+        while True:
+            entries = self.r.xrange(self.stream_key(job_id), lo, "+", count=5000)
+            if not entries:
+                return rows
+            for entry_id, fields in entries:
+                if fields["k"] == "diag":
+                    rows.append(json.loads(fields["d"]))
+            lo = "(" + entries[-1][0]

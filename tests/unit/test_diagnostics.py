@@ -1,0 +1,257 @@
+"""Reduced beam characteristics and the ASCII diagnostics files, checked against independent NumPy math.
+
+Expected numbers come from: np.average / np.cov(aweights=..., bias=True) (weighted population
+moments, computed without our code), beams built so that their sample covariance equals a chosen
+Twiss matrix exactly (so Twiss / dispersion are known to rounding), and ImpactX's header lines
+copied from src/diagnostics/DiagnosticOutput.cpp.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from beamtrack.engine import constants
+from beamtrack.engine.diagnostics import (
+    DEPRECATED_ALIASES,
+    REDUCED_COLUMNS,
+    ReducedDiagnosticsWriter,
+    RefParticleWriter,
+    reduced_beam_characteristics,
+)
+from beamtrack.engine.particles import ParticleContainer
+from beamtrack.engine.refpart import RefPart
+
+pytestmark = pytest.mark.unit
+
+XP = ["numpy", pytest.param("cupy", marks=pytest.mark.gpu)]
+
+
+def _xp(name: str):
+    return np if name == "numpy" else pytest.importorskip("cupy")
+
+
+def _ref() -> RefPart:
+    return RefPart().set_species("proton").set_kin_energy_MeV(250.0)
+
+
+def _beam(xp, coords: np.ndarray, weights: np.ndarray | None = None, bunch_charge: float = 1e-9) -> ParticleContainer:
+    pc = ParticleContainer(xp=xp, qm=constants.qe / (constants.mp_MeV / constants.MeV_per_kg))
+    pc.add_n_particles(*coords, qm=pc.qm, bunch_charge=bunch_charge)
+    if weights is not None:
+        pc.real[6] = xp.asarray(weights)
+    return pc
+
+
+def _whitened(rng: np.random.Generator, cov: np.ndarray, n: int) -> np.ndarray:
+    """Samples (d, n) with zero mean and population covariance exactly ``cov`` (to rounding)."""
+    z = rng.standard_normal((cov.shape[0], n))
+    z -= z.mean(axis=1, keepdims=True)
+    z = np.linalg.solve(np.linalg.cholesky(z @ z.T / n), z)
+    return np.linalg.cholesky(cov) @ z
+
+
+def _twiss_cov(beta: float, alpha: float, emit: float) -> np.ndarray:
+    return emit * np.array([[beta, -alpha], [-alpha, (1 + alpha**2) / beta]])
+
+
+@pytest.mark.parametrize("xp_name", XP)
+def test_weighted_moments_match_numpy(xp_name: str) -> None:
+    xp = _xp(xp_name)
+    rng = np.random.default_rng(7)
+    n = 4000
+    scale = np.array([1e-3, 2e-3, 5e-4, 1e-4, 3e-4, 2e-3])[:, None]
+    coords = rng.standard_normal((6, n)) * scale + np.array([1e-4, -2e-4, 3e-5, 1e-5, 0, -1e-4])[:, None]
+    coords[3] += 0.3 * coords[0] / 1e-3 * 1e-4  # x-px correlation
+    coords[0] += 0.05 * coords[5]  # x-pt correlation
+    w = rng.uniform(0.5, 2.0, n)
+    ref = _ref()
+    row = reduced_beam_characteristics(_beam(xp, coords, w), ref)
+
+    mean = np.average(coords, axis=1, weights=w)
+    cov = np.cov(coords, aweights=w, bias=True)
+    names = ("x", "y", "t", "px", "py", "pt")
+    for i, c in enumerate(names):
+        assert row[f"mean_{c}"] == pytest.approx(mean[i], rel=1e-12, abs=1e-18)
+        assert row[f"sigma_{c}"] == pytest.approx(math.sqrt(cov[i, i]), rel=1e-12)
+        assert row[f"min_{c}"] == coords[i].min()
+        assert row[f"max_{c}"] == coords[i].max()
+    for i, q in enumerate(("x", "y", "t")):
+        emit = math.sqrt(np.linalg.det(cov[np.ix_([i, i + 3], [i, i + 3])]))
+        assert row[f"emittance_{q}"] == pytest.approx(emit, rel=1e-9)
+        assert row[f"emittance_{q}n"] == pytest.approx(emit * ref.beta_gamma, rel=1e-9)
+    # dispersion: -<x pt>/<pt^2> of weighted central moments
+    assert row["dispersion_x"] == pytest.approx(-cov[0, 5] / cov[5, 5], rel=1e-9)
+    assert row["dispersion_py"] == pytest.approx(-cov[4, 5] / cov[5, 5], rel=1e-9)
+    # charge: sum of weights times the species charge; weights replaced, so not the bunch charge
+    assert row["charge_C"] == pytest.approx(w.sum() * constants.qe, rel=1e-12)
+    assert row["s"] == ref.s
+    assert list(row)[1:] == list(REDUCED_COLUMNS)
+
+
+@pytest.mark.parametrize("xp_name", XP)
+def test_twiss_of_a_known_gaussian_beam(xp_name: str) -> None:
+    xp = _xp(xp_name)
+    rng = np.random.default_rng(11)
+    planes = {"x": (2.5, -0.7, 1.3e-6), "y": (0.8, 1.9, 4.0e-7), "t": (12.0, 0.4, 2.0e-6)}
+    cov = np.zeros((6, 6))
+    for i, (beta, alpha, emit) in enumerate(planes.values()):
+        cov[np.ix_([i, i + 3], [i, i + 3])] = _twiss_cov(beta, alpha, emit)
+    coords = _whitened(rng, cov, 5000)
+    row = reduced_beam_characteristics(_beam(xp, coords), _ref())
+    for q, (beta, alpha, emit) in planes.items():
+        assert row[f"beta_{q}"] == pytest.approx(beta, rel=1e-9)
+        assert row[f"alpha_{q}"] == pytest.approx(alpha, rel=1e-9)
+        assert row[f"emittance_{q}"] == pytest.approx(emit, rel=1e-9)
+        assert row[f"sigma_{q}"] == pytest.approx(math.sqrt(emit * beta), rel=1e-9)
+    # uncorrelated energy spread: no dispersion
+    for k in ("x", "px", "y", "py"):
+        assert abs(row[f"dispersion_{k}"]) < 1e-9
+
+
+def test_dispersion_of_a_beam_with_known_x_pt_correlation() -> None:
+    rng = np.random.default_rng(3)
+    beta, alpha, emit = 4.0, 1.2, 2e-6  # betatron part of x
+    disp, disp_p = 0.35, -0.08  # [m], [1]: x = x_b - D pt, px = px_b - D' pt (pt = -delta)
+    sig_pt = 1e-3
+    cov = np.zeros((6, 6))
+    cov[np.ix_([0, 3], [0, 3])] = _twiss_cov(beta, alpha, emit)
+    cov[1, 1], cov[4, 4], cov[2, 2] = 1e-6, 1e-6, 1e-6
+    cov[5, 5] = sig_pt**2
+    coords = _whitened(rng, cov, 6000)
+    coords[0] -= disp * coords[5]
+    coords[3] -= disp_p * coords[5]
+    row = reduced_beam_characteristics(_beam(np, coords), _ref())
+    assert row["dispersion_x"] == pytest.approx(disp, rel=1e-9)
+    assert row["dispersion_px"] == pytest.approx(disp_p, rel=1e-9)
+    assert abs(row["dispersion_y"]) < 1e-12 and abs(row["dispersion_py"]) < 1e-12
+    # Twiss with the dispersive part removed is the betatron Twiss (ImpactX docs, "dataanalysis")
+    assert row["beta_x"] == pytest.approx(beta, rel=1e-9)
+    assert row["alpha_x"] == pytest.approx(alpha, rel=1e-9)
+    # the rms emittance keeps the dispersive contribution: det of the full 2x2 (x, px) moments
+    full = np.cov(coords[[0, 3]], bias=True)
+    assert row["emittance_x"] == pytest.approx(math.sqrt(np.linalg.det(full)), rel=1e-9)
+    # and analytically: cov(x, px) = C_b + <pt^2> v v^T with v = (D, D')
+    v = np.array([disp, disp_p])
+    analytic = math.sqrt(np.linalg.det(_twiss_cov(beta, alpha, emit) + sig_pt**2 * np.outer(v, v)))
+    assert row["emittance_x"] == pytest.approx(analytic, rel=1e-9)
+    assert row["emittance_x"] > emit * 1.005
+
+
+@pytest.mark.parametrize("xp_name", XP)
+def test_empty_beam_gives_nan_and_zero_without_warnings(xp_name: str) -> None:
+    xp = _xp(xp_name)
+    pc = ParticleContainer(xp=xp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = reduced_beam_characteristics(pc, _ref())
+    # ImpactX's guards: emittances and dispersions are 0 unless their argument is > 0; 0/0 elsewhere
+    for c in ("x", "y", "t", "px", "py", "pt"):
+        assert math.isnan(row[f"mean_{c}"]) and math.isnan(row[f"sigma_{c}"])
+        assert math.isnan(row[f"min_{c}"]) and math.isnan(row[f"max_{c}"])
+    for q in ("x", "y", "t"):
+        assert row[f"emittance_{q}"] == 0.0 and row[f"emittance_{q}n"] == 0.0
+        assert math.isnan(row[f"beta_{q}"]) and math.isnan(row[f"alpha_{q}"])
+    assert row["dispersion_x"] == 0.0
+    assert row["charge_C"] == 0.0 and math.copysign(1.0, row["charge_C"]) == 1.0
+
+
+def test_all_lost_and_zero_weight_beams_are_empty_without_warnings() -> None:
+    rng = np.random.default_rng(5)
+    lost = _beam(np, rng.standard_normal((6, 10)))
+    lost.state[:] = 1
+    zero_w = _beam(np, rng.standard_normal((6, 10)), weights=np.zeros(10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r_lost = reduced_beam_characteristics(lost, _ref())
+        r_zero = reduced_beam_characteristics(zero_w, _ref())
+    assert math.isnan(r_lost["mean_x"]) and math.isnan(r_lost["max_x"]) and r_lost["charge_C"] == 0.0
+    # zero weights: 0/0 moments (NaN) but the extrema of the particles present, as ImpactX reduces them
+    assert math.isnan(r_zero["mean_x"]) and r_zero["max_x"] == zero_w.x.max() and r_zero["charge_C"] == 0.0
+
+
+@pytest.mark.parametrize("xp_name", XP)
+def test_lost_particles_are_excluded(xp_name: str) -> None:
+    xp = _xp(xp_name)
+    rng = np.random.default_rng(9)
+    good = rng.standard_normal((6, 300)) * 1e-3
+    wild = rng.standard_normal((6, 50)) * 10.0 + 5.0
+    mixed = np.concatenate([good[:, :150], wild, good[:, 150:]], axis=1)
+    pc = _beam(xp, mixed)
+    pc.state[150:200] = 2
+    only_good = _beam(xp, good, weights=np.full(300, float(pc.weight[0])))
+    r_mixed = reduced_beam_characteristics(pc, _ref())
+    r_good = reduced_beam_characteristics(only_good, _ref())
+    for k in REDUCED_COLUMNS:
+        assert r_mixed[k] == pytest.approx(r_good[k], rel=1e-12, abs=1e-300), k
+
+
+def test_deprecated_aliases_name_impactx_old_columns() -> None:
+    # ImpactX's deprecated block in ReducedBeamCharacteristics.cpp: x_mean, x_min, x_max, sig_x, ... sig_pt
+    assert DEPRECATED_ALIASES["x_mean"] == "mean_x"
+    assert DEPRECATED_ALIASES["sig_pt"] == "sigma_pt"
+    assert DEPRECATED_ALIASES["px_max"] == "max_px"
+    assert len(DEPRECATED_ALIASES) == 24
+    assert set(DEPRECATED_ALIASES.values()) <= set(REDUCED_COLUMNS)
+
+
+# header lines copied from ImpactX src/diagnostics/DiagnosticOutput.cpp (no eigenemittances, no spin)
+IMPACTX_RBC_HEADER = (
+    "step s mean_x min_x max_x mean_y min_y max_y mean_t min_t max_t sigma_x sigma_y sigma_t "
+    "mean_px min_px max_px mean_py min_py max_py mean_pt min_pt max_pt sigma_px sigma_py sigma_pt "
+    "emittance_x emittance_y emittance_t alpha_x alpha_y alpha_t beta_x beta_y beta_t "
+    "dispersion_x dispersion_px dispersion_y dispersion_py emittance_xn emittance_yn emittance_tn charge_C"
+)
+IMPACTX_REF_HEADER = "step s beta gamma beta_gamma x y z t px py pz pt"
+
+
+def test_reduced_file_layout_and_exact_round_trip(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    ref = _ref()
+    ref.s = 1.25
+    rows = [reduced_beam_characteristics(_beam(np, rng.standard_normal((6, 200)) * 1e-3), ref)]
+    rows.append(reduced_beam_characteristics(ParticleContainer(), ref))
+    with ReducedDiagnosticsWriter(tmp_path / "diags") as w:
+        w.write(0, rows[0])
+        w.write(7, rows[1])
+    path = tmp_path / "diags" / "reduced_beam_characteristics.0.0"
+    lines = path.read_text().splitlines()
+    assert lines[0] == IMPACTX_RBC_HEADER
+    assert len(lines) == 3
+    # ImpactX's analysis scripts read it like this
+    df = pd.read_csv(path, sep=r"\s+")
+    assert list(df["step"]) == [0, 7]
+    for k in REDUCED_COLUMNS:
+        got, want = df[k].to_numpy(), np.array([rows[0][k], rows[1][k]])
+        np.testing.assert_array_equal(got, want, err_msg=k)  # %.16e round-trips float64 exactly, nan too
+    assert df["s"].tolist() == [1.25, 1.25]
+
+
+def test_reduced_writer_refuses_incomplete_rows_and_closed_files(tmp_path) -> None:
+    w = ReducedDiagnosticsWriter(tmp_path, name="reduced_beam_characteristics_final")
+    with pytest.raises(KeyError, match="charge_C"):
+        w.write(0, {"s": 0.0})
+    w.close()
+    assert w.closed and (tmp_path / "reduced_beam_characteristics_final.0.0").exists()
+    with pytest.raises(ValueError, match="closed"):
+        w.write(1, reduced_beam_characteristics(ParticleContainer(), _ref()))
+
+
+def test_ref_particle_file(tmp_path) -> None:
+    ref = _ref()
+    ref.s, ref.x, ref.z, ref.t = 3.5, 1e-3, 3.4, 4.1
+    with RefParticleWriter(tmp_path) as r:
+        r.write(0, ref)
+        r.write(12, ref)
+    path = tmp_path / "ref_particle.0.0"
+    assert path.read_text().splitlines()[0] == IMPACTX_REF_HEADER
+    df = pd.read_csv(path, sep=r"\s+")
+    assert list(df["step"]) == [0, 12]
+    last = df.iloc[-1]
+    # RefPart values, exact through %.16e
+    for k in ("s", "beta", "gamma", "beta_gamma", "x", "y", "z", "t", "px", "py", "pz", "pt"):
+        assert last[k] == getattr(ref, k), k
+    assert last["pt"] == -last["gamma"]

@@ -78,12 +78,26 @@ def test_positional_arguments_follow_impactx_order() -> None:
         ({**LAMBDAS, "sigmaX": 1.0}, "sigmaX", "not permitted"),
         ({"lambdaX": 1e-3}, "(root)", "missing lambdaY"),
         ({**LAMBDAS, "betaX": 1.0}, "(root)", "betaX need from_twiss"),
-        ({"from_twiss": True, "betaX": 1, "betaY": 1, "betaT": 1, "emittX": 1e-6, "emittY": 1e-6},
-         "(root)", "emittT"),
-        ({"from_twiss": True, "betaX": 1, "betaY": 1, "betaT": 1, "emittX": 0.0, "emittY": 1e-6, "emittT": 1e-6},
-         "(root)", "positive emittX"),
-        ({"from_twiss": True, "betaX": 1, "betaY": 1, "betaT": 1, "emittX": 1e-6, "emittY": 1e-6, "emittT": 1e-6,
-          "lambdaX": 1e-3}, "(root)", "not lambdaX"),
+        ({"from_twiss": True, "betaX": 1, "betaY": 1, "betaT": 1, "emittX": 1e-6, "emittY": 1e-6}, "(root)", "emittT"),
+        (
+            {"from_twiss": True, "betaX": 1, "betaY": 1, "betaT": 1, "emittX": 0.0, "emittY": 1e-6, "emittT": 1e-6},
+            "(root)",
+            "positive emittX",
+        ),
+        (
+            {
+                "from_twiss": True,
+                "betaX": 1,
+                "betaY": 1,
+                "betaT": 1,
+                "emittX": 1e-6,
+                "emittY": 1e-6,
+                "emittT": 1e-6,
+                "lambdaX": 1e-3,
+            },
+            "(root)",
+            "not lambdaX",
+        ),
     ],
 )
 def test_invalid_parameters_raise_spec_error_naming_the_field(kwargs: dict, field: str, reason: str) -> None:
@@ -110,13 +124,26 @@ def test_thermal_halo_parameters_default_to_the_core_as_in_impactx() -> None:
 def test_twiss_conversion_reproduces_impactx_fodo_inputs() -> None:
     # ImpactX examples/fodo: run_fodo_twiss.py's twiss(...) arguments give input_fodo.in's lambda/mu values
     m = spec.Waterbag(
-        from_twiss=True, betaX=2.8216194100262637, betaY=2.8216194100262637, betaT=0.5,
-        emittX=2e-9, emittY=2e-9, emittT=2e-6, alphaX=-1.5905003499999992, alphaY=1.5905003499999992,
+        from_twiss=True,
+        betaX=2.8216194100262637,
+        betaY=2.8216194100262637,
+        betaT=0.5,
+        emittX=2e-9,
+        emittY=2e-9,
+        emittT=2e-6,
+        alphaX=-1.5905003499999992,
+        alphaY=1.5905003499999992,
     )
     expected = dict(
-        lambdaX=3.9984884770e-5, lambdaY=3.9984884770e-5, lambdaT=1.0e-3,
-        lambdaPx=2.6623538760e-5, lambdaPy=2.6623538760e-5, lambdaPt=2.0e-3,
-        muxpx=-0.846574929020762, muypy=0.846574929020762, mutpt=0.0,
+        lambdaX=3.9984884770e-5,
+        lambdaY=3.9984884770e-5,
+        lambdaT=1.0e-3,
+        lambdaPx=2.6623538760e-5,
+        lambdaPy=2.6623538760e-5,
+        lambdaPt=2.0e-3,
+        muxpx=-0.846574929020762,
+        muypy=0.846574929020762,
+        mutpt=0.0,
     )
     got = m.lambda_mu()
     assert got.keys() == expected.keys()
@@ -176,8 +203,18 @@ def normalised(a: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("name", PHASE_SPACE)
 def test_dispersion_and_means_are_applied_after_the_ellipse_as_impactx_does(name: str) -> None:
     # ImpactX: x -= dispX*pt, px -= dispPx*pt, y -= dispY*pt, py -= dispPy*pt, then += the means
-    shift = dict(dispX=0.5, dispPx=-0.2, dispY=0.3, dispPy=0.1,
-                 meanX=1e-3, meanY=-2e-3, meanT=3e-3, meanPx=-1e-4, meanPy=2e-4, meanPt=-3e-4)
+    shift = dict(
+        dispX=0.5,
+        dispPx=-0.2,
+        dispY=0.3,
+        dispPy=0.1,
+        meanX=1e-3,
+        meanY=-2e-3,
+        meanT=3e-3,
+        meanPx=-1e-4,
+        meanPy=2e-4,
+        meanPt=-3e-4,
+    )
     base = draw(make(name, muxpx=0.3, mutpt=-0.4), 500, 11)
     moved = draw(make(name, muxpx=0.3, mutpt=-0.4, **shift), 500, 11)
     pt = base[5]

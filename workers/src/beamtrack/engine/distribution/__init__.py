@@ -32,14 +32,25 @@ from .phase_space import (
 from .thermal import Thermal
 
 __all__ = [
-    "DISTRIBUTIONS", "Distribution", "Empty", "Gaussian", "KVdist", "Kurth4D", "Kurth6D",
-    "PhaseSpaceDistribution", "RefLike", "Semigaussian", "Thermal", "Triangle", "Waterbag", "from_model",
+    "DISTRIBUTIONS",
+    "Distribution",
+    "Empty",
+    "Gaussian",
+    "KVdist",
+    "Kurth4D",
+    "Kurth6D",
+    "PhaseSpaceDistribution",
+    "RefLike",
+    "Semigaussian",
+    "Thermal",
+    "Triangle",
+    "Waterbag",
+    "from_model",
 ]
 
 #: spec ``type`` name -> engine distribution class
 DISTRIBUTIONS: dict[str, type[Distribution]] = {
-    cls.__name__: cls
-    for cls in (Gaussian, Waterbag, Kurth6D, Kurth4D, KVdist, Semigaussian, Triangle, Thermal, Empty)
+    cls.__name__: cls for cls in (Gaussian, Waterbag, Kurth6D, Kurth4D, KVdist, Semigaussian, Triangle, Thermal, Empty)
 }
 
 

@@ -47,7 +47,7 @@ class Distribution(ABC):
                 f"{type(self).__name__}() takes at most {len(self.positional)} positional arguments "
                 f"({', '.join(self.positional) or 'none'}), got {len(args)}"
             )
-        data: dict[str, Any] = dict(zip(self.positional, args))
+        data: dict[str, Any] = dict(zip(self.positional, args, strict=False))
         twice = sorted(set(data) & set(kwargs))
         if twice:
             raise TypeError(f"{type(self).__name__}() got multiple values for {', '.join(twice)}")
@@ -74,7 +74,9 @@ class Distribution(ABC):
         if isinstance(npart, bool) or not isinstance(npart, (int, np.integer)) or npart < 0:
             raise ValueError(f"npart must be an integer >= 0, got {npart!r}")
         if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), got {type(rng).__name__}")
+            raise TypeError(
+                f"rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), got {type(rng).__name__}"
+            )
         if not np.isfinite(bunch_charge_C) or bunch_charge_C < 0.0:
             # ImpactX: "the bunch charge should be positive"; a negative species is set on the reference
             raise ValueError(f"bunch_charge_C must be finite and >= 0, got {bunch_charge_C!r}")

@@ -23,8 +23,25 @@ from ._base import Array, Distribution, RefLike, uniform
 TWO_PI = 2.0 * math.pi
 
 _PHASE_SPACE_ARGS = (
-    "lambdaX", "lambdaY", "lambdaT", "lambdaPx", "lambdaPy", "lambdaPt", "muxpx", "muypy", "mutpt",
-    "meanX", "meanY", "meanT", "meanPx", "meanPy", "meanPt", "dispX", "dispPx", "dispY", "dispPy",
+    "lambdaX",
+    "lambdaY",
+    "lambdaT",
+    "lambdaPx",
+    "lambdaPy",
+    "lambdaPt",
+    "muxpx",
+    "muypy",
+    "mutpt",
+    "meanX",
+    "meanY",
+    "meanT",
+    "meanPx",
+    "meanPy",
+    "meanPt",
+    "dispX",
+    "dispPx",
+    "dispY",
+    "dispPy",
 )
 
 

@@ -1,0 +1,157 @@
+"""Assemble and run one server process: store, JobService, scheduler, uvicorn, gRPC.
+
+``ServerProcess`` is what ``beamtrack serve`` and the integration tests run; ``Embedded`` adds a
+private redis-server and a local Ray for the embedded default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import uvicorn
+
+from beamtrack.workers.redis_server import RedisServer
+from beamtrack.workers.store import JobStore
+
+from .grpc_service import create_grpc_server
+from .metrics import Metrics
+from .rest import create_app
+from .scheduler import Scheduler
+from .service import JobService
+from .settings import ApiToken, Settings, hash_token
+
+log = logging.getLogger("beamtrack.server")
+#: Threads for sync routes and SSE streams (each open stream holds one while it waits).
+HTTP_THREADS = 256
+
+
+class ServerProcess:
+    """REST + gRPC servers (and, if enabled, the scheduler) over one Redis."""
+
+    def __init__(self, settings: Settings, redis_url: str):
+        self.settings = settings
+        self.redis_url = redis_url
+        self.store = JobStore.from_url(redis_url, prefix=settings.key_prefix,
+                                       stream_maxlen=settings.stream_maxlen)
+        self.service = JobService(self.store, settings)
+        self.metrics = Metrics(self.store.counts)
+        self.scheduler: Scheduler | None = None
+        self.app = create_app(self.service, self.metrics, self._ready)
+        self.http_port = 0
+        self.grpc_port = 0
+        self._uvicorn: uvicorn.Server | None = None
+        self._http_thread: threading.Thread | None = None
+        self._grpc: Any = None
+
+    def _ready(self) -> dict[str, bool]:
+        checks = {"redis": self.store.ping()}
+        if self.settings.scheduler:
+            checks["scheduler"] = self.scheduler is not None and self.scheduler.alive()
+        return checks
+
+    def start(self) -> ServerProcess:
+        s = self.settings
+        s.artifacts.mkdir(parents=True, exist_ok=True)
+        if s.scheduler:
+            self.scheduler = Scheduler(self.store, s, self.redis_url)
+            self.scheduler.start()
+        self._grpc, self.grpc_port = create_grpc_server(self.service, self.metrics,
+                                                        f"{s.host}:{s.grpc_port}")
+        self._grpc.start()
+        family = socket.AF_INET6 if ":" in s.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((s.host, s.http_port))
+        self.http_port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=2)
+        self._uvicorn = uvicorn.Server(config)
+        server = self._uvicorn
+
+        def serve() -> None:
+            import asyncio
+
+            async def main() -> None:
+                anyio.to_thread.current_default_thread_limiter().total_tokens = HTTP_THREADS
+                await server.serve(sockets=[sock])
+
+            asyncio.run(main())
+
+        self._http_thread = threading.Thread(target=serve, name="uvicorn", daemon=True)
+        self._http_thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not self._http_thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the HTTP server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, *, kill_actors: bool = False) -> None:
+        """Stop accepting, end streams, stop the scheduler (actors keep running unless told)."""
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+        if self._grpc is not None:
+            self._grpc.stop(grace=1).wait()
+        if self._http_thread is not None:
+            self._http_thread.join(10)
+        if self.scheduler is not None:
+            self.scheduler.stop(kill_actors=kill_actors)
+        self.store.close()
+
+
+class Embedded:
+    """The embedded default: private redis-server (AOF in data_dir/redis) and a local Ray."""
+
+    def __init__(self, data_dir: Path, *, redis_url: str | None = None,
+                 ray_address: str | None = None, num_cpus: int | None = None):
+        self.data_dir = data_dir
+        self.redis_url = redis_url
+        self.ray_address = ray_address
+        self.num_cpus = num_cpus
+        self.redis: RedisServer | None = None
+
+    def start(self) -> str:
+        """Start what is missing; returns the Redis URL to use."""
+        import ray
+
+        if self.redis_url is None:
+            self.redis = RedisServer(self.data_dir / "redis").start()
+            self.redis_url = self.redis.url
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        if not ray.is_initialized():
+            if self.ray_address:
+                ray.init(address=self.ray_address, namespace="beamtrack",
+                         logging_level=logging.WARNING)
+            else:
+                ray.init(address="local", namespace="beamtrack", include_dashboard=False,
+                         num_cpus=self.num_cpus, logging_level=logging.WARNING,
+                         _node_ip_address="127.0.0.1")
+        return self.redis_url
+
+    def stop(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        if self.redis is not None:
+            self.redis.stop()
+
+
+def local_token(data_dir: Path) -> tuple[str, ApiToken]:
+    """The embedded mode's token: BEAMTRACK_LOCAL_TOKEN, else a fresh random one, written to
+    ``data_dir/token`` (mode 0600) so local clients can read it."""
+    token = os.environ.get("BEAMTRACK_LOCAL_TOKEN") or secrets.token_urlsafe(24)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token, ApiToken(user="local", sha256=hash_token(token), admin=True)

@@ -1,0 +1,80 @@
+"""Server settings: one pydantic-settings class, env vars BEAMTRACK_*, failing fast on unsafe
+values (no default token outside the embedded mode, embedded mode bound to loopback only)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest of an API token: the form tokens are configured and kept in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(BaseModel):
+    """One API token: its owner, the SHA-256 hex of the token (never the token), admin flag."""
+
+    user: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@\-]+$")]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    admin: bool = False
+
+
+class Settings(BaseSettings):
+    """Everything a server process needs; each field is also ``BEAMTRACK_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="BEAMTRACK_", extra="forbid")
+
+    #: Redis to use (redis://host:port/db); None in embedded mode starts a private one.
+    redis_url: str | None = None
+    #: Ray cluster address (e.g. ray://head:10001 or auto); None starts a local Ray.
+    ray_address: str | None = None
+    host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    grpc_port: Annotated[int, Field(ge=0, le=65535)] = 50051
+    #: Root for the embedded Redis AOF and, unless artifact_dir is set, the job outputs.
+    data_dir: Path = Path("beamtrack-data")
+    #: The artifact store: a directory shared by the server and all workers.
+    artifact_dir: Path | None = None
+    #: Accepted bearer tokens (hashed); JSON in BEAMTRACK_API_TOKENS.
+    api_tokens: list[ApiToken] = []
+    #: Embedded mode: private Redis + local Ray, loopback only, a local token printed at start.
+    embedded: bool = False
+    key_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")] = "bt"
+    #: Starts a job may take when its worker is lost (then it fails with the reason).
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
+    #: CPUs one job's actor reserves, and the bound on concurrently running jobs (0 = as many
+    #: as the cluster's CPUs allow).
+    job_cpus: Annotated[float, Field(gt=0.0, le=1024.0)] = 1.0
+    max_running: Annotated[int, Field(ge=0)] = 0
+    #: Run the scheduler in this process (one or more replicas may; claims are atomic).
+    scheduler: bool = True
+    #: Longest wait of one stream read [ms] before a keep-alive is sent.
+    stream_block_ms: Annotated[int, Field(ge=10, le=60_000)] = 1000
+    #: Approximate cap on entries kept per job stream.
+    stream_maxlen: Annotated[int, Field(ge=1000)] = 1_000_000
+
+    @model_validator(mode="after")
+    def _safe(self) -> Settings:
+        if not self.embedded and not self.api_tokens:
+            raise ValueError(
+                "api_tokens: no API tokens configured; set BEAMTRACK_API_TOKENS to a JSON list of "
+                '{"user": ..., "sha256": ..., "admin": false} (only the embedded mode makes a '
+                "local token)"
+            )
+        if self.embedded and self.host not in LOOPBACK:
+            raise ValueError(f"host: the embedded mode binds loopback only, not {self.host!r}")
+        if not self.embedded and self.redis_url is None:
+            raise ValueError("redis_url: required outside the embedded mode")
+        return self
+
+    @property
+    def artifacts(self) -> Path:
+        """Directory holding ``<job id>/diags/...`` of every job."""
+        return (self.artifact_dir or self.data_dir / "artifacts").resolve()

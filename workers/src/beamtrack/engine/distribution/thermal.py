@@ -13,6 +13,7 @@ by linear interpolation. Lab frame: t = -z / (beta gamma), pt = -pz beta gamma.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -26,14 +27,27 @@ from ._base import Array, Distribution, RefLike, uniform
 RIN = 1.0e-10  #: first radius of the integration, in matched radii
 ROUT = 10.0  #: last radius of the integration, in matched radii
 NSTEPS = 2000  #: radial integration steps (= CDF bins)
+#: |integrated charge fraction - 1| above which the normalization is reported as not self-consistent
+NORMALIZATION_TOLERANCE = 0.05
+
+
+class ThermalNormalizationWarning(UserWarning):
+    """The density integrates to a charge fraction far from 1: ``normalize`` is not self-consistent."""
 
 
 class RadialCDF:
-    """Tabulated radial CDFs of the core and halo populations on ``rmin + (rmax - rmin) j / nbins``."""
+    """Tabulated radial CDFs of the core and halo populations on ``rmin + (rmax - rmin) j / nbins``.
 
-    def __init__(self, rmin: float, rmax: float, cdf_core: Array, cdf_halo: Array):
+    ``total_core``, ``total_halo``: each density integrated before rescaling, i.e. the fraction of
+    the population's charge that the normalization constant accounts for (1 when self-consistent).
+    """
+
+    def __init__(
+        self, rmin: float, rmax: float, cdf_core: Array, cdf_halo: Array, total_core: float, total_halo: float
+    ):
         self.rmin, self.rmax = rmin, rmax
         self.cdf_core, self.cdf_halo = cdf_core, cdf_halo
+        self.total_core, self.total_halo = total_core, total_halo
 
     @property
     def nbins(self) -> int:
@@ -94,22 +108,30 @@ def radial_cdf(
     f1 = f2 = phi1 = phi2 = 0.0
     r = rmin
     # Strang splitting: drift r with f fixed (potential update), kick f at the midpoint, drift again.
-    for j in range(nsteps):
-        r_new = r + half
-        phi1 += f1 / (four_pi * r_new) - f1 / (four_pi * r)
-        phi2 += f2 / (four_pi * r_new) - f2 / (four_pi * r)
-        r = r_new
-        potential = 0.5 * (k * r) ** 2 + c1 * phi1 + c2 * phi2
-        shell = tau * four_pi * r * r
-        f1 += shell * p1 * math.exp(-potential / kT_core)
-        f2 += shell * p2 * math.exp(-potential / kT_halo)
-        r_new = r + half
-        phi1 += f1 / (four_pi * r_new) - f1 / (four_pi * r)
-        phi2 += f2 / (four_pi * r_new) - f2 / (four_pi * r)
-        r = r_new
-        cdf1[j + 1] = f1
-        cdf2[j + 1] = f2
-    return RadialCDF(rmin, rmax, cdf1 / cdf1[-1], cdf2 / cdf2[-1])
+    try:
+        for j in range(nsteps):
+            r_new = r + half
+            phi1 += f1 / (four_pi * r_new) - f1 / (four_pi * r)
+            phi2 += f2 / (four_pi * r_new) - f2 / (four_pi * r)
+            r = r_new
+            potential = 0.5 * (k * r) ** 2 + c1 * phi1 + c2 * phi2
+            shell = tau * four_pi * r * r
+            f1 += shell * p1 * math.exp(-potential / kT_core)
+            f2 += shell * p2 * math.exp(-potential / kT_halo)
+            r_new = r + half
+            phi1 += f1 / (four_pi * r_new) - f1 / (four_pi * r)
+            phi2 += f2 / (four_pi * r_new) - f2 / (four_pi * r)
+            r = r_new
+            cdf1[j + 1] = f1
+            cdf2[j + 1] = f2
+    except OverflowError:
+        f1 = f2 = math.inf
+    if not (0.0 < f1 < math.inf and 0.0 < f2 < math.inf):
+        raise ValueError(
+            f"Thermal: the radial density cannot be integrated (core {f1!r}, halo {f2!r}): "
+            "normalize / normalize_halo are far from self-consistent for this bunch charge"
+        )
+    return RadialCDF(rmin, rmax, cdf1 / f1, cdf2 / f2, f1, f2)
 
 
 class Thermal(Distribution):
@@ -142,6 +164,14 @@ class Thermal(Distribution):
         m = self.model
         kT_halo, _ = m.halo_params()
         table = self.radial_cdf(ref, bunch_charge_C)
+        for label, weight, total in (("core", 1.0 - m.halo, table.total_core), ("halo", m.halo, table.total_halo)):
+            if weight > 0.0 and bunch_charge_C > 0.0 and abs(total - 1.0) > NORMALIZATION_TOLERANCE:
+                warnings.warn(
+                    f"Thermal {label}: the density with this normalization holds {total:.4g} of the "
+                    f"{label} charge, not 1; the beam is not the self-consistent equilibrium",
+                    ThermalNormalizationWarning,
+                    stacklevel=3,
+                )
         in_halo = uniform(rng, (npart,)) <= m.halo  # ImpactX: core when u > halo
         g = rng.standard_normal((6, npart))
         kT = np.where(in_halo, kT_halo, m.kT)

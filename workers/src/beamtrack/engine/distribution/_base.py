@@ -38,6 +38,7 @@ class Distribution(ABC):
     """
 
     model_cls: ClassVar[type[SpecModel]]
+    model: SpecModel
     #: parameter names in the order of ImpactX's Python constructor
     positional: ClassVar[tuple[str, ...]] = ()
 

@@ -40,9 +40,14 @@ def _cpu_runner(i: int, k: KernelClass) -> str:
         return;
     }}"""
     return f"""
-static void bt_run_{i}(const bt_op* op, const double* aux, int64_t m, double* x, double* y, double* t,
-                      double* px, double* py, double* pt, int32_t* st, double* sl)
-{{{fast}
+static void bt_run_{i}(const bt_op* op_in, const double* restrict aux, int64_t m,
+                      double* restrict x, double* restrict y, double* restrict t, double* restrict px,
+                      double* restrict py, double* restrict pt, int32_t* restrict st, double* restrict sl)
+{{
+    /* a local copy of the op and restrict pointers: stores to particles cannot alias the op, so the
+       chunk loop vectorises */
+    const bt_op op_local = *op_in;
+    const bt_op* const op = &op_local;{fast}
     for (int32_t r = 0; r < op->nslice; ++r) {{
         for (int64_t j = 0; j < m; ++j) {{
             if (st[j]) continue;

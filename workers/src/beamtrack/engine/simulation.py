@@ -117,7 +117,7 @@ class Simulation:
             raise ValueError("npart must be >= 0")
         d = distr if hasattr(distr, "sample") else from_model(distr)
         rng = np.random.default_rng(seed)
-        coords = d.sample(int(npart), rng)
+        coords = d.sample(int(npart), rng, ref=self.reference, bunch_charge_C=bunch_charge_C)
         self.bunch_charge_C = bunch_charge_C
         self._seed, self._distr, self._npart = seed, d, int(npart)
         ref = self.reference

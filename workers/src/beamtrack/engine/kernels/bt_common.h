@@ -11,9 +11,14 @@
 #ifndef BEAMTRACK_BT_COMMON_H
 #define BEAMTRACK_BT_COMMON_H
 
-#ifdef __CUDACC_RTC__
+#if defined(__CUDACC_RTC__)
+/* NVRTC (CuPy RawModule): no libc headers; math functions are built in */
 typedef int int32_t;
 typedef long long int64_t;
+#define BT_FN __device__ static inline
+#elif defined(__CUDACC__)
+/* nvcc */
+#include <stdint.h>
 #define BT_FN __device__ static inline
 #else
 #include <math.h>

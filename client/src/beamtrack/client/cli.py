@@ -1,0 +1,197 @@
+"""``beamtrack-client``: submit / status / list / cancel / watch / fetch against a service.
+
+The URL and token come from --url/--token or $BEAMTRACK_URL/$BEAMTRACK_TOKEN; --grpc TARGET
+uses the gRPC front door instead of REST.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+
+from .grpc_client import STATE_NAMES, GrpcClient
+from .rest import ApiError, Client, Event
+
+DIAG_COLUMNS = ("sigma_x", "sigma_y", "sigma_t", "emittance_x", "emittance_y", "emittance_t")
+
+
+def _fmt_job(job: dict[str, Any]) -> str:
+    p = job["progress"]
+    line = (f"{job['id']}  {job['name']:<20} {job['state']:<10} prio={job['priority']:<4} "
+            f"step {p['step']}/{p['total_steps']}")
+    if job.get("error"):
+        line += f"  error: {job['error']}"
+    return line
+
+
+def _pb_events(client: GrpcClient, job_id: str, after: str | None) -> Iterator[Event]:
+    """gRPC events in the REST client's Event form, so both print alike."""
+    for ev in client.stream(job_id, after=after):
+        kind = ev.WhichOneof("payload")
+        if kind == "diagnostics":
+            yield Event(ev.id, "diag", dict(ev.diagnostics.values))
+        elif kind == "state":
+            yield Event(ev.id, "state", {"state": STATE_NAMES.get(ev.state.state, "?"),
+                                         "attempt": ev.state.attempt,
+                                         "reason": ev.state.reason})
+        elif kind == "result":
+            r = ev.result
+            yield Event(ev.id, "result", {"state": STATE_NAMES.get(r.state, "?"),
+                                          "error": r.error, "steps": r.steps,
+                                          "wall_time_s": r.wall_time_s,
+                                          "artifacts": list(r.artifacts)})
+        elif kind == "custom":
+            yield Event(ev.id, "custom", {"name": ev.custom.name, "value": ev.custom.value,
+                                          "step": ev.custom.step})
+        else:
+            yield Event(ev.id, "log", {"msg": ev.log.message})
+
+
+def format_event(ev: Event) -> str:
+    """One terminal line per event."""
+    d = ev.data
+    if ev.kind == "diag":
+        cols = "  ".join(f"{c}={d[c]:.4e}" for c in DIAG_COLUMNS if d.get(c) is not None)
+        return f"step {int(d.get('step') or 0):>6}  s={float(d.get('s') or 0.0):9.4f} m  {cols}"
+    if ev.kind == "state":
+        extra = f" (attempt {d['attempt']})" if d.get("attempt") else ""
+        why = d.get("reason") or d.get("error") or ""
+        return f"[state] {d['state']}{extra}{': ' + why if why else ''}"
+    if ev.kind == "result":
+        line = f"[result] {d['state']}"
+        if d.get("steps") is not None:
+            line += f", {d.get('steps', 0)} steps in {float(d.get('wall_time_s') or 0):.2f} s"
+        if d.get("error"):
+            line += f", error: {d['error']}"
+        if d.get("artifacts"):
+            line += f", artifacts: {', '.join(d['artifacts'])}"
+        return line
+    if ev.kind == "custom":
+        return f"[custom] {d.get('name')} = {d.get('value')} (step {d.get('step')})"
+    return f"[log] {d.get('msg', '')}"
+
+
+def _watch(args: argparse.Namespace, job_id: str) -> int:
+    events: Iterator[Event]
+    if args.grpc:
+        events = _pb_events(GrpcClient(args.grpc, args.token), job_id, args.after)
+    else:
+        events = Client(args.url, args.token).events(job_id, after=args.after)
+    state = ""
+    for ev in events:
+        if not args.quiet or ev.kind != "diag":
+            print(format_event(ev), flush=True)
+        if ev.kind == "result":
+            state = ev.data.get("state", "")
+    return 0 if state == "succeeded" else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    rest = Client(args.url, args.token)
+    if args.cmd == "submit":
+        if args.grpc:
+            job_pb = GrpcClient(args.grpc, args.token).submit(
+                args.spec, priority=args.priority, device=args.device)
+            job_id = job_pb.id
+        else:
+            job_id = rest.submit(args.spec, priority=args.priority, device=args.device)["id"]
+        print(job_id, flush=True)
+        return _watch(args, job_id) if args.watch else 0
+    if args.cmd == "status":
+        job = rest.get(args.job_id)
+        print(json.dumps(job, indent=2) if args.json else _fmt_job(job))
+        return 0
+    if args.cmd == "list":
+        if args.all:
+            jobs = list(rest.iter_jobs(state=args.state))
+            cursor = None
+        else:
+            jobs, cursor = rest.list(state=args.state, limit=args.limit, cursor=args.cursor)
+        if args.json:
+            print(json.dumps({"items": jobs, "next_cursor": cursor}, indent=2))
+        else:
+            for job in jobs:
+                print(_fmt_job(job))
+            if cursor:
+                print(f"(more: --cursor {cursor})")
+        return 0
+    if args.cmd == "cancel":
+        job = rest.cancel(args.job_id)
+        print("cancelled" if job["state"] == "cancelled" else "cancel requested")
+        return 0
+    if args.cmd == "watch":
+        return _watch(args, args.job_id)
+    if args.cmd == "fetch":
+        out = Path(args.out)
+        files = rest.download(args.job_id, out)
+        (out / "diagnostics.csv").write_text(rest.diagnostics_csv(args.job_id))
+        for f in files:
+            print(f)
+        print(out / "diagnostics.csv")
+        return 0
+    raise AssertionError(args.cmd)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="beamtrack-client", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", help="REST base URL (default $BEAMTRACK_URL or http://127.0.0.1:8000)")
+    p.add_argument("--token", help="API token (default $BEAMTRACK_TOKEN)")
+    p.add_argument("--grpc", metavar="HOST:PORT",
+                   help="use gRPC at HOST:PORT for submit/watch instead of REST")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("submit", help="queue a job spec (JSON file); prints the job id")
+    s.add_argument("spec", help="JobSpec JSON file (or a reference case file)")
+    s.add_argument("--priority", type=int, default=0, help="higher runs first (-1000..1000)")
+    s.add_argument("--device", default="auto", choices=["auto", "serial", "openmp", "cuda"])
+    s.add_argument("--watch", action="store_true", help="then stream its events to the end")
+    s.add_argument("--quiet", action="store_true", help="with --watch: no diagnostics rows")
+    s.set_defaults(after=None)
+    st = sub.add_parser("status", help="one job's state and progress")
+    st.add_argument("job_id")
+    st.add_argument("--json", action="store_true")
+    ls = sub.add_parser("list", help="your jobs, newest first")
+    ls.add_argument("--state", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    ls.add_argument("--limit", type=int, default=20)
+    ls.add_argument("--cursor")
+    ls.add_argument("--all", action="store_true", help="follow every page")
+    ls.add_argument("--json", action="store_true")
+    c = sub.add_parser("cancel", help="cancel a queued or running job")
+    c.add_argument("job_id")
+    w = sub.add_parser("watch", help="stream a job's state, diagnostics and result")
+    w.add_argument("job_id")
+    w.add_argument("--after", help="resume after this event id")
+    w.add_argument("--quiet", action="store_true", help="no diagnostics rows")
+    f = sub.add_parser("fetch", help="download a job's artifacts and diagnostics.csv")
+    f.add_argument("job_id")
+    f.add_argument("--out", required=True, help="destination directory")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except ApiError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except grpc.RpcError as exc:
+        print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1
+    except httpx.TransportError as exc:
+        print(f"error: cannot reach the service: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

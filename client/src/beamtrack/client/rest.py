@@ -1,0 +1,224 @@
+"""Synchronous REST client (httpx); keyword-only options, errors as ApiError."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class ApiError(Exception):
+    """An error answer of the service: HTTP ``status``, stable ``code``, field ``details``."""
+
+    def __init__(self, status: int, code: str, message: str, details: list[dict[str, str]]):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a job's stream; ``id`` resumes a broken stream (``after=id``)."""
+
+    id: str
+    kind: str  # state | diag | log | custom | result
+    data: dict[str, Any]
+
+
+def load_spec_arg(spec: dict[str, Any] | str | Path) -> dict[str, Any]:
+    """A JobSpec dict from a dict, a JSON file path, or JSON text; a reference-case file
+    (``{"spec": ..., "checks": ...}``) gives its spec."""
+    if isinstance(spec, dict):
+        data = spec
+    elif isinstance(spec, Path) or (isinstance(spec, str) and not spec.lstrip().startswith("{")):
+        data = json.loads(Path(spec).read_text())
+    else:
+        data = json.loads(spec)
+    if isinstance(data, dict) and "spec" in data and "lattice" not in data:
+        data = data["spec"]
+    if not isinstance(data, dict):
+        raise ValueError("a job spec is a JSON object")
+    return data
+
+
+def _raise_for(resp: httpx.Response) -> None:
+    if resp.is_success:
+        return
+    try:
+        err = resp.json()["error"]
+        raise ApiError(resp.status_code, err["code"], err["message"], err.get("details", []))
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(resp.status_code, "HTTP_ERROR", resp.text[:500], []) from None
+
+
+class Client:
+    """REST client. ``url`` and ``token`` default to $BEAMTRACK_URL and $BEAMTRACK_TOKEN."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, *,
+                 timeout: float = 30.0):
+        self.url = (url or os.environ.get("BEAMTRACK_URL") or DEFAULT_URL).rstrip("/")
+        token = token or os.environ.get("BEAMTRACK_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _json(self, method: str, path: str, **kw: Any) -> Any:
+        resp = self._http.request(method, path, **kw)
+        _raise_for(resp)
+        return resp.json()
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def submit(self, spec: dict[str, Any] | str | Path, *, priority: int = 0,
+               device: str = "auto", hook_module: str | None = None) -> dict[str, Any]:
+        """Queue a job; returns it (``["id"]`` names it)."""
+        body: dict[str, Any] = {"spec": load_spec_arg(spec), "priority": priority,
+                                "device": device}
+        if hook_module is not None:
+            body["hook_module"] = hook_module
+        return dict(self._json("POST", "/v1/jobs", json=body))
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/v1/jobs/{job_id}"))
+
+    def list(self, *, state: str | None = None, limit: int = 50,
+             cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of jobs, newest first, and the cursor of the next page (None at the end)."""
+        params: dict[str, Any] = {"limit": limit}
+        if state:
+            params["state"] = state
+        if cursor:
+            params["cursor"] = cursor
+        page = self._json("GET", "/v1/jobs", params=params)
+        return list(page["items"]), page["next_cursor"]
+
+    def iter_jobs(self, *, state: str | None = None, page_size: int = 100
+                  ) -> Iterator[dict[str, Any]]:
+        """Every job (the caller's; all for an admin), following the pages."""
+        cursor: str | None = None
+        while True:
+            items, cursor = self.list(state=state, limit=page_size, cursor=cursor)
+            yield from items
+            if cursor is None:
+                return
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        return dict(self._json("DELETE", f"/v1/jobs/{job_id}"))
+
+    def wait(self, job_id: str, *, timeout: float = 600.0, poll_s: float = 0.2) -> dict[str, Any]:
+        """Poll until the job is finished; TimeoutError after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(job_id)
+            if job["state"] in TERMINAL:
+                return job
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+            time.sleep(poll_s)
+
+    # -- live stream -------------------------------------------------------------------------------
+    def events(self, job_id: str, *, after: str | None = None, reconnects: int = 5
+               ) -> Iterator[Event]:
+        """The job's events (server-sent) until its ``result`` event; a dropped connection is
+        resumed from the last event seen, so no event is lost or repeated."""
+        last = after
+        failures = 0
+        while True:
+            params = {"after": last} if last else {}
+            try:
+                with self._http.stream("GET", f"/v1/jobs/{job_id}/events", params=params,
+                                       timeout=httpx.Timeout(self._http.timeout.connect,
+                                                             read=None)) as resp:
+                    if not resp.is_success:
+                        resp.read()
+                        _raise_for(resp)
+                    for ev in _parse_sse(resp.iter_lines()):
+                        last = ev.id
+                        failures = 0
+                        yield ev
+                        if ev.kind == "result":
+                            return
+                    return
+            except (httpx.TransportError, httpx.RemoteProtocolError):
+                failures += 1
+                if failures > reconnects:
+                    raise
+                time.sleep(min(0.2 * 2**failures, 5.0))
+
+    # -- results ---------------------------------------------------------------------------------
+    def diagnostics(self, job_id: str) -> list[dict[str, float]]:
+        """Reduced beam characteristics rows (ImpactX's columns)."""
+        return list(self._json("GET", f"/v1/jobs/{job_id}/diagnostics")["rows"])
+
+    def diagnostics_csv(self, job_id: str) -> str:
+        resp = self._http.get(f"/v1/jobs/{job_id}/diagnostics", params={"format": "csv"})
+        _raise_for(resp)
+        return resp.text
+
+    def artifacts(self, job_id: str) -> list[dict[str, Any]]:
+        """``[{"name": relative path, "size": bytes}]`` of the job's output files."""
+        return list(self._json("GET", f"/v1/jobs/{job_id}/artifacts"))
+
+    def download(self, job_id: str, dest: str | Path) -> list[Path]:
+        """Fetch every artifact (openPMD series, reduced diagnostics) into ``dest``."""
+        dest = Path(dest)
+        out = []
+        for art in self.artifacts(job_id):
+            target = (dest / art["name"]).resolve()
+            if not target.is_relative_to(dest.resolve()):
+                raise ApiError(0, "BAD_ARTIFACT", f"refusing artifact path {art['name']!r}", [])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with self._http.stream("GET", f"/v1/jobs/{job_id}/artifacts/{art['name']}") as resp:
+                if not resp.is_success:
+                    resp.read()
+                    _raise_for(resp)
+                with target.open("wb") as f:
+                    for chunk in resp.iter_bytes(1 << 20):
+                        f.write(chunk)
+            out.append(target)
+        return out
+
+    def ready(self) -> bool:
+        """True when the server answers /readyz with ready."""
+        try:
+            return self._http.get("/readyz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+
+def _parse_sse(lines: Iterator[str]) -> Iterator[Event]:
+    ev_id, kind, data = "", "message", []
+    for line in lines:
+        if line == "":
+            if data:
+                yield Event(ev_id, kind, json.loads("\n".join(data)))
+            ev_id, kind, data = "", "message", []
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "id":
+                ev_id = value
+            elif name == "event":
+                kind = value
+            elif name == "data":
+                data.append(value)

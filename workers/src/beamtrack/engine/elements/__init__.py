@@ -1,9 +1,24 @@
 """Lattice elements with ImpactX's names and parameters (see beamtrack.spec.elements for units)."""
 
 from .base import Element
+from .bends import CFbend, DipEdge, ExactSbend, PRot, Sbend, ThinDipole
+from .chromatic import ChrDrift, ChrQuad, ExactDrift
 from .drifts_quads import Drift, Quad
 from .python_side import BeamMonitor, LinearMap, Marker, Programmable
+from .apertures import Aperture
+from .fieldmaps import SoftQuadrupole, SoftSolenoid
+from .focusing import ConstF, Sol
+from .rf import Buncher, RFCavity, ShortRF
+from .thin import Kicker, Multipole, NonlinearLens, PlaneXYRot
 
 BUILTIN_ELEMENTS: list[type[Element]] = [Drift, Quad, LinearMap, BeamMonitor, Marker, Programmable]
+BUILTIN_ELEMENTS += [ChrDrift, ExactDrift, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole, PRot]
+BUILTIN_ELEMENTS += [
+    Multipole, NonlinearLens, Kicker, PlaneXYRot, ConstF, Sol, SoftSolenoid, SoftQuadrupole,
+    RFCavity, ShortRF, Buncher, Aperture,
+]
 
-__all__ = ["BUILTIN_ELEMENTS", "BeamMonitor", "Drift", "Element", "LinearMap", "Marker", "Programmable", "Quad"]
+__all__ = ["Aperture", "Buncher", "ConstF", "Kicker", "Multipole", "NonlinearLens", "PlaneXYRot", "RFCavity",
+           "ShortRF", "SoftQuadrupole", "SoftSolenoid", "Sol"]
+__all__ += ["BUILTIN_ELEMENTS", "BeamMonitor", "Drift", "Element", "LinearMap", "Marker", "Programmable", "Quad"]
+__all__ += ["CFbend", "ChrDrift", "ChrQuad", "DipEdge", "ExactDrift", "ExactSbend", "PRot", "Sbend", "ThinDipole"]

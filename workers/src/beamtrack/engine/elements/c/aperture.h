@@ -1,0 +1,32 @@
+/* Aperture (thin collimator; ImpactX's Aperture): a particle is lost when it is outside
+ * (action transmit) or inside (action absorb) the rectangle |x| <= ax, |y| <= ay or the ellipse
+ * (x/ax)^2 + (y/ay)^2 <= 1; with repeat_x / repeat_y > 0 the shape repeats with that period
+ * (coordinates folded to the fundamental cell: u = fmod(|x| + rx/2, rx) - rx/2). Coordinates are
+ * not changed. Source: ImpactX src/elements/Aperture.H.
+ * p[0] = aperture_x, p[1] = aperture_y, p[2] = repeat_x, p[3] = repeat_y [m],
+ * p[4] = shape (0 rectangular, 1 elliptical), p[5] = action (0 transmit, 1 absorb). */
+#ifndef BEAMTRACK_APERTURE_H
+#define BEAMTRACK_APERTURE_H
+#include "beamtrack/engine/kernels/bt_common.h"
+
+/* c[0] = 1 / aperture_x, c[1] = 1 / aperture_y */
+BT_FN void Aperture_setup(bt_op* op, const double* aux)
+{
+    (void)aux;
+    op->c[0] = 1.0 / op->p[0];
+    op->c[1] = 1.0 / op->p[1];
+}
+
+BT_FN void Aperture_push(const bt_op* op, const double* aux, bt_part* p)
+{
+    (void)aux;
+    double const rx = op->p[2], ry = op->p[3];
+    double u = (rx == 0.0) ? p->x : fmod(fabs(p->x) + 0.5 * rx, rx) - 0.5 * rx;
+    double v = (ry == 0.0) ? p->y : fmod(fabs(p->y) + 0.5 * ry, ry) - 0.5 * ry;
+    u *= op->c[0];
+    v *= op->c[1];
+    int const inside = (op->p[4] == 0.0) ? (u * u <= 1.0 && v * v <= 1.0) : (u * u + v * v <= 1.0);
+    int const lose = (op->p[5] == 0.0) ? !inside : inside;
+    if (lose) p->lost = 1;
+}
+#endif

@@ -1,0 +1,161 @@
+"""Bends and their edges: Sbend, ExactSbend, CFbend, DipEdge, ThinDipole, PRot (ImpactX's names and units).
+
+The reference particle follows ImpactX's ``operator()(RefPart)`` of each element: an arc of radius rc
+in the x-z plane for the thick bends, a rotation of (px, pz) for ThinDipole, nothing for DipEdge and PRot.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from beamtrack.spec import elements as spec
+
+from ..kernels.codegen import KernelClass
+from ..refpart import RefPart
+from .base import Element, header, push_ref_bend, push_ref_straight
+
+
+def push_ref_arc(ref: RefPart, ds: float, theta: float, rc: float) -> None:
+    """Reference particle along ``ds`` [m] of s, turning by ``theta`` [rad] on a radius ``rc`` [m].
+
+    ImpactX's ExactSbend::operator()(RefPart): the angle and the radius are independent (with a
+    given field B the radius is rigidity / B, the angle phi), s advances by ds.
+    """
+    if ds == 0.0 and theta == 0.0:
+        return
+    B = ref.beta_gamma / rc
+    c, s = math.cos(theta), math.sin(theta)
+    px, pz = ref.px, ref.pz
+    ref.px = px * c - pz * s
+    ref.pz = pz * c + px * s
+    ref.x += (ref.pz - pz) / B
+    ref.y += (theta / B) * ref.py
+    ref.z -= (ref.px - px) / B
+    ref.t -= (theta / B) * ref.pt
+    ref.s += ds
+
+
+class Sbend(Element):
+    """Linear sector bend: arc length ds [m], bending radius rc [m] (ImpactX's Sbend)."""
+
+    model_cls = spec.Sbend
+    kernel = KernelClass("Sbend", header("sbend.h"))
+    linear = True
+    positional = ("ds", "rc")
+
+    def params(self) -> Sequence[float]:
+        return (self.rc,)
+
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        push_ref_bend(ref, self.ds / self.nslice * nslices, self.rc)
+
+
+class CFbend(Element):
+    """Linear combined-function sector bend: ds [m], rc [m], quadrupole strength k [1/m^2] (ImpactX's CFbend)."""
+
+    model_cls = spec.CFbend
+    kernel = KernelClass("CFbend", header("cfbend.h"))
+    linear = True
+    positional = ("ds", "rc", "k")
+
+    def params(self) -> Sequence[float]:
+        return (self.rc, self.k)
+
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        push_ref_bend(ref, self.ds / self.nslice * nslices, self.rc)
+
+
+class ExactSbend(Element):
+    """Sector bend with the exact Hamiltonian (ImpactX's ExactSbend).
+
+    ds: arc length [m]; phi: bending angle [deg]; B: field [T]. With B = 0 the radius is
+    rc = ds / phi; otherwise rc = rigidity / B and the angle is |phi| with the sign of rc.
+    phi = 0 and B = 0 is an exact drift. Particles outside the map's domain are lost.
+    """
+
+    model_cls = spec.ExactSbend
+    kernel = KernelClass("ExactSbend", header("exactsbend.h"), can_lose=True)
+    positional = ("ds", "phi", "B")
+
+    @property
+    def is_drift(self) -> bool:
+        return self.phi == 0.0 and self.B == 0.0
+
+    def radius(self, ref: RefPart) -> float:
+        """Reference bending radius rc [m] for ``ref`` (ImpactX's ExactSbend::rc)."""
+        if self.B != 0.0:
+            return ref.rigidity_Tm / float(self.B)
+        if self.ds == 0.0:
+            raise ValueError("ExactSbend: ds = 0 with B = 0 has no bending radius (give ds > 0 or B)")
+        return self.ds / math.radians(self.phi)
+
+    def slice_angle(self, ref: RefPart) -> float:
+        """Bending angle of one slice [rad]; its sign is that of rc (ds > 0)."""
+        return math.copysign(abs(math.radians(self.phi)), self.radius(ref)) / self.nslice
+
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        ds = self.ds / self.nslice * nslices
+        if self.is_drift:
+            push_ref_straight(ref, ds)
+            return
+        push_ref_arc(ref, ds, self.slice_angle(ref) * nslices, self.radius(ref))
+
+    def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
+        super().fill_ops(ops, ref_in, ref_out, nslices)
+        p = ops[0]["p"]
+        if self.is_drift:
+            p[0], p[1], p[2] = 0.0, 0.0, 1.0
+        else:
+            p[0], p[1], p[2] = self.radius(ref_out), self.slice_angle(ref_out), 0.0
+
+
+class DipEdge(Element):
+    """Dipole edge focusing, linear model (ImpactX's DipEdge, model="linear").
+
+    psi: pole-face angle [rad]; rc: bend radius [m]; g: gap [m]; K2: fringe-field integral [1].
+    """
+
+    model_cls = spec.DipEdge
+    kernel = KernelClass("DipEdge", header("dipedge.h"))
+    linear = True
+    positional = ("psi", "rc", "g", "K2")
+
+    def params(self) -> Sequence[float]:
+        return (self.psi, self.rc, self.g, self.K2)
+
+
+class ThinDipole(Element):
+    """Thin dipole kick with chromatic terms (ImpactX's ThinDipole): theta [deg], rc [m]."""
+
+    model_cls = spec.ThinDipole
+    kernel = KernelClass("ThinDipole", header("thindipole.h"))
+    positional = ("theta", "rc")
+
+    def params(self) -> Sequence[float]:
+        return (math.radians(self.theta), self.rc)
+
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        theta = math.radians(self.theta)
+        c, s = math.cos(theta), math.sin(theta)
+        px, pz = ref.px, ref.pz
+        ref.px = px * c - pz * s
+        ref.pz = pz * c + px * s
+
+
+class PRot(Element):
+    """Exact pole-face rotation in the x-z plane (ImpactX's PRot): phi_in, phi_out [deg].
+
+    Rotates from a frame where the reference orbit makes angle phi_in with z to one where it makes
+    phi_out; the reference particle is unchanged. Particles with no real forward momentum in
+    either frame are lost.
+    """
+
+    model_cls = spec.PRot
+    kernel = KernelClass("PRot", header("prot.h"), can_lose=True)
+    positional = ("phi_in", "phi_out")
+
+    def params(self) -> Sequence[float]:
+        return (math.radians(self.phi_in), math.radians(self.phi_out))

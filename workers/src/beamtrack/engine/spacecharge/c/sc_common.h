@@ -1,0 +1,205 @@
+/* Space-charge particle <-> grid kernels shared by the CPU (sc_cpu.c) and CUDA (sc_cuda.cu) builds.
+ *
+ * Sources of the formulas (facts only, this is an independent implementation):
+ *  - particle shapes: WarpX/ABLASTR nodal shape factors of order 1 (CIC), 2 (TSC, centred on the
+ *    nearest node) and 3 (cubic B-spline);
+ *  - fixed-s <-> fixed-t transforms: ImpactX src/particles/transformation/ToFixedT.H, ToFixedS.H;
+ *  - integrated Green's functions: ABLASTR fields/IntegratedGreenFunctionSolver.H (3D: Qiang et al.,
+ *    PRSTAB 9, 044204 (2006) and 10, 129901 (2007); 2D: Abell et al., JCP 2004, eq. 58 negated).
+ * Grids are C-ordered (last index fastest); node a of axis d sits at lo[d] + a / inv_d[d].
+ */
+#ifndef BEAMTRACK_SPACECHARGE_SC_COMMON_H
+#define BEAMTRACK_SPACECHARGE_SC_COMMON_H
+
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#define SC_FN __device__ static inline
+#define SC_ADD(ptr, v) atomicAdd((ptr), (v))
+#else
+#include <math.h>
+#include <stdint.h>
+#define SC_FN static inline
+#define SC_ADD(ptr, v) (*(ptr) += (v))
+#endif
+
+#ifdef __CUDACC_RTC__
+typedef long long int64_t;
+typedef int int32_t;
+#endif
+
+#define SC_MAXS 4 /* nodes per axis of the widest (cubic) stencil */
+
+/* Shape weights of a particle at grid coordinate u (in cells from node 0): writes order+1 weights
+ * into w and returns the index of the first node they apply to. */
+SC_FN int sc_shape(int const order, double const u, double* w)
+{
+    if (order == 1) {
+        double const fl = floor(u);
+        double const f = u - fl;
+        w[0] = 1.0 - f;
+        w[1] = f;
+        return (int)fl;
+    }
+    if (order == 2) {
+        double const j = floor(u + 0.5);
+        double const f = u - j;
+        w[0] = 0.5 * (0.5 - f) * (0.5 - f);
+        w[1] = 0.75 - f * f;
+        w[2] = 0.5 * (0.5 + f) * (0.5 + f);
+        return (int)j - 1;
+    }
+    {
+        double const fl = floor(u);
+        double const f = u - fl;
+        double const g = 1.0 - f;
+        w[0] = g * g * g / 6.0;
+        w[1] = 2.0 / 3.0 - f * f + 0.5 * f * f * f;
+        w[2] = 2.0 / 3.0 - g * g + 0.5 * g * g * g;
+        w[3] = f * f * f / 6.0;
+        return (int)fl - 1;
+    }
+}
+
+/* ImpactX ToFixedT: (x, y, t, px, py, pt) at fixed s -> (x, y, z, px, py, pz) at fixed t, in place.
+ * ptd = reference pt = -gamma. Momenta stay normalised by the reference momentum. */
+SC_FN void sc_to_fixed_t(double const ptd, double* x, double* y, double* t, double* px, double* py, double* pt)
+{
+    double const tol = 1.0e-12;
+    double const argd = -1.0 + ptd * ptd;
+    double const pzdf = argd > 0.0 ? sqrt(argd) : tol;
+    double const ux = *px * pzdf, uy = *py * pzdf, ut = *pt * pzdf;
+    double const arg = -1.0 + (ptd + ut) * (ptd + ut) - ux * ux - uy * uy;
+    double const pzf = arg > 0.0 ? sqrt(arg) : tol;
+    double const tt = *t;
+    *x = *x + ux * tt / (ptd + ut);
+    *y = *y + uy * tt / (ptd + ut);
+    *t = pzf * tt / (ptd + ut);
+    *pt = (pzf - pzdf) / pzdf;
+}
+
+/* ImpactX ToFixedS: the inverse of sc_to_fixed_t, in place. pzd = reference beta*gamma. */
+SC_FN void sc_to_fixed_s(double const pzd, double* x, double* y, double* z, double* px, double* py, double* pz)
+{
+    double const argd = 1.0 + pzd * pzd;
+    double const ptdf = -sqrt(argd);
+    double const ux = *px * pzd, uy = *py * pzd, uz = *pz * pzd;
+    double const arg = 1.0 + (pzd + uz) * (pzd + uz) + ux * ux + uy * uy;
+    double const ptf = -sqrt(arg);
+    double const zz = *z;
+    *x = *x - ux * zz / (pzd + uz);
+    *y = *y - uy * zz / (pzd + uz);
+    *z = ptf * zz / (pzd + uz);
+    *pz = (ptf - ptdf) / pzd;
+}
+
+/* Deposit charge q of one particle at (x, y, z) onto a 3D nodal grid. Returns 0 when the stencil
+ * would leave the grid (nothing deposited). */
+SC_FN int sc_deposit3d_one(int const order, double* rho, int64_t const n0, int64_t const n1, int64_t const n2,
+                           const double* lo, const double* inv_d, double const x, double const y, double const z,
+                           double const q)
+{
+    double wx[SC_MAXS], wy[SC_MAXS], wz[SC_MAXS];
+    int const s = order + 1;
+    int const i0 = sc_shape(order, (x - lo[0]) * inv_d[0], wx);
+    int const j0 = sc_shape(order, (y - lo[1]) * inv_d[1], wy);
+    int const k0 = sc_shape(order, (z - lo[2]) * inv_d[2], wz);
+    if (i0 < 0 || j0 < 0 || k0 < 0 || i0 + s > n0 || j0 + s > n1 || k0 + s > n2) return 0;
+    for (int a = 0; a < s; ++a) {
+        for (int b = 0; b < s; ++b) {
+            double* row = rho + ((int64_t)(i0 + a) * n1 + (j0 + b)) * n2 + k0;
+            double const qab = q * wx[a] * wy[b];
+            for (int c = 0; c < s; ++c) SC_ADD(&row[c], qab * wz[c]);
+        }
+    }
+    return 1;
+}
+
+/* 2D variant (x, y only). */
+SC_FN int sc_deposit2d_one(int const order, double* rho, int64_t const n0, int64_t const n1,
+                           const double* lo, const double* inv_d, double const x, double const y, double const q)
+{
+    double wx[SC_MAXS], wy[SC_MAXS];
+    int const s = order + 1;
+    int const i0 = sc_shape(order, (x - lo[0]) * inv_d[0], wx);
+    int const j0 = sc_shape(order, (y - lo[1]) * inv_d[1], wy);
+    if (i0 < 0 || j0 < 0 || i0 + s > n0 || j0 + s > n1) return 0;
+    for (int a = 0; a < s; ++a) {
+        double* row = rho + (int64_t)(i0 + a) * n1 + j0;
+        double const qa = q * wx[a];
+        for (int b = 0; b < s; ++b) SC_ADD(&row[b], qa * wy[b]);
+    }
+    return 1;
+}
+
+/* Gather the nodal vector field (ex, ey, ez) at (x, y, z) with the deposition shape. Returns 0 (and
+ * zero field) off the grid. */
+SC_FN int sc_gather3d_one(int const order, const double* ex, const double* ey, const double* ez,
+                          int64_t const n0, int64_t const n1, int64_t const n2, const double* lo,
+                          const double* inv_d, double const x, double const y, double const z, double* e)
+{
+    double wx[SC_MAXS], wy[SC_MAXS], wz[SC_MAXS];
+    int const s = order + 1;
+    int const i0 = sc_shape(order, (x - lo[0]) * inv_d[0], wx);
+    int const j0 = sc_shape(order, (y - lo[1]) * inv_d[1], wy);
+    int const k0 = sc_shape(order, (z - lo[2]) * inv_d[2], wz);
+    e[0] = e[1] = e[2] = 0.0;
+    if (i0 < 0 || j0 < 0 || k0 < 0 || i0 + s > n0 || j0 + s > n1 || k0 + s > n2) return 0;
+    for (int a = 0; a < s; ++a) {
+        for (int b = 0; b < s; ++b) {
+            int64_t const off = ((int64_t)(i0 + a) * n1 + (j0 + b)) * n2 + k0;
+            double const wab = wx[a] * wy[b];
+            double sx = 0.0, sy = 0.0, sz = 0.0;
+            for (int c = 0; c < s; ++c) {
+                sx += ex[off + c] * wz[c];
+                sy += ey[off + c] * wz[c];
+                sz += ez[off + c] * wz[c];
+            }
+            e[0] += wab * sx;
+            e[1] += wab * sy;
+            e[2] += wab * sz;
+        }
+    }
+    return 1;
+}
+
+/* 2D gather of (ex, ey) and, when phi is not NULL, of the potential into e[2]. */
+SC_FN int sc_gather2d_one(int const order, const double* ex, const double* ey, const double* phi,
+                          int64_t const n0, int64_t const n1, const double* lo, const double* inv_d,
+                          double const x, double const y, double* e)
+{
+    double wx[SC_MAXS], wy[SC_MAXS];
+    int const s = order + 1;
+    int const i0 = sc_shape(order, (x - lo[0]) * inv_d[0], wx);
+    int const j0 = sc_shape(order, (y - lo[1]) * inv_d[1], wy);
+    e[0] = e[1] = e[2] = 0.0;
+    if (i0 < 0 || j0 < 0 || i0 + s > n0 || j0 + s > n1) return 0;
+    for (int a = 0; a < s; ++a) {
+        int64_t const off = (int64_t)(i0 + a) * n1 + j0;
+        double sx = 0.0, sy = 0.0, sp = 0.0;
+        for (int b = 0; b < s; ++b) {
+            sx += ex[off + b] * wy[b];
+            sy += ey[off + b] * wy[b];
+            if (phi) sp += phi[off + b] * wy[b];
+        }
+        e[0] += wx[a] * sx;
+        e[1] += wx[a] * sy;
+        e[2] += wx[a] * sp;
+    }
+    return 1;
+}
+
+/* Antiderivative of 1/r over a box corner (ABLASTR IntegratedPotential3D); no argument may be 0. */
+SC_FN double sc_igf3d_corner(double const x, double const y, double const z)
+{
+    double const r = sqrt(x * x + y * y + z * z);
+    return -0.5 * z * z * atan(x * y / (z * r)) - 0.5 * y * y * atan(x * z / (y * r))
+           - 0.5 * x * x * atan(y * z / (x * r)) + y * z * asinh(x / sqrt(y * y + z * z))
+           + x * z * asinh(y / sqrt(x * x + z * z)) + x * y * asinh(z / sqrt(x * x + y * y));
+}
+
+/* Antiderivative of -ln(x^2 + y^2) over a rectangle corner (ABLASTR IntegratedPotential2D). */
+SC_FN double sc_igf2d_corner(double const x, double const y)
+{
+    return 3.0 * x * y - x * x * atan(y / x) - y * y * atan(x / y) - x * y * log(x * x + y * y);
+}
+
+#endif

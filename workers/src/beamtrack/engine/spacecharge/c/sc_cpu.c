@@ -1,0 +1,311 @@
+/* Space-charge kernels for the CPU (serial, or OpenMP with one private grid per thread).
+ *
+ * Particle data is the engine's (7, cap) block: rows x, y, t, px, py, pt, weight; state[i] != 0 means
+ * lost (skipped everywhere). Formulas: see sc_common.h.
+ */
+#include "beamtrack/engine/spacecharge/c/sc_common.h"
+
+#include <float.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int sc_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int sc_team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Optionally transform alive particles to fixed t (3D), and return their count and coordinate
+ * ranges mm = {min x, min y, min t|z, max x, max y, max t|z}. */
+int64_t sc_prepare(double* real, int64_t cap, int64_t n, const int32_t* state, int32_t to_fixed_t, double ptd,
+                   double* mm, int32_t nthreads)
+{
+    double* x = real; double* y = real + cap; double* t = real + 2 * cap;
+    double* px = real + 3 * cap; double* py = real + 4 * cap; double* pt = real + 5 * cap;
+    double lx = DBL_MAX, ly = DBL_MAX, lt = DBL_MAX, hx = -DBL_MAX, hy = -DBL_MAX, ht = -DBL_MAX;
+    int64_t alive = 0;
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads) \
+    reduction(min: lx, ly, lt) reduction(max: hx, hy, ht) reduction(+: alive)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        if (to_fixed_t) sc_to_fixed_t(ptd, &x[i], &y[i], &t[i], &px[i], &py[i], &pt[i]);
+        lx = x[i] < lx ? x[i] : lx; hx = x[i] > hx ? x[i] : hx;
+        ly = y[i] < ly ? y[i] : ly; hy = y[i] > hy ? y[i] : hy;
+        lt = t[i] < lt ? t[i] : lt; ht = t[i] > ht ? t[i] : ht;
+        alive += 1;
+    }
+    mm[0] = lx; mm[1] = ly; mm[2] = lt; mm[3] = hx; mm[4] = hy; mm[5] = ht;
+    return alive;
+}
+
+/* Back to fixed s without a kick (used when the solve is skipped after sc_prepare). */
+void sc_to_fixed_s_all(double* real, int64_t cap, int64_t n, const int32_t* state, double pzd, int32_t nthreads)
+{
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
+                      &real[5 * cap + i]);
+    }
+}
+
+/* Sum the private grids of threads 1..nt-1 (scratch) into rho. */
+static void sc_reduce(double* rho, const double* scratch, int64_t ng, int nt)
+{
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t g = 0; g < ng; ++g) {
+        double s = rho[g];
+        for (int k = 0; k < nt - 1; ++k) s += scratch[(int64_t)k * ng + g];
+        rho[g] = s;
+    }
+}
+
+/* rho += sum_i wscale * w_i * S(x - x_i) over alive particles (w = NULL: w_i = 1). scratch holds
+ * (nthreads - 1) grids of n0*n1*n2. Returns the number of particles deposited. */
+int64_t sc_deposit3d(const double* real, int64_t cap, int64_t n, const int32_t* state, const double* w,
+                     double wscale, int32_t order, const double* lo, const double* inv_d, int64_t n0, int64_t n1,
+                     int64_t n2, double* rho, double* scratch, int32_t nthreads)
+{
+    int64_t const ng = n0 * n1 * n2;
+    int64_t done = 0;
+    int team = 1;
+    memset(rho, 0, (size_t)ng * sizeof(double));
+    (void)nthreads;
+#pragma omp parallel num_threads(nthreads) reduction(+: done)
+    {
+        int const tid = sc_thread_id();
+        if (tid == 0) team = sc_team_size();
+        double* g = tid == 0 ? rho : scratch + (int64_t)(tid - 1) * ng;
+        if (tid > 0) memset(g, 0, (size_t)ng * sizeof(double));
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+            if (state[i]) continue;
+            double const q = wscale * (w ? w[i] : 1.0);
+            done += sc_deposit3d_one(order, g, n0, n1, n2, lo, inv_d, real[i], real[cap + i], real[2 * cap + i], q);
+        }
+    }
+    if (team > 1) sc_reduce(rho, scratch, ng, team);
+    return done;
+}
+
+int64_t sc_deposit2d(const double* real, int64_t cap, int64_t n, const int32_t* state, const double* w,
+                     double wscale, int32_t order, const double* lo, const double* inv_d, int64_t n0, int64_t n1,
+                     double* rho, double* scratch, int32_t nthreads)
+{
+    int64_t const ng = n0 * n1;
+    int64_t done = 0;
+    int team = 1;
+    memset(rho, 0, (size_t)ng * sizeof(double));
+    (void)nthreads;
+#pragma omp parallel num_threads(nthreads) reduction(+: done)
+    {
+        int const tid = sc_thread_id();
+        if (tid == 0) team = sc_team_size();
+        double* g = tid == 0 ? rho : scratch + (int64_t)(tid - 1) * ng;
+        if (tid > 0) memset(g, 0, (size_t)ng * sizeof(double));
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+            if (state[i]) continue;
+            double const q = wscale * (w ? w[i] : 1.0);
+            done += sc_deposit2d_one(order, g, n0, n1, lo, inv_d, real[i], real[cap + i], q);
+        }
+    }
+    if (team > 1) sc_reduce(rho, scratch, ng, team);
+    return done;
+}
+
+/* ImpactX Deposit1D: out[floor((t - bin_min) / bin_size)] += wscale * w_i / bin_size (nb entries). */
+void sc_deposit_line(const double* real, int64_t cap, int64_t n, const int32_t* state, const double* w,
+                     double wscale, double bin_min, double bin_size, int64_t nb, double* out)
+{
+    const double* t = real + 2 * cap;
+    memset(out, 0, (size_t)nb * sizeof(double));
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        int64_t const b = (int64_t)floor((t[i] - bin_min) / bin_size);
+        if (b < 0 || b >= nb) continue;
+        out[b] += wscale * (w ? w[i] : 1.0) / bin_size;
+    }
+}
+
+/* E = -grad(phi) by centred differences (h = 0.5 / cell size); the outermost layer is set to 0
+ * (the grid is padded so that particles never reach it). */
+void sc_grad3d(const double* phi, int64_t n0, int64_t n1, int64_t n2, const double* h, double* ex, double* ey,
+               double* ez, int32_t nthreads)
+{
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < n0; ++i) {
+        for (int64_t j = 0; j < n1; ++j) {
+            int64_t const o = (i * n1 + j) * n2;
+            int const edge = (i == 0 || i == n0 - 1 || j == 0 || j == n1 - 1);
+            for (int64_t k = 0; k < n2; ++k) {
+                if (edge || k == 0 || k == n2 - 1) {
+                    ex[o + k] = ey[o + k] = ez[o + k] = 0.0;
+                    continue;
+                }
+                ex[o + k] = h[0] * (phi[o + k - n1 * n2] - phi[o + k + n1 * n2]);
+                ey[o + k] = h[1] * (phi[o + k - n2] - phi[o + k + n2]);
+                ez[o + k] = h[2] * (phi[o + k - 1] - phi[o + k + 1]);
+            }
+        }
+    }
+}
+
+void sc_grad2d(const double* phi, int64_t n0, int64_t n1, const double* h, double* ex, double* ey, int32_t nthreads)
+{
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < n0; ++i) {
+        for (int64_t j = 0; j < n1; ++j) {
+            int64_t const o = i * n1 + j;
+            if (i == 0 || i == n0 - 1 || j == 0 || j == n1 - 1) {
+                ex[o] = ey[o] = 0.0;
+                continue;
+            }
+            ex[o] = h[0] * (phi[o - n1] - phi[o + n1]);
+            ey[o] = h[1] * (phi[o - 1] - phi[o + 1]);
+        }
+    }
+}
+
+/* Gather E at each alive particle, kick (px, py, pz) += kick * E, and (fixed_t) transform back to
+ * fixed s. eout, when not NULL, receives the gathered field as a (3, n) block. */
+void sc_gather_push3d(double* real, int64_t cap, int64_t n, const int32_t* state, int32_t order, const double* lo,
+                      const double* inv_d, int64_t n0, int64_t n1, int64_t n2, const double* ex, const double* ey,
+                      const double* ez, double kick, int32_t fixed_t, double pzd, double* eout, int32_t nthreads)
+{
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        double e[3];
+        sc_gather3d_one(order, ex, ey, ez, n0, n1, n2, lo, inv_d, real[i], real[cap + i], real[2 * cap + i], e);
+        if (eout) { eout[i] = e[0]; eout[n + i] = e[1]; eout[2 * n + i] = e[2]; }
+        real[3 * cap + i] += kick * e[0];
+        real[4 * cap + i] += kick * e[1];
+        real[5 * cap + i] += kick * e[2];
+        if (fixed_t)
+            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
+                          &real[5 * cap + i]);
+    }
+}
+
+/* 2D / 2.5D gather and kick. prof == NULL (2D): (px, py) += kxy * E. Otherwise (ImpactX 2.5D) with
+ * idx = (int)((t - bin_min) / bin_size): (px, py) += kxy * prof[idx] * E and pt -= kt * slope[idx] * phi.
+ * eout, when not NULL, receives (Ex, Ey, phi) as a (3, n) block. */
+void sc_gather_push2d(double* real, int64_t cap, int64_t n, const int32_t* state, int32_t order, const double* lo,
+                      const double* inv_d, int64_t n0, int64_t n1, const double* ex, const double* ey,
+                      const double* phi, double kxy, double kt, const double* prof, const double* slope,
+                      double bin_min, double bin_size, int64_t nb, double* eout, int32_t nthreads)
+{
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        double e[3];
+        sc_gather2d_one(order, ex, ey, prof ? phi : (const double*)0, n0, n1, lo, inv_d, real[i], real[cap + i], e);
+        if (eout) { eout[i] = e[0]; eout[n + i] = e[1]; eout[2 * n + i] = e[2]; }
+        double fxy = 1.0, fz = 0.0;
+        if (prof) {
+            int64_t idx = (int64_t)((real[2 * cap + i] - bin_min) / bin_size);
+            idx = idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
+            fxy = prof[idx];
+            fz = slope[idx];
+        }
+        real[3 * cap + i] += kxy * fxy * e[0];
+        real[4 * cap + i] += kxy * fxy * e[1];
+        real[5 * cap + i] -= kt * fz * e[2];
+    }
+}
+
+/* Integrated Green's function on n0 x n1 x n2 node offsets (i dx, j dy, k dz), times factor.
+ * P is scratch for the (n0+1)(n1+1)(n2+1) corner antiderivatives at ((i - 1/2) dx, ...). */
+void sc_igf3d(int64_t n0, int64_t n1, int64_t n2, double dx, double dy, double dz, double factor, double* P,
+              double* G, int32_t nthreads)
+{
+    int64_t const m1 = n1 + 1, m2 = n2 + 1;
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i <= n0; ++i)
+        for (int64_t j = 0; j <= n1; ++j)
+            for (int64_t k = 0; k <= n2; ++k)
+                P[(i * m1 + j) * m2 + k] = sc_igf3d_corner((i - 0.5) * dx, (j - 0.5) * dy, (k - 0.5) * dz);
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < n0; ++i)
+        for (int64_t j = 0; j < n1; ++j)
+            for (int64_t k = 0; k < n2; ++k) {
+#define SC_P(a, b, c) P[((i + (a)) * m1 + (j + (b))) * m2 + (k + (c))]
+                G[(i * n1 + j) * n2 + k] = factor * (SC_P(1, 1, 1) - SC_P(0, 1, 1) - SC_P(1, 0, 1) + SC_P(0, 0, 1)
+                                                     - SC_P(1, 1, 0) + SC_P(0, 1, 0) + SC_P(1, 0, 0) - SC_P(0, 0, 0));
+#undef SC_P
+            }
+}
+
+void sc_igf2d(int64_t n0, int64_t n1, double dx, double dy, double factor, double* P, double* G, int32_t nthreads)
+{
+    int64_t const m1 = n1 + 1;
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i <= n0; ++i)
+        for (int64_t j = 0; j <= n1; ++j) P[i * m1 + j] = sc_igf2d_corner((i - 0.5) * dx, (j - 0.5) * dy);
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < n0; ++i)
+        for (int64_t j = 0; j < n1; ++j)
+            G[i * n1 + j] = factor * (P[(i + 1) * m1 + j + 1] - P[(i + 1) * m1 + j] - P[i * m1 + j + 1] + P[i * m1 + j]);
+}
+
+/* The kick of sc_gather_push3d from a gathered field e (3, n), for timing the two halves apart. */
+void sc_push3d(double* real, int64_t cap, int64_t n, const int32_t* state, const double* e, double kick,
+               int32_t fixed_t, double pzd, int32_t nthreads)
+{
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        real[3 * cap + i] += kick * e[i];
+        real[4 * cap + i] += kick * e[n + i];
+        real[5 * cap + i] += kick * e[2 * n + i];
+        if (fixed_t)
+            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
+                          &real[5 * cap + i]);
+    }
+}
+
+/* The kick of sc_gather_push2d from a gathered (Ex, Ey, phi) block e (3, n). */
+void sc_push2d(double* real, int64_t cap, int64_t n, const int32_t* state, const double* e, double kxy, double kt,
+               const double* prof, const double* slope, double bin_min, double bin_size, int64_t nb, int32_t nthreads)
+{
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        double fxy = 1.0, fz = 0.0;
+        if (prof) {
+            int64_t idx = (int64_t)((real[2 * cap + i] - bin_min) / bin_size);
+            idx = idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
+            fxy = prof[idx];
+            fz = slope[idx];
+        }
+        real[3 * cap + i] += kxy * fxy * e[i];
+        real[4 * cap + i] += kxy * fxy * e[n + i];
+        real[5 * cap + i] -= kt * fz * e[2 * n + i];
+    }
+}

@@ -1,0 +1,273 @@
+"""The space-charge kick of one slice, as ImpactX computes it (modes 3D, 2D, 2.5D).
+
+Per slice of length ds (ImpactX HandleSpacecharge, PoissonSolve, ForceFromSelfFields, GatherAndPush):
+1. 3D only: transform alive particles to fixed time, (x, y, t, px, py, pt) -> (x, y, z, px, py, pz)
+   (ImpactX ToFixedT), in place.
+2. Span a nodal grid of n_cell cells over prob_relative x the extent of the alive particles (ImpactX
+   ResizeMesh), recomputed every slice, and deposit q * w with the particle shape (order 1, 2, 3).
+   The array carries 2 extra nodes below and 3 above so that the widest stencil and the centred
+   difference of phi never leave it (charge is never dropped).
+3. Solve Poisson with open boundaries by FFT convolution with the integrated Green's function
+   (``poisson.py``). 3D: the Green's function is evaluated with the z cell stretched by gamma
+   (ABLASTR computePhi with beta = (0, 0, beta_ref): the solve happens in the beam rest frame and
+   phi is the lab-frame potential). 2D / 2.5D: one transverse solve of the charge summed along t.
+4. E = -grad(phi) by centred differences on the nodes (lab cell sizes).
+5. Gather E at each particle with the same shape as the deposition (ImpactX gathers linearly; the
+   same shape makes the self-force vanish and total momentum conserved) and kick:
+      3D:   (px, py, pz) += E * q ds / (beta c) / (gamma^2 p0)             [p0 = beta gamma m c]
+      2D:   (px, py) += E_line * q ds / (beta c) / (gamma^2 p0) / (beta c)    (line charge current/(beta c))
+      2.5D: (px, py) += E_line * lambda(t)/Q * q ds/(beta c)/(gamma^2 p0)/beta,
+            pt -= phi_line * lambda'(t) |q|/Q * (same factor)                 (ImpactX True_2p5D)
+   then, 3D only, transform back to fixed s (ImpactX ToFixedS).
+
+Intensity: 3D uses the particle weights (bunch_charge_C). 2D uses ``current_A`` when given - the weight
+of a particle is current_A / qe times its share of the initial total weight (equal shares when the beam
+carries no weights) - else the weights as ImpactX's Python API does (bunch charge read as current).
+2.5D uses the weights (bunch charge, as ImpactX); when the beam carries none and ``current_A`` is given,
+the bunch charge is current_A * sqrt(12) * sigma_t / c at the first kick (the charge of a flat-top bunch of
+the same rms length), so a flat longitudinal profile reproduces the 2D model.
+
+Lost particles (state != 0) neither deposit nor move; fewer than two alive particles, or a beam
+without charge, give no kick. A beam flat in a dimension the mode resolves raises SpaceChargeError
+(ImpactX aborts on flat beams as well).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import constants
+from .poisson import OpenPoissonSolver
+
+MODES = ("3D", "2D", "2.5D")
+#: extra nodes below / above the n_cell + 1 nodes spanning prob_relative x the beam
+GUARD_LO, GUARD_HI = 2, 3
+
+
+class SpaceChargeError(ValueError):
+    """Space charge cannot be computed for this beam or these settings (the message says why)."""
+
+
+def _mode(mode: Any) -> str:
+    """ImpactX's mode names: "3D" (also True), "2D", "2.5D" (also "2p5D")."""
+    if mode is True:
+        return "3D"
+    m = str(mode).strip().upper().replace("P5", ".5")
+    if m in MODES:
+        return m
+    raise SpaceChargeError(f"space_charge mode must be one of {', '.join(MODES)}, not {mode!r}")
+
+
+def make_backend(kind: str, nthreads: int | None = None) -> Any:
+    """The particle/grid backend for a kernel kind: serial | openmp | cuda | numpy."""
+    from . import backend
+
+    if kind in ("serial", "openmp"):
+        from ..kernels.runtime import default_threads
+
+        return backend.CpuBackend(kind, nthreads or default_threads())
+    if kind == "cuda":
+        return backend.CudaBackend()
+    if kind == "numpy":
+        return backend.NumpyBackend()
+    raise SpaceChargeError(f"kind must be serial, openmp, cuda or numpy, not {kind!r}")
+
+
+class SpaceChargeSolver:
+    """Space-charge kicks for one beam (ImpactX settings and names).
+
+    mode: "3D" | "2D" | "2.5D"; n_cell: [nx, ny, nz] cells (nz unused by 2D/2.5D); particle_shape: 1, 2, 3;
+    prob_relative: grid extent over beam extent (>= 1); num_longitudinal_bins: 2.5D line-density bins;
+    current_A: beam current [A] for 2D/2.5D; kind: serial | openmp | cuda | numpy; nthreads: CPU threads
+    (deposition, gather and FFT workers; default: the cores this process may use).
+
+    After each kick, ``rho`` [C/m^3, 2D: C/m^2], ``phi`` [V, 2D: V per unit line charge], ``fields``
+    (E on the nodes [V/m]), ``grid_lo`` (position of node 0 [m]) and ``cell`` [m] describe the last solve
+    (3D: in the fixed-t frame, z along the reference). ``timings`` accumulates seconds per phase.
+    """
+
+    def __init__(self, mode: str = "3D", n_cell: Sequence[int] = (32, 32, 32), particle_shape: int = 2,
+                 prob_relative: float | Sequence[float] = 1.1, num_longitudinal_bins: int = 100,
+                 current_A: float | None = None, kind: str = "openmp", nthreads: int | None = None,
+                 split_gather_push: bool = False):
+        self.mode = _mode(mode)
+        n_cell = [int(v) for v in n_cell]
+        ndim = 3 if self.mode == "3D" else 2
+        if len(n_cell) < ndim or any(v < 2 for v in n_cell[:ndim]):
+            raise SpaceChargeError(f"n_cell must give at least 2 cells in each of the first {ndim} dimensions: {n_cell}")
+        self.n_cell = n_cell
+        if particle_shape not in (1, 2, 3):
+            raise SpaceChargeError(f"particle_shape must be 1, 2 or 3, not {particle_shape!r}")
+        self.order = int(particle_shape)
+        pr = prob_relative[0] if isinstance(prob_relative, (list, tuple)) else prob_relative
+        if not (pr >= 1.0 and math.isfinite(pr)):
+            raise SpaceChargeError(f"prob_relative must be >= 1 (the beam size), not {pr!r}")
+        self.prob_relative = float(pr)
+        if int(num_longitudinal_bins) < 2:
+            raise SpaceChargeError("num_longitudinal_bins must be >= 2")
+        self.num_longitudinal_bins = int(num_longitudinal_bins)
+        self.current_A = current_A
+        self.backend = make_backend(kind, nthreads)
+        self.kind = self.backend.kind
+        self.xp = self.backend.xp
+        self.poisson = OpenPoissonSolver(self.backend)
+        #: time the gather and the push as two kernels (for benchmarks; the default fuses them)
+        self.split_gather_push = split_gather_push
+        self.timings: dict[str, float] = defaultdict(float)
+        self.nsteps = 0
+        self._weight_norm: tuple[bool, float] | None = None
+        self.rho: Any = None
+        self.phi: Any = None
+        self.fields: list[Any] = []
+        self.grid_lo: np.ndarray | None = None
+        self.cell: np.ndarray | None = None
+
+    @classmethod
+    def from_simulation(cls, sim: Any) -> SpaceChargeSolver:
+        """A solver with the simulation's settings (sim.space_charge, n_cell, particle_shape, ...)."""
+        return cls(mode=sim.space_charge, n_cell=sim.n_cell, particle_shape=sim.particle_shape,
+                   prob_relative=sim.prob_relative, num_longitudinal_bins=sim.num_longitudinal_bins,
+                   current_A=getattr(sim, "current_A", None), kind=sim.kind, nthreads=getattr(sim, "nthreads", None))
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _tick(self, name: str, t0: float) -> float:
+        self.backend.synchronize()
+        t1 = time.perf_counter()
+        self.timings[name] += t1 - t0
+        return t1
+
+    def _weights(self, beam: Any, mm: np.ndarray) -> tuple[bool, float]:
+        """(use the weight row, factor on it) giving the number of physical particles per macroparticle."""
+        if self.mode == "3D" or self.current_A is None:
+            return True, 1.0
+        if self._weight_norm is None:
+            xp, n = self.xp, beam.size
+            total = float(beam.real[6, :n].sum())
+            if self.mode == "2D":
+                number = self.current_A / constants.qe
+            else:
+                if total > 0.0:
+                    self._weight_norm = (True, 1.0)
+                    return self._weight_norm
+                alive = beam.state[:n] == 0
+                t = beam.real[2, :n][alive]
+                sigma_t = float(xp.sqrt(xp.mean((t - t.mean()) ** 2)))
+                number = self.current_A * math.sqrt(12.0) * sigma_t / constants.c / constants.qe
+            self._weight_norm = (True, number / total) if total > 0.0 else (False, number / n)
+        return self._weight_norm
+
+    def _grid(self, mm: np.ndarray, ndim: int) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+        lo_b, hi_b = mm[:ndim], mm[3 : 3 + ndim]
+        width = hi_b - lo_b
+        names = "xyz" if self.mode == "3D" else "xy"
+        for ax in range(ndim):
+            if not width[ax] > 0.0:
+                raise SpaceChargeError(f"flat beam: every alive particle has {names[ax]} = {lo_b[ax]!r}; "
+                                       "space charge needs a beam of non-zero extent (ImpactX refuses it too)")
+        n = np.array(self.n_cell[:ndim], dtype=np.int64)
+        cell = width * self.prob_relative / n
+        lo = lo_b - 0.5 * width * (self.prob_relative - 1.0) - GUARD_LO * cell
+        shape = tuple(int(v) + 1 + GUARD_LO + GUARD_HI for v in n)
+        return lo, cell, shape
+
+    # --- the kick ----------------------------------------------------------------------------------
+    def kick(self, beam: Any, ref: Any, slice_ds: float) -> None:
+        """Apply the space-charge kick of a slice of length ``slice_ds`` [m] to ``beam`` (in place)."""
+        self._step(beam, ref, slice_ds, None)
+
+    def self_fields(self, beam: Any, ref: Any) -> Any:
+        """The self field gathered at each particle as the kick uses it, (3, n); lost particles get 0.
+
+        3D: lab-frame (Ex, Ey, Ez) [V/m] at the fixed-t positions. 2D / 2.5D: (Ex, Ey) [V/m] of the
+        transverse charge taken as a line density of sum(q w) [C/m], and for 2.5D the potential [V] in the
+        third row. The beam is not changed (the computation runs on a copy)."""
+        from ..particles import ParticleContainer
+
+        copy = ParticleContainer(xp=beam.xp, qm=beam.qm)
+        copy.real = beam.real.copy()
+        copy.state = beam.state.copy()
+        out = self.xp.zeros((3, beam.size))
+        self._step(copy, ref, 0.0, out)
+        return out
+
+    def _step(self, beam: Any, ref: Any, ds: float, eout: Any) -> None:
+        n = beam.size
+        if n == 0 or (ds == 0.0 and eout is None):
+            return
+        b, real, state = self.backend, beam.real, beam.state
+        if not real.flags.c_contiguous:
+            raise SpaceChargeError("particle data must be C-contiguous")
+        three_d = self.mode == "3D"
+        ndim = 3 if three_d else 2
+        gamma, bg = ref.gamma, ref.beta_gamma
+        beta = bg / gamma
+        t0 = time.perf_counter()
+        alive, mm = b.prepare(real, state, n, three_d, ref.pt)
+        restore = three_d
+        try:
+            if alive < 2:
+                return
+            has_w, wfac = self._weights(beam, mm)
+            lo, cell, shape = self._grid(mm, ndim)
+            inv_d = 1.0 / cell
+            q = ref.charge
+            rho = b.deposit(real, state, n, has_w, q * wfac / float(np.prod(cell)), self.order, lo, inv_d, shape)
+            line = None
+            if self.mode == "2.5D":
+                nb = self.num_longitudinal_bins
+                t_min, t_max = float(mm[2]), float(mm[5])
+                if not t_max > t_min:
+                    raise SpaceChargeError(f"flat beam: every alive particle has t = {t_min!r}; the 2.5D model "
+                                           "needs a longitudinal extent")
+                bin_size = (t_max - t_min) / (nb - 1)
+                cd = b.deposit_line(real, state, n, has_w, constants.qe * wfac, t_min, bin_size, nb + 1)
+                line = (cd, t_min, bin_size)
+            t0 = self._tick("deposit", t0)
+            gcell = (cell[0], cell[1], gamma * cell[2]) if three_d else (cell[0], cell[1])
+            phi = self.poisson.solve(rho, tuple(float(c) for c in gcell))
+            E = b.grad(phi, 0.5 / cell)
+            t0 = self._tick("solve", t0)
+            self.rho, self.phi, self.fields, self.grid_lo, self.cell = rho, phi, E, lo, cell
+            # ImpactX GatherAndPush: dt = ds / (beta c), push_consts = dt q / (gamma^2 p0)
+            push = ds / (beta * constants.c) * q / (gamma * gamma * bg * ref.mass * constants.c)
+            split = self.split_gather_push and eout is None and hasattr(b, "push3d")
+            e_tmp = self.xp.empty((3, n)) if split else eout
+            if three_d:
+                k = 0.0 if split else push
+                b.gather_push3d(real, state, n, self.order, lo, inv_d, E, k, not split, bg, e_tmp)
+                restore = False
+                if split:
+                    t0 = self._tick("gather", t0)
+                    b.push3d(real, state, n, e_tmp, push, True, bg)
+            else:
+                prof = slope = None
+                bin_min = bin_size = 0.0
+                if self.mode == "2D":
+                    kxy, kt = push / (beta * constants.c), 0.0
+                else:
+                    kxy = kt = push / beta
+                    cd, bin_min, bin_size = line  # type: ignore[misc]
+                    qb = bin_size * float(cd.sum())
+                    if qb > 0.0:
+                        prof = cd[:-1] / qb
+                        slope = (cd[1:] - cd[:-1]) / bin_size / constants.qe * abs(q) / qb
+                    else:
+                        kxy = kt = 0.0
+                kx = 0.0 if split else kxy
+                ktt = 0.0 if split else kt
+                b.gather_push2d(real, state, n, self.order, lo, inv_d, E[0], E[1], phi, kx, ktt, prof, slope,
+                                bin_min, bin_size, e_tmp)
+                if split:
+                    t0 = self._tick("gather", t0)
+                    b.push2d(real, state, n, e_tmp, kxy, kt, prof, slope, bin_min, bin_size)
+            t0 = self._tick("push" if split else "gather_push", t0)
+            self.nsteps += 1
+        finally:
+            if restore:
+                b.to_fixed_s_all(real, state, n, bg)

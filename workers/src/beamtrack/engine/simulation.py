@@ -133,8 +133,9 @@ class Simulation:
         return k
 
     def kernel_config(self) -> dict[str, Any]:
-        """Compile-time switches this run asks of its kernel."""
-        return {}
+        """Compile-time switches this run asks of its kernel (``kernels.variants``): misalignment and
+        aperture code only when an element of the lattice is misaligned or has an aperture."""
+        return select.variants.lattice_config(self.lattice)
 
     # --- space charge ----------------------------------------------------------------------------
     @property

@@ -1,23 +1,31 @@
-"""Compile kernels with the system C compiler and keep them in a content-addressed cache.
+"""Compile kernels (system C compiler for the CPU kinds, NVRTC through CuPy for cuda) and key them by content.
 
-The cache key is the SHA-256 of the generated source, every header it can include, the compiler's
-version and the flags: a changed header or compiler gives a new kernel, never a stale one. Two
-processes compiling the same kernel at once each write a private temporary file and rename it into
-place atomically, so readers only ever see complete shared objects.
+Two hashes name a kernel:
+- the *source hash*: SHA-256 of the generated source, its kind, and the path and bytes of every
+  header it includes (followed transitively through ``#include "..."`` in the include roots).
+  A prebuilt kernel whose recorded source hash differs from the installed sources is stale.
+- the *build key*: the source hash plus the compiler's identity and flags. The user cache is
+  addressed by it, so a changed header, compiler or flag gives a new kernel, never a stale one.
+
+Two processes compiling the same kernel at once serialise on a lock file next to the output; each
+writes a private temporary file and renames it into place, so readers only see complete files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-
 
 
 class KernelBuildError(RuntimeError):
@@ -27,14 +35,22 @@ class KernelBuildError(RuntimeError):
 ENGINE_DIR = Path(__file__).resolve().parents[1]
 #: The include root of beamtrack's own headers: #include "beamtrack/engine/..." resolves here.
 ENGINE_INCLUDE_ROOT = ENGINE_DIR.parents[1]
+#: Where ``beamtrack-prebuild regenerate`` puts prebuilt kernels (inside the installed package).
+PACKAGE_PREBUILT_DIR = Path(__file__).resolve().parent / "prebuilt"
 
 
 def cache_dir() -> Path:
-    """User kernel cache: $BEAMTRACK_KERNEL_CACHE, else ~/.cache/beamtrack/kernels."""
+    """User kernel cache: $BEAMTRACK_KERNEL_CACHE, else $XDG_CACHE_HOME/beamtrack/kernels (~/.cache/...)."""
     env = os.environ.get("BEAMTRACK_KERNEL_CACHE")
     base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "beamtrack" / "kernels"
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+def prebuilt_dir() -> Path:
+    """The prebuilt kernel store: $BEAMTRACK_PREBUILT_DIR, else ``kernels/prebuilt`` in the package."""
+    env = os.environ.get("BEAMTRACK_PREBUILT_DIR")
+    return Path(env) if env else PACKAGE_PREBUILT_DIR
 
 
 def compiler() -> str:
@@ -57,28 +73,80 @@ def cflags(kind: str) -> list[str]:
     return [*common, "-fopenmp"] if kind == "openmp" else [*common, "-fopenmp-simd"]
 
 
-def headers_digest(include_roots: list[Path]) -> str:
-    """Hash of every header under each include root's packages (what the kernel may include)."""
+def nvrtc_options(include_roots: Sequence[Path]) -> list[str]:
+    return [*(f"-I{r}" for r in include_roots), "--std=c++14"]
+
+
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+
+
+def included_headers(source: str, include_roots: Sequence[Path]) -> list[tuple[str, Path | None]]:
+    """Every quoted include reachable from ``source``: (include name, resolved file or None), sorted.
+
+    Resolution follows the compiler's ``-I`` order. Conditional includes are followed too: the hash
+    may cover a header the compiler skips, never the other way round.
+    """
+    found: dict[str, Path | None] = {}
+    todo = _INCLUDE.findall(source)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        path = next((r / name for r in include_roots if (r / name).is_file()), None)
+        found[name] = path
+        if path is not None:
+            todo.extend(_INCLUDE.findall(path.read_text(errors="replace")))
+    return sorted(found.items())
+
+
+def source_hash(source: str, include_roots: Sequence[Path], kind: str) -> str:
+    """SHA-256 of the generated source, its kind and every header it includes (by include name and bytes)."""
     h = hashlib.sha256()
-    for root in include_roots:
-        for path in sorted(root.rglob("*.h")):
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
+    h.update(kind.encode() + b"\0" + source.encode() + b"\0")
+    for name, path in included_headers(source, include_roots):
+        h.update(name.encode() + b"\0")
+        h.update(path.read_bytes() if path is not None else b"<missing>")
+        h.update(b"\0")
     return h.hexdigest()
 
 
-def source_hash(source: str, include_roots: list[Path], kind: str) -> str:
-    h = hashlib.sha256()
-    h.update(source.encode())
-    h.update(headers_digest(include_roots).encode())
-    h.update(kind.encode())
-    if kind != "cuda":
-        h.update(compiler_version().encode())
-        h.update(" ".join(cflags(kind)).encode())
+def toolchain(kind: str) -> dict[str, object]:
+    """The compiler identity and flags that go into the build key and the metadata."""
+    if kind == "cuda":
+        import cupy
+        from cupy.cuda import nvrtc
+
+        major, minor = nvrtc.getVersion()
+        return {"compiler": f"nvrtc {major}.{minor} (cupy {cupy.__version__})", "flags": ["--std=c++14"], "arch": cuda_arch()}
+    return {"compiler": compiler_version(), "flags": cflags(kind)}
+
+
+def build_key(src_hash: str, kind: str) -> str:
+    h = hashlib.sha256(src_hash.encode())
+    h.update(json.dumps(toolchain(kind), sort_keys=True).encode())
     return h.hexdigest()
 
 
-def compile_cpu(source: str, kind: str, include_roots: list[Path], out: Path) -> dict[str, object]:
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock held while the block runs (other processes wait for it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _stamp(t0: float) -> dict[str, object]:
+    return {
+        "build_seconds": round(time.perf_counter() - t0, 3),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def compile_cpu(source: str, kind: str, include_roots: Sequence[Path], out: Path) -> dict[str, object]:
     """Compile ``source`` into the shared object ``out`` (atomically). Returns build metadata."""
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -91,15 +159,40 @@ def compile_cpu(source: str, kind: str, include_roots: list[Path], out: Path) ->
         if proc.returncode != 0:
             raise KernelBuildError(f"compiling the {kind} kernel failed:\n{proc.stderr[-4000:]}")
         os.replace(tmp_so, out)
-    return {
-        "compiler": compiler_version(),
-        "flags": cflags(kind),
-        "build_seconds": round(time.perf_counter() - t0, 3),
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    return {**toolchain(kind), **_stamp(t0)}
+
+
+def cuda_arch() -> str:
+    """``sm_XY`` of the current CUDA device."""
+    import cupy
+
+    cc = cupy.cuda.Device().compute_capability
+    return f"sm_{cc}"
+
+
+def compile_cuda(source: str, include_roots: Sequence[Path], out: Path) -> dict[str, object]:
+    """Compile ``source`` with NVRTC into a cubin for the current device at ``out`` (atomically)."""
+    from cupy.cuda import nvrtc
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    arch = cuda_arch()
+    prog = nvrtc.createProgram(source, "beamtrack_kernel.cu", (), ())
+    try:
+        try:
+            nvrtc.compileProgram(prog, (*nvrtc_options(include_roots), f"--gpu-architecture={arch}"))
+        except nvrtc.NVRTCError as exc:
+            raise KernelBuildError(f"compiling the cuda kernel failed: {exc}\n{nvrtc.getProgramLog(prog)[-4000:]}") from None
+        binary = nvrtc.getCUBIN(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(binary)
+    os.replace(tmp, out)
+    return {**toolchain("cuda"), **_stamp(t0)}
 
 
 def write_metadata(path: Path, meta: dict[str, object]) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
     os.replace(tmp, path)

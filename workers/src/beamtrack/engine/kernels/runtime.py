@@ -6,13 +6,13 @@ import ctypes
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import build, codegen
+from . import build, variants
 from .codegen import KernelClass
 from .ops import OP_DTYPE
 
@@ -34,12 +34,22 @@ def default_threads() -> int:
 
 
 class CpuKernel:
-    """A compiled serial or OpenMP kernel; ``index[name]`` is the kind id of each element class."""
+    """A compiled serial or OpenMP kernel; ``index[name]`` is the kind id of each element class.
 
-    def __init__(self, path: Path, classes: Sequence[KernelClass], kind: str, origin: str = ""):
+    ``config`` is what it was compiled for (see ``variants``). Ops with a flag outside it are handed
+    to a kernel of the same class list compiled with the wider config (``widen``, set by the
+    selector), so a hook that misaligns an element mid-run still tracks correctly.
+    """
+
+    def __init__(self, path: Path, classes: Sequence[KernelClass], kind: str, origin: str = "",
+                 config: Mapping[str, Any] | None = None):
         self.path, self.kind, self.origin = Path(path), kind, origin
         self.classes = list(classes)
         self.index = {k.name: i for i, k in enumerate(self.classes)}
+        self.config = variants.normalize(config or {})
+        self.supported_flags = variants.supported_flags(self.config)
+        self.widen: Callable[[dict[str, bool]], Any] | None = None
+        self._wider: Any = None
         lib = ctypes.CDLL(str(self.path))
         p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32
         lib.bt_setup.argtypes = [p, i64, p]
@@ -49,9 +59,21 @@ class CpuKernel:
         self._lib = lib
         self.nthreads = default_threads() if kind == "openmp" else 1
 
+    def _for(self, ops: np.ndarray) -> Any:
+        """The kernel that can push ``ops``: this one, or the wider one when an op needs more."""
+        k = self._wider or self
+        need = int(np.bitwise_or.reduce(ops["flags"])) if len(ops) else 0
+        if need & ~k.supported_flags:
+            cfg = variants.config_for_flags(need, k.config)
+            if self.widen is None:
+                raise RuntimeError(f"{self.kind} kernel ({self.origin}) was compiled for {k.config}; ops need {cfg}")
+            vprint(f"ops need kernel config {cfg} (kernel has {k.config}): switching to a wider kernel")
+            k = self._wider = self.widen(cfg)
+        return k
+
     def setup(self, ops: np.ndarray, aux: np.ndarray) -> None:
         """Compute each op's coefficients (c) from its parameters and reference (in place)."""
-        self._lib.bt_setup(ops.ctypes.data, len(ops), aux.ctypes.data)
+        self._for(ops)._lib.bt_setup(ops.ctypes.data, len(ops), aux.ctypes.data)
 
     def track(self, pc: Any, ops: np.ndarray, aux: np.ndarray) -> None:
         """Push every particle of ``pc`` through ``ops`` (already set up)."""
@@ -61,34 +83,46 @@ class CpuKernel:
         n = real.shape[1]
         if n == 0 or len(ops) == 0:
             return
-        self._lib.bt_track(
+        self._for(ops)._lib.bt_track(
             real.ctypes.data, n, n, pc.state.ctypes.data, pc.s_lost.ctypes.data,
             ops.ctypes.data, len(ops), aux.ctypes.data, self.nthreads,
         )
 
 
 class CudaKernel:
-    """The same kernel compiled by NVRTC through CuPy's RawModule; data stays on the device."""
+    """The same kernel compiled by NVRTC through CuPy's RawModule (or loaded from a prebuilt cubin at
+    ``path``); data stays on the device. Ops beyond ``config`` go to a wider kernel as on the CPU."""
 
     block = 256
 
-    def __init__(self, source: str, classes: Sequence[KernelClass], include_roots: Sequence[Path], origin: str = ""):
+    def __init__(self, source: str | None, classes: Sequence[KernelClass], include_roots: Sequence[Path],
+                 origin: str = "", config: Mapping[str, Any] | None = None, path: Path | None = None):
         import cupy as cp
 
         self.kind, self.origin, self.classes = "cuda", origin, list(classes)
         self.index = {k.name: i for i, k in enumerate(self.classes)}
+        self.config = variants.normalize(config or {})
+        self.supported_flags = variants.supported_flags(self.config)
+        self.widen: Callable[[dict[str, bool]], Any] | None = None
+        self._wider: Any = None
         self._cp = cp
-        opts = tuple(f"-I{r}" for r in include_roots) + ("--std=c++14",)
-        self.module = cp.RawModule(code=source, options=opts, name_expressions=None)
+        if path is not None:
+            self.module = cp.RawModule(path=str(path))
+        else:
+            opts = tuple(build.nvrtc_options(include_roots))
+            self.module = cp.RawModule(code=source, options=opts, name_expressions=None)
         self._setup = self.module.get_function("bt_setup")
         self._track = self.module.get_function("bt_track")
 
+    _for = CpuKernel._for
+
     def setup(self, ops: np.ndarray, aux: np.ndarray) -> None:
+        k = self._for(ops)
         cp = self._cp
         d_ops = cp.asarray(ops.view(np.uint8))
         d_aux = cp.asarray(aux)
         n = len(ops)
-        self._setup(((n + 63) // 64,), (64,), (d_ops, np.int64(n), d_aux))
+        k._setup(((n + 63) // 64,), (64,), (d_ops, np.int64(n), d_aux))
         ops.view(np.uint8)[:] = d_ops.get()
 
     def track(self, pc: Any, ops: np.ndarray, aux: np.ndarray) -> None:
@@ -96,42 +130,75 @@ class CudaKernel:
         n = pc.real.shape[1]
         if n == 0 or len(ops) == 0:
             return
+        k = self._for(ops)
         d_ops = cp.asarray(ops.view(np.uint8))
         d_aux = cp.asarray(aux)
         grid = ((n + self.block - 1) // self.block,)
-        self._track(grid, (self.block,), (pc.real, np.int64(n), np.int64(n), pc.state, pc.s_lost, d_ops, np.int64(len(ops)), d_aux))
+        k._track(grid, (self.block,), (pc.real, np.int64(n), np.int64(n), pc.state, pc.s_lost, d_ops, np.int64(len(ops)), d_aux))
 
 
-_loaded: dict[tuple[str, tuple[KernelClass, ...], tuple[Path, ...]], Any] = {}
+_loaded: dict[tuple[Any, ...], Any] = {}
 
 
-def load_kernel(kind: str, classes: Sequence[KernelClass], include_roots: Sequence[Path]) -> Any:
-    """The kernel for ``classes`` on ``kind``: from this process, the disk cache, or a fresh compile."""
-    key = (kind, tuple(classes), tuple(include_roots))
+def forget() -> None:
+    """Drop this process's loaded kernels (the next request looks at the disk again)."""
+    _loaded.clear()
+
+
+def load_kernel(kind: str, classes: Sequence[KernelClass], include_roots: Sequence[Path],
+                config: Mapping[str, Any] | None = None, extra_classes: Sequence[KernelClass] = ()) -> Any:
+    """The kernel for exactly ``classes`` (in this order) on ``kind``, built for ``config``: from this
+    process, the user cache (content-addressed by build key), or a fresh compile stored there.
+
+    A compile holds a lock next to its output, so a second process asking for the same kernel
+    waits and then loads the first one's result instead of compiling it again.
+    """
+    cfg = variants.normalize(config or {})
+    roots = list(include_roots)
+    key = (kind, tuple(classes), tuple(extra_classes), tuple(sorted(cfg.items())), tuple(roots))
     if key in _loaded:
         return _loaded[key]
-    roots = list(include_roots)
+    src = variants.generate(kind, classes, cfg, extra_classes)
     if kind == "cuda":
-        src = codegen.generate_cuda(classes)
-        kernel: Any = CudaKernel(src, classes, roots, origin="nvrtc")
+        vprint(f"compiling cuda kernel with NVRTC for {', '.join(k.name for k in classes)} (CuPy caches the result)")
+        t0 = time.perf_counter()
+        kernel: Any = CudaKernel(src, classes, roots, origin="nvrtc", config=cfg)
+        vprint(f"cuda kernel ready in {time.perf_counter() - t0:.2f} s")
     else:
-        src = codegen.generate_cpu(classes, kind)
-        digest = build.source_hash(src, roots, kind)
+        digest = build.build_key(build.source_hash(src, roots, kind), kind)
         so = build.cache_dir() / digest[:2] / f"{digest}.{kind}.so"
+        origin = f"cache:{so}"
         if so.exists():
-            vprint(f"using cached {kind} kernel {so.name} ({len(classes)} classes)")
-            origin = f"cache:{so}"
+            vprint(f"using cached {kind} kernel {so} ({len(classes)} classes, compiled earlier)")
         else:
-            vprint(f"compiling {kind} kernel for {', '.join(k.name for k in classes)}")
-            t0 = time.perf_counter()
-            meta = build.compile_cpu(src, kind, roots, so)
-            meta.update(kind=kind, classes=[k.name for k in classes], source_hash=digest)
-            build.write_metadata(so.with_suffix(".json"), meta)
-            vprint(f"compiled in {time.perf_counter() - t0:.2f} s -> {so}")
-            origin = f"compiled:{so}"
-        kernel = CpuKernel(so, classes, kind, origin=origin)
+            with build.file_lock(so.with_name(f"{so.name}.lock")):
+                if so.exists():
+                    vprint(f"using cached {kind} kernel {so}: another process compiled it while this one waited")
+                else:
+                    vprint(f"compile started: {kind} kernel, config {cfg}, classes {', '.join(k.name for k in classes)}")
+                    t0 = time.perf_counter()
+                    meta = build.compile_cpu(src, kind, roots, so)
+                    meta.update(kind=kind, config=cfg, classes=[k.name for k in classes],
+                                extra_classes=[k.name for k in extra_classes],
+                                source_hash=build.source_hash(src, roots, kind), build_key=digest)
+                    build.write_metadata(so.with_suffix(".json"), meta)
+                    vprint(f"compiled in {time.perf_counter() - t0:.2f} s -> {so}")
+                    origin = f"compiled:{so}"
+        kernel = CpuKernel(so, classes, kind, origin=origin, config=cfg)
     _loaded[key] = kernel
     return kernel
+
+
+def load_file(kind: str, path: Path, classes: Sequence[KernelClass], include_roots: Sequence[Path],
+              config: Mapping[str, Any], origin: str) -> Any:
+    """A kernel from an already built file (a prebuilt shared object or cubin), kept for this process."""
+    key = ("file", str(path), kind)
+    if key not in _loaded:
+        if kind == "cuda":
+            _loaded[key] = CudaKernel(None, classes, include_roots, origin=origin, config=config, path=path)
+        else:
+            _loaded[key] = CpuKernel(path, classes, kind, origin=origin, config=config)
+    return _loaded[key]
 
 
 def empty_ops(n: int) -> np.ndarray:

@@ -1,0 +1,90 @@
+"""Kernel configurations: the compile-time switches that change a kernel's generated code.
+
+A config is a dict with exactly these keys (all bool):
+- ``misalignment``: the per-slice shift/roll into and out of the element frame (``BT_MISALIGNED`` ops);
+- ``apertures``: the elliptical aperture check with its loss bookkeeping (``BT_APERTURE`` ops).
+A switch that is off defines its flag as 0 in the generated source, so the compiler drops that
+code path (precision is always float64). The engine asks for the config its lattice needs
+(:func:`lattice_config`); an op whose flags a kernel was not compiled for is never pushed by it:
+the kernel hands over to one compiled with the wider config (see ``runtime.CpuKernel``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from . import codegen
+from .codegen import KernelClass
+from .ops import APERTURE, MISALIGNED
+
+#: config key -> op flag it enables
+FLAGS: dict[str, int] = {"misalignment": MISALIGNED, "apertures": APERTURE}
+_MACRO = {"misalignment": "BT_MISALIGNED", "apertures": "BT_APERTURE"}
+DEFAULT_CONFIG: dict[str, bool] = {k: False for k in FLAGS}
+
+
+def normalize(config: Mapping[str, Any]) -> dict[str, bool]:
+    """``config`` with every key present; unknown keys are an error naming them."""
+    unknown = sorted(set(config) - set(FLAGS))
+    if unknown:
+        raise ValueError(f"unknown kernel config key(s) {', '.join(unknown)}; known: {', '.join(FLAGS)}")
+    return {k: bool(config.get(k, False)) for k in FLAGS}
+
+
+def supported_flags(config: Mapping[str, Any]) -> int:
+    out = 0
+    for key, flag in FLAGS.items():
+        if config.get(key):
+            out |= flag
+    return out
+
+
+def config_for_flags(flags: int, base: Mapping[str, Any] | None = None) -> dict[str, bool]:
+    """The smallest config that covers ``base`` and every bit of ``flags``."""
+    cfg = normalize(base or {})
+    for key, flag in FLAGS.items():
+        if flags & flag:
+            cfg[key] = True
+    return cfg
+
+
+def lattice_config(elements: Iterable[Any]) -> dict[str, bool]:
+    """The config a line of engine elements needs: the op flags its elements set (``base.fill_common``)."""
+    import numpy as np
+
+    from ..elements.base import fill_common
+    from ..refpart import RefPart
+    from .runtime import empty_ops
+
+    ref = RefPart()
+    op = empty_ops(1)[0]
+    flags = 0
+    for el in elements:
+        if el.kernel is None:
+            continue
+        fill_common(op, el, ref)
+        flags |= int(np.int32(op["flags"]))
+    return config_for_flags(flags)
+
+
+def config_block(config: Mapping[str, Any], extra_classes: Sequence[KernelClass]) -> str:
+    lines = [f"/* kernel config: {', '.join(f'{k}={int(bool(config[k]))}' for k in sorted(config))} */"]
+    for key in sorted(config):
+        if not config[key]:
+            lines += [f"#undef {_MACRO[key]}", f"#define {_MACRO[key]} 0"]
+    lines += [f'#include "{k.header}"' for k in dict.fromkeys(extra_classes)]
+    return "\n".join(lines)
+
+
+def generate(kind: str, classes: Sequence[KernelClass], config: Mapping[str, Any],
+             extra_classes: Sequence[KernelClass] = ()) -> str:
+    """The kernel source for ``kind`` holding ``classes`` (kind ids = positions), built for ``config``.
+
+    ``extra_classes`` are helper headers whose C API the kernel must contain without dispatching to them.
+    """
+    cfg = normalize(config)
+    src = codegen.generate_cuda(classes) if kind == "cuda" else codegen.generate_cpu(classes, kind)
+    anchor = '#include "beamtrack/engine/kernels/bt_common.h"\n'
+    at = src.index(anchor) + len(anchor)
+    return src[:at] + config_block(cfg, extra_classes) + "\n" + src[at:]

@@ -127,13 +127,12 @@ class JobServicer(pb_grpc.JobServiceServicer):
         events: Any = self._call("StreamDiagnostics", context, lambda who: self.service.events(
             who, request.id, request.after_id or None))
         try:
-            for ev in events:
+            for batch in events:
                 if not context.is_active():
                     return
-                if ev is None:
-                    continue
-                self.metrics.stream_events.labels("grpc").inc()
-                yield event_pb(ev)
+                self.metrics.stream_events.labels("grpc").inc(len(batch))
+                for ev in batch:
+                    yield event_pb(ev)
         except ServiceError as exc:
             context.abort(grpc_code(exc), exc.message)
 

@@ -7,7 +7,6 @@ translate wire formats.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,8 +120,9 @@ class JobService:
 
     def events(
         self, who: Principal, job_id: str, after: str | None = None,
-    ) -> Iterator[StreamEvent | None]:
-        """The job's events after cursor ``after`` until its result (None = keep-alive tick)."""
+    ) -> Iterator[list[StreamEvent]]:
+        """Batches of the job's events after cursor ``after`` until its result (an empty batch
+        is a keep-alive tick)."""
         self.get(who, job_id)
         cursor = after or "0-0"
         if not _valid_stream_id(cursor):
@@ -183,6 +183,3 @@ def job_public(rec: JobRecord) -> dict[str, Any]:
     }
 
 
-def event_public(ev: StreamEvent) -> str:
-    """JSON of one stream event (SSE data)."""
-    return json.dumps({"id": ev.id, "kind": ev.kind, "data": ev.data})

@@ -53,11 +53,18 @@ DEVICES = ("auto", "serial", "openmp", "cuda")
 
 @dataclass
 class StreamEvent:
-    """One entry of a job's stream: ``id`` is the Redis entry id (the resume cursor)."""
+    """One entry of a job's stream: ``id`` is the Redis entry id (the resume cursor), ``raw``
+    the payload's JSON text as stored (SSE forwards it without re-encoding)."""
 
     id: str
     kind: str
-    data: dict[str, Any]
+    raw: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The decoded payload."""
+        out: dict[str, Any] = json.loads(self.raw)
+        return out
 
 
 @dataclass
@@ -400,14 +407,14 @@ class JobStore:
         out: list[StreamEvent] = []
         for _key, entries in res or []:
             for entry_id, fields in entries:
-                out.append(StreamEvent(entry_id, fields["k"], json.loads(fields["d"])))
+                out.append(StreamEvent(entry_id, fields["k"], fields["d"]))
         return out
 
     def follow(self, job_id: str, after: str = "0-0", *, block_ms: int = 5000
-               ) -> Iterator[StreamEvent | None]:
-        """Yield events after ``after`` until the job's ``result`` event (or at once when the
-        job is finished and ``after`` is past it); yields None after each idle wait so callers
-        can notice a disconnected client."""
+               ) -> Iterator[list[StreamEvent]]:
+        """Yield batches of events after ``after`` until the job's ``result`` event (or at once
+        when the job is finished and ``after`` is past it); an empty batch after each idle wait
+        lets callers send a keep-alive and notice a disconnected client."""
         cursor = after
         while True:
             events = self.read_events(job_id, cursor)
@@ -420,13 +427,14 @@ class JobStore:
                 else:
                     events = self.read_events(job_id, cursor, block_ms=block_ms)
                     if not events:
-                        yield None
+                        yield []
                         continue
-            for ev in events:
-                cursor = ev.id
-                yield ev
+            for n, ev in enumerate(events):
                 if ev.kind == "result":
+                    yield events[: n + 1]
                     return
+            cursor = events[-1].id
+            yield events
 
     def diagnostics(self, job_id: str) -> list[dict[str, float]]:
         """Every diagnostics row published for the job, in order."""

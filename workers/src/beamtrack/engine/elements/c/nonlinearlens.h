@@ -43,9 +43,10 @@ BT_FN void NonlinearLens_push(const bt_op* op, const double* aux, bt_part* p)
 {
     (void)aux;
     double const zr = p->x * op->c[0], zi = p->y * op->c[0];
-    /* croot = sqrt(1 - zeta^2) */
+    /* croot = sqrt(1 - zeta^2); the imaginary part as 0 - Im(zeta^2) so that it is +0 on the real
+     * axis beyond the singularities (|x| > cnll, y = 0), the side ImpactX's complex arithmetic takes */
     double cr, ci;
-    bt_csqrt(1.0 - (zr * zr - zi * zi), -2.0 * zr * zi, &cr, &ci);
+    bt_csqrt(1.0 - (zr * zr - zi * zi), 0.0 - (zr * zi + zi * zr), &cr, &ci);
     /* carcsin = -i log(i zeta + croot) */
     double const wr = cr - zi, wi = ci + zr;
     double const lr = log(hypot(wr, wi)), li = atan2(wi, wr);

@@ -40,8 +40,14 @@ def quad(z: Vec, L: float, k: float, beta: float, gamma: float) -> Vec:
     cf, sf, ch, sh = np.cos(w * L), np.sin(w * L), np.cosh(w * L), np.sinh(w * L)
     fx = (cf, sf / w, -w * sf) if k > 0 else (ch, sh / w, w * sh)
     fy = (ch, sh / w, w * sh) if k > 0 else (cf, sf / w, -w * sf)
-    return (fx[0] * x + fx[1] * px, fx[2] * x + fx[0] * px, fy[0] * y + fy[1] * py, fy[2] * y + fy[0] * py,
-            t + L / (beta * gamma) ** 2 * pt, pt)
+    return (
+        fx[0] * x + fx[1] * px,
+        fx[2] * x + fx[0] * px,
+        fy[0] * y + fy[1] * py,
+        fy[2] * y + fy[0] * py,
+        t + L / (beta * gamma) ** 2 * pt,
+        pt,
+    )
 
 
 def chr_drift(z: Vec, L: float, beta: float, gamma: float) -> Vec:
@@ -62,8 +68,7 @@ def exact_drift(z: Vec, L: float, beta: float, gamma: float) -> Vec:
     x, px, y, py, t, pt = _z(z)
     ibeta, ibetagam2 = 1.0 / beta, 1.0 / (beta * gamma) ** 2
     inv_pzden = 1.0 / np.sqrt((pt - ibeta) ** 2 - ibetagam2 - px**2 - py**2)
-    return (x + L * px * inv_pzden, px, y + L * py * inv_pzden, py,
-            t - L * (ibeta + (pt - ibeta) * inv_pzden), pt)
+    return (x + L * px * inv_pzden, px, y + L * py * inv_pzden, py, t - L * (ibeta + (pt - ibeta) * inv_pzden), pt)
 
 
 def chr_quad(z: Vec, L: float, g: float, beta: float, gamma: float) -> Vec:
@@ -106,8 +111,14 @@ def sbend(z: Vec, L: float, rc: float, beta: float, gamma: float) -> Vec:
     R21, R26, R34 = -s / rc, -s * ibet, rc * theta
     R56 = rc * (-theta + s * ibet * ibet)
     del ibetagam2
-    return (R11 * x + R12 * px + R16 * pt, R21 * x + R11 * px + R26 * pt, y + R34 * py, py,
-            -R26 * x - R16 * px + t + R56 * pt, pt)
+    return (
+        R11 * x + R12 * px + R16 * pt,
+        R21 * x + R11 * px + R26 * pt,
+        y + R34 * py,
+        py,
+        -R26 * x - R16 * px + t + R56 * pt,
+        pt,
+    )
 
 
 def cfbend(z: Vec, L: float, rc: float, k: float, beta: float, gamma: float) -> Vec:
@@ -124,8 +135,14 @@ def cfbend(z: Vec, L: float, rc: float, k: float, beta: float, gamma: float) -> 
     R16 = -(1.0 - cx) * igbrc
     R26 = -sx * ibrc
     R56 = L / betgam2 + (sx - L) * igb2r2
-    return (cx * x + sx * px + R16 * pt, -gx * sx * x + cx * px + R26 * pt, cy * y + sy * py, -gy * sy * y + cy * py,
-            -R26 * x - R16 * px + R56 * pt + t, pt)
+    return (
+        cx * x + sx * px + R16 * pt,
+        -gx * sx * x + cx * px + R26 * pt,
+        cy * y + sy * py,
+        -gy * sy * y + cy * py,
+        -R26 * x - R16 * px + R56 * pt + t,
+        pt,
+    )
 
 
 def dipedge(z: Vec, psi: float, rc: float, g: float, K2: float) -> Vec:
@@ -176,7 +193,14 @@ def prot(z: Vec, phi_in: float, phi_out: float, beta: float) -> tuple[Vec, np.nd
     pz = np.sqrt(rad)
     pzf = pz * ct - (px + spi) * st
     lost = (np.real(rad) <= 0) | (np.real(pzf) <= 0)
-    return (x * pz / pzf, px * ct + (pz - cpi) * st, y + py * x * st / pzf, py, t - (pt - inv_beta) * x * st / pzf, pt), lost
+    return (
+        x * pz / pzf,
+        px * ct + (pz - cpi) * st,
+        y + py * x * st / pzf,
+        py,
+        t - (pt - inv_beta) * x * st / pzf,
+        pt,
+    ), lost
 
 
 def repeat(fn: Callable[[Vec], Vec], z: Vec, n: int) -> Vec:

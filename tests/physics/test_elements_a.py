@@ -17,13 +17,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy_maps_a as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 import pytest
-from scipy import constants as sc
-
 from beamtrack.engine import Simulation
 from beamtrack.engine import elements as E
-
-import numpy_maps_a as nm  # noqa: E402  (tests/physics is on sys.path: pytest rootdir-relative import)
+from scipy import constants as sc
 
 pytestmark = pytest.mark.physics
 
@@ -80,7 +78,11 @@ CASES = {
     "ChrQuadF": (lambda: E.ChrQuad(ds=0.5, k=3.1, nslice=2), lambda z: nm.chr_quad(z, 0.25, 3.1, BETA, GAMMA), 2),
     "ChrQuadD": (lambda: E.ChrQuad(ds=0.5, k=-3.1), lambda z: nm.chr_quad(z, 0.5, -3.1, BETA, GAMMA), 1),
     "Sbend": (lambda: E.Sbend(ds=1.2, rc=RC, nslice=3), lambda z: nm.sbend(z, 0.4, RC, BETA, GAMMA), 3),
-    "CFbend": (lambda: E.CFbend(ds=1.2, rc=RC, k=-0.8, nslice=2), lambda z: nm.cfbend(z, 0.6, RC, -0.8, BETA, GAMMA), 2),
+    "CFbend": (
+        lambda: E.CFbend(ds=1.2, rc=RC, k=-0.8, nslice=2),
+        lambda z: nm.cfbend(z, 0.6, RC, -0.8, BETA, GAMMA),
+        2,
+    ),
     "ExactSbend": (
         lambda: E.ExactSbend(ds=1.2, phi=PHI_DEG, nslice=3),
         lambda z: nm.exact_sbend(z, 1.2 / math.radians(PHI_DEG), math.radians(PHI_DEG) / 3, BETA)[0],
@@ -88,7 +90,11 @@ CASES = {
     ),
     "DipEdge": (lambda: E.DipEdge(psi=0.3, rc=RC, g=0.05, K2=0.45), lambda z: nm.dipedge(z, 0.3, RC, 0.05, 0.45), 1),
     "ThinDipole": (lambda: E.ThinDipole(theta=6.0, rc=RC), lambda z: nm.thin_dipole(z, math.radians(6.0), RC, BETA), 1),
-    "PRot": (lambda: E.PRot(phi_in=4.0, phi_out=-7.0), lambda z: nm.prot(z, math.radians(4.0), math.radians(-7.0), BETA)[0], 1),
+    "PRot": (
+        lambda: E.PRot(phi_in=4.0, phi_out=-7.0),
+        lambda z: nm.prot(z, math.radians(4.0), math.radians(-7.0), BETA)[0],
+        1,
+    ),
 }
 LINEAR = ["Drift", "Quad", "Sbend", "CFbend", "DipEdge"]
 NONLINEAR = [k for k in CASES if k not in LINEAR]
@@ -182,7 +188,11 @@ LINEAR_EXPECT = {
     "ChrDrift": (lambda: [E.ChrDrift(ds=1.3)], lambda: drift_matrix(1.3), 1e-7),
     "ExactDrift": (lambda: [E.ExactDrift(ds=1.3)], lambda: drift_matrix(1.3), 1e-7),
     "ChrQuad": (lambda: [E.ChrQuad(ds=0.6, k=2.2, nslice=3)], lambda: wolski_quad(0.6, 2.2), 1e-7),
-    "ExactSbend": (lambda: [E.ExactSbend(ds=1.2, phi=PHI_DEG, nslice=2)], lambda: wolski_sbend(1.2, 1.2 / math.radians(PHI_DEG)), 1e-7),
+    "ExactSbend": (
+        lambda: [E.ExactSbend(ds=1.2, phi=PHI_DEG, nslice=2)],
+        lambda: wolski_sbend(1.2, 1.2 / math.radians(PHI_DEG)),
+        1e-7,
+    ),
 }
 
 
@@ -294,8 +304,9 @@ def test_exact_sbend_limits() -> None:
 
 def test_cfbend_limits() -> None:
     """CFbend k = 0 equals Sbend (Sbend has no gradient); gx = 0 (k = -1/rc^2) takes the drift limit in x."""
-    np.testing.assert_allclose(transfer_map([E.CFbend(ds=1.2, rc=RC, k=0.0)]), transfer_map([E.Sbend(ds=1.2, rc=RC)]),
-                               rtol=0, atol=1e-14)
+    np.testing.assert_allclose(
+        transfer_map([E.CFbend(ds=1.2, rc=RC, k=0.0)]), transfer_map([E.Sbend(ds=1.2, rc=RC)]), rtol=0, atol=1e-14
+    )
     R = transfer_map([E.CFbend(ds=1.2, rc=RC, k=-1.0 / RC**2)])
     k0, L = 1.0 / RC, 1.2
     assert R[0, 0] == pytest.approx(1.0, abs=1e-15) and R[0, 1] == pytest.approx(L, abs=1e-15)
@@ -313,7 +324,10 @@ def test_thin_dipoles_converge_to_sbend() -> None:
     for N in (8, 16):
         line: list[E.Element] = [E.ChrDrift(ds=L / (2 * N))]
         for i in range(N):
-            line += [E.ThinDipole(theta=math.degrees(theta / N), rc=RC), E.ChrDrift(ds=L / N if i < N - 1 else L / (2 * N))]
+            line += [
+                E.ThinDipole(theta=math.degrees(theta / N), rc=RC),
+                E.ChrDrift(ds=L / N if i < N - 1 else L / (2 * N)),
+            ]
         errs.append(np.abs(transfer_map(line) - target).max())
     assert errs[1] < 1e-3
     assert 3.0 < errs[0] / errs[1] < 5.0
@@ -363,8 +377,16 @@ def ref_after(el: E.Element) -> object:
     return sim.reference
 
 
-@pytest.mark.parametrize("el", [E.ChrDrift(ds=1.3, nslice=3), E.ExactDrift(ds=1.3), E.ChrQuad(ds=1.3, k=2.0, nslice=2),
-                                E.ChrQuad(ds=1.3, k=20.0, unit=1)], ids=["ChrDrift", "ExactDrift", "ChrQuad", "ChrQuadT"])
+@pytest.mark.parametrize(
+    "el",
+    [
+        E.ChrDrift(ds=1.3, nslice=3),
+        E.ExactDrift(ds=1.3),
+        E.ChrQuad(ds=1.3, k=2.0, nslice=2),
+        E.ChrQuad(ds=1.3, k=20.0, unit=1),
+    ],
+    ids=["ChrDrift", "ExactDrift", "ChrQuad", "ChrQuadT"],
+)
 def test_reference_straight(el: E.Element) -> None:
     r = ref_after(el)
     bg = math.sqrt(GAMMA**2 - 1)

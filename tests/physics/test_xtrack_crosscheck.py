@@ -26,7 +26,6 @@ import math
 
 import numpy as np
 import pytest
-
 from beamtrack.engine import Simulation
 from beamtrack.engine import elements as E
 
@@ -41,8 +40,13 @@ RTOL, ATOL = 1e-10, 1e-15  # per coordinate; ATOL only guards coordinates that p
 
 def beamtrack_cell() -> list[E.Element]:
     return [
-        E.ChrQuad(ds=LQ, k=K1, nslice=2), E.ChrDrift(ds=LD), E.ExactSbend(ds=LB, phi=PHI_DEG, nslice=2),
-        E.ExactDrift(ds=LD), E.ChrQuad(ds=LQ, k=-K1), E.ChrDrift(ds=LD), E.ExactSbend(ds=LB, phi=PHI_DEG),
+        E.ChrQuad(ds=LQ, k=K1, nslice=2),
+        E.ChrDrift(ds=LD),
+        E.ExactSbend(ds=LB, phi=PHI_DEG, nslice=2),
+        E.ExactDrift(ds=LD),
+        E.ChrQuad(ds=LQ, k=-K1),
+        E.ChrDrift(ds=LD),
+        E.ExactSbend(ds=LB, phi=PHI_DEG),
         E.ExactDrift(ds=LD),
     ]
 
@@ -51,13 +55,19 @@ def xtrack_cell() -> list[object]:
     phi = math.radians(PHI_DEG)
 
     def bend() -> object:
-        return xt.Bend(length=LB, angle=phi, k0_from_h=True, model="bend-kick-bend",
-                       edge_entry_active=0, edge_exit_active=0)
+        return xt.Bend(
+            length=LB, angle=phi, k0_from_h=True, model="bend-kick-bend", edge_entry_active=0, edge_exit_active=0
+        )
 
     return [
-        xt.Quadrupole(length=LQ, k1=K1, model="mat-kick-mat"), xt.Drift(length=LD, model="expanded"), bend(),
-        xt.Drift(length=LD, model="exact"), xt.Quadrupole(length=LQ, k1=-K1, model="mat-kick-mat"),
-        xt.Drift(length=LD, model="expanded"), bend(), xt.Drift(length=LD, model="exact"),
+        xt.Quadrupole(length=LQ, k1=K1, model="mat-kick-mat"),
+        xt.Drift(length=LD, model="expanded"),
+        bend(),
+        xt.Drift(length=LD, model="exact"),
+        xt.Quadrupole(length=LQ, k1=-K1, model="mat-kick-mat"),
+        xt.Drift(length=LD, model="expanded"),
+        bend(),
+        xt.Drift(length=LD, model="exact"),
     ]
 
 
@@ -104,8 +114,11 @@ def runs() -> dict[str, np.ndarray]:
         line.track(p, num_turns=1, turn_by_turn_monitor="ONE_TURN_EBE")
         rec = line.record_last_track
         for i in range(1, 9):  # the record holds element entries 0..7 and the end
-            snaps.append(np.array([rec.x[:, i], rec.px[:, i], rec.y[:, i], rec.py[:, i],
-                                   -rec.zeta[:, i] / beta0, -rec.ptau[:, i]]))
+            snaps.append(
+                np.array(
+                    [rec.x[:, i], rec.px[:, i], rec.y[:, i], rec.py[:, i], -rec.zeta[:, i] / beta0, -rec.ptau[:, i]]
+                )
+            )
     assert (p.state > 0).all()
     out["xt"] = np.array(snaps)
 

@@ -10,7 +10,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-
 from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass

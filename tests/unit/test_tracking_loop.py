@@ -167,3 +167,17 @@ def test_total_steps_and_progress() -> None:
     sim.progress_listeners.append(lambda step, total: seen.append((step, total)))
     sim.track_particles()
     assert sim.total_steps == 20 and seen[-1] == (20, 20)
+
+
+def test_nonlinear_runs_are_not_composed() -> None:
+    """A fused run with a nonlinear element is pushed element by element, never as a matrix
+    (regression: a sextupole between drifts was once composed from unit-vector probes)."""
+    line = lambda: [elements.Drift(ds=0.5), elements.Multipole(multipole=3, K_normal=100.0, K_skew=-50.0),
+                    elements.Drift(ds=0.5)]
+    out = []
+    for compose in (True, False):
+        sim = make_sim(compose_linear=compose)
+        sim.lattice.extend(line())
+        sim.track_particles()
+        out.append(sim.beam.real.copy())
+    np.testing.assert_array_equal(out[0], out[1])

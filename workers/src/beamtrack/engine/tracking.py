@@ -119,13 +119,13 @@ class Tracker:
         return ops, aux, s_rel
 
     def _compose(self, ops: np.ndarray, aux: np.ndarray) -> np.ndarray | None:
-        """One LinearMap op equal to the product of ``ops``, when every op is linear and flag-free."""
+        """One LinearMap op equal to the product of ``ops`` (the caller checks that every element is
+        linear and homogeneous); None when composing is off or an op has misalignment/aperture flags."""
         if not self.sim.compose_linear or len(ops) < 2 or (ops["flags"] != 0).any():
             return None
         from .particles import ParticleContainer
 
         probe = ParticleContainer()
-        eye = np.eye(6)
         row_of = [0, 3, 1, 4, 2, 5]  # map order (x, px, y, py, t, pt) -> container rows (x, y, t, px, py, pt)
         coords = np.zeros((6, 6))
         for j in range(6):
@@ -137,7 +137,7 @@ class Tracker:
         op = empty_ops(1)
         op["kind"] = self.kernel.index["LinearMap"]
         op["index"] = ops["index"][-1]
-        op["c"][0, :36] = (R @ eye).ravel()
+        op["c"][0, :36] = R.ravel()
         return op
 
     def kernel_cpu(self) -> Any:
@@ -170,7 +170,7 @@ class Tracker:
         key = (tuple(el.version for el in els), tuple(id(el) for el in els), ref.pt)
         if g.cache_key != key:
             ops, aux, s_rel = self._build_ops(els, g.start, ref, None)
-            composed = self._compose(ops, aux)
+            composed = self._compose(ops, aux) if all(el.linear for el in els) else None
             if composed is not None:
                 s_rel = s_rel[-1:]
                 ops = composed

@@ -104,13 +104,12 @@ def chr_quad(z: Vec, L: float, g: float, beta: float, gamma: float) -> Vec:
 def sbend(z: Vec, L: float, rc: float, beta: float, gamma: float) -> Vec:
     """ImpactX Sbend.H (linear sector bend, literal R entries)."""
     x, px, y, py, t, pt = _z(z)
-    ibet, ibetagam2 = 1.0 / beta, 1.0 / (beta * gamma) ** 2
+    ibet = 1.0 / beta
     theta = L / rc
     s, c = np.sin(theta), np.cos(theta)
     R11, R12, R16 = c, rc * s, -rc * ibet * (1.0 - c)
     R21, R26, R34 = -s / rc, -s * ibet, rc * theta
     R56 = rc * (-theta + s * ibet * ibet)
-    del ibetagam2
     return (
         R11 * x + R12 * px + R16 * pt,
         R21 * x + R11 * px + R26 * pt,

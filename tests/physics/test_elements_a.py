@@ -63,7 +63,7 @@ def random_points(n: int, scale: float = 1e-3, seed: int = 7) -> np.ndarray:
 
 
 def rigidity(ref_gamma: float) -> float:
-    """B rho = p / q [T m] of the reference proton, from CODATA (scipy.constants)."""
+    """B rho = p / q = beta gamma m c / e [T m] of the reference proton (c from scipy.constants)."""
     mass_MeV = REF.mass_MeV
     return math.sqrt(ref_gamma**2 - 1.0) * mass_MeV * 1e6 / sc.c
 

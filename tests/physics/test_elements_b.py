@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from beamtrack.engine import Simulation
 from beamtrack.engine import elements as E
 

@@ -1,13 +1,13 @@
 """Lattice elements with ImpactX's names and parameters (see beamtrack.spec.elements for units)."""
 
+from .apertures import Aperture
 from .base import Element
 from .bends import CFbend, DipEdge, ExactSbend, PRot, Sbend, ThinDipole
 from .chromatic import ChrDrift, ChrQuad, ExactDrift
 from .drifts_quads import Drift, Quad
-from .python_side import BeamMonitor, LinearMap, Marker, Programmable
-from .apertures import Aperture
 from .fieldmaps import SoftQuadrupole, SoftSolenoid
 from .focusing import ConstF, Sol
+from .python_side import BeamMonitor, LinearMap, Marker, Programmable
 from .rf import Buncher, RFCavity, ShortRF
 from .thin import Kicker, Multipole, NonlinearLens, PlaneXYRot
 

@@ -15,7 +15,6 @@ import math
 from typing import Any
 
 import numpy as np
-
 from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
 from beamtrack.spec import elements as spec
 
 from .. import constants

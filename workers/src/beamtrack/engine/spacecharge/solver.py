@@ -142,7 +142,7 @@ class SpaceChargeSolver:
         self.timings[name] += t1 - t0
         return t1
 
-    def _weights(self, beam: Any, mm: np.ndarray) -> tuple[bool, float]:
+    def _weights(self, beam: Any) -> tuple[bool, float]:
         """(use the weight row, factor on it) giving the number of physical particles per macroparticle."""
         if self.mode == "3D" or self.current_A is None:
             return True, 1.0
@@ -184,7 +184,8 @@ class SpaceChargeSolver:
     def self_fields(self, beam: Any, ref: Any) -> Any:
         """The self field gathered at each particle as the kick uses it, (3, n); lost particles get 0.
 
-        3D: lab-frame (Ex, Ey, Ez) [V/m] at the fixed-t positions. 2D / 2.5D: (Ex, Ey) [V/m] of the
+        3D: lab-frame (Ex, Ey, Ez) [V/m] at the fixed-t positions (the kick is q dt / p0 times
+        (Ex / gamma^2, Ey / gamma^2, Ez): the magnetic force cancels all but 1/gamma^2 of the transverse one). 2D / 2.5D: (Ex, Ey) [V/m] of the
         transverse charge taken as a line density of sum(q w) [C/m], and for 2.5D the potential [V] in the
         third row. The beam is not changed (the computation runs on a copy)."""
         from ..particles import ParticleContainer
@@ -194,6 +195,11 @@ class SpaceChargeSolver:
         copy.state = beam.state.copy()
         out = self.xp.zeros((3, beam.size))
         self._step(copy, ref, 0.0, out)
+        if self.mode == "3D":
+            # the gradient of the potential computed with the gamma-stretched Green's function is the lab
+            # field transversely and gamma^2 times the lab field longitudinally (ImpactX pushes with
+            # q E / gamma^2 on all three components)
+            out[2] /= ref.gamma**2
         return out
 
     def _step(self, beam: Any, ref: Any, ds: float, eout: Any) -> None:
@@ -208,12 +214,16 @@ class SpaceChargeSolver:
         gamma, bg = ref.gamma, ref.beta_gamma
         beta = bg / gamma
         t0 = time.perf_counter()
+        live = state[:n] == 0
+        # nothing to do (and no round trip through fixed t) for < 2 alive particles or a chargeless beam
+        if int(live.sum()) < 2 or (self._weights(beam) == (True, 1.0) and not float((real[6, :n] * live).sum()) > 0.0):
+            return
         alive, mm = b.prepare(real, state, n, three_d, ref.pt)
         restore = three_d
         try:
             if alive < 2:
                 return
-            has_w, wfac = self._weights(beam, mm)
+            has_w, wfac = self._weights(beam)
             lo, cell, shape = self._grid(mm, ndim)
             inv_d = 1.0 / cell
             q = ref.charge

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from beamtrack.client import Client, GrpcClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +82,7 @@ def pct(values: list[float], q: float) -> float:
 def check_stream(ids: list[str], kinds: list[str], expected_rows: int) -> tuple[int, int]:
     """(lost, duplicated) messages of one stream."""
     keys = [tuple(map(int, i.split("-"))) for i in ids]
-    dup = len(keys) - len(set(keys)) + sum(1 for a, b in zip(keys, keys[1:]) if b <= a)
+    dup = len(keys) - len(set(keys)) + sum(1 for a, b in zip(keys, keys[1:], strict=False) if b <= a)
     rows = kinds.count("diag")
     lost = max(0, expected_rows - rows) + (0 if kinds and kinds[-1] == "result" else 1)
     dup += max(0, rows - expected_rows) + max(0, kinds.count("result") - 1)

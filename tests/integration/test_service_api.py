@@ -9,7 +9,6 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-
 from beamtrack.client import ApiError
 from beamtrack.spec.v1 import jobs_pb2 as pb
 
@@ -233,9 +232,8 @@ def test_health_ready_metrics_docs(server_factory: Any, rest: Any) -> None:
 
 
 def test_settings_fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pydantic import ValidationError
-
     from beamtrack.server.settings import Settings
+    from pydantic import ValidationError
 
     for var in ("BEAMTRACK_API_TOKENS", "BEAMTRACK_EMBEDDED", "BEAMTRACK_REDIS_URL"):
         monkeypatch.delenv(var, raising=False)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from beamtrack.spec.v1 import jobs_pb2 as pb
 
 from .conftest import fodo_spec, wait_for

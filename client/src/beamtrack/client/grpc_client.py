@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 

@@ -7,11 +7,15 @@ from concurrent import futures
 from typing import Any, TypeVar
 
 import grpc
-
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 from beamtrack.workers.errors import (
-    Conflict, InvalidArgument, NotFound, ServiceError, Unauthenticated, Unavailable,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
 )
 from beamtrack.workers.store import JobRecord, StreamEvent
 

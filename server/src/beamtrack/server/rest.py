@@ -9,17 +9,20 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from fastapi.responses import StreamingResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
-
 from beamtrack.workers.errors import (
-    Conflict, InvalidArgument, NotFound, ServiceError, Unauthenticated, Unavailable,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
 )
 from beamtrack.workers.store import PRIORITY_MAX, PRIORITY_MIN
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 
 from .metrics import Metrics
 from .service import MAX_PAGE, JobService, Principal, job_public

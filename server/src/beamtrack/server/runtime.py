@@ -17,7 +17,6 @@ from typing import Any
 
 import anyio.to_thread
 import uvicorn
-
 from beamtrack.workers.redis_server import RedisServer
 from beamtrack.workers.store import JobStore
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError, RayError, WorkerCrashedError
-
 from beamtrack.workers.runner import JobRunner
 from beamtrack.workers.store import JobState, JobStore
+from ray.exceptions import GetTimeoutError, RayActorError, RayError, WorkerCrashedError
 
 from .settings import Settings
 

@@ -15,7 +15,13 @@ from typing import Any
 from beamtrack.spec import SpecError, load_spec
 from beamtrack.workers.errors import InvalidArgument, NotFound, Unauthenticated
 from beamtrack.workers.store import (
-    DEVICES, PRIORITY_MAX, PRIORITY_MIN, JobRecord, JobState, JobStore, StreamEvent,
+    DEVICES,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    JobRecord,
+    JobState,
+    JobStore,
+    StreamEvent,
 )
 
 from .settings import Settings, hash_token

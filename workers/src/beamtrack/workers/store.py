@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import redis
@@ -32,7 +32,7 @@ import redis
 from .errors import Conflict, NotFound, Unavailable
 
 
-class JobState(str, Enum):
+class JobState(StrEnum):
     """Job lifecycle: queued -> running -> succeeded | failed | cancelled (running may requeue)."""
 
     QUEUED = "queued"
@@ -301,7 +301,7 @@ class JobStore:
             pipe = self.r.pipeline(transaction=False)
             for job_id, _ in ids:
                 pipe.hgetall(self.job_key(job_id))
-            for (job_id, score), h in zip(ids, pipe.execute(), strict=True):
+            for (_job_id, score), h in zip(ids, pipe.execute(), strict=True):
                 hi = f"({int(score)}"
                 if h and (state is None or h["state"] == state):
                     out.append(JobRecord.from_hash(h))
@@ -444,7 +444,7 @@ class JobStore:
             entries = self.r.xrange(self.stream_key(job_id), lo, "+", count=5000)
             if not entries:
                 return rows
-            for entry_id, fields in entries:
+            for _entry_id, fields in entries:
                 if fields["k"] == "diag":
                     rows.append(json.loads(fields["d"]))
             lo = "(" + entries[-1][0]

@@ -149,13 +149,14 @@ def test_kernels_match_numpy_twin(kind: str, mode: str, order: int) -> None:
     assert np.array_equal(out[kind][:, lost], b0.real[:, lost])
 
 
-@pytest.mark.parametrize("mode", ["3D", "2D"])
-def test_split_gather_push_equals_fused(mode: str) -> None:
+@pytest.mark.parametrize("kind", ["numpy", "openmp"])
+@pytest.mark.parametrize("mode", ["3D", "2D", "2.5D"])
+def test_split_gather_push_equals_fused(mode: str, kind: str) -> None:
     ref = proton(250.0)
     b0 = random_beam(ref, 2000)
     b1, b2 = copy_beam(b0), copy_beam(b0)
-    SpaceChargeSolver(mode, [16, 16, 16], 2, kind="openmp").kick(b1, ref, 0.1)
-    s = SpaceChargeSolver(mode, [16, 16, 16], 2, kind="openmp", split_gather_push=True)
+    SpaceChargeSolver(mode, [16, 16, 16], 2, kind=kind).kick(b1, ref, 0.1)
+    s = SpaceChargeSolver(mode, [16, 16, 16], 2, kind=kind, split_gather_push=True)
     s.kick(b2, ref, 0.1)
     assert np.allclose(b1.real, b2.real, rtol=1e-13, atol=1e-20)
     assert {"deposit", "solve", "gather", "push"} <= set(s.timings)

@@ -372,6 +372,28 @@ class NumpyBackend:
         real[4, idx] += kxy * fxy * e[1]
         real[5, idx] -= kt * fz * e[2]
 
+    def push3d(self, real: np.ndarray, state: np.ndarray, n: int, e: np.ndarray, kick: float, fixed_t: bool,
+               pzd: float) -> None:
+        idx = np.flatnonzero(state[:n] == 0)
+        for r in range(3):
+            real[3 + r, idx] += kick * e[r, idx]
+        if fixed_t:
+            cols = np_to_fixed_s(pzd, *(real[r, idx] for r in range(6)))
+            for r in range(6):
+                real[r, idx] = cols[r]
+
+    def push2d(self, real: np.ndarray, state: np.ndarray, n: int, e: np.ndarray, kxy: float, kt: float, prof: Any,
+               slope: Any, bin_min: float, bin_size: float) -> None:
+        idx = np.flatnonzero(state[:n] == 0)
+        fxy: Any = 1.0
+        fz: Any = 0.0
+        if prof is not None:
+            b = np.clip(((real[2, idx] - bin_min) / bin_size).astype(np.int64), 0, prof.size - 1)
+            fxy, fz = prof[b], slope[b]
+        real[3, idx] += kxy * fxy * e[0, idx]
+        real[4, idx] += kxy * fxy * e[1, idx]
+        real[5, idx] -= kt * fz * e[2, idx]
+
     def igf(self, shape: tuple[int, ...], cell: tuple[float, ...]) -> np.ndarray:
         axes = [(np.arange(s + 1) - 0.5) * d for s, d in zip(shape, cell)]
         grids = np.meshgrid(*axes, indexing="ij")

@@ -243,11 +243,19 @@ void sc_igf3d(int64_t n0, int64_t n1, int64_t n2, double dx, double dy, double d
 {
     int64_t const m1 = n1 + 1, m2 = n2 + 1;
     (void)nthreads;
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int64_t i = 0; i <= n0; ++i)
-        for (int64_t j = 0; j <= n1; ++j)
-            for (int64_t k = 0; k <= n2; ++k)
-                P[(i * m1 + j) * m2 + k] = sc_igf3d_corner((i - 0.5) * dx, (j - 0.5) * dy, (k - 0.5) * dz);
+    /* corners at ((i - 1/2) dx, ...): positive for i >= 1; the antiderivative is odd in each argument, so the
+       i = 0 (j = 0, k = 0) layers are the negated i = 1 layers */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+    for (int64_t i = 1; i <= n0; ++i)
+        for (int64_t j = 1; j <= n1; ++j)
+            for (int64_t k = 1; k <= n2; ++k)
+                P[(i * m1 + j) * m2 + k] = sc_igf3d_corner_pos((i - 0.5) * dx, (j - 0.5) * dy, (k - 0.5) * dz);
+    for (int64_t i = 1; i <= n0; ++i)
+        for (int64_t j = 1; j <= n1; ++j) P[(i * m1 + j) * m2] = -P[(i * m1 + j) * m2 + 1];
+    for (int64_t i = 1; i <= n0; ++i)
+        for (int64_t k = 0; k <= n2; ++k) P[(i * m1) * m2 + k] = -P[(i * m1 + 1) * m2 + k];
+    for (int64_t j = 0; j <= n1; ++j)
+        for (int64_t k = 0; k <= n2; ++k) P[j * m2 + k] = -P[(m1 + j) * m2 + k];
 #pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int64_t i = 0; i < n0; ++i)
         for (int64_t j = 0; j < n1; ++j)

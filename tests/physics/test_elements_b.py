@@ -384,8 +384,6 @@ def test_rfcavity_rebuilt_every_period():
     assert sa.reference.pt == pytest.approx(sb.reference.pt, rel=1e-14)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the tracking loop to set ref.sedge = ref.s at each element entry, as "
-                   "ImpactX does (slices of a soft-edge element find their z from it); remove this mark then")
 def test_rfcavity_slicewise_equals_fused():
     """Slice-level tracking (slice diagnostics / before_slice hooks) pushes the same slices as the fused loop."""
     z = random_points(4, [1e-3, 1e-4, 1e-3, 1e-4, 1e-3, 1e-4])

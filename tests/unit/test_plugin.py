@@ -43,8 +43,7 @@ SCRIPT = textwrap.dedent("""
         metas = prebuild.regenerate(["serial"], definitions=small)
         out["prebuilt_classes"] = [c["name"] for c in metas[0]["classes"]]
 
-    # compose_linear=False: the tracker's matrix composition must not swallow this affine kick
-    sim = Simulation(kind="serial", diagnostics=False, compose_linear=False)
+    sim = Simulation(kind="serial", diagnostics=False)
     sim.reference.set_species("proton").set_kin_energy_MeV(250)
     sim.beam.add_n_particles([1e-3], [2e-3], [0.0], [1e-4], [-1e-4], [0.0], qm=1.0, bunch_charge=0.0)
     sim.lattice.extend([UserKick(kx=3e-4, ky=-2e-4), elements.Drift(ds=2.0)])

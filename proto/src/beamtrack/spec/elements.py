@@ -233,7 +233,7 @@ class SoftSolenoid(ThickElement):
     cos_coefficients: list[float] = Field(min_length=1)
     sin_coefficients: list[float] = Field(min_length=1)
     unit: Literal[0, 1] = 0
-    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 1
+    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 10
 
 
 class SoftQuadrupole(ThickElement):
@@ -243,7 +243,7 @@ class SoftQuadrupole(ThickElement):
     gscale: float
     cos_coefficients: list[float] = Field(min_length=1)
     sin_coefficients: list[float] = Field(min_length=1)
-    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 1
+    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 10
 
 
 # --- RF ----------------------------------------------------------------------------------------
@@ -262,7 +262,7 @@ class RFCavity(ThickElement):
     phase: float
     cos_coefficients: list[float] = Field(min_length=1)
     sin_coefficients: list[float] = Field(min_length=1)
-    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 1
+    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 10
 
 
 class ShortRF(ThinElement):

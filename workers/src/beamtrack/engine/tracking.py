@@ -98,6 +98,8 @@ class Tracker:
         aux_len = 0
         k = 0
         for n, (el, cnt) in enumerate(zip(els, counts)):
+            if nslices is None:
+                r.sedge = r.s  # a whole element: its entry is here (a single slice keeps the caller's sedge)
             r_in = r.copy()
             ns = nslices or el.nslice
             el.push_ref(r, ns)
@@ -178,6 +180,7 @@ class Tracker:
         assert g.ops is not None and g.s_rel is not None
         s_entry = ref.s
         for el in els:
+            ref.sedge = ref.s
             el.push_ref(ref, el.nslice)
         g.ops["s_exit"] = g.s_rel + s_entry
         self.kernel.track(sim.beam, g.ops, g.aux)
@@ -190,6 +193,7 @@ class Tracker:
         sim = self.sim
         el = sim.lattice[i]
         sim.tracking_element = i
+        sim.reference.sedge = sim.reference.s  # s at the element entry (ImpactX's RefPart::sedge)
         call_hook(sim, "before_element")
         for _ in range(el.nslice):
             sim._check_stop()

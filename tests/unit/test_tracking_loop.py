@@ -181,3 +181,31 @@ def test_nonlinear_runs_are_not_composed() -> None:
         sim.track_particles()
         out.append(sim.beam.real.copy())
     np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_lost_particles_written_with_s_lost(tmp_path) -> None:
+    """Particles an Aperture removes are kept (state > 0, s_lost) and written at finalize to
+    diags/openPMD/particles_lost.h5 with an s_lost record, as ImpactX writes its lost-particle series."""
+    import openpmd_api as io
+
+    sim = Simulation(kind="serial", output_dir=tmp_path)
+    sim.reference.set_species("proton").set_kin_energy_MeV(250)
+    rng = np.random.default_rng(1)
+    sim.beam.add_n_particles(*(rng.normal(size=(6, 500)) * 1e-3), qm=sim.reference.charge / sim.reference.mass,
+                             bunch_charge=1e-9)
+    sim.lattice.extend([elements.Drift(ds=1.0), elements.Aperture(aperture_x=1e-3, aperture_y=1e-3, shape="elliptical"),
+                        elements.Drift(ds=1.0)])
+    x_after_drift = sim.beam.real[0] + 1.0 * sim.beam.real[3]
+    y_after_drift = sim.beam.real[1] + 1.0 * sim.beam.real[4]
+    outside = (x_after_drift / 1e-3) ** 2 + (y_after_drift / 1e-3) ** 2 > 1.0  # oracle: drift then ellipse test
+    sim.track_particles()
+    sim.finalize()
+    lost = sim.beam.lost_to_df()
+    assert sorted(lost["id"]) == sorted(sim.beam.id[outside])
+    assert (lost["s_lost"] == 1.0).all()
+    series = io.Series(str(tmp_path / "diags" / "openPMD" / "particles_lost.h5"), io.Access.read_only)
+    it = series.iterations[next(iter(series.iterations))]
+    s_lost = it.particles["beam"]["s_lost"][io.Record_Component.SCALAR].load_chunk()
+    ids = it.particles["beam"]["id"][io.Record_Component.SCALAR].load_chunk()
+    series.flush()
+    assert sorted(ids) == sorted(lost["id"]) and (s_lost == 1.0).all()

@@ -216,8 +216,27 @@ class Simulation:
         self._writers.setdefault(f"monitor:{el.name}", w)
         w.write(self.tracking_step, self.beam, self.reference)
 
+    def _write_lost_particles(self) -> None:
+        """Lost particles to diags/openPMD/particles_lost.h5 with their ``s_lost`` [m] (as ImpactX)."""
+        lost = self.beam.state != 0
+        if not self.diagnostics or not bool(lost.any()):
+            return
+        from .diagnostics import BeamMonitorWriter
+
+        pc = ParticleContainer(xp=self.beam.xp, qm=self.beam.qm)
+        pc.real = self.beam.xp.ascontiguousarray(self.beam.real[:, lost])
+        pc.id, pc.s_lost = self.beam.id[lost], self.beam.s_lost[lost]
+        pc.state = self.beam.xp.zeros(pc.real.shape[1], dtype=self.beam.xp.int32)
+        w = BeamMonitorWriter(self._diag_dir() / "openPMD", "particles_lost", "h5")
+        try:
+            w.write(self.tracking_step, pc, self.reference, extra={"s_lost": pc.s_lost})
+        finally:
+            w.close()
+
     def finalize(self) -> None:
-        """Close output files (ImpactX's finalize)."""
+        """Write lost particles and close output files (ImpactX's finalize)."""
+        if self._writers or self.diagnostics and self.tracking_step > 0:
+            self._write_lost_particles()
         for w in self._writers.values():
             w.close()
         self._writers.clear()

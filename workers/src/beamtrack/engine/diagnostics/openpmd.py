@@ -152,10 +152,12 @@ class BeamMonitorWriter:
         """Iterations written so far, ascending."""
         return sorted(self._steps)
 
-    def write(self, step: int, pc: ParticleContainer, ref: RefPart) -> None:
+    def write(self, step: int, pc: ParticleContainer, ref: RefPart, extra: dict[str, Any] | None = None) -> None:
         """Write the alive particles and the reference particle as iteration ``step``.
 
-        Data on a GPU is copied to the host here; the iteration is flushed and closed before return.
+        ``extra``: additional per-particle scalar records (e.g. ``s_lost`` [m] of lost particles), one
+        value per alive particle. Data on a GPU is copied to the host here; the iteration is flushed
+        and closed before return.
         """
         step = int(step)
         with self._lock:
@@ -178,10 +180,12 @@ class BeamMonitorWriter:
                     stacklevel=2,
                 )
                 return
-            self._write_iteration(series, step, pc, ref)
+            self._write_iteration(series, step, pc, ref, extra or {})
             self._steps.add(step)
 
-    def _write_iteration(self, series: io.Series, step: int, pc: ParticleContainer, ref: RefPart) -> None:
+    def _write_iteration(
+        self, series: io.Series, step: int, pc: ParticleContainer, ref: RefPart, extra: dict[str, Any]
+    ) -> None:
         n = pc.size
         alive = pc.state[:n] == 0
         if bool(alive.all()):
@@ -235,6 +239,11 @@ class BeamMonitorWriter:
             (beam["qm"][scalar], np.full(n_alive, pc.qm, dtype=np.float64)),
             (beam["weighting"][scalar], real[6]),
         ]
+        for name, values in extra.items():
+            values = np.ascontiguousarray(pc.host(values), dtype=np.float64)
+            if values.size != n_alive:
+                raise ValueError(f"extra record {name!r} has {values.size} values for {n_alive} particles")
+            columns.append((beam[name][scalar], values))
         for rc, _ in columns:
             rc.reset_dataset(d_fl)
         id_rc = beam["id"][scalar]

@@ -374,8 +374,11 @@ class JobStore:
         return self.r.hget(self.job_key(job_id), "cancel_requested") == "1"
 
     def publish_rows(self, job_id: str, attempt: int, rows: Iterable[dict[str, float]]) -> int:
-        """Append diagnostics rows to the stream and advance the progress step; returns count."""
-        pipe = self.r.pipeline(transaction=False)
+        """Append diagnostics rows to the stream and advance the progress step; returns count.
+
+        One MULTI/EXEC: a worker killed mid-batch leaves neither rows nor count, so a retry's
+        skip of already-published rows stays exact."""
+        pipe = self.r.pipeline(transaction=True)
         n = 0
         last_step: float | None = None
         for row in rows:

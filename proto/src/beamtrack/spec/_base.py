@@ -11,4 +11,5 @@ class SpecModel(BaseModel):
         allow_inf_nan=False,
         validate_assignment=True,
         populate_by_name=True,
+        defer_build=True,  # schemas are built on first use: importing the engine stays fast
     )

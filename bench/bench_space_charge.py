@@ -17,7 +17,6 @@ import platform
 import time
 
 import numpy as np
-
 from beamtrack.engine.particles import ParticleContainer
 from beamtrack.engine.refpart import RefPart
 from beamtrack.engine.spacecharge import GreenCache, SpaceChargeSolver

@@ -21,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import integrate
-
 from beamtrack.engine import constants
 from beamtrack.engine.particles import ParticleContainer
 from beamtrack.engine.refpart import RefPart
 from beamtrack.engine.spacecharge import GreenCache, SpaceChargeError, SpaceChargeSolver, fast_even_len, make_backend
 from beamtrack.engine.spacecharge.poisson import OpenPoissonSolver
+from scipy import integrate
 
 pytestmark = pytest.mark.physics
 
@@ -43,7 +42,7 @@ def proton(kin_MeV: float) -> RefPart:
 
 def lattice(spacing: np.ndarray, half: np.ndarray) -> list[np.ndarray]:
     """A quiet start: points on a regular lattice, offset from the grid nodes by 0.37 of a spacing."""
-    axes = [np.arange(-hf, hf + 1e-15, h) + 0.37 * h for h, hf in zip(spacing, half)]
+    axes = [np.arange(-hf, hf + 1e-15, h) + 0.37 * h for h, hf in zip(spacing, half, strict=False)]
     return [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
 
 
@@ -311,12 +310,12 @@ def test_gaussian_bunch_field_64() -> None:
 
     def integrand(lam: float) -> np.ndarray:
         d = [2 * s2 + lam for s2 in S2]
-        ex = np.exp(-sum(Xi * Xi / di for Xi, di in zip(X, d))) / math.sqrt(d[0] * d[1] * d[2])
-        return np.concatenate([2 * Xi / di * ex for Xi, di in zip(X, d)])
+        ex = np.exp(-sum(Xi * Xi / di for Xi, di in zip(X, d, strict=False))) / math.sqrt(d[0] * d[1] * d[2])
+        return np.concatenate([2 * Xi / di * ex for Xi, di in zip(X, d, strict=False)])
 
     L = max(S2)
-    I = integrate.quad_vec(lambda u: integrand(L * u / (1 - u)) * L / (1 - u) ** 2, 0, 1, epsrel=1e-10)[0]
-    Ep = Q / (4 * math.pi**1.5 * EPS0) * I.reshape(3, -1)
+    integral = integrate.quad_vec(lambda u: integrand(L * u / (1 - u)) * L / (1 - u) ** 2, 0, 1, epsrel=1e-10)[0]
+    Ep = Q / (4 * math.pi**1.5 * EPS0) * integral.reshape(3, -1)
     Ea = np.stack([g * Ep[0], g * Ep[1], Ep[2]])
     rms, mx = rel_errors(E[:, m], Ea)
     print(f"Gaussian bunch 64^3: rms {rms:.2e} max {mx:.2e}")

@@ -395,7 +395,7 @@ class NumpyBackend:
         real[5, idx] -= kt * fz * e[2, idx]
 
     def igf(self, shape: tuple[int, ...], cell: tuple[float, ...]) -> np.ndarray:
-        axes = [(np.arange(s + 1) - 0.5) * d for s, d in zip(shape, cell)]
+        axes = [(np.arange(s + 1) - 0.5) * d for s, d in zip(shape, cell, strict=False)]
         grids = np.meshgrid(*axes, indexing="ij")
         P = np_igf3d_corner(*grids) if len(shape) == 3 else np_igf2d_corner(*grids)
         for ax in range(len(shape)):

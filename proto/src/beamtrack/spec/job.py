@@ -98,6 +98,8 @@ class JobSpec(SpecModel):
         if sc is not None:
             if sc.mode == "3D" and not self.beam.bunch_charge_C:
                 raise ValueError("space_charge.mode 3D needs beam.bunch_charge_C > 0")
-            if sc.mode in ("2D", "2.5D") and not self.beam.current_A:
-                raise ValueError(f"space_charge.mode {sc.mode} needs beam.current_A > 0")
+            if sc.mode == "2D" and not self.beam.current_A:
+                raise ValueError("space_charge.mode 2D needs beam.current_A > 0")
+            if sc.mode == "2.5D" and not (self.beam.current_A or self.beam.bunch_charge_C):
+                raise ValueError("space_charge.mode 2.5D needs beam.current_A > 0 or beam.bunch_charge_C > 0")
         return self

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from beamtrack.spec import JobSpec, Lattice as LatticeSpec, load_spec
-from beamtrack.spec.job import Beam as BeamSpec, Diagnostics, Reference, SpaceCharge
+from beamtrack.spec import SPECIES, JobSpec, load_spec
+from beamtrack.spec import Lattice as LatticeSpec
+from beamtrack.spec.job import Beam as BeamSpec
+from beamtrack.spec.job import Diagnostics, Reference, SpaceCharge
 
 from . import constants
 from .elements.python_side import BeamMonitor
@@ -170,12 +171,7 @@ class Simulation:
         tracker = Tracker(self)
         if self.tracking_step == 0:
             self._reduced_diagnostics()
-        try:
-            tracker.run(periods)
-        finally:
-            if self.diagnostics:
-                for w in self._writers.values():
-                    w.flush() if hasattr(w, "flush") else None
+        tracker.run(periods)
         if not self.slice_step_diagnostics:
             self._reduced_diagnostics()
 
@@ -192,7 +188,7 @@ class Simulation:
     def _reduced_diagnostics(self) -> None:
         if not self.diagnostics and not self.diagnostics_listeners:
             return
-        from .diagnostics import RefParticleWriter, ReducedDiagnosticsWriter, reduced_beam_characteristics
+        from .diagnostics import ReducedDiagnosticsWriter, RefParticleWriter, reduced_beam_characteristics
 
         row = reduced_beam_characteristics(self.beam, self.reference)
         row = {"step": self.tracking_step, "s": self.reference.s, **{k: v for k, v in row.items() if k not in ("step", "s")}}
@@ -280,7 +276,7 @@ class Simulation:
             raise ValueError("to_spec needs the beam to come from add_particles(distr=...)")
         ref = getattr(self, "_spec_reference", None)
         if ref is None:
-            species = next((k for k, (m, q) in __import__("beamtrack.spec").spec.SPECIES.items()
+            species = next((k for k, (m, q) in SPECIES.items()
                             if abs(m - self.reference.mass_MeV) < 1e-9 and q == self.reference.charge_qe), None)
             ref = Reference(species=species, kin_energy_MeV=self.reference.kin_energy_MeV) if species else Reference(
                 mass_MeV=self.reference.mass_MeV, charge_qe=self.reference.charge_qe,

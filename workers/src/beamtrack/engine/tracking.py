@@ -18,7 +18,6 @@ import numpy as np
 
 from .elements.base import Element
 from .elements.python_side import BeamMonitor, Programmable
-from .kernels.ops import OP_DTYPE
 from .kernels.runtime import empty_ops
 from .refpart import RefPart
 
@@ -97,7 +96,7 @@ class Tracker:
         aux_parts: list[np.ndarray] = []
         aux_len = 0
         k = 0
-        for n, (el, cnt) in enumerate(zip(els, counts)):
+        for n, (el, cnt) in enumerate(zip(els, counts, strict=True)):
             if nslices is None:
                 r.sedge = r.s  # a whole element: its entry is here (a single slice keeps the caller's sedge)
             r_in = r.copy()
@@ -227,6 +226,3 @@ class Tracker:
         if el.beam_particles is not None:
             el.beam_particles(sim.beam.arrays(), sim.reference)
 
-
-def ops_nbytes(n: int) -> int:
-    return n * OP_DTYPE.itemsize

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
 from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
@@ -49,11 +48,11 @@ class Marker(Element):
 class Programmable(Element):
     """An element pushed by Python (ImpactX's Programmable).
 
-    Set either ``push(sim, step, period)``, or ``beam_particles(arrays, refpart)`` and
-    ``ref_particle(refpart)``. ``arrays`` maps position_x ... momentum_t to live NumPy/CuPy views
-    of the beam (writes land in place; DLPack-capable for PyTorch/JAX). ``beam_particles`` and
-    ``ref_particle`` are called once per slice with the slice length in ``refpart.ds`` semantics
-    of ImpactX: they receive the slice via ``self.slice_ds`` [m].
+    Set either ``push(sim, step, period)`` (does everything, once per slice), or
+    ``beam_particles(arrays, refpart)`` and optionally ``ref_particle(refpart)`` (once per slice;
+    the reference is pushed first, straight over ``slice_ds`` [m] when ``ref_particle`` is unset).
+    ``arrays`` maps position_x ... momentum_t, weighting, id, state to live NumPy/CuPy views of the
+    beam: writes land in place, and the views export DLPack for PyTorch or JAX.
     """
 
     model_cls = spec.Programmable

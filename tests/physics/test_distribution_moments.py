@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
-
 from beamtrack.engine import distribution
 from beamtrack.engine.distribution import thermal
 from beamtrack.engine.refpart import RefPart
 from beamtrack.spec import load_spec
+from scipy.integrate import solve_ivp
 
 pytestmark = pytest.mark.physics
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from beamtrack.engine import Simulation, elements
 from beamtrack.engine.elements.registry import all_elements, include_roots
 from beamtrack.engine.kernels import codegen

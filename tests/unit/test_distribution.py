@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-
 from beamtrack.engine import distribution
 from beamtrack.engine.refpart import RefPart
 from beamtrack.spec import SpecError

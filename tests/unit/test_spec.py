@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from beamtrack.spec import JobSpec, SpecError, load_spec
 from beamtrack.spec.elements import ELEMENT_MODELS
 

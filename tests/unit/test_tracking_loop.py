@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from beamtrack.engine import HookError, Simulation, TrackingCancelled, elements
 from beamtrack.engine.distribution import Waterbag
 
@@ -172,8 +171,10 @@ def test_total_steps_and_progress() -> None:
 def test_nonlinear_runs_are_not_composed() -> None:
     """A fused run with a nonlinear element is pushed element by element, never as a matrix
     (regression: a sextupole between drifts was once composed from unit-vector probes)."""
-    line = lambda: [elements.Drift(ds=0.5), elements.Multipole(multipole=3, K_normal=100.0, K_skew=-50.0),
-                    elements.Drift(ds=0.5)]
+    def line() -> list[elements.Element]:
+        return [elements.Drift(ds=0.5), elements.Multipole(multipole=3, K_normal=100.0, K_skew=-50.0),
+                elements.Drift(ds=0.5)]
+
     out = []
     for compose in (True, False):
         sim = make_sim(compose_linear=compose)

@@ -8,7 +8,7 @@ Source of names and defaults: ImpactX user guide, "Lattice Elements" (Python API
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -362,11 +362,7 @@ class Programmable(ThickElement):
 
 
 Element = Annotated[
-    Union[
-        Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
-        Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
-        ShortRF, Buncher, PRot, PlaneXYRot, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
-    ],
+    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | LinearMap | Aperture | BeamMonitor | Marker | Programmable,
     Field(discriminator="type"),
 ]
 

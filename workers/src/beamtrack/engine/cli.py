@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
 from beamtrack.spec import SpecError, load_spec
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="beamtrack: ImpactX-compatible beam tracking.")

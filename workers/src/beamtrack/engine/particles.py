@@ -81,7 +81,7 @@ class ParticleContainer:
         xp = self.xp
         cols = [xp.asarray(a, dtype=xp.float64).ravel() for a in (x, y, t, px, py, pt)]
         n = cols[0].size
-        for name, c in zip(("x", "y", "t", "px", "py", "pt"), cols):
+        for name, c in zip(("x", "y", "t", "px", "py", "pt"), cols, strict=True):
             if c.size != n:
                 raise BeamError(f"{name} has {c.size} values, x has {n}")
             if n and not bool(xp.isfinite(c).all()):

@@ -21,9 +21,9 @@ from ._base import Distribution, RefLike
 from .empty import Empty
 from .phase_space import (
     Gaussian,
-    KVdist,
     Kurth4D,
     Kurth6D,
+    KVdist,
     PhaseSpaceDistribution,
     Semigaussian,
     Triangle,

@@ -11,10 +11,9 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from numpy.typing import NDArray
-
 from beamtrack.spec import parse_model
 from beamtrack.spec._base import SpecModel
+from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 

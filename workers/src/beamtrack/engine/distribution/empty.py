@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from beamtrack.spec import distributions as spec
 
 from ._base import Array, Distribution, RefLike

@@ -15,7 +15,6 @@ from abc import abstractmethod
 from typing import ClassVar
 
 import numpy as np
-
 from beamtrack.spec import distributions as spec
 
 from ._base import Array, Distribution, RefLike, uniform

@@ -17,7 +17,6 @@ import warnings
 from typing import ClassVar
 
 import numpy as np
-
 from beamtrack.spec import distributions as spec
 
 from .. import constants

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-
 from beamtrack.spec import parse_model
 from beamtrack.spec.elements import ElementBase
 
@@ -45,7 +44,7 @@ class Element:
     def __init__(self, *args: Any, **kwargs: Any):
         if len(args) > len(self.positional):
             raise TypeError(f"{type(self).__name__} takes at most {len(self.positional)} positional arguments")
-        for name, value in zip(self.positional, args):
+        for name, value in zip(self.positional, args, strict=False):
             if name in kwargs:
                 raise TypeError(f"{type(self).__name__}: {name} given twice")
             kwargs[name] = value

@@ -248,3 +248,16 @@ def test_default_definitions_follow_the_registry(monkeypatch: pytest.MonkeyPatch
     entry["build_defaults"] = {"LateKick": {"strength": 1.0}}
     names = [k.name for k in kernel_definitions.kernel_classes(entry)]
     assert names[0] == "LinearMap" and {"Drift", "Quad", "Kicker"} <= set(names) and len(names) == len(set(names))
+
+
+def test_regenerate_keeps_up_to_date_kernels(store: Path) -> None:
+    """A second regenerate (the README setup runs it on every call) rebuilds nothing that is fresh;
+    --force rebuilds."""
+    before = {p.name: p.stat().st_mtime_ns for p in store.glob("*.so")}
+    metas = prebuild.regenerate(["serial"], store=store, definitions=DEFS)
+    assert {p.name: p.stat().st_mtime_ns for p in store.glob("*.so")} == before
+    assert sorted(m["name"] for m in metas) == sorted(name for name, _ in DEFS)
+    prebuild.regenerate(["serial"], store=store, definitions=DEFS[:1], force=True)
+    after = {p.name: p.stat().st_mtime_ns for p in store.glob("*.so")}
+    changed = [n for n in after if after[n] != before[n]]
+    assert changed == [f"{DEFS[0][0]}.serial.so"]

@@ -14,6 +14,7 @@ and build time. The store holds build outputs only; it is never committed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -77,10 +78,27 @@ def build_one(name: str, priority: int, entry: dict[str, Any], kind: str, store:
     return meta
 
 
+def _up_to_date(name: str, entry: dict[str, Any], kind: str, store: Path, roots: Sequence[Path]) -> dict[str, Any] | None:
+    """The stored metadata of (name, kind) when its kernel exists and is what a build now would give."""
+    meta_path = store / f"{name}.{kind}.json"
+    if not meta_path.exists() or not (store / f"{name}.{kind}{select.SUFFIX[kind]}").exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        src = variants.generate(kind, kernel_definitions.kernel_classes(entry), variants.normalize(entry["config"]),
+                                list(entry.get("extra_classes", [])))
+        current = build.source_hash(src, roots, kind)
+    except Exception:  # unreadable metadata or a definition that no longer builds: rebuild it
+        return None
+    return meta if meta.get("source_hash") == current else None
+
+
 def regenerate(kinds: Sequence[str] = ("serial",), only: Sequence[str] | None = None, store: Path | None = None,
                definitions: list[kernel_definitions.Definition] | None = None, jobs: int | None = None,
-               include_roots: Sequence[Path] | None = None, log: Any = None) -> list[dict[str, Any]]:
-    """Build every definition (or those named in ``only``) for every kind; returns their metadata."""
+               include_roots: Sequence[Path] | None = None, log: Any = None, force: bool = False) -> list[dict[str, Any]]:
+    """Build every definition (or those named in ``only``) for every kind; returns their metadata.
+
+    Kernels already in the store with the source hash a build would give now are kept, unless ``force``."""
     from ..elements.registry import include_roots as registry_roots
 
     store = build.prebuilt_dir() if store is None else store
@@ -101,7 +119,16 @@ def regenerate(kinds: Sequence[str] = ("serial",), only: Sequence[str] | None = 
         ignore.write_text("# prebuilt kernels are build outputs (beamtrack-prebuild regenerate), never committed\n*\n")
     todo = [(name, prio, entry, kind) for prio, (name, entry) in enumerate(defs) if only is None or name in only
             for kind in kinds]
-    clean(store, names=[t[0] for t in todo], kinds=list(kinds))
+    kept = []
+    if not force:
+        fresh = {(name, kind): m for name, _, entry, kind in todo
+                 if (m := _up_to_date(name, entry, kind, store, roots)) is not None}
+        kept = list(fresh.values())
+        todo = [t for t in todo if (t[0], t[3]) not in fresh]
+        if log is not None and kept:
+            print(f"{len(kept)} prebuilt kernels already up to date (use --force to rebuild them)", file=log)
+    for name, _, _, kind in todo:
+        clean(store, names=[name], kinds=[kind])
     select.forget()
     t0 = time.perf_counter()
     # CPU compiles are separate processes: run them side by side; NVRTC runs in this process
@@ -116,8 +143,8 @@ def regenerate(kinds: Sequence[str] = ("serial",), only: Sequence[str] | None = 
                 print(f"built {meta['name']}.{meta['kind']}: {len(meta['classes'])} classes, "
                       f"config {meta['config']}, {meta['build_seconds']:.1f} s", file=log)
     if log is not None:
-        print(f"{len(metas)} kernels in {time.perf_counter() - t0:.1f} s -> {store}", file=log)
-    return metas
+        print(f"{len(metas)} kernels built in {time.perf_counter() - t0:.1f} s -> {store}", file=log)
+    return kept + metas
 
 
 def _fresh(meta: dict[str, Any], roots: Sequence[Path]) -> str:
@@ -152,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reg.add_argument("--kind", default="serial", help="comma-separated kinds: serial, openmp, cuda (default serial)")
     reg.add_argument("--only", default=None, help="comma-separated definition names (default all)")
     reg.add_argument("--jobs", type=int, default=None, help="parallel compiles (default: CPU count)")
+    reg.add_argument("--force", action="store_true", help="rebuild kernels that are already up to date")
     sub.add_parser("list", help="show the prebuilt kernels and whether they are fresh")
     sub.add_parser("clean", help="remove every prebuilt kernel")
     args = parser.parse_args(argv)
@@ -159,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.cmd == "regenerate":
             kinds = [k.strip() for k in args.kind.split(",") if k.strip()]
             only = [n.strip() for n in args.only.split(",")] if args.only else None
-            regenerate(kinds, only=only, jobs=args.jobs, log=sys.stdout)
+            regenerate(kinds, only=only, jobs=args.jobs, log=sys.stdout, force=args.force)
         elif args.cmd == "list":
             list_store()
         else:

@@ -1,4 +1,4 @@
-"""Every reference case in shared/spec/cases passes via `beamtrack run`.
+"""Every reference case in shared/spec/cases passes via `beamtrack run` (space-charge ones too).
 
 Expected numbers and tolerances come from the case files (ImpactX's examples and analysis scripts);
 shared/spec/check_case.py runs the CLI and checks them exactly as the spec README describes.
@@ -48,7 +48,9 @@ def run_case(case: Path, seed: int, tmp: Path) -> tuple[str, dict[str, bool]]:
     return proc.stdout, results
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if not _has_space_charge(c)], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=[pytest.mark.slow] if _has_space_charge(c) else []) for c in CASES],
+    ids=lambda p: p.stem)
 def test_reference_case(case: Path, tmp_path: Path) -> None:
     seed0 = json.loads(case.read_text())["spec"]["beam"].get("seed", 0)
     passes: Counter[str] = Counter()

@@ -13,9 +13,7 @@ Where the expected numbers come from:
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 
@@ -385,14 +383,3 @@ def test_simulation_drives_the_solver() -> None:
     assert sim._sc_solver is not None and sim._sc_solver.nsteps == 4
     px, x = sim.beam.real[3], sim.beam.real[0]
     assert np.sum(px * x) > 0
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["expanding_beam_3D_fft", "fodo_2D_space_charge_kv"])
-def test_space_charge_reference_case(name: str, tmp_path: Path) -> None:
-    case = SHARED / "cases" / f"{name}.json"
-    assert json.loads(case.read_text())["spec"]["space_charge"] is not None
-    proc = subprocess.run([sys.executable, str(SHARED / "check_case.py"), str(case), "--cmd", str(BIN / "beamtrack"),
-                           "--keep", str(tmp_path)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert " 0 failed" in proc.stdout

@@ -1,4 +1,4 @@
-"""BeamMonitor openPMD output: ImpactX's layout, read back the way /work/shared/spec/check_case.py and
+"""BeamMonitor openPMD output: ImpactX's layout, read back the way shared/spec/check_case.py and
 ImpactX's analysis scripts read it.
 
 Expected values are the particle arrays and RefPart written (round-trip must be exact); record and

@@ -19,12 +19,24 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip wheel setuptools
-pkgs=(-e proto -e "workers[service]")
-[ -f server/pyproject.toml ] && pkgs+=(-e server)
-[ -f client/pyproject.toml ] && pkgs+=(-e client)
-[ -f tests/plugin_pkg/pyproject.toml ] && pkgs+=(-e tests/plugin_pkg)
-.venv/bin/python -m pip install -q -c constraints.txt "${pkgs[@]}" -r requirements-dev.txt
+# the editable installs are redone only when a package definition or a pin changed since the last setup
+stamp=.venv/.beamtrack-setup
+inputs=(constraints.txt requirements-dev.txt proto/pyproject.toml workers/pyproject.toml server/pyproject.toml
+        client/pyproject.toml tests/plugin_pkg/pyproject.toml)
+stale=1
+if [ -f "$stamp" ]; then
+  stale=0
+  for f in "${inputs[@]}"; do [ -f "$f" ] && [ "$f" -nt "$stamp" ] && stale=1; done
+fi
+if [ "$stale" = 1 ]; then
+  .venv/bin/python -m pip install -q --upgrade pip wheel setuptools
+  pkgs=(-e proto -e "workers[service]")
+  [ -f server/pyproject.toml ] && pkgs+=(-e server)
+  [ -f client/pyproject.toml ] && pkgs+=(-e client)
+  [ -f tests/plugin_pkg/pyproject.toml ] && pkgs+=(-e tests/plugin_pkg)
+  .venv/bin/python -m pip install -q -c constraints.txt "${pkgs[@]}" -r requirements-dev.txt
+  touch "$stamp"
+fi
 if .venv/bin/beamtrack-prebuild --help >/dev/null 2>&1; then
   .venv/bin/beamtrack-prebuild regenerate --kind serial,openmp
 fi

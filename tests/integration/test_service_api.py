@@ -77,17 +77,28 @@ def test_bad_request_fields_are_422_not_tracebacks(server_factory: Any) -> None:
     assert r.status_code == 422 and r.json()["error"]["details"][0]["loc"] == "cursor"
 
 
-def test_hook_module_refused_without_sandbox(server_factory: Any, rest: Any,
-                                             grpc_client: Any) -> None:
-    server = server_factory()
+def test_hook_module_refused_when_disabled_or_invalid(server_factory: Any, rest: Any,
+                                                      grpc_client: Any) -> None:
+    off = server_factory(hook_sandbox=False)
     with pytest.raises(ApiError) as e:
-        rest(server).submit(fodo_spec(), hook_module="def after_period(sim): pass\n")
+        rest(off).submit(fodo_spec(), hook_module="def after_period(sim): pass\n")
     assert e.value.status == 422 and "sandbox" in e.value.message
     assert e.value.details[0]["loc"] == "hook_module"
     with pytest.raises(grpc.RpcError) as ge:
-        grpc_client(server).submit(fodo_spec(), hook_module="x = 1\n")
+        grpc_client(off).submit(fodo_spec(), hook_module="def after_period(sim): pass\n")
     assert ge.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "sandbox" in (ge.value.details() or "")
+    on = server_factory()
+    for source, expect in (("x = 1\n", "defines none of the hook functions"),
+                           ("def after_period(sim):\n  return (\n", "syntax error at line")):
+        with pytest.raises(ApiError) as e:
+            rest(on).submit(fodo_spec(), hook_module=source)
+        assert e.value.status == 422 and expect in e.value.message
+        assert e.value.details[0]["loc"] == "hook_module"
+        with pytest.raises(grpc.RpcError) as ge:
+            grpc_client(on).submit(fodo_spec(), hook_module=source)
+        assert ge.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert expect in (ge.value.details() or "")
 
 
 def test_auth_wrong_token_and_other_users(server_factory: Any, rest: Any,

@@ -53,8 +53,10 @@ class SubmitJob(BaseModel):
     priority: int = Field(0, ge=PRIORITY_MIN, le=PRIORITY_MAX,
                           description="Higher runs first; FIFO within a priority")
     device: Literal["auto", "serial", "openmp", "cuda"] = "auto"
-    hook_module: str | None = Field(None, description="Python hook module source (needs the "
-                                    "sandbox; refused by servers without it)")
+    hook_module: str | None = Field(None, description="Python hook module source: defines any of "
+                                    "before_period, after_period, before_element, after_element, "
+                                    "before_slice; runs in the hook sandbox (refused where the "
+                                    "sandbox cannot run)")
 
 
 class Progress(BaseModel):

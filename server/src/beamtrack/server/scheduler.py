@@ -154,7 +154,8 @@ class Scheduler:
                 name=actor_name(self.store.prefix, job_id, attempt), namespace=NAMESPACE,
                 lifetime="detached", num_cpus=self.settings.job_cpus, num_gpus=1 if use_gpu else 0,
                 max_restarts=0,
-            ).remote(self.redis_url, self.store.prefix, str(self.settings.artifacts))
+            ).remote(self.redis_url, self.store.prefix, str(self.settings.artifacts),
+                     self.settings.hook_limits)
             ref = actor.run.remote(job_id, attempt, kind)
         except RayError as exc:
             self.store.requeue(job_id, attempt, f"could not start a worker: {exc}",

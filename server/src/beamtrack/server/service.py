@@ -14,6 +14,7 @@ from typing import Any
 
 from beamtrack.spec import SpecError, load_spec
 from beamtrack.workers.errors import InvalidArgument, NotFound, Unauthenticated
+from beamtrack.workers.sandbox import hook_module_problem, sandbox_unsupported
 from beamtrack.workers.store import (
     DEVICES,
     PRIORITY_MAX,
@@ -26,7 +27,7 @@ from beamtrack.workers.store import (
 
 from .settings import Settings, hash_token
 
-HOOK_REFUSED = "hook modules need the sandbox, which this server does not have"
+HOOK_REFUSED = "hook modules need the hook sandbox, which cannot run on this server"
 MAX_PAGE = 500
 
 
@@ -67,7 +68,7 @@ class JobService:
     ) -> JobRecord:
         """Validate and queue a job. ``spec`` is a dict or JSON text of a JobSpec."""
         if hook_module:
-            raise InvalidArgument(HOOK_REFUSED, details=[{"loc": "hook_module", "msg": HOOK_REFUSED}])
+            _check_hook_module(hook_module, enabled=self.settings.hook_sandbox)
         if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
             msg = f"must be between {PRIORITY_MIN} and {PRIORITY_MAX}"
             raise InvalidArgument(f"priority: {msg}", details=[{"loc": "priority", "msg": msg}])
@@ -86,7 +87,7 @@ class JobService:
             ) from None
         spec_json = job_spec.model_dump_json()
         return self.store.submit(owner=who.user, name=job_spec.name, spec_json=spec_json,
-                                 priority=priority, device=device)
+                                 priority=priority, device=device, hook_module=hook_module or "")
 
     def get(self, who: Principal, job_id: str) -> JobRecord:
         """The job, if the caller may see it (else NotFound, as for an unknown id)."""
@@ -158,6 +159,19 @@ class JobService:
         if not path.is_relative_to(root) or not path.is_file():
             raise NotFound(f"artifact {name!r} of job {job_id} not found")
         return path
+
+
+def _check_hook_module(source: str, *, enabled: bool) -> None:
+    """InvalidArgument unless hooks are enabled, this host can sandbox them and ``source`` is an
+    acceptable hook module (size, syntax, defines a hook; nothing of it is run here)."""
+    reason = sandbox_unsupported() if enabled else "disabled by the setting BEAMTRACK_HOOK_SANDBOX"
+    if reason:
+        msg = f"{HOOK_REFUSED}: {reason}"
+        raise InvalidArgument(msg, details=[{"loc": "hook_module", "msg": msg}])
+    problem = hook_module_problem(source)
+    if problem:
+        raise InvalidArgument(f"hook_module: {problem}",
+                              details=[{"loc": "hook_module", "msg": problem}])
 
 
 def _valid_stream_id(cursor: str) -> bool:

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     stream_block_ms: Annotated[int, Field(ge=10, le=60_000)] = 1000
     #: Approximate cap on entries kept per job stream.
     stream_maxlen: Annotated[int, Field(ge=1000)] = 1_000_000
+    #: Accept hook modules with jobs (they run in the hook sandbox; refused when false, or
+    #: when the sandbox cannot run on this host).
+    hook_sandbox: bool = True
+    #: Hook sandbox limits: CPU time per job [s], wall time per hook call [s], memory the hooks
+    #: may add [MiB], largest file in the scratch directory [MiB].
+    hook_cpu_s: Annotated[float, Field(gt=0.0, le=86_400.0)] = 60.0
+    hook_wall_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 30.0
+    hook_memory_mb: Annotated[float, Field(ge=16.0, le=1_048_576.0)] = 1024.0
+    hook_fsize_mb: Annotated[float, Field(ge=1.0, le=1_048_576.0)] = 64.0
 
     @model_validator(mode="after")
     def _safe(self) -> Settings:
@@ -73,6 +82,12 @@ class Settings(BaseSettings):
         if not self.embedded and self.redis_url is None:
             raise ValueError("redis_url: required outside the embedded mode")
         return self
+
+    @property
+    def hook_limits(self) -> dict[str, float]:
+        """The fields of beamtrack.workers.sandbox.supervisor.SandboxLimits these settings set."""
+        return {"cpu_s": self.hook_cpu_s, "wall_s": self.hook_wall_s,
+                "memory_mb": self.hook_memory_mb, "fsize_mb": self.hook_fsize_mb}
 
     @property
     def artifacts(self) -> Path:

@@ -46,12 +46,26 @@ def list_artifacts(out_dir: Path) -> list[str]:
     return sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
 
 
+def _hook_error(exc: BaseException) -> str:
+    """The job's error for ``exc``: a sandbox's own message (it names the hook and the reason)
+    when a sandboxed hook failed, else the exception's type and message."""
+    from .sandbox.errors import SandboxError
+
+    cause = exc if isinstance(exc, SandboxError) else exc.__cause__
+    if isinstance(cause, SandboxError):
+        return str(cause)
+    return f"{type(exc).__name__}: {exc}"
+
+
 class JobRunner:
     """Runs job attempts: engine calls, diagnostics to the stream, cancel, terminal state."""
 
-    def __init__(self, redis_url: str, prefix: str, artifact_dir: str):
+    def __init__(self, redis_url: str, prefix: str, artifact_dir: str,
+                 hook_limits: dict[str, float] | None = None):
         self.store = JobStore.from_url(redis_url, prefix=prefix)
         self.artifact_dir = Path(artifact_dir)
+        #: SandboxLimits fields (cpu_s, wall_s, memory_mb, fsize_mb) for jobs with a hook module
+        self.hook_limits = dict(hook_limits or {})
 
     def pid(self) -> int:
         """The worker process id (tests kill it to simulate a crash)."""
@@ -116,6 +130,30 @@ class JobRunner:
                 flush()
 
         sim.diagnostics_listeners.append(on_row)
+
+        def on_emit(name: str, value: float | None, step: int) -> None:
+            # a retry's hooks emit again: values emitted before the last row an earlier attempt
+            # published were published by it
+            if seen < skip:
+                return
+            flush()  # keeps the stream in tracking order: rows before the value come first
+            store.publish(job_id, "custom", {"name": name, "value": value, "step": step})
+
+        sandbox = None
+        if rec.hook_module:
+            from .sandbox.supervisor import HookSandbox, SandboxLimits
+
+            sandbox = HookSandbox(rec.hook_module, limits=SandboxLimits(**self.hook_limits),
+                                  on_emit=on_emit)
+            try:
+                names = sandbox.start(sim)
+            except Exception as exc:  # noqa: BLE001 - SandboxError or OS failure: the job fails
+                sandbox.close()
+                sim.finalize()
+                store.finish(job_id, attempt, JobState.FAILED, error=_hook_error(exc),
+                             result={"steps": 0, "artifacts": list_artifacts(out_dir)})
+                return JobState.FAILED.value
+            store.publish(job_id, "log", {"msg": f"hook sandbox started: {', '.join(names)}"})
         done = threading.Event()
 
         def watch_cancel() -> None:
@@ -132,7 +170,7 @@ class JobRunner:
         except TrackingCancelled:
             state = JobState.CANCELLED
         except Exception as exc:  # noqa: BLE001 - the job fails with the reason, the worker lives
-            state, error = JobState.FAILED, f"{type(exc).__name__}: {exc}"
+            state, error = JobState.FAILED, _hook_error(exc)
         finally:
             done.set()
             watcher.join()
@@ -141,6 +179,8 @@ class JobRunner:
             except Exception as exc:  # noqa: BLE001
                 if state is JobState.SUCCEEDED:
                     state, error = JobState.FAILED, f"finalize: {type(exc).__name__}: {exc}"
+            if sandbox is not None:
+                sandbox.close()
             flush()
         steps = int(sim.tracking_step)
         store.set_step(job_id, steps)

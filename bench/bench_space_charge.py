@@ -6,7 +6,10 @@ the C kernels serial vs OpenMP vs the plain-NumPy twin of the same algorithm, in
 One step = ImpactX's 3D kick of one slice (fixed-t transform, deposit with shape 2, IGF Poisson solve, gradient,
 gather, kick, transform back). The Green's function cache is cleared before every step, as in tracking where
 the mesh follows the beam and the cell size changes each slice; "G" is the part of "solve" spent on the
-Green's function. Reported: the best of --reps steps (NumPy: one step). Results go to BENCHMARKS.md by hand.
+Green's function. "deposit" includes the fixed-t transform and the beam extent, "push" the transform back.
+Reported: the best of --reps steps (NumPy: one step), with the load average of the machine (other jobs
+share it) and the CPU time of the step, all threads (for serial: what it costs on an idle core). Results go to BENCHMARKS.md
+by hand.
 """
 
 from __future__ import annotations
@@ -30,20 +33,24 @@ def beam(ref: RefPart, n: int) -> ParticleContainer:
     return b
 
 
+def load_average() -> str:
+    """The 1-minute load average (other jobs on the machine compete with the threads measured)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
+    except OSError:
+        return "n/a"
+
+
 def one_step(solver: SpaceChargeSolver, b: ParticleContainer, ref: RefPart) -> dict[str, float]:
     solver.timings.clear()
     solver.poisson.cache = GreenCache()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     solver.kick(b, ref, 0.01)
-    total = time.perf_counter() - t0
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
     row = dict(solver.timings)
-    row["total"] = total
-    shape = solver.rho.shape
-    cell = (solver.cell[0], solver.cell[1], ref.gamma * solver.cell[2])
-    solver.poisson.cache = GreenCache()
-    t0 = time.perf_counter()
-    solver.poisson.green_hat(shape, tuple(float(c) for c in cell))
-    row["G"] = time.perf_counter() - t0
+    row["total"], row["cpu"] = total, cpu
+    row["G"] = solver.poisson.green_seconds
     return row
 
 
@@ -58,8 +65,8 @@ def main() -> None:
     b0 = beam(ref, a.npart)
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
           f"npart {a.npart}")
-    print("| grid | kind | deposit [s] | solve [s] (G) | gather [s] | push [s] | step [s] |")
-    print("|---|---|---|---|---|---|---|")
+    print("| grid | kind | deposit [s] | solve [s] (G) | gather [s] | push [s] | step [s] | CPU [s] | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for g in (int(v) for v in a.grids.split(",")):
         for kind in a.kinds.split(","):
             solver = SpaceChargeSolver("3D", [g, g, g], 2, 1.1, kind=kind, split_gather_push=True)
@@ -71,7 +78,8 @@ def main() -> None:
                 rows.append(one_step(solver, b, ref))
             best = min(rows, key=lambda r: r["total"])
             print(f"| {g}^3 | {kind} | {best['deposit']:.3f} | {best['solve']:.3f} ({best['G']:.3f}) | "
-                  f"{best['gather']:.3f} | {best['push']:.3f} | {best['total']:.3f} |", flush=True)
+                  f"{best['gather']:.3f} | {best['push']:.3f} | {best['total']:.3f} | {best['cpu']:.3f} | "
+                  f"{load_average()} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,20 @@ class CpuBackend:
         self.fft, self.fft_kw, self.use_dct = sfft, {"workers": self.nthreads}, True
         self._scratch = np.empty(0)
 
+    #: doubles after the last node of a 3D deposition grid (c/sc_cpu.c SC_PAD)
+    PAD = 4
+
     def _scratch_for(self, ng: int) -> np.ndarray:
-        need = ng * (self.nthreads - 1)
+        need = (ng + self.PAD) * (self.nthreads - 1)
         if self._scratch.size < need:
             self._scratch = np.empty(need)
         return self._scratch
+
+    def census(self, real: np.ndarray, state: np.ndarray, n: int) -> tuple[int, float]:
+        """(alive particles, sum of their weights)."""
+        out = np.empty(2)
+        self.k.sc_census(state.ctypes.data, real[6].ctypes.data, n, out.ctypes.data, self.nthreads)
+        return int(out[0]), float(out[1])
 
     @staticmethod
     def _vec(a: Any) -> np.ndarray:
@@ -51,11 +60,12 @@ class CpuBackend:
 
     def deposit(self, real: np.ndarray, state: np.ndarray, n: int, has_w: bool, wscale: float, order: int,
                 lo: np.ndarray, inv_d: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        rho = np.empty(shape)
+        ng = int(np.prod(shape))
+        rho = np.empty(ng + self.PAD)[:ng].reshape(shape)
         cap = real.shape[1]
         w = real[6].ctypes.data if has_w else None
         lo, inv_d = self._vec(lo), self._vec(inv_d)
-        scratch = self._scratch_for(int(np.prod(shape)))
+        scratch = self._scratch_for(ng)
         fn = self.k.sc_deposit3d if len(shape) == 3 else self.k.sc_deposit2d
         fn(real.ctypes.data, cap, n, state.ctypes.data, w, wscale, order, lo.ctypes.data, inv_d.ctypes.data, *shape,
            rho.ctypes.data, scratch.ctypes.data, self.nthreads)
@@ -68,21 +78,33 @@ class CpuBackend:
                                real[6].ctypes.data if has_w else None, wscale, bin_min, bin_size, nb, out.ctypes.data)
         return out
 
-    def grad(self, phi: np.ndarray, h: np.ndarray) -> list[np.ndarray]:
+    def grad(self, phi: np.ndarray, h: np.ndarray) -> Any:
+        """-grad(phi): 3D as one interleaved (n0, n1, n2, 4) array (Ex, Ey, Ez, 0) for the gather, 2D as [Ex, Ey]."""
         h = self._vec(h)
-        E = [np.empty_like(phi) for _ in range(phi.ndim)]
         if phi.ndim == 3:
-            self.k.sc_grad3d(phi.ctypes.data, *phi.shape, h.ctypes.data, *(e.ctypes.data for e in E), self.nthreads)
-        else:
-            self.k.sc_grad2d(phi.ctypes.data, *phi.shape, h.ctypes.data, *(e.ctypes.data for e in E), self.nthreads)
+            F = np.empty((*phi.shape, 4))
+            self.k.sc_grad3d(phi.ctypes.data, *phi.shape, h.ctypes.data, F.ctypes.data, self.nthreads)
+            return F
+        E = [np.empty_like(phi) for _ in range(phi.ndim)]
+        self.k.sc_grad2d(phi.ctypes.data, *phi.shape, h.ctypes.data, *(e.ctypes.data for e in E), self.nthreads)
         return E
+
+    @staticmethod
+    def field_list(E: Any) -> list[np.ndarray]:
+        """The field components of ``grad``'s result as a list of node arrays (views)."""
+        return [E[..., c] for c in range(3)] if isinstance(E, np.ndarray) else E
+
+    def mul_folded(self, F: np.ndarray, D: np.ndarray) -> None:
+        """F *= the even kernel's spectrum given by its half D (see ``OpenPoissonSolver.green_hat``), in place."""
+        m = F.shape if F.ndim == 3 else (F.shape[0], 1, F.shape[1])
+        self.k.sc_mul_folded(F.ctypes.data, *m, D.ctypes.data, self.nthreads)
 
     def gather_push3d(self, real: np.ndarray, state: np.ndarray, n: int, order: int, lo: np.ndarray,
                       inv_d: np.ndarray, E: list[np.ndarray], kick: float, fixed_t: bool, pzd: float,
                       eout: np.ndarray | None = None) -> None:
         lo, inv_d = self._vec(lo), self._vec(inv_d)
         self.k.sc_gather_push3d(real.ctypes.data, real.shape[1], n, state.ctypes.data, order, lo.ctypes.data,
-                                inv_d.ctypes.data, *E[0].shape, *(e.ctypes.data for e in E), kick, int(fixed_t), pzd,
+                                inv_d.ctypes.data, *E.shape[:3], E.ctypes.data, kick, int(fixed_t), pzd,
                                 None if eout is None else eout.ctypes.data, self.nthreads)
 
     def gather_push2d(self, real: np.ndarray, state: np.ndarray, n: int, order: int, lo: np.ndarray,
@@ -129,6 +151,14 @@ class CudaBackend:
         self.kind, self.nthreads, self.xp = "cuda", 1, cupy
         self.k = load_cuda()
         self.fft, self.fft_kw, self.use_dct = cupy.fft, {}, False
+
+    def census(self, real: Any, state: Any, n: int) -> tuple[int, float]:
+        alive = state[:n] == 0
+        return int(alive.sum()), float(self.xp.where(alive, real[6, :n], 0.0).sum())
+
+    @staticmethod
+    def field_list(E: Any) -> list[Any]:
+        return E
 
     def prepare(self, real: Any, state: Any, n: int, to_fixed_t: bool, ptd: float) -> tuple[int, np.ndarray]:
         cp = self.xp
@@ -260,6 +290,14 @@ class NumpyBackend:
     def __init__(self) -> None:
         self.kind, self.nthreads, self.xp = "numpy", 1, np
         self.fft, self.fft_kw, self.use_dct = np.fft, {}, False
+
+    def census(self, real: np.ndarray, state: np.ndarray, n: int) -> tuple[int, float]:
+        alive = state[:n] == 0
+        return int(alive.sum()), float(np.where(alive, real[6, :n], 0.0).sum())
+
+    @staticmethod
+    def field_list(E: Any) -> list[np.ndarray]:
+        return E
 
     def prepare(self, real: np.ndarray, state: np.ndarray, n: int, to_fixed_t: bool, ptd: float) -> tuple[int, np.ndarray]:
         alive = state[:n] == 0

@@ -26,15 +26,17 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "sc_deposit3d": ([_p, _i64, _i64, _p, _p, _d, _i32, _p, _p, _i64, _i64, _i64, _p, _p, _i32], _i64),
     "sc_deposit2d": ([_p, _i64, _i64, _p, _p, _d, _i32, _p, _p, _i64, _i64, _p, _p, _i32], _i64),
     "sc_deposit_line": ([_p, _i64, _i64, _p, _p, _d, _d, _d, _i64, _p], None),
-    "sc_grad3d": ([_p, _i64, _i64, _i64, _p, _p, _p, _p, _i32], None),
+    "sc_grad3d": ([_p, _i64, _i64, _i64, _p, _p, _i32], None),
     "sc_grad2d": ([_p, _i64, _i64, _p, _p, _p, _i32], None),
-    "sc_gather_push3d": ([_p, _i64, _i64, _p, _i32, _p, _p, _i64, _i64, _i64, _p, _p, _p, _d, _i32, _d, _p, _i32], None),
+    "sc_gather_push3d": ([_p, _i64, _i64, _p, _i32, _p, _p, _i64, _i64, _i64, _p, _d, _i32, _d, _p, _i32], None),
     "sc_gather_push2d": ([_p, _i64, _i64, _p, _i32, _p, _p, _i64, _i64, _p, _p, _p, _d, _d, _p, _p, _d, _d, _i64, _p,
                           _i32], None),
     "sc_push3d": ([_p, _i64, _i64, _p, _p, _d, _i32, _d, _i32], None),
     "sc_push2d": ([_p, _i64, _i64, _p, _p, _d, _d, _p, _p, _d, _d, _i64, _i32], None),
     "sc_igf3d": ([_i64, _i64, _i64, _d, _d, _d, _d, _p, _p, _i32], None),
     "sc_igf2d": ([_i64, _i64, _d, _d, _d, _p, _p, _i32], None),
+    "sc_census": ([_p, _p, _i64, _p, _i32], None),
+    "sc_mul_folded": ([_p, _i64, _i64, _i64, _p, _i32], None),
 }
 
 

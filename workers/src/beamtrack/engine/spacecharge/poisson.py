@@ -7,14 +7,18 @@ even, the only aliased offsets, +(N-1) and -(N-1), want the same value G[N-1], s
 (Hockney's doubling needs 2N - 1 for a general kernel). M is the next even 5-smooth length.
 
 The FFT of the even, real G is real and equals the DCT-I of its first M/2 + 1 points per axis, which
-costs about an eighth of the full transform. The forward transform of rho and the inverse are pruned:
-rho is zero beyond N and only the first N points of phi are kept, so each 1D pass runs only on the
-lines that can hold data. G's spectrum is cached per (grid shape, cell sizes) - see ``GreenCache``.
+costs about an eighth of the full transform; the CPU keeps only that half and multiplies with the
+mirror indices in C (no full-size copy of the spectrum). The forward transform of rho and the inverse
+are pruned: rho is zero beyond N and only the first N points of phi are kept, so each 1D pass runs only
+on the lines that can hold data. When the solver knows the nodes that hold charge (the particle extent
+plus the stencil), N is that box, not the whole padded array. G's spectrum is cached per (offsets,
+cell sizes) - see ``GreenCache``.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -87,23 +91,27 @@ class OpenPoissonSolver:
         self.backend = backend
         self.xp = backend.xp
         self.cache = GreenCache(cache_size)
+        #: seconds the last ``green_hat`` call spent computing (0 on a cache hit)
+        self.green_seconds = 0.0
 
     def green_hat(self, shape: tuple[int, ...], cell: tuple[float, ...]) -> tuple[tuple[int, ...], Any]:
-        """(M, real spectrum of G on the periodic M-grid in rfft layout), cached by shape and cell size."""
+        """(M, spectrum of G on the periodic M-grid) for G on the node offsets 0..shape-1 per axis (M =
+        the fast even length >= 2 shape - 2), cached by shape and cell size. Backends with a DCT return the
+        half spectrum (M_d / 2 + 1 points per axis, the rest follows by symmetry; ``full_spectrum``
+        unfolds it), the others the rfft layout (M_0, ..., M_last / 2 + 1)."""
         key = GreenCache.key(shape, cell)
         hit = self.cache.get(key)
         if hit is not None:
+            self.green_seconds = 0.0
             return hit
+        t0 = time.perf_counter()
         xp, b = self.xp, self.backend
         ndim = len(shape)
         M = tuple(fast_even_len(2 * n - 2) for n in shape)
         half = xp.zeros(tuple(m // 2 + 1 for m in M), dtype=np.float64)
         half[tuple(slice(0, n) for n in shape)] = b.igf(shape, cell)
         if b.use_dct:
-            D = b.fft.dctn(half, type=1, **b.fft_kw)
-            for ax in range(ndim - 1):
-                D = xp.take(D, _fold(M[ax], xp), axis=ax)
-            ghat = xp.ascontiguousarray(D)
+            ghat = b.fft.dctn(half, type=1, overwrite_x=True, **b.fft_kw)
         else:
             full = half
             for ax in range(ndim):
@@ -111,19 +119,54 @@ class OpenPoissonSolver:
             ghat = xp.ascontiguousarray(b.fft.rfftn(full).real)
         entry = (M, ghat)
         self.cache.put(key, entry)
+        b.synchronize()
+        self.green_seconds = time.perf_counter() - t0
         return entry
 
-    def solve(self, rho: Any, cell: tuple[float, ...]) -> Any:
-        """phi on the nodes of rho (same shape), open boundaries. cell: the Green's function cell sizes."""
+    def full_spectrum(self, M: tuple[int, ...], ghat: Any) -> Any:
+        """``green_hat``'s spectrum in the rfft layout (unfolds a half spectrum)."""
+        if ghat.shape[:-1] == tuple(M[:-1]):
+            return ghat
+        for ax in range(len(M) - 1):
+            ghat = self.xp.take(ghat, _fold(M[ax], self.xp), axis=ax)
+        return self.xp.ascontiguousarray(ghat)
+
+    def solve(self, rho: Any, cell: tuple[float, ...], support: Any = None) -> Any:
+        """phi on the nodes of rho (same shape), open boundaries. cell: the Green's function cell sizes.
+
+        support: per axis the node range (first, last) that holds all the charge, or None (the whole grid).
+        Given, phi is computed on the support plus one node on each side (all that the gradient at the charged
+        nodes needs) and is 0 elsewhere; the periodic grid then only has to cover the offsets within that box
+        (e.g. 128 instead of 144 points per axis for a 64-cell beam in a 70-node array)."""
         shape = tuple(int(n) for n in rho.shape)
-        M, ghat = self.green_hat(shape, cell)
+        if support is None:
+            box = [(0, n - 1, 0, n - 1) for n in shape]
+        else:
+            box = []
+            for (a, b_), n in zip(support, shape, strict=True):
+                a, b_ = max(0, int(a)), min(n - 1, int(b_))
+                box.append((a, b_, max(0, a - 1), min(n - 1, b_ + 1)))
+        # offsets t - s between an output node t in [o0, o1] and a charged node s in [a, b]: |t - s| <= D
+        # (and the output box must fit in the periodic grid)
+        goff = tuple(max(b_ - o0, o1 - a, (o1 - o0 + 2) // 2) + 1 for a, b_, o0, o1 in box)
+        M, ghat = self.green_hat(goff, cell)
         f, kw = self.backend.fft, self.backend.fft_kw
         last = len(shape) - 1
-        F = f.rfft(rho, n=M[last], axis=last, **kw)
+        # the input starts at the first output node, so that the output box is the start of the periodic result
+        x = rho[tuple(slice(o0, b_ + 1) for a, b_, o0, o1 in box)]
+        F = f.rfft(x, n=M[last], axis=last, **kw)
         for ax in range(last - 1, -1, -1):
             F = f.fft(F, n=M[ax], axis=ax, **kw)
-        F *= ghat
+        if ghat.shape[:-1] == F.shape[:-1]:
+            F *= ghat
+        else:
+            self.backend.mul_folded(F, ghat)
+        out = tuple(o1 - o0 + 1 for a, b_, o0, o1 in box)
         for ax in range(last):
-            F = f.ifft(F, axis=ax, **kw)[(slice(None),) * ax + (slice(0, shape[ax]),)]
-        phi = f.irfft(F, n=M[last], axis=last, **kw)[(slice(None),) * last + (slice(0, shape[last]),)]
-        return self.xp.ascontiguousarray(phi)
+            F = f.ifft(F, axis=ax, **kw)[(slice(None),) * ax + (slice(0, out[ax]),)]
+        phi_box = f.irfft(F, n=M[last], axis=last, **kw)[(slice(None),) * last + (slice(0, out[last]),)]
+        if out == shape:
+            return self.xp.ascontiguousarray(phi_box)
+        phi = self.xp.zeros(shape, dtype=np.float64)
+        phi[tuple(slice(o0, o1 + 1) for a, b_, o0, o1 in box)] = phi_box
+        return phi

@@ -88,7 +88,9 @@ class SpaceChargeSolver:
     (deposition, gather and FFT workers; default: the cores this process may use).
 
     After each kick, ``rho`` [C/m^3, 2D: C/m^2], ``phi`` [V, 2D: V per unit line charge], ``fields``
-    (E on the nodes [V/m]), ``grid_lo`` (position of node 0 [m]) and ``cell`` [m] describe the last solve
+    (E on the nodes [V/m]), ``grid_lo`` (position of node 0 [m]) and ``cell`` [m] describe the last solve;
+    phi and E are computed on the nodes holding charge plus one node around them (0 outside, where no
+    particle gathers)
     (3D: in the fixed-t frame, z along the reference). ``timings`` accumulates seconds per phase.
     """
 
@@ -176,6 +178,16 @@ class SpaceChargeSolver:
         shape = tuple(int(v) + 1 + GUARD_LO + GUARD_HI for v in n)
         return lo, cell, shape
 
+    def _support(self, mm: np.ndarray, lo: np.ndarray, inv_d: np.ndarray, shape: tuple[int, ...]) -> list[tuple[int, int]]:
+        """Per axis the nodes the alive particles deposit on: the stencils of the lowest and the highest one
+        (the first node of a stencil grows with the position; same arithmetic as the kernels' sc_shape)."""
+        out = []
+        for ax, n in enumerate(shape):
+            u = (np.array([mm[ax], mm[3 + ax]]) - lo[ax]) * inv_d[ax]
+            first = np.floor(u + 0.5) - 1 if self.order == 2 else np.floor(u) - (self.order == 3)
+            out.append((max(0, int(first[0])), min(n - 1, int(first[1]) + self.order)))
+        return out
+
     # --- the kick ----------------------------------------------------------------------------------
     def kick(self, beam: Any, ref: Any, slice_ds: float) -> None:
         """Apply the space-charge kick of a slice of length ``slice_ds`` [m] to ``beam`` (in place)."""
@@ -214,9 +226,9 @@ class SpaceChargeSolver:
         gamma, bg = ref.gamma, ref.beta_gamma
         beta = bg / gamma
         t0 = time.perf_counter()
-        live = state[:n] == 0
+        live, wsum = b.census(real, state, n)
         # nothing to do (and no round trip through fixed t) for < 2 alive particles or a chargeless beam
-        if int(live.sum()) < 2 or (self._weights(beam) == (True, 1.0) and not float((real[6, :n] * live).sum()) > 0.0):
+        if live < 2 or (self._weights(beam) == (True, 1.0) and not wsum > 0.0):
             return
         alive, mm = b.prepare(real, state, n, three_d, ref.pt)
         restore = three_d
@@ -240,10 +252,10 @@ class SpaceChargeSolver:
                 line = (cd, t_min, bin_size)
             t0 = self._tick("deposit", t0)
             gcell = (cell[0], cell[1], gamma * cell[2]) if three_d else (cell[0], cell[1])
-            phi = self.poisson.solve(rho, tuple(float(c) for c in gcell))
+            phi = self.poisson.solve(rho, tuple(float(c) for c in gcell), self._support(mm, lo, inv_d, shape))
             E = b.grad(phi, 0.5 / cell)
             t0 = self._tick("solve", t0)
-            self.rho, self.phi, self.fields, self.grid_lo, self.cell = rho, phi, E, lo, cell
+            self.rho, self.phi, self.fields, self.grid_lo, self.cell = rho, phi, b.field_list(E), lo, cell
             # ImpactX GatherAndPush: dt = ds / (beta c), push_consts = dt q / (gamma^2 p0)
             push = ds / (beta * constants.c) * q / (gamma * gamma * bg * ref.mass * constants.c)
             split = self.split_gather_push and eout is None and hasattr(b, "push3d")

@@ -11,6 +11,27 @@
 #include <omp.h>
 #endif
 
+/* Particle loops are split into chunks of 16384 handed out dynamically: on a shared machine a thread that is
+ * descheduled for a while no longer holds up the whole team at the closing barrier. */
+
+/* Grids handed to the deposition carry SC_PAD doubles after the last node: the order-2 row update
+ * writes 4 doubles (the 4th with weight 0) so that it is one vector load/add/store. */
+#define SC_PAD 4
+
+/* 4 doubles (GCC/Clang vector extension; one AVX register, two SSE2 registers without AVX). */
+typedef double sc_v4 __attribute__((vector_size(32)));
+
+static inline sc_v4 sc_ld4(const double* p)
+{
+    sc_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void sc_st4(double* p, sc_v4 v) { memcpy(p, &v, sizeof v); }
+
+#define SC_INLINE static inline __attribute__((always_inline))
+
 static int sc_thread_id(void)
 {
 #ifdef _OPENMP
@@ -65,43 +86,77 @@ void sc_to_fixed_s_all(double* real, int64_t cap, int64_t n, const int32_t* stat
     }
 }
 
-/* Sum the private grids of threads 1..nt-1 (scratch) into rho. */
-static void sc_reduce(double* rho, const double* scratch, int64_t ng, int nt)
+/* Sum the private grids of threads 1..nt-1 (scratch, one every `stride` doubles) into rho. */
+static void sc_reduce(double* rho, const double* scratch, int64_t ng, int64_t stride, int nt)
 {
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t g = 0; g < ng; ++g) {
         double s = rho[g];
-        for (int k = 0; k < nt - 1; ++k) s += scratch[(int64_t)k * ng + g];
+        for (int k = 0; k < nt - 1; ++k) s += scratch[(int64_t)k * stride + g];
         rho[g] = s;
     }
 }
 
-/* rho += sum_i wscale * w_i * S(x - x_i) over alive particles (w = NULL: w_i = 1). scratch holds
- * (nthreads - 1) grids of n0*n1*n2. Returns the number of particles deposited. */
+/* Deposit one particle with the stencil width S = order + 1 known at compile time: each of the S*S
+ * rows of S nodes along the last axis is one 4-wide update (S <= 3: the unused lanes add 0 to the
+ * next nodes, which the SC_PAD doubles keep inside the grid). */
+SC_INLINE int64_t sc_dep3_one(int const order, double* g, int64_t const n0, int64_t const n1, int64_t const n2,
+                              const double* lo, const double* inv_d, double const x, double const y, double const z,
+                              double const q)
+{
+    double wx[SC_MAXS], wy[SC_MAXS], wz[SC_MAXS] = {0.0, 0.0, 0.0, 0.0};
+    int const s = order + 1;
+    int const i0 = sc_shape(order, (x - lo[0]) * inv_d[0], wx);
+    int const j0 = sc_shape(order, (y - lo[1]) * inv_d[1], wy);
+    int const k0 = sc_shape(order, (z - lo[2]) * inv_d[2], wz);
+    if (i0 < 0 || j0 < 0 || k0 < 0 || i0 + s > n0 || j0 + s > n1 || k0 + s > n2) return 0;
+    sc_v4 const vz = {wz[0], wz[1], wz[2], wz[3]};
+    for (int a = 0; a < s; ++a) {
+        double const qa = q * wx[a];
+        for (int b = 0; b < s; ++b) {
+            double* row = g + ((int64_t)(i0 + a) * n1 + (j0 + b)) * n2 + k0;
+            sc_st4(row, sc_ld4(row) + (qa * wy[b]) * vz);
+        }
+    }
+    return 1;
+}
+
+#define SC_DEP3_LOOP(ORDER)                                                                                      \
+    _Pragma("omp for schedule(dynamic, 16384)") for (int64_t i = 0; i < n; ++i)                            \
+    {                                                                                                          \
+        if (state[i]) continue;                                                                                \
+        double const q = wscale * (w ? w[i] : 1.0);                                                            \
+        done += sc_dep3_one(ORDER, g, n0, n1, n2, lo, inv_d, real[i], real[cap + i], real[2 * cap + i], q);    \
+    }
+
+/* rho += sum_i wscale * w_i * S(x - x_i) over alive particles (w = NULL: w_i = 1). rho holds
+ * n0*n1*n2 + SC_PAD doubles; scratch holds (nthreads - 1) grids of n0*n1*n2 + SC_PAD. Returns the
+ * number of particles deposited. */
 int64_t sc_deposit3d(const double* real, int64_t cap, int64_t n, const int32_t* state, const double* w,
                      double wscale, int32_t order, const double* lo, const double* inv_d, int64_t n0, int64_t n1,
                      int64_t n2, double* rho, double* scratch, int32_t nthreads)
 {
-    int64_t const ng = n0 * n1 * n2;
+    int64_t const ng = n0 * n1 * n2, stride = ng + SC_PAD;
     int64_t done = 0;
     int team = 1;
-    memset(rho, 0, (size_t)ng * sizeof(double));
+    memset(rho, 0, (size_t)stride * sizeof(double));
     (void)nthreads;
 #pragma omp parallel num_threads(nthreads) reduction(+: done)
     {
         int const tid = sc_thread_id();
         if (tid == 0) team = sc_team_size();
-        double* g = tid == 0 ? rho : scratch + (int64_t)(tid - 1) * ng;
-        if (tid > 0) memset(g, 0, (size_t)ng * sizeof(double));
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; ++i) {
-            if (state[i]) continue;
-            double const q = wscale * (w ? w[i] : 1.0);
-            done += sc_deposit3d_one(order, g, n0, n1, n2, lo, inv_d, real[i], real[cap + i], real[2 * cap + i], q);
+        double* g = tid == 0 ? rho : scratch + (int64_t)(tid - 1) * stride;
+        if (tid > 0) memset(g, 0, (size_t)stride * sizeof(double));
+        if (order == 1) {
+            SC_DEP3_LOOP(1)
+        } else if (order == 2) {
+            SC_DEP3_LOOP(2)
+        } else {
+            SC_DEP3_LOOP(3)
         }
     }
-    if (team > 1) sc_reduce(rho, scratch, ng, team);
+    if (team > 1) sc_reduce(rho, scratch, ng, stride, team);
     return done;
 }
 
@@ -127,7 +182,7 @@ int64_t sc_deposit2d(const double* real, int64_t cap, int64_t n, const int32_t* 
             done += sc_deposit2d_one(order, g, n0, n1, lo, inv_d, real[i], real[cap + i], q);
         }
     }
-    if (team > 1) sc_reduce(rho, scratch, ng, team);
+    if (team > 1) sc_reduce(rho, scratch, ng, ng, team);
     return done;
 }
 
@@ -145,26 +200,33 @@ void sc_deposit_line(const double* real, int64_t cap, int64_t n, const int32_t* 
     }
 }
 
-/* E = -grad(phi) by centred differences (h = 0.5 / cell size); the outermost layer is set to 0
- * (the grid is padded so that particles never reach it). */
-void sc_grad3d(const double* phi, int64_t n0, int64_t n1, int64_t n2, const double* h, double* ex, double* ey,
-               double* ez, int32_t nthreads)
+/* E = -grad(phi) by centred differences (h = 0.5 / cell size), written interleaved: node g holds
+ * (Ex, Ey, Ez, 0) at F[4 g .. 4 g + 3], so that the gather reads one 32-byte block per node. The
+ * outermost layer is set to 0 (the grid is padded so that particles never reach it). */
+void sc_grad3d(const double* phi, int64_t n0, int64_t n1, int64_t n2, const double* h, double* F, int32_t nthreads)
 {
+    double const h0 = h[0], h1 = h[1], h2 = h[2];
+    int64_t const sx = n1 * n2, sy = n2;
     (void)nthreads;
 #pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int64_t i = 0; i < n0; ++i) {
         for (int64_t j = 0; j < n1; ++j) {
             int64_t const o = (i * n1 + j) * n2;
-            int const edge = (i == 0 || i == n0 - 1 || j == 0 || j == n1 - 1);
-            for (int64_t k = 0; k < n2; ++k) {
-                if (edge || k == 0 || k == n2 - 1) {
-                    ex[o + k] = ey[o + k] = ez[o + k] = 0.0;
-                    continue;
-                }
-                ex[o + k] = h[0] * (phi[o + k - n1 * n2] - phi[o + k + n1 * n2]);
-                ey[o + k] = h[1] * (phi[o + k - n2] - phi[o + k + n2]);
-                ez[o + k] = h[2] * (phi[o + k - 1] - phi[o + k + 1]);
+            double* f = F + 4 * o;
+            if (i == 0 || i == n0 - 1 || j == 0 || j == n1 - 1) {
+                memset(f, 0, (size_t)(4 * n2) * sizeof(double));
+                continue;
             }
+            const double* p = phi + o;
+            f[0] = f[1] = f[2] = f[3] = 0.0;
+            for (int64_t k = 1; k < n2 - 1; ++k) {
+                f[4 * k] = h0 * (p[k - sx] - p[k + sx]);
+                f[4 * k + 1] = h1 * (p[k - sy] - p[k + sy]);
+                f[4 * k + 2] = h2 * (p[k - 1] - p[k + 1]);
+                f[4 * k + 3] = 0.0;
+            }
+            f = F + 4 * (o + n2 - 1);
+            f[0] = f[1] = f[2] = f[3] = 0.0;
         }
     }
 }
@@ -186,25 +248,66 @@ void sc_grad2d(const double* phi, int64_t n0, int64_t n1, const double* h, doubl
     }
 }
 
-/* Gather E at each alive particle, kick (px, py, pz) += kick * E, and (fixed_t) transform back to
- * fixed s. eout, when not NULL, receives the gathered field as a (3, n) block. */
+/* (Ex, Ey, Ez) at (x, y, z) from the interleaved field F of sc_grad3d, stencil width order + 1 known
+ * at compile time. Returns 0 (and zero field) off the grid. */
+SC_INLINE int sc_gat3_one(int const order, const double* F, int64_t const n0, int64_t const n1, int64_t const n2,
+                          const double* lo, const double* inv_d, double const x, double const y, double const z,
+                          double* e)
+{
+    double wx[SC_MAXS], wy[SC_MAXS], wz[SC_MAXS];
+    int const s = order + 1;
+    int const i0 = sc_shape(order, (x - lo[0]) * inv_d[0], wx);
+    int const j0 = sc_shape(order, (y - lo[1]) * inv_d[1], wy);
+    int const k0 = sc_shape(order, (z - lo[2]) * inv_d[2], wz);
+    e[0] = e[1] = e[2] = 0.0;
+    if (i0 < 0 || j0 < 0 || k0 < 0 || i0 + s > n0 || j0 + s > n1 || k0 + s > n2) return 0;
+    sc_v4 acc = {0.0, 0.0, 0.0, 0.0};
+    for (int a = 0; a < s; ++a) {
+        for (int b = 0; b < s; ++b) {
+            const double* f = F + 4 * (((int64_t)(i0 + a) * n1 + (j0 + b)) * n2 + k0);
+            sc_v4 r = sc_ld4(f) * wz[0];
+            for (int c = 1; c < s; ++c) r += sc_ld4(f + 4 * c) * wz[c];
+            acc += (wx[a] * wy[b]) * r;
+        }
+    }
+    e[0] = acc[0];
+    e[1] = acc[1];
+    e[2] = acc[2];
+    return 1;
+}
+
+#define SC_GP3_LOOP(ORDER)                                                                                       \
+    _Pragma("omp parallel for schedule(dynamic, 16384) num_threads(nthreads)") for (int64_t i = 0; i < n; ++i) \
+    {                                                                                                          \
+        if (state[i]) continue;                                                                                \
+        double e[3];                                                                                           \
+        sc_gat3_one(ORDER, F, n0, n1, n2, lo, inv_d, real[i], real[cap + i], real[2 * cap + i], e);            \
+        if (eout) {                                                                                            \
+            eout[i] = e[0];                                                                                    \
+            eout[n + i] = e[1];                                                                                \
+            eout[2 * n + i] = e[2];                                                                            \
+        }                                                                                                      \
+        real[3 * cap + i] += kick * e[0];                                                                      \
+        real[4 * cap + i] += kick * e[1];                                                                      \
+        real[5 * cap + i] += kick * e[2];                                                                      \
+        if (fixed_t)                                                                                           \
+            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i],               \
+                          &real[4 * cap + i], &real[5 * cap + i]);                                             \
+    }
+
+/* Gather E (interleaved, from sc_grad3d) at each alive particle, kick (px, py, pz) += kick * E, and
+ * (fixed_t) transform back to fixed s. eout, when not NULL, receives the gathered field as a (3, n) block. */
 void sc_gather_push3d(double* real, int64_t cap, int64_t n, const int32_t* state, int32_t order, const double* lo,
-                      const double* inv_d, int64_t n0, int64_t n1, int64_t n2, const double* ex, const double* ey,
-                      const double* ez, double kick, int32_t fixed_t, double pzd, double* eout, int32_t nthreads)
+                      const double* inv_d, int64_t n0, int64_t n1, int64_t n2, const double* F, double kick,
+                      int32_t fixed_t, double pzd, double* eout, int32_t nthreads)
 {
     (void)nthreads;
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int64_t i = 0; i < n; ++i) {
-        if (state[i]) continue;
-        double e[3];
-        sc_gather3d_one(order, ex, ey, ez, n0, n1, n2, lo, inv_d, real[i], real[cap + i], real[2 * cap + i], e);
-        if (eout) { eout[i] = e[0]; eout[n + i] = e[1]; eout[2 * n + i] = e[2]; }
-        real[3 * cap + i] += kick * e[0];
-        real[4 * cap + i] += kick * e[1];
-        real[5 * cap + i] += kick * e[2];
-        if (fixed_t)
-            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
-                          &real[5 * cap + i]);
+    if (order == 1) {
+        SC_GP3_LOOP(1)
+    } else if (order == 2) {
+        SC_GP3_LOOP(2)
+    } else {
+        SC_GP3_LOOP(3)
     }
 }
 
@@ -315,5 +418,42 @@ void sc_push2d(double* real, int64_t cap, int64_t n, const int32_t* state, const
         real[3 * cap + i] += kxy * fxy * e[i];
         real[4 * cap + i] += kxy * fxy * e[n + i];
         real[5 * cap + i] -= kt * fz * e[2 * n + i];
+    }
+}
+
+/* Alive particles and the sum of their weights: out = {count, sum w}. */
+void sc_census(const int32_t* state, const double* w, int64_t n, double* out, int32_t nthreads)
+{
+    int64_t alive = 0;
+    double sw = 0.0;
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+: alive, sw)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        alive += 1;
+        sw += w[i];
+    }
+    out[0] = (double)alive;
+    out[1] = sw;
+}
+
+/* F[i, j, k] *= D[min(i, m0 - i), min(j, m1 - j), k] for the complex (m0, m1, m2) spectrum F (interleaved
+ * re, im) and the real (m0/2 + 1, m1/2 + 1, m2) half spectrum D of an even kernel (m1 = 1 for 2D). */
+void sc_mul_folded(double* F, int64_t m0, int64_t m1, int64_t m2, const double* D, int32_t nthreads)
+{
+    int64_t const h1 = m1 / 2 + 1;
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t i = 0; i < m0; ++i) {
+        int64_t const fi = i < m0 - i ? i : m0 - i;
+        for (int64_t j = 0; j < m1; ++j) {
+            int64_t const fj = j < m1 - j ? j : m1 - j;
+            double* f = F + 2 * (i * m1 + j) * m2;
+            const double* d = D + (fi * h1 + fj) * m2;
+            for (int64_t k = 0; k < m2; ++k) {
+                f[2 * k] *= d[k];
+                f[2 * k + 1] *= d[k];
+            }
+        }
     }
 }

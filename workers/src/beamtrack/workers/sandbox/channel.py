@@ -41,38 +41,41 @@ def send_msg(sock: socket.socket, msg: dict[str, Any], fds: list[int] | None = N
         sock.sendall(frame)
 
 
-def _wait_readable(sock: socket.socket, deadline: float | None) -> None:
-    if deadline is None:
-        return
-    left = deadline - time.monotonic()
-    if left <= 0 or not select.select([sock], [], [], left)[0]:
-        raise ChannelTimeout("no reply before the deadline")
+class Receiver:
+    """Reads messages from ``sock`` with one buffer, so a message usually costs one recvmsg."""
 
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buf = bytearray()
+        self.fds: list[int] = []
 
-def _recv_exact(sock: socket.socket, n: int, deadline: float | None, fds: list[int]) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        _wait_readable(sock, deadline)
-        chunk, got, _flags, _addr = socket.recv_fds(sock, n - len(buf), 4)
-        fds.extend(got)
-        if not chunk:
-            raise ChannelClosed("channel closed")
-        buf += chunk
-    return bytes(buf)
+    def _fill(self, need: int, deadline: float | None) -> None:
+        while len(self.buf) < need:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                    raise ChannelTimeout("no reply before the deadline")
+            chunk, fds, _flags, _addr = socket.recv_fds(self.sock, max(65536, need - len(self.buf)), 4)
+            self.fds.extend(fds)
+            if not chunk:
+                raise ChannelClosed("channel closed")
+            self.buf += chunk
 
-
-def recv_msg(sock: socket.socket, deadline: float | None = None) -> tuple[dict[str, Any], list[int]]:
-    """One message and the file descriptors that came with it; ``deadline`` is a
-    ``time.monotonic()`` value (None waits for ever)."""
-    fds: list[int] = []
-    (n,) = _LEN.unpack(_recv_exact(sock, _LEN.size, deadline, fds))
-    if n > MAX_MESSAGE:
-        raise ProtocolError(f"message length {n} exceeds {MAX_MESSAGE}")
-    raw = _recv_exact(sock, n, deadline, fds)
-    try:
-        msg = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"not JSON: {exc}") from None
-    if not isinstance(msg, dict) or not isinstance(msg.get("op"), str):
-        raise ProtocolError("a message must be a JSON object with an 'op' string")
-    return msg, fds
+    def recv(self, deadline: float | None = None) -> tuple[dict[str, Any], list[int]]:
+        """One message and the file descriptors that came with it; ``deadline`` is a
+        ``time.monotonic()`` value (None waits for ever)."""
+        self._fill(_LEN.size, deadline)
+        (n,) = _LEN.unpack_from(self.buf)
+        if n > MAX_MESSAGE:
+            raise ProtocolError(f"message length {n} exceeds {MAX_MESSAGE}")
+        self._fill(_LEN.size + n, deadline)
+        raw = bytes(self.buf[_LEN.size:_LEN.size + n])
+        del self.buf[:_LEN.size + n]
+        fds, self.fds = self.fds, []
+        try:
+            msg = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProtocolError(f"not JSON: {exc}") from None
+        if not isinstance(msg, dict) or not isinstance(msg.get("op"), str):
+            raise ProtocolError("a message must be a JSON object with an 'op' string")
+        return msg, fds

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import kernel
-from .channel import ChannelClosed, recv_msg, send_msg
+from .channel import ChannelClosed, Receiver, send_msg
 from .layout import HOOK_NAMES, REAL_ROWS, beam_views
 
 MODULE_NAME = "<hook_module>"
@@ -81,6 +81,8 @@ class Guard:
         raise Violation(f"denied by the hook sandbox: {what}")
 
     def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+        if event not in _WATCHED:
+            return
         if event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
             write = any(c in mode for c in "wax+") if isinstance(mode, str) else \
@@ -93,23 +95,31 @@ class Guard:
             ok, real = self._path_ok(args[0] if args else None, False)
             if not ok:
                 self.deny(f"file access outside the scratch directory: {event}({real!r})")
-        elif event in ("os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.link", "os.symlink",
-                       "os.truncate", "os.chmod", "os.chown", "os.utime"):
+        elif event in _FS_WRITE_EVENTS:
             for raw in args[:2] if event in ("os.rename", "os.link", "os.symlink") else args[:1]:
                 ok, real = self._path_ok(raw, True)
                 if not ok:
                     self.deny(f"file access outside the scratch directory: {event}({real!r})")
-        elif event in ("socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo",
-                       "socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo",
-                       "socket.sendto", "socket.sendmsg"):
+        elif event in _NET_EVENTS:
             self.deny(f"network access: {event}{_short(args)}")
-        elif event in ("os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn",
-                       "subprocess.Popen", "os.system", "pty.spawn"):
+        elif event in _PROC_EVENTS:
             self.deny(f"process creation: {event}{_short(args)}")
         elif event in ("os.kill", "os.killpg") and not (args and args[0] == self.pid):
             self.deny(f"signal to another process: {event}{_short(args)}")
         elif event == "resource.setrlimit" or (event == "resource.prlimit" and len(args) > 2):
             self.deny(f"changing a resource limit: {event}{_short(args)}")
+
+
+_FS_WRITE_EVENTS = ("os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.link", "os.symlink",
+                    "os.truncate", "os.chmod", "os.chown", "os.utime")
+_NET_EVENTS = ("socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo",
+               "socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo",
+               "socket.sendto", "socket.sendmsg")
+_PROC_EVENTS = ("os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn",
+                "subprocess.Popen", "os.system", "pty.spawn")
+_WATCHED = frozenset(("open", "os.listdir", "os.scandir", "os.kill", "os.killpg",
+                      "resource.setrlimit", "resource.prlimit", *_FS_WRITE_EVENTS, *_NET_EVENTS,
+                      *_PROC_EVENTS))
 
 
 def _short(args: tuple[Any, ...]) -> str:
@@ -226,7 +236,8 @@ def _error(kind: str, hook: str, exc: BaseException, guard: Guard) -> dict[str, 
 
 
 def serve(sock: socket.socket) -> int:
-    msg, fds = recv_msg(sock)
+    rx = Receiver(sock)
+    msg, fds = rx.recv()
     if msg["op"] != "init" or len(fds) != 1:
         return 2
     scratch = msg["scratch"]
@@ -254,7 +265,7 @@ def serve(sock: socket.socket) -> int:
 
     while True:
         try:
-            msg, fds = recv_msg(sock)
+            msg, fds = rx.recv()
         except ChannelClosed:
             return 0
         op = msg["op"]

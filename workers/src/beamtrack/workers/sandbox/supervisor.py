@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .channel import ChannelClosed, ChannelTimeout, ProtocolError, recv_msg, send_msg
+from .channel import ChannelClosed, ChannelTimeout, ProtocolError, Receiver, send_msg
 from .errors import HookFailed, SandboxError, SandboxLimitExceeded, SandboxUnavailable, SandboxViolation
 from .layout import HOOK_NAMES, beam_views, block_size
 from .support import sandbox_unsupported
@@ -91,6 +91,7 @@ class HookSandbox:
         self.call_time_s = 0.0
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
+        self._rx: Receiver | None = None
         self._block: _Block | None = None
         self._adopted = False
         self._beam: Any = None
@@ -111,6 +112,7 @@ class HookSandbox:
         self._log = tempfile.TemporaryFile()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = parent
+        self._rx = Receiver(parent)
         env = {"PATH": os.defpath, "HOME": self._scratch, "TMPDIR": self._scratch,
                "LC_ALL": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1"}
@@ -166,7 +168,7 @@ class HookSandbox:
             self._log.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
-        self._proc = self._sock = self._block = self._log = self._scratch = None
+        self._proc = self._sock = self._rx = self._block = self._log = self._scratch = None
         self._adopted = False
 
     def __enter__(self) -> HookSandbox:
@@ -253,9 +255,9 @@ class HookSandbox:
     # --- replies and failures ------------------------------------------------------------------
     def _receive(self, hook: str, deadline: float, doing: str) -> dict[str, Any]:
         """The next reply; a failure reply, a timeout or the sandbox's death raise SandboxError."""
-        assert self._sock is not None
+        assert self._rx is not None
         try:
-            msg, fds = recv_msg(self._sock, deadline)
+            msg, fds = self._rx.recv(deadline)
         except ChannelTimeout:
             self._kill()
             raise SandboxLimitExceeded(hook, f"{_who(hook)} ran past the wall-time limit of "

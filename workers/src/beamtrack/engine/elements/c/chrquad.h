@@ -11,32 +11,41 @@
 #include "beamtrack/engine/kernels/bt_common.h"
 #include "beamtrack/engine/elements/c/chrdrift.h"
 
-/* c[0..2] as ChrDrift (1/beta, 1/gamma^2, beta), c[3] = g, c[4] = |g| */
+/* c[0..2] as ChrDrift (1/beta, 1/gamma^2, beta), c[3] = g, c[4] = |g| (1 for g = 0),
+ * c[5] = 1 if g > 0 else 0 (x is the oscillating plane), c[6] = 1 if g == 0 else 0 (a drift).
+ * The 0/1 factors select results arithmetically: gcc 12 does not vectorise a select on a
+ * loop-invariant condition, and a select between two finite values by 0/1 weights is exact. */
 BT_FN void ChrQuad_setup(bt_op* op, const double* aux)
 {
     ChrDrift_setup(op, aux);
-    op->c[3] = op->p[0];
-    op->c[4] = fabs(op->p[0]);
+    double const g = op->p[0];
+    op->c[3] = g;
+    op->c[4] = (g == 0.0) ? 1.0 : fabs(g);
+    op->c[5] = (g > 0.0) ? 1.0 : 0.0;
+    op->c[6] = (g == 0.0) ? 1.0 : 0.0;
 }
 
 BT_FN void ChrQuad_push(const bt_op* op, const double* aux, bt_part* p)
 {
-    double const g = op->c[3];
-    if (g == 0.0) {
-        ChrDrift_push(op, aux, p);
-        return;
-    }
+    (void)aux;
     double const L = op->ds, ib = op->c[0];
+    double const fx = op->c[5], fy = 1.0 - fx;  /* x oscillates (fx = 1) or y does (fy = 1) */
+    double const dr = op->c[6], qu = 1.0 - dr;  /* drift (g = 0) or quadrupole */
     double const D = sqrt(1.0 - 2.0 * p->pt * ib + p->pt * p->pt);
     double const iD = 1.0 / D;
+    /* the ChrDrift map (as ChrDrift_push), used when g == 0 */
+    double const dt_drift = L * bt_chr_dtds(op, p->pt, p->px * p->px + p->py * p->py, D, iD);
+    double const x_drift = p->x + L * p->px * iD, y_drift = p->y + L * p->py * iD;
     double const omega = sqrt(op->c[4] * iD);
     double const w = omega * D;
     double const phi = omega * L;
-    double const cf = cos(phi), sf = sin(phi), ch = cosh(phi), sh = sinh(phi);
-    int const focusing = g > 0.0;
+    /* cos as a shifted sin: gcc fuses a sin/cos pair into one sincos call, which has no SIMD
+     * version, while sin has one (libmvec) */
+    double const sf = sin(phi), cf = sin(phi + 1.57079632679489661923);
+    double const ch = cosh(phi), sh = sinh(phi);
     /* (q1, p1): the oscillating plane, (q2, p2): the hyperbolic plane */
-    double const q1 = focusing ? p->x : p->y, p1 = focusing ? p->px : p->py;
-    double const q2 = focusing ? p->y : p->x, p2 = focusing ? p->py : p->px;
+    double const q1 = fx * p->x + fy * p->y, p1 = fx * p->px + fy * p->py;
+    double const q2 = fy * p->x + fx * p->y, p2 = fy * p->px + fx * p->py;
     double const q1o = cf * q1 + sf / w * p1, p1o = -w * sf * q1 + cf * p1;
     double const q2o = ch * q2 + sh / w * p2, p2o = w * sh * q2 + ch * p2;
     /* integrals over the slice of p1(s)^2 and p2(s)^2 */
@@ -48,10 +57,13 @@ BT_FN void ChrQuad_push(const bt_op* op, const double* aux, bt_part* p)
     double const I2 = p2 * p2 * (0.5 * L + sh2 * io) + wq2 * wq2 * (sh2 * io - 0.5 * L) + p2 * wq2 * ch2m * 2.0 * io;
     double const u = ib - p->pt;
     double const base = p->pt * (2.0 * ib - p->pt) * op->c[1] * ib * iD / (op->c[2] * u + D);
-    p->t += L * base + 0.5 * u * iD * iD * iD * (I1 + I2);
-    p->x = focusing ? q1o : q2o;
-    p->px = focusing ? p1o : p2o;
-    p->y = focusing ? q2o : q1o;
-    p->py = focusing ? p2o : p1o;
+    double const t_quad = p->t + L * base + 0.5 * u * iD * iD * iD * (I1 + I2);
+    double const x_quad = fx * q1o + fy * q2o, px_quad = fx * p1o + fy * p2o;
+    double const y_quad = fy * q1o + fx * q2o, py_quad = fy * p1o + fx * p2o;
+    p->t = dr * (p->t + dt_drift) + qu * t_quad;
+    p->x = dr * x_drift + qu * x_quad;
+    p->px = dr * p->px + qu * px_quad;
+    p->y = dr * y_drift + qu * y_quad;
+    p->py = dr * p->py + qu * py_quad;
 }
 #endif

@@ -10,6 +10,7 @@ rounding) unless ``sim.compose_linear`` is False.
 from __future__ import annotations
 
 import traceback
+from operator import attrgetter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,8 @@ from .refpart import RefPart
 
 if TYPE_CHECKING:
     from .simulation import Simulation
+
+_version = attrgetter("_version")
 
 HOOK_NAMES = ("before_period", "after_period", "before_element", "after_element", "before_slice")
 
@@ -47,6 +50,10 @@ class Group:
     ops: np.ndarray | None = None
     aux: np.ndarray = field(default_factory=lambda: np.zeros(1))
     s_rel: np.ndarray | None = None
+    nsteps: int = 0
+    #: reference-particle motion over the group, valid for one entry direction and energy:
+    #: (entry (px, py, pz, pt), exit (px, py, pz), (dx, dy, dz, dt, ds, dsedge))
+    ref_motion: tuple[Any, ...] | None = None
 
 
 def plan_groups(sim: Simulation) -> list[Group]:
@@ -168,7 +175,8 @@ class Tracker:
         if element_level:
             sim.tracking_element = g.start
             call_hook(sim, "before_element")
-        key = (tuple(el.version for el in els), tuple(id(el) for el in els), ref.pt)
+        # versions only grow, so their sum changes whenever any parameter changes
+        key = (sum(map(_version, els)), tuple(map(id, els)), ref.pt)
         if g.cache_key != key:
             ops, aux, s_rel = self._build_ops(els, g.start, ref, None)
             composed = self._compose(ops, aux) if all(el.linear for el in els) else None
@@ -176,17 +184,46 @@ class Tracker:
                 s_rel = s_rel[-1:]
                 ops = composed
             g.ops, g.aux, g.s_rel, g.cache_key = ops, aux, s_rel, key
+            g.nsteps, g.ref_motion = sum(el.nslice for el in els), None
         assert g.ops is not None and g.s_rel is not None
         s_entry = ref.s
-        for el in els:
-            ref.sedge = ref.s
-            el.push_ref(ref, el.nslice)
+        self._push_ref_group(g, els, ref, key)
         g.ops["s_exit"] = g.s_rel + s_entry
         self.kernel.track(sim.beam, g.ops, g.aux)
-        sim.tracking_step += sum(el.nslice for el in els)
+        sim.tracking_step += g.nsteps
         if element_level:
             call_hook(sim, "after_element")
         sim._after_group()
+
+    @staticmethod
+    def _push_ref_group(g: Group, els: list[Element], ref: RefPart, key: Any) -> None:
+        """Advance the reference through the group's elements.
+
+        Straight and bent elements move the reference rigidly: the change of its position, time
+        and s depends only on its entry direction and energy. When those repeat (every turn of a
+        ring, every pass of a straight line) the recorded change is applied in one step instead
+        of one Python call per element; elements that change the energy or keep state opt out.
+        """
+        entry = (ref.px, ref.py, ref.pz, ref.pt)
+        motion = g.ref_motion
+        if motion is not None and motion[0] == entry:
+            dx, dy, dz, dt, ds, dsedge = motion[2]
+            ref.x += dx
+            ref.y += dy
+            ref.z += dz
+            ref.t += dt
+            ref.sedge = ref.s + dsedge
+            ref.s += ds
+            ref.px, ref.py, ref.pz = motion[1]
+            return
+        before = (ref.x, ref.y, ref.z, ref.t, ref.s)
+        for el in els:
+            ref.sedge = ref.s
+            el.push_ref(ref, el.nslice)
+        if all(el.geometric_ref for el in els):
+            delta = (ref.x - before[0], ref.y - before[1], ref.z - before[2], ref.t - before[3], ref.s - before[4],
+                     ref.sedge - before[4])
+            g.ref_motion = (entry, (ref.px, ref.py, ref.pz), delta)
 
     def _push_element(self, i: int, g: Group) -> None:
         sim = self.sim

@@ -34,12 +34,15 @@ class Element:
       kernel: the C element class (name, header) or None for elements run in Python.
       linear: the slice map is linear and homogeneous in (x, px, y, py, t, pt) (composable to a matrix).
       positional: ImpactX's positional constructor arguments, in order.
+      geometric_ref: push_ref moves the reference rigidly (no energy change, no side effects), so
+        the tracking loop may replay a recorded reference motion.
     """
 
     model_cls: ClassVar[type[ElementBase]]
     kernel: ClassVar[KernelClass | None] = None
     linear: ClassVar[bool] = False
     positional: ClassVar[tuple[str, ...]] = ("ds",)
+    geometric_ref: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any):
         if len(args) > len(self.positional):

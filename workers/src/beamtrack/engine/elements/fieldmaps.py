@@ -62,6 +62,8 @@ class IntegratedMapElement(Element):
     one slice starting ``zin`` [m] after the element entry, and return the slice's map in static units.
     """
 
+    geometric_ref = False  # changes the energy or keeps state in push_ref
+
     kernel = KernelClass("LinearMap", header("linearmap.h"))
     linear = True
 

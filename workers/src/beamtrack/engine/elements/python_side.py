@@ -55,6 +55,8 @@ class Programmable(Element):
     beam: writes land in place, and the views export DLPack for PyTorch or JAX.
     """
 
+    geometric_ref = False  # changes the energy or keeps state in push_ref
+
     model_cls = spec.Programmable
     positional = ("ds", "nslice")
 

@@ -88,6 +88,8 @@ class ShortRF(Element):
     (0 on crest, -90 zero crossing for bunching); the reference gains energy V cos(phase) m c^2
     (ImpactX's ShortRF)."""
 
+    geometric_ref = False  # changes the energy or keeps state in push_ref
+
     model_cls = spec.ShortRF
     kernel = KernelClass("ShortRF", header("shortrf.h"))
     positional = ("V", "freq", "phase")

@@ -15,12 +15,13 @@ BT_FN void LinearMap_push(const bt_op* op, const double* aux, bt_part* p)
 {
     (void)aux;
     double const* R = op->c;
-    double const v[6] = {p->x, p->px, p->y, p->py, p->t, p->pt};
-    double o[6];
-    for (int i = 0; i < 6; ++i) {
-        o[i] = R[6 * i] * v[0] + R[6 * i + 1] * v[1] + R[6 * i + 2] * v[2]
-             + R[6 * i + 3] * v[3] + R[6 * i + 4] * v[4] + R[6 * i + 5] * v[5];
-    }
-    p->x = o[0]; p->px = o[1]; p->y = o[2]; p->py = o[3]; p->t = o[4]; p->pt = o[5];
+    double const x = p->x, px = p->px, y = p->y, py = p->py, t = p->t, pt = p->pt;
+    /* written out (no loops over local arrays) so the particle loop vectorises */
+    p->x = R[0] * x + R[1] * px + R[2] * y + R[3] * py + R[4] * t + R[5] * pt;
+    p->px = R[6] * x + R[7] * px + R[8] * y + R[9] * py + R[10] * t + R[11] * pt;
+    p->y = R[12] * x + R[13] * px + R[14] * y + R[15] * py + R[16] * t + R[17] * pt;
+    p->py = R[18] * x + R[19] * px + R[20] * y + R[21] * py + R[22] * t + R[23] * pt;
+    p->t = R[24] * x + R[25] * px + R[26] * y + R[27] * py + R[28] * t + R[29] * pt;
+    p->pt = R[30] * x + R[31] * px + R[32] * y + R[33] * py + R[34] * t + R[35] * pt;
 }
 #endif

@@ -10,9 +10,9 @@ rounding) unless ``sim.compose_linear`` is False.
 from __future__ import annotations
 
 import traceback
-from operator import attrgetter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np

@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+.venv/bin/ruff check proto workers server client tests bench
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -171,9 +171,17 @@ def push_ref_straight(ref: RefPart, ds: float) -> None:
 
 def push_ref_bend(ref: RefPart, ds: float, rc: float) -> None:
     """Reference particle along an arc of length ds [m] and radius rc [m] in the x-z plane (ImpactX's Sbend)."""
-    if ds == 0.0:
+    push_ref_arc(ref, ds, ds / rc, rc)
+
+
+def push_ref_arc(ref: RefPart, ds: float, theta: float, rc: float) -> None:
+    """Reference particle along ``ds`` [m] of s, turning by ``theta`` [rad] on a radius ``rc`` [m].
+
+    ImpactX's Sbend / ExactSbend ``operator()(RefPart)``; for ExactSbend the angle and the radius are
+    independent (with a given field B the radius is rigidity / B, the angle phi), s advances by ds.
+    """
+    if ds == 0.0 and theta == 0.0:
         return
-    theta = ds / rc
     B = ref.beta_gamma / rc
     c, s = math.cos(theta), math.sin(theta)
     px, pz = ref.px, ref.pz

@@ -14,27 +14,7 @@ from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, header, push_ref_bend, push_ref_straight
-
-
-def push_ref_arc(ref: RefPart, ds: float, theta: float, rc: float) -> None:
-    """Reference particle along ``ds`` [m] of s, turning by ``theta`` [rad] on a radius ``rc`` [m].
-
-    ImpactX's ExactSbend::operator()(RefPart): the angle and the radius are independent (with a
-    given field B the radius is rigidity / B, the angle phi), s advances by ds.
-    """
-    if ds == 0.0 and theta == 0.0:
-        return
-    B = ref.beta_gamma / rc
-    c, s = math.cos(theta), math.sin(theta)
-    px, pz = ref.px, ref.pz
-    ref.px = px * c - pz * s
-    ref.pz = pz * c + px * s
-    ref.x += (ref.pz - pz) / B
-    ref.y += (theta / B) * ref.py
-    ref.z -= (ref.px - px) / B
-    ref.t -= (theta / B) * ref.pt
-    ref.s += ds
+from .base import Element, header, push_ref_arc, push_ref_bend, push_ref_straight
 
 
 class Sbend(Element):

@@ -7,7 +7,8 @@ then:
 2. live phase: ``--stream-jobs`` of them are streamed live to their result, half over gRPC and
    half over SSE (messages/s while the engine produces them);
 3. replay phase: ``--stream-clients`` threads re-read finished streams concurrently (gRPC and
-   SSE alternately) (messages/s the server can push);
+   SSE alternately, or only one of them with ``--transport``) (messages/s the server can push,
+   and the CPU time per message of the server process and of the clients);
 every stream is checked: ids strictly increasing and unique, exactly the job's published rows,
 one result event at the end (lost/duplicated messages are counted and reported).
 Reports the RSS of the server process and of redis-server. The queued rest is cancelled.
@@ -43,6 +44,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -113,6 +120,8 @@ def main() -> int:
     ap.add_argument("--stream-jobs", type=int, default=10, help="jobs streamed live to the end")
     ap.add_argument("--stream-clients", type=int, default=8, help="concurrent replay readers")
     ap.add_argument("--replays", type=int, default=4, help="replays of each streamed job")
+    ap.add_argument("--transport", choices=("mix", "grpc", "sse"), default="mix",
+                    help="replay over gRPC and SSE alternately (default), or only one")
     ap.add_argument("--npart", type=int, default=200)
     ap.add_argument("--periods", type=int, default=10, help="131 diagnostics rows per period")
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -231,7 +240,8 @@ def main() -> int:
             c = Client(url, "bench")
             nonlocal lost, dup
             for i, jid in enumerate(work[k::a.stream_clients]):
-                ids, kinds = stream_grpc(g, jid) if (i + k) % 2 == 0 else stream_rest(c, jid)
+                use_grpc = (i + k) % 2 == 0 if a.transport == "mix" else a.transport == "grpc"
+                ids, kinds = stream_grpc(g, jid) if use_grpc else stream_rest(c, jid)
                 lo, du = check_stream(ids, kinds, expected[jid] or 0)
                 with lock:
                     counts.append(len(ids))
@@ -239,6 +249,7 @@ def main() -> int:
                     rss_peak.append(rss_mb(serve.pid))
 
         threads = [threading.Thread(target=reader, args=(k,)) for k in range(a.stream_clients)]
+        cpu0, own0, load0 = cpu_s(serve.pid), os.times(), os.getloadavg()[0]
         t0 = time.perf_counter()
         for t in threads:
             t.start()
@@ -246,15 +257,23 @@ def main() -> int:
             t.join()
         replay_wall = time.perf_counter() - t0
         total = sum(counts)
+        own1 = os.times()
+        server_us = 1e6 * (cpu_s(serve.pid) - cpu0) / max(total, 1)
+        client_us = 1e6 * (own1.user + own1.system - own0.user - own0.system) / max(total, 1)
         results["replay"] = {"streams": len(counts), "clients": a.stream_clients,
-                             "messages": total, "seconds": replay_wall,
-                             "messages_per_s": total / replay_wall}
+                             "transport": a.transport, "messages": total, "seconds": replay_wall,
+                             "messages_per_s": total / replay_wall,
+                             "server_cpu_us_per_msg": server_us,
+                             "client_cpu_us_per_msg": client_us,
+                             "load_avg_1m": [load0, os.getloadavg()[0]]}
         results["lost"], results["duplicated"] = lost, dup
         rpid = redis_pid(serve.pid)
         results["memory_mb"] = {"server_idle": rss0, "server_peak": max(rss_peak),
                                 "redis": rss_mb(rpid) if rpid else None}
-        print(f"replay: {len(counts)} streams by {a.stream_clients} clients, {total} messages "
-              f"in {replay_wall:.2f} s = {total / replay_wall:.0f} msg/s", flush=True)
+        print(f"replay ({a.transport}): {len(counts)} streams by {a.stream_clients} clients, "
+              f"{total} messages in {replay_wall:.2f} s = {total / replay_wall:.0f} msg/s; CPU "
+              f"per message: server {server_us:.0f} us, clients {client_us:.0f} us; load "
+              f"average {load0:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
         print(f"lost {lost}, duplicated {dup}; server RSS {rss0:.0f} MB idle, "
               f"{max(rss_peak):.0f} MB peak; redis RSS {results['memory_mb']['redis'] or 0:.0f} MB")
         results["machine"] = f"{platform.node()} {os.cpu_count()} cores, {platform.platform()}"

@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 import httpx
 
-from .grpc_client import STATE_NAMES, GrpcClient
+from .grpc_client import GrpcClient
 from .rest import ApiError, Client, Event
 
 DIAG_COLUMNS = ("sigma_x", "sigma_y", "sigma_t", "emittance_x", "emittance_y", "emittance_t")
@@ -29,29 +29,6 @@ def _fmt_job(job: dict[str, Any]) -> str:
     if job.get("error"):
         line += f"  error: {job['error']}"
     return line
-
-
-def _pb_events(client: GrpcClient, job_id: str, after: str | None) -> Iterator[Event]:
-    """gRPC events in the REST client's Event form, so both print alike."""
-    for ev in client.stream(job_id, after=after):
-        kind = ev.WhichOneof("payload")
-        if kind == "diagnostics":
-            yield Event(ev.id, "diag", dict(ev.diagnostics.values))
-        elif kind == "state":
-            yield Event(ev.id, "state", {"state": STATE_NAMES.get(ev.state.state, "?"),
-                                         "attempt": ev.state.attempt,
-                                         "reason": ev.state.reason})
-        elif kind == "result":
-            r = ev.result
-            yield Event(ev.id, "result", {"state": STATE_NAMES.get(r.state, "?"),
-                                          "error": r.error, "steps": r.steps,
-                                          "wall_time_s": r.wall_time_s,
-                                          "artifacts": list(r.artifacts)})
-        elif kind == "custom":
-            yield Event(ev.id, "custom", {"name": ev.custom.name, "value": ev.custom.value,
-                                          "step": ev.custom.step})
-        else:
-            yield Event(ev.id, "log", {"msg": ev.log.message})
 
 
 def format_event(ev: Event) -> str:
@@ -81,7 +58,7 @@ def format_event(ev: Event) -> str:
 def _watch(args: argparse.Namespace, job_id: str) -> int:
     events: Iterator[Event]
     if args.grpc:
-        events = _pb_events(GrpcClient(args.grpc, args.token), job_id, args.after)
+        events = GrpcClient(args.grpc, args.token).events(job_id, after=args.after)
     else:
         events = Client(args.url, args.token).events(job_id, after=args.after)
     state = ""

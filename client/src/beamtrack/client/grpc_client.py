@@ -1,4 +1,5 @@
-"""Synchronous gRPC client of beamtrack.v1.JobService; returns the protobuf messages."""
+"""Synchronous gRPC client of beamtrack.v1.JobService; returns the protobuf messages (and, for
+streams, optionally the REST client's ``Event`` form)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import grpc
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 
-from .rest import load_spec_arg
+from .rest import Event, load_spec_arg
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 STATE_NAMES = {pb.JOB_STATE_QUEUED: "queued", pb.JOB_STATE_RUNNING: "running",
@@ -36,6 +37,7 @@ class GrpcClient:
         self.timeout = timeout
         self._channel = grpc.insecure_channel(self.target)
         self._stub = pb_grpc.JobServiceStub(self._channel)
+        self._batched = True  # StreamEvents until a server answers UNIMPLEMENTED
 
     def close(self) -> None:
         self._channel.close()
@@ -69,23 +71,86 @@ class GrpcClient:
 
     def stream(self, job_id: str, *, after: str | None = None, reconnects: int = 5
                ) -> Iterator[pb.JobEvent]:
-        """StreamDiagnostics until the result event; an UNAVAILABLE connection is resumed from
-        the last event seen (``after_id``), so nothing is lost or repeated."""
+        """The job's events as ``JobEvent`` messages until the result event, each diagnostics
+        row with its ``values`` map filled (as StreamDiagnostics sends them); an UNAVAILABLE
+        connection is resumed from the last event seen (``after_id``), so nothing is lost or
+        repeated. ``events`` is the faster way to read rows (no map is built)."""
+        for ev, columns in self._follow(job_id, after, reconnects):
+            if columns and ev.HasField("diagnostics"):
+                row = ev.diagnostics
+                row.values.update(zip(columns, row.data, strict=True))
+            yield ev
+
+    def events(self, job_id: str, *, after: str | None = None, reconnects: int = 5
+               ) -> Iterator[Event]:
+        """The job's events in the REST client's ``Event`` form, resumed like ``stream``: kind
+        state, diag, log, custom or result; a diagnostics row is the same dict ``Client.events``
+        gives (its columns, int step, None for non-finite values), the other kinds carry the
+        proto's fields (state: state, attempt, reason; result: state, error, steps,
+        wall_time_s, artifacts)."""
+        for ev, columns in self._follow(job_id, after, reconnects):
+            kind = ev.WhichOneof("payload")
+            if kind == "diagnostics":
+                row = ev.diagnostics
+                items = zip(columns, row.data, strict=True) if columns else row.values.items()
+                data: dict[str, Any] = {k: None if v != v else v for k, v in items}
+                if "step" in data:
+                    data["step"] = int(data["step"])
+                yield Event(ev.id, "diag", data)
+            elif kind == "state":
+                yield Event(ev.id, "state", {"state": STATE_NAMES.get(ev.state.state, "?"),
+                                             "attempt": ev.state.attempt,
+                                             "reason": ev.state.reason})
+            elif kind == "result":
+                r = ev.result
+                yield Event(ev.id, "result", {"state": STATE_NAMES.get(r.state, "?"),
+                                              "error": r.error, "steps": r.steps,
+                                              "wall_time_s": r.wall_time_s,
+                                              "artifacts": list(r.artifacts)})
+            elif kind == "custom":
+                yield Event(ev.id, "custom", {"name": ev.custom.name, "value": ev.custom.value,
+                                              "step": ev.custom.step})
+            else:
+                yield Event(ev.id, "log", {"msg": ev.log.message})
+
+    def _follow(self, job_id: str, after: str | None, reconnects: int
+                ) -> Iterator[tuple[pb.JobEvent, tuple[str, ...]]]:
+        """(event, diagnostics columns in force) pairs until the result event, from the batched
+        StreamEvents; once a server answers UNIMPLEMENTED, from StreamDiagnostics (columns then
+        empty: its rows carry ``values`` maps). Resumes after UNAVAILABLE."""
         last = after or ""
         failures = 0
         while True:
-            call = self._stub.StreamDiagnostics(
-                pb.StreamDiagnosticsRequest(id=job_id, after_id=last), metadata=self._md)
+            req = pb.StreamDiagnosticsRequest(id=job_id, after_id=last)
+            batched = self._batched
+            call = (self._stub.StreamEvents if batched else self._stub.StreamDiagnostics)(
+                req, metadata=self._md)
             try:
-                for ev in call:
-                    last = ev.id
-                    failures = 0
-                    yield ev
-                    if ev.WhichOneof("payload") == "result":
-                        return
+                if batched:
+                    columns: tuple[str, ...] = ()
+                    for batch in call:
+                        if batch.columns:
+                            columns = tuple(batch.columns)
+                        for ev in batch.events:
+                            last = ev.id
+                            failures = 0
+                            yield ev, columns
+                            if ev.HasField("result"):
+                                return
+                else:
+                    for ev in call:
+                        last = ev.id
+                        failures = 0
+                        yield ev, ()
+                        if ev.HasField("result"):
+                            return
                 return
             except grpc.RpcError as exc:
-                if exc.code() != grpc.StatusCode.UNAVAILABLE or failures >= reconnects:
+                code = exc.code()
+                if batched and code == grpc.StatusCode.UNIMPLEMENTED:
+                    self._batched = False  # an older server: one message per event
+                    continue
+                if code != grpc.StatusCode.UNAVAILABLE or failures >= reconnects:
                     raise
                 failures += 1
                 time.sleep(min(0.2 * 2**failures, 5.0))

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x65\x61mtrack/v1/jobs.proto\x12\x0c\x62\x65\x61mtrack.v1\"\\\n\x10SubmitJobRequest\x12\x11\n\tspec_json\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\x05\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\x13\n\x0bhook_module\x18\x04 \x01(\t\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1e\n\x10\x43\x61ncelJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"W\n\x0fListJobsRequest\x12%\n\x05state\x18\x01 \x01(\x0e\x32\x16.beamtrack.v1.JobState\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"H\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.beamtrack.v1.Job\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\x92\x02\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12%\n\x05state\x18\x04 \x01(\x0e\x32\x16.beamtrack.v1.JobState\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x0e\n\x06\x64\x65vice\x18\x06 \x01(\t\x12\x0c\n\x04step\x18\x07 \x01(\x03\x12\x13\n\x0btotal_steps\x18\x08 \x01(\x03\x12\x12\n\ncreated_at\x18\t \x01(\x01\x12\x12\n\nstarted_at\x18\n \x01(\x01\x12\x13\n\x0b\x66inished_at\x18\x0b \x01(\x01\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\x12\r\n\x05\x65rror\x18\r \x01(\t\x12\x18\n\x10\x63\x61ncel_requested\x18\x0e \x01(\x08\"8\n\x18StreamDiagnosticsRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x02 \x01(\t\"\x80\x02\n\x08JobEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x05state\x18\x02 \x01(\x0b\x32\x19.beamtrack.v1.StateChangeH\x00\x12\x33\n\x0b\x64iagnostics\x18\x03 \x01(\x0b\x32\x1c.beamtrack.v1.DiagnosticsRowH\x00\x12+\n\x06\x63ustom\x18\x04 \x01(\x0b\x32\x19.beamtrack.v1.CustomValueH\x00\x12$\n\x03log\x18\x05 \x01(\x0b\x32\x15.beamtrack.v1.LogLineH\x00\x12)\n\x06result\x18\x06 \x01(\x0b\x32\x17.beamtrack.v1.JobResultH\x00\x42\t\n\x07payload\"U\n\x0bStateChange\x12%\n\x05state\x18\x01 \x01(\x0e\x32\x16.beamtrack.v1.JobState\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x92\x01\n\x0e\x44iagnosticsRow\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\t\n\x01s\x18\x02 \x01(\x01\x12\x38\n\x06values\x18\x03 \x03(\x0b\x32(.beamtrack.v1.DiagnosticsRow.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"8\n\x0b\x43ustomValue\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x0c\n\x04step\x18\x03 \x01(\x03\"\x1a\n\x07LogLine\x12\x0f\n\x07message\x18\x01 \x01(\t\"x\n\tJobResult\x12%\n\x05state\x18\x01 \x01(\x0e\x32\x16.beamtrack.v1.JobState\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\r\n\x05steps\x18\x03 \x01(\x03\x12\x13\n\x0bwall_time_s\x18\x04 \x01(\x01\x12\x11\n\tartifacts\x18\x05 \x03(\t*\x9a\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x32\xe8\x02\n\nJobService\x12>\n\tSubmitJob\x12\x1e.beamtrack.v1.SubmitJobRequest\x1a\x11.beamtrack.v1.Job\x12\x38\n\x06GetJob\x12\x1b.beamtrack.v1.GetJobRequest\x1a\x11.beamtrack.v1.Job\x12I\n\x08ListJobs\x12\x1d.beamtrack.v1.ListJobsRequest\x1a\x1e.beamtrack.v1.ListJobsResponse\x12>\n\tCancelJob\x12\x1e.beamtrack.v1.CancelJobRequest\x1a\x11.beamtrack.v1.Job\x12U\n\x11StreamDiagnostics\x12&.beamtrack.v1.StreamDiagnosticsRequest\x1a\x16.beamtrack.v1.JobEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x65\x61mtrack/v1/jobs.proto\x12\x0c\x62\x65\x61mtrack.v1\"\\\n\x10SubmitJobRequest\x12\x11\n\tspec_json\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\x05\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\x13\n\x0bhook_module\x18\x04 \x01(\t\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1e\n\x10\x43\x61ncelJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"W\n\x0fListJobsRequest\x12%\n\x05state\x18\x01 \x01(\x0e\x32\x16.beamtrack.v1.JobState\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"H\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.beamtrack.v1.Job\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\x92\x02\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12%\n\x05state\x18\x04 \x01(\x0e\x32\x16.beamtrack.v1.JobState\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x0e\n\x06\x64\x65vice\x18\x06 \x01(\t\x12\x0c\n\x04step\x18\x07 \x01(\x03\x12\x13\n\x0btotal_steps\x18\x08 \x01(\x03\x12\x12\n\ncreated_at\x18\t \x01(\x01\x12\x12\n\nstarted_at\x18\n \x01(\x01\x12\x13\n\x0b\x66inished_at\x18\x0b \x01(\x01\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\x05\x12\r\n\x05\x65rror\x18\r \x01(\t\x12\x18\n\x10\x63\x61ncel_requested\x18\x0e \x01(\x08\"8\n\x18StreamDiagnosticsRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x02 \x01(\t\"\x80\x02\n\x08JobEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x05state\x18\x02 \x01(\x0b\x32\x19.beamtrack.v1.StateChangeH\x00\x12\x33\n\x0b\x64iagnostics\x18\x03 \x01(\x0b\x32\x1c.beamtrack.v1.DiagnosticsRowH\x00\x12+\n\x06\x63ustom\x18\x04 \x01(\x0b\x32\x19.beamtrack.v1.CustomValueH\x00\x12$\n\x03log\x18\x05 \x01(\x0b\x32\x15.beamtrack.v1.LogLineH\x00\x12)\n\x06result\x18\x06 \x01(\x0b\x32\x17.beamtrack.v1.JobResultH\x00\x42\t\n\x07payload\"H\n\rJobEventBatch\x12&\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x16.beamtrack.v1.JobEvent\x12\x0f\n\x07\x63olumns\x18\x02 \x03(\t\"U\n\x0bStateChange\x12%\n\x05state\x18\x01 \x01(\x0e\x32\x16.beamtrack.v1.JobState\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xa0\x01\n\x0e\x44iagnosticsRow\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\t\n\x01s\x18\x02 \x01(\x01\x12\x38\n\x06values\x18\x03 \x03(\x0b\x32(.beamtrack.v1.DiagnosticsRow.ValuesEntry\x12\x0c\n\x04\x64\x61ta\x18\x04 \x03(\x01\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"8\n\x0b\x43ustomValue\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x0c\n\x04step\x18\x03 \x01(\x03\"\x1a\n\x07LogLine\x12\x0f\n\x07message\x18\x01 \x01(\t\"x\n\tJobResult\x12%\n\x05state\x18\x01 \x01(\x0e\x32\x16.beamtrack.v1.JobState\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\r\n\x05steps\x18\x03 \x01(\x03\x12\x13\n\x0bwall_time_s\x18\x04 \x01(\x01\x12\x11\n\tartifacts\x18\x05 \x03(\t*\x9a\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x32\xbf\x03\n\nJobService\x12>\n\tSubmitJob\x12\x1e.beamtrack.v1.SubmitJobRequest\x1a\x11.beamtrack.v1.Job\x12\x38\n\x06GetJob\x12\x1b.beamtrack.v1.GetJobRequest\x1a\x11.beamtrack.v1.Job\x12I\n\x08ListJobs\x12\x1d.beamtrack.v1.ListJobsRequest\x1a\x1e.beamtrack.v1.ListJobsResponse\x12>\n\tCancelJob\x12\x1e.beamtrack.v1.CancelJobRequest\x1a\x11.beamtrack.v1.Job\x12U\n\x11StreamDiagnostics\x12&.beamtrack.v1.StreamDiagnosticsRequest\x1a\x16.beamtrack.v1.JobEvent0\x01\x12U\n\x0cStreamEvents\x12&.beamtrack.v1.StreamDiagnosticsRequest\x1a\x1b.beamtrack.v1.JobEventBatch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DIAGNOSTICSROW_VALUESENTRY']._loaded_options = None
   _globals['_DIAGNOSTICSROW_VALUESENTRY']._serialized_options = b'8\001'
-  _globals['_JOBSTATE']._serialized_start=1398
-  _globals['_JOBSTATE']._serialized_end=1552
+  _globals['_JOBSTATE']._serialized_start=1486
+  _globals['_JOBSTATE']._serialized_end=1640
   _globals['_SUBMITJOBREQUEST']._serialized_start=41
   _globals['_SUBMITJOBREQUEST']._serialized_end=133
   _globals['_GETJOBREQUEST']._serialized_start=135
@@ -51,18 +51,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMDIAGNOSTICSREQUEST']._serialized_end=692
   _globals['_JOBEVENT']._serialized_start=695
   _globals['_JOBEVENT']._serialized_end=951
-  _globals['_STATECHANGE']._serialized_start=953
-  _globals['_STATECHANGE']._serialized_end=1038
-  _globals['_DIAGNOSTICSROW']._serialized_start=1041
-  _globals['_DIAGNOSTICSROW']._serialized_end=1187
-  _globals['_DIAGNOSTICSROW_VALUESENTRY']._serialized_start=1142
-  _globals['_DIAGNOSTICSROW_VALUESENTRY']._serialized_end=1187
-  _globals['_CUSTOMVALUE']._serialized_start=1189
-  _globals['_CUSTOMVALUE']._serialized_end=1245
-  _globals['_LOGLINE']._serialized_start=1247
-  _globals['_LOGLINE']._serialized_end=1273
-  _globals['_JOBRESULT']._serialized_start=1275
-  _globals['_JOBRESULT']._serialized_end=1395
-  _globals['_JOBSERVICE']._serialized_start=1555
-  _globals['_JOBSERVICE']._serialized_end=1915
+  _globals['_JOBEVENTBATCH']._serialized_start=953
+  _globals['_JOBEVENTBATCH']._serialized_end=1025
+  _globals['_STATECHANGE']._serialized_start=1027
+  _globals['_STATECHANGE']._serialized_end=1112
+  _globals['_DIAGNOSTICSROW']._serialized_start=1115
+  _globals['_DIAGNOSTICSROW']._serialized_end=1275
+  _globals['_DIAGNOSTICSROW_VALUESENTRY']._serialized_start=1230
+  _globals['_DIAGNOSTICSROW_VALUESENTRY']._serialized_end=1275
+  _globals['_CUSTOMVALUE']._serialized_start=1277
+  _globals['_CUSTOMVALUE']._serialized_end=1333
+  _globals['_LOGLINE']._serialized_start=1335
+  _globals['_LOGLINE']._serialized_end=1361
+  _globals['_JOBRESULT']._serialized_start=1363
+  _globals['_JOBRESULT']._serialized_end=1483
+  _globals['_JOBSERVICE']._serialized_start=1643
+  _globals['_JOBSERVICE']._serialized_end=2090
 # @@protoc_insertion_point(module_scope)

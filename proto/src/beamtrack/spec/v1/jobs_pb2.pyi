@@ -120,6 +120,14 @@ class JobEvent(_message.Message):
     result: JobResult
     def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[StateChange, _Mapping]] = ..., diagnostics: _Optional[_Union[DiagnosticsRow, _Mapping]] = ..., custom: _Optional[_Union[CustomValue, _Mapping]] = ..., log: _Optional[_Union[LogLine, _Mapping]] = ..., result: _Optional[_Union[JobResult, _Mapping]] = ...) -> None: ...
 
+class JobEventBatch(_message.Message):
+    __slots__ = ("events", "columns")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[JobEvent]
+    columns: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, events: _Optional[_Iterable[_Union[JobEvent, _Mapping]]] = ..., columns: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class StateChange(_message.Message):
     __slots__ = ("state", "attempt", "reason")
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -131,7 +139,7 @@ class StateChange(_message.Message):
     def __init__(self, state: _Optional[_Union[JobState, str]] = ..., attempt: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class DiagnosticsRow(_message.Message):
-    __slots__ = ("step", "s", "values")
+    __slots__ = ("step", "s", "values", "data")
     class ValuesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -142,10 +150,12 @@ class DiagnosticsRow(_message.Message):
     STEP_FIELD_NUMBER: _ClassVar[int]
     S_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     step: int
     s: float
     values: _containers.ScalarMap[str, float]
-    def __init__(self, step: _Optional[int] = ..., s: _Optional[float] = ..., values: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    data: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, step: _Optional[int] = ..., s: _Optional[float] = ..., values: _Optional[_Mapping[str, float]] = ..., data: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class CustomValue(_message.Message):
     __slots__ = ("name", "value", "step")

@@ -59,6 +59,11 @@ class JobServiceStub:
                 request_serializer=beamtrack_dot_v1_dot_jobs__pb2.StreamDiagnosticsRequest.SerializeToString,
                 response_deserializer=beamtrack_dot_v1_dot_jobs__pb2.JobEvent.FromString,
                 _registered_method=True)
+        self.StreamEvents = channel.unary_stream(
+                '/beamtrack.v1.JobService/StreamEvents',
+                request_serializer=beamtrack_dot_v1_dot_jobs__pb2.StreamDiagnosticsRequest.SerializeToString,
+                response_deserializer=beamtrack_dot_v1_dot_jobs__pb2.JobEventBatch.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -95,6 +100,18 @@ class JobServiceServicer:
     def StreamDiagnostics(self, request, context):
         """Server streaming: the job's events from the beginning (or after `after_id`, to resume a
         broken stream) until its final `result` event; a finished job's stream replays and ends.
+        One message per event, diagnostics rows as `DiagnosticsRow.values` maps.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamEvents(self, request, context):
+        """The same events, in the same order and with the same ids and resume semantics, packed
+        into batches (one message per batch the server reads from the job's stream), with the
+        diagnostics rows columnar: `DiagnosticsRow.data` in the order of `JobEventBatch.columns`.
+        Preferred by clients that can unpack it (the SDK does, and falls back to
+        StreamDiagnostics when a server answers UNIMPLEMENTED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -127,6 +144,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.StreamDiagnostics,
                     request_deserializer=beamtrack_dot_v1_dot_jobs__pb2.StreamDiagnosticsRequest.FromString,
                     response_serializer=beamtrack_dot_v1_dot_jobs__pb2.JobEvent.SerializeToString,
+            ),
+            'StreamEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamEvents,
+                    request_deserializer=beamtrack_dot_v1_dot_jobs__pb2.StreamDiagnosticsRequest.FromString,
+                    response_serializer=beamtrack_dot_v1_dot_jobs__pb2.JobEventBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +286,33 @@ class JobService:
             '/beamtrack.v1.JobService/StreamDiagnostics',
             beamtrack_dot_v1_dot_jobs__pb2.StreamDiagnosticsRequest.SerializeToString,
             beamtrack_dot_v1_dot_jobs__pb2.JobEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/beamtrack.v1.JobService/StreamEvents',
+            beamtrack_dot_v1_dot_jobs__pb2.StreamDiagnosticsRequest.SerializeToString,
+            beamtrack_dot_v1_dot_jobs__pb2.JobEventBatch.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,174 @@
+"""The batched, columnar gRPC stream (StreamEvents) against the per-event one
+(StreamDiagnostics) and SSE: same events, same ids, same values, same resume semantics. Streams
+are written through the real JobStore into the test's real Redis (no Ray needed)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+from beamtrack.server.grpc_service import BATCH_EVENTS, JobServicer
+from beamtrack.spec.v1 import jobs_pb2 as pb
+from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
+from beamtrack.workers.store import JobState
+
+from .conftest import TOKENS, fodo_spec
+
+pytestmark = pytest.mark.integration
+
+COLUMNS = ["step", "s"] + [f"{q}_{a}" for q in ("mean", "min", "max", "sigma", "emittance",
+                                                "alpha", "beta") for a in ("x", "y", "t")]
+
+
+def row(i: int, columns: list[str] = COLUMNS) -> dict[str, Any]:
+    r: dict[str, Any] = {c: (i * 0.001 + k) * 1e-3 for k, c in enumerate(columns)}
+    r["step"], r["s"] = i + 1, 0.01 * (i + 1)
+    if i == 7:
+        r["alpha_t"] = None  # a non-finite value, stored as null
+    return r
+
+
+def finished_job(server: Any, rest: Any, rows: list[dict[str, Any]]) -> str:
+    """A job whose stream holds: queued, running, a log line, ``rows`` (with a custom value in
+    the middle), succeeded, result."""
+    job_id = rest(server).submit(fodo_spec(npart=10))["id"]
+    claimed = server.store.claim()
+    assert claimed is not None and claimed[0] == job_id
+    store, attempt = server.store, claimed[1]
+    store.publish(job_id, "log", {"msg": "attempt 1 started"})
+    half = len(rows) // 2
+    store.publish_rows(job_id, attempt, rows[:half])
+    store.publish(job_id, "custom", {"name": "tune", "value": 0.25, "step": half})
+    store.publish_rows(job_id, attempt, rows[half:])
+    assert store.finish(job_id, attempt, JobState.SUCCEEDED, result={"steps": len(rows)})
+    return job_id
+
+
+def raw_batches(server: Any, job_id: str, after: str = "") -> list[pb.JobEventBatch]:
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as ch:
+        stub = pb_grpc.JobServiceStub(ch)
+        req = pb.StreamDiagnosticsRequest(id=job_id, after_id=after)
+        return list(stub.StreamEvents(req, metadata=[("authorization",
+                                                      f"Bearer {TOKENS['alice']}")]))
+
+
+def raw_events(server: Any, job_id: str) -> list[pb.JobEvent]:
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as ch:
+        stub = pb_grpc.JobServiceStub(ch)
+        req = pb.StreamDiagnosticsRequest(id=job_id)
+        return list(stub.StreamDiagnostics(req, metadata=[("authorization",
+                                                           f"Bearer {TOKENS['alice']}")]))
+
+
+def same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def test_batched_stream_carries_every_event_once(server_factory: Any, rest: Any,
+                                                 grpc_client: Any) -> None:
+    server = server_factory()
+    rows = [row(i) for i in range(1300)]  # more than one Redis read and one batch
+    job_id = finished_job(server, rest, rows)
+
+    batches = raw_batches(server, job_id)
+    assert len(batches) >= 3 and all(len(b.events) <= BATCH_EVENTS for b in batches)
+    assert list(batches[0].columns) == COLUMNS  # the header once per call...
+    assert all(not b.columns for b in batches[1:])  # ...and not again while it holds
+    flat = [ev for b in batches for ev in b.events]
+    old = raw_events(server, job_id)
+    assert [e.id for e in flat] == [e.id for e in old]
+    assert [e.WhichOneof("payload") for e in flat] == [e.WhichOneof("payload") for e in old]
+    kinds = [e.WhichOneof("payload") for e in flat]
+    assert kinds.count("diagnostics") == len(rows) and kinds.count("custom") == 1
+    assert kinds[-1] == "result" and kinds.count("result") == 1
+    for new, ref in zip(flat, old, strict=True):
+        if new.WhichOneof("payload") == "diagnostics":
+            assert not new.diagnostics.values and len(new.diagnostics.data) == len(COLUMNS)
+            assert (new.diagnostics.step, new.diagnostics.s) == (ref.diagnostics.step,
+                                                                 ref.diagnostics.s)
+            assert all(same(v, ref.diagnostics.values[c])
+                       for c, v in zip(COLUMNS, new.diagnostics.data, strict=True))
+        else:
+            assert new == ref
+
+    # the SDK: stream() fills the values maps as StreamDiagnostics sends them ...
+    g = grpc_client(server)
+    streamed = list(g.stream(job_id))
+    assert [e.id for e in streamed] == [e.id for e in old]
+    for new, ref in zip(streamed, old, strict=True):
+        if ref.WhichOneof("payload") == "diagnostics":
+            assert dict(new.diagnostics.values).keys() == dict(ref.diagnostics.values).keys()
+            assert all(same(new.diagnostics.values[c], v)
+                       for c, v in ref.diagnostics.values.items())
+    # ... and events() gives the REST client's Event form, row for row
+    sse = list(rest(server).events(job_id))
+    via_grpc = list(g.events(job_id))
+    assert [(e.id, e.kind) for e in via_grpc] == [(e.id, e.kind) for e in sse]
+    diag_g = [e.data for e in via_grpc if e.kind == "diag"]
+    assert diag_g == [e.data for e in sse if e.kind == "diag"] == rows
+    assert diag_g[7]["alpha_t"] is None and isinstance(diag_g[0]["step"], int)
+
+
+def test_batched_stream_resumes_mid_batch(server_factory: Any, rest: Any,
+                                          grpc_client: Any) -> None:
+    server = server_factory()
+    rows = [row(i) for i in range(700)]
+    job_id = finished_job(server, rest, rows)
+    g = grpc_client(server)
+    full = list(g.events(job_id))
+    for cut in (0, 1, 5, 400, BATCH_EVENTS, len(full) - 2):
+        after = full[cut].id
+        # a new call sends the header again, with the first row it carries
+        with_rows = [b for b in raw_batches(server, job_id, after=after)
+                     if any(e.HasField("diagnostics") for e in b.events)]
+        assert all(list(b.columns) == (COLUMNS if k == 0 else []) for k, b in enumerate(with_rows))
+        tail = list(g.events(job_id, after=after))
+        assert [(e.id, e.data) for e in tail] == [(e.id, e.data) for e in full[cut + 1:]]
+    assert list(g.events(job_id, after=full[-1].id)) == []
+
+
+def test_column_change_starts_a_new_header(server_factory: Any, rest: Any,
+                                           grpc_client: Any) -> None:
+    server = server_factory()
+    wider = [*COLUMNS, "charge_C"]
+    rows = [row(i) for i in range(30)] + [row(i, wider) for i in range(30, 60)]
+    rows += [row(i) for i in range(60, 90)]
+    job_id = finished_job(server, rest, rows)
+    headers = [list(b.columns) for b in raw_batches(server, job_id) if b.columns]
+    assert headers == [COLUMNS, wider, COLUMNS]
+    got = [e.data for e in grpc_client(server).events(job_id) if e.kind == "diag"]
+    assert got == rows == [e.data for e in rest(server).events(job_id) if e.kind == "diag"]
+
+
+def test_sdk_falls_back_to_per_event_stream(server_factory: Any, rest: Any,
+                                            grpc_client: Any) -> None:
+    """An older server without StreamEvents (UNIMPLEMENTED): the SDK reads StreamDiagnostics."""
+    server = server_factory()
+    rows = [row(i) for i in range(50)]
+    job_id = finished_job(server, rest, rows)
+
+    class OldServicer(JobServicer):
+        StreamEvents = pb_grpc.JobServiceServicer.StreamEvents  # the generated UNIMPLEMENTED
+
+    from concurrent import futures
+
+    old = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    pb_grpc.add_JobServiceServicer_to_server(OldServicer(server.service, server.metrics), old)
+    port = old.add_insecure_port("127.0.0.1:0")
+    old.start()
+    try:
+        from beamtrack.client import GrpcClient
+
+        g = GrpcClient(f"127.0.0.1:{port}", TOKENS["alice"])
+        events: Iterator[Any] = g.events(job_id)
+        got = [e.data for e in events if e.kind == "diag"]
+        assert got == rows and g._batched is False
+        streamed = list(g.stream(job_id))
+        assert streamed[-1].HasField("result")
+        assert [e.id for e in streamed] == [e.id for e in grpc_client(server).stream(job_id)]
+        g.close()
+    finally:
+        old.stop(grace=None)

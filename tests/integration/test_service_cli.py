@@ -47,6 +47,14 @@ def test_client_cli(ray_local: None, server_factory: Any, tmp_path: Path) -> Non
     assert watch.returncode == 0 and "[result] succeeded" in watch.stdout
     again = cli(server, "cancel", job_id)
     assert again.returncode == 1 and "FAILED_PRECONDITION" in again.stderr
+    # a hook module sent with --hook runs in the sandbox; what it emits arrives on the stream
+    hook_file = tmp_path / "hooks.py"
+    hook_file.write_text("def after_period(sim):\n    sim.emit('n_alive', float((sim.beam.arrays()['state'] == 0).sum()))\n")
+    hooked = cli(server, "submit", str(spec_file), "--hook", str(hook_file), "--watch")
+    assert hooked.returncode == 0, hooked.stderr
+    assert "[custom] n_alive = 1000.0" in hooked.stdout
+    missing_hook = cli(server, "submit", str(spec_file), "--hook", str(tmp_path / "nope.py"))
+    assert missing_hook.returncode == 2 and "nope.py" in missing_hook.stderr and "Traceback" not in missing_hook.stderr
 
 
 def test_client_cli_errors_are_one_line(server_factory: Any, tmp_path: Path) -> None:

@@ -73,12 +73,13 @@ def _watch(args: argparse.Namespace, job_id: str) -> int:
 def run(args: argparse.Namespace) -> int:
     rest = Client(args.url, args.token)
     if args.cmd == "submit":
+        hook = Path(args.hook).read_text() if args.hook else None
         if args.grpc:
             job_pb = GrpcClient(args.grpc, args.token).submit(
-                args.spec, priority=args.priority, device=args.device)
+                args.spec, priority=args.priority, device=args.device, hook_module=hook)
             job_id = job_pb.id
         else:
-            job_id = rest.submit(args.spec, priority=args.priority, device=args.device)["id"]
+            job_id = rest.submit(args.spec, priority=args.priority, device=args.device, hook_module=hook)["id"]
         print(job_id, flush=True)
         return _watch(args, job_id) if args.watch else 0
     if args.cmd == "status":
@@ -128,6 +129,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("spec", help="JobSpec JSON file (or a reference case file)")
     s.add_argument("--priority", type=int, default=0, help="higher runs first (-1000..1000)")
     s.add_argument("--device", default="auto", choices=["auto", "serial", "openmp", "cuda"])
+    s.add_argument("--hook", metavar="MODULE.py",
+                   help="a Python hook module (before_period, after_period, ...) run in the server's sandbox")
     s.add_argument("--watch", action="store_true", help="then stream its events to the end")
     s.add_argument("--quiet", action="store_true", help="with --watch: no diagnostics rows")
     s.set_defaults(after=None)

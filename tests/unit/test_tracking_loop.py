@@ -210,3 +210,21 @@ def test_lost_particles_written_with_s_lost(tmp_path) -> None:
     ids = it.particles["beam"]["id"][io.Record_Component.SCALAR].load_chunk()
     series.flush()
     assert sorted(ids) == sorted(lost["id"]) and (s_lost == 1.0).all()
+
+
+def test_period_by_period_calls_equal_one_call() -> None:
+    """ImpactX scripts often call track_particles() one period at a time: the reused tracker (kernel
+    and cached ops) gives exactly what one call over all periods gives, and sees a new hook."""
+    one = make_sim()
+    one.lattice.extend(fodo())
+    one.track_particles(periods=4)
+    many = make_sim()
+    many.lattice.extend(fodo())
+    for _ in range(4):
+        many.track_particles(periods=1)
+    np.testing.assert_array_equal(one.beam.real, many.beam.real)
+    assert many.tracking_step == one.tracking_step and many.reference.s == pytest.approx(one.reference.s)
+    seen = []
+    many.hook["before_slice"] = lambda s: seen.append(s.tracking_step)
+    many.track_particles(periods=1)
+    assert len(seen) == 10

@@ -20,7 +20,7 @@ from .kernels import select
 from .lattice import Lattice
 from .particles import ParticleContainer
 from .refpart import RefPart
-from .tracking import HOOK_NAMES, Tracker, TrackingCancelled
+from .tracking import HOOK_NAMES, Tracker, TrackingCancelled, tracker_signature
 
 KINDS = ("serial", "openmp", "cuda")
 
@@ -104,6 +104,8 @@ class Simulation:
         self._stop = False
         self._writers: dict[str, Any] = {}
         self._sc_solver: Any = None
+        self._tracker: Tracker | None = None
+        self._config_cache: tuple[Any, dict[str, Any]] | None = None
         self._total_steps = 0
         self._seed: int | None = None
         self._distr: Any = None
@@ -136,7 +138,10 @@ class Simulation:
     def kernel_config(self) -> dict[str, Any]:
         """Compile-time switches this run asks of its kernel (``kernels.variants``): misalignment and
         aperture code only when an element of the lattice is misaligned or has an aperture."""
-        return select.variants.lattice_config(self.lattice)
+        key = (sum(el.version for el in self.lattice), tuple(map(id, self.lattice)))
+        if self._config_cache is None or self._config_cache[0] != key:
+            self._config_cache = (key, select.variants.lattice_config(self.lattice))
+        return self._config_cache[1]
 
     # --- space charge ----------------------------------------------------------------------------
     @property
@@ -168,7 +173,11 @@ class Simulation:
         """Track the beam through ``periods`` passes of the lattice (default ``sim.periods``)."""
         periods = self.periods if periods is None else periods
         self._total_steps = self.tracking_step + periods * sum(el.nslice for el in self.lattice)
-        tracker = Tracker(self)
+        # a Tracker keeps its kernel and cached ops: reuse it while the line and settings are the same
+        # (an ImpactX script often calls track_particles one period at a time)
+        tracker = self._tracker
+        if tracker is None or tracker.signature != tracker_signature(self) or tracker.config != self.kernel_config():
+            tracker = self._tracker = Tracker(self)
         if self.tracking_step == 0:
             self._reduced_diagnostics()
         tracker.run(periods)

@@ -74,6 +74,13 @@ def plan_groups(sim: Simulation) -> list[Group]:
     return groups
 
 
+def tracker_signature(sim: Simulation) -> tuple[Any, ...]:
+    """What the plan and the kernel of a Tracker depend on. Parameter changes are not part of it: the
+    groups rebuild their ops on those, and the kernel hands over to a wider one when an op needs it."""
+    return (tuple(map(id, sim.lattice)), tuple(sorted(k for k, v in sim.hook.items() if v is not None)),
+            sim.space_charge_enabled, sim.slice_step_diagnostics, sim.kind, sim.nthreads, sim.compose_linear)
+
+
 def call_hook(sim: Simulation, name: str) -> None:
     fn: Callable[[Any], Any] | None = sim.hook.get(name)
     if fn is None:
@@ -90,7 +97,9 @@ class Tracker:
 
     def __init__(self, sim: Simulation):
         self.sim = sim
+        self.signature = tracker_signature(sim)
         self.groups = plan_groups(sim)
+        self.config = sim.kernel_config()
         self.kernel = sim.kernel()
 
     # --- ops -------------------------------------------------------------------------------------

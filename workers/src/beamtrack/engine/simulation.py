@@ -138,7 +138,7 @@ class Simulation:
     def kernel_config(self) -> dict[str, Any]:
         """Compile-time switches this run asks of its kernel (``kernels.variants``): misalignment and
         aperture code only when an element of the lattice is misaligned or has an aperture."""
-        key = (sum(el.version for el in self.lattice), tuple(map(id, self.lattice)))
+        key = (tuple(el.version for el in self.lattice), tuple(map(id, self.lattice)))
         if self._config_cache is None or self._config_cache[0] != key:
             self._config_cache = (key, select.variants.lattice_config(self.lattice))
         return self._config_cache[1]

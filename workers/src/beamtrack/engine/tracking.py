@@ -25,7 +25,7 @@ from .refpart import RefPart
 if TYPE_CHECKING:
     from .simulation import Simulation
 
-_version = attrgetter("_version")
+_version = attrgetter("version")
 
 HOOK_NAMES = ("before_period", "after_period", "before_element", "after_element", "before_slice")
 
@@ -184,8 +184,7 @@ class Tracker:
         if element_level:
             sim.tracking_element = g.start
             call_hook(sim, "before_element")
-        # versions only grow, so their sum changes whenever any parameter changes
-        key = (sum(map(_version, els)), tuple(map(id, els)), ref.pt)
+        key = (tuple(map(_version, els)), tuple(map(id, els)), ref.pt)
         if g.cache_key != key:
             ops, aux, s_rel = self._build_ops(els, g.start, ref, None)
             composed = self._compose(ops, aux) if all(el.linear for el in els) else None

@@ -12,6 +12,7 @@ src/particles/integrators/Integrators.H.
 from __future__ import annotations
 
 import math
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,7 @@ def drift_t(ref: RefPart, tau: float) -> None:
         ref.t += tau / math.sqrt(1.0 - pt ** -2)
 
 
-class IntegratedMapElement(Element):
+class IntegratedMapElement(Element, metaclass=ABCMeta):
     """Base of the soft-edge elements: per-slice 6x6 maps on (x, px, y, py, t, pt) run by the LinearMap kernel.
 
     Subclasses implement ``_integrate(ref, zin, slice_ds) -> R``: advance the reference (t, pt) over
@@ -75,8 +76,9 @@ class IntegratedMapElement(Element):
                              f"({c.size} != {s.size})")
         return c, s
 
+    @abstractmethod
     def _integrate(self, ref: RefPart, zin: float, slice_ds: float) -> np.ndarray:
-        raise NotImplementedError
+        """Advance ref over one slice from ``zin`` [m]; the slice's 6x6 map (static units)."""
 
     def _first_slice_z(self, ref: RefPart, nslices: int) -> float:
         """z [m] from the element entry where the next slice starts: 0 for a whole element, else from

@@ -3,6 +3,7 @@ streams, optionally the REST client's ``Event`` form)."""
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import time
@@ -59,8 +60,8 @@ class GrpcClient:
                                  timeout=self.timeout)
 
     def list(self, *, state: str | None = None, limit: int = 50, cursor: str | None = None
-             ) -> tuple[list[pb.Job], str | None]:
-        req = pb.ListJobsRequest(state=STATE_VALUES.get(state or "", 0), limit=limit,
+             ) -> tuple[builtins.list[pb.Job], str | None]:
+        req = pb.ListJobsRequest(state=STATE_VALUES.get(state or "", pb.JOB_STATE_UNSPECIFIED), limit=limit,
                                  cursor=cursor or "")
         resp = self._stub.ListJobs(req, metadata=self._md, timeout=self.timeout)
         return list(resp.jobs), (resp.next_cursor or None)

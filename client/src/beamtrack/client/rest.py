@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import time
@@ -20,7 +21,7 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 class ApiError(Exception):
     """An error answer of the service: HTTP ``status``, stable ``code``, field ``details``."""
 
-    def __init__(self, status: int, code: str, message: str, details: list[dict[str, str]]):
+    def __init__(self, status: int, code: str, message: str, details: builtins.list[dict[str, str]]):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
@@ -101,7 +102,7 @@ class Client:
         return dict(self._json("GET", f"/v1/jobs/{job_id}"))
 
     def list(self, *, state: str | None = None, limit: int = 50,
-             cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+             cursor: str | None = None) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """One page of jobs, newest first, and the cursor of the next page (None at the end)."""
         params: dict[str, Any] = {"limit": limit}
         if state:
@@ -165,7 +166,7 @@ class Client:
                 time.sleep(min(0.2 * 2**failures, 5.0))
 
     # -- results ---------------------------------------------------------------------------------
-    def diagnostics(self, job_id: str) -> list[dict[str, float]]:
+    def diagnostics(self, job_id: str) -> builtins.list[dict[str, float]]:
         """Reduced beam characteristics rows (ImpactX's columns)."""
         return list(self._json("GET", f"/v1/jobs/{job_id}/diagnostics")["rows"])
 
@@ -174,11 +175,11 @@ class Client:
         _raise_for(resp)
         return resp.text
 
-    def artifacts(self, job_id: str) -> list[dict[str, Any]]:
+    def artifacts(self, job_id: str) -> builtins.list[dict[str, Any]]:
         """``[{"name": relative path, "size": bytes}]`` of the job's output files."""
         return list(self._json("GET", f"/v1/jobs/{job_id}/artifacts"))
 
-    def download(self, job_id: str, dest: str | Path) -> list[Path]:
+    def download(self, job_id: str, dest: str | Path) -> builtins.list[Path]:
         """Fetch every artifact (openPMD series, reduced diagnostics) into ``dest``."""
         dest = Path(dest)
         out = []
@@ -215,7 +216,8 @@ def _loads(text: str) -> Any:
 
 
 def _parse_sse(lines: Iterator[str]) -> Iterator[Event]:
-    ev_id, kind, data = "", "message", []
+    ev_id, kind = "", "message"
+    data: builtins.list[str] = []
     for line in lines:
         if line == "":
             if data:

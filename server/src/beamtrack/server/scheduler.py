@@ -156,7 +156,7 @@ class Scheduler:
                 max_restarts=0,
             ).remote(self.redis_url, self.store.prefix, str(self.settings.artifacts),
                      self.settings.hook_limits)
-            ref = actor.run.remote(job_id, attempt, kind)
+            ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined]  # a Ray actor handle
         except RayError as exc:
             self.store.requeue(job_id, attempt, f"could not start a worker: {exc}",
                                max_attempts=self.settings.max_attempts)

@@ -7,6 +7,7 @@ translate wire formats.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,7 @@ class JobService:
     def list(
         self, who: Principal, *, state: str | None = None, limit: int = 50,
         cursor: str | None = None,
-    ) -> tuple[list[JobRecord], str | None]:
+    ) -> tuple[builtins.list[JobRecord], str | None]:
         """A page of the caller's jobs (all jobs for an admin), newest first."""
         if state is not None and state not in {s.value for s in JobState}:
             msg = f"must be one of {', '.join(s.value for s in JobState)}"
@@ -127,7 +128,7 @@ class JobService:
 
     def events(
         self, who: Principal, job_id: str, after: str | None = None,
-    ) -> Iterator[list[StreamEvent]]:
+    ) -> Iterator[builtins.list[StreamEvent]]:
         """Batches of the job's events after cursor ``after`` until its result (an empty batch
         is a keep-alive tick)."""
         self.get(who, job_id)
@@ -137,12 +138,12 @@ class JobService:
                                   details=[{"loc": "after", "msg": "invalid event id"}])
         return self.store.follow(job_id, cursor, block_ms=self.settings.stream_block_ms)
 
-    def diagnostics(self, who: Principal, job_id: str) -> list[dict[str, float]]:
+    def diagnostics(self, who: Principal, job_id: str) -> builtins.list[dict[str, float]]:
         """Every reduced-diagnostics row the job has published so far."""
         self.get(who, job_id)
         return self.store.diagnostics(job_id)
 
-    def artifacts(self, who: Principal, job_id: str) -> list[dict[str, Any]]:
+    def artifacts(self, who: Principal, job_id: str) -> builtins.list[dict[str, Any]]:
         """Files the job wrote: ``[{"name": relative path, "size": bytes}]``."""
         self.get(who, job_id)
         root = self.artifact_root / job_id

@@ -19,6 +19,7 @@ number, so a worker from an earlier attempt cannot overwrite a retried job.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 import uuid
@@ -284,14 +285,14 @@ class JobStore:
     def list(
         self, *, owner: str | None, state: str | None = None, limit: int = 50,
         cursor: int | None = None,
-    ) -> tuple[list[JobRecord], int | None]:
+    ) -> tuple[builtins.list[JobRecord], int | None]:
         """Jobs newest first (of ``owner``, or all when None), optionally only in ``state``.
 
         ``cursor`` is the ``next_cursor`` of the previous page (a seq, exclusive); the returned
         cursor is None on the last page.
         """
         index = self._k("idx", "user", owner) if owner is not None else self._k("idx", "all")
-        out: list[JobRecord] = []
+        out: builtins.list[JobRecord] = []
         hi: str = f"({cursor}" if cursor is not None else "+inf"
         batch = max(limit * 2, 50)
         while len(out) < limit:
@@ -320,11 +321,11 @@ class JobStore:
         queued, running = pipe.execute()
         return {"queued": int(queued), "running": int(running)}
 
-    def queued_ids(self) -> list[str]:
+    def queued_ids(self) -> builtins.list[str]:
         """Queued ids in the order they will be claimed."""
         return list(self.r.zrange(self._k("queue"), 0, -1))
 
-    def running_ids(self) -> list[str]:
+    def running_ids(self) -> builtins.list[str]:
         return sorted(self.r.smembers(self._k("running")))
 
     # -- transitions -------------------------------------------------------------------------
@@ -404,10 +405,10 @@ class JobStore:
     # -- streams -----------------------------------------------------------------------------
     def read_events(
         self, job_id: str, after: str = "0-0", *, block_ms: int | None = None, count: int = 1000,
-    ) -> list[StreamEvent]:
+    ) -> builtins.list[StreamEvent]:
         """Events strictly after entry id ``after``; waits up to ``block_ms`` when none yet."""
         res = self.r.xread({self.stream_key(job_id): after}, count=count, block=block_ms)
-        out: list[StreamEvent] = []
+        out: builtins.list[StreamEvent] = []
         for _key, entries in res or []:
             for entry_id, fields in entries:
                 out.append(StreamEvent(entry_id, fields["k"], fields["d"]))
@@ -439,9 +440,9 @@ class JobStore:
             cursor = events[-1].id
             yield events
 
-    def diagnostics(self, job_id: str) -> list[dict[str, float]]:
+    def diagnostics(self, job_id: str) -> builtins.list[dict[str, float]]:
         """Every diagnostics row published for the job, in order."""
-        rows: list[dict[str, float]] = []
+        rows: builtins.list[dict[str, float]] = []
         lo = "-"
         while True:
             entries = self.r.xrange(self.stream_key(job_id), lo, "+", count=5000)

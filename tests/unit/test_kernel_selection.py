@@ -261,3 +261,18 @@ def test_regenerate_keeps_up_to_date_kernels(store: Path) -> None:
     after = {p.name: p.stat().st_mtime_ns for p in store.glob("*.so")}
     changed = [n for n in after if after[n] != before[n]]
     assert changed == [f"{DEFS[0][0]}.serial.so"]
+
+
+def test_prebuilt_for_another_cpu_is_rejected(use_store: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A -march=native kernel built on one CPU may use instructions another lacks (a store copied
+    into an image): on a different CPU it is rejected with the reason, and regenerate rebuilds it."""
+    from beamtrack.engine.kernels import build
+
+    monkeypatch.setattr(build, "host_cpu", lambda: "Other CPU [0000000000]")
+    k = select.get_kernel("serial", {DRIFT, QUAD}, PLAIN, include_roots())
+    err = capsys.readouterr().err
+    assert "'quads' (serial): rejected: built for CPU" in err and "Other CPU" in err
+    assert not k.origin.startswith("prebuilt:")
+    assert build.cpu_mismatch({"kind": "serial", "flags": ["-O3"], "cpu": "x"}) is None  # portable flags
+    assert build.cpu_mismatch({"kind": "cuda", "flags": ["-march=native"], "cpu": "x"}) is None

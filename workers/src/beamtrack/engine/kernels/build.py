@@ -17,12 +17,13 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -118,7 +119,36 @@ def toolchain(kind: str) -> dict[str, object]:
 
         major, minor = nvrtc.getVersion()
         return {"compiler": f"nvrtc {major}.{minor} (cupy {cupy.__version__})", "flags": ["--std=c++14"], "arch": cuda_arch()}
-    return {"compiler": compiler_version(), "flags": cflags(kind)}
+    return {"compiler": compiler_version(), "flags": cflags(kind), "cpu": host_cpu()}
+
+
+@cache
+def host_cpu() -> str:
+    """This machine's CPU as the compiler sees it with -march=native: model name and a digest of its
+    feature flags (/proc/cpuinfo). A kernel built for one CPU may use instructions another lacks."""
+    model, flags = platform.machine(), ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "model name" and model == platform.machine():
+                model = value.strip()
+            elif key in ("flags", "Features") and not flags:
+                flags = " ".join(sorted(value.split()))
+    except OSError:
+        pass
+    return f"{model} [{hashlib.sha256(flags.encode()).hexdigest()[:10]}]"
+
+
+def cpu_mismatch(meta: Mapping[str, object]) -> str | None:
+    """Why a CPU kernel built with -march=native cannot run here, or None."""
+    flags = meta.get("flags") or []
+    assert isinstance(flags, list)
+    if meta.get("kind") == "cuda" or not any(str(f).startswith("-march=native") for f in flags):
+        return None
+    if meta.get("cpu") != host_cpu():
+        return f"built for CPU {meta.get('cpu')!r} with -march=native, this machine is {host_cpu()!r}"
+    return None
 
 
 def build_key(src_hash: str, kind: str) -> str:

@@ -90,7 +90,7 @@ def _up_to_date(name: str, entry: dict[str, Any], kind: str, store: Path, roots:
         current = build.source_hash(src, roots, kind)
     except Exception:  # unreadable metadata or a definition that no longer builds: rebuild it
         return None
-    return meta if meta.get("source_hash") == current else None
+    return meta if meta.get("source_hash") == current and build.cpu_mismatch(meta) is None else None
 
 
 def regenerate(kinds: Sequence[str] = ("serial",), only: Sequence[str] | None = None, store: Path | None = None,

@@ -93,6 +93,8 @@ def rejection(meta: Mapping[str, Any], kind: str, config: Mapping[str, Any], nee
         arch = build.cuda_arch()
         if meta.get("arch") != arch:
             return f"built for {meta.get('arch')}, this device is {arch}"
+    elif (why := build.cpu_mismatch(meta)) is not None:
+        return why
     current = build.source_hash(prebuilt_source(meta), include_roots, kind)
     if meta.get("source_hash") != current:
         return f"stale: source hash {str(meta.get('source_hash'))[:12]} != installed sources {current[:12]}"

@@ -255,3 +255,28 @@ def test_ref_particle_file(tmp_path) -> None:
     for k in ("s", "beta", "gamma", "beta_gamma", "x", "y", "z", "t", "px", "py", "pz", "pt"):
         assert last[k] == getattr(ref, k), k
     assert last["pt"] == -last["gamma"]
+
+
+@pytest.mark.parametrize("name", ["/tmp/x", "../x", "../../j/diags/openPMD/monitor", "..", ".hidden", "a\x00b", "a/b", ""])
+def test_monitor_writer_refuses_names_that_leave_its_directory(tmp_path, name: str) -> None:
+    """Issue 8: a BeamMonitor name became a path; the writer now refuses any name that is not a plain
+    file name, whoever calls it (the spec's pattern refuses them first)."""
+    from beamtrack.engine.diagnostics import BeamMonitorWriter
+
+    out = tmp_path / "job" / "diags" / "openPMD"
+    with pytest.raises(ValueError, match="BeamMonitor"):
+        BeamMonitorWriter(out, name, "h5")
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []
+
+
+def test_monitor_writer_refuses_a_symlink_out_of_its_directory(tmp_path) -> None:
+    from beamtrack.engine.diagnostics import BeamMonitorWriter
+
+    out = tmp_path / "openPMD"
+    out.mkdir()
+    victim = tmp_path / "victim.h5"
+    victim.write_bytes(b"keep")
+    (out / "monitor.h5").symlink_to(victim)
+    with pytest.raises(ValueError, match="outside"):
+        BeamMonitorWriter(out, "monitor", "h5")
+    assert victim.read_bytes() == b"keep"

@@ -56,6 +56,16 @@ def errors_of(data: dict) -> dict[str, str]:
         (lambda d: d.update(space_charge={"mode": "3D", "n_cell": [8, 8]}), "space_charge.n_cell", "at least 3"),
         (lambda d: d.update(space_charge={"mode": "4D", "n_cell": [8, 8, 8]}), "space_charge.mode", "3D"),
         (lambda d: d.update(name="bad name/with slash"), "name", "pattern"),
+        # a BeamMonitor's name becomes a file name: no path can be smuggled through it (issue 8)
+        (lambda d: d["lattice"]["elements"][0].update(name="/tmp/x"), "lattice.elements[0].name", "pattern"),
+        (lambda d: d["lattice"]["elements"][0].update(name="../../../j/diags/openPMD/monitor"),
+         "lattice.elements[0].name", "pattern"),
+        (lambda d: d["lattice"]["elements"][0].update(name=".."), "lattice.elements[0].name", "pattern"),
+        (lambda d: d["lattice"]["elements"][0].update(name="a\x00b"), "lattice.elements[0].name", "pattern"),
+        (lambda d: d["lattice"]["elements"][0].update(name="m\x1b[31m"), "lattice.elements[0].name", "pattern"),
+        (lambda d: d["lattice"]["elements"][0].update(name=""), "lattice.elements[0].name", "at least 1"),
+        (lambda d: d["lattice"]["elements"][0].update(name="m" * 129), "lattice.elements[0].name", "at most 128"),
+        (lambda d: d["lattice"]["elements"][1].update(name="d/1"), "lattice.elements[1].name", "pattern"),
     ],
 )
 def test_bad_field_is_named(mutate, loc: str, reason: str) -> None:
@@ -64,6 +74,13 @@ def test_bad_field_is_named(mutate, loc: str, reason: str) -> None:
     errs = errors_of(data)
     assert loc in errs, errs
     assert reason.lower() in errs[loc].lower(), errs[loc]
+
+
+def test_element_names_that_are_plain_file_names_are_accepted() -> None:
+    data = fodo()
+    for i, name in enumerate(["monitor", "QF.1", "d-2", "_m", "m+1"]):
+        data["lattice"]["elements"][i]["name"] = name
+    load_spec(data)
 
 
 def test_several_errors_reported_at_once() -> None:

@@ -17,6 +17,12 @@ from ._base import SpecModel
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 
+#: An element name: letters, digits, ``_ . + -``, not starting with ``.`` or ``-``, at most 128
+#: characters. A BeamMonitor's name becomes a file name (``diags/openPMD/<name>.h5``), so a name can
+#: never hold a path separator, ``..``, a NUL or a control character.
+ELEMENT_NAME_PATTERN = r"^[A-Za-z0-9_+][A-Za-z0-9_.+\-]{0,127}$"
+ElementName = Annotated[str, Field(min_length=1, max_length=128, pattern=ELEMENT_NAME_PATTERN)]
+
 
 class ElementBase(SpecModel):
     """Common to every element: a name and a transverse misalignment.
@@ -24,7 +30,7 @@ class ElementBase(SpecModel):
     dx, dy: horizontal / vertical offset of the element [m]; rotation: roll about s [deg].
     """
 
-    name: str | None = None
+    name: ElementName | None = None
     dx: float = 0.0
     dy: float = 0.0
     rotation: float = 0.0
@@ -342,7 +348,7 @@ class BeamMonitor(ThinElement):
     """Writes the beam to an openPMD series ``diags/openPMD/<name>.<backend>`` (ImpactX layout)."""
 
     type: Literal["BeamMonitor"] = "BeamMonitor"
-    name: str = "monitor"  # type: ignore[assignment]
+    name: ElementName = "monitor"  # type: ignore[assignment]
     backend: Literal["default", "h5", "bp", "bp4", "bp5", "json"] = "default"
     encoding: Literal["g", "f", "v"] = "g"
     period_sample_intervals: Annotated[int, Field(ge=1)] = 1

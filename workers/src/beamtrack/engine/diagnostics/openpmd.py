@@ -73,6 +73,23 @@ def resolve_backend(backend: str) -> str:
     return backend
 
 
+def series_path(out_dir: str | Path, name: str, file_name: str) -> Path:
+    """``out_dir / file_name``, refused unless it names a file directly inside ``out_dir``.
+
+    A monitor's name is a file name: a path separator, ``..``, a NUL, a leading dot or a symlink
+    that leads out of ``out_dir`` would let a job spec write anywhere the process can. The spec's
+    name pattern refuses such names first; this check holds for every caller of the writer.
+    """
+    if (not name or "/" in name or "\\" in name or "\x00" in name or name.startswith(".")
+            or any(ord(c) < 32 for c in name)):
+        raise ValueError(f"BeamMonitor name {name!r} is not a plain file name (letters, digits, _ . + -)")
+    out = Path(out_dir).resolve()
+    path = (out / file_name).resolve()
+    if path.parent != out:
+        raise ValueError(f"BeamMonitor {name!r}: output path {path} is outside {out}")
+    return path
+
+
 def _software_version() -> str:
     try:
         return metadata.version("beamtrack-engine")
@@ -106,7 +123,8 @@ class BeamMonitorWriter:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         file_name = name + (f"_%0{FILE_MIN_DIGITS}T" if encoding == "f" else "") + "." + self.backend
-        self.path = out / file_name
+        self.path = series_path(out, name, file_name)
+        out = self.path.parent
         self._series: io.Series | None = io.Series(str(self.path), io.Access.create)
         self._series.set_software("beamtrack", _software_version())
         self._series.set_iteration_encoding(_ENCODINGS[encoding])
@@ -120,7 +138,7 @@ class BeamMonitorWriter:
     def _key(out_dir: str | Path, name: str, backend: str, encoding: str) -> str:
         ext = resolve_backend(backend)
         suffix = f"_%0{FILE_MIN_DIGITS}T" if encoding == "f" else ""
-        return str((Path(out_dir) / f"{name}{suffix}.{ext}").resolve())
+        return str(series_path(out_dir, name, f"{name}{suffix}.{ext}"))
 
     @classmethod
     def open(cls, out_dir: str | Path, name: str, backend: str = "default", encoding: str = "g") -> BeamMonitorWriter:

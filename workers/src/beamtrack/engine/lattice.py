@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .elements.base import Element
 
 if TYPE_CHECKING:
+    from .optics.twiss import TwissInit, TwissTable
+    from .refpart import RefPart
     from .simulation import Simulation
 
 
@@ -34,6 +36,20 @@ class Lattice(list[Element]):
     def length(self) -> float:
         """Total length of one period [m]."""
         return float(sum(el.ds for el in self))
+
+    def twiss(self, init: TwissInit | dict[str, float] | None = None, reference: RefPart | None = None,
+              **kwargs: Any) -> TwissTable:
+        """Twiss functions along this lattice (``beamtrack.engine.optics.twiss``): periodic with
+        ``init=None`` (tunes, chromaticity, momentum compaction), else from the initial conditions
+        ``init`` (betx, alfx, bety, alfy, dx, dpx, ...) of a transfer line. The reference particle is
+        the simulation's unless ``reference`` is given. Other keywords: delta0, at ("element" or
+        "slice"), chromaticity, delta_chrom, eps."""
+        from .optics import twiss
+
+        ref = reference if reference is not None else (self._sim.reference if self._sim is not None else None)
+        if ref is None:
+            raise ValueError("this lattice belongs to no Simulation: pass reference=RefPart(...)")
+        return twiss(self, ref, init, **kwargs)
 
     def transfer_map(self, kind: str = "serial") -> np.ndarray:
         """6x6 linear map of one period on (x, px, y, py, t, pt) (ImpactX's ordering), about the reference orbit.

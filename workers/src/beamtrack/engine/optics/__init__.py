@@ -1,0 +1,17 @@
+"""Optics from the engine's own maps: linear maps along s, twiss, tunes, chromaticity, turn-by-turn data.
+
+- ``maps``: orbits and Jacobians at every element / slice boundary, from tracking test particles
+- ``tunes``: the linear normal form of a one-turn map; NAFF tunes of turn-by-turn data
+- ``chromaticity``: dQ/ddelta by central differences of the tunes
+- ``twiss``: periodic and transfer-line lattice functions as a ``TwissTable`` (a pandas DataFrame)
+- ``turn_by_turn``: coordinates of chosen particles every turn
+"""
+
+from .chromaticity import chromaticity
+from .maps import MapsAlongS, Prober, ReferenceEnergyError, check_reference, closed_orbit, delta_of_pt, pt_of_delta
+from .tunes import UnstableMotionError, fractional_tunes, naff_tune, normal_form_4d
+from .twiss import TwissInit, TwissTable, twiss
+
+__all__ = ["MapsAlongS", "Prober", "ReferenceEnergyError", "TwissInit", "TwissTable", "UnstableMotionError",
+           "check_reference", "chromaticity", "closed_orbit", "delta_of_pt", "fractional_tunes", "naff_tune",
+           "normal_form_4d", "pt_of_delta", "twiss"]

@@ -40,4 +40,6 @@ fi
 if .venv/bin/beamtrack-prebuild --help >/dev/null 2>&1; then
   .venv/bin/beamtrack-prebuild regenerate --kind serial,openmp
 fi
+# the ImpactX oracle of the tests (its own venv); SKIP_ORACLE=1 leaves it out
+[ "${SKIP_ORACLE:-0}" = 1 ] || scripts/setup_oracle.sh
 echo "setup: done (.venv ready; activate with 'source .venv/bin/activate')"

@@ -112,8 +112,11 @@ class Simulation:
         self._npart = 0
 
     # --- beam ------------------------------------------------------------------------------------
-    def add_particles(self, bunch_charge_C: float, distr: Any, npart: int, seed: int | None = None) -> None:
-        """Draw ``npart`` particles from distribution ``distr`` (reproducible by ``seed``) and add them."""
+    def add_particles(self, bunch_charge_C: float, distr: Any, npart: int, *, seed: int | None = None) -> None:
+        """Draw ``npart`` particles from distribution ``distr`` (reproducible by ``seed``) and add them.
+
+        ``seed`` is keyword-only: ImpactX's fourth positional argument is a spin distribution, not a seed.
+        """
         from .distribution import from_model
 
         if npart < 0:
@@ -124,7 +127,8 @@ class Simulation:
         self.bunch_charge_C = bunch_charge_C
         self._seed, self._distr, self._npart = seed, d, int(npart)
         ref = self.reference
-        self.beam.add_n_particles(*coords, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C)
+        # the engine's own method (qm in C/kg), also when ``beam`` is beamtrack.impactx's container (qm in 1/eV)
+        ParticleContainer.add_n_particles(self.beam, *coords, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C)
 
     # --- kernels ---------------------------------------------------------------------------------
     def kernel(self, kind: str | None = None) -> Any:

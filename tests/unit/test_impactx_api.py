@@ -1,0 +1,151 @@
+"""beamtrack.impactx: ImpactX 26.10's Python surface over the engine (names, meanings, strictness).
+
+Where the expected values come from: ImpactX 26.10's Python API (signatures of impactx.elements.*,
+``ImpactXParticleContainer.add_n_particles``: "qm: charge over mass in 1/eV"; ``twiss``: Courant-Snyder
+ellipse lambda = sqrt(eps/gamma), lambda_p = sqrt(eps/beta), mu = alpha/sqrt(beta gamma)) and physics
+(q/(m c^2) of the electron = -1 / 510998.95 eV; a drift of length L moves s by L).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from beamtrack.engine import Simulation
+from beamtrack.engine.distribution import Waterbag
+from beamtrack.impactx import ImpactX, Map6x6, distribution, elements, push, twiss
+from beamtrack.impactx import amrex as amr
+
+WB = dict(lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-5, lambdaPy=1e-5, lambdaPt=1e-3)
+
+
+def make_sim() -> ImpactX:
+    sim = ImpactX(kind="serial")
+    sim.diagnostics = False
+    sim.init_grids()
+    sim.beam.ref.set_species("electron").set_kin_energy_MeV(100.0)
+    return sim
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("isr", True), ("csr", True), ("spin", True), ("poisson_solver", "multigrid"), ("max_level", 1),
+    ("eigenemittances", True), ("space_charge", "Gauss3D"), ("strang_split", True), ("particle_bc", "reflecting"),
+])
+def test_unimplemented_options_raise_naming_them(name: str, value: object) -> None:
+    sim = make_sim()
+    with pytest.raises(NotImplementedError, match=name):
+        setattr(sim, name, value)
+
+
+def test_unknown_attribute_raises_and_off_values_are_accepted() -> None:
+    sim = make_sim()
+    with pytest.raises(AttributeError, match="no option 'isr_typo'"):
+        sim.isr_typo = True
+    with pytest.raises(AttributeError):
+        _ = sim.not_an_option
+    sim.isr, sim.csr, sim.spin, sim.poisson_solver = False, False, False, "fft"
+    assert (sim.isr, sim.poisson_solver) == (False, "fft")
+    with pytest.raises(NotImplementedError, match="envelope"):
+        sim.track_envelope()
+
+
+def test_implemented_options_map_onto_the_engine() -> None:
+    sim = make_sim()
+    sim.space_charge = "2p5D"
+    sim.prob_relative = [1.2]
+    sim.n_cell = [16, 16, 20]
+    sim.space_charge_num_longitudinal_bins = 64
+    assert (sim.space_charge, sim.prob_relative, sim.n_cell, sim.num_longitudinal_bins) == ("2.5D", 1.2, [16, 16, 20], 64)
+    sim.space_charge = False
+    assert not sim.space_charge_enabled
+
+
+def test_add_particles_fourth_argument_is_spin_not_seed() -> None:
+    sim = make_sim()
+    with pytest.raises(NotImplementedError, match="spin"):
+        sim.add_particles(1e-9, distribution.Waterbag(**WB), 100, object())
+    with pytest.raises(NotImplementedError, match="SpinvMF"):
+        distribution.SpinvMF()
+    eng = Simulation(kind="serial", diagnostics=False)
+    with pytest.raises(TypeError):
+        eng.add_particles(1e-9, Waterbag(**WB), 10, 3)  # the engine's seed is keyword-only
+    sim.add_particles(1e-9, distribution.Waterbag(**WB), 100, seed=5)
+    assert sim.beam.total_number_of_particles() == 100
+
+
+def test_qm_in_impactx_units() -> None:
+    sim = make_sim()
+    qm_eV = -1.0 / (sim.beam.ref.mass_MeV * 1e6)  # electron: q / (m c^2) [1/eV]
+    z = np.zeros((6, 4))
+    sim.beam.add_n_particles(*z, qm_eV, bunch_charge=1e-12)
+    assert sim.beam.qm == sim.beam.ref.charge / sim.beam.ref.mass  # the engine keeps C/kg
+    assert sim.beam.qm == pytest.approx(-1.75882001e11, rel=1e-8)  # e / m_e [C/kg]
+    assert sim.beam.to_df()["qm"].iloc[0] == pytest.approx(qm_eV, rel=1e-14)
+    assert sim.beam.to_df()["qm"].iloc[0] == pytest.approx(-1.0 / 510998.95, rel=1e-8)
+
+
+def test_tracking_element_is_the_element() -> None:
+    sim = make_sim()
+    sim.add_particles(1e-9, distribution.Waterbag(**WB), 10)
+    q = elements.Quad(0.5, 1.0, name="q1")
+    d = elements.Drift(0.3, name="d1")
+    sim.lattice.extend([d, q, d])
+    seen: list[object] = []
+    sim.hook["before_element"] = lambda s: seen.append(s.tracking_element)
+    sim.track_particles()
+    assert seen == [d, q, d] and sim.tracking_element_index == 2
+
+
+def test_element_constructors_follow_impactx_order_and_defaults() -> None:
+    d = elements.Drift(0.3, 1e-4, 0.0, 5.0, 0.0, 0.0, 4, "d")  # ds, dx, dy, rotation, aperture_x/y, nslice, name
+    assert (d.ds, d.dx, d.rotation, d.nslice, d.name) == (0.3, 1e-4, 5.0, 4, "d")
+    assert elements.DipEdge(0.1, 4.0, 0.02).K2 == 1.0  # ImpactX's default fringe-field integral
+    with pytest.raises(NotImplementedError, match="model"):
+        elements.DipEdge(0.1, 4.0, 0.02, model="nonlinear")
+    with pytest.raises(NotImplementedError, match="shift_odd_x"):
+        elements.Aperture(1e-3, 1e-3, shift_odd_x=True)
+    with pytest.raises(NotImplementedError, match="aperture_x"):
+        elements.Multipole(2, 1.0, 0.0, aperture_x=1e-3, aperture_y=1e-3)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        elements.Quad(1.0, 2.0, unit=1)  # ImpactX's Quad has no unit
+    for missing in ("ExactQuad", "ChrAcc", "QuadEdge", "Source", "PolygonAperture"):
+        with pytest.raises(NotImplementedError, match=missing):
+            getattr(elements, missing)(1.0)
+
+
+def test_twiss_against_courant_snyder() -> None:
+    beta, alpha, eps = 2.8, -1.5, 2e-9
+    p = twiss(beta_x=beta, beta_y=4.0, beta_t=0.5, emitt_x=eps, emitt_y=eps, emitt_t=2e-6, alpha_x=alpha)
+    gamma = (1 + alpha**2) / beta
+    assert p["lambdaX"] == pytest.approx(math.sqrt(eps / gamma), rel=1e-15)
+    assert p["lambdaPx"] == pytest.approx(math.sqrt(eps / beta), rel=1e-15)
+    assert p["muxpx"] == pytest.approx(alpha / math.sqrt(beta * gamma), rel=1e-15)
+    assert p["muypy"] == 0.0
+    distribution.Waterbag(**p)  # accepted as distribution keywords
+
+
+def test_push_reference_and_beam_through_one_element() -> None:
+    sim = make_sim()
+    sim.add_particles(1e-9, distribution.Waterbag(**WB), 10, seed=1)
+    ref = sim.beam.ref.copy()
+    push(ref, elements.Drift(1.25))
+    assert ref.s == pytest.approx(1.25, rel=1e-15)
+    x0 = np.array(sim.beam.x) + 0.5 * np.array(sim.beam.px)  # drift: x += L px (paraxial, pt = 0 part)
+    push(sim.beam, elements.Drift(0.5))
+    assert sim.beam.ref.s == pytest.approx(0.5, rel=1e-15)
+    assert np.allclose(sim.beam.x, x0, rtol=0, atol=1e-9)
+
+
+def test_amrex_stand_in() -> None:
+    amr.initialize(["amrex.verbose=0"])
+    pp = amr.ParmParse("amrex")
+    pp.add("the_arena_init_size", 0)
+    assert pp.get("the_arena_init_size") == 0 and pp.get("verbose") == "0"
+    assert amr.ParallelDescriptor.IOProcessor() and amr.ParallelDescriptor.NProcs() == 1
+    m = Map6x6.identity()
+    m[1, 2] = 0.5  # 1-based, as AMReX's SmallMatrix
+    assert m.to_numpy()[0, 1] == 0.5 and m[6, 6] == 1.0
+    lm = elements.LinearMap(m, ds=0.1)
+    assert lm.R[0][1] == 0.5
+    amr.finalize()

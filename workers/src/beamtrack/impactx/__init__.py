@@ -1,0 +1,23 @@
+"""ImpactX 26.10's Python API over the beamtrack engine: port a script by renaming its imports.
+
+    from beamtrack.impactx import ImpactX, distribution, elements   # was: from impactx import ...
+    import beamtrack.impactx.amrex as amr                           # was: import amrex.space3d as amr
+
+Names mean what ImpactX's documentation says (``add_particles(bunch_charge, distr, npart, spin_distr)``,
+``qm`` in 1/eV, ``sim.tracking_element`` the element); physics runs in ``beamtrack.engine``. What
+ImpactX offers and beamtrack does not implement raises ``NotImplementedError`` naming it.
+"""
+
+from beamtrack.engine.refpart import RefPart
+
+from . import amrex, distribution, elements
+from .amrex import SmallMatrix_3x6_F_SI1_double as Map3x6
+from .amrex import SmallMatrix_6x6_F_SI1_double as Map6x6
+from .helpers import Config, push, twiss
+from .simulation import ImpactX, ImpactXParticleContainer
+
+amr = amrex
+__version__ = "26.10"
+
+__all__ = ["Config", "ImpactX", "ImpactXParticleContainer", "Map3x6", "Map6x6", "RefPart", "amr", "amrex",
+           "distribution", "elements", "push", "twiss"]

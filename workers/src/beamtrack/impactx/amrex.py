@@ -1,0 +1,147 @@
+"""Stand-in for ``amrex.space3d`` as ImpactX scripts use it: ``import beamtrack.impactx.amrex as amr``.
+
+beamtrack runs on one process without AMReX: ``initialize`` / ``finalize`` only track state,
+``ParmParse`` stores values (``amrex.*`` runtime options, which tune AMReX's memory arenas and logging,
+have no effect here), ``ParallelDescriptor`` answers for one rank, and ``SmallMatrix_6x6_F_SI1_double``
+is AMReX's 1-based Fortran-ordered small matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+_state = {"initialized": False}
+_database: dict[str, list[Any]] = {}
+
+
+def initialize(args: Iterable[str] = ()) -> None:
+    """AMReX's initialize([args]); ``key=value`` arguments go into the ParmParse database."""
+    for a in args:
+        if "=" in a:
+            k, v = a.split("=", 1)
+            _database[k.strip()] = v.split()
+    _state["initialized"] = True
+
+
+def initialized() -> bool:
+    return _state["initialized"]
+
+
+def finalize() -> None:
+    _state["initialized"] = False
+
+
+class ParmParse:
+    """AMReX's ParmParse(prefix): ``add`` / ``addarr`` / ``get_*`` on a process-wide database."""
+
+    def __init__(self, prefix: str = ""):
+        self.prefix = prefix
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def add(self, name: str, value: Any) -> None:
+        _database[self._key(name)] = [value]
+
+    def addarr(self, name: str, values: Iterable[Any]) -> None:
+        _database[self._key(name)] = list(values)
+
+    def contains(self, name: str) -> bool:
+        return self._key(name) in _database
+
+    def get(self, name: str) -> Any:
+        return _database[self._key(name)][0]
+
+    def getarr(self, name: str) -> list[Any]:
+        return list(_database[self._key(name)])
+
+    def query(self, name: str, default: Any = None) -> Any:
+        v = _database.get(self._key(name))
+        return default if v is None else v[0]
+
+
+class ParallelDescriptor:
+    """One rank: rank 0 of 1, the I/O processor."""
+
+    @staticmethod
+    def IOProcessor() -> bool:
+        return True
+
+    @staticmethod
+    def MyProc() -> int:
+        return 0
+
+    @staticmethod
+    def NProcs() -> int:
+        return 1
+
+    @staticmethod
+    def Barrier() -> None:
+        return None
+
+
+class _SmallMatrix:
+    """AMReX's SmallMatrix with 1-based indices ``m[i, j]`` (i, j from 1), Fortran order."""
+
+    shape: tuple[int, int] = (6, 6)
+
+    def __init__(self, data: Any = None):
+        self._a = np.zeros(self.shape) if data is None else np.array(data, dtype=float).reshape(self.shape)
+
+    @classmethod
+    def identity(cls) -> _SmallMatrix:
+        m = cls()
+        m._a[:] = np.eye(*cls.shape)
+        return m
+
+    @classmethod
+    def zero(cls) -> _SmallMatrix:
+        return cls()
+
+    def __getitem__(self, ij: tuple[int, int]) -> float:
+        i, j = ij
+        return float(self._a[i - 1, j - 1])
+
+    def __setitem__(self, ij: tuple[int, int], v: float) -> None:
+        i, j = ij
+        self._a[i - 1, j - 1] = v
+
+    def to_numpy(self) -> np.ndarray:
+        return self._a.copy()
+
+    def __matmul__(self, other: _SmallMatrix) -> Any:
+        a = self._a @ other._a
+        out = _SMALL[a.shape]() if a.shape in _SMALL else None
+        if out is None:
+            return a
+        out._a[:] = a
+        return out
+
+    def transpose(self) -> Any:
+        t = self._a.T
+        out = _SMALL[t.shape]()
+        out._a[:] = t
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._a.tolist()})"
+
+
+class SmallMatrix_6x6_F_SI1_double(_SmallMatrix):  # noqa: N801 (AMReX's name)
+    shape = (6, 6)
+
+
+class SmallMatrix_3x6_F_SI1_double(_SmallMatrix):  # noqa: N801
+    shape = (3, 6)
+
+
+class SmallMatrix_6x3_F_SI1_double(_SmallMatrix):  # noqa: N801
+    shape = (6, 3)
+
+
+_SMALL: dict[tuple[int, int], type[_SmallMatrix]] = {
+    (6, 6): SmallMatrix_6x6_F_SI1_double, (3, 6): SmallMatrix_3x6_F_SI1_double, (6, 3): SmallMatrix_6x3_F_SI1_double,
+}

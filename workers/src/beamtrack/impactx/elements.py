@@ -1,0 +1,200 @@
+"""ImpactX 26.10's ``impactx.elements``: its constructors (positional order, defaults) over the engine's elements.
+
+Each class here subclasses the engine element of the same name, so the tracking loop, the kernels and
+the spec see the one implementation; only the constructor differs: ImpactX's full positional order
+(``Drift(ds, dx, dy, rotation, aperture_x, aperture_y, nslice, name)``) and ImpactX's defaults
+(``DipEdge``'s ``K2 = 1``). A parameter ImpactX has and the engine does not implement raises
+``NotImplementedError`` naming it when it is given a value other than ImpactX's default; the element
+types ImpactX has and beamtrack lacks raise ``NotImplementedError`` when constructed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from beamtrack.engine import elements as E
+
+_REQ = object()  # marks a required parameter
+
+#: ImpactX 26.10's constructor parameters per element type, in order (name, default), from its Python
+#: bindings' signatures (``help(impactx.elements.Quad)``); _REQ = required.
+_COMMON_THICK = (("dx", 0.0), ("dy", 0.0), ("rotation", 0.0), ("aperture_x", 0.0), ("aperture_y", 0.0))
+SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
+    "Aperture": (("aperture_x", _REQ), ("aperture_y", _REQ), ("repeat_x", 0.0), ("repeat_y", 0.0),
+                 ("shift_odd_x", False), ("shape", "rectangular"), ("action", "transmit"), ("dx", 0.0),
+                 ("dy", 0.0), ("rotation", 0.0), ("name", None)),
+    "BeamMonitor": (("name", _REQ), ("backend", "default"), ("encoding", "g"), ("period_sample_intervals", 1),
+                    ("particles", True), ("beam_moments", True)),
+    "Buncher": (("V", _REQ), ("k", _REQ), *_COMMON_THICK, ("name", None)),
+    "CFbend": (("ds", _REQ), ("rc", _REQ), ("k", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "ChrDrift": (("ds", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "ChrQuad": (("ds", _REQ), ("k", _REQ), ("unit", 0), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "ConstF": (("ds", _REQ), ("kx", _REQ), ("ky", _REQ), ("kt", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "DipEdge": (("psi", _REQ), ("rc", _REQ), ("g", _REQ), ("R", 1.0), ("K0", 1.6449340668482264), ("K1", 0.0),
+                ("K2", 1.0), ("K3", 0.16666666666666666), ("K4", 0.0), ("K5", 0.0), ("K6", 0.0),
+                ("model", "linear"), ("location", "entry"), ("modify_ref_part", False), *_COMMON_THICK,
+                ("name", None)),
+    "Drift": (("ds", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "ExactDrift": (("ds", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "ExactSbend": (("ds", _REQ), ("phi", _REQ), ("B", 0.0), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "Kicker": (("xkick", _REQ), ("ykick", _REQ), ("unit", "dimensionless"), *_COMMON_THICK, ("name", None)),
+    "LinearMap": (("R", _REQ), ("ds", 0.0), *_COMMON_THICK, ("name", None)),
+    "Marker": (("name", _REQ),),
+    "Multipole": (("multipole", _REQ), ("K_normal", _REQ), ("K_skew", _REQ), *_COMMON_THICK, ("name", None)),
+    "NonlinearLens": (("knll", _REQ), ("cnll", _REQ), *_COMMON_THICK, ("name", None)),
+    "PRot": (("phi_in", _REQ), ("phi_out", _REQ), ("name", None)),
+    "PlaneXYRot": (("angle", _REQ), ("dx", 0.0), ("dy", 0.0), ("rotation", 0.0), ("name", None)),
+    "Programmable": (("ds", 0.0), ("nslice", 1), ("name", None)),
+    "Quad": (("ds", _REQ), ("k", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "RFCavity": (("ds", _REQ), ("escale", _REQ), ("freq", _REQ), ("phase", _REQ), ("cos_coefficients", _REQ),
+                 ("sin_coefficients", _REQ), *_COMMON_THICK, ("mapsteps", 10), ("nslice", 1), ("name", None)),
+    "Sbend": (("ds", _REQ), ("rc", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "ShortRF": (("V", _REQ), ("freq", _REQ), ("phase", -90.0), *_COMMON_THICK, ("name", None)),
+    "SoftQuadrupole": (("ds", _REQ), ("gscale", _REQ), ("cos_coefficients", _REQ), ("sin_coefficients", _REQ),
+                       *_COMMON_THICK, ("mapsteps", 10), ("nslice", 1), ("name", None)),
+    "SoftSolenoid": (("ds", _REQ), ("bscale", _REQ), ("cos_coefficients", _REQ), ("sin_coefficients", _REQ),
+                     ("unit", 0), *_COMMON_THICK, ("mapsteps", 10), ("nslice", 1), ("name", None)),
+    "Sol": (("ds", _REQ), ("ks", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "ThinDipole": (("theta", _REQ), ("rc", _REQ), *_COMMON_THICK, ("name", None)),
+}
+
+#: ImpactX element types beamtrack does not have yet.
+MISSING = ("ChrAcc", "ChrPlasmaLens", "Empty", "ExactCFbend", "ExactMultipole", "ExactQuad", "PolygonAperture",
+           "QuadEdge", "Source", "SpinMap", "TaperedPL")
+
+
+def _bind(type_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """ImpactX's arguments as a full {name: value} mapping (its positional order, its defaults)."""
+    sig = SIGNATURES[type_name]
+    if len(args) > len(sig):
+        raise TypeError(f"{type_name}() takes at most {len(sig)} positional arguments ({len(args)} given)")
+    names = [n for n, _ in sig]
+    out: dict[str, Any] = dict(zip(names, args, strict=False))
+    for k, v in kwargs.items():
+        if k not in names:
+            raise TypeError(f"{type_name}() got an unexpected keyword argument {k!r}")
+        if k in out:
+            raise TypeError(f"{type_name}() got multiple values for argument {k!r}")
+        out[k] = v
+    for n, d in sig:
+        if n not in out:
+            if d is _REQ:
+                raise TypeError(f"{type_name}() missing required argument {n!r}")
+            out[n] = d
+    return out
+
+
+def _engine_kwargs(type_name: str, engine_cls: type[E.Element], bound: dict[str, Any]) -> dict[str, Any]:
+    """Keep what the engine model has; a parameter it lacks must be at ImpactX's default (else NotImplementedError)."""
+    fields = engine_cls.model_cls.model_fields
+    defaults = dict(SIGNATURES[type_name])
+    kw: dict[str, Any] = {}
+    for n, v in bound.items():
+        if n in fields:
+            if n == "name" and v is None:
+                continue
+            kw[n] = v
+        elif v != defaults[n]:
+            raise NotImplementedError(f"ImpactX option {type_name}({n}={v!r}) is not implemented in beamtrack "
+                                      f"(only {n}={defaults[n]!r})")
+    return kw
+
+
+def _make(type_name: str) -> type[E.Element]:
+    engine_cls: type[E.Element] = getattr(E, type_name)
+
+    def __init__(self: E.Element, *args: Any, **kwargs: Any) -> None:
+        extra = {k: kwargs.pop(k) for k in ("push", "beam_particles", "ref_particle") if k in kwargs} \
+            if type_name == "Programmable" else {}
+        bound = _bind(type_name, args, kwargs)
+        if type_name == "LinearMap":
+            bound["R"] = _matrix_rows(bound["R"])
+        engine_cls.__init__(self, **_engine_kwargs(type_name, engine_cls, bound), **extra)
+
+    doc = f"ImpactX's ``elements.{type_name}({', '.join(n for n, _ in SIGNATURES[type_name])})`` " \
+          f"over the engine's {type_name}."
+    return type(type_name, (engine_cls,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+
+
+def _matrix_rows(R: Any) -> list[list[float]]:
+    """A 6x6 map as rows: an ``amrex.SmallMatrix`` (1-based) or any 6x6 array-like."""
+    to_numpy = getattr(R, "to_numpy", None)
+    if to_numpy is not None:
+        R = to_numpy()
+    import numpy as np
+
+    return np.asarray(R, dtype=float).reshape(6, 6).tolist()
+
+
+def _missing(type_name: str) -> type:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(f"ImpactX element {type_name} is not implemented in beamtrack")
+
+    return type(type_name, (), {"__init__": __init__, "__module__": __name__,
+                                "__doc__": f"ImpactX's {type_name}: not implemented in beamtrack (raises)."})
+
+
+Aperture = _make("Aperture")
+BeamMonitor = _make("BeamMonitor")
+Buncher = _make("Buncher")
+CFbend = _make("CFbend")
+ChrDrift = _make("ChrDrift")
+ChrQuad = _make("ChrQuad")
+ConstF = _make("ConstF")
+DipEdge = _make("DipEdge")
+Drift = _make("Drift")
+ExactDrift = _make("ExactDrift")
+ExactSbend = _make("ExactSbend")
+Kicker = _make("Kicker")
+LinearMap = _make("LinearMap")
+Marker = _make("Marker")
+Multipole = _make("Multipole")
+NonlinearLens = _make("NonlinearLens")
+PRot = _make("PRot")
+PlaneXYRot = _make("PlaneXYRot")
+Programmable = _make("Programmable")
+
+
+def _get_push(self: Any) -> Any:
+    """What the engine's tracking loop calls: ``push(sim, step, period)``, forwarding ``sim.beam``."""
+    return self.__dict__.get("_engine_push")
+
+
+def _set_push(self: Any, fn: Any) -> None:
+    """ImpactX calls ``push(pc, step, period)`` with the particle container; the engine passes the simulation."""
+    object.__setattr__(self, "_impactx_push", fn)
+    engine_fn = None if fn is None else (lambda sim, step, period: fn(sim.beam, step, period))
+    object.__setattr__(self, "_engine_push", engine_fn)
+
+
+def _set_beam_particles(self: Any, fn: Any) -> None:
+    if fn is not None:
+        raise NotImplementedError("ImpactX option Programmable.beam_particles (the particle-iterator interface) "
+                                  "is not implemented in beamtrack.impactx; use push(pc, step, period)")
+    object.__setattr__(self, "_beam_particles", None)
+
+
+Programmable.push = property(_get_push, _set_push)  # type: ignore[attr-defined]
+Programmable.beam_particles = property(lambda self: None, _set_beam_particles)  # type: ignore[attr-defined]
+Quad = _make("Quad")
+RFCavity = _make("RFCavity")
+Sbend = _make("Sbend")
+ShortRF = _make("ShortRF")
+SoftQuadrupole = _make("SoftQuadrupole")
+SoftSolenoid = _make("SoftSolenoid")
+Sol = _make("Sol")
+ThinDipole = _make("ThinDipole")
+
+ChrAcc = _missing("ChrAcc")
+ChrPlasmaLens = _missing("ChrPlasmaLens")
+Empty = _missing("Empty")
+ExactCFbend = _missing("ExactCFbend")
+ExactMultipole = _missing("ExactMultipole")
+ExactQuad = _missing("ExactQuad")
+PolygonAperture = _missing("PolygonAperture")
+QuadEdge = _missing("QuadEdge")
+Source = _missing("Source")
+SpinMap = _missing("SpinMap")
+TaperedPL = _missing("TaperedPL")
+
+__all__ = sorted([*SIGNATURES, *MISSING])

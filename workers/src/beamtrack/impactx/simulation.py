@@ -1,0 +1,251 @@
+"""ImpactX 26.10's ``ImpactX`` simulation object and its particle container, over the engine's Simulation.
+
+``ImpactX`` is the engine's ``Simulation`` (same tracking loop, kernels, diagnostics) with ImpactX's
+surface: ``init_grids``, ``beam.ref``, ``add_particles(bunch_charge, distr, npart, spin_distr)``,
+``tracking_element`` as the element, ``evolve``, ``track_reference``, and strict attributes:
+an unknown attribute raises ``AttributeError``, an ImpactX option beamtrack does not implement raises
+``NotImplementedError`` naming it (setting it to the value that switches it off is accepted).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from beamtrack.engine import constants
+from beamtrack.engine.diagnostics import reduced_beam_characteristics
+from beamtrack.engine.particles import ParticleContainer
+from beamtrack.engine.refpart import RefPart
+from beamtrack.engine.simulation import Simulation
+
+#: c^2 [m^2/s^2]: ImpactX's qm [1/eV] = q / (m c^2) = (q/m [C/kg]) / c^2 (q in e, m c^2 in eV).
+_C2 = constants.c * constants.c
+
+#: ImpactX options that only steer AMReX's grid decomposition, profiling, logging or warnings: accepted,
+#: no effect on the physics here (one rank, one FFT grid).
+NO_PHYSICS = frozenset({
+    "blocking_factor_x", "blocking_factor_y", "blocking_factor_z", "max_grid_size", "max_grid_size_x",
+    "max_grid_size_y", "max_grid_size_z", "dynamic_size", "verbose", "tiny_profiler", "tiny_profiler_file",
+    "memory_profiler", "abort_on_warning_threshold", "always_warn_immediately", "abort_on_unused_inputs",
+    # options of features that are off unless switched on (switching them on raises):
+    "mlmg_absolute_tolerance", "mlmg_relative_tolerance", "mlmg_max_iters", "mlmg_verbosity",
+    "csr_bins", "isr_order", "isr_on_ref_part",
+})
+
+#: ImpactX options beamtrack implements only at one value: {name: (accepted values, what it is)}.
+ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
+    "csr": ((False,), "coherent synchrotron radiation"),
+    "isr": ((False,), "incoherent synchrotron radiation"),
+    "spin": ((False,), "spin tracking"),
+    "eigenemittances": ((False,), "eigen-emittances in the reduced diagnostics"),
+    "max_level": ((0,), "mesh refinement"),
+    "poisson_solver": (("fft",), "Poisson solver other than FFT (IGF)"),
+    "particle_bc": (("open",), "particle boundary conditions other than open"),
+    "particle_lost_diagnostics_backend": (("h5", "default"), "lost-particle backend other than HDF5"),
+    "diag_file_prefix": (("diags",), "a diagnostics folder other than diags"),
+    "diag_file_min_digits": ((6,), "file-name digits other than 6"),
+    "space_charge_apply_longitudinal_kick": ((True,), "space charge without its longitudinal kick"),
+    "strang_split": ((), "ImpactX's Strang-split space-charge push"),
+    "domain": ((None,), "a fixed space-charge domain (beamtrack sizes it by prob_relative)"),
+    "space_charge_gauss_nint": ((), "the Gauss space-charge models"),
+    "space_charge_gauss_taylor_delta": ((), "the Gauss space-charge models"),
+    "space_charge_gauss_charge_z_bins": ((), "the Gauss space-charge models"),
+    "space_charge_gauss_long_scale": ((), "the Gauss space-charge models"),
+}
+
+#: ImpactX methods / properties beamtrack does not implement.
+MISSING_METHODS = {
+    "init_envelope": "envelope tracking", "track_envelope": "envelope tracking", "envelope": "envelope tracking",
+    "load_inputs_file": "ImpactX inputs files", "init_beam_distribution_from_inputs": "ImpactX inputs files",
+    "init_lattice_elements_from_inputs": "ImpactX inputs files", "deposit_charge": "charge deposition from Python",
+    "resize_mesh": "resizing the AMReX mesh from Python", "Geom": "AMReX geometry objects",
+    "DistributionMap": "AMReX distribution maps", "boxArray": "AMReX box arrays",
+}
+
+_SC_MODES = {"3D": "3D", "2D": "2D", "2P5D": "2.5D", "2.5D": "2.5D", "TRUE": "3D"}
+
+
+class ImpactXParticleContainer(ParticleContainer):
+    """ImpactX's ``sim.beam``: the engine's particle container with ImpactX's units and methods.
+
+    ``qm`` arguments and the ``qm`` column of ``to_df`` are ImpactX's q / (m c^2) [1/eV]; the engine
+    keeps q/m [C/kg] internally (``self.qm``).
+    """
+
+    def __init__(self, sim: Simulation, xp: Any = np):
+        super().__init__(xp=xp)
+        self._sim = sim
+
+    @property
+    def ref(self) -> RefPart:
+        """The reference particle (ImpactX's ``beam.ref``, the engine's ``sim.reference``)."""
+        return self._sim.reference
+
+    def ref_particle(self) -> RefPart:
+        return self._sim.reference
+
+    def set_ref_particle(self, ref: RefPart) -> None:
+        self._sim.reference = ref
+
+    def add_n_particles(self, x: Any, y: Any, t: Any, px: Any, py: Any, pt: Any, qm: float,  # type: ignore[override]
+                        bunch_charge: float | None = None, w: Any = None, sx: Any = None, sy: Any = None,
+                        sz: Any = None) -> None:
+        """Append particles (ImpactX's signature): qm = q / (m c^2) [1/eV]; bunch_charge [C] or weights w."""
+        if sx is not None or sy is not None or sz is not None:
+            raise NotImplementedError("ImpactX option add_n_particles(sx, sy, sz) (spin) is not implemented in beamtrack")
+        if (bunch_charge is None) == (w is None):
+            raise ValueError("add_n_particles needs exactly one of bunch_charge and w")
+        ref = self._sim.reference
+        qm_ref = ref.charge_qe / (ref.mass_MeV * 1e6)
+        qm_si = ref.charge / ref.mass if abs(qm - qm_ref) <= 1e-12 * abs(qm_ref) else float(qm) * _C2
+        n0 = self.size
+        super().add_n_particles(x, y, t, px, py, pt, qm=qm_si, bunch_charge=bunch_charge or 0.0)
+        if w is not None:
+            self.real[6, n0:] = self.xp.asarray(w, dtype=self.xp.float64).ravel()
+
+    def to_df(self, local: bool = True, comm: Any = None, root_rank: int = 0,  # type: ignore[override]
+              include_lost: bool = False) -> Any:
+        """The alive particles as ImpactX's DataFrame (qm in 1/eV); None when there are none, as ImpactX."""
+        df = super().to_df(include_lost=include_lost)
+        if len(df) == 0:
+            return None
+        df["qm"] = df["qm"] / _C2
+        return df
+
+    def beam_moments(self) -> dict[str, float]:
+        """ImpactX's beam moments at the current s (same numbers as the reduced diagnostics)."""
+        return reduced_beam_characteristics(self, self._sim.reference)
+
+    reduced_beam_characteristics = beam_moments
+
+    def total_number_of_particles(self, valid_particles_only: bool = True, local: bool = False) -> int:  # type: ignore[override]
+        return super().total_number_of_particles(include_lost=not valid_particles_only)
+
+    def number_of_particles(self) -> int:
+        return super().total_number_of_particles(include_lost=False)
+
+
+class ImpactX(Simulation):
+    """ImpactX 26.10's simulation object (``from beamtrack.impactx import ImpactX``).
+
+    kind / nthreads / output_dir: the engine's choices (kernel kind, CPU threads, where ``diags/`` goes).
+    """
+
+    def __init__(self, kind: str | None = None, nthreads: int | None = None, output_dir: Any = None):
+        super().__init__(kind=kind, nthreads=nthreads, output_dir=output_dir)
+        self.beam = ImpactXParticleContainer(self, xp=self.beam.xp)
+        self._tracking_element_index: int | None = None
+        self._grids = False
+        self._options: dict[str, Any] = {}
+        self._locked = True
+
+    # --- strict attributes -------------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or not self.__dict__.get("_locked"):
+            object.__setattr__(self, name, value)
+            return
+        cls_attr = getattr(type(self), name, None)
+        if isinstance(cls_attr, property):
+            object.__setattr__(self, name, value)
+        elif name in MISSING_METHODS:
+            raise NotImplementedError(f"ImpactX option sim.{name} ({MISSING_METHODS[name]}) is not implemented in beamtrack")
+        elif name in NO_PHYSICS:
+            self._options[name] = value
+        elif name in ONLY_VALUES:
+            allowed, what = ONLY_VALUES[name]
+            if not any(value == a and type(value) is not bool or value is a for a in allowed):
+                raise NotImplementedError(f"ImpactX option sim.{name} = {value!r} ({what}) is not implemented in beamtrack")
+            self._options[name] = value
+        elif name == "omp_threads":
+            self._options[name] = value
+            object.__setattr__(self, "nthreads", int(value) if isinstance(value, int) else None)
+        elif name == "space_charge":
+            object.__setattr__(self, name, _space_charge_mode(value))
+        elif name == "prob_relative":
+            vals = list(value) if isinstance(value, (list, tuple)) else [value]
+            object.__setattr__(self, name, float(vals[0]))
+        elif name == "space_charge_num_longitudinal_bins":
+            object.__setattr__(self, "num_longitudinal_bins", int(value))
+        elif name == "n_cell":
+            object.__setattr__(self, name, [int(v) for v in value])
+        elif name in self.__dict__:
+            object.__setattr__(self, name, value)
+        else:
+            raise AttributeError(f"ImpactX has no option {name!r}")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in MISSING_METHODS:
+            raise NotImplementedError(f"ImpactX sim.{name} ({MISSING_METHODS[name]}) is not implemented in beamtrack")
+        opts = self.__dict__.get("_options", {})
+        if name in opts:
+            return opts[name]
+        if name in ONLY_VALUES and ONLY_VALUES[name][0]:
+            return ONLY_VALUES[name][0][0]
+        if name == "space_charge_num_longitudinal_bins":
+            return self.num_longitudinal_bins
+        if name in ("rho", "phi", "space_charge_field"):
+            solver = self.__dict__.get("_sc_solver")
+            field = {"space_charge_field": "fields"}.get(name, name)
+            if solver is None or getattr(solver, field, None) is None:
+                raise NotImplementedError(f"ImpactX sim.{name} is available only after a space-charge kick in beamtrack")
+            return getattr(solver, field)
+        raise AttributeError(f"ImpactX has no attribute {name!r}")
+
+    # --- ImpactX's surface -------------------------------------------------------------------------
+    @property
+    def tracking_element(self) -> Any:
+        """The element being tracked (ImpactX), None before tracking; the engine writes its index."""
+        i = self.__dict__.get("_tracking_element_index")
+        if i is None or i >= len(self.lattice):
+            return None
+        return self.lattice[i]
+
+    @tracking_element.setter
+    def tracking_element(self, value: Any) -> None:
+        object.__setattr__(self, "_tracking_element_index", value if isinstance(value, int) else None)
+
+    @property
+    def tracking_element_index(self) -> int | None:
+        """Index in ``lattice`` of the element being tracked (beamtrack extension)."""
+        return self.__dict__.get("_tracking_element_index")
+
+    @property
+    def finest_level(self) -> int:
+        return 0
+
+    def init_grids(self) -> None:
+        """ImpactX's grid set-up: n_cell, prob_relative, blocking factors already set are kept; no AMReX grid here."""
+        self._grids = True
+
+    def particle_container(self) -> ImpactXParticleContainer:
+        return self.beam  # type: ignore[return-value]
+
+    def add_particles(self, bunch_charge: float, distr: Any, npart: int, spin_distr: Any = None,  # type: ignore[override]
+                      *, seed: int | None = None) -> None:
+        """ImpactX's add_particles(bunch_charge [C], distr, npart, spin_distr); seed: beamtrack's RNG seed."""
+        if spin_distr is not None:
+            raise NotImplementedError("ImpactX option add_particles(spin_distr) (spin tracking) is not implemented in beamtrack")
+        super().add_particles(bunch_charge, distr, npart, seed=seed)
+
+    def evolve(self) -> None:
+        """Run the main loop (ImpactX's evolve = track_particles)."""
+        self.track_particles()
+
+    def track_reference(self, ref: RefPart) -> None:
+        """Track only the reference particle ``ref`` through ``periods`` passes of the lattice (ImpactX)."""
+        for _ in range(self.periods):
+            for el in self.lattice:
+                ref.sedge = ref.s
+                el.push_ref(ref, el.nslice)
+
+
+def _space_charge_mode(value: Any) -> bool | str:
+    if value is False or value is None or (isinstance(value, str) and value.strip().lower() in ("false", "", "0")):
+        return False
+    key = "TRUE" if value is True else str(value).strip().upper()
+    if key not in _SC_MODES:
+        raise NotImplementedError(f"ImpactX option sim.space_charge = {value!r} is not implemented in beamtrack "
+                                  f"(implemented: False, '3D', '2D', '2p5D')")
+    return _SC_MODES[key]

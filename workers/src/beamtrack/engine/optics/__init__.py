@@ -10,8 +10,9 @@
 from .chromaticity import chromaticity
 from .maps import MapsAlongS, Prober, ReferenceEnergyError, check_reference, closed_orbit, delta_of_pt, pt_of_delta
 from .tunes import UnstableMotionError, fractional_tunes, naff_tune, normal_form_4d
+from .turn_by_turn import TurnByTurnMonitor, track_turn_by_turn
 from .twiss import TwissInit, TwissTable, twiss
 
-__all__ = ["MapsAlongS", "Prober", "ReferenceEnergyError", "TwissInit", "TwissTable", "UnstableMotionError",
+__all__ = ["MapsAlongS", "Prober", "ReferenceEnergyError", "TurnByTurnMonitor", "TwissInit", "TwissTable", "UnstableMotionError",
            "check_reference", "chromaticity", "closed_orbit", "delta_of_pt", "fractional_tunes", "naff_tune",
-           "normal_form_4d", "pt_of_delta", "twiss"]
+           "normal_form_4d", "pt_of_delta", "track_turn_by_turn", "twiss"]

@@ -4,6 +4,7 @@ are written through the real JobStore into the test's real Redis (no Ray needed)
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -153,12 +154,15 @@ def test_sdk_falls_back_to_per_event_stream(server_factory: Any, rest: Any,
     class OldServicer(JobServicer):
         StreamEvents = pb_grpc.JobServiceServicer.StreamEvents  # the generated UNIMPLEMENTED
 
-    from concurrent import futures
+    async def start_old() -> tuple[grpc.aio.Server, int]:
+        old = grpc.aio.server()
+        pb_grpc.add_JobServiceServicer_to_server(
+            OldServicer(server.service, server.metrics, server.hub, max_spec_bytes=1 << 20), old)
+        port = old.add_insecure_port("127.0.0.1:0")
+        await old.start()
+        return old, port
 
-    old = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    pb_grpc.add_JobServiceServicer_to_server(OldServicer(server.service, server.metrics), old)
-    port = old.add_insecure_port("127.0.0.1:0")
-    old.start()
+    old, port = asyncio.run_coroutine_threadsafe(start_old(), server._loop).result(10)
     try:
         from beamtrack.client import GrpcClient
 
@@ -171,4 +175,4 @@ def test_sdk_falls_back_to_per_event_stream(server_factory: Any, rest: Any,
         assert [e.id for e in streamed] == [e.id for e in grpc_client(server).stream(job_id)]
         g.close()
     finally:
-        old.stop(grace=None)
+        asyncio.run_coroutine_threadsafe(old.stop(None), server._loop).result(10)

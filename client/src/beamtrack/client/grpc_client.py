@@ -95,7 +95,7 @@ class GrpcClient:
                 row = ev.diagnostics
                 items = zip(columns, row.data, strict=True) if columns else row.values.items()
                 data: dict[str, Any] = {k: None if v != v else v for k, v in items}
-                if "step" in data:
+                if data.get("step") is not None:
                     data["step"] = int(data["step"])
                 yield Event(ev.id, "diag", data)
             elif kind == "state":

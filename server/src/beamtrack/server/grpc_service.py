@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import json
-from collections.abc import Callable, Iterable, Iterator
+import math
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent import futures
 from typing import Any, TypeVar
 
@@ -15,14 +17,17 @@ from beamtrack.workers.errors import (
     Conflict,
     InvalidArgument,
     NotFound,
+    ResourceExhausted,
     ServiceError,
     Unauthenticated,
     Unavailable,
 )
 from beamtrack.workers.store import JobRecord, StreamEvent
 
+from .limits import check_spec_size
 from .metrics import Metrics
 from .service import JobService, Principal
+from .streams import StreamHub
 
 GRPC_CODE: dict[type[ServiceError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -30,6 +35,7 @@ GRPC_CODE: dict[type[ServiceError], grpc.StatusCode] = {
     NotFound: grpc.StatusCode.NOT_FOUND,
     Conflict: grpc.StatusCode.FAILED_PRECONDITION,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
+    ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 STATE_TO_PB = {
     "queued": pb.JOB_STATE_QUEUED, "running": pb.JOB_STATE_RUNNING,
@@ -56,29 +62,83 @@ def job_pb(rec: JobRecord) -> pb.Job:
     )
 
 
+NAN = float("nan")
+INT64 = (-(2**63), 2**63 - 1)
+INT32 = (-(2**31), 2**31 - 1)
+
+
+def _f64(v: Any) -> float:
+    """A stored value as a protobuf double: numbers as they are, non-finite ones and anything
+    that is not a number (null, text, lists: a worker may store anything) as NaN."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else NAN
+    if isinstance(v, int):
+        try:
+            return float(v)
+        except OverflowError:
+            return NAN
+    return NAN
+
+
+def _int(v: Any, bounds: tuple[int, int] = INT64) -> int:
+    """A stored value as a protobuf integer: clamped to the field's range; 0 for what is not a
+    finite number."""
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return 0
+        v = int(v)
+    if not isinstance(v, int):
+        return 0
+    return min(max(v, bounds[0]), bounds[1])
+
+
+def _str(v: Any) -> str:
+    if v is None:
+        return ""
+    return v if isinstance(v, str) else json.dumps(v, default=str)
+
+
+def _state(v: Any) -> pb.JobState:
+    return STATE_TO_PB.get(v, pb.JOB_STATE_UNSPECIFIED) if isinstance(v, str) else (
+        pb.JOB_STATE_UNSPECIFIED)
+
+
+def _payload(ev: StreamEvent) -> dict[str, Any]:
+    """The event's payload as a dict; what is not a JSON object comes as ``{}`` (logged events
+    keep their text as the message)."""
+    try:
+        d = _loads(ev.raw)
+    except (ValueError, RecursionError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
 def event_pb(ev: StreamEvent) -> pb.JobEvent:
-    d = ev.data
+    """The JobEvent of a stored event. Total: any payload a worker may have stored becomes a
+    message (non-finite and non-numeric values NaN, integers clamped to their field)."""
+    d = _payload(ev)
     if ev.kind == "diag":
-        values = {k: float(v) if v is not None else float("nan") for k, v in d.items()}
+        values = {str(k): _f64(v) for k, v in d.items()}
         return pb.JobEvent(id=ev.id, diagnostics=pb.DiagnosticsRow(
-            step=int(d.get("step") or 0), s=float(d.get("s") or 0.0), values=values))
+            step=_int(d.get("step")), s=_f64(d.get("s", 0.0)), values=values))
     if ev.kind == "state":
         return pb.JobEvent(id=ev.id, state=pb.StateChange(
-            state=STATE_TO_PB[d["state"]], attempt=int(d.get("attempt", 0)),
-            reason=str(d.get("reason") or d.get("error") or "")))
+            state=_state(d.get("state")), attempt=_int(d.get("attempt"), INT32),
+            reason=_str(d.get("reason") or d.get("error"))))
     if ev.kind == "result":
+        arts = d.get("artifacts")
         return pb.JobEvent(id=ev.id, result=pb.JobResult(
-            state=STATE_TO_PB[d["state"]], error=str(d.get("error") or ""),
-            steps=int(d.get("steps") or 0), wall_time_s=float(d.get("wall_time_s") or 0.0),
-            artifacts=list(d.get("artifacts") or [])))
+            state=_state(d.get("state")), error=_str(d.get("error")),
+            steps=_int(d.get("steps")), wall_time_s=_f64(d.get("wall_time_s") or 0.0),
+            artifacts=[_str(a) for a in arts] if isinstance(arts, list) else []))
     if ev.kind == "custom":
         return pb.JobEvent(id=ev.id, custom=pb.CustomValue(
-            name=str(d.get("name", "")), value=float(d.get("value", 0.0)),
-            step=int(d.get("step", 0))))
-    return pb.JobEvent(id=ev.id, log=pb.LogLine(message=str(d.get("msg", ""))))
+            name=_str(d.get("name")), value=_f64(d.get("value", 0.0)),
+            step=_int(d.get("step"))))
+    msg = d.get("msg") if d else ev.raw
+    return pb.JobEvent(id=ev.id, log=pb.LogLine(message=_str(msg)))
 
 
-NAN = float("nan")
 #: Most events, and about the most payload bytes, one JobEventBatch carries (well under gRPC's
 #: 4 MiB default message limit; a diagnostics row is ~0.4 kB on the wire, ~1.4 kB as JSON).
 BATCH_EVENTS = 512
@@ -111,8 +171,9 @@ class EventPacker:
         rows = False  # out holds diagnostics rows (under self.columns)
         for ev in events:
             if ev.kind == "diag":
-                d = _loads(ev.raw)
-                keys = tuple(d)
+                # a columnar row needs a column: an empty or non-object payload is a bare step
+                d = _payload(ev) or {"step": None}
+                keys = tuple(str(k) for k in d)
                 if keys != self.columns:
                     if rows:  # the rows already packed are under the old header
                         yield out
@@ -120,8 +181,8 @@ class EventPacker:
                     out.columns.extend(keys)
                     self.columns = keys
                 out.events.append(pb.JobEvent(id=ev.id, diagnostics=pb.DiagnosticsRow(
-                    step=int(d.get("step") or 0), s=float(d.get("s") or 0.0),
-                    data=[NAN if v is None else v for v in d.values()])))
+                    step=_int(d.get("step")), s=_f64(d.get("s", 0.0)),
+                    data=[_f64(v) for v in d.values()])))
                 rows = True
             else:
                 out.events.append(event_pb(ev))
@@ -137,18 +198,24 @@ T = TypeVar("T")
 
 
 class JobServicer(pb_grpc.JobServiceServicer):
-    """Translates beamtrack.v1 messages to JobService calls; errors become status codes."""
+    """Translates beamtrack.v1 messages to JobService calls; errors become status codes.
 
-    def __init__(self, service: JobService, metrics: Metrics):
+    Unary calls are plain functions (grpc.aio runs them on its thread pool); the streams are
+    coroutines on the server's event loop, fed by the StreamHub, so an idle stream holds no
+    thread and no Redis connection."""
+
+    def __init__(self, service: JobService, metrics: Metrics, hub: StreamHub,
+                 *, max_spec_bytes: int):
         self.service = service
         self.metrics = metrics
+        self.hub = hub
+        self.max_spec_bytes = max_spec_bytes
 
-    def _who(self, context: grpc.ServicerContext) -> Principal:
-        md = dict(context.invocation_metadata())
+    def _who(self, context: Any) -> Principal:
+        md = dict(context.invocation_metadata() or ())
         return self.service.authenticate(md.get("authorization"))
 
-    def _call(self, name: str, context: grpc.ServicerContext,
-              fn: Callable[[Principal], T]) -> T:
+    def _call(self, name: str, context: Any, fn: Callable[[Principal], T]) -> T:
         try:
             out = fn(self._who(context))
         except ServiceError as exc:
@@ -158,8 +225,9 @@ class JobServicer(pb_grpc.JobServiceServicer):
         self.metrics.grpc_requests.labels(name, "OK").inc()
         return out
 
-    def SubmitJob(self, request: pb.SubmitJobRequest, context: grpc.ServicerContext) -> pb.Job:
+    def SubmitJob(self, request: pb.SubmitJobRequest, context: Any) -> pb.Job:
         def go(who: Principal) -> pb.Job:
+            check_spec_size(len(request.spec_json.encode()), self.max_spec_bytes)
             rec = self.service.submit(who, request.spec_json or "{}", priority=request.priority,
                                       device=request.device or "auto",
                                       hook_module=request.hook_module or None)
@@ -167,11 +235,10 @@ class JobServicer(pb_grpc.JobServiceServicer):
             return job_pb(rec)
         return self._call("SubmitJob", context, go)
 
-    def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.Job:
+    def GetJob(self, request: pb.GetJobRequest, context: Any) -> pb.Job:
         return self._call("GetJob", context, lambda who: job_pb(self.service.get(who, request.id)))
 
-    def ListJobs(self, request: pb.ListJobsRequest,
-                 context: grpc.ServicerContext) -> pb.ListJobsResponse:
+    def ListJobs(self, request: pb.ListJobsRequest, context: Any) -> pb.ListJobsResponse:
         def go(who: Principal) -> pb.ListJobsResponse:
             recs, nxt = self.service.list(
                 who, state=PB_TO_STATE.get(request.state), limit=request.limit or 50,
@@ -179,49 +246,62 @@ class JobServicer(pb_grpc.JobServiceServicer):
             return pb.ListJobsResponse(jobs=[job_pb(r) for r in recs], next_cursor=nxt or "")
         return self._call("ListJobs", context, go)
 
-    def CancelJob(self, request: pb.CancelJobRequest, context: grpc.ServicerContext) -> pb.Job:
+    def CancelJob(self, request: pb.CancelJobRequest, context: Any) -> pb.Job:
         return self._call("CancelJob", context,
                           lambda who: job_pb(self.service.cancel(who, request.id)))
 
-    def StreamDiagnostics(self, request: pb.StreamDiagnosticsRequest,
-                          context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
-        events: Any = self._call("StreamDiagnostics", context, lambda who: self.service.events(
-            who, request.id, request.after_id or None))
+    async def _batches(self, name: str, request: pb.StreamDiagnosticsRequest,
+                       context: grpc.aio.ServicerContext[Any, Any]
+                       ) -> AsyncIterator[builtins.list[StreamEvent]]:
+        """The hub's batches for the call; a refusal or failure ends the call with its code."""
         try:
-            for batch in events:
-                if not context.is_active():
-                    return
-                self.metrics.stream_events.labels("grpc").inc(len(batch))
-                for ev in batch:
-                    yield event_pb(ev)
+            who = self._who(context)
+            sub = await self.hub.open(who, request.id, request.after_id or None)
         except ServiceError as exc:
-            context.abort(grpc_code(exc), exc.message)
+            code = grpc_code(exc)
+            self.metrics.grpc_requests.labels(name, code.name).inc()
+            await context.abort(code, exc.message)
+        self.metrics.grpc_requests.labels(name, "OK").inc()
+        try:
+            async for batch in sub.batches():
+                if batch:
+                    self.metrics.stream_events.labels("grpc").inc(len(batch))
+                yield batch
+        except ServiceError as exc:
+            await context.abort(grpc_code(exc), exc.message)
+        finally:
+            sub.close()
 
-    def StreamEvents(self, request: pb.StreamDiagnosticsRequest,
-                     context: grpc.ServicerContext) -> Iterator[pb.JobEventBatch]:
-        events: Any = self._call("StreamEvents", context, lambda who: self.service.events(
-            who, request.id, request.after_id or None))
+    async def StreamDiagnostics(self, request: pb.StreamDiagnosticsRequest,
+                                context: grpc.aio.ServicerContext[Any, Any]
+                                ) -> AsyncIterator[pb.JobEvent]:
+        async for batch in self._batches("StreamDiagnostics", request, context):
+            for ev in batch:
+                yield event_pb(ev)
+
+    async def StreamEvents(self, request: pb.StreamDiagnosticsRequest,
+                           context: grpc.aio.ServicerContext[Any, Any]
+                           ) -> AsyncIterator[pb.JobEventBatch]:
         packer = EventPacker()
-        try:
-            for batch in events:
-                if not context.is_active():
-                    return
-                if not batch:
-                    continue
-                self.metrics.stream_events.labels("grpc").inc(len(batch))
-                yield from packer.pack(batch)
-        except ServiceError as exc:
-            context.abort(grpc_code(exc), exc.message)
+        async for batch in self._batches("StreamEvents", request, context):
+            for out in packer.pack(batch):
+                yield out
 
 
 def create_grpc_server(
-    service: JobService, metrics: Metrics, address: str, *, max_workers: int = 64,
-) -> tuple[grpc.Server, int]:
-    """A started-ready (not yet started) gRPC server bound to ``address``; returns it and the
-    bound port (``address`` may end in :0)."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
-                                                    thread_name_prefix="grpc"))
-    pb_grpc.add_JobServiceServicer_to_server(JobServicer(service, metrics), server)
+    service: JobService, metrics: Metrics, hub: StreamHub, address: str, *,
+    max_workers: int = 32, max_spec_bytes: int = 1 << 20, max_message_bytes: int = 4 << 20,
+) -> tuple[grpc.aio.Server, int]:
+    """A grpc.aio server (not yet started; create it on the loop that will run it) bound to
+    ``address``; returns it and the bound port (``address`` may end in :0). Unary calls run on
+    ``max_workers`` threads; streams run on the loop. Requests over ``max_message_bytes`` are
+    refused by gRPC itself (RESOURCE_EXHAUSTED)."""
+    server = grpc.aio.server(
+        migration_thread_pool=futures.ThreadPoolExecutor(max_workers=max_workers,
+                                                         thread_name_prefix="grpc"),
+        options=[("grpc.max_receive_message_length", max_message_bytes)])
+    pb_grpc.add_JobServiceServicer_to_server(
+        JobServicer(service, metrics, hub, max_spec_bytes=max_spec_bytes), server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"gRPC could not bind {address}")

@@ -5,31 +5,47 @@
 
 import csv
 import io
+import json
+import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
+import orjson
+import redis
 from beamtrack.workers.errors import (
     Conflict,
     InvalidArgument,
     NotFound,
+    PayloadTooLarge,
+    ResourceExhausted,
     ServiceError,
     Unauthenticated,
     Unavailable,
 )
-from beamtrack.workers.store import PRIORITY_MAX, PRIORITY_MIN
+from beamtrack.workers.store import PRIORITY_MAX, PRIORITY_MIN, StreamEvent
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .limits import body_too_large, check_spec_size, request_limit
 from .metrics import Metrics
 from .service import MAX_PAGE, JobService, Principal, job_public
+from .streams import StreamHub, Subscription
 
 HTTP_STATUS: dict[type[ServiceError], int] = {
     InvalidArgument: 422, Unauthenticated: 401, NotFound: 404, Conflict: 409, Unavailable: 503,
+    PayloadTooLarge: 413, ResourceExhausted: 429,
 }
+#: The error code of an HTTP status the framework answers itself (unknown route, bad method).
+STATUS_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+               404: "NOT_FOUND", 405: "UNIMPLEMENTED", 409: "FAILED_PRECONDITION",
+               413: "INVALID_ARGUMENT", 422: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED",
+               503: "UNAVAILABLE"}
 
 
 def http_status(exc: ServiceError) -> int:
@@ -94,18 +110,175 @@ class Artifact(BaseModel):
     size: int
 
 
+def _finite(v: Any) -> Any:
+    """``v`` with every non-finite float replaced by None (JSON has no NaN) and integers
+    beyond 64 bits as floats (None past a double's range), as strict parsers read them."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**64:
+        try:
+            return float(v)
+        except OverflowError:
+            return None
+    if isinstance(v, dict):
+        return {str(k): _finite(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return v
+
+
+def sse_data(raw: str) -> str:
+    """A stored payload as one line of valid JSON: as stored when it is (the usual case: no
+    re-encoding), else re-encoded with null for NaN/Infinity; what does not decode at all (a
+    worker may store anything) is sent as ``{}``."""
+    if "\n" not in raw and "\r" not in raw:
+        try:
+            orjson.loads(raw)
+            return raw
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return json.dumps(_finite(json.loads(raw)), separators=(",", ":"))
+    except (ValueError, RecursionError):
+        return "{}"
+
+
+def sse_chunk(batch: list[StreamEvent]) -> str:
+    """Server-sent events of one batch, in order."""
+    return "".join(f"id: {ev.id}\nevent: {ev.kind if ev.kind.isidentifier() else 'log'}\n"
+                   f"data: {sse_data(ev.raw)}\n\n" for ev in batch)
+
+
+class EventStream(StreamingResponse):
+    """An SSE response over a hub subscription; the subscription is closed however the
+    response ends (finished, client gone, server stopping)."""
+
+    def __init__(self, sub: Subscription, metrics: Metrics):
+        self.sub = sub
+        self.metrics = metrics
+        super().__init__(self._sse(), media_type="text/event-stream",
+                         headers={"Cache-Control": "no-cache"})
+
+    async def _sse(self) -> AsyncIterator[str]:
+        # one chunk per batch read from Redis
+        try:
+            async for batch in self.sub.batches():
+                if not batch:
+                    yield ": keep-alive\n\n"
+                    continue
+                self.metrics.stream_events.labels("sse").inc(len(batch))
+                yield sse_chunk(batch)
+        except ServiceError as exc:
+            # the stream has started: the error goes in-band, as an event of its own
+            body = json.dumps(error_body(exc.code, exc.message, exc.details))
+            yield f"event: error\ndata: {body}\n\n"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.sub.close()
+
+
+class _Observe:
+    """Pure ASGI middleware (no per-chunk hop, unlike BaseHTTPMiddleware): request latency by
+    route and status, and the request-size limit (413 before the body is parsed)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body: int):
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        headers = dict(scope["headers"])
+        try:
+            size = int(headers.get(b"content-length", b"0"))
+        except ValueError:
+            size = 0
+        if size > self.max_body:
+            await _error_response(body_too_large(size, self.max_body))(scope, receive, send_status)
+        elif b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+            # no length announced: read the body here, up to the limit, then hand it on
+            chunks: list[bytes] = []
+            seen = 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client went away
+                chunks.append(message.get("body", b""))
+                seen += len(chunks[-1])
+                if seen > self.max_body:
+                    await _error_response(body_too_large(seen, self.max_body))(
+                        scope, receive, send_status)
+                    break
+                if not message.get("more_body", False):
+                    await self.app(scope, _replay(b"".join(chunks), receive), send_status)
+                    break
+        else:
+            await self.app(scope, receive, send_status)
+        route = scope.get("route")
+        self.metrics.requests.labels(scope["method"], getattr(route, "path", "unmatched"),
+                                     str(status[0])).observe(time.perf_counter() - t0)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives ``body`` as the whole request, then what ``receive`` gives."""
+    whole: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return whole.pop() if whole else await receive()
+
+    return replay
+
+
+def _error_response(exc: ServiceError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    return JSONResponse(error_body(exc.code, exc.message, exc.details),
+                        status_code=http_status(exc), headers=headers)
+
+
 def create_app(
     service: JobService, metrics: Metrics, ready: Callable[[], dict[str, bool]],
+    hub: StreamHub, *, max_spec_bytes: int = 1 << 20,
 ) -> FastAPI:
-    """The FastAPI application serving ``service``."""
+    """The FastAPI application serving ``service``; live streams come from ``hub``."""
     app = FastAPI(title="beamtrack", version="0.1.0",
                   description="Beam-dynamics simulation service (REST mirror of beamtrack.v1)")
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        return JSONResponse(error_body(exc.code, exc.message, exc.details),
-                            status_code=http_status(exc), headers=headers)
+        return _error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODE.get(exc.status_code, "INTERNAL" if exc.status_code >= 500 else
+                               "INVALID_ARGUMENT")
+        msg = str(exc.detail)
+        loc = "body" if exc.status_code == 400 else "path"
+        return JSONResponse(error_body(code, msg, [{"loc": loc, "msg": msg}]),
+                            status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, exc: Exception) -> JSONResponse:
+        # the traceback goes to the server log, never to the client
+        msg = "internal error"
+        return JSONResponse(error_body("INTERNAL", msg, []), status_code=500)
+
+    @app.exception_handler(redis.ConnectionError)
+    @app.exception_handler(redis.TimeoutError)
+    async def _redis_down(_: Request, exc: redis.RedisError) -> JSONResponse:
+        return _error_response(Unavailable(f"job store unavailable: {exc}"))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -116,15 +289,7 @@ def create_app(
         message = "; ".join(f"{d['loc']}: {d['msg']}" for d in details)
         return JSONResponse(error_body("INVALID_ARGUMENT", message, details), status_code=422)
 
-    @app.middleware("http")
-    async def _timing(request: Request, call_next: Any) -> Response:
-        t0 = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.requests.labels(request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - t0)
-        return response
+    app.add_middleware(_Observe, metrics=metrics, max_body=request_limit(max_spec_bytes))
 
     def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
         return service.authenticate(authorization)
@@ -134,6 +299,7 @@ def create_app(
 
     @jobs.post("", status_code=201, response_model=JobPublic)
     def submit_job(body: SubmitJob, who: Caller) -> dict[str, Any]:
+        check_spec_size(_json_size(body.spec), max_spec_bytes)
         rec = service.submit(who, body.spec, priority=body.priority, device=body.device,
                              hook_module=body.hook_module)
         metrics.submitted.labels("rest").inc()
@@ -185,25 +351,12 @@ def create_app(
         return FileResponse(path, media_type="application/octet-stream", filename=path.name)
 
     @jobs.get("/{job_id}/events", response_model=None)
-    def job_events(
+    async def job_events(
         job_id: str, who: Caller,
         after: Annotated[str | None, Query(description="resume after this event id")] = None,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> StreamingResponse:
-        events = service.events(who, job_id, after or last_event_id)
-
-        def sse() -> Iterator[str]:
-            # one chunk per batch read from Redis: a thread hop per event would be the cost
-            for batch in events:
-                if not batch:
-                    yield ": keep-alive\n\n"
-                    continue
-                metrics.stream_events.labels("sse").inc(len(batch))
-                yield "".join(f"id: {ev.id}\nevent: {ev.kind}\ndata: {ev.raw}\n\n"
-                              for ev in batch)
-
-        return StreamingResponse(sse(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
+        return EventStream(await hub.open(who, job_id, after or last_event_id), metrics)
 
     app.include_router(jobs)
 
@@ -222,3 +375,11 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _json_size(value: Any) -> int:
+    """Bytes of ``value`` as compact JSON."""
+    try:
+        return len(orjson.dumps(value))
+    except TypeError:  # integers beyond 64 bits
+        return len(json.dumps(value, separators=(",", ":")))

@@ -6,8 +6,10 @@ private redis-server and a local Ray for the embedded default.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import resource
 import secrets
 import socket
 import threading
@@ -19,21 +21,54 @@ import anyio.to_thread
 import uvicorn
 from beamtrack.workers.redis_server import RedisServer
 from beamtrack.workers.store import JobStore
+from beamtrack.workers.store_async import AsyncStreams
 
 from .grpc_service import create_grpc_server
+from .limits import request_limit
 from .metrics import Metrics
 from .rest import create_app
 from .scheduler import Scheduler
 from .service import JobService
 from .settings import ApiToken, Settings, hash_token
+from .streams import StreamHub
 
 log = logging.getLogger("beamtrack.server")
-#: Threads for sync routes and SSE streams (each open stream holds one while it waits).
-HTTP_THREADS = 256
+#: Threads for sync routes (streams hold none: they wait on the event loop).
+HTTP_THREADS = 64
+#: Threads for unary gRPC calls.
+GRPC_THREADS = 32
+
+
+def raise_fd_limit() -> int:
+    """Raise this process's open-file soft limit to its hard limit (each open stream is a
+    socket); returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            log.warning("could not raise the open-file limit from %d", soft)
+    return soft
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The HTTP listening socket. Made with proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY
+    on accepted sockets only when ``sock.proto`` says TCP, and without it a keep-alive response
+    written in two sends waits ~40 ms on Nagle's algorithm and the client's delayed ACK."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
 
 
 class ServerProcess:
-    """REST + gRPC servers (and, if enabled, the scheduler) over one Redis."""
+    """REST + gRPC servers (and, if enabled, the scheduler) over one Redis.
+
+    Both front doors and the StreamHub run on one event loop in one thread ("serve"); sync
+    REST routes and unary gRPC calls run on thread pools beside it."""
 
     def __init__(self, settings: Settings, redis_url: str):
         self.settings = settings
@@ -42,13 +77,18 @@ class ServerProcess:
                                        stream_maxlen=settings.stream_maxlen)
         self.service = JobService(self.store, settings)
         self.metrics = Metrics(self.store.counts)
+        self.hub = StreamHub(AsyncStreams(self.store, redis_url),
+                             block_ms=settings.stream_block_ms,
+                             max_per_user=settings.max_streams_per_user)
         self.scheduler: Scheduler | None = None
-        self.app = create_app(self.service, self.metrics, self._ready)
+        self.app = create_app(self.service, self.metrics, self._ready, self.hub,
+                              max_spec_bytes=settings.max_spec_bytes)
         self.http_port = 0
         self.grpc_port = 0
         self._uvicorn: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
         self._grpc: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _ready(self) -> dict[str, bool]:
         checks = {"redis": self.store.ping()}
@@ -59,33 +99,51 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         s = self.settings
         s.artifacts.mkdir(parents=True, exist_ok=True)
+        raise_fd_limit()
         if s.scheduler:
             self.scheduler = Scheduler(self.store, s, self.redis_url)
             self.scheduler.start()
-        self._grpc, self.grpc_port = create_grpc_server(self.service, self.metrics,
-                                                        f"{s.host}:{s.grpc_port}")
-        self._grpc.start()
-        family = socket.AF_INET6 if ":" in s.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((s.host, s.http_port))
+        sock = listen_socket(s.host, s.http_port)
         self.http_port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=2)
         self._uvicorn = uvicorn.Server(config)
         server = self._uvicorn
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            try:
+                anyio.to_thread.current_default_thread_limiter().total_tokens = HTTP_THREADS
+                self.hub.start()
+                self._grpc, self.grpc_port = create_grpc_server(
+                    self.service, self.metrics, self.hub, f"{s.host}:{s.grpc_port}",
+                    max_workers=GRPC_THREADS, max_spec_bytes=s.max_spec_bytes,
+                    max_message_bytes=request_limit(s.max_spec_bytes))
+                await self._grpc.start()
+            except BaseException as exc:
+                failure.append(exc)
+                started.set()
+                raise
+            started.set()
+            try:
+                await server.serve(sockets=[sock])
+            finally:
+                await self._grpc.stop(grace=1)
+                await self.hub.close()
 
         def serve() -> None:
-            import asyncio
+            try:
+                asyncio.run(main())
+            except Exception:
+                if not failure:
+                    log.exception("the server loop failed")
 
-            async def main() -> None:
-                anyio.to_thread.current_default_thread_limiter().total_tokens = HTTP_THREADS
-                await server.serve(sockets=[sock])
-
-            asyncio.run(main())
-
-        self._http_thread = threading.Thread(target=serve, name="uvicorn", daemon=True)
+        self._http_thread = threading.Thread(target=serve, name="serve", daemon=True)
         self._http_thread.start()
+        if not started.wait(30) or failure:
+            raise RuntimeError(f"the gRPC server did not start: {failure[:1]}")
         deadline = time.monotonic() + 30
         while not server.started:
             if not self._http_thread.is_alive() or time.monotonic() > deadline:
@@ -93,12 +151,26 @@ class ServerProcess:
             time.sleep(0.02)
         return self
 
+    def call(self, fn: Any) -> Any:
+        """Run ``fn()`` on the serving loop and return its result (tests read the hub's
+        counters this way)."""
+        if self._loop is None:
+            raise RuntimeError("not started")
+
+        async def run() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
+
     def stop(self, *, kill_actors: bool = False) -> None:
         """Stop accepting, end streams, stop the scheduler (actors keep running unless told)."""
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
-        if self._grpc is not None:
-            self._grpc.stop(grace=1).wait()
+        if self._loop is not None and self._grpc is not None and self._loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self._grpc.stop(grace=1), self._loop)
+            except RuntimeError:
+                pass  # the loop just ended
         if self._http_thread is not None:
             self._http_thread.join(10)
         if self.scheduler is not None:

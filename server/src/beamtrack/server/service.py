@@ -112,7 +112,7 @@ class JobService:
             raise InvalidArgument(f"limit: {msg}", details=[{"loc": "limit", "msg": msg}])
         seq: int | None = None
         if cursor:
-            if not cursor.isdigit():
+            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
                 raise InvalidArgument("cursor: not a cursor returned by this API",
                                       details=[{"loc": "cursor", "msg": "invalid cursor"}])
             seq = int(cursor)
@@ -156,6 +156,8 @@ class JobService:
         """Absolute path of one artifact; NotFound for anything outside the job's directory."""
         self.get(who, job_id)
         root = (self.artifact_root / job_id).resolve()
+        if "\x00" in name:  # no file name holds NUL; os calls would raise ValueError on it
+            raise NotFound(f"artifact {name!r} of job {job_id} not found")
         path = (root / name).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise NotFound(f"artifact {name!r} of job {job_id} not found")
@@ -176,8 +178,13 @@ def _check_hook_module(source: str, *, enabled: bool) -> None:
 
 
 def _valid_stream_id(cursor: str) -> bool:
-    ms, _, seq = cursor.partition("-")
-    return ms.isdigit() and (seq == "" or seq.isdigit())
+    """A Redis stream entry id ``ms[-seq]``, both parts unsigned 64-bit (what Redis accepts)."""
+    ms, dash, seq = cursor.partition("-")
+    return (_u64(ms) and (not dash or _u64(seq)))
+
+
+def _u64(text: str) -> bool:
+    return 0 < len(text) <= 20 and text.isascii() and text.isdigit() and int(text) < 2**64
 
 
 def job_public(rec: JobRecord) -> dict[str, Any]:

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     stream_block_ms: Annotated[int, Field(ge=10, le=60_000)] = 1000
     #: Approximate cap on entries kept per job stream.
     stream_maxlen: Annotated[int, Field(ge=1000)] = 1_000_000
+    #: Live streams (SSE and gRPC together) one user may hold open at once (429 /
+    #: RESOURCE_EXHAUSTED beyond).
+    max_streams_per_user: Annotated[int, Field(ge=1, le=1_000_000)] = 64
+    #: Largest job spec accepted [bytes of JSON] (413 / INVALID_ARGUMENT naming ``spec``).
+    max_spec_bytes: Annotated[int, Field(ge=4096, le=1 << 30)] = 1 << 20
     #: Accept hook modules with jobs (they run in the hook sandbox; refused when false, or
     #: when the sandbox cannot run on this host).
     hook_sandbox: bool = True

@@ -42,3 +42,14 @@ class Unavailable(ServiceError):
     """A backing service (Redis, Ray) cannot be reached (HTTP 503)."""
 
     code = "UNAVAILABLE"
+
+
+class PayloadTooLarge(InvalidArgument):
+    """A request (or a field of it, e.g. the spec) over its configured size limit (HTTP 413;
+    gRPC INVALID_ARGUMENT, as for any invalid input)."""
+
+
+class ResourceExhausted(ServiceError):
+    """A per-user quota is used up, e.g. the concurrent streams one user may hold (HTTP 429)."""
+
+    code = "RESOURCE_EXHAUSTED"

@@ -44,6 +44,9 @@ def hook_module_problem(source: str) -> str | None:
         return f"syntax error at line {exc.lineno}: {exc.msg}"
     except ValueError as exc:
         return f"not Python source: {exc}"
+    except (RecursionError, MemoryError):
+        # the parser's own limits (deep nesting such as 10**5 unary minus signs)
+        return "nested too deeply to parse"
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -238,7 +238,8 @@ class Simulation:
         pc.state = self.beam.xp.zeros(pc.real.shape[1], dtype=self.beam.xp.int32)
         w = BeamMonitorWriter(self._diag_dir() / "openPMD", "particles_lost", "h5")
         try:
-            w.write(self.tracking_step, pc, self.reference, extra={"s_lost": pc.s_lost})
+            # one iteration, number 0, as ImpactX writes it (its examples read iterations[0])
+            w.write(0, pc, self.reference, extra={"s_lost": pc.s_lost})
         finally:
             w.close()
 

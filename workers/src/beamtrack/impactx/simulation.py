@@ -137,6 +137,7 @@ class ImpactX(Simulation):
         self._tracking_element_index: int | None = None
         self._grids = False
         self._options: dict[str, Any] = {}
+        self._draws = 0
         self._locked = True
 
     # --- strict attributes -------------------------------------------------------------------------
@@ -227,6 +228,9 @@ class ImpactX(Simulation):
         """ImpactX's add_particles(bunch_charge [C], distr, npart, spin_distr); seed: beamtrack's RNG seed."""
         if spin_distr is not None:
             raise NotImplementedError("ImpactX option add_particles(spin_distr) (spin tracking) is not implemented in beamtrack")
+        if seed is None:  # deterministic, as ImpactX (AMReX's RNG starts from a fixed seed): 0, 1, ... per call
+            seed = self._draws
+        self._draws += 1
         super().add_particles(bunch_charge, distr, npart, seed=seed)
 
     def evolve(self) -> None:

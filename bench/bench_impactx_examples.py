@@ -1,0 +1,143 @@
+"""Run ImpactX's own Python examples in ImpactX 26.10 and, with the imports renamed, in beamtrack.impactx.
+
+    .venv/bin/python bench/bench_impactx_examples.py /work/.mirror/BLAST-ImpactX+impactx/repo [--filter FODO] [--limit N]
+
+The argument is a fetched ImpactX repository (a bare git dir, or a checkout); its ``examples/`` tree is
+extracted to a temporary directory with ``git archive`` (nothing of it enters this repository). Each
+Python test that ImpactX's ``examples/CMakeLists.txt`` defines (``add_impactx_test(name script is_mpi
+analysis plot)``, non-MPI) runs as ImpactX's CTest does: in a fresh run directory, the script, then its
+analysis script. ImpactX runs in .venv-impactx (scripts/setup_oracle.sh); beamtrack in .venv on a copy of
+the tree whose ``import impactx`` / ``from impactx`` / ``import amrex.space3d as amr`` lines are renamed to
+``beamtrack.impactx`` (``BEAMTRACK_KIND=serial``: one thread, as impactx-noacc). Prints, per example:
+run and analysis pass/fail and wall time of both codes, then a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ORACLE_PY = ROOT / ".venv-impactx" / "bin" / "python"
+BT_PY = Path(sys.executable)
+
+RENAMES = [
+    (re.compile(r"^(\s*)import amrex\.space3d as (\w+)", re.M), r"\1import beamtrack.impactx.amrex as \2"),
+    (re.compile(r"^(\s*)from impactx(\.[\w.]+)? import", re.M), r"\1from beamtrack.impactx\2 import"),
+    (re.compile(r"^(\s*)import impactx\s*$", re.M), r"\1import beamtrack.impactx as impactx"),
+]
+
+
+def rename(text: str) -> str:
+    for pat, rep in RENAMES:
+        text = pat.sub(rep, text)
+    return text
+
+
+def extract(repo: Path, dest: Path) -> Path:
+    """ImpactX's examples/ tree from a bare git dir or a checkout, into dest/examples."""
+    git_dir = repo if (repo / "HEAD").exists() and not (repo / ".git").exists() else repo / ".git"
+    tar = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "HEAD", "examples"], check=True,
+                         capture_output=True).stdout
+    subprocess.run(["tar", "x", "-C", str(dest)], input=tar, check=True)
+    return dest / "examples"
+
+
+def python_tests(examples: Path) -> list[tuple[str, list[str], str | None]]:
+    """(name, [script, args...], analysis) of each non-MPI Python test in examples/CMakeLists.txt."""
+    text = (examples / "CMakeLists.txt").read_text()
+    out = []
+    for m in re.finditer(r"add_impactx_test\(\s*([^\s)]+)\s+(.*?)\)", text, re.S):
+        lines = [ln.split("#")[0].strip() for ln in m.group(2).splitlines()]
+        lines = [ln for ln in lines if ln]
+        if len(lines) < 3 or not lines[0].split()[0].strip('"').endswith(".py") or lines[1] != "OFF":
+            continue
+        inp = lines[0].strip('"').split()
+        analysis = None if lines[2] == "OFF" else lines[2].strip('"')
+        out.append((m.group(1), inp, analysis))
+    return out
+
+
+def run_one(py: Path, tree: Path, name: str, inp: list[str], analysis: str | None, workdir: Path,
+            timeout: float, env: dict[str, str]) -> tuple[str, float, str]:
+    run_dir = workdir / name
+    run_dir.mkdir(parents=True)
+    src = tree.parent
+    t0 = time.perf_counter()
+    try:
+        r = subprocess.run([str(py), str(src / inp[0]), *inp[1:]], cwd=run_dir, capture_output=True, text=True,
+                           timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.perf_counter() - t0, ""
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        return "run-fail", dt, (r.stderr or r.stdout).strip().splitlines()[-1:][0] if (r.stderr or r.stdout).strip() else ""
+    if analysis is None:
+        return "pass", dt, ""
+    try:
+        a = subprocess.run([str(py), str(src / analysis)], cwd=run_dir, capture_output=True, text=True,
+                           timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return "analysis-timeout", dt, ""
+    if a.returncode != 0:
+        msg = (a.stderr or a.stdout).strip().splitlines()
+        return "analysis-fail", dt, msg[-1] if msg else ""
+    return "pass", dt, ""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("repo", type=Path, help="fetched ImpactX repository (bare git dir or checkout)")
+    ap.add_argument("--filter", default="", help="regular expression on the test name")
+    ap.add_argument("--limit", type=int, default=0, help="run at most this many tests")
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds per run and per analysis")
+    ap.add_argument("--skip-impactx", action="store_true", help="run beamtrack only")
+    args = ap.parse_args()
+    if not args.skip_impactx and not ORACLE_PY.exists():
+        print("ImpactX venv .venv-impactx missing: run scripts/setup_oracle.sh", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="impactx_examples_") as tmp:
+        t = Path(tmp)
+        (t / "ix").mkdir()
+        (t / "bt").mkdir()
+        ix_tree = extract(args.repo, t / "ix")
+        bt_tree = extract(args.repo, t / "bt")
+        for f in bt_tree.rglob("*.py"):
+            f.write_text(rename(f.read_text()))
+        tests = [x for x in python_tests(ix_tree) if re.search(args.filter, x[0])]
+        if args.limit:
+            tests = tests[: args.limit]
+        base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        base.update(OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+        bt_env = {**base, "BEAMTRACK_KIND": "serial"}
+        rows = []
+        print(f"{'example':44s} {'ImpactX':14s} {'t_ix[s]':>8s} {'beamtrack':14s} {'t_bt[s]':>8s}  beamtrack error")
+        for name, inp, analysis in tests:
+            if args.skip_impactx:
+                ix = ("skipped", float("nan"), "")
+            else:
+                ix = run_one(ORACLE_PY, ix_tree, name, inp, analysis, t / "run_ix", args.timeout, base)
+            bt = run_one(BT_PY, bt_tree, name, inp, analysis, t / "run_bt", args.timeout, bt_env)
+            rows.append((name, ix, bt))
+            print(f"{name:44s} {ix[0]:14s} {ix[1]:8.2f} {bt[0]:14s} {bt[1]:8.2f}  {bt[2][:110]}", flush=True)
+        n = len(rows)
+        n_ix = sum(r[1][0] == "pass" for r in rows)
+        n_bt = sum(r[2][0] == "pass" for r in rows)
+        both = [r for r in rows if r[1][0] == "pass" and r[2][0] == "pass"]
+        t_ix = sum(r[1][1] for r in both)
+        t_bt = sum(r[2][1] for r in both)
+        print(f"\nsummary: {n} Python examples; ImpactX passes {n_ix}, beamtrack passes {n_bt}, both {len(both)}")
+        if both:
+            print(f"time over the examples both pass: ImpactX {t_ix:.1f} s, beamtrack {t_bt:.1f} s "
+                  f"(ratio ImpactX/beamtrack {t_ix / t_bt:.2f}; includes interpreter start-up and output)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

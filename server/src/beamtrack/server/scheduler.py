@@ -3,20 +3,29 @@
 Claims are atomic in the store, so several server replicas may each run a scheduler. Actors are
 named and detached: a scheduler that restarts while Ray stays up re-attaches to the actors still
 running; a job whose actor is gone (worker crash, Ray restart) is requeued with bounded retries.
+
+The scheduler's store retries through Redis outages (a transition is never dropped: a job leaves
+``running`` only after its terminal write succeeded), and every ``RECONCILE_S`` it looks again
+for running jobs that have no live worker. A job past its wall-clock limit (plus a grace for the
+worker's own clean stop) is killed and failed. Artifacts past their retention are removed.
 """
 
 from __future__ import annotations
 
+import builtins
 import logging
+import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ray
-from beamtrack.workers.runner import JobRunner
+from beamtrack.workers.errors import Unavailable
+from beamtrack.workers.runner import WORKER_RETRY_S, JobRunner
 from beamtrack.workers.store import JobState, JobStore
-from ray.exceptions import GetTimeoutError, RayActorError, RayError, WorkerCrashedError
+from ray.exceptions import GetTimeoutError, OutOfMemoryError, RayActorError, RayError, WorkerCrashedError
 
 from .settings import Settings
 
@@ -24,6 +33,22 @@ log = logging.getLogger("beamtrack.scheduler")
 NAMESPACE = "beamtrack"
 #: Errors meaning "the worker is gone", as opposed to an error raised by the job itself.
 LOST = (RayActorError, WorkerCrashedError)
+#: How often running jobs are checked for a live worker, and artifacts for expiry [s].
+RECONCILE_S = 10.0
+RETENTION_S = 60.0
+#: Time a job past its wall-clock limit gets to stop by itself before its worker is killed [s].
+WALL_GRACE_S = 30.0
+
+
+def killed_for_memory(exc: BaseException) -> bool:
+    """Whether Ray reports this lost worker as killed by its memory monitor. (A worker killed by
+    the kernel's OOM killer looks like any other lost worker to Ray, whose message only lists OOM
+    among the possible causes; the submit-time estimate and the worker's own memory watch keep
+    jobs under their limit, so such a loss is retried like a crash.)"""
+    if isinstance(exc, OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return "running low on memory" in text or "killed by the memory monitor" in text
 
 
 @dataclass
@@ -33,6 +58,7 @@ class Running:
     actor: Any
     ref: Any
     gpu: bool
+    started: float = field(default_factory=time.monotonic)
 
 
 def actor_name(prefix: str, job_id: str, attempt: int) -> str:
@@ -43,7 +69,9 @@ class Scheduler:
     """Background thread: claim queued jobs while the cluster has room, watch their actors."""
 
     def __init__(self, store: JobStore, settings: Settings, redis_url: str, *, poll_s: float = 0.05):
-        self.store = store
+        # its own connection, retrying through Redis outages: no transition may be dropped
+        self.store = JobStore.from_url(redis_url, prefix=store.prefix, stream_maxlen=store.stream_maxlen,
+                                       retry_s=WORKER_RETRY_S)
         self.settings = settings
         self.redis_url = redis_url
         self.poll_s = poll_s
@@ -54,6 +82,8 @@ class Scheduler:
         self._gpus = 0.0
         self._resources_at = 0.0
         self.last_tick = 0.0
+        self._reconciled_at = time.monotonic()
+        self._swept_at = 0.0
         self._actor_cls = ray.remote(JobRunner)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -126,6 +156,14 @@ class Scheduler:
 
     def _tick(self) -> None:
         self._refresh_resources()
+        now = time.monotonic()
+        if now - self._reconciled_at > RECONCILE_S:
+            self._reconciled_at = now
+            self.recover()
+        if now - self._swept_at > RETENTION_S:
+            self._swept_at = now
+            self.sweep_artifacts()
+        self._enforce_wall_time(now)
         while len(self.running) < self.capacity():
             claimed = self.store.claim()
             if claimed is None:
@@ -155,7 +193,7 @@ class Scheduler:
                 lifetime="detached", num_cpus=self.settings.job_cpus, num_gpus=1 if use_gpu else 0,
                 max_restarts=0,
             ).remote(self.redis_url, self.store.prefix, str(self.settings.artifacts),
-                     self.settings.hook_limits)
+                     self.settings.hook_limits, self.settings.job_limits)
             ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined]  # a Ray actor handle
         except RayError as exc:
             self.store.requeue(job_id, attempt, f"could not start a worker: {exc}",
@@ -164,18 +202,72 @@ class Scheduler:
         self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu)
 
     def _reap(self, run: Running, ref: Any) -> None:
-        del self.running[run.job_id]
+        """Record how the job's worker ended, then forget it. The store write comes first: if
+        Redis is unreachable the job stays watched and the next tick tries again."""
         try:
             ray.get(ref, timeout=10)
         except LOST as exc:
-            reason = f"worker lost: {type(exc).__name__}"
-            out = self.store.requeue(run.job_id, run.attempt, reason,
-                                     max_attempts=self.settings.max_attempts)
-            log.warning("job %s attempt %d: %s; now %s", run.job_id, run.attempt, reason, out)
+            if killed_for_memory(exc):
+                # a rerun would be killed again: fail it, naming the cause
+                self.store.finish(run.job_id, run.attempt, JobState.FAILED,
+                                  error="out of memory: the worker was killed for memory "
+                                        f"({type(exc).__name__})")
+            else:
+                reason = f"worker lost: {type(exc).__name__}"
+                out = self.store.requeue(run.job_id, run.attempt, reason,
+                                         max_attempts=self.settings.max_attempts)
+                log.warning("job %s attempt %d: %s; now %s", run.job_id, run.attempt, reason, out)
         except (RayError, GetTimeoutError) as exc:
-            self.store.finish(run.job_id, run.attempt, JobState.FAILED,
-                              error=f"worker error: {type(exc).__name__}: {exc}")
+            cause = getattr(exc, "cause", None)
+            if isinstance(exc, OutOfMemoryError):
+                self.store.finish(run.job_id, run.attempt, JobState.FAILED,
+                                  error=f"out of memory: {_first_line(exc)}")
+            elif isinstance(cause, Unavailable):
+                # the worker could not reach the store for minutes: run it again
+                self.store.requeue(run.job_id, run.attempt, f"job store unreachable: {cause}",
+                                   max_attempts=self.settings.max_attempts)
+            else:
+                self.store.finish(run.job_id, run.attempt, JobState.FAILED,
+                                  error=f"worker error: {type(exc).__name__}: {_first_line(exc)}")
+        del self.running[run.job_id]
         try:
             ray.kill(run.actor, no_restart=True)
         except RayError:
             pass
+
+    def _enforce_wall_time(self, now: float) -> None:
+        """Kill the worker of a job that ran past its wall-clock limit and did not stop."""
+        limit = self.settings.job_wall_s + WALL_GRACE_S
+        for run in [r for r in self.running.values() if now - r.started > limit]:
+            log.warning("job %s: past its wall-clock limit; killing its worker", run.job_id)
+            self.store.finish(run.job_id, run.attempt, JobState.FAILED,
+                              error=f"wall-clock limit: the job ran past its limit of "
+                                    f"{self.settings.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S) "
+                                    "and did not stop; its worker was killed")
+            del self.running[run.job_id]
+            try:
+                ray.kill(run.actor, no_restart=True)
+            except RayError:
+                pass
+
+    def sweep_artifacts(self, now: float | None = None) -> builtins.list[str]:
+        """Remove the artifacts of jobs past their retention; returns the job ids swept."""
+        now = time.time() if now is None else now
+        s = self.settings
+        swept = []
+        for job_id in self.store.expired(ok_before=now - s.artifact_ttl_s,
+                                         bad_before=now - s.failed_artifact_ttl_s):
+            if not job_id.isalnum():
+                continue
+            shutil.rmtree(Path(s.artifacts) / job_id, ignore_errors=True)
+            self.store.forget_artifacts(job_id)
+            swept.append(job_id)
+        if swept:
+            log.info("retention: removed the artifacts of %d jobs", len(swept))
+        return swept
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (Ray's carry the remote traceback after it)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:500] if text else type(exc).__name__

@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     hook_wall_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 30.0
     hook_memory_mb: Annotated[float, Field(ge=16.0, le=1_048_576.0)] = 1024.0
     hook_fsize_mb: Annotated[float, Field(ge=1.0, le=1_048_576.0)] = 64.0
+    #: Per-job limits, checked at submit against the spec's estimate (beamtrack.spec.resources)
+    #: and enforced while the job runs: peak memory [MiB], output written [MiB], wall time [s].
+    job_memory_mb: Annotated[float, Field(ge=64.0)] = 8192.0
+    job_disk_mb: Annotated[float, Field(ge=1.0)] = 10240.0
+    job_wall_s: Annotated[float, Field(gt=0.0)] = 86_400.0
+    #: Per-user disk quota [MiB]: kept artifacts plus the estimates of unfinished jobs.
+    user_disk_mb: Annotated[float, Field(ge=1.0)] = 51_200.0
+    #: Highest priority a non-admin token may ask for (admins: up to the queue's maximum).
+    user_priority_max: Annotated[int, Field(ge=-1000, le=1000)] = 100
+    #: Artifact retention [s] after a job ends: succeeded jobs, and failed or cancelled ones.
+    artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 7 * 86_400.0
+    failed_artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 86_400.0
 
     @model_validator(mode="after")
     def _safe(self) -> Settings:
@@ -93,6 +105,12 @@ class Settings(BaseSettings):
         """The fields of beamtrack.workers.sandbox.supervisor.SandboxLimits these settings set."""
         return {"cpu_s": self.hook_cpu_s, "wall_s": self.hook_wall_s,
                 "memory_mb": self.hook_memory_mb, "fsize_mb": self.hook_fsize_mb}
+
+    @property
+    def job_limits(self) -> dict[str, float]:
+        """The limits a worker enforces while a job runs (beamtrack.workers.runner.JobLimits)."""
+        return {"memory_mb": self.job_memory_mb, "disk_mb": self.job_disk_mb,
+                "wall_s": self.job_wall_s}
 
     @property
     def artifacts(self) -> Path:

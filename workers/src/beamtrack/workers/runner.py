@@ -13,6 +13,7 @@ import shutil
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,62 @@ FLUSH_INTERVAL_S = 0.05
 FLUSH_ROWS = 500
 #: How often the cancel watcher looks at the job's cancel flag [s].
 CANCEL_POLL_S = 0.2
+#: How often the watcher measures the job's memory and output against its limits [s].
+LIMIT_POLL_S = 1.0
+#: How long a worker's store writes keep retrying while Redis is unreachable [s].
+WORKER_RETRY_S = 300.0
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """What one job may use while it runs: resident memory of the worker process [MiB], bytes
+    written under its artifact directory [MiB], wall time [s]. Past one, the job stops at its
+    next step and fails naming the limit (not retried: a rerun would hit it again)."""
+
+    memory_mb: float = float("inf")
+    disk_mb: float = float("inf")
+    wall_s: float = float("inf")
+
+
+def tree_bytes(path: Path) -> int:
+    """Total size of the regular files under ``path`` [B] (symlinks are not followed)."""
+    total = 0
+    stack = [path]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def resident_mb() -> float:
+    """Resident memory of this process [MiB] (Linux /proc/self/statm)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def limit_exceeded(limits: JobLimits, *, elapsed_s: float, out_dir: Path) -> str:
+    """The job's error when it is over one of ``limits``, else ''."""
+    if elapsed_s > limits.wall_s:
+        return (f"wall-clock limit: the job ran {elapsed_s:,.0f} s, over its limit of "
+                f"{limits.wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S)")
+    rss = resident_mb()
+    if rss > limits.memory_mb:
+        return (f"out of memory: the worker held {rss:,.0f} MiB, over the job's limit of "
+                f"{limits.memory_mb:,.0f} MiB (BEAMTRACK_JOB_MEMORY_MB)")
+    if math.isfinite(limits.disk_mb):
+        written = tree_bytes(out_dir) / 2**20
+        if written > limits.disk_mb:
+            return (f"disk quota: the job wrote {written:,.0f} MiB, over its limit of "
+                    f"{limits.disk_mb:,.0f} MiB (BEAMTRACK_JOB_DISK_MB)")
+    return ""
 
 
 def _clean_row(row: dict[str, Any]) -> dict[str, float | int | None]:
@@ -37,6 +94,21 @@ def _clean_row(row: dict[str, Any]) -> dict[str, float | int | None]:
         else:
             out[key] = v if math.isfinite(v) else None
     return out
+
+
+def custom_counts(store: JobStore, job_id: str) -> dict[int, int]:
+    """Custom values already in the job's stream, counted per tracking step."""
+    counts: dict[int, int] = {}
+    cursor = "0-0"
+    while True:
+        events = store.read_events(job_id, cursor, count=5000)
+        if not events:
+            return counts
+        for ev in events:
+            if ev.kind == "custom":
+                step = int(ev.data.get("step", -1))
+                counts[step] = counts.get(step, 0) + 1
+        cursor = events[-1].id
 
 
 def list_artifacts(out_dir: Path) -> list[str]:
@@ -61,11 +133,13 @@ class JobRunner:
     """Runs job attempts: engine calls, diagnostics to the stream, cancel, terminal state."""
 
     def __init__(self, redis_url: str, prefix: str, artifact_dir: str,
-                 hook_limits: dict[str, float] | None = None):
-        self.store = JobStore.from_url(redis_url, prefix=prefix)
+                 hook_limits: dict[str, float] | None = None,
+                 job_limits: dict[str, float] | None = None):
+        self.store = JobStore.from_url(redis_url, prefix=prefix, retry_s=WORKER_RETRY_S)
         self.artifact_dir = Path(artifact_dir)
         #: SandboxLimits fields (cpu_s, wall_s, memory_mb, fsize_mb) for jobs with a hook module
         self.hook_limits = dict(hook_limits or {})
+        self.limits = JobLimits(**(job_limits or {}))
 
     def pid(self) -> int:
         """The worker process id (tests kill it to simulate a crash)."""
@@ -82,11 +156,13 @@ class JobRunner:
         worker = f"{socket.gethostname()}:{os.getpid()}"
         store.mark_started(job_id, worker=worker, total_steps=0)
         if rec.cancel_requested:
+            store.record_disk(job_id, rec.owner, 0)
             store.finish(job_id, attempt, JobState.CANCELLED, result={"steps": 0})
             return JobState.CANCELLED.value
         try:
             spec = load_spec(rec.spec)
         except SpecError as exc:
+            store.record_disk(job_id, rec.owner, 0)
             store.finish(job_id, attempt, JobState.FAILED, error=f"invalid spec: {exc}")
             return JobState.FAILED.value
 
@@ -95,12 +171,14 @@ class JobRunner:
         out_dir = self.artifact_dir / job_id
         if out_dir.exists():
             shutil.rmtree(out_dir)  # a retry starts from a clean directory
-        out_dir.mkdir(parents=True)
+        out_dir.mkdir(parents=True, mode=0o700)
         t0 = time.monotonic()
         try:
             sim = Simulation.from_spec(spec, out_dir, kind=kind)
         except Exception as exc:  # noqa: BLE001 - any setup failure fails the job with its reason
-            store.finish(job_id, attempt, JobState.FAILED, error=f"{type(exc).__name__}: {exc}")
+            why = f"out of memory: {exc}" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}"
+            store.record_disk(job_id, rec.owner, tree_bytes(out_dir))
+            store.finish(job_id, attempt, JobState.FAILED, error=why)
             return JobState.FAILED.value
         store.mark_started(job_id, worker=worker, total_steps=int(sim.total_steps))
         store.publish(job_id, "log", {"msg": f"attempt {attempt} started on {worker} "
@@ -131,10 +209,14 @@ class JobRunner:
 
         sim.diagnostics_listeners.append(on_row)
 
+        # A retry's hooks emit again: the n-th value emitted at step k was published by an
+        # earlier attempt when the stream already holds n custom values of step k.
+        published = custom_counts(store, job_id) if attempt > 1 else {}
+        emitted: dict[int, int] = {}
+
         def on_emit(name: str, value: float | None, step: int) -> None:
-            # a retry's hooks emit again: values emitted before the last row an earlier attempt
-            # published were published by it
-            if seen < skip:
+            n = emitted[step] = emitted.get(step, 0) + 1
+            if n <= published.get(step, 0):
                 return
             flush()  # keeps the stream in tracking order: rows before the value come first
             store.publish(job_id, "custom", {"name": name, "value": value, "step": step})
@@ -155,12 +237,22 @@ class JobRunner:
                 return JobState.FAILED.value
             store.publish(job_id, "log", {"msg": f"hook sandbox started: {', '.join(names)}"})
         done = threading.Event()
+        over_limit = ""
 
         def watch_cancel() -> None:
+            nonlocal over_limit
+            next_check = 0.0
             while not done.wait(CANCEL_POLL_S):
                 if store.is_cancel_requested(job_id):
                     sim.request_stop()
                     return
+                now = time.monotonic()
+                if now >= next_check:
+                    next_check = now + LIMIT_POLL_S
+                    over_limit = limit_exceeded(self.limits, elapsed_s=now - t0, out_dir=out_dir)
+                    if over_limit:
+                        sim.request_stop()
+                        return
 
         watcher = threading.Thread(target=watch_cancel, name=f"cancel-{job_id}", daemon=True)
         watcher.start()
@@ -169,6 +261,8 @@ class JobRunner:
             sim.track_particles()
         except TrackingCancelled:
             state = JobState.CANCELLED
+        except MemoryError as exc:
+            state, error = JobState.FAILED, f"out of memory: {exc}"
         except Exception as exc:  # noqa: BLE001 - the job fails with the reason, the worker lives
             state, error = JobState.FAILED, _hook_error(exc)
         finally:
@@ -182,8 +276,11 @@ class JobRunner:
             if sandbox is not None:
                 sandbox.close()
             flush()
+        if over_limit:
+            state, error = JobState.FAILED, over_limit
         steps = int(sim.tracking_step)
         store.set_step(job_id, steps)
+        store.record_disk(job_id, rec.owner, tree_bytes(out_dir))
         result = {
             "steps": steps,
             "wall_time_s": time.monotonic() - t0,

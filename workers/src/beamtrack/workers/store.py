@@ -9,28 +9,62 @@ Keys (``P`` is the configurable prefix, default ``bt``):
 - ``P:running``          set of ids in state ``running`` (crash recovery scans it)
 - ``P:idx:all``          sorted set of every id by seq (admin listing)
 - ``P:idx:user:{owner}`` sorted set of the owner's ids by seq (user listing)
+- ``P:disk:{owner}``     hash id -> bytes: the owner's artifacts (estimated until the job ends,
+                         then measured), the per-user disk quota's account
+- ``P:finished:ok``, ``P:finished:bad`` sorted sets of ended ids by end time: succeeded, and
+                         failed or cancelled (artifact retention sweeps them oldest first)
 - ``P:stream:{id}``      Redis Stream of the job's events: fields ``k`` (kind: state, diag, log,
                          custom, result) and ``d`` (JSON payload); entry ids are resume cursors
 
 Every state transition is one Lua script, so it is atomic across server replicas and workers, and
 each refuses to leave a terminal state. Transitions made by a worker are fenced by the attempt
 number, so a worker from an earlier attempt cannot overwrite a retried job.
+
+Redis outages: every command is retried on a lost connection (``retry_s`` of backoff: short for
+request handling, long for workers and the scheduler, whose writes must not be lost), and what
+still fails reaches callers as ``Unavailable`` (HTTP 503 / gRPC UNAVAILABLE), never a raw
+``redis`` exception.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from .errors import Conflict, NotFound, Unavailable
+
+#: Backoff between retries of a command whose connection failed [s]: first wait, longest wait.
+RETRY_BASE_S, RETRY_CAP_S = 0.05, 1.0
+
+
+def _retry(retry_s: float) -> Retry:
+    """redis-py retry policy that keeps trying for about ``retry_s`` seconds."""
+    retries = max(1, int(retry_s / RETRY_CAP_S) + 5)
+    return Retry(ExponentialBackoff(cap=RETRY_CAP_S, base=RETRY_BASE_S), retries)
+
+
+def _store_call(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A store method whose Redis errors reach the caller as ``Unavailable``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise Unavailable(f"job store unavailable: {type(exc).__name__}: {exc}") from exc
+
+    return wrapper
 
 
 class JobState(StrEnum):
@@ -92,6 +126,8 @@ class JobRecord:
     spec: str = ""
     hook_module: str = ""
     result: dict[str, Any] = field(default_factory=dict)
+    #: The artifacts were removed by the retention policy (the record and its stream stay).
+    artifacts_expired: bool = False
 
     @classmethod
     def from_hash(cls, h: dict[str, str]) -> JobRecord:
@@ -109,6 +145,7 @@ class JobRecord:
             cancel_requested=h.get("cancel_requested", "0") == "1", worker=h.get("worker", ""),
             diag_count=int(h.get("diag_count", 0)), spec=h.get("spec", ""),
             hook_module=h.get("hook_module", ""), result=json.loads(h.get("result") or "{}"),
+            artifacts_expired=h.get("artifacts_expired", "0") == "1",
         )
 
 
@@ -141,6 +178,7 @@ if h[1] ~= 'running' or h[2] ~= ARGV[3] then return 0 end
 redis.call('HSET', jk, 'state', ARGV[4], 'finished_at', ARGV[5], 'error', ARGV[6],
   'result', ARGV[7])
 redis.call('SREM', p .. ':running', id)
+redis.call('ZADD', p .. ':finished:' .. (ARGV[4] == 'succeeded' and 'ok' or 'bad'), ARGV[5], id)
 local sk = p .. ':stream:' .. id
 redis.call('XADD', sk, '*', 'k', 'state', 'd', cjson.encode({state=ARGV[4], error=ARGV[6]}))
 redis.call('XADD', sk, '*', 'k', 'result', 'd', ARGV[7])
@@ -166,6 +204,7 @@ end
 if final then
   local res = cjson.encode({state=final, error=err})
   redis.call('HSET', jk, 'state', final, 'finished_at', ARGV[6], 'error', err, 'result', res)
+  redis.call('ZADD', p .. ':finished:bad', ARGV[6], id)
   redis.call('XADD', sk, '*', 'k', 'state', 'd', cjson.encode({state=final, error=err}))
   redis.call('XADD', sk, '*', 'k', 'result', 'd', res)
   return final
@@ -189,6 +228,7 @@ if state == 'queued' then
   local res = cjson.encode({state='cancelled', error=''})
   redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', ARGV[3], 'result', res,
     'cancel_requested', '1')
+  redis.call('ZADD', p .. ':finished:bad', ARGV[3], id)
   redis.call('XADD', sk, '*', 'k', 'state', 'd', cjson.encode({state='cancelled', error=''}))
   redis.call('XADD', sk, '*', 'k', 'result', 'd', res)
   return 'cancelled'
@@ -215,9 +255,15 @@ class JobStore:
         self._cancel = self.r.register_script(_CANCEL)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "bt", stream_maxlen: int = 1_000_000) -> JobStore:
-        """Connect to ``url`` (redis://host:port/db); responses are decoded as UTF-8."""
-        client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    def from_url(cls, url: str, *, prefix: str = "bt", stream_maxlen: int = 1_000_000,
+                 retry_s: float = 2.0) -> JobStore:
+        """Connect to ``url`` (redis://host:port/db); responses are decoded as UTF-8. A command
+        whose connection fails is retried for about ``retry_s`` seconds (workers and the
+        scheduler pass minutes: their writes wait for Redis to come back)."""
+        client = redis.Redis.from_url(
+            url, decode_responses=True, health_check_interval=30, retry=_retry(retry_s),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        )
         return cls(client, prefix=prefix, stream_maxlen=stream_maxlen)
 
     # -- key names ---------------------------------------------------------------------------
@@ -244,9 +290,10 @@ class JobStore:
     # -- submit / read -----------------------------------------------------------------------
     def submit(
         self, *, owner: str, name: str, spec_json: str, priority: int = 0, device: str = "auto",
-        hook_module: str = "",
+        hook_module: str = "", disk_estimate: int = 0,
     ) -> JobRecord:
-        """Store a new job in state queued and enqueue it; returns the record."""
+        """Store a new job in state queued and enqueue it; returns the record. ``disk_estimate``
+        [B] is charged to the owner's disk account until the job's real output is measured."""
         if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
             raise ValueError(f"priority must be in [{PRIORITY_MIN}, {PRIORITY_MAX}]")
         job_id = uuid.uuid4().hex
@@ -265,6 +312,7 @@ class JobStore:
             pipe.hset(self.job_key(job_id), mapping=rec)
             pipe.zadd(self._k("idx", "all"), {job_id: seq})
             pipe.zadd(self._k("idx", "user", owner), {job_id: seq})
+            pipe.hset(self._k("disk", owner), job_id, int(disk_estimate))
             pipe.xadd(self.stream_key(job_id), {"k": "state", "d": json.dumps({"state": "queued"})})
             pipe.zadd(self._k("queue"), {job_id: qscore})
             pipe.execute()
@@ -282,6 +330,7 @@ class JobStore:
             raise NotFound(f"job {job_id} not found")
         return JobRecord.from_hash(h)
 
+    @_store_call
     def list(
         self, *, owner: str | None, state: str | None = None, limit: int = 50,
         cursor: int | None = None,
@@ -313,6 +362,7 @@ class JobStore:
                 return out, None
         return out, None
 
+    @_store_call
     def counts(self) -> dict[str, int]:
         """Queue length and number of running jobs (for /metrics and the scheduler)."""
         pipe = self.r.pipeline(transaction=False)
@@ -321,14 +371,17 @@ class JobStore:
         queued, running = pipe.execute()
         return {"queued": int(queued), "running": int(running)}
 
+    @_store_call
     def queued_ids(self) -> builtins.list[str]:
         """Queued ids in the order they will be claimed."""
         return list(self.r.zrange(self._k("queue"), 0, -1))
 
+    @_store_call
     def running_ids(self) -> builtins.list[str]:
         return sorted(self.r.smembers(self._k("running")))
 
     # -- transitions -------------------------------------------------------------------------
+    @_store_call
     def claim(self) -> tuple[str, int] | None:
         """Move the next queued job to running; returns (id, attempt) or None when empty."""
         res = self._claim(args=[self.prefix, repr(time.time())])
@@ -336,6 +389,7 @@ class JobStore:
             return None
         return str(res[0]), int(res[1])
 
+    @_store_call
     def cancel(self, job_id: str) -> str:
         """Cancel a job: 'cancelled' (was queued) or 'requested' (running; the worker stops).
 
@@ -348,6 +402,7 @@ class JobStore:
             raise Conflict(f"job {job_id} is already {out.split(':', 1)[1]}")
         return out
 
+    @_store_call
     def finish(
         self, job_id: str, attempt: int, state: JobState, *, error: str = "",
         result: dict[str, Any] | None = None,
@@ -361,19 +416,55 @@ class JobStore:
                                 error, json.dumps(payload)])
         return bool(ok)
 
+    @_store_call
     def requeue(self, job_id: str, attempt: int, reason: str, *, max_attempts: int) -> str:
         """After a worker loss: 'queued' again, or 'failed' after ``max_attempts``, or
         'cancelled' when a cancel was pending; 'stale' when the attempt no longer runs."""
         return str(self._requeue(args=[self.prefix, job_id, attempt, reason, max_attempts,
                                        repr(time.time())]))
 
+    # -- disk accounting and retention ---------------------------------------------------------
+    @_store_call
+    def disk_usage(self, owner: str) -> int:
+        """Bytes charged to ``owner``: kept artifacts plus estimates of unfinished jobs."""
+        return sum(int(v) for v in self.r.hvals(self._k("disk", owner)))
+
+    @_store_call
+    def record_disk(self, job_id: str, owner: str, n_bytes: int) -> None:
+        """Charge ``owner`` the measured size of ``job_id``'s artifacts."""
+        self.r.hset(self._k("disk", owner), job_id, int(n_bytes))
+
+    @_store_call
+    def expired(self, *, ok_before: float, bad_before: float, limit: int = 100) -> builtins.list[str]:
+        """Ended jobs whose artifacts are due for removal: succeeded before ``ok_before``,
+        failed or cancelled before ``bad_before`` (epoch seconds), oldest first."""
+        ok = self.r.zrangebyscore(self._k("finished", "ok"), "-inf", ok_before, start=0, num=limit)
+        bad = self.r.zrangebyscore(self._k("finished", "bad"), "-inf", bad_before, start=0, num=limit)
+        return [*bad, *ok]
+
+    @_store_call
+    def forget_artifacts(self, job_id: str) -> None:
+        """After the artifacts of ``job_id`` were deleted: no longer charged, not swept again,
+        and the record says so (``artifacts_expired``)."""
+        owner = self.r.hget(self.job_key(job_id), "owner")
+        pipe = self.r.pipeline(transaction=True)
+        pipe.zrem(self._k("finished", "ok"), job_id)
+        pipe.zrem(self._k("finished", "bad"), job_id)
+        if owner:
+            pipe.hdel(self._k("disk", owner), job_id)
+            pipe.hset(self.job_key(job_id), "artifacts_expired", "1")
+        pipe.execute()
+
     # -- worker side -------------------------------------------------------------------------
+    @_store_call
     def mark_started(self, job_id: str, *, worker: str, total_steps: int) -> None:
         self.r.hset(self.job_key(job_id), mapping={"worker": worker, "total_steps": total_steps})
 
+    @_store_call
     def is_cancel_requested(self, job_id: str) -> bool:
         return self.r.hget(self.job_key(job_id), "cancel_requested") == "1"
 
+    @_store_call
     def publish_rows(self, job_id: str, attempt: int, rows: Iterable[dict[str, float]]) -> int:
         """Append diagnostics rows to the stream and advance the progress step; returns count.
 
@@ -394,9 +485,11 @@ class JobStore:
             pipe.execute()
         return n
 
+    @_store_call
     def set_step(self, job_id: str, step: int) -> None:
         self.r.hset(self.job_key(job_id), "step", step)
 
+    @_store_call
     def publish(self, job_id: str, kind: str, data: dict[str, Any]) -> str:
         """Append one event of ``kind`` (log, custom) to the job's stream; returns its id."""
         return str(self.r.xadd(self.stream_key(job_id), {"k": kind, "d": json.dumps(data)},
@@ -440,6 +533,7 @@ class JobStore:
             cursor = events[-1].id
             yield events
 
+    @_store_call
     def diagnostics(self, job_id: str) -> builtins.list[dict[str, float]]:
         """Every diagnostics row published for the job, in order."""
         rows: builtins.list[dict[str, float]] = []

@@ -8,14 +8,13 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 
-from .rest import Event, load_spec_arg
+from .rest import Event, SpecArg, load_spec_arg
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 STATE_NAMES = {pb.JOB_STATE_QUEUED: "queued", pb.JOB_STATE_RUNNING: "running",
@@ -49,7 +48,7 @@ class GrpcClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit(self, spec: dict[str, Any] | str | Path, *, priority: int = 0,
+    def submit(self, spec: SpecArg, *, priority: int = 0,
                device: str = "auto", hook_module: str | None = None) -> pb.Job:
         req = pb.SubmitJobRequest(spec_json=json.dumps(load_spec_arg(spec)), priority=priority,
                                   device=device, hook_module=hook_module or "")

@@ -9,10 +9,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 import httpx
 import orjson
+from beamtrack.spec import JobSpec
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -38,15 +39,31 @@ class Event:
     data: dict[str, Any]
 
 
-def load_spec_arg(spec: dict[str, Any] | str | Path) -> dict[str, Any]:
-    """A JobSpec dict from a dict, a JSON file path, or JSON text; a reference-case file
-    (``{"spec": ..., "checks": ...}``) gives its spec."""
+class HasToSpec(Protocol):
+    """Anything with ``to_spec() -> JobSpec``, e.g. an engine ``Simulation``."""
+
+    def to_spec(self) -> JobSpec: ...
+
+
+#: what ``submit`` takes: a JobSpec, an object with ``to_spec()``, a dict, a JSON file path or JSON text
+SpecArg: TypeAlias = "JobSpec | HasToSpec | dict[str, Any] | str | Path"
+
+
+def load_spec_arg(spec: SpecArg) -> dict[str, Any]:
+    """A JobSpec dict from a JobSpec, a ``Simulation`` (anything with ``to_spec()``), a dict, a JSON
+    file path, or JSON text; a reference-case file (``{"spec": ..., "checks": ...}``) gives its spec."""
+    if isinstance(spec, JobSpec):
+        return spec.model_dump(mode="json")
     if isinstance(spec, dict):
         data = spec
     elif isinstance(spec, Path) or (isinstance(spec, str) and not spec.lstrip().startswith("{")):
         data = json.loads(Path(spec).read_text())
-    else:
+    elif isinstance(spec, str):
         data = json.loads(spec)
+    elif callable(getattr(spec, "to_spec", None)):
+        return load_spec_arg(spec.to_spec())
+    else:
+        raise TypeError(f"a job spec is a JobSpec, a Simulation, a dict, a path or JSON text, not {type(spec).__name__}")
     if isinstance(data, dict) and "spec" in data and "lattice" not in data:
         data = data["spec"]
     if not isinstance(data, dict):
@@ -89,7 +106,7 @@ class Client:
         return resp.json()
 
     # -- jobs ------------------------------------------------------------------------------------
-    def submit(self, spec: dict[str, Any] | str | Path, *, priority: int = 0,
+    def submit(self, spec: SpecArg, *, priority: int = 0,
                device: str = "auto", hook_module: str | None = None) -> dict[str, Any]:
         """Queue a job; returns it (``["id"]`` names it)."""
         body: dict[str, Any] = {"spec": load_spec_arg(spec), "priority": priority,

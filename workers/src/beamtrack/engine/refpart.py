@@ -14,6 +14,10 @@ from beamtrack.spec import SPECIES
 from . import constants
 
 
+class ReferenceEnergyError(ValueError):
+    """The reference particle has no (or an unphysical) kinetic energy."""
+
+
 @dataclass
 class RefPart:
     """Reference particle state; ``pt = -gamma`` (ImpactX convention)."""
@@ -50,12 +54,22 @@ class RefPart:
         return self
 
     def set_kin_energy_MeV(self, kin_energy_MeV: float) -> RefPart:
-        """Set the kinetic energy [MeV]; the reference moves along +z."""
+        """Set the kinetic energy [MeV] (> 0); the reference moves along +z."""
+        if not kin_energy_MeV > 0.0:
+            raise ReferenceEnergyError(f"kin_energy_MeV must be > 0 (the reference particle must move), not {kin_energy_MeV}")
         gamma = 1.0 + kin_energy_MeV / self.mass_MeV
         self.pt = -gamma
         self.px = self.py = 0.0
         self.pz = math.sqrt(gamma * gamma - 1.0)
         return self
+
+    def check_energy(self) -> None:
+        """Raise ReferenceEnergyError when the reference is at rest (beta gamma = 0): maps and the
+        reference push divide by it."""
+        if not self.pt * self.pt - 1.0 > 0.0:
+            raise ReferenceEnergyError(
+                f"the reference particle has no kinetic energy (kin_energy_MeV = {self.kin_energy_MeV:g}); "
+                "set it with sim.reference.set_kin_energy_MeV(...) before tracking or computing optics")
 
     # --- derived quantities ------------------------------------------------------------------
     @property

@@ -176,6 +176,7 @@ class Simulation:
     def track_particles(self, periods: int | None = None) -> None:
         """Track the beam through ``periods`` passes of the lattice (default ``sim.periods``)."""
         periods = self.periods if periods is None else periods
+        self.reference.check_energy()
         self._total_steps = self.tracking_step + periods * sum(el.nslice for el in self.lattice)
         # a Tracker keeps its kernel and cached ops: reuse it while the line and settings are the same
         # (an ImpactX script often calls track_particles one period at a time)

@@ -7,9 +7,13 @@ ImpactX's parameter names and units, attribute reads and writes go to the model 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+import operator
+import types
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 import numpy as np
 from beamtrack.spec import parse_model
@@ -43,6 +47,13 @@ class Element:
     linear: ClassVar[bool] = False
     positional: ClassVar[tuple[str, ...]] = ("ds",)
     geometric_ref: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "model_cls" in cls.__dict__ or "positional" in cls.__dict__:
+            sig = constructor_signature(cls)
+            if sig is not None:
+                cls.__signature__ = sig  # type: ignore[attr-defined]
 
     def __init__(self, *args: Any, **kwargs: Any):
         if len(args) > len(self.positional):
@@ -138,6 +149,41 @@ class Element:
     def op_count(self, nslices: int) -> int:
         """How many op records ``fill_ops`` writes for ``nslices`` slices."""
         return 1
+
+
+def _plain_type(tp: Any) -> Any:
+    """``tp`` without pydantic's Annotated metadata (``Annotated[str, ...] | None`` -> ``str | None``)."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _plain_type(get_args(tp)[0])
+    if origin in (Union, types.UnionType):
+        return functools.reduce(operator.or_, [_plain_type(a) for a in get_args(tp)])
+    return tp
+
+
+def constructor_signature(cls: type[Element]) -> inspect.Signature | None:
+    """The constructor signature of an element class, from its spec model's fields: ImpactX's
+    positional arguments first, then the other fields keyword-only, with their types and defaults
+    (so help() and IDEs show ds, k, nslice, ...). None when the class has no model."""
+    model = getattr(cls, "model_cls", None)
+    if model is None:
+        return None
+    fields = {k: f for k, f in model.model_fields.items() if k not in ("type", "thick")}
+    params = []
+    P = inspect.Parameter
+    for name in cls.positional:
+        f = fields.get(name)
+        if f is not None:
+            default = P.empty if f.is_required() else f.get_default(call_default_factory=True)
+            params.append(P(name, P.POSITIONAL_OR_KEYWORD, default=default, annotation=_plain_type(f.annotation)))
+    for name, f in fields.items():
+        if name not in cls.positional:
+            default = P.empty if f.is_required() else f.get_default(call_default_factory=True)
+            params.append(P(name, P.KEYWORD_ONLY, default=default, annotation=_plain_type(f.annotation)))
+    try:
+        return inspect.Signature(params)
+    except ValueError:  # a required positional after one with a default: keep the generic signature
+        return None
 
 
 def fill_common(op: np.void, el: Element, ref: RefPart) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..elements.base import Element
 from ..particles import ParticleContainer
-from ..refpart import RefPart
+from ..refpart import ReferenceEnergyError, RefPart
 
 if TYPE_CHECKING:
     from ..simulation import Simulation
@@ -31,16 +31,13 @@ if TYPE_CHECKING:
 ROW_OF = (0, 3, 1, 4, 2, 5)
 
 
-class ReferenceEnergyError(ValueError):
-    """The reference particle has no kinetic energy (``sim.reference.set_kin_energy_MeV`` was not called)."""
+__all__ = ["MapsAlongS", "Prober", "ReferenceEnergyError", "check_reference", "closed_orbit", "delta_of_pt",
+           "element_names", "pt_of_delta", "to_xsuite"]
 
 
 def check_reference(ref: RefPart) -> None:
     """Raise ReferenceEnergyError when ``ref`` is at rest (beta gamma = 0): every map divides by it."""
-    if not ref.pt * ref.pt - 1.0 > 0.0:
-        raise ReferenceEnergyError(
-            f"the reference particle has no kinetic energy (kin_energy_MeV = {ref.kin_energy_MeV:g}); "
-            "set it with sim.reference.set_kin_energy_MeV(...) before tracking or computing optics")
+    ref.check_energy()
 
 
 def pt_of_delta(delta: float, ref: RefPart) -> float:

@@ -264,6 +264,10 @@ class Tracker:
 
     def _push_programmable(self, el: Programmable) -> None:
         sim = self.sim
+        if not el.has_code:
+            raise HookError(f"Programmable element {el.name!r} (lattice position {sim.tracking_element}) has "
+                            "no code: set its push or beam_particles (and ref_particle), or in a service job "
+                            "define them in the hook module's `programmable` dict")
         if el.push is not None:
             el.push(sim, sim.tracking_step, sim.tracking_period)
             return

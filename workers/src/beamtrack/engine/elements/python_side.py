@@ -65,10 +65,28 @@ class Programmable(Element):
         beam_particles = kwargs.pop("beam_particles", None)
         ref_particle = kwargs.pop("ref_particle", None)
         super().__init__(*args, **kwargs)
+        self._set_code(push, beam_particles, ref_particle)
+
+    @classmethod
+    def from_model(cls, model: Any) -> Element:
+        """From a spec element: no code yet (a spec cannot carry it; a local script sets it on
+        the element, a service job in its hook module's ``programmable`` dict)."""
+        el = super().from_model(model)
+        assert isinstance(el, Programmable)
+        el._set_code(None, None, None)
+        return el
+
+    def _set_code(self, push: Callable[..., Any] | None, beam_particles: Callable[..., Any] | None,
+                  ref_particle: Callable[..., Any] | None) -> None:
         self.push: Callable[..., Any] | None = push
         self.beam_particles: Callable[..., Any] | None = beam_particles
         self.ref_particle: Callable[..., Any] | None = ref_particle
         self.threadsafe = False
+
+    @property
+    def has_code(self) -> bool:
+        """Whether any of push, beam_particles, ref_particle is set."""
+        return self.push is not None or self.beam_particles is not None or self.ref_particle is not None
 
     @property
     def slice_ds(self) -> float:

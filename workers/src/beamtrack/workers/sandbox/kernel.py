@@ -163,6 +163,7 @@ def landlock_restrict(read_paths: Iterable[str], write_paths: Iterable[str]) -> 
 # --- seccomp (libseccomp) -----------------------------------------------------------------------
 _SCMP_ACT_ALLOW = 0x7FFF0000
 _SCMP_CMP_NE = 1
+_SCMP_CMP_EQ = 4
 _SCMP_CMP_MASKED_EQ = 7
 _CLONE_THREAD = 0x00010000
 
@@ -195,7 +196,27 @@ DENIED_SYSCALLS = (
     "setdomainname", "iopl", "ioperm", "mknod", "mknodat", "setuid", "setgid", "setreuid",
     "setregid", "setresuid", "setresgid", "setgroups", "setfsuid", "setfsgid", "capset",
     "memfd_secret", "uselib", "vhangup",
+    # file metadata: Landlock (ABI <= 7) does not cover mode, owner, times or extended
+    # attributes, so these would change any file the sandbox can name, scratch or not
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "utimensat", "futimesat", "setxattr", "lsetxattr", "fsetxattr",
+    "setxattrat", "removexattr", "lremovexattr", "fremovexattr", "removexattrat",
+    # watching paths shows other jobs' files appear (Landlock does not cover these either)
+    "inotify_init", "inotify_init1", "inotify_add_watch", "fanotify_init", "fanotify_mark",
+    # memfd pages are not counted by RLIMIT_AS: the host needs none after start-up
+    "memfd_create",
+    # only the worker passes descriptors (the host's replies go out with send/sendto)
+    "sendmsg", "sendmmsg",
+    "personality", "lookup_dcookie", "process_mrelease", "quotactl_fd",
 )
+
+#: fcntl commands refused (EPERM): signal-driven I/O towards another process, leases, dnotify.
+DENIED_FCNTL = (8, 10, 15, 1024, 1026)  # F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE, F_NOTIFY
+
+#: System calls refused (EPERM) unless their first argument is 0 (this process/thread):
+#: scheduling, affinity and memory placement of other processes.
+SELF_ONLY_SYSCALLS = ("sched_setaffinity", "sched_setscheduler", "sched_setparam",
+                      "sched_setattr", "migrate_pages", "move_pages")
 
 
 @functools.cache
@@ -236,8 +257,10 @@ def seccomp_available() -> str | None:
 def seccomp_restrict() -> None:
     """Load the filter: DENIED_SYSCALLS fail with EPERM; clone3 fails with ENOSYS (its flags
     live in memory a filter cannot read, and glibc then falls back to clone); clone without
-    CLONE_THREAD (a new process), kill/tkill/tgkill of any other process and prlimit64 that
-    sets a limit fail with EPERM. Everything else is allowed: Python and NumPy need a wide set."""
+    CLONE_THREAD (a new process), kill/tkill/tgkill of any other process, prlimit64 that sets a
+    limit, fcntl with a DENIED_FCNTL command, and SELF_ONLY_SYSCALLS / setpriority / ioprio_set
+    aimed at another process fail with EPERM. Everything else is allowed: Python and NumPy need
+    a wide set."""
     lib = _libseccomp()
     ctx = lib.seccomp_init(_SCMP_ACT_ALLOW)
     if not ctx:
@@ -263,6 +286,15 @@ def seccomp_restrict() -> None:
             rule(eperm, name, (0, _SCMP_CMP_NE, pid, 0))
         rule(eperm, "tgkill", (0, _SCMP_CMP_NE, pid, 0))
         rule(eperm, "prlimit64", (2, _SCMP_CMP_NE, 0, 0))
+        for cmd in DENIED_FCNTL:
+            rule(eperm, "fcntl", (1, _SCMP_CMP_EQ, cmd, 0))
+        for name in SELF_ONLY_SYSCALLS:
+            rule(eperm, name, (0, _SCMP_CMP_NE, 0, 0))
+        # setpriority / ioprio_set: only PRIO_PROCESS / IOPRIO_WHO_PROCESS of this process
+        rule(eperm, "setpriority", (0, _SCMP_CMP_NE, 0, 0))
+        rule(eperm, "setpriority", (1, _SCMP_CMP_NE, 0, 0))
+        rule(eperm, "ioprio_set", (0, _SCMP_CMP_NE, 1, 0))
+        rule(eperm, "ioprio_set", (1, _SCMP_CMP_NE, 0, 0))
         ret = lib.seccomp_load(ctx)
         if ret < 0:
             raise SandboxSetupError(-ret, f"seccomp_load: {os.strerror(-ret)}")

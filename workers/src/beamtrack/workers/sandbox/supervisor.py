@@ -13,7 +13,9 @@ copied into the block before and out of it after each call.
 from __future__ import annotations
 
 import fcntl
+import functools
 import math
+import mmap
 import os
 import resource
 import shutil
@@ -25,14 +27,24 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .channel import ChannelClosed, ChannelTimeout, ProtocolError, Receiver, send_msg
+from .channel import ChannelClosed, ChannelTimeout, ProtocolError, Receiver, clean_text, send_msg
 from .errors import HookFailed, SandboxError, SandboxLimitExceeded, SandboxUnavailable, SandboxViolation
-from .layout import HOOK_NAMES, beam_views, block_size
+from .layout import HOOK_NAMES, PROGRAMMABLE_DICT, PROGRAMMABLE_FUNCTIONS, beam_views, block_sizes
 from .support import sandbox_unsupported
+
+#: What one hook call may send back: emitted values per call, characters of a value's name.
+MAX_EMITS_PER_CALL = 1000
+MAX_NAME = 100
+#: Longest text from the sandbox kept in a job's error: message, traceback, output tail.
+MAX_MESSAGE_CHARS = 2000
+MAX_TRACEBACK_CHARS = 4000
+#: Reference-particle fields a Programmable element's ref_particle / push may set.
+REF_STATE = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
 
 #: Called with (name, value or None for NaN/inf, tracking step) for each emitted value.
 EmitFn = Callable[[str, float | None, int], Any]
@@ -52,27 +64,72 @@ class SandboxLimits:
     fsize_mb: float = 64.0
     #: Time to start the host process and import NumPy [s].
     startup_s: float = 60.0
+    #: Emitted values one job's hooks may publish in all (the stream is shared by everyone).
+    emits_per_job: int = 100_000
+
+
+def _memfd(name: str, size: int) -> int:
+    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, size)
+    # the sandbox must not resize the file under the worker's mapping (SIGBUS in the worker)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+    return fd
 
 
 class _Block:
-    """One memfd-backed particle block and its views in this process."""
+    """The memfd-backed particle blocks (see layout.py) and their views in this process."""
 
     def __init__(self, n: int):
         self.n = n
-        self.fd = os.memfd_create("beamtrack-beam", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-        size = block_size(n)
-        os.ftruncate(self.fd, size)
-        # the sandbox must not shrink the file under the worker's mapping (SIGBUS in the worker)
-        fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS,
-                    fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
-        import mmap
-
-        self.mm = mmap.mmap(self.fd, size)
-        views = beam_views(self.mm, n)
+        real_size, meta_size = block_sizes(n)
+        self.real_fd = _memfd("beamtrack-beam", real_size)
+        self.meta_fd = _memfd("beamtrack-beam-meta", meta_size)
+        # what the sandbox gets for id/state: a read-only open of the same memfd, so its mapping
+        # can never be made writable (mprotect needs the file open for writing)
+        self.meta_ro = os.open(f"/proc/self/fd/{self.meta_fd}", os.O_RDONLY | os.O_CLOEXEC)
+        self.real_mm = mmap.mmap(self.real_fd, real_size)
+        self.meta_mm = mmap.mmap(self.meta_fd, meta_size)
+        views = beam_views(self.real_mm, self.meta_mm, n)
         self.real, self.id, self.state = views["real"], views["id"], views["state"]
 
+    @property
+    def sandbox_fds(self) -> list[int]:
+        return [self.real_fd, self.meta_ro]
+
     def close(self) -> None:
-        os.close(self.fd)
+        for fd in (self.real_fd, self.meta_fd, self.meta_ro):
+            os.close(fd)
+
+
+def _start_ticks(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat (start time in clock ticks): with the pid it names a process
+    uniquely on this host; None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(b")") + 2:].split()[19].decode()
+
+
+@functools.cache
+def worker_scratch_dir(root: str | None) -> str:
+    """This worker process's directory for sandbox scratch dirs:
+    ``<root>/beamtrack-hooks-<uid>/w<pid>-<start ticks>`` (root: the system temp dir). Made
+    once per process; the directories of workers that no longer run (killed before they could
+    clean up) are removed then. A sandbox gets a random directory inside (``tempfile.mkdtemp``)
+    and can list none of these directories (Landlock), so no path it sees names another job."""
+    base = Path(root or tempfile.gettempdir()) / f"beamtrack-hooks-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(base, 0o700)
+    me = f"w{os.getpid()}-{_start_ticks(os.getpid())}"
+    for entry in base.iterdir():
+        pid, _, ticks = entry.name[1:].partition("-")
+        if entry.name != me and pid.isdigit() and _start_ticks(int(pid)) != ticks:
+            shutil.rmtree(entry, ignore_errors=True)
+    mine = base / me
+    mine.mkdir(mode=0o700, exist_ok=True)
+    return str(mine)
 
 
 class HookSandbox:
@@ -86,29 +143,37 @@ class HookSandbox:
         self.on_emit = on_emit
         self.scratch_root = scratch_root
         self.hooks: list[str] = []
+        #: Programmable element name -> the functions the module gives it
+        self.programmable: dict[str, list[str]] = {}
         #: hook calls made, and their total wall time in this process [s]
         self.calls = 0
         self.call_time_s = 0.0
+        #: values emitted so far (all calls)
+        self.emitted = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._rx: Receiver | None = None
         self._block: _Block | None = None
         self._adopted = False
         self._beam: Any = None
+        self._sim: Any = None
         self._scratch: str | None = None
         self._log: Any = None
 
     # --- life cycle ------------------------------------------------------------------------------
     def start(self, sim: Any) -> list[str]:
-        """Start the sandbox for ``sim`` and set ``sim.hook[name]`` for every hook the module
-        defines; returns their names. Raises SandboxError when it cannot."""
+        """Start the sandbox for ``sim``, set ``sim.hook[name]`` for every hook the module
+        defines and the functions of the Programmable elements its ``programmable`` dict names;
+        returns the hook names (then ``element.function`` for those). Raises SandboxError when
+        it cannot."""
         reason = sandbox_unsupported()
         if reason:
             raise SandboxUnavailable("", f"the hook sandbox cannot run on this host: {reason}")
+        self._sim = sim
         self._beam = sim.beam
         self._block = _Block(sim.beam.size)
         self._adopt()
-        self._scratch = tempfile.mkdtemp(prefix="beamtrack-hook-", dir=self.scratch_root)
+        self._scratch = tempfile.mkdtemp(prefix="", dir=worker_scratch_dir(self.scratch_root))
         self._log = tempfile.TemporaryFile()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = parent
@@ -128,21 +193,29 @@ class HookSandbox:
         limits = {"cpu_s": self.limits.cpu_s, "memory_mb": self.limits.memory_mb,
                   "fsize_mb": self.limits.fsize_mb}
         send_msg(parent, {"op": "init", "source": self.source, "n": self._block.n,
-                          "scratch": self._scratch, "limits": limits}, fds=[self._block.fd])
+                          "scratch": self._scratch, "limits": limits}, fds=self._block.sandbox_fds)
         deadline = time.monotonic() + self.limits.startup_s + self.limits.wall_s
         reply = self._receive("", deadline, "loading the hook module")
         if reply["op"] == "setup_failed":
-            raise SandboxUnavailable("", f"the hook sandbox could not be set up: "
-                                         f"{str(reply.get('message'))[:500]}")
-        if reply["op"] != "ready" or not isinstance(reply.get("hooks"), list):
-            raise SandboxError("", f"the hook sandbox answered {reply['op']!r} to init")
-        self.hooks = [h for h in reply["hooks"] if h in HOOK_NAMES]
-        if not self.hooks:
+            raise SandboxUnavailable("", "the hook sandbox could not be set up: "
+                                         + clean_text(reply.get("message"), 500))
+        hooks, table = reply.get("hooks"), reply.get("programmable", {})
+        if reply["op"] != "ready" or not _str_list(hooks, set(HOOK_NAMES)) or not (
+                isinstance(table, dict) and all(isinstance(k, str) and len(k) <= 1000
+                                                and _str_list(v, set(PROGRAMMABLE_FUNCTIONS))
+                                                for k, v in table.items())):
+            self._kill()
+            raise SandboxViolation("", "the hook module broke the sandbox: a forged reply to "
+                                       f"init ({clean_text(reply, 200)})")
+        self.hooks = list(hooks)
+        self.programmable = {k: list(v) for k, v in table.items()}
+        if not self.hooks and not self.programmable:
             raise HookFailed("", "the hook module defines none of the hook functions "
-                                 + ", ".join(HOOK_NAMES))
+                                 + ", ".join(HOOK_NAMES) + f" and no {PROGRAMMABLE_DICT} dict")
+        installed = self._install_programmable(sim)
         for name in self.hooks:
             sim.hook[name] = self._proxy(name)
-        return list(self.hooks)
+        return list(self.hooks) + installed
 
     def close(self) -> None:
         """Stop the sandbox, give the beam back private arrays, remove the scratch directory."""
@@ -169,6 +242,7 @@ class HookSandbox:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
         self._proc = self._sock = self._rx = self._block = self._log = self._scratch = None
+        self._sim = None
         self._adopted = False
 
     def __enter__(self) -> HookSandbox:
@@ -199,8 +273,10 @@ class HookSandbox:
                 beam.real, beam.id, beam.state = block.real.copy(), block.id.copy(), block.state.copy()
             old = block
             self._block = block = _Block(beam.size)
-            send_msg(self._sock, {"op": "remap", "n": block.n}, fds=[block.fd])
-            self._receive("", time.monotonic() + self.limits.wall_s, "resizing the beam")
+            send_msg(self._sock, {"op": "remap", "n": block.n}, fds=block.sandbox_fds)
+            reply = self._receive("", time.monotonic() + self.limits.wall_s, "resizing the beam")
+            if reply["op"] != "ok":
+                self._forged("", f"answered {clean_text(reply['op'], 50)!r} to remap")
             old.close()
             self._adopt()
         if self._adopted and beam.real is block.real and beam.id is block.id \
@@ -224,40 +300,128 @@ class HookSandbox:
         hook.__name__ = name
         return hook
 
-    def call(self, name: str, sim: Any) -> None:
-        """Run hook ``name`` in the sandbox on ``sim``'s current state."""
+    def _install_programmable(self, sim: Any) -> list[str]:
+        """Give the lattice's Programmable elements the module's functions for them."""
+        from beamtrack.engine.elements import Programmable
+
+        found = {el.name for el in sim.lattice if isinstance(el, Programmable)}
+        missing = sorted(set(self.programmable) - found)
+        if missing:
+            raise HookFailed("", f"the hook module's {PROGRAMMABLE_DICT} names "
+                                 f"{clean_text(', '.join(map(repr, missing)), 300)}, which "
+                                 f"{'is not a Programmable element' if len(missing) == 1 else 'are not Programmable elements'}"
+                                 f" of the lattice (its Programmable elements: "
+                                 f"{', '.join(sorted(map(repr, found))) or 'none'})")
+        for el in sim.lattice:
+            fns = self.programmable.get(el.name) if isinstance(el, Programmable) else None
+            if not fns:
+                continue
+            if "push" in fns:
+                el.push = self._element_fn(el.name, "push")
+            if "beam_particles" in fns:
+                el.beam_particles = self._element_fn(el.name, "beam_particles")
+            if "ref_particle" in fns:
+                el.ref_particle = self._element_fn(el.name, "ref_particle")
+        return [f"{k}.{f}" for k, v in sorted(self.programmable.items()) for f in v]
+
+    def _element_fn(self, element: str, fn: str) -> Callable[..., None]:
+        if fn == "ref_particle":
+            def call(refpart: Any) -> None:
+                self.call(fn, self._sim, element=element, ref=refpart)
+        elif fn == "beam_particles":
+            def call(arrays: Any, refpart: Any) -> None:  # type: ignore[misc]
+                self.call(fn, self._sim, element=element, ref=refpart)
+        else:
+            def call(sim: Any, step: int, period: int) -> None:  # type: ignore[misc]
+                self.call(fn, sim, element=element, ref=sim.reference)
+        call.__name__ = f"{fn}__{element}"
+        return call
+
+    def call(self, name: str, sim: Any, *, element: str | None = None, ref: Any = None) -> None:
+        """Run hook ``name`` (or function ``name`` of Programmable element ``element``, with
+        reference particle ``ref``) in the sandbox on ``sim``'s current state."""
         t0 = time.perf_counter()
+        who = name if element is None else f"Programmable element {element!r} {name}"
         self._sync_in()
         assert self._sock is not None
-        ref = sim.reference.to_dict()
-        send_msg(self._sock, {"op": "call", "hook": name, "step": int(sim.tracking_step),
-                              "period": int(sim.tracking_period),
-                              "element": int(sim.tracking_element), "ref": ref})
-        reply = self._receive(name, time.monotonic() + self.limits.wall_s, "a hook call")
+        ref = sim.reference if ref is None else ref
+        msg: dict[str, Any] = {"op": "call", "hook": name, "step": int(sim.tracking_step),
+                               "period": int(sim.tracking_period),
+                               "element": int(sim.tracking_element), "ref": ref.to_dict()}
+        if element is not None:
+            msg["programmable"] = element
+        send_msg(self._sock, msg)
+        reply = self._receive(who, time.monotonic() + self.limits.wall_s, "a hook call")
         if reply["op"] != "done":
-            raise SandboxError(name, f"hook {name!r}: the sandbox answered {reply['op']!r}")
+            self._forged(who, f"answered {clean_text(reply['op'], 50)!r} to a call")
+        emits = self._check_emits(who, reply.get("emits"), int(sim.tracking_step))
+        state = None
+        if element is not None and name != "beam_particles":
+            state = self._check_ref(who, reply.get("ref"))
         self._sync_out()
-        emits = reply.get("emits")
-        if not isinstance(emits, list):
-            raise SandboxError(name, f"hook {name!r}: malformed reply from the sandbox")
+        if state is not None:
+            for key, value in state.items():
+                setattr(ref, key, value)
         self.calls += 1
         self.call_time_s += time.perf_counter() - t0
         if self.on_emit is None:
             return
         for item in emits:
-            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
-                    and 1 <= len(item[0]) <= 100 and isinstance(item[2], int)
-                    and (item[1] is None or isinstance(item[1], int | float))):
-                raise SandboxError(name, f"hook {name!r}: malformed emitted value from the sandbox")
-            value = None if item[1] is None or not math.isfinite(item[1]) else float(item[1])
-            self.on_emit(item[0], value, item[2])
+            self.on_emit(*item)
+
+    # --- checking what the sandbox sent ----------------------------------------------------------
+    def _forged(self, who: str, what: str) -> None:
+        """The reply is not what the host sends: the hook forged it. Stops the sandbox."""
+        self._kill()
+        raise SandboxViolation(who, f"{_who(who)} broke the sandbox: a forged reply: {what}")
+
+    def _check_emits(self, who: str, emits: Any, step: int) -> list[tuple[str, float | None, int]]:
+        """Every emitted value checked (the host checks them too, but the reply may be forged):
+        a list of at most MAX_EMITS_PER_CALL [name, value, step] with a printable name of 1 to
+        MAX_NAME characters, a finite number or null, and this call's step."""
+        if not isinstance(emits, list):
+            self._forged(who, "'emits' is not a list")
+        if len(emits) > MAX_EMITS_PER_CALL:
+            self._forged(who, f"{len(emits)} emitted values in one call (at most "
+                              f"{MAX_EMITS_PER_CALL})")
+        if self.emitted + len(emits) > self.limits.emits_per_job:
+            self._kill()
+            raise SandboxLimitExceeded(who, f"{_who(who)} emitted more than "
+                                            f"{self.limits.emits_per_job} values, the limit per job")
+        out: list[tuple[str, float | None, int]] = []
+        for i, item in enumerate(emits):
+            if not (isinstance(item, list) and len(item) == 3):
+                self._forged(who, f"emits[{i}] is not [name, value, step]")
+            name, value, at = item
+            if not (isinstance(name, str) and 1 <= len(name) <= MAX_NAME and name.isprintable()):
+                self._forged(who, f"emits[{i}] name is not a printable string of 1 to "
+                                  f"{MAX_NAME} characters")
+            if not (value is None or (isinstance(value, int | float) and not isinstance(value, bool)
+                                      and math.isfinite(value))):
+                self._forged(who, f"emits[{i}] value is not a finite number or null")
+            if type(at) is not int or at != step:
+                self._forged(who, f"emits[{i}] step is not this call's step {step}")
+            out.append((name, None if value is None else float(value), step))
+        self.emitted += len(out)
+        return out
+
+    def _check_ref(self, who: str, state: Any) -> dict[str, float]:
+        if not (isinstance(state, dict) and set(state) <= set(REF_STATE)
+                and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                        for v in state.values())):
+            self._forged(who, "'ref' is not a dict of finite reference-particle fields "
+                              + ", ".join(REF_STATE))
+        if "pt" in state and not state["pt"] <= -1.0:
+            raise HookFailed(who, f"{_who(who)} set the reference particle's pt to {state['pt']!r}; "
+                                  f"it must be <= -1 (pt = -gamma)")
+        return {k: float(v) for k, v in state.items()}
 
     # --- replies and failures ------------------------------------------------------------------
     def _receive(self, hook: str, deadline: float, doing: str) -> dict[str, Any]:
         """The next reply; a failure reply, a timeout or the sandbox's death raise SandboxError."""
         assert self._rx is not None
         try:
-            msg, fds = self._rx.recv(deadline)
+            msg, _ = self._rx.recv(deadline)
         except ChannelTimeout:
             self._kill()
             raise SandboxLimitExceeded(hook, f"{_who(hook)} ran past the wall-time limit of "
@@ -267,29 +431,32 @@ class HookSandbox:
             raise self._death(hook) from None
         except ProtocolError as exc:
             self._kill()
-            raise SandboxError(hook, f"{_who(hook)}: the sandbox broke the protocol: {exc}") from None
-        for fd in fds:
-            os.close(fd)
+            raise SandboxViolation(hook, f"{_who(hook)} broke the sandbox: it broke the channel "
+                                         f"protocol: {clean_text(str(exc), 300)}") from None
         op = msg["op"]
         if op == "violation":
-            raise SandboxViolation(hook, f"{_who(hook)} broke the sandbox: {msg.get('what')}")
+            self._kill()
+            raise SandboxViolation(hook, f"{_who(hook)} broke the sandbox: "
+                                         f"{clean_text(msg.get('what'), MAX_MESSAGE_CHARS)}")
         if op == "error":
             raise self._error(hook, msg)
         return msg
 
     def _error(self, hook: str, msg: dict[str, Any]) -> SandboxError:
-        exc = f"{msg.get('type')}: {msg.get('message')}"
+        exc = (f"{clean_text(msg.get('type'), 200)}: "
+               f"{clean_text(msg.get('message'), MAX_MESSAGE_CHARS)}")
         if msg.get("violation"):
-            return SandboxViolation(hook, f"{_who(hook)} broke the sandbox: {msg['violation']}")
+            return SandboxViolation(hook, f"{_who(hook)} broke the sandbox: "
+                                          f"{clean_text(msg['violation'], MAX_MESSAGE_CHARS)}")
         if msg.get("kind") == "memory":
             return SandboxLimitExceeded(hook, f"{_who(hook)} ran out of memory: the sandbox's "
                                               f"limit is {self.limits.memory_mb:g} MiB ({exc})")
-        tb = str(msg.get("traceback") or "")
+        tb = clean_text(msg.get("traceback") or "", MAX_TRACEBACK_CHARS)
         if msg.get("kind") == "load":
             text = f"hook module failed to load: {exc}"
         else:
-            text = f"hook {hook!r} raised {exc}"
-        return HookFailed(hook, text + (f"\n{tb.rstrip()}" if tb else ""))
+            text = f"{_who(hook)} raised {exc}"
+        return HookFailed(hook, text + (f"\n{tb.rstrip()}" if tb.strip() else ""))
 
     def _kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -317,7 +484,10 @@ class HookSandbox:
         if rc == -signal.SIGXFSZ:
             return SandboxLimitExceeded(hook, f"{_who(hook)} wrote a file larger than the "
                                               f"sandbox's limit of {self.limits.fsize_mb:g} MiB")
-        what = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
+        try:
+            what = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
+        except ValueError:
+            what = f"signal {-rc}"
         return SandboxLimitExceeded(hook, f"{_who(hook)}: the sandbox process ended ({what})"
                                           + self._log_tail())
 
@@ -327,11 +497,17 @@ class HookSandbox:
         self._log.seek(0, os.SEEK_END)
         size = self._log.tell()
         self._log.seek(max(0, size - limit))
-        text = self._log.read().decode("utf-8", "replace").strip()
+        text = clean_text(self._log.read().decode("utf-8", "replace").strip(), limit)
         return f"; its output ends with:\n{text}" if text else ""
 
 
+def _str_list(value: Any, allowed: set[str]) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v in allowed for v in value)
+
+
 def _who(hook: str) -> str:
+    if hook.startswith("Programmable element "):
+        return hook
     return f"hook {hook!r}" if hook else "the hook module"
 
 

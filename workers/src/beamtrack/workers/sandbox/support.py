@@ -1,5 +1,6 @@
 """Checks that need neither NumPy nor a sandbox process: can this host run the sandbox, and is
-an uploaded hook module acceptable (size, syntax, defines a hook)."""
+an uploaded hook module acceptable (size, syntax, defines a hook or Programmable element
+functions)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import functools
 import os
 import sys
 
-from .layout import HOOK_NAMES
+from .layout import HOOK_NAMES, PROGRAMMABLE_DICT
 
 #: Largest hook module accepted [bytes of UTF-8 source].
 MAX_HOOK_MODULE_BYTES = 256 * 1024
@@ -55,6 +56,7 @@ def hook_module_problem(source: str) -> str | None:
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
-    if not names & set(HOOK_NAMES):
-        return f"defines none of the hook functions {', '.join(HOOK_NAMES)}"
+    if not names & {*HOOK_NAMES, PROGRAMMABLE_DICT}:
+        return (f"defines none of the hook functions {', '.join(HOOK_NAMES)} and no "
+                f"{PROGRAMMABLE_DICT} dict")
     return None

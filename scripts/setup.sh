@@ -8,6 +8,9 @@ PY=${PYTHON:-python3}
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# the dashboard's build (dashboard/) and its browser tests (Debian's Chromium, driven by Playwright)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -42,4 +45,5 @@ if .venv/bin/beamtrack-prebuild --help >/dev/null 2>&1; then
 fi
 # the ImpactX oracle of the tests (its own venv); SKIP_ORACLE=1 leaves it out
 [ "${SKIP_ORACLE:-0}" = 1 ] || scripts/setup_oracle.sh
+scripts/build_dashboard.sh
 echo "setup: done (.venv ready; activate with 'source .venv/bin/activate')"

@@ -254,7 +254,8 @@ def create_app(
 ) -> FastAPI:
     """The FastAPI application serving ``service``; live streams come from ``hub``."""
     app = FastAPI(title="beamtrack", version="0.1.0",
-                  description="Beam-dynamics simulation service (REST mirror of beamtrack.v1)")
+                  description="Beam-dynamics simulation service (REST mirror of beamtrack.v1)",
+                  docs_url=None, redoc_url=None)  # offline docs: routes_dashboard
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
@@ -359,6 +360,9 @@ def create_app(
         return EventStream(await hub.open(who, job_id, after or last_event_id), metrics)
 
     app.include_router(jobs)
+    from .routes_dashboard import install_dashboard  # imports this module's SubmitJob
+
+    install_dashboard(app, service, principal)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

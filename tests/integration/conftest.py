@@ -83,9 +83,9 @@ def server_factory(redis_server: Any, tmp_path: Path) -> Iterator[Callable[..., 
         tokens = [ApiToken(user=u, sha256=hash_token(t), admin=(u == "admin"))
                   for u, t in TOKENS.items()]
         url = redis_url or redis_server.url
+        kw.setdefault("stream_block_ms", 200)
         settings = Settings(redis_url=url, http_port=0, grpc_port=0, data_dir=tmp_path,
-                            key_prefix=prefix, api_tokens=tokens, scheduler=scheduler,
-                            stream_block_ms=200, **kw)
+                            key_prefix=prefix, api_tokens=tokens, scheduler=scheduler, **kw)
         server = ServerProcess(settings, url).start()
         made.append(server)
         return server

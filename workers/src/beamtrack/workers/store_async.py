@@ -41,9 +41,10 @@ class AsyncStreams:
             health_check_interval=30, client_name=CLIENT_NAME)
         self.r = aredis.Redis(connection_pool=self.pool)
         # the blocking read: a connection of its own, never one of the pool's
+        # its reads block up to a minute (the longest stream_block_ms): the socket waits longer
         self._blocking = aredis.Redis.from_url(url, decode_responses=True,
                                                single_connection_client=True,
-                                               client_name=CLIENT_NAME)
+                                               client_name=CLIENT_NAME, socket_timeout=75.0)
         self.wake_key = store._k("wake", uuid.uuid4().hex)
 
     async def close(self) -> None:

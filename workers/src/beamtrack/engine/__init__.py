@@ -3,10 +3,17 @@
     from beamtrack.engine import Simulation, elements, distribution
 """
 
-from . import elements
-from .refpart import RefPart
-from .simulation import Simulation
-from .tracking import HookError, TrackingCancelled
+import os
+
+# OpenMP threads that spin while they wait for work collapse on a busy machine (measured: FODO
+# 0.72 s with libgomp's default vs 0.031 s passive on a loaded 2-core box; bench/bench_omp_wait.py).
+# libgomp reads this once, when the first OpenMP kernel loads; a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from . import elements  # noqa: E402
+from .refpart import RefPart  # noqa: E402
+from .simulation import Simulation  # noqa: E402
+from .tracking import HookError, TrackingCancelled  # noqa: E402
 
 __all__ = ["HookError", "RefPart", "Simulation", "TrackingCancelled", "elements", "distribution"]
 

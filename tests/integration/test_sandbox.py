@@ -49,6 +49,16 @@ VIOLATIONS = {
                '  File "<hook_module>", line 5, in after_period'),
     "load": ("import socket\nsocket.socket()\n\ndef after_period(sim):\n    pass\n",
              "the hook module broke the sandbox: network access: socket.__new__"),
+    # issue 8 items 2 and 9 (the full list: test_sandbox_escapes.py)
+    "chmod": ("import ctypes\n\ndef after_period(sim):\n    ctypes.CDLL(None).chmod(b'/tmp', 0o777)\n",
+              "broke the sandbox: file metadata change: ctypes access to the C function chmod()"),
+    "forged": ("import gc, json, socket, struct\n\ndef after_period(sim):\n"
+               "    s = next(o for o in gc.get_objects() if isinstance(o, socket.socket))\n"
+               "    d = json.dumps({'op': 'done', 'emits': [['x', 1.0, sim.tracking_step]] * 20000}).encode()\n"
+               "    s.sendall(struct.pack('>I', len(d)) + d)\n",
+               "broke the sandbox: a forged reply: 20000 emitted values in one call (at most 1000)"),
+    "escape": ("def after_period(sim):\n    raise ValueError('\\x1b[2J\\x1b]0;x\\x07gone')\n",
+               "hook 'after_period' raised ValueError: [2J]0;xgone"),
 }
 LIMITS = {"hook_cpu_s": 1.0, "hook_wall_s": 6.0, "hook_memory_mb": 512.0}
 
@@ -130,6 +140,7 @@ def test_violations_fail_their_jobs_and_the_service_goes_on(ray_local: None, ser
         last = list(c.events(job_id))[-1].data
         assert last["state"] == "failed", (name, last)
         assert VIOLATIONS[name][1] in last["error"], (name, last["error"])
+        assert "\x1b" not in last["error"]
         assert c.get(job_id)["error"] == last["error"]
     assert list(c.events(after))[-1].data["state"] == "succeeded"
     assert server.store.ping()

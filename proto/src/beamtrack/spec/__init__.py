@@ -7,10 +7,12 @@ from typing import Any
 from . import distributions, elements
 from .errors import SpecError, parse_model
 from .job import SPECIES, Beam, Diagnostics, JobSpec, Lattice, Reference, SpaceCharge
+from .scan import Range, ScanSpec, expand, parse_scan
 
 __all__ = [
-    "SPECIES", "Beam", "Diagnostics", "JobSpec", "Lattice", "Reference", "SpaceCharge", "SpecError",
-    "distributions", "elements", "load_spec", "parse_model",
+    "SPECIES", "Beam", "Diagnostics", "JobSpec", "Lattice", "Range", "Reference", "ScanSpec",
+    "SpaceCharge", "SpecError", "distributions", "elements", "expand", "load_spec", "parse_model",
+    "parse_scan",
 ]
 
 

@@ -28,7 +28,8 @@ function go(path) {
   location.hash = `#${path}`;
 }
 
-const fmtTime = (t) => (t ? new Date(t * 1000).toLocaleString() : '—');
+const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+const fmtTime = (t) => (t ? DATE.format(new Date(t * 1000)) : '—');
 function wall(job) {
   if (!job.started_at) return '—';
   const end = job.finished_at || Date.now() / 1000;
@@ -126,7 +127,8 @@ function JobsPage() {
       } catch (err) {
         if (!stop && err.name !== 'AbortError') setError(err);
       }
-      if (!stop) timer = setTimeout(load, POLL_MS);
+      // big pages are polled less often: each poll renders every row again
+      if (!stop) timer = setTimeout(load, Math.max(POLL_MS, pageSize * 5));
     };
     load();
     return () => {

@@ -38,7 +38,7 @@ export function LinePlot({ title, rows, version, x = 's', xLabel = 's [m]', colu
   }, [title, names]);
   useEffect(() => {
     const id = requestAnimationFrame(() => {
-      if (!plot.current) return;
+      if (!plot.current || !el.current) return;
       const data = [rows.map((r) => r[x]), ...columns.map((c) => rows.map((r) => (r[c.key] ?? null)))];
       plot.current.setData(data);
       el.current.dataset.points = String(rows.length);

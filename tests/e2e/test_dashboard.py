@@ -233,6 +233,12 @@ def test_finished_job_phase_space_downloads_and_table(page: Page, service: Any) 
     pg.locator("#filter-state").select_option("cancelled")
     pg.wait_for_function(f"!document.querySelector(\"tr[data-job='{job_id}']\")")
     page.shot("jobs-table")
+    # resubmit from the job page: a new job with the same spec
+    pg.goto(f"{page.base}/#/jobs/{job_id}")
+    pg.locator("#resubmit-job").click()
+    pg.wait_for_url(re.compile(r"#/jobs/(?!" + job_id + r")[0-9a-f]+$"))
+    new_id = pg.url.rsplit("/", 1)[1]
+    assert json.loads(service.store.get(new_id).spec) == json.loads(service.store.get(job_id).spec)
 
 
 def test_validation_error_shown_at_the_field(page: Page) -> None:
@@ -354,3 +360,39 @@ def test_docs_offline_with_authorize(page: Page) -> None:
     assert err == {"$ref": "#/components/schemas/ErrorBody"}
     assert schema["components"]["schemas"]["SubmitJob"]["properties"]["spec"]["$ref"].endswith("/JobSpec")
     page.shot("docs")
+
+
+HOOK = """
+def after_period(sim):
+    sim.emit("period", float(sim.tracking_period))
+    if sim.tracking_period >= 3:
+        raise ZeroDivisionError("the hook gave up at period 3")
+"""
+
+
+def test_hook_values_plotted_and_its_traceback_shown(page: Page, service: Any) -> None:
+    from beamtrack.workers.sandbox import sandbox_unsupported
+
+    reason = sandbox_unsupported()
+    if reason:
+        pytest.skip(f"the hook sandbox cannot run on this host: {reason}")
+    page.login("alice")
+    pg = page.page
+    pg.get_by_role("link", name="Submit", exact=True).click()
+    pg.get_by_role("button", name="Start from the FODO example").click()
+    pg.get_by_text("Hook module (optional)").click()
+    pg.locator("#hook").fill(HOOK)
+    pg.get_by_test_id("spec-valid").wait_for()
+    pg.locator("#submit-job").click()
+    pg.get_by_test_id("job-state").wait_for()
+    pg.wait_for_function("document.querySelector('[data-testid=job-state]').textContent === 'failed'",
+                         timeout=120_000)
+    error = pg.get_by_test_id("job-error")
+    error.wait_for()
+    text = error.inner_text()
+    assert "ZeroDivisionError: the hook gave up at period 3" in text
+    assert 'File "<hook_module>"' in text, text
+    plot = pg.get_by_test_id("plot-custom-period")
+    plot.wait_for()
+    pg.wait_for_function("Number(document.querySelector('[data-testid=plot-custom-period]').dataset.points) === 3")
+    page.shot("job-failed-hook")

@@ -461,8 +461,10 @@ function SubmitPage() {
   };
 
   const readFile = (setter) => async (e) => {
-    const f = e.currentTarget.files[0];
+    const input = e.currentTarget;
+    const f = input.files[0];
     if (f) setter(await f.text());
+    input.value = ''; // the same file, edited, can be uploaded again
   };
   const submit = async (e) => {
     e.preventDefault();

@@ -266,6 +266,7 @@ def test_validation_error_shown_at_the_field(page: Page) -> None:
     assert selected == "-5"
     line = text[: text.index('"npart"')].count("\n") + 1
     assert f"(line {line})" in err.inner_text()
+    page.shot("submit-spec-errors")
     # a field outside the spec shows its error beside that field
     spec["beam"]["npart"] = 100
     spec["lattice"]["elements"][1]["ds"] = 0.25
@@ -276,6 +277,27 @@ def test_validation_error_shown_at_the_field(page: Page) -> None:
     assert "less than or equal to 1000" in pg.locator("#priority-error").inner_text()
     assert pg.locator("#priority").get_attribute("aria-invalid") == "true"
     page.shot("submit-validation")
+
+
+def test_yaml_upload_is_validated(page: Page, tmp_path: Path) -> None:
+    import yaml
+
+    page.expect_http(422)
+    page.login("alice")
+    pg = page.page
+    pg.get_by_role("link", name="Submit", exact=True).click()
+    spec = json.loads(json.dumps(FODO))
+    spec["beam"]["npart"] = -1
+    path = tmp_path / "fodo.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    pg.locator("#spec-file").set_input_files(str(path))
+    pg.locator("[data-loc='spec.beam.npart']").wait_for()
+    spec["beam"]["npart"] = 50
+    path.write_text(yaml.safe_dump(spec))
+    pg.locator("#spec-file").set_input_files(str(path))
+    pg.get_by_test_id("spec-valid").wait_for()
+    assert pg.locator("#spec").input_value().startswith("beam:")
+    assert pg.locator("#submit-job").is_enabled()
 
 
 def test_keyboard_only_login_and_navigation(page: Page) -> None:

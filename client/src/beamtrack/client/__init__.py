@@ -11,6 +11,6 @@
 from __future__ import annotations
 
 from .grpc_client import GrpcClient
-from .rest import ApiError, Client, Event
+from .rest import ApiError, Client, Event, to_pandas
 
-__all__ = ["ApiError", "Client", "Event", "GrpcClient"]
+__all__ = ["ApiError", "Client", "Event", "GrpcClient", "to_pandas"]

@@ -1,4 +1,4 @@
-"""``beamtrack-client``: submit / status / list / cancel / watch / fetch against a service.
+"""``beamtrack-client``: submit / status / list / cancel / watch / fetch / scan against a service.
 
 The URL and token come from --url/--token or $BEAMTRACK_URL/$BEAMTRACK_TOKEN; --grpc TARGET
 uses the gRPC front door instead of REST.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import grpc
 import httpx
 
 from .grpc_client import GrpcClient
-from .rest import ApiError, Client, Event
+from .rest import ApiError, Client, Event, load_spec_arg
 
 DIAG_COLUMNS = ("sigma_x", "sigma_y", "sigma_t", "emittance_x", "emittance_y", "emittance_t")
 
@@ -106,6 +107,25 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.cmd == "watch":
         return _watch(args, args.job_id)
+    if args.cmd == "scan":
+        scan = load_scan_file(Path(args.file))
+        sub = rest.submit_scan(scan, priority=args.priority, device=args.device)
+        print(sub["id"], flush=True)
+        return _watch_scan(rest, sub["id"], args.out) if args.watch else 0
+    if args.cmd == "scan-status":
+        scan_rec = rest.get_scan(args.scan_id)
+        print(json.dumps(scan_rec, indent=2) if args.json else _fmt_scan(scan_rec))
+        return 0
+    if args.cmd == "scan-cancel":
+        print(_fmt_scan(rest.cancel_scan(args.scan_id)))
+        return 0
+    if args.cmd == "scan-results":
+        data = rest.scan_results_file(args.scan_id, args.format)
+        if args.out:
+            Path(args.out).write_bytes(data)
+        else:
+            sys.stdout.buffer.write(data)
+        return 0
     if args.cmd == "fetch":
         out = Path(args.out)
         files = rest.download(args.job_id, out)
@@ -115,6 +135,46 @@ def run(args: argparse.Namespace) -> int:
         print(out / "diagnostics.csv")
         return 0
     raise AssertionError(args.cmd)
+
+
+def load_scan_file(path: Path) -> dict[str, Any]:
+    """A ScanSpec from a YAML or JSON file; a ``base`` given as a string is a JobSpec file
+    (relative to the scan file)."""
+    import yaml
+
+    scan = yaml.safe_load(path.read_text())
+    if not isinstance(scan, dict):
+        raise ValueError(f"{path}: a scan file holds a mapping (base, mode, parameters, ...)")
+    if isinstance(scan.get("base"), str):
+        scan["base"] = load_spec_arg(path.parent / scan["base"])
+    return scan
+
+
+def _fmt_scan(scan: dict[str, Any]) -> str:
+    c = scan["counts"]
+    return (f"{scan['id']}  {scan['name']:<20} {scan['state']:<10} {scan['variants']} variants: "
+            + ", ".join(f"{c[s]} {s}" for s in ("queued", "running", "succeeded", "failed", "cancelled")))
+
+
+def _watch_scan(rest: Client, scan_id: str, out: str | None) -> int:
+    """Print the scan's progress on every change until it ends, then its table (CSV)."""
+    last = ""
+    while True:
+        scan = rest.get_scan(scan_id)
+        line = _fmt_scan(scan)
+        if line != last:
+            print(line, flush=True)
+            last = line
+        if scan["state"] in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.5)
+    table = rest.scan_results_file(scan_id, "csv")
+    if out:
+        Path(out).write_bytes(table)
+        print(out)
+    else:
+        sys.stdout.write(table.decode())
+    return 0 if scan["state"] == "succeeded" else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -149,6 +209,21 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("job_id")
     w.add_argument("--after", help="resume after this event id")
     w.add_argument("--quiet", action="store_true", help="no diagnostics rows")
+    sc = sub.add_parser("scan", help="queue a parameter scan (YAML/JSON scan file); prints its id")
+    sc.add_argument("file", help="scan file: base (JobSpec or its file), mode, parameters, ...")
+    sc.add_argument("--priority", type=int, default=0, help="of every variant (-1000..1000)")
+    sc.add_argument("--device", default="auto", choices=["auto", "serial", "openmp", "cuda"])
+    sc.add_argument("--watch", action="store_true", help="then show progress, and the table at the end")
+    sc.add_argument("--out", help="with --watch: write the table (CSV) here instead of stdout")
+    ss = sub.add_parser("scan-status", help="a scan's state and variant counts")
+    ss.add_argument("scan_id")
+    ss.add_argument("--json", action="store_true")
+    scc = sub.add_parser("scan-cancel", help="cancel a scan's unfinished variants")
+    scc.add_argument("scan_id")
+    sr = sub.add_parser("scan-results", help="a scan's results table, one row per variant")
+    sr.add_argument("scan_id")
+    sr.add_argument("--format", default="csv", choices=["csv", "json", "parquet"])
+    sr.add_argument("--out", help="write here instead of stdout")
     f = sub.add_parser("fetch", help="download a job's artifacts and diagnostics.csv")
     f.add_argument("job_id")
     f.add_argument("--out", required=True, help="destination directory")

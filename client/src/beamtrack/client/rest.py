@@ -215,12 +215,84 @@ class Client:
             out.append(target)
         return out
 
+    # -- scans -----------------------------------------------------------------------------------
+    def scan(self, base: SpecArg, parameters: dict[str, Any] | None = None, *, mode: str = "grid",
+             variants: builtins.list[dict[str, Any]] | None = None, samples: int | None = None,
+             seed: int = 0, name: str | None = None, columns: builtins.list[str] | None = None,
+             use_cache: bool = True, priority: int = 0, device: str = "auto",
+             hook_module: str | None = None) -> dict[str, Any]:
+        """Queue a parameter scan of ``base``: ``parameters`` maps a path into the spec
+        (``lattice.elements[name=q1].k``, ``beam.bunch_charge_C``) to its values (mode grid or
+        zip) or to ``{"low", "high"}`` (mode random or lhs, with ``samples``); mode list takes
+        ``variants``. Returns the scan (``["id"]`` names it; ``["counts"]`` its variants by state)."""
+        scan: dict[str, Any] = {"base": load_spec_arg(base), "mode": mode, "seed": seed,
+                                "use_cache": use_cache}
+        for key, value in (("parameters", parameters), ("variants", variants), ("samples", samples),
+                           ("name", name), ("columns", columns)):
+            if value is not None:
+                scan[key] = value
+        return self.submit_scan(scan, priority=priority, device=device, hook_module=hook_module)
+
+    def submit_scan(self, scan: dict[str, Any], *, priority: int = 0, device: str = "auto",
+                    hook_module: str | None = None) -> dict[str, Any]:
+        """Queue a ScanSpec given as a dict (see ``scan``)."""
+        body: dict[str, Any] = {"scan": scan, "priority": priority, "device": device}
+        if hook_module is not None:
+            body["hook_module"] = hook_module
+        return dict(self._json("POST", "/v1/scans", json=body))
+
+    def get_scan(self, scan_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/v1/scans/{scan_id}"))
+
+    def list_scans(self, *, limit: int = 50, cursor: str | None = None
+                   ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+        """One page of scans, newest first, and the next page's cursor (None at the end)."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        page = self._json("GET", "/v1/scans", params=params)
+        return list(page["items"]), page["next_cursor"]
+
+    def cancel_scan(self, scan_id: str) -> dict[str, Any]:
+        """Cancel the scan's unfinished variants; finished ones keep their results."""
+        return dict(self._json("DELETE", f"/v1/scans/{scan_id}"))
+
+    def wait_scan(self, scan_id: str, *, timeout: float = 600.0, poll_s: float = 0.2) -> dict[str, Any]:
+        """Poll until every variant of the scan has ended; TimeoutError after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            scan = self.get_scan(scan_id)
+            if scan["state"] in TERMINAL:
+                return scan
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"scan {scan_id} still {scan['state']} after {timeout} s")
+            time.sleep(poll_s)
+
+    def scan_results(self, scan_id: str) -> dict[str, Any]:
+        """The results table: ``{"columns": [...], "rows": [{column: value}, ...]}``, one row per
+        variant (variant, job_id, state, cached_from, parameter values, final diagnostics)."""
+        return dict(self._json("GET", f"/v1/scans/{scan_id}/results"))
+
+    def scan_results_file(self, scan_id: str, format: str = "csv") -> bytes:
+        """The results table as CSV or Parquet bytes."""
+        resp = self._http.get(f"/v1/scans/{scan_id}/results", params={"format": format})
+        _raise_for(resp)
+        return resp.content
+
     def ready(self) -> bool:
         """True when the server answers /readyz with ready."""
         try:
             return self._http.get("/readyz").status_code == 200
         except httpx.TransportError:
             return False
+
+
+def to_pandas(results: dict[str, Any]) -> Any:
+    """A scan's results table (``Client.scan_results``) as a pandas DataFrame, one row per
+    variant, its columns in the table's order (pandas is imported here, not by the client)."""
+    import pandas as pd
+
+    return pd.DataFrame(results["rows"], columns=results["columns"])
 
 
 def _loads(text: str) -> Any:

@@ -18,6 +18,7 @@ from beamtrack.workers.errors import (
     InvalidArgument,
     NotFound,
     PayloadTooLarge,
+    PermissionDenied,
     ResourceExhausted,
     ServiceError,
     Unauthenticated,
@@ -34,12 +35,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .limits import body_too_large, check_spec_size, request_limit
 from .metrics import Metrics
+from .routes_scans import scans_router
 from .service import MAX_PAGE, JobService, Principal, job_public
 from .streams import StreamHub, Subscription
 
 HTTP_STATUS: dict[type[ServiceError], int] = {
-    InvalidArgument: 422, Unauthenticated: 401, NotFound: 404, Conflict: 409, Unavailable: 503,
-    PayloadTooLarge: 413, ResourceExhausted: 429,
+    InvalidArgument: 422, Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, Conflict: 409,
+    Unavailable: 503, PayloadTooLarge: 413, ResourceExhausted: 429,
 }
 #: The error code of an HTTP status the framework answers itself (unknown route, bad method).
 STATUS_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
@@ -98,6 +100,12 @@ class JobPublic(BaseModel):
     error: str | None
     cancel_requested: bool
     result: dict[str, Any] | None
+    artifacts_expired: bool = Field(False, description="The retention policy removed the artifacts")
+    scan_id: str | None = Field(None, description="The scan this job is a variant of")
+    variant: int | None = Field(None, description="Its variant index in the scan")
+    values: dict[str, Any] | None = Field(None, description="Its scan parameter values by path")
+    cached_from: str | None = Field(None, description="Served from the result cache: the job whose "
+                                    "results (diagnostics, artifacts) these are")
 
 
 class JobList(BaseModel):
@@ -360,6 +368,7 @@ def create_app(
         return EventStream(await hub.open(who, job_id, after or last_event_id), metrics)
 
     app.include_router(jobs)
+    app.include_router(scans_router(service, principal, max_spec_bytes=max_spec_bytes))
     from .routes_dashboard import install_dashboard  # imports this module's SubmitJob
 
     install_dashboard(app, service, principal)

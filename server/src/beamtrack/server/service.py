@@ -8,13 +8,16 @@ translate wire formats.
 from __future__ import annotations
 
 import builtins
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from beamtrack.spec import SpecError, load_spec
-from beamtrack.workers.errors import InvalidArgument, NotFound, Unauthenticated
+from beamtrack.spec import JobSpec, SpecError, expand, load_spec, parse_scan
+from beamtrack.spec.resources import ResourceEstimate, estimate, mib
+from beamtrack.workers.cache import cache_key
+from beamtrack.workers.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from beamtrack.workers.sandbox import hook_module_problem, sandbox_unsupported
 from beamtrack.workers.store import (
     DEVICES,
@@ -23,11 +26,18 @@ from beamtrack.workers.store import (
     JobRecord,
     JobState,
     JobStore,
+    NewJob,
+    ScanRecord,
     StreamEvent,
+    scan_state,
 )
 
 from .settings import Settings, hash_token
 
+#: The first columns of a scan's results table; the parameter paths and diagnostics follow.
+SCAN_ROW_COLUMNS = ("variant", "job_id", "state", "cached_from")
+#: The most per-variant limit errors one refused scan lists.
+MAX_SCAN_ERRORS = 20
 HOOK_REFUSED = "hook modules need the hook sandbox, which cannot run on this server"
 MAX_PAGE = 500
 
@@ -67,16 +77,10 @@ class JobService:
         self, who: Principal, spec: Any, *, priority: int = 0, device: str = "auto",
         hook_module: str | None = None,
     ) -> JobRecord:
-        """Validate and queue a job. ``spec`` is a dict or JSON text of a JobSpec."""
-        if hook_module:
-            _check_hook_module(hook_module, enabled=self.settings.hook_sandbox)
-        if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
-            msg = f"must be between {PRIORITY_MIN} and {PRIORITY_MAX}"
-            raise InvalidArgument(f"priority: {msg}", details=[{"loc": "priority", "msg": msg}])
-        device = device or "auto"
-        if device not in DEVICES:
-            msg = f"must be one of {', '.join(DEVICES)}"
-            raise InvalidArgument(f"device: {msg}", details=[{"loc": "device", "msg": msg}])
+        """Validate and queue a job. ``spec`` is a dict or JSON text of a JobSpec. A job whose
+        identical spec already succeeded is served from the result cache (stored succeeded,
+        ``cached_from`` naming the job whose results it shares)."""
+        self._check_options(who, priority=priority, device=device, hook_module=hook_module)
         try:
             job_spec = load_spec(spec)
         except SpecError as exc:
@@ -86,9 +90,79 @@ class JobService:
                 "invalid job spec: " + "; ".join(f"{d['loc']}: {d['msg']}" for d in details),
                 details=details,
             ) from None
+        est = self._check_limits(who, job_spec)
         spec_json = job_spec.model_dump_json()
-        return self.store.submit(owner=who.user, name=job_spec.name, spec_json=spec_json,
-                                 priority=priority, device=device, hook_module=hook_module or "")
+        device = device or "auto"
+        key = cache_key(spec_json, hook_module=hook_module or "", device=device)
+        if self.settings.result_cache:
+            hit = self.store.cache_lookup(who.user, [key]).get(key)
+            if hit is not None:
+                (job_id,) = self.store.submit_jobs(
+                    owner=who.user, priority=priority, device=device,
+                    jobs=[NewJob(job_spec.name, spec_json, hook_module or "", cache_key=key, cached=hit)])
+                return self.store.get(job_id)
+        rec = self.store.submit(owner=who.user, name=job_spec.name, spec_json=spec_json,
+                                priority=priority, device=device, hook_module=hook_module or "",
+                                disk_estimate=int(est.disk.amount))
+        self.store.cache_add(who.user, key, rec.id)
+        return rec
+
+    def _check_options(self, who: Principal, *, priority: int, device: str,
+                       hook_module: str | None) -> None:
+        """InvalidArgument / PermissionDenied naming the submit option that is refused."""
+        if hook_module:
+            _check_hook_module(hook_module, enabled=self.settings.hook_sandbox)
+        if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+            msg = f"must be between {PRIORITY_MIN} and {PRIORITY_MAX}"
+            raise InvalidArgument(f"priority: {msg}", details=[{"loc": "priority", "msg": msg}])
+        if priority > self.settings.user_priority_max and not who.admin:
+            msg = (f"priority {priority} is above {self.settings.user_priority_max}, the highest a "
+                   "non-admin token may ask for (BEAMTRACK_USER_PRIORITY_MAX)")
+            raise PermissionDenied(f"priority: {msg}", details=[{"loc": "priority", "msg": msg}])
+        device = device or "auto"
+        if device not in DEVICES:
+            msg = f"must be one of {', '.join(DEVICES)}"
+            raise InvalidArgument(f"device: {msg}", details=[{"loc": "device", "msg": msg}])
+
+    def _check_limits(self, who: Principal, job_spec: JobSpec, *, quota: bool = True) -> ResourceEstimate:
+        """The spec's resource estimate; InvalidArgument naming the field that drives a cost over
+        a per-job limit or (unless not ``quota``) over the user's disk quota (nothing is stored
+        then)."""
+        s = self.settings
+        est = estimate(job_spec)
+        over: list[dict[str, str]] = []
+        checks = [
+            (est.memory, s.job_memory_mb * 2**20, "memory", "the per-job memory limit", "JOB_MEMORY_MB"),
+            (est.disk, s.job_disk_mb * 2**20, "output", "the per-job disk limit", "JOB_DISK_MB"),
+        ]
+        for cost, limit, what, name, env in checks:
+            if cost.amount > limit:
+                over.append({"loc": f"spec.{cost.loc}",
+                             "msg": f"{cost.why} need about {mib(cost.amount)} of {what}, over "
+                                    f"{name} of {mib(limit)} (BEAMTRACK_{env})"})
+        if est.time_s.amount > s.job_wall_s:
+            over.append({"loc": f"spec.{est.time_s.loc}",
+                         "msg": f"{est.time_s.why} take at least {est.time_s.amount:,.0f} s, over the "
+                                f"per-job wall-clock limit of {s.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S)"})
+        if not over and quota:
+            problem = self._quota_problem(who, est.disk.amount, est.disk.why)
+            if problem:
+                over.append({"loc": f"spec.{est.disk.loc}", "msg": problem})
+        if over:
+            raise InvalidArgument(
+                "job over its resource limits: " + "; ".join(f"{d['loc']}: {d['msg']}" for d in over),
+                details=over,
+            )
+        return est
+
+    def _quota_problem(self, who: Principal, amount: float, why: str) -> str:
+        """Why ``amount`` [B] more output would take the user over their disk quota ('' if not)."""
+        used = self.store.disk_usage(who.user)
+        quota = self.settings.user_disk_mb * 2**20
+        if used + amount <= quota:
+            return ""
+        return (f"{why} need about {mib(amount)} of output; user {who.user} already holds "
+                f"{mib(used)} of a disk quota of {mib(quota)} (BEAMTRACK_USER_DISK_MB)")
 
     def get(self, who: Principal, job_id: str) -> JobRecord:
         """The job, if the caller may see it (else NotFound, as for an unknown id)."""
@@ -139,14 +213,15 @@ class JobService:
         return self.store.follow(job_id, cursor, block_ms=self.settings.stream_block_ms)
 
     def diagnostics(self, who: Principal, job_id: str) -> builtins.list[dict[str, float]]:
-        """Every reduced-diagnostics row the job has published so far."""
-        self.get(who, job_id)
-        return self.store.diagnostics(job_id)
+        """Every reduced-diagnostics row the job has published so far (a cached job's: those
+        of the job it was served from)."""
+        rec = self.get(who, job_id)
+        return self.store.diagnostics(rec.cached_from or job_id)
 
     def artifacts(self, who: Principal, job_id: str) -> builtins.list[dict[str, Any]]:
         """Files the job wrote: ``[{"name": relative path, "size": bytes}]``."""
-        self.get(who, job_id)
-        root = self.artifact_root / job_id
+        rec = self.get(who, job_id)
+        root = self.artifact_root / (rec.cached_from or job_id)
         if not root.is_dir():
             return []
         return [{"name": str(p.relative_to(root)), "size": p.stat().st_size}
@@ -154,14 +229,130 @@ class JobService:
 
     def artifact_path(self, who: Principal, job_id: str, name: str) -> Path:
         """Absolute path of one artifact; NotFound for anything outside the job's directory."""
-        self.get(who, job_id)
-        root = (self.artifact_root / job_id).resolve()
+        rec = self.get(who, job_id)
+        root = (self.artifact_root / (rec.cached_from or job_id)).resolve()
         if "\x00" in name:  # no file name holds NUL; os calls would raise ValueError on it
             raise NotFound(f"artifact {name!r} of job {job_id} not found")
         path = (root / name).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise NotFound(f"artifact {name!r} of job {job_id} not found")
         return path
+
+    # -- scans -----------------------------------------------------------------------------------
+    def submit_scan(
+        self, who: Principal, scan: Any, *, priority: int = 0, device: str = "auto",
+        hook_module: str | None = None,
+    ) -> dict[str, Any]:
+        """Validate a ScanSpec, expand it and queue every variant as a job of the new scan (all
+        or nothing): each variant is checked against the per-job limits and the variants' disk
+        estimates together against the user's quota; variants whose identical spec already
+        succeeded are served from the result cache. Returns the scan's public form."""
+        self._check_options(who, priority=priority, device=device, hook_module=hook_module)
+        device = device or "auto"
+        try:
+            scan_spec = parse_scan(scan)
+            variants = expand(scan_spec, max_variants=self.settings.max_scan_variants)
+        except SpecError as exc:
+            details = [{"loc": "scan" if e["loc"] in ("(root)", "(scan)") else f"scan.{e['loc']}",
+                        "msg": e["msg"]} for e in exc.errors]
+            raise InvalidArgument(
+                "invalid scan: " + "; ".join(f"{d['loc']}: {d['msg']}" for d in details),
+                details=details,
+            ) from None
+        jobs: builtins.list[NewJob] = []
+        over: builtins.list[dict[str, str]] = []
+        for i, (values, spec) in enumerate(variants):
+            try:
+                est = self._check_limits(who, spec, quota=False)
+            except InvalidArgument as exc:
+                over.extend({"loc": f"scan.variants[{i}].{d['loc'].removeprefix('spec.')}",
+                             "msg": d["msg"]} for d in exc.details)
+                if len(over) >= MAX_SCAN_ERRORS:
+                    break
+                continue
+            spec_json = spec.model_dump_json()
+            jobs.append(NewJob(spec.name, spec_json, hook_module or "", int(est.disk.amount),
+                               cache_key(spec_json, hook_module=hook_module or "", device=device),
+                               i, values))
+        if over:
+            raise InvalidArgument(
+                "scan variants over their resource limits: "
+                + "; ".join(f"{d['loc']}: {d['msg']}" for d in over), details=over)
+        if self.settings.result_cache and scan_spec.use_cache:
+            hits = self.store.cache_lookup(who.user, [j.cache_key for j in jobs])
+            for job in jobs:
+                job.cached = hits.get(job.cache_key)
+        need = sum(j.disk_estimate for j in jobs if j.cached is None)
+        problem = self._quota_problem(who, need, f"the scan's {len(jobs)} variants together")
+        if problem:
+            raise InvalidArgument(f"scan: {problem}", details=[{"loc": "scan", "msg": problem}])
+        scan_id = uuid.uuid4().hex
+        self.store.submit_jobs(owner=who.user, jobs=jobs, priority=priority, device=device, scan={
+            "id": scan_id, "name": scan_spec.name or scan_spec.base.name,
+            "spec": scan_spec.model_dump_json(), "paths": scan_spec.paths(),
+            "columns": scan_spec.columns})
+        return self.get_scan(who, scan_id)
+
+    def _scan(self, who: Principal, scan_id: str) -> ScanRecord:
+        if not scan_id or len(scan_id) > 64 or not scan_id.isalnum():
+            raise NotFound(f"scan {scan_id!r} not found")
+        rec = self.store.get_scan(scan_id)
+        if not who.admin and rec.owner != who.user:
+            raise NotFound(f"scan {scan_id} not found")
+        return rec
+
+    def get_scan(self, who: Principal, scan_id: str) -> dict[str, Any]:
+        """The scan's public form: state and the count of variants in each state."""
+        rec = self._scan(who, scan_id)
+        return scan_public(rec, self.store.scan_counts(scan_id))
+
+    def list_scans(self, who: Principal, *, limit: int = 50, cursor: str | None = None
+                   ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+        """A page of the caller's scans (all for an admin), newest first."""
+        if not 1 <= limit <= MAX_PAGE:
+            msg = f"must be between 1 and {MAX_PAGE}"
+            raise InvalidArgument(f"limit: {msg}", details=[{"loc": "limit", "msg": msg}])
+        seq: int | None = None
+        if cursor:
+            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+                raise InvalidArgument("cursor: not a cursor returned by this API",
+                                      details=[{"loc": "cursor", "msg": "invalid cursor"}])
+            seq = int(cursor)
+        recs, nxt = self.store.list_scans(owner=None if who.admin else who.user, limit=limit, cursor=seq)
+        return ([scan_public(r, self.store.scan_counts(r.id)) for r in recs],
+                str(nxt) if nxt is not None else None)
+
+    def cancel_scan(self, who: Principal, scan_id: str) -> dict[str, Any]:
+        """Cancel every unfinished variant (queued at once, running asked to stop); finished
+        variants keep their results."""
+        self._scan(who, scan_id)
+        self.store.cancel_scan(scan_id)
+        return self.get_scan(who, scan_id)
+
+    def scan_results(self, who: Principal, scan_id: str
+                     ) -> tuple[builtins.list[str], builtins.list[dict[str, Any]]]:
+        """The scan's table: its columns, and one row per variant (variant, job_id, state,
+        cached_from, the parameter values by path, then the chosen columns of the last
+        diagnostics row of each succeeded variant; None where a variant has no such value)."""
+        rec = self._scan(who, scan_id)
+        jobs = self.store.jobs(self.store.scan_job_ids(scan_id))
+        done = [j for j in jobs if j.state is JobState.SUCCEEDED]
+        last = dict(zip((j.id for j in done),
+                        self.store.last_diagnostics([j.cached_from or j.id for j in done]), strict=True))
+        diag_cols = list(rec.columns or [])
+        if rec.columns is None:
+            for last_row in last.values():
+                diag_cols.extend(k for k in last_row or {} if k not in diag_cols)
+        columns = [*SCAN_ROW_COLUMNS, *rec.paths, *(c for c in diag_cols if c not in rec.paths)]
+        rows = []
+        for j in jobs:
+            row: dict[str, Any] = {"variant": j.variant, "job_id": j.id, "state": j.state.value,
+                                   "cached_from": j.cached_from or None}
+            row.update({p: j.values.get(p) for p in rec.paths})
+            diag = last.get(j.id) or {}
+            row.update({c: diag.get(c) for c in diag_cols if c not in rec.paths})
+            rows.append(row)
+        return columns, rows
 
 
 def _check_hook_module(source: str, *, enabled: bool) -> None:
@@ -208,6 +399,28 @@ def job_public(rec: JobRecord) -> dict[str, Any]:
         "error": rec.error or None,
         "cancel_requested": rec.cancel_requested,
         "result": rec.result or None,
+        "artifacts_expired": rec.artifacts_expired,
+        "scan_id": rec.scan_id or None,
+        "variant": rec.variant,
+        "values": rec.values or None,
+        "cached_from": rec.cached_from or None,
     }
 
 
+
+
+def scan_public(rec: ScanRecord, counts: dict[str, int]) -> dict[str, Any]:
+    """The public JSON form of a scan (REST bodies, CLI output)."""
+    return {
+        "id": rec.id,
+        "owner": rec.owner,
+        "name": rec.name,
+        "state": scan_state(counts, cancel_requested=rec.cancel_requested),
+        "variants": rec.n,
+        "counts": counts,
+        "parameters": rec.paths,
+        "priority": rec.priority,
+        "device": rec.device,
+        "created_at": rec.created_at,
+        "cancel_requested": rec.cancel_requested,
+    }

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     user_disk_mb: Annotated[float, Field(ge=1.0)] = 51_200.0
     #: Highest priority a non-admin token may ask for (admins: up to the queue's maximum).
     user_priority_max: Annotated[int, Field(ge=-1000, le=1000)] = 100
+    #: The most variants one parameter scan may expand to.
+    max_scan_variants: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
+    #: Serve a job (or scan variant) whose identical spec already succeeded from the result
+    #: cache (beamtrack.workers.cache) instead of running it again.
+    result_cache: bool = True
     #: Artifact retention [s] after a job ends: succeeded jobs, and failed or cancelled ones.
     artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 7 * 86_400.0
     failed_artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 86_400.0

@@ -128,6 +128,12 @@ class JobRecord:
     result: dict[str, Any] = field(default_factory=dict)
     #: The artifacts were removed by the retention policy (the record and its stream stay).
     artifacts_expired: bool = False
+    #: The scan this job is variant ``variant`` of, with its parameter ``values`` ({path: value}).
+    scan_id: str = ""
+    variant: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    #: Served from the result cache: the job whose results (stream rows, artifacts) this one's are.
+    cached_from: str = ""
 
     @classmethod
     def from_hash(cls, h: dict[str, str]) -> JobRecord:
@@ -146,6 +152,9 @@ class JobRecord:
             diag_count=int(h.get("diag_count", 0)), spec=h.get("spec", ""),
             hook_module=h.get("hook_module", ""), result=json.loads(h.get("result") or "{}"),
             artifacts_expired=h.get("artifacts_expired", "0") == "1",
+            scan_id=h.get("scan_id", ""),
+            variant=int(h["variant"]) if h.get("variant", "") != "" else None,
+            values=json.loads(h.get("values") or "{}"), cached_from=h.get("cached_from", ""),
         )
 
 
@@ -546,3 +555,249 @@ class JobStore:
                 if fields["k"] == "diag":
                     rows.append(json.loads(fields["d"]))
             lo = "(" + entries[-1][0]
+
+    # -- scans and the result cache --------------------------------------------------------------
+    # Keys: P:scan:{id} hash (the scan record), P:scan:{id}:jobs sorted set (job id -> variant
+    # index), P:scans:all / P:scans:user:{owner} sorted sets of scan ids by scan seq (P:scanseq),
+    # P:cache:{owner}:{key} sorted set of the jobs submitted with result-cache key ``key`` (by seq).
+    def scan_key(self, scan_id: str) -> str:
+        return self._k("scan", scan_id)
+
+    @_store_call
+    def submit_jobs(
+        self, *, owner: str, jobs: builtins.list[NewJob], priority: int = 0, device: str = "auto",
+        scan: dict[str, Any] | None = None,
+    ) -> builtins.list[str]:
+        """Store ``jobs`` in one transaction (all or none), and the scan record ``scan`` when
+        given (fields id, name, spec, paths, columns); returns the job ids in order. A job with
+        ``cached`` is stored already succeeded, its result that of the cached job plus
+        ``cached_from``; every other is queued, charged its disk estimate and becomes a cache
+        candidate for its key."""
+        if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+            raise ValueError(f"priority must be in [{PRIORITY_MIN}, {PRIORITY_MAX}]")
+        n = len(jobs)
+        seq0 = int(self.r.incrby(self._k("seq"), n)) - n if n else 0
+        now = repr(time.time())
+        pipe = self.r.pipeline(transaction=True)
+        scan_id = ""
+        if scan is not None:
+            scan_id = scan["id"]
+            scan_seq = int(self.r.incr(self._k("scanseq")))
+            pipe.hset(self.scan_key(scan_id), mapping={
+                "id": scan_id, "owner": owner, "name": scan["name"], "seq": scan_seq,
+                "created_at": now, "n": n, "priority": priority, "device": device,
+                "spec": scan["spec"], "paths": json.dumps(scan["paths"]),
+                "columns": json.dumps(scan["columns"]), "cancel_requested": "0"})
+            pipe.zadd(self._k("scans", "all"), {scan_id: scan_seq})
+            pipe.zadd(self._k("scans", "user", owner), {scan_id: scan_seq})
+        ids: builtins.list[str] = []
+        for i, job in enumerate(jobs):
+            job_id = uuid.uuid4().hex
+            ids.append(job_id)
+            seq = seq0 + i + 1
+            qscore = -priority * 2**40 + seq
+            rec: dict[str, Any] = {
+                "id": job_id, "owner": owner, "name": job.name, "state": JobState.QUEUED.value,
+                "priority": priority, "device": device, "seq": seq, "qscore": qscore,
+                "created_at": now, "attempts": 0, "step": 0, "total_steps": 0, "error": "",
+                "cancel_requested": "0", "diag_count": 0, "spec": job.spec_json,
+                "hook_module": job.hook_module, "result": "", "scan_id": scan_id,
+                "variant": "" if job.variant is None else job.variant,
+                "values": json.dumps(job.values), "cache_key": job.cache_key,
+            }
+            sk = self.stream_key(job_id)
+            pipe.xadd(sk, {"k": "state", "d": json.dumps({"state": "queued"})})
+            if job.cached is not None:
+                src = job.cached
+                result = json.dumps({**src.result, "cached_from": src.id})
+                rec.update(state=JobState.SUCCEEDED.value, started_at=now, finished_at=now,
+                           step=src.step, total_steps=src.total_steps, diag_count=src.diag_count,
+                           result=result, cached_from=src.id)
+                pipe.zadd(self._k("finished", "ok"), {job_id: float(now)})
+                pipe.xadd(sk, {"k": "state", "d": json.dumps({"state": "succeeded", "error": "",
+                                                              "cached_from": src.id})})
+                pipe.xadd(sk, {"k": "result", "d": result})
+            else:
+                pipe.hset(self._k("disk", owner), job_id, int(job.disk_estimate))
+                pipe.zadd(self._k("queue"), {job_id: qscore})
+                if job.cache_key:
+                    pipe.zadd(self._k("cache", owner, job.cache_key), {job_id: seq})
+            pipe.hset(self.job_key(job_id), mapping=rec)
+            pipe.zadd(self._k("idx", "all"), {job_id: seq})
+            pipe.zadd(self._k("idx", "user", owner), {job_id: seq})
+            if scan_id:
+                pipe.zadd(self._k("scan", scan_id, "jobs"), {job_id: i})
+        pipe.execute()
+        return ids
+
+    @_store_call
+    def cache_add(self, owner: str, key: str, job_id: str) -> None:
+        """Make ``job_id`` a cache candidate for ``key`` (a job queued by ``submit``)."""
+        seq = self.r.hget(self.job_key(job_id), "seq")
+        self.r.hset(self.job_key(job_id), "cache_key", key)
+        self.r.zadd(self._k("cache", owner, key), {job_id: int(seq or 0)})
+
+    @_store_call
+    def cache_lookup(self, owner: str, keys: Iterable[str]) -> dict[str, JobRecord]:
+        """For each key, the newest of the owner's jobs with that key that succeeded and still
+        has its artifacts; candidates that failed, were cancelled or lost their artifacts are
+        dropped from the key's set. Keys without such a job are absent."""
+        keys = list(dict.fromkeys(keys))
+        pipe = self.r.pipeline(transaction=False)
+        for key in keys:
+            pipe.zrevrange(self._k("cache", owner, key), 0, -1)
+        candidates = dict(zip(keys, pipe.execute(), strict=True))
+        pipe = self.r.pipeline(transaction=False)
+        flat = [(key, job_id) for key, ids in candidates.items() for job_id in ids]
+        for _key, job_id in flat:
+            pipe.hgetall(self.job_key(job_id))
+        out: dict[str, JobRecord] = {}
+        stale = self.r.pipeline(transaction=False)
+        for (key, job_id), h in zip(flat, pipe.execute(), strict=True):
+            if not h:
+                stale.zrem(self._k("cache", owner, key), job_id)
+                continue
+            rec = JobRecord.from_hash(h)
+            if rec.state is JobState.SUCCEEDED and not rec.artifacts_expired:
+                out.setdefault(key, rec)
+            elif rec.state.is_terminal():
+                stale.zrem(self._k("cache", owner, key), job_id)
+        stale.execute()
+        return out
+
+    @_store_call
+    def get_scan(self, scan_id: str) -> ScanRecord:
+        """The scan record of ``scan_id``; NotFound when there is none."""
+        h = self.r.hgetall(self.scan_key(scan_id))
+        if not h:
+            raise NotFound(f"scan {scan_id} not found")
+        return ScanRecord.from_hash(h)
+
+    @_store_call
+    def scan_job_ids(self, scan_id: str) -> builtins.list[str]:
+        """The scan's job ids in variant order."""
+        return list(self.r.zrange(self._k("scan", scan_id, "jobs"), 0, -1))
+
+    @_store_call
+    def jobs(self, job_ids: Iterable[str]) -> builtins.list[JobRecord]:
+        """The records of ``job_ids`` (in order; vanished ones left out), in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hgetall(self.job_key(job_id))
+        return [JobRecord.from_hash(h) for h in pipe.execute() if h]
+
+    @_store_call
+    def scan_counts(self, scan_id: str) -> dict[str, int]:
+        """How many of the scan's variants are in each job state (every state named)."""
+        pipe = self.r.pipeline(transaction=False)
+        for job_id in self.scan_job_ids(scan_id):
+            pipe.hget(self.job_key(job_id), "state")
+        counts = {s.value: 0 for s in JobState}
+        for state in pipe.execute():
+            if state:
+                counts[state] += 1
+        return counts
+
+    @_store_call
+    def list_scans(self, *, owner: str | None, limit: int = 50, cursor: int | None = None
+                   ) -> tuple[builtins.list[ScanRecord], int | None]:
+        """Scans newest first (of ``owner``, or all when None); cursor as for ``list``."""
+        index = self._k("scans", "user", owner) if owner is not None else self._k("scans", "all")
+        hi = f"({cursor}" if cursor is not None else "+inf"
+        ids = self.r.zrevrangebyscore(index, hi, "-inf", start=0, num=limit + 1, withscores=True)
+        pipe = self.r.pipeline(transaction=False)
+        for scan_id, _ in ids[:limit]:
+            pipe.hgetall(self.scan_key(scan_id))
+        out = [ScanRecord.from_hash(h) for h in pipe.execute() if h]
+        nxt = int(ids[limit - 1][1]) if len(ids) > limit else None
+        return out, nxt
+
+    @_store_call
+    def cancel_scan(self, scan_id: str) -> dict[str, int]:
+        """Mark the scan cancelled and cancel each unfinished variant (queued ones at once,
+        running ones asked to stop); finished variants keep their results. Returns how many
+        variants were 'cancelled' and 'requested'."""
+        self.r.hset(self.scan_key(scan_id), "cancel_requested", "1")
+        ids = self.scan_job_ids(scan_id)
+        pipe = self.r.pipeline(transaction=False)
+        now = repr(time.time())
+        for job_id in ids:
+            self._cancel(args=[self.prefix, job_id, now], client=pipe)
+        out = {"cancelled": 0, "requested": 0}
+        for res in pipe.execute():
+            if str(res) in out:
+                out[str(res)] += 1
+        return out
+
+    @_store_call
+    def last_diagnostics(self, job_ids: builtins.list[str]) -> builtins.list[dict[str, Any] | None]:
+        """Each job's last diagnostics row (None when it published none); one round trip for
+        jobs whose stream ends with its row within a few events (a finished job's does)."""
+        pipe = self.r.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.xrevrange(self.stream_key(job_id), "+", "-", count=8)
+        out: builtins.list[dict[str, Any] | None] = []
+        for job_id, entries in zip(job_ids, pipe.execute(), strict=True):
+            row = None
+            while entries:
+                row = next((json.loads(f["d"]) for _i, f in entries if f["k"] == "diag"), None)
+                if row is not None:
+                    break
+                entries = self.r.xrevrange(self.stream_key(job_id), "(" + entries[-1][0], "-", count=200)
+            out.append(row)
+        return out
+
+@dataclass
+class NewJob:
+    """A job to store with ``JobStore.submit_jobs``."""
+
+    name: str
+    spec_json: str
+    hook_module: str = ""
+    disk_estimate: int = 0
+    cache_key: str = ""
+    variant: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    #: A succeeded job with the same cache key: the new job is served from it.
+    cached: JobRecord | None = None
+
+
+@dataclass
+class ScanRecord:
+    """A scan as stored: its variants are jobs (``JobStore.scan_job_ids``)."""
+
+    id: str
+    owner: str
+    name: str
+    seq: int
+    created_at: float
+    n: int
+    priority: int
+    device: str
+    spec: str
+    paths: builtins.list[str]
+    columns: builtins.list[str] | None
+    cancel_requested: bool
+
+    @classmethod
+    def from_hash(cls, h: dict[str, str]) -> ScanRecord:
+        return cls(
+            id=h["id"], owner=h["owner"], name=h.get("name", ""), seq=int(h.get("seq", 0)),
+            created_at=float(h.get("created_at", 0.0)), n=int(h.get("n", 0)),
+            priority=int(h.get("priority", 0)), device=h.get("device", "auto"),
+            spec=h.get("spec", ""), paths=json.loads(h.get("paths") or "[]"),
+            columns=json.loads(h.get("columns") or "null"),
+            cancel_requested=h.get("cancel_requested", "0") == "1",
+        )
+
+
+def scan_state(counts: dict[str, int], *, cancel_requested: bool) -> str:
+    """A scan's state from its variants' counts: queued (none started), running, succeeded
+    (every variant), failed (all ended, some failed), cancelled (cancelled, all ended)."""
+    total = sum(counts.values())
+    unfinished = counts.get("queued", 0) + counts.get("running", 0)
+    if unfinished:
+        return "queued" if counts.get("queued", 0) == total and not cancel_requested else "running"
+    if cancel_requested:
+        return "cancelled"
+    return "succeeded" if counts.get("succeeded", 0) == total else "failed"

@@ -134,3 +134,23 @@ def test_bad_scans_refused_with_field_paths(server_factory: Any, rest: Any) -> N
     # nothing was queued by any refused scan
     assert list(c.iter_jobs()) == [] and c.list_scans() == ([], None)
     assert server.store.counts()["queued"] == 0
+
+
+def test_cli_scan_file_status_cancel(server_factory: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from beamtrack.client import cli
+
+    from .conftest import ROOT, TOKENS
+
+    server = server_factory()
+    conn = ["--url", f"http://127.0.0.1:{server.http_port}", "--token", TOKENS["alice"]]
+    assert cli.main([*conn, "scan", str(ROOT / "examples" / "scan_fodo.yaml"), "--priority", "2"]) == 0
+    scan_id = capsys.readouterr().out.strip()
+    assert cli.main([*conn, "scan-status", scan_id]) == 0
+    assert "queued" in capsys.readouterr().out
+    assert cli.main([*conn, "scan-cancel", scan_id]) == 0
+    out = capsys.readouterr().out
+    assert " cancelled " in out and "6 variants: 0 queued, 0 running, 0 succeeded, 0 failed, 6 cancelled" in out
+    assert cli.main([*conn, "scan-results", scan_id, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("variant,job_id,state,cached_from,lattice.elements[name=quad1].k,beam.bunch_charge_C")
+    assert len(lines) == 7 and all(",cancelled," in line for line in lines[1:])

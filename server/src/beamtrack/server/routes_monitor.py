@@ -75,7 +75,7 @@ def _finished(service: JobService, who: Principal, job_id: str) -> Path:
     if not rec.state.is_terminal():
         raise Conflict(f"job {job_id} is {rec.state.value}; its BeamMonitor output can be read once it "
                        "has finished")
-    return service.artifact_root / job_id
+    return service.job_dir(job_id)
 
 
 def _series_files(root: Path) -> list[Path]:

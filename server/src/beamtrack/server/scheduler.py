@@ -25,6 +25,7 @@ import ray
 from beamtrack.workers.errors import Unavailable
 from beamtrack.workers.runner import WORKER_RETRY_S, JobRunner
 from beamtrack.workers.store import JobState, JobStore
+from beamtrack.workers.transfer import Transfer, forget, pull, store_marker
 from ray.exceptions import GetTimeoutError, OutOfMemoryError, RayActorError, RayError, WorkerCrashedError
 
 from .settings import Settings
@@ -85,6 +86,12 @@ class Scheduler:
         self._reconciled_at = time.monotonic()
         self._swept_at = 0.0
         self._actor_cls = ray.remote(JobRunner)
+        self.transfer = Transfer(
+            store_id=store_marker(settings.artifacts),
+            always_upload=settings.artifact_transfer == "always",
+            max_bytes=int(settings.artifact_upload_max_mb * 2**20),
+            ttl_s=max(1, int(settings.artifact_ttl_s)),
+            failed_ttl_s=max(1, int(settings.failed_artifact_ttl_s)))
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -193,7 +200,7 @@ class Scheduler:
                 lifetime="detached", num_cpus=self.settings.job_cpus, num_gpus=1 if use_gpu else 0,
                 max_restarts=0,
             ).remote(self.redis_url, self.store.prefix, str(self.settings.artifacts),
-                     self.settings.hook_limits, self.settings.job_limits)
+                     self.settings.hook_limits, self.settings.job_limits, self.transfer)
             ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined]  # a Ray actor handle
         except RayError as exc:
             self.store.requeue(job_id, attempt, f"could not start a worker: {exc}",
@@ -234,6 +241,10 @@ class Scheduler:
             ray.kill(run.actor, no_restart=True)
         except RayError:
             pass
+        try:
+            pull(self.store, run.job_id, Path(self.settings.artifacts))
+        except Exception:  # noqa: BLE001 - the upload stays; the first artifact request pulls it
+            log.exception("job %s: could not pull its uploaded artifacts", run.job_id)
 
     def _enforce_wall_time(self, now: float) -> None:
         """Kill the worker of a job that ran past its wall-clock limit and did not stop."""
@@ -260,6 +271,7 @@ class Scheduler:
             if not job_id.isalnum():
                 continue
             shutil.rmtree(Path(s.artifacts) / job_id, ignore_errors=True)
+            forget(self.store, job_id)
             self.store.forget_artifacts(job_id)
             swept.append(job_id)
         if swept:

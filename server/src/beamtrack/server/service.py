@@ -31,6 +31,7 @@ from beamtrack.workers.store import (
     StreamEvent,
     scan_state,
 )
+from beamtrack.workers.transfer import pull
 
 from .settings import Settings, hash_token
 
@@ -218,10 +219,18 @@ class JobService:
         rec = self.get(who, job_id)
         return self.store.diagnostics(rec.cached_from or job_id)
 
+    def job_dir(self, job_id: str) -> Path:
+        """The job's directory in this server's artifact store; an upload of a worker on
+        another node that is still in Redis is pulled into it first."""
+        root = self.artifact_root / job_id
+        if not root.is_dir() and job_id.isalnum():
+            pull(self.store, job_id, self.artifact_root)
+        return root
+
     def artifacts(self, who: Principal, job_id: str) -> builtins.list[dict[str, Any]]:
         """Files the job wrote: ``[{"name": relative path, "size": bytes}]``."""
         rec = self.get(who, job_id)
-        root = self.artifact_root / (rec.cached_from or job_id)
+        root = self.job_dir(rec.cached_from or job_id)
         if not root.is_dir():
             return []
         return [{"name": str(p.relative_to(root)), "size": p.stat().st_size}
@@ -230,7 +239,7 @@ class JobService:
     def artifact_path(self, who: Principal, job_id: str, name: str) -> Path:
         """Absolute path of one artifact; NotFound for anything outside the job's directory."""
         rec = self.get(who, job_id)
-        root = (self.artifact_root / (rec.cached_from or job_id)).resolve()
+        root = self.job_dir(rec.cached_from or job_id).resolve()
         if "\x00" in name:  # no file name holds NUL; os calls would raise ValueError on it
             raise NotFound(f"artifact {name!r} of job {job_id} not found")
         path = (root / name).resolve()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,8 +40,14 @@ class Settings(BaseSettings):
     grpc_port: Annotated[int, Field(ge=0, le=65535)] = 50051
     #: Root for the embedded Redis AOF and, unless artifact_dir is set, the job outputs.
     data_dir: Path = Path("beamtrack-data")
-    #: The artifact store: a directory shared by the server and all workers.
+    #: The server's artifact store. Workers that see it (same node or a shared volume) write
+    #: into it; any other worker uploads its job's files through Redis, pulled in here.
     artifact_dir: Path | None = None
+    #: ``auto``: workers that see the artifact directory write into it, others upload;
+    #: ``always``: every worker uploads (no shared directory is trusted).
+    artifact_transfer: Literal["auto", "always"] = "auto"
+    #: Largest upload of one job's files through Redis [MiB] (over it the job fails, naming it).
+    artifact_upload_max_mb: Annotated[float, Field(ge=1.0, le=1_048_576.0)] = 1024.0
     #: Accepted bearer tokens (hashed); JSON in BEAMTRACK_API_TOKENS.
     api_tokens: list[ApiToken] = []
     #: Embedded mode: private Redis + local Ray, loopback only, a local token printed at start.

@@ -11,6 +11,7 @@ import math
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 from beamtrack.spec import SpecError, load_spec
 
 from .store import JobState, JobStore
+from .transfer import Transfer, UploadTooLarge, shares_store, upload
 
 #: Rows are sent to Redis in batches: at most this many seconds or rows wait in the buffer.
 FLUSH_INTERVAL_S = 0.05
@@ -134,9 +136,13 @@ class JobRunner:
 
     def __init__(self, redis_url: str, prefix: str, artifact_dir: str,
                  hook_limits: dict[str, float] | None = None,
-                 job_limits: dict[str, float] | None = None):
+                 job_limits: dict[str, float] | None = None,
+                 transfer: Transfer | None = None):
         self.store = JobStore.from_url(redis_url, prefix=prefix, retry_s=WORKER_RETRY_S)
         self.artifact_dir = Path(artifact_dir)
+        #: how the job's files reach the server (beamtrack.workers.transfer); without one the
+        #: artifact directory is taken to be the server's (in-process runs)
+        self.transfer = transfer
         #: SandboxLimits fields (cpu_s, wall_s, memory_mb, fsize_mb) for jobs with a hook module
         self.hook_limits = dict(hook_limits or {})
         self.limits = JobLimits(**(job_limits or {}))
@@ -148,6 +154,35 @@ class JobRunner:
     def wait_done(self) -> bool:
         """Returns once a running ``run`` call has finished (calls on one actor are serial)."""
         return True
+
+    def uploads(self) -> bool:
+        """Whether this worker's jobs upload their files (it does not see the server's artifact
+        directory, or is told to upload always)."""
+        t = self.transfer
+        return t is not None and (t.always_upload or not shares_store(self.artifact_dir, t.store_id))
+
+    def _out_dir(self, job_id: str) -> Path:
+        """Where the job writes: the server's artifact directory, or this node's scratch."""
+        if self.uploads():
+            return Path(tempfile.gettempdir()) / "beamtrack-jobs" / f"{self.store.prefix}-{job_id}"
+        return self.artifact_dir / job_id
+
+    def _deliver(self, job_id: str, attempt: int, out_dir: Path, state: JobState
+                 ) -> tuple[list[str], str]:
+        """Hand the job's files to the server (an upload when this worker has its own scratch
+        directory, which is then removed); returns their names and an error ('' when none)."""
+        names = list_artifacts(out_dir)
+        if not self.uploads() or self.transfer is None:
+            return names, ""
+        t = self.transfer
+        try:
+            upload(self.store, job_id, attempt, out_dir, max_bytes=t.max_bytes,
+                   ttl_s=t.ttl_s if state is JobState.SUCCEEDED else t.failed_ttl_s)
+        except UploadTooLarge as exc:
+            return [], f"artifacts: {exc}"
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        return names, ""
 
     def run(self, job_id: str, attempt: int, kind: str | None = None) -> str:
         """Run attempt ``attempt`` of ``job_id``; returns the terminal state it recorded."""
@@ -168,7 +203,7 @@ class JobRunner:
 
         from beamtrack.engine import Simulation, TrackingCancelled
 
-        out_dir = self.artifact_dir / job_id
+        out_dir = self._out_dir(job_id)
         if out_dir.exists():
             shutil.rmtree(out_dir)  # a retry starts from a clean directory
         out_dir.mkdir(parents=True, mode=0o700)
@@ -178,6 +213,7 @@ class JobRunner:
         except Exception as exc:  # noqa: BLE001 - any setup failure fails the job with its reason
             why = f"out of memory: {exc}" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}"
             store.record_disk(job_id, rec.owner, tree_bytes(out_dir))
+            self._deliver(job_id, attempt, out_dir, JobState.FAILED)
             store.finish(job_id, attempt, JobState.FAILED, error=why)
             return JobState.FAILED.value
         store.mark_started(job_id, worker=worker, total_steps=int(sim.total_steps))
@@ -232,8 +268,9 @@ class JobRunner:
             except Exception as exc:  # noqa: BLE001 - SandboxError or OS failure: the job fails
                 sandbox.close()
                 sim.finalize()
+                names, _ = self._deliver(job_id, attempt, out_dir, JobState.FAILED)
                 store.finish(job_id, attempt, JobState.FAILED, error=_hook_error(exc),
-                             result={"steps": 0, "artifacts": list_artifacts(out_dir)})
+                             result={"steps": 0, "artifacts": names})
                 return JobState.FAILED.value
             store.publish(job_id, "log", {"msg": f"hook sandbox started: {', '.join(names)}"})
         done = threading.Event()
@@ -281,10 +318,13 @@ class JobRunner:
         steps = int(sim.tracking_step)
         store.set_step(job_id, steps)
         store.record_disk(job_id, rec.owner, tree_bytes(out_dir))
+        names, upload_error = self._deliver(job_id, attempt, out_dir, state)
+        if upload_error:
+            state, error = JobState.FAILED, upload_error
         result = {
             "steps": steps,
             "wall_time_s": time.monotonic() - t0,
-            "artifacts": list_artifacts(out_dir),
+            "artifacts": names,
         }
         store.finish(job_id, attempt, state, error=error, result=result)
         return state.value

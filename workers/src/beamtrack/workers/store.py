@@ -15,6 +15,8 @@ Keys (``P`` is the configurable prefix, default ``bt``):
                          failed or cancelled (artifact retention sweeps them oldest first)
 - ``P:stream:{id}``      Redis Stream of the job's events: fields ``k`` (kind: state, diag, log,
                          custom, result) and ``d`` (JSON payload); entry ids are resume cursors
+- ``P:art:{id}...``       a job's files uploaded by a worker on another node, until the server
+                         pulls them (binary chunks; layout and fencing in ``transfer.py``)
 
 Every state transition is one Lua script, so it is atomic across server replicas and workers, and
 each refuses to leave a terminal state. Transitions made by a worker are fenced by the attempt

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 out=server/src/beamtrack/server/static/dashboard
 hash=$(find dashboard -path dashboard/node_modules -prune -o -type f -print | LC_ALL=C sort |
        xargs sha256sum examples/fodo.json | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$out/.build-stamp" 2>/dev/null)" = "$hash" ]; then
+# node_modules holds the build tools and axe-core, which the browser tests inject
+if [ "$(cat "$out/.build-stamp" 2>/dev/null)" = "$hash" ] && [ -d dashboard/node_modules ]; then
   exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then

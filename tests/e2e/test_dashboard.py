@@ -29,6 +29,8 @@ CHROMIUM = os.environ.get("BEAMTRACK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STATIC = ROOT / "server" / "src" / "beamtrack" / "server" / "static" / "dashboard"
+#: the accessibility rules engine, a devDependency of the dashboard (never served)
+AXE = ROOT / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
 TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789",
           "admin": "admin-token-0123456789"}
 FODO = json.loads((ROOT / "examples" / "fodo.json").read_text())
@@ -59,7 +61,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A server with its scheduler on a local Ray: submitted jobs really run."""
-    assert (STATIC / "index.html").is_file(), "dashboard not built: run scripts/setup.sh"
+    assert (STATIC / "index.html").is_file() and AXE.is_file(), "dashboard not built: run scripts/setup.sh"
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
     from beamtrack.server.runtime import ServerProcess
@@ -127,6 +129,15 @@ class Page:
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_role("heading", name="Jobs").wait_for()
 
+    def audit(self, what: str) -> None:
+        """axe-core's WCAG 2 A/AA rules on the page as it is now: no serious or critical violation."""
+        self.page.add_script_tag(path=str(AXE))
+        found = self.page.evaluate(
+            "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => r.violations"
+            ".filter(v => ['serious', 'critical'].includes(v.impact))"
+            ".map(v => v.id + ': ' + v.help + ' @ ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))")
+        assert not found, f"{what}: " + "; ".join(found)
+
     def shot(self, name: str, *, full_page: bool = True) -> None:
         self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
@@ -167,6 +178,7 @@ def test_login_rejects_a_bad_token_then_lists_jobs(page: Page) -> None:
     pg.get_by_label("API token", exact=True).fill("not-a-token")
     pg.get_by_role("button", name="Sign in").click()
     assert "UNAUTHENTICATED" in pg.get_by_role("alert").inner_text()
+    page.audit("login")
     page.shot("login")
     page.login("alice")
     assert pg.evaluate("sessionStorage.getItem('beamtrack.token')") == TOKENS["alice"]
@@ -195,6 +207,7 @@ def test_submit_fodo_live_plot_then_cancel(page: Page, service: Any) -> None:
     assert second > first
     assert pg.locator("[data-testid=plot-sigma] canvas").count() == 1
     assert pg.locator(".lattice rect.el[data-type=Quad]").count() >= 2
+    page.audit("job page, running")
     page.shot("job-running")
     pg.locator("#cancel-job").click()
     pg.wait_for_function("document.querySelector('[data-testid=job-state]').textContent === 'cancelled'",
@@ -226,6 +239,7 @@ def test_finished_job_phase_space_downloads_and_table(page: Page, service: Any) 
         pg.get_by_role("button", name="Diagnostics (CSV)").click()
     csv_head = Path(dl.value.path()).read_text().splitlines()[0]
     assert "sigma_x" in csv_head.split(",")
+    page.audit("job page, succeeded")
     page.shot("job-succeeded")
     # the jobs table: alice's jobs with their state; the state filter asks the server
     pg.get_by_role("link", name="Jobs", exact=True).click()
@@ -233,6 +247,7 @@ def test_finished_job_phase_space_downloads_and_table(page: Page, service: Any) 
     row.wait_for()
     assert row.get_attribute("data-state") == "succeeded"
     assert "alice" in row.inner_text()
+    page.audit("jobs table")
     page.shot("jobs-table")
     pg.locator("#filter-state").select_option("cancelled")
     pg.wait_for_function(f"!document.querySelector(\"tr[data-job='{job_id}']\")")
@@ -269,6 +284,7 @@ def test_validation_error_shown_at_the_field(page: Page) -> None:
     assert selected == "-5"
     line = text[: text.index('"npart"')].count("\n") + 1
     assert f"(line {line})" in err.inner_text()
+    page.audit("submit, field errors")
     page.shot("submit-spec-errors")
     # a field outside the spec shows its error beside that field
     spec["beam"]["npart"] = 100
@@ -423,4 +439,5 @@ def test_hook_values_plotted_and_its_traceback_shown(page: Page, service: Any) -
     plot = pg.get_by_test_id("plot-custom-period")
     plot.wait_for()
     pg.wait_for_function("Number(document.querySelector('[data-testid=plot-custom-period]').dataset.points) === 3")
+    page.audit("job page, failed")
     page.shot("job-failed-hook")

@@ -4,11 +4,20 @@ import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
-/** A tick label that keeps small and large values readable (uPlot rounds 1.2e-4 to 0). */
-function tick(v) {
-  if (v === 0 || v == null) return v === 0 ? '0' : '';
-  const a = Math.abs(v);
-  return a < 1e-2 || a >= 1e5 ? v.toExponential(1) : String(Number(v.toPrecision(4)));
+/**
+ * Tick labels with as many digits as the tick step needs (uPlot's default rounds 1.2e-4 to 0 and
+ * prints a narrow range around 9.9e-4 as equal labels); exponents for small and large values.
+ */
+function ticks(u, vals, axisIdx, space, incr) {
+  const mag = Math.max(...vals.map((v) => Math.abs(v)));
+  if (!(mag > 0) || !(incr > 0)) return vals.map(String);
+  const top = Math.floor(Math.log10(mag));
+  const step = Math.floor(Math.log10(incr));
+  if (mag < 1e-2 || mag >= 1e5) {
+    const digits = Math.min(8, Math.max(0, top - step));
+    return vals.map((v) => (v === 0 ? '0' : v.toExponential(digits)));
+  }
+  return vals.map((v) => v.toFixed(Math.min(10, Math.max(0, -step))));
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf'];
@@ -27,7 +36,7 @@ export function LinePlot({ title, rows, version, x = 's', xLabel = 's [m]', colu
       width: Math.max(320, Math.min(560, (el.current.parentElement?.clientWidth || 560) - 8)),
       height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: xLabel }, { label: yLabel, size: 80, values: (u, vals) => vals.map(tick) }],
+      axes: [{ label: xLabel }, { label: yLabel, size: (u, values) => 30 + 7 * Math.max(3, ...(values || []).map((v) => v.length)), values: ticks }],
       series: [{ label: x }, ...columns.map((c, i) => ({ label: c.label || c.key, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }))],
     };
     plot.current = new uPlot(opts, [[], ...columns.map(() => [])], el.current);

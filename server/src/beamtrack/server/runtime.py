@@ -196,12 +196,14 @@ class Embedded:
         if self.redis_url is None:
             self.redis = RedisServer(self.data_dir / "redis").start()
             self.redis_url = self.redis.url
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         if not ray.is_initialized():
             if self.ray_address:
+                # a cluster of several nodes: Ray must not be told it runs on one machine only
                 ray.init(address=self.ray_address, namespace="beamtrack",
                          logging_level=logging.WARNING)
             else:
+                # a local Ray of one node: set, Ray binds its GCS and raylet to loopback
+                os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
                 ray.init(address="local", namespace="beamtrack", include_dashboard=False,
                          num_cpus=self.num_cpus, logging_level=logging.WARNING,
                          _node_ip_address="127.0.0.1")

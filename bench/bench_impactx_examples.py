@@ -10,11 +10,17 @@ analysis script. ImpactX runs in .venv-impactx (scripts/setup_oracle.sh); beamtr
 the tree whose ``import impactx`` / ``from impactx`` / ``import amrex.space3d as amr`` lines are renamed to
 ``beamtrack.impactx`` (``BEAMTRACK_KIND=serial``: one thread, as impactx-noacc). Prints, per example:
 run and analysis pass/fail and wall time of both codes, then a summary.
+
+``--json FILE`` appends one JSON line per example and code ({"name", "code", "seed", "status", "time",
+"error"}); ``--only impactx|beamtrack`` runs one code; ``--seed S`` sets ``BEAMTRACK_IMPACTX_SEED`` (the
+first seed the drop-in draws with, default 0), so repeated sweeps give beamtrack's pass rate over samples.
+ImpactX's own sample is fixed (AMReX's random generator starts from a fixed seed), so its runs repeat.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -97,9 +103,11 @@ def main() -> int:
     ap.add_argument("--filter", default="", help="regular expression on the test name")
     ap.add_argument("--limit", type=int, default=0, help="run at most this many tests")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per run and per analysis")
-    ap.add_argument("--skip-impactx", action="store_true", help="run beamtrack only")
+    ap.add_argument("--only", choices=("impactx", "beamtrack"), help="run one code only")
+    ap.add_argument("--seed", type=int, default=0, help="beamtrack's first seed (BEAMTRACK_IMPACTX_SEED)")
+    ap.add_argument("--json", type=Path, help="append one JSON line per example and code to this file")
     args = ap.parse_args()
-    if not args.skip_impactx and not ORACLE_PY.exists():
+    if args.only != "beamtrack" and not ORACLE_PY.exists():
         print("ImpactX venv .venv-impactx missing: run scripts/setup_oracle.sh", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="impactx_examples_") as tmp:
@@ -115,16 +123,22 @@ def main() -> int:
             tests = tests[: args.limit]
         base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         base.update(OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-        bt_env = {**base, "BEAMTRACK_KIND": "serial"}
+        bt_env = {**base, "BEAMTRACK_KIND": "serial", "BEAMTRACK_IMPACTX_SEED": str(args.seed)}
+        skipped = ("skipped", float("nan"), "")
         rows = []
         print(f"{'example':44s} {'ImpactX':14s} {'t_ix[s]':>8s} {'beamtrack':14s} {'t_bt[s]':>8s}  beamtrack error")
         for name, inp, analysis in tests:
-            if args.skip_impactx:
-                ix = ("skipped", float("nan"), "")
-            else:
-                ix = run_one(ORACLE_PY, ix_tree, name, inp, analysis, t / "run_ix", args.timeout, base)
-            bt = run_one(BT_PY, bt_tree, name, inp, analysis, t / "run_bt", args.timeout, bt_env)
+            ix = skipped if args.only == "beamtrack" else \
+                run_one(ORACLE_PY, ix_tree, name, inp, analysis, t / "run_ix", args.timeout, base)
+            bt = skipped if args.only == "impactx" else \
+                run_one(BT_PY, bt_tree, name, inp, analysis, t / "run_bt", args.timeout, bt_env)
             rows.append((name, ix, bt))
+            if args.json:
+                with args.json.open("a") as f:
+                    for code, r, seed in (("impactx", ix, None), ("beamtrack", bt, args.seed)):
+                        if r is not skipped:
+                            f.write(json.dumps({"name": name, "code": code, "seed": seed, "status": r[0],
+                                                "time": round(r[1], 3), "error": r[2]}) + "\n")
             print(f"{name:44s} {ix[0]:14s} {ix[1]:8.2f} {bt[0]:14s} {bt[1]:8.2f}  {bt[2][:110]}", flush=True)
         n = len(rows)
         n_ix = sum(r[1][0] == "pass" for r in rows)

@@ -29,8 +29,8 @@ RUNNER = Path(__file__).with_name("impactx_runner.py")
 RTOL = 1e-10
 N = 64
 #: a low-energy proton and a high-energy electron: (rest energy [MeV], charge [e], kinetic energy [MeV]). The
-#: masses are ImpactX 26.10's (CODATA 2022, RefPart.set_species(...).mass_MeV), given explicitly to both codes:
-#: beamtrack's species table is still CODATA 2018 (1.35e-9 relative off for the proton), see README.
+#: masses are ImpactX 26.10's (CODATA 2022, RefPart.set_species(...).mass_MeV), given explicitly to both codes;
+#: beamtrack's species table holds the same doubles (tests/unit/test_impactx_api.py checks them).
 SPECIES = {"p10": (938.2720894282575, 1.0, 10.0), "e2G": (0.5109989506917532, -1.0, 2000.0)}
 REF_KEYS = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
 

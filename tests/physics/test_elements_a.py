@@ -288,7 +288,12 @@ def test_exact_drift_paraxial_limit_is_chrdrift() -> None:
     big, small = diffs
     assert big[[0, 2]].max() < 2.0 * (2 * 1e-2**2) ** 1.5  # L |p|^3 / 2 with |p| <= sqrt(2) amp, margin 2
     np.testing.assert_allclose(big[[0, 2]] / small[[0, 2]], 1e3, rtol=1e-3)
-    np.testing.assert_allclose(big[4] / small[4], 1e4, rtol=1e-2)
+    # in t the small-amplitude difference is p^4 / (8 D^3) next to the O(p^2) terms' round-off (sqrt(D^2 - p^2)
+    # loses eps D^2 / p^2 of them): keep the particles where it is 1e4 ulp of t or more (a few of 32 are not)
+    t_small = np.abs(ex[4])
+    keep = small[4] > 1e4 * np.spacing(t_small)
+    assert keep.sum() >= 24
+    np.testing.assert_allclose(big[4][keep] / small[4][keep], 1e4, rtol=1e-2)
 
 
 def test_exact_sbend_limits() -> None:

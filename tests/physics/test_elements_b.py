@@ -149,7 +149,7 @@ def test_kicker_units():
     out, _ = track([E.Kicker(1e-3, -2e-3)], z)
     np.testing.assert_allclose(out[:, 1] - z[:, 1], 1e-3, rtol=1e-12)
     np.testing.assert_allclose(out[:, 3] - z[:, 3], -2e-3, rtol=1e-12)
-    mp = 938.27208816
+    mp = 938.2720894282575  # ImpactX 26.10's proton rest energy [MeV] (CODATA 2022, RefPart.set_species)
     p_MeV = math.sqrt(250.0**2 + 2 * 250.0 * mp)
     brho = p_MeV * 1e6 / nm.C_LIGHT  # [T m] for charge e
     out, _ = track([E.Kicker(0.01, 0.02, "T-m")], z)
@@ -200,7 +200,7 @@ def test_sol_zero_field_is_drift_and_ref():
     np.testing.assert_allclose(R, tmap([E.Drift(ds=2.0)]), rtol=1e-15, atol=0)
     _, sim = track([E.Sol(ds=2.0, ks=1.0, nslice=5)], np.zeros((1, 6)))
     assert sim.reference.s == pytest.approx(2.0, rel=1e-15)
-    assert sim.reference.gamma == pytest.approx(1 + 250.0 / 938.27208816, rel=1e-14)
+    assert sim.reference.gamma == pytest.approx(1 + 250.0 / 938.2720894282575, rel=1e-14)  # CODATA 2022 m_p
 
 
 # --- SoftSolenoid, SoftQuadrupole ---------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def test_soft_elements_reference_push():
     assert sim.reference.s == pytest.approx(0.8, rel=1e-14)
     beta = sim.reference.beta
     assert sim.reference.t == pytest.approx(0.8 / beta, rel=1e-12)  # c * time of flight
-    assert sim.reference.gamma == pytest.approx(1 + 250.0 / 938.27208816, rel=1e-14)
+    assert sim.reference.gamma == pytest.approx(1 + 250.0 / 938.2720894282575, rel=1e-14)  # CODATA 2022 m_p
 
 
 # --- RFCavity ----------------------------------------------------------------------------------------------

@@ -66,14 +66,41 @@ class Lattice(SpecModel):
 
 
 class SpaceCharge(SpecModel):
-    """Space-charge solver settings (ImpactX's algo.space_charge, amr.n_cell, ...)."""
+    """Space-charge solver settings (ImpactX's algo.space_charge, amr.n_cell, ...).
 
-    mode: Literal["3D", "2D", "2.5D"]
+    mode: the PIC models 3D, 2D, 2.5D or ImpactX's analytic Gaussian models Gauss3D, Gauss2.5D (ImpactX's
+    "Gauss2p5D"), which use no grid. gauss_nint (Gauss3D, Gauss2.5D), gauss_taylor_delta, gauss_charge_z_bins,
+    gauss_long_scale [m] (Gauss2.5D only): ImpactX's algo.space_charge.gauss_* integration parameters; giving one
+    for a model that does not use it is an error.
+    """
+
+    mode: Literal["3D", "2D", "2.5D", "Gauss3D", "Gauss2.5D"]
     n_cell: Annotated[list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=3, max_length=3)]
     particle_shape: Literal[1, 2, 3] = 2
     poisson_solver: Literal["fft"] = "fft"
     prob_relative: Annotated[float, Field(ge=1.0, le=100.0)] = 1.1
     num_longitudinal_bins: Annotated[int, Field(ge=2, le=100_000)] = 100
+    gauss_nint: Annotated[int, Field(ge=2, le=100_001)] = 101
+    gauss_taylor_delta: Annotated[float, Field(gt=0.0, lt=0.05)] = 0.01
+    gauss_charge_z_bins: Annotated[int, Field(ge=2, le=1_000_000)] = 129
+    gauss_long_scale: Annotated[float, Field(gt=0.0)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _impactx_mode_names(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("mode") in ("2p5D", "Gauss2p5D"):
+            data = {**data, "mode": str(data["mode"]).replace("2p5D", "2.5D")}
+        return data
+
+    @model_validator(mode="after")
+    def _gauss_options_for_gauss_models(self) -> SpaceCharge:
+        used = {"Gauss3D": {"gauss_nint"},
+                "Gauss2.5D": {"gauss_nint", "gauss_taylor_delta", "gauss_charge_z_bins", "gauss_long_scale"}}
+        given = {k for k in self.model_fields_set if k.startswith("gauss_")}
+        unused = sorted(given - used.get(self.mode, set()))
+        if unused:
+            raise ValueError(f"{', '.join(unused)} do(es) not apply to space_charge.mode {self.mode}")
+        return self
 
 
 class Diagnostics(SpecModel):
@@ -96,8 +123,8 @@ class JobSpec(SpecModel):
     def _charge_for_space_charge(self) -> JobSpec:
         sc = self.space_charge
         if sc is not None:
-            if sc.mode == "3D" and not self.beam.bunch_charge_C:
-                raise ValueError("space_charge.mode 3D needs beam.bunch_charge_C > 0")
+            if sc.mode in ("3D", "Gauss3D", "Gauss2.5D") and not self.beam.bunch_charge_C:
+                raise ValueError(f"space_charge.mode {sc.mode} needs beam.bunch_charge_C > 0")
             if sc.mode == "2D" and not self.beam.current_A:
                 raise ValueError("space_charge.mode 2D needs beam.current_A > 0")
             if sc.mode == "2.5D" and not (self.beam.current_A or self.beam.bunch_charge_C):

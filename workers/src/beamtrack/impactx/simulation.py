@@ -45,12 +45,7 @@ ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
     "diag_file_prefix": (("diags",), "a diagnostics folder other than diags"),
     "diag_file_min_digits": ((6,), "file-name digits other than 6"),
     "space_charge_apply_longitudinal_kick": ((True,), "space charge without its longitudinal kick"),
-    "strang_split": ((), "ImpactX's Strang-split space-charge push"),
     "domain": ((None,), "a fixed space-charge domain (beamtrack sizes it by prob_relative)"),
-    "space_charge_gauss_nint": ((), "the Gauss space-charge models"),
-    "space_charge_gauss_taylor_delta": ((), "the Gauss space-charge models"),
-    "space_charge_gauss_charge_z_bins": ((), "the Gauss space-charge models"),
-    "space_charge_gauss_long_scale": ((), "the Gauss space-charge models"),
 }
 
 #: ImpactX methods / properties beamtrack does not implement.
@@ -62,7 +57,8 @@ MISSING_METHODS = {
     "DistributionMap": "AMReX distribution maps", "boxArray": "AMReX box arrays",
 }
 
-_SC_MODES = {"3D": "3D", "2D": "2D", "2P5D": "2.5D", "2.5D": "2.5D", "TRUE": "3D"}
+_SC_MODES = {"3D": "3D", "2D": "2D", "2P5D": "2.5D", "2.5D": "2.5D", "TRUE": "3D", "GAUSS3D": "Gauss3D",
+             "GAUSS2P5D": "Gauss2.5D", "GAUSS2.5D": "Gauss2.5D"}
 
 
 class ImpactXParticleContainer(ParticleContainer):
@@ -251,5 +247,5 @@ def _space_charge_mode(value: Any) -> bool | str:
     key = "TRUE" if value is True else str(value).strip().upper()
     if key not in _SC_MODES:
         raise NotImplementedError(f"ImpactX option sim.space_charge = {value!r} is not implemented in beamtrack "
-                                  f"(implemented: False, '3D', '2D', '2p5D')")
+                                  f"(implemented: False, '3D', '2D', '2p5D', 'Gauss3D', 'Gauss2p5D')")
     return _SC_MODES[key]

@@ -1,0 +1,121 @@
+"""Scripts written in ImpactX 26.10's Python API (tests/oracle/scripts/) run unchanged in the real ImpactX and,
+with only their imports renamed (bench/bench_impactx_examples.py's ``rename``), in ``beamtrack.impactx``:
+the drop-in tested without a fetched ImpactX checkout.
+
+Where the expected numbers come from: ImpactX 26.10 itself (PyPI impactx-noacc in .venv-impactx,
+scripts/setup_oracle.sh) running the same script. Each script writes its final beam (tests/oracle/scripts/
+_output.py: particles ordered by the id decoded from ``to_df``'s ``idcpu``, the reference particle and
+``beam_moments()``).
+
+- Scripts that give their particles with ``add_n_particles`` (numpy's PCG64 with a fixed seed, the same
+  numbers in both venvs): the same particles survive (ids equal), and every coordinate agrees to
+  1e-10 x its largest magnitude (the per-element oracle's bound, tests/oracle/test_impactx_oracle.py), the
+  reference particle and the beam moments to 1e-9 relative (means: 1e-9 of the rms size).
+- fodo_gaussian.py draws its beam in each code (different random streams): the 21 second moments of the
+  final beams are compared as two-sample z statistics (as tests/oracle/test_distribution_oracle.py), |z| < 5.5
+  each: a correct code fails one by chance with probability 3.8e-8, the 21 with about 1e-6.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from itertools import combinations_with_replacement
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.physics
+
+ROOT = Path(__file__).resolve().parents[2]
+ORACLE = ROOT / ".venv-impactx" / "bin" / "python"
+SCRIPTS = Path(__file__).with_name("scripts")
+DETERMINISTIC = ["chicane.py", "apertures.py", "multipole_lens.py", "rf_solenoid.py"]
+RTOL = 1e-10
+Z_MAX = 5.5
+#: moments compared by both kinds of scripts (names of ImpactX's beam_moments)
+MOMENTS = [f"{k}_{c}" for k in ("mean", "sigma") for c in ("x", "y", "t", "px", "py", "pt")] + \
+          [f"emittance_{c}" for c in ("x", "y", "t")] + ["charge_C"]
+
+
+def _rename():
+    spec = importlib.util.spec_from_file_location("bench_impactx_examples", ROOT / "bench" / "bench_impactx_examples.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.rename
+
+
+def _run(python: Path, script_dir: Path, name: str, run_dir: Path, env: dict[str, str]) -> tuple[dict, dict]:
+    run_dir.mkdir(parents=True)
+    r = subprocess.run([str(python), str(script_dir / name)], cwd=run_dir, capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, f"{python.parent.parent.name} {name}: {(r.stderr or r.stdout)[-3000:]}"
+    final = dict(np.load(run_dir / "final.npz"))
+    return final, json.loads((run_dir / "moments.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def script_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    if not ORACLE.exists():
+        pytest.skip("ImpactX oracle venv .venv-impactx missing: run scripts/setup_oracle.sh")
+    d = tmp_path_factory.mktemp("impactx_scripts")
+    ix, bt = d / "ix", d / "bt"
+    shutil.copytree(SCRIPTS, ix)
+    bt.mkdir()
+    rename = _rename()
+    for f in SCRIPTS.glob("*.py"):
+        (bt / f.name).write_text(rename(f.read_text()))
+    return ix, bt
+
+
+def _both(name: str, script_dirs: tuple[Path, Path], tmp_path: Path) -> tuple[tuple[dict, dict], tuple[dict, dict]]:
+    ix_dir, bt_dir = script_dirs
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    base.update(OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+    ix = _run(ORACLE, ix_dir, name, tmp_path / "ix", base)
+    bt = _run(Path(sys.executable), bt_dir, name, tmp_path / "bt", {**base, "BEAMTRACK_KIND": "serial"})
+    return ix, bt
+
+
+def test_renamed_scripts_import_beamtrack() -> None:
+    rename = _rename()
+    for f in SCRIPTS.glob("*.py"):
+        text = rename(f.read_text())
+        assert "from impactx" not in text and "import impactx" not in text.replace("beamtrack.impactx", ""), f.name
+
+
+@pytest.mark.parametrize("name", DETERMINISTIC)
+def test_script_final_beam_matches_impactx(name: str, script_dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    (ix, ix_m), (bt, bt_m) = _both(name, script_dirs, tmp_path)
+    assert ix_m["n"] == bt_m["n"] > 0
+    np.testing.assert_array_equal(bt["ids"], ix["ids"])
+    scale = np.abs(ix["coords"]).max(axis=1, keepdims=True)
+    err = (np.abs(bt["coords"] - ix["coords"]) / scale).max(axis=1)
+    assert (err <= RTOL).all(), f"{name}: max relative deviation per coordinate {err}"
+    np.testing.assert_allclose(bt["ref"], ix["ref"], rtol=1e-9, atol=1e-12)
+    for k in MOMENTS:
+        # a mean near zero is a difference of large terms: its bound is 1e-9 of the beam size in that coordinate
+        scale_k = ix_m["moments"]["sigma_" + k[5:]] if k.startswith("mean_") else abs(ix_m["moments"][k])
+        assert abs(bt_m["moments"][k] - ix_m["moments"][k]) <= 1e-9 * scale_k, k
+
+
+def test_drawn_gaussian_through_fodo_matches_impactx_statistically(script_dirs: tuple[Path, Path],
+                                                                    tmp_path: Path) -> None:
+    (ix, ix_m), (bt, bt_m) = _both("fodo_gaussian.py", script_dirs, tmp_path)
+    assert ix_m["n"] == bt_m["n"] == 100_000
+    a, b = ix["coords"], bt["coords"]
+    mean, std = a.mean(axis=1), a.std(axis=1)
+    ua, ub = (a - mean[:, None]) / std[:, None], (b - mean[:, None]) / std[:, None]
+    z = {}
+    for i, j in combinations_with_replacement(range(6), 2):
+        fa, fb = ua[i] * ua[j], ub[i] * ub[j]
+        z[(i, j)] = (fb.mean() - fa.mean()) / np.sqrt(fa.var() / fa.size + fb.var() / fb.size)
+    worst = max(z, key=lambda k: abs(z[k]))
+    assert abs(z[worst]) < Z_MAX, f"second moment {worst} differs by {z[worst]:.2f} sigma"
+    np.testing.assert_allclose(bt["ref"], ix["ref"], rtol=1e-9, atol=1e-12)

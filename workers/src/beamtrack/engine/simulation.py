@@ -101,6 +101,13 @@ class Simulation:
         self.num_longitudinal_bins = 100
         self.current_A: float | None = None
         self.bunch_charge_C: float | None = None
+        #: collective kicks between two half slices (ImpactX's default), else before the whole slice
+        self.strang_split = True
+        # the Gauss3D / Gauss2p5D models (ImpactX's algo.space_charge.gauss_* options)
+        self.space_charge_gauss_nint = 101
+        self.space_charge_gauss_taylor_delta = 0.01
+        self.space_charge_gauss_charge_z_bins = 129
+        self.space_charge_gauss_long_scale: float | None = None
         self._stop = False
         self._writers: dict[str, Any] = {}
         self._sc_solver: Any = None
@@ -277,6 +284,10 @@ class Simulation:
             sim.particle_shape = sc.particle_shape
             sim.prob_relative = sc.prob_relative
             sim.num_longitudinal_bins = sc.num_longitudinal_bins
+            sim.space_charge_gauss_nint = sc.gauss_nint
+            sim.space_charge_gauss_taylor_delta = sc.gauss_taylor_delta
+            sim.space_charge_gauss_charge_z_bins = sc.gauss_charge_z_bins
+            sim.space_charge_gauss_long_scale = sc.gauss_long_scale
         for m in spec.lattice.elements:
             sim.lattice.append(element_class(m.type).from_model(m))
         sim.periods = spec.lattice.periods
@@ -298,8 +309,18 @@ class Simulation:
                 kin_energy_MeV=self.reference.kin_energy_MeV)
         sc = None
         if self.space_charge_enabled:
-            sc = SpaceCharge(mode=str(self.space_charge), n_cell=list(self.n_cell), particle_shape=self.particle_shape,
-                             prob_relative=self.prob_relative, num_longitudinal_bins=self.num_longitudinal_bins)
+            from .spacecharge.solver import GAUSS_MODES, _mode
+
+            mode = _mode(self.space_charge)
+            gauss: dict[str, Any] = {}
+            if mode in GAUSS_MODES:
+                gauss["gauss_nint"] = self.space_charge_gauss_nint
+            if mode == "Gauss2.5D":
+                gauss.update(gauss_taylor_delta=self.space_charge_gauss_taylor_delta,
+                             gauss_charge_z_bins=self.space_charge_gauss_charge_z_bins,
+                             gauss_long_scale=self.space_charge_gauss_long_scale)
+            sc = SpaceCharge(mode=mode, n_cell=list(self.n_cell), particle_shape=self.particle_shape,
+                             prob_relative=self.prob_relative, num_longitudinal_bins=self.num_longitudinal_bins, **gauss)
         return JobSpec(
             name=name or getattr(self, "_spec_name", "simulation"),
             reference=ref,

@@ -1,7 +1,8 @@
 """The tracking loop: periods -> elements -> slices, in ImpactX's order.
 
 Per slice: global step += 1, ``before_slice`` hook, space-charge kick, reference particle push,
-beam push, slice diagnostics. Runs of consecutive kernel elements with nothing to observe between
+beam push, slice diagnostics; with ``sim.strang_split`` (ImpactX's default) a kernel element's slice with a
+collective kick is pushed as half a slice, the kick, half a slice. Runs of consecutive kernel elements with nothing to observe between
 them (no element/slice hooks, monitors, space charge or slice diagnostics) are pushed by one fused
 kernel launch; runs of linear elements are further composed into one 6x6 matrix (exact up to
 rounding) unless ``sim.compose_linear`` is False.
@@ -101,6 +102,7 @@ class Tracker:
         self.groups = plan_groups(sim)
         self.config = sim.kernel_config()
         self.kernel = sim.kernel()
+        self._halves: dict[tuple[int, int], Element] = {}
 
     # --- ops -------------------------------------------------------------------------------------
     def _build_ops(self, els: list[Element], idx0: int, ref: RefPart, nslices: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -243,24 +245,49 @@ class Tracker:
             sim._check_stop()
             sim.tracking_step += 1
             call_hook(sim, "before_slice")
-            if sim.space_charge_enabled and el.ds > 0:
+            kicks = el.ds > 0 and sim.space_charge_enabled
+            if kicks and sim.strang_split and el.kernel is not None:
+                # ImpactX's Strang split (its default): half a slice, the collective kicks of the whole slice,
+                # the other half (checked against ImpactX 26.10 to round-off)
+                self._push_kernel_slice(i, self._half_slice(el))
+                sim._space_charge_kick(el.ds / el.nslice)
+                self._push_kernel_slice(i, self._half_slice(el))
+                if sim.slice_step_diagnostics:
+                    sim._reduced_diagnostics()
+                sim._after_group()
+                continue
+            if kicks:
                 sim._space_charge_kick(el.ds / el.nslice)
             if isinstance(el, BeamMonitor):
                 sim._write_monitor(el)
             elif isinstance(el, Programmable):
                 self._push_programmable(el)
             elif el.kernel is not None:
-                ops, aux, s_rel = self._build_ops([el], i, sim.reference, 1)
-                s_entry = sim.reference.s
-                el.push_ref(sim.reference, 1)
-                ops["s_exit"] = s_rel + s_entry
-                self.kernel.track(sim.beam, ops, aux)
+                self._push_kernel_slice(i, el)
             else:
                 el.push_ref(sim.reference, 1)
             if sim.slice_step_diagnostics:
                 sim._reduced_diagnostics()
             sim._after_group()
         call_hook(sim, "after_element")
+
+    def _push_kernel_slice(self, i: int, el: Element) -> None:
+        """Push the reference and the beam through one slice of ``el`` (lattice position i)."""
+        sim = self.sim
+        ops, aux, s_rel = self._build_ops([el], i, sim.reference, 1)
+        s_entry = sim.reference.s
+        el.push_ref(sim.reference, 1)
+        ops["s_exit"] = s_rel + s_entry
+        self.kernel.track(sim.beam, ops, aux)
+
+    def _half_slice(self, el: Element) -> Element:
+        """``el`` cut into twice its slices (one slice of it is half a slice of ``el``), cached per parameter version."""
+        key = (id(el), el.version)
+        cached = self._halves.get(key)
+        if cached is None:
+            cached = type(el).from_model(el.model.model_copy(update={"nslice": 2 * el.nslice}))
+            self._halves = {key: cached, **{k: v for k, v in self._halves.items() if k[0] != id(el)}}
+        return cached
 
     def _push_programmable(self, el: Programmable) -> None:
         sim = self.sim

@@ -138,6 +138,30 @@ class CpuBackend:
         fn(*shape, *cell, COULOMB, P.ctypes.data, G.ctypes.data, self.nthreads)
         return G
 
+    # --- analytic Gaussian models (Gauss3D, Gauss2p5D) -------------------------------------------------
+    def wmoments(self, real: np.ndarray, state: np.ndarray, n: int) -> np.ndarray:
+        """(sum w, <x>, <y>, <t>, sig_x, sig_y, sig_t) of the alive particles, weighted."""
+        out = np.empty(7)
+        self.k.sc_wmoments(real.ctypes.data, real.shape[1], n, state.ctypes.data, out.ctypes.data, self.nthreads)
+        return out
+
+    def gauss3d_push(self, real: np.ndarray, state: np.ndarray, n: int, nint: int, sig: Any, gamma: float,
+                     scale: Any, kick: float, fixed_t: bool, pzd: float, eout: np.ndarray | None = None) -> None:
+        sig, scale = self._vec(sig), self._vec(scale)
+        self.k.sc_gauss3d_push(real.ctypes.data, real.shape[1], n, state.ctypes.data, nint, sig.ctypes.data, gamma,
+                               scale.ctypes.data, kick, int(fixed_t), pzd, None if eout is None else eout.ctypes.data,
+                               self.nthreads)
+
+    def gauss2p5d_push(self, real: np.ndarray, state: np.ndarray, n: int, nint: int, delta: float, sigx: float,
+                       sigy: float, prof: np.ndarray, slope: np.ndarray, bin_min: float, bin_size: float,
+                       lam_scale: float, slope_scale: float, pz_const: float, kick: float, fixed_t: bool, pzd: float,
+                       eout: np.ndarray | None = None) -> None:
+        prof, slope = self._vec(prof), self._vec(slope)
+        self.k.sc_gauss2p5d_push(real.ctypes.data, real.shape[1], n, state.ctypes.data, nint, delta, sigx, sigy,
+                                 prof.ctypes.data, slope.ctypes.data, bin_min, bin_size, slope.size, lam_scale,
+                                 slope_scale, pz_const, kick, int(fixed_t), pzd,
+                                 None if eout is None else eout.ctypes.data, self.nthreads)
+
     def synchronize(self) -> None:
         return None
 
@@ -233,6 +257,35 @@ class CudaBackend:
             self.k.launch("sc_igf2d_k", n, *map(np.int64, shape), *map(np.float64, cell), np.float64(COULOMB), G)
         return G
 
+    def wmoments(self, real: Any, state: Any, n: int) -> np.ndarray:
+        xp = self.xp
+        w = xp.where(state[:n] == 0, real[6, :n], 0.0)
+        sw = float(w.sum())
+        if not sw > 0.0:
+            return np.zeros(7)
+        m = [float((w * real[r, :n]).sum()) / sw for r in range(3)]
+        sd = [float((w * (real[r, :n] - m[r]) ** 2).sum()) / sw for r in range(3)]
+        return np.array([sw, *m, *(v**0.5 for v in sd)])
+
+    def gauss3d_push(self, real: Any, state: Any, n: int, nint: int, sig: Any, gamma: float, scale: Any, kick: float,
+                     fixed_t: bool, pzd: float, eout: Any = None) -> None:
+        cp = self.xp
+        sig, scale = cp.asarray(sig, dtype=cp.float64), cp.asarray(scale, dtype=cp.float64)
+        self.k.launch("sc_gauss3d_push_k", n, real, np.int64(real.shape[1]), np.int64(n), state, np.int32(nint), sig,
+                      np.float64(gamma), scale, np.float64(kick), np.int32(fixed_t), np.float64(pzd),
+                      np.int32(eout is not None), eout if eout is not None else cp.empty(1))
+
+    def gauss2p5d_push(self, real: Any, state: Any, n: int, nint: int, delta: float, sigx: float, sigy: float,
+                       prof: Any, slope: Any, bin_min: float, bin_size: float, lam_scale: float, slope_scale: float,
+                       pz_const: float, kick: float, fixed_t: bool, pzd: float, eout: Any = None) -> None:
+        cp = self.xp
+        prof, slope = cp.ascontiguousarray(prof, dtype=cp.float64), cp.ascontiguousarray(slope, dtype=cp.float64)
+        self.k.launch("sc_gauss2p5d_push_k", n, real, np.int64(real.shape[1]), np.int64(n), state, np.int32(nint),
+                      np.float64(delta), np.float64(sigx), np.float64(sigy), prof, slope, np.float64(bin_min),
+                      np.float64(bin_size), np.int64(slope.size), np.float64(lam_scale), np.float64(slope_scale),
+                      np.float64(pz_const), np.float64(kick), np.int32(fixed_t), np.float64(pzd),
+                      np.int32(eout is not None), eout if eout is not None else cp.empty(1))
+
     def synchronize(self) -> None:
         self.xp.cuda.Device().synchronize()
 
@@ -282,6 +335,44 @@ def np_igf3d_corner(x: Any, y: Any, z: Any) -> Any:
 
 def np_igf2d_corner(x: Any, y: Any) -> Any:
     return 3.0 * x * y - x * x * np.arctan(y / x) - y * y * np.arctan(x / y) - x * y * np.log(x * x + y * y)
+
+
+def _simpson_weights(nint: int) -> np.ndarray:
+    """Composite Simpson weights (1, 4, 2, ..., 4, 1) on nint points (made odd, as ImpactX)."""
+    nint += 1 - nint % 2
+    w = np.where(np.arange(nint) % 2 == 1, 4.0, 2.0)
+    w[0] = w[-1] = 1.0
+    return w
+
+
+def np_gauss3d_integrals(nint: int, x: Any, y: Any, z: Any, sig: Any, gamma: float) -> list[np.ndarray]:
+    """sc_gauss3d_integrals (c/sc_common.h) for arrays of positions."""
+    wt = _simpson_weights(nint)
+    h = 1.0 / (wt.size - 1)
+    u2 = (np.arange(wt.size) * h)[:, None] ** 2
+    A2, B2 = (sig[0] / sig[1]) ** 2, (sig[0] / (sig[2] * gamma)) ** 2
+    t, b = A2 + (1.0 - A2) * u2, B2 + (1.0 - B2) * u2
+    q = (x / sig[0]) ** 2 + (y / sig[1]) ** 2 / t + (z / sig[2]) ** 2 / b
+    f = u2 * np.exp(-0.5 * u2 * q) / (np.sqrt(t) * np.sqrt(b))
+    return [h / 3.0 * (wt @ g) for g in (f, f / t, f / b)]
+
+
+def np_gauss2d_integrals(delta: float, nint: int, x: Any, y: Any, sx: float, sy: float) -> list[np.ndarray]:
+    """sc_gauss2d_integrals (c/sc_common.h) for arrays of positions."""
+    wt = _simpson_weights(nint)
+    h = (1.0 - delta) / (wt.size - 1)
+    X, Y = x / sx, y / sy
+    A = sx / sy
+    td = A * A + (1.0 - A * A) * delta * delta
+    a = -0.5 * (X * X + Y * Y / td)
+    gd = np.exp(delta * delta * a)
+    trap = [0.5 * delta * delta * gd / np.sqrt(td), 0.5 * delta * delta * gd / td**1.5, 0.5 * delta * delta * a / np.sqrt(td)]
+    u = (delta + np.arange(wt.size) * h)[:, None]
+    t = A * A + (1.0 - A * A) * u * u
+    g = np.exp(-0.5 * u * u * (X * X + Y * Y / t))
+    s = [wt @ (u * g / np.sqrt(t)), wt @ (u * g / t**1.5), wt @ ((g - 1.0) / (u * np.sqrt(t)))]
+    return [2 * A * X * (trap[0] + s[0] * h) / (3 * sx), 2 * A * Y * (trap[1] + s[1] * h) / (3 * sy),
+            2 * A * (trap[2] + s[2] * h) / 3]
 
 
 class NumpyBackend:
@@ -442,3 +533,51 @@ class NumpyBackend:
 
     def synchronize(self) -> None:
         return None
+
+    def wmoments(self, real: np.ndarray, state: np.ndarray, n: int) -> np.ndarray:
+        alive = state[:n] == 0
+        w = real[6, :n][alive]
+        sw = float(w.sum())
+        if not sw > 0.0:
+            return np.zeros(7)
+        c = real[:3, :n][:, alive]
+        m = (c * w).sum(axis=1) / sw
+        return np.concatenate([[sw], m, np.sqrt(((c - m[:, None]) ** 2 * w).sum(axis=1) / sw)])
+
+    #: particles per chunk of the vectorised Simpson sums (bounds the (nint, chunk) temporaries)
+    CHUNK = 8192
+
+    def _gauss_push(self, real: np.ndarray, state: np.ndarray, n: int, fields: Any, kick: Any, fixed_t: bool,
+                    pzd: float, eout: np.ndarray | None) -> None:
+        idx = np.flatnonzero(state[:n] == 0)
+        for a in range(0, idx.size, self.CHUNK):
+            sel = idx[a : a + self.CHUNK]
+            e = fields(sel)
+            if eout is not None:
+                for r in range(3):
+                    eout[r, sel] = e[r]
+            for r in range(3):
+                real[3 + r, sel] += kick[r] * e[r]
+        if fixed_t:
+            self.to_fixed_s_all(real, state, n, pzd)
+
+    def gauss3d_push(self, real: np.ndarray, state: np.ndarray, n: int, nint: int, sig: Any, gamma: float,
+                     scale: Any, kick: float, fixed_t: bool, pzd: float, eout: np.ndarray | None = None) -> None:
+        def fields(sel: np.ndarray) -> list[np.ndarray]:
+            x, y, z = real[0, sel], real[1, sel], real[2, sel]
+            integ = np_gauss3d_integrals(nint, x, y, z, sig, gamma)
+            return [scale[r] * c * integ[r] for r, c in enumerate((x, y, z))]
+
+        self._gauss_push(real, state, n, fields, (kick, kick, kick), fixed_t, pzd, eout)
+
+    def gauss2p5d_push(self, real: np.ndarray, state: np.ndarray, n: int, nint: int, delta: float, sigx: float,
+                       sigy: float, prof: np.ndarray, slope: np.ndarray, bin_min: float, bin_size: float,
+                       lam_scale: float, slope_scale: float, pz_const: float, kick: float, fixed_t: bool, pzd: float,
+                       eout: np.ndarray | None = None) -> None:
+        def fields(sel: np.ndarray) -> list[np.ndarray]:
+            integ = np_gauss2d_integrals(delta, nint, real[0, sel], real[1, sel], sigx, sigy)
+            b = np.clip(((real[2, sel] - bin_min) / bin_size).astype(np.int64), 0, slope.size - 1)
+            fxy, fz = lam_scale * prof[b], slope_scale * slope[b]
+            return [fxy * integ[0], fxy * integ[1], fz * (integ[2] + pz_const)]
+
+        self._gauss_push(real, state, n, fields, (kick, kick, -kick), fixed_t, pzd, eout)

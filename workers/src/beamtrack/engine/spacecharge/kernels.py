@@ -37,6 +37,10 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "sc_igf2d": ([_i64, _i64, _d, _d, _d, _p, _p, _i32], None),
     "sc_census": ([_p, _p, _i64, _p, _i32], None),
     "sc_mul_folded": ([_p, _i64, _i64, _i64, _p, _i32], None),
+    "sc_wmoments": ([_p, _i64, _i64, _p, _p, _i32], None),
+    "sc_gauss3d_push": ([_p, _i64, _i64, _p, _i32, _p, _d, _p, _d, _i32, _d, _p, _i32], None),
+    "sc_gauss2p5d_push": ([_p, _i64, _i64, _p, _i32, _d, _d, _d, _p, _p, _d, _d, _i64, _d, _d, _d, _d, _i32, _d, _p,
+                           _i32], None),
 }
 
 
@@ -83,7 +87,7 @@ class CudaSpaceChargeKernels:
     block = 256
     names = ("sc_to_fixed_t_k", "sc_to_fixed_s_k", "sc_deposit3d_k", "sc_deposit2d_k", "sc_deposit_line_k",
              "sc_grad3d_k", "sc_grad2d_k", "sc_gather_push3d_k", "sc_gather_push2d_k", "sc_igf3d_corners_k",
-             "sc_igf3d_diff_k", "sc_igf2d_k")
+             "sc_igf3d_diff_k", "sc_igf2d_k", "sc_gauss3d_push_k", "sc_gauss2p5d_push_k")
 
     def __init__(self) -> None:
         import cupy as cp

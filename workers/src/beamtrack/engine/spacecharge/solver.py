@@ -1,4 +1,4 @@
-"""The space-charge kick of one slice, as ImpactX computes it (modes 3D, 2D, 2.5D).
+"""The space-charge kick of one slice, as ImpactX computes it (PIC modes 3D, 2D, 2.5D; analytic Gauss3D, Gauss2.5D).
 
 Per slice of length ds (ImpactX HandleSpacecharge, PoissonSolve, ForceFromSelfFields, GatherAndPush):
 1. 3D only: transform alive particles to fixed time, (x, y, t, px, py, pt) -> (x, y, z, px, py, pz)
@@ -27,6 +27,19 @@ carries no weights) - else the weights as ImpactX's Python API does (bunch charg
 the bunch charge is current_A * sqrt(12) * sigma_t / c at the first kick (the charge of a flat-top bunch of
 the same rms length), so a flat longitudinal profile reproduces the 2D model.
 
+Gauss3D / Gauss2.5D (ImpactX Gauss3dPush / Gauss2p5dPush, J. Qiang, LBNL-2001674 (2025)): no grid; the field
+of a Gaussian bunch with the beam's rms sizes (weighted) and charge (q sum w) is evaluated at each particle by
+Simpson integrals over nint points (``c/sc_common.h``):
+   Gauss3D (at fixed t, as the 3D model): (px, py, pz) += E * q ds / (beta c) / (gamma^2 p0),
+              E_i = 2 A Q k x_i I_i / (sig_i^2 sig_z sqrt(2 pi)) (A = sig_x / sig_y, k = c^2 1e-7 = 1 / (4 pi eps0)
+              as ImpactX writes it);
+   Gauss2.5D (at fixed s, as the 2.5D model): the transverse field of a 2D Gaussian times the line density
+              lambda(t) / beta (charge per metre of z; charge_z_bins bins over the t extent), (px, py) += E_xy *
+              (same factor), and pt -= (I_phi + C) lambda'(t) / beta q k (same factor) with
+              C = -ln 2 + 0.577216 - 2 ln((sig_x + sig_y) / (2 long_scale)), long_scale default 1.103 beta gamma
+              sig_t (ImpactX's choice minimising the on-axis Ez error against a 3D Gaussian). ImpactX 26.10 works in
+              (x, y, t) here (its sources up to 26.06 went to fixed t first); checked against 26.10 to 1e-12.
+
 Lost particles (state != 0) neither deposit nor move; fewer than two alive particles, or a beam
 without charge, give no kick. A beam flat in a dimension the mode resolves raises SpaceChargeError
 (ImpactX aborts on flat beams as well).
@@ -45,7 +58,10 @@ import numpy as np
 from .. import constants
 from .poisson import OpenPoissonSolver
 
-MODES = ("3D", "2D", "2.5D")
+MODES = ("3D", "2D", "2.5D", "Gauss3D", "Gauss2.5D")
+GAUSS_MODES = ("Gauss3D", "Gauss2.5D")
+#: ImpactX's 1 / (4 pi eps0) in its Gauss models: c^2 * 1e-7 [m/F]
+_K_GAUSS = constants.c * constants.c * 1.0e-7
 #: extra nodes below / above the n_cell + 1 nodes spanning prob_relative x the beam
 GUARD_LO, GUARD_HI = 2, 3
 
@@ -55,12 +71,13 @@ class SpaceChargeError(ValueError):
 
 
 def _mode(mode: Any) -> str:
-    """ImpactX's mode names: "3D" (also True), "2D", "2.5D" (also "2p5D")."""
+    """ImpactX's mode names: "3D" (also True), "2D", "2.5D" (also "2p5D"), "Gauss3D", "Gauss2.5D" (also "Gauss2p5D")."""
     if mode is True:
         return "3D"
     m = str(mode).strip().upper().replace("P5", ".5")
-    if m in MODES:
-        return m
+    for name in MODES:
+        if m == name.upper():
+            return name
     raise SpaceChargeError(f"space_charge mode must be one of {', '.join(MODES)}, not {mode!r}")
 
 
@@ -86,6 +103,9 @@ class SpaceChargeSolver:
     prob_relative: grid extent over beam extent (>= 1); num_longitudinal_bins: 2.5D line-density bins;
     current_A: beam current [A] for 2D/2.5D; kind: serial | openmp | cuda | numpy; nthreads: CPU threads
     (deposition, gather and FFT workers; default: the cores this process may use).
+    Gauss models (ImpactX's algo.space_charge.gauss_*): gauss_nint: Simpson points (made odd);
+    gauss_taylor_delta: Gauss2.5D's [0, delta] Taylor interval; gauss_charge_z_bins: Gauss2.5D's line-density
+    bins; gauss_long_scale [m]: Gauss2.5D's longitudinal scale (None: 1.103 beta gamma sig_z at each kick).
 
     After each kick, ``rho`` [C/m^3, 2D: C/m^2], ``phi`` [V, 2D: V per unit line charge], ``fields``
     (E on the nodes [V/m]), ``grid_lo`` (position of node 0 [m]) and ``cell`` [m] describe the last solve;
@@ -97,11 +117,13 @@ class SpaceChargeSolver:
     def __init__(self, mode: str = "3D", n_cell: Sequence[int] = (32, 32, 32), particle_shape: int = 2,
                  prob_relative: float | Sequence[float] = 1.1, num_longitudinal_bins: int = 100,
                  current_A: float | None = None, kind: str = "openmp", nthreads: int | None = None,
-                 split_gather_push: bool = False):
+                 split_gather_push: bool = False, gauss_nint: int = 101, gauss_taylor_delta: float = 0.01,
+                 gauss_charge_z_bins: int = 129, gauss_long_scale: float | None = None):
         self.mode = _mode(mode)
+        self.gauss = self.mode in GAUSS_MODES
         n_cell = [int(v) for v in n_cell]
         ndim = 3 if self.mode == "3D" else 2
-        if len(n_cell) < ndim or any(v < 2 for v in n_cell[:ndim]):
+        if not self.gauss and (len(n_cell) < ndim or any(v < 2 for v in n_cell[:ndim])):
             raise SpaceChargeError(f"n_cell must give at least 2 cells in each of the first {ndim} dimensions: {n_cell}")
         self.n_cell = n_cell
         if particle_shape not in (1, 2, 3):
@@ -115,6 +137,19 @@ class SpaceChargeSolver:
             raise SpaceChargeError("num_longitudinal_bins must be >= 2")
         self.num_longitudinal_bins = int(num_longitudinal_bins)
         self.current_A = current_A
+        if int(gauss_nint) < 2:
+            raise SpaceChargeError(f"gauss_nint must be >= 2 (Simpson points), not {gauss_nint!r}")
+        if not 0.0 < float(gauss_taylor_delta) < 0.05:
+            raise SpaceChargeError(f"gauss_taylor_delta must be in (0, 0.05) (ImpactX's range), not {gauss_taylor_delta!r}")
+        if int(gauss_charge_z_bins) < 2:
+            raise SpaceChargeError(f"gauss_charge_z_bins must be >= 2, not {gauss_charge_z_bins!r}")
+        if gauss_long_scale is not None and not (float(gauss_long_scale) > 0.0 and math.isfinite(gauss_long_scale)):
+            raise SpaceChargeError(f"gauss_long_scale must be > 0 [m] or None, not {gauss_long_scale!r}")
+        self.gauss_nint = int(gauss_nint)
+        self.gauss_taylor_delta = float(gauss_taylor_delta)
+        self.gauss_charge_z_bins = int(gauss_charge_z_bins)
+        self.gauss_long_scale = None if gauss_long_scale is None else float(gauss_long_scale)
+        self._warned_long = False
         self.backend = make_backend(kind, nthreads)
         self.kind = self.backend.kind
         self.xp = self.backend.xp
@@ -135,7 +170,11 @@ class SpaceChargeSolver:
         """A solver with the simulation's settings (sim.space_charge, n_cell, particle_shape, ...)."""
         return cls(mode=sim.space_charge, n_cell=sim.n_cell, particle_shape=sim.particle_shape,
                    prob_relative=sim.prob_relative, num_longitudinal_bins=sim.num_longitudinal_bins,
-                   current_A=getattr(sim, "current_A", None), kind=sim.kind, nthreads=getattr(sim, "nthreads", None))
+                   current_A=getattr(sim, "current_A", None), kind=sim.kind, nthreads=getattr(sim, "nthreads", None),
+                   gauss_nint=getattr(sim, "space_charge_gauss_nint", 101),
+                   gauss_taylor_delta=getattr(sim, "space_charge_gauss_taylor_delta", 0.01),
+                   gauss_charge_z_bins=getattr(sim, "space_charge_gauss_charge_z_bins", 129),
+                   gauss_long_scale=getattr(sim, "space_charge_gauss_long_scale", None))
 
     # --- helpers ---------------------------------------------------------------------------------
     def _tick(self, name: str, t0: float) -> float:
@@ -146,7 +185,7 @@ class SpaceChargeSolver:
 
     def _weights(self, beam: Any) -> tuple[bool, float]:
         """(use the weight row, factor on it) giving the number of physical particles per macroparticle."""
-        if self.mode == "3D" or self.current_A is None:
+        if self.mode in ("3D", *GAUSS_MODES) or self.current_A is None:
             return True, 1.0
         if self._weight_norm is None:
             xp, n = self.xp, beam.size
@@ -199,7 +238,9 @@ class SpaceChargeSolver:
         3D: lab-frame (Ex, Ey, Ez) [V/m] at the fixed-t positions (the kick is q dt / p0 times
         (Ex / gamma^2, Ey / gamma^2, Ez): the magnetic force cancels all but 1/gamma^2 of the transverse one). 2D / 2.5D: (Ex, Ey) [V/m] of the
         transverse charge taken as a line density of sum(q w) [C/m], and for 2.5D the potential [V] in the
-        third row. The beam is not changed (the computation runs on a copy)."""
+        third row. Gauss3D: as 3D. Gauss2.5D: (Ex, Ey) [V/m] of the Gaussian transverse profile with the local line
+        density, and in the third row the longitudinal field W [V/m] of the model (the kick is pz -= q dt W /
+        (gamma^2 p0)). The beam is not changed (the computation runs on a copy)."""
         from ..particles import ParticleContainer
 
         copy = ParticleContainer(xp=beam.xp, qm=beam.qm)
@@ -207,7 +248,7 @@ class SpaceChargeSolver:
         copy.state = beam.state.copy()
         out = self.xp.zeros((3, beam.size))
         self._step(copy, ref, 0.0, out)
-        if self.mode == "3D":
+        if self.mode in ("3D", "Gauss3D"):
             # the gradient of the potential computed with the gamma-stretched Green's function is the lab
             # field transversely and gamma^2 times the lab field longitudinally (ImpactX pushes with
             # q E / gamma^2 on all three components)
@@ -229,6 +270,9 @@ class SpaceChargeSolver:
         live, wsum = b.census(real, state, n)
         # nothing to do (and no round trip through fixed t) for < 2 alive particles or a chargeless beam
         if live < 2 or (self._weights(beam) == (True, 1.0) and not wsum > 0.0):
+            return
+        if self.gauss:
+            self._gauss_step(beam, ref, ds, eout, t0)
             return
         alive, mm = b.prepare(real, state, n, three_d, ref.pt)
         restore = three_d
@@ -289,6 +333,56 @@ class SpaceChargeSolver:
                     t0 = self._tick("gather", t0)
                     b.push2d(real, state, n, e_tmp, kxy, kt, prof, slope, bin_min, bin_size)
             t0 = self._tick("push" if split else "gather_push", t0)
+            self.nsteps += 1
+        finally:
+            if restore:
+                b.to_fixed_s_all(real, state, n, bg)
+
+    def _gauss_step(self, beam: Any, ref: Any, ds: float, eout: Any, t0: float) -> None:
+        """Gauss3D (at fixed t) / Gauss2.5D (at fixed s) kick (ImpactX Gauss3dPush / Gauss2p5dPush)."""
+        b, real, state, n = self.backend, beam.real, beam.state, beam.size
+        gamma, bg = ref.gamma, ref.beta_gamma
+        beta = bg / gamma
+        fixed_t = self.mode == "Gauss3D"
+        alive, mm = b.prepare(real, state, n, fixed_t, ref.pt)
+        restore = fixed_t
+        try:
+            if alive < 2:
+                return
+            mom = b.wmoments(real, state, n)
+            sig = np.asarray(mom[4:7], dtype=np.float64)
+            for ax, name in enumerate("xyz" if fixed_t else "xyt"):
+                if not sig[ax] > 0.0:
+                    raise SpaceChargeError(f"flat beam: sig_{name} = {sig[ax]!r}; the {self.mode} model needs a beam "
+                                           f"of non-zero rms size in {', '.join('xyz' if fixed_t else 'xyt')}")
+            q = ref.charge
+            push = ds / (beta * constants.c) * q / (gamma * gamma * bg * ref.mass * constants.c)
+            t0 = self._tick("moments", t0)
+            if self.mode == "Gauss3D":
+                charge_C = q * float(mom[0])
+                base = 2.0 * (sig[0] / sig[1]) * charge_C * _K_GAUSS / (sig[2] * math.sqrt(2.0 * math.pi))
+                scale = base / sig**2
+                b.gauss3d_push(real, state, n, self.gauss_nint, sig, gamma, scale, push, True, bg, eout)
+            else:
+                nb = self.gauss_charge_z_bins
+                t_min, t_max = float(mm[2]), float(mm[5])
+                bin_size = (t_max - t_min) / (nb - 1)
+                prof = b.deposit_line(real, state, n, True, constants.qe, t_min, bin_size, nb + 1)
+                slope = (prof[1:] - prof[:-1]) / bin_size / constants.qe
+                long_scale = self.gauss_long_scale if self.gauss_long_scale is not None else 1.103 * bg * sig[2]
+                aspect = math.hypot(sig[0], sig[1]) / (bg * sig[2])
+                if aspect > 1.0 and not self._warned_long:
+                    import warnings
+
+                    warnings.warn(f"Gauss2.5D model assumes a long bunch, but here sigma_perp / (beta_gamma * sigma_t) "
+                                  f"= {aspect:.4g} > 1 (ImpactX warns likewise)", stacklevel=3)
+                    self._warned_long = True
+                pz_const = -math.log(2.0) + 0.577216 - 2.0 * math.log((sig[0] + sig[1]) / long_scale / 2.0)
+                b.gauss2p5d_push(real, state, n, self.gauss_nint, self.gauss_taylor_delta, float(sig[0]), float(sig[1]),
+                                 prof, slope, t_min, bin_size, math.copysign(_K_GAUSS, q) / beta, q * _K_GAUSS / beta,
+                                 pz_const, push, False, bg, eout)
+            restore = False
+            self._tick("gather_push", t0)
             self.nsteps += 1
         finally:
             if restore:

@@ -212,4 +212,72 @@ SC_FN double sc_igf2d_corner(double const x, double const y)
     return 3.0 * x * y - x * x * atan(y / x) - y * y * atan(x / y) - x * y * log(x * x + y * y);
 }
 
+/* --- analytic Gaussian models (ImpactX Gauss3D and Gauss2p5D) --------------------------------------
+ * J. Qiang, "A two-and-a-half dimensional symplectic space-charge solver", LBNL-2001674 (2025): the field
+ * of a Gaussian bunch written as integrals over u in [0, 1] (the substitution u^2 = 2 sigma_x^2 /
+ * (2 sigma_x^2 + lambda) of the heat-kernel form of the Coulomb integral), evaluated by composite
+ * Simpson on nint points (made odd), as ImpactX's Gauss3dPush.cpp / Gauss2p5dPush.cpp. */
+
+/* Gauss3D: with X = x/sx, Y = y/sy, Z = z/sz, A = sx/sy, B = sx/(gamma sz), t(u) = A^2 + (1 - A^2) u^2,
+ * b(u) = B^2 + (1 - B^2) u^2 and f(u) = u^2 exp(-u^2 (X^2 + Y^2/t + Z^2/b) / 2) / sqrt(t b):
+ * I = (int f, int f/t, int f/b) over [0, 1] (eqs. 45-47; the field is E_i ~ x_i I_i). */
+SC_FN void sc_gauss3d_integrals(int nint, double const x, double const y, double const z, double const sx,
+                                double const sy, double const sz, double const gamma, double* I)
+{
+    if (nint % 2 == 0) nint += 1;
+    double const h = 1.0 / (nint - 1);
+    double const X2 = (x / sx) * (x / sx), Y2 = (y / sy) * (y / sy), Z2 = (z / sz) * (z / sz);
+    double const A2 = (sx / sy) * (sx / sy), B = sx / (sz * gamma), B2 = B * B;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+    for (int i = 0; i < nint; ++i) {
+        double const u = i * h, u2 = u * u;
+        double const t = A2 + (1.0 - A2) * u2, b = B2 + (1.0 - B2) * u2;
+        double const f = u2 * exp(-0.5 * u2 * (X2 + Y2 / t + Z2 / b)) / (sqrt(t) * sqrt(b));
+        double const wt = (i == 0 || i == nint - 1) ? 1.0 : ((i & 1) ? 4.0 : 2.0);
+        s0 += wt * f;
+        s1 += wt * f / t;
+        s2 += wt * f / b;
+    }
+    I[0] = s0 * h / 3.0;
+    I[1] = s1 * h / 3.0;
+    I[2] = s2 * h / 3.0;
+}
+
+/* Gauss2p5D: the transverse field and potential of a 2D Gaussian (eqs. 25, 31, 32). With X, Y, A, t(u)
+ * as above and g(u) = exp(-u^2 (X^2 + Y^2/t) / 2):
+ *   I[0] = 2 A X / sx int u g / sqrt(t),  I[1] = 2 A Y / sy int u g / t^1.5,  I[2] = 2 A int (g - 1) / (u sqrt(t))
+ * over [delta, 1] by Simpson, plus [0, delta] by one trapezoid with the Taylor form of g near u = 0.
+ * As ImpactX, the trapezoid term sits inside Simpson's factor h/3 (so it enters with a third of its
+ * weight: a relative effect of order delta^2). */
+SC_FN void sc_gauss2d_integrals(double const delta, int nint, double const x, double const y, double const sx,
+                                double const sy, double* I)
+{
+    if (nint % 2 == 0) nint += 1;
+    double const h = (1.0 - delta) / (nint - 1);
+    double const X = x / sx, Y = y / sy, X2 = X * X, Y2 = Y * Y;
+    double const A = sx / sy, A2 = A * A;
+    double tz, tx, ty;
+    { /* [0, delta]: trapezoid with the integrands' value at delta (Taylor form for the potential) */
+        double const t = A2 + (1.0 - A2) * delta * delta, st = sqrt(t);
+        double const a = -0.5 * (X2 + Y2 / t);
+        double const g = exp(delta * delta * a);
+        tz = 0.5 * delta * (delta * a) / st;
+        tx = 0.5 * delta * (delta * g) / st;
+        ty = 0.5 * delta * (delta * g) / (t * st);
+    }
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+    for (int i = 0; i < nint; ++i) {
+        double const u = delta + i * h, u2 = u * u;
+        double const t = A2 + (1.0 - A2) * u2, st = sqrt(t);
+        double const g = exp(-0.5 * u2 * (X2 + Y2 / t));
+        double const wt = (i == 0 || i == nint - 1) ? 1.0 : ((i & 1) ? 4.0 : 2.0);
+        s0 += wt * (g - 1.0) / (u * st);
+        s1 += wt * u * g / st;
+        s2 += wt * u * g / (t * st);
+    }
+    I[0] = 2.0 * A * X * (tx + s1 * h) / (3.0 * sx);
+    I[1] = 2.0 * A * Y * (ty + s2 * h) / (3.0 * sy);
+    I[2] = 2.0 * A * (tz + s0 * h) / 3.0;
+}
+
 #endif

@@ -457,3 +457,86 @@ void sc_mul_folded(double* F, int64_t m0, int64_t m1, int64_t m2, const double* 
         }
     }
 }
+
+/* Weighted moments of the alive particles: out = {sum w, <x>, <y>, <t|z>, sig_x, sig_y, sig_t|z} (two passes,
+ * as ImpactX's reduced_beam_characteristics: centred second moments over the sum of the weights). */
+void sc_wmoments(const double* real, int64_t cap, int64_t n, const int32_t* state, double* out, int32_t nthreads)
+{
+    const double* w = real + 6 * cap;
+    double sw = 0.0, sx = 0.0, sy = 0.0, st = 0.0;
+    (void)nthreads;
+#pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+: sw, sx, sy, st)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        sw += w[i];
+        sx += w[i] * real[i];
+        sy += w[i] * real[cap + i];
+        st += w[i] * real[2 * cap + i];
+    }
+    double const mx = sw > 0.0 ? sx / sw : 0.0, my = sw > 0.0 ? sy / sw : 0.0, mt = sw > 0.0 ? st / sw : 0.0;
+    double vx = 0.0, vy = 0.0, vt = 0.0;
+#pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+: vx, vy, vt)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        double const dx = real[i] - mx, dy = real[cap + i] - my, dt = real[2 * cap + i] - mt;
+        vx += w[i] * dx * dx;
+        vy += w[i] * dy * dy;
+        vt += w[i] * dt * dt;
+    }
+    out[0] = sw; out[1] = mx; out[2] = my; out[3] = mt;
+    out[4] = sw > 0.0 ? sqrt(vx / sw) : 0.0;
+    out[5] = sw > 0.0 ? sqrt(vy / sw) : 0.0;
+    out[6] = sw > 0.0 ? sqrt(vt / sw) : 0.0;
+}
+
+/* ImpactX Gauss3dPush at fixed t: E_i = scale_i x_i I_i (sc_gauss3d_integrals; scale_i = 2 A Q / (4 pi eps0)
+ * / (sig_i^2 sig_z sqrt(2 pi))), (px, py, pz) += kick * E, then (fixed_t) back to fixed s. eout (3, n) or NULL. */
+void sc_gauss3d_push(double* real, int64_t cap, int64_t n, const int32_t* state, int32_t nint, const double* sig,
+                     double gamma, const double* scale, double kick, int32_t fixed_t, double pzd, double* eout,
+                     int32_t nthreads)
+{
+    (void)nthreads;
+#pragma omp parallel for schedule(dynamic, 4096) num_threads(nthreads)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        double I[3];
+        double const x = real[i], y = real[cap + i], z = real[2 * cap + i];
+        sc_gauss3d_integrals(nint, x, y, z, sig[0], sig[1], sig[2], gamma, I);
+        double const e0 = scale[0] * x * I[0], e1 = scale[1] * y * I[1], e2 = scale[2] * z * I[2];
+        if (eout) { eout[i] = e0; eout[n + i] = e1; eout[2 * n + i] = e2; }
+        real[3 * cap + i] += kick * e0;
+        real[4 * cap + i] += kick * e1;
+        real[5 * cap + i] += kick * e2;
+        if (fixed_t)
+            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
+                          &real[5 * cap + i]);
+    }
+}
+
+/* ImpactX Gauss2p5dPush (26.10: at fixed s, fixed_t = 0). With idx = (int)((t - bin_min) / bin_size) clamped to
+ * [0, nb - 1] and the integrals I of sc_gauss2d_integrals: E_xy = lam_scale * prof[idx] * I[0|1], W = slope_scale *
+ * slope[idx] * (I[2] + pz_const); (px, py) += kick * E_xy, pt -= kick * W, then (fixed_t) back to fixed s. */
+void sc_gauss2p5d_push(double* real, int64_t cap, int64_t n, const int32_t* state, int32_t nint, double delta,
+                       double sigx, double sigy, const double* prof, const double* slope, double bin_min,
+                       double bin_size, int64_t nb, double lam_scale, double slope_scale, double pz_const,
+                       double kick, int32_t fixed_t, double pzd, double* eout, int32_t nthreads)
+{
+    (void)nthreads;
+#pragma omp parallel for schedule(dynamic, 4096) num_threads(nthreads)
+    for (int64_t i = 0; i < n; ++i) {
+        if (state[i]) continue;
+        double I[3];
+        sc_gauss2d_integrals(delta, nint, real[i], real[cap + i], sigx, sigy, I);
+        int64_t idx = (int64_t)((real[2 * cap + i] - bin_min) / bin_size);
+        idx = idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
+        double const fxy = lam_scale * prof[idx], fz = slope_scale * slope[idx];
+        double const e0 = fxy * I[0], e1 = fxy * I[1], e2 = fz * (I[2] + pz_const);
+        if (eout) { eout[i] = e0; eout[n + i] = e1; eout[2 * n + i] = e2; }
+        real[3 * cap + i] += kick * e0;
+        real[4 * cap + i] += kick * e1;
+        real[5 * cap + i] -= kick * e2;
+        if (fixed_t)
+            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
+                          &real[5 * cap + i]);
+    }
+}

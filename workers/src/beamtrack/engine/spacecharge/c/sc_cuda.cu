@@ -153,3 +153,47 @@ extern "C" __global__ void sc_igf2d_k(long long n0, long long n1, double dx, dou
     G[g] = factor * (sc_igf2d_corner(x1, y1) - sc_igf2d_corner(x1, y0) - sc_igf2d_corner(x0, y1)
                      + sc_igf2d_corner(x0, y0));
 }
+
+/* ImpactX Gauss3dPush (see sc_gauss3d_push in sc_cpu.c); sig and scale hold 3 doubles each. */
+extern "C" __global__ void sc_gauss3d_push_k(double* real, long long cap, long long n, const int* state, int nint,
+                                             const double* sig, double gamma, const double* scale, double kick,
+                                             int fixed_t, double pzd, int has_eout, double* eout)
+{
+    long long const i = SC_TID;
+    if (i >= n || state[i]) return;
+    double I[3];
+    double const x = real[i], y = real[cap + i], z = real[2 * cap + i];
+    sc_gauss3d_integrals(nint, x, y, z, sig[0], sig[1], sig[2], gamma, I);
+    double const e0 = scale[0] * x * I[0], e1 = scale[1] * y * I[1], e2 = scale[2] * z * I[2];
+    if (has_eout) { eout[i] = e0; eout[n + i] = e1; eout[2 * n + i] = e2; }
+    real[3 * cap + i] += kick * e0;
+    real[4 * cap + i] += kick * e1;
+    real[5 * cap + i] += kick * e2;
+    if (fixed_t)
+        sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
+                      &real[5 * cap + i]);
+}
+
+/* ImpactX Gauss2p5dPush (see sc_gauss2p5d_push in sc_cpu.c). */
+extern "C" __global__ void sc_gauss2p5d_push_k(double* real, long long cap, long long n, const int* state, int nint,
+                                               double delta, double sigx, double sigy, const double* prof,
+                                               const double* slope, double bin_min, double bin_size, long long nb,
+                                               double lam_scale, double slope_scale, double pz_const, double kick,
+                                               int fixed_t, double pzd, int has_eout, double* eout)
+{
+    long long const i = SC_TID;
+    if (i >= n || state[i]) return;
+    double I[3];
+    sc_gauss2d_integrals(delta, nint, real[i], real[cap + i], sigx, sigy, I);
+    long long idx = (long long)((real[2 * cap + i] - bin_min) / bin_size);
+    idx = idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
+    double const fxy = lam_scale * prof[idx], fz = slope_scale * slope[idx];
+    double const e0 = fxy * I[0], e1 = fxy * I[1], e2 = fz * (I[2] + pz_const);
+    if (has_eout) { eout[i] = e0; eout[n + i] = e1; eout[2 * n + i] = e2; }
+    real[3 * cap + i] += kick * e0;
+    real[4 * cap + i] += kick * e1;
+    real[5 * cap + i] -= kick * e2;
+    if (fixed_t)
+        sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
+                      &real[5 * cap + i]);
+}

@@ -10,12 +10,13 @@ from ._base import SpecModel
 from .distributions import Distribution
 from .elements import Element
 
-#: Rest mass [MeV] and charge [e] of the named species (CODATA 2018, as ImpactX's RefPart).
+#: Rest mass [MeV] and charge [e] of the named species: ImpactX 26.10's RefPart.set_species values (CODATA 2022
+#: masses in kg over 1e6 qe / c^2; H- is a proton plus two electrons, as ImpactX), beamtrack.engine.constants.
 SPECIES: dict[str, tuple[float, float]] = {
-    "electron": (0.51099895000, -1.0),
-    "positron": (0.51099895000, 1.0),
-    "proton": (938.27208816, 1.0),
-    "Hminus": (939.294308, -1.0),
+    "electron": (0.5109989506917532, -1.0),
+    "positron": (0.5109989506917532, 1.0),
+    "proton": (938.2720894282575, 1.0),
+    "Hminus": (939.2940873296409, -1.0),
 }
 
 

@@ -9,11 +9,13 @@ an unknown attribute raises ``AttributeError``, an ImpactX option beamtrack does
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 from beamtrack.engine import constants
 from beamtrack.engine.diagnostics import reduced_beam_characteristics
+from beamtrack.engine.diagnostics.reduced import DEPRECATED_ALIASES
 from beamtrack.engine.particles import ParticleContainer
 from beamtrack.engine.refpart import RefPart
 from beamtrack.engine.simulation import Simulation
@@ -61,16 +63,26 @@ _SC_MODES = {"3D": "3D", "2D": "2D", "2P5D": "2.5D", "2.5D": "2.5D", "TRUE": "3D
              "GAUSS2P5D": "Gauss2.5D", "GAUSS2.5D": "Gauss2.5D"}
 
 
+#: ImpactX 26.10's ``to_df`` columns, in its order (measured on impactx-noacc 26.10); spin_* are 0 without spin.
+DF_COLUMNS = ("idcpu", "position_x", "position_y", "position_t", "momentum_x", "momentum_y", "momentum_t",
+              "spin_x", "spin_y", "spin_z", "qm", "weighting")
+#: AMReX's idcpu packing (AMReX_Particle.H): bit 63 = valid, bits 24..62 = particle id, bits 0..23 = cpu (0)
+_IDCPU_VALID = np.uint64(1 << 63)
+_IDCPU_SHIFT = np.uint64(24)
+
+
 class ImpactXParticleContainer(ParticleContainer):
     """ImpactX's ``sim.beam``: the engine's particle container with ImpactX's units and methods.
 
-    ``qm`` arguments and the ``qm`` column of ``to_df`` are ImpactX's q / (m c^2) [1/eV]; the engine
-    keeps q/m [C/kg] internally (``self.qm``).
+    ``add_n_particles``' ``qm`` is ImpactX's q / (m c^2) [1/eV]; the engine keeps q/m [C/kg] (``self.qm``).
+    ``to_df``'s ``qm`` column holds what ImpactX 26.10 stores: q/m [C/kg] for a beam from ``add_particles``,
+    the value given to ``add_n_particles`` as it was given (ImpactX stores that one unconverted).
     """
 
     def __init__(self, sim: Simulation, xp: Any = np):
         super().__init__(xp=xp)
         self._sim = sim
+        self._qm_given: float | None = None
 
     @property
     def ref(self) -> RefPart:
@@ -96,21 +108,53 @@ class ImpactXParticleContainer(ParticleContainer):
         qm_si = ref.charge / ref.mass if abs(qm - qm_ref) <= 1e-12 * abs(qm_ref) else float(qm) * _C2
         n0 = self.size
         super().add_n_particles(x, y, t, px, py, pt, qm=qm_si, bunch_charge=bunch_charge or 0.0)
+        self._qm_given = float(qm)
         if w is not None:
             self.real[6, n0:] = self.xp.asarray(w, dtype=self.xp.float64).ravel()
 
     def to_df(self, local: bool = True, comm: Any = None, root_rank: int = 0,  # type: ignore[override]
               include_lost: bool = False) -> Any:
-        """The alive particles as ImpactX's DataFrame (qm in 1/eV); None when there are none, as ImpactX."""
+        """The alive particles as ImpactX's DataFrame (its columns and order, ``idcpu`` packed as AMReX does);
+        None when there are none, as ImpactX. include_lost (beamtrack extension) adds the lost ones with
+        their ``state`` and ``s_lost`` [m] columns."""
         df = super().to_df(include_lost=include_lost)
         if len(df) == 0:
             return None
-        df["qm"] = df["qm"] / _C2
-        return df
+        df["idcpu"] = (df["id"].to_numpy().astype(np.uint64) << _IDCPU_SHIFT) | _IDCPU_VALID
+        for c in ("spin_x", "spin_y", "spin_z"):
+            df[c] = 0.0
+        if self._qm_given is not None:
+            df["qm"] = self._qm_given
+        extra = [c for c in ("state", "s_lost") if c in df]
+        return df[[*DF_COLUMNS, *extra]]
+
+    def clear_particles(self) -> None:
+        """Remove every particle, keep the reference particle (AMReX's clear_particles). Particle ids keep
+        counting from where they were, as in ImpactX (AMReX's id counter is global)."""
+        xp = self.xp
+        self.real = xp.zeros((self.real.shape[0], 0), dtype=xp.float64)
+        self.id = xp.zeros(0, dtype=xp.int64)
+        self.state = xp.zeros(0, dtype=xp.int32)
+        self.s_lost = xp.zeros(0, dtype=xp.float64)
+        self._qm_given = None
+
+    def clear(self, keep_mass: bool = False, keep_charge: bool = False) -> None:
+        """Remove every particle and reset the reference particle, keeping its mass / charge if asked (ImpactX)."""
+        self.clear_particles()
+        ref = self._sim.reference
+        mass, charge = ref.mass_MeV, ref.charge_qe
+        self._sim.reference = RefPart()
+        if keep_mass:
+            self._sim.reference.set_mass_MeV(mass)
+        if keep_charge:
+            self._sim.reference.set_charge_qe(charge)
 
     def beam_moments(self) -> dict[str, float]:
-        """ImpactX's beam moments at the current s (same numbers as the reduced diagnostics)."""
-        return reduced_beam_characteristics(self, self._sim.reference)
+        """ImpactX's beam moments at the current s (same numbers as the reduced diagnostics), with ImpactX's
+        deprecated aliases (``sig_x`` = ``sigma_x``, ``x_mean`` = ``mean_x``, ...) as ImpactX 26.10 returns them."""
+        rbc = reduced_beam_characteristics(self, self._sim.reference)
+        rbc.update((old, rbc[new]) for old, new in DEPRECATED_ALIASES.items())
+        return rbc
 
     reduced_beam_characteristics = beam_moments
 
@@ -224,8 +268,8 @@ class ImpactX(Simulation):
         """ImpactX's add_particles(bunch_charge [C], distr, npart, spin_distr); seed: beamtrack's RNG seed."""
         if spin_distr is not None:
             raise NotImplementedError("ImpactX option add_particles(spin_distr) (spin tracking) is not implemented in beamtrack")
-        if seed is None:  # deterministic, as ImpactX (AMReX's RNG starts from a fixed seed): 0, 1, ... per call
-            seed = self._draws
+        if seed is None:  # deterministic, as ImpactX (AMReX's RNG starts from a fixed seed): s0, s0 + 1, ... per call
+            seed = _first_seed() + self._draws
         self._draws += 1
         super().add_particles(bunch_charge, distr, npart, seed=seed)
 
@@ -239,6 +283,15 @@ class ImpactX(Simulation):
             for el in self.lattice:
                 ref.sedge = ref.s
                 el.push_ref(ref, el.nslice)
+
+
+def _first_seed() -> int:
+    """The drop-in's first default seed: ``BEAMTRACK_IMPACTX_SEED`` (beamtrack extension, to resample a script), else 0."""
+    value = os.environ.get("BEAMTRACK_IMPACTX_SEED", "0")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"BEAMTRACK_IMPACTX_SEED must be an integer, not {value!r}") from None
 
 
 def _space_charge_mode(value: Any) -> bool | str:

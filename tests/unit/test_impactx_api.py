@@ -130,6 +130,14 @@ def test_species_are_impactx_codata_2022_doubles() -> None:
         pytest.approx(95788331.43000986, rel=1e-15)
 
 
+def test_beam_monitor_nonlinear_lens_invariants_raise() -> None:
+    # ImpactX writes H and I records when it is on (examples/iota_lens); beamtrack does not, so it must say so
+    monitor = elements.BeamMonitor("monitor", backend="h5")
+    monitor.nonlinear_lens_invariants = False
+    with pytest.raises(NotImplementedError, match="nonlinear_lens_invariants"):
+        monitor.nonlinear_lens_invariants = True
+
+
 def test_beam_moments_have_impactx_deprecated_aliases() -> None:
     sim = make_sim()
     sim.add_particles(1e-9, distribution.Waterbag(**WB), 100)

@@ -80,7 +80,8 @@ def test_scan_end_to_end_table_and_cache(ray_local: None, server_factory: Any, r
 
 
 def test_cancel_scan_midway_keeps_finished_results(ray_local: None, server_factory: Any, rest: Any) -> None:
-    server = server_factory(scheduler=True, max_running=1)
+    # one job per variant (pack_size=1): "nothing queued ever ran" is about the queue
+    server = server_factory(scheduler=True, max_running=1, pack_size=1)
     c = rest(server)
     scan = c.scan(small_base(npart=5000, periods=3), {"beam.seed": list(range(1, 7))}, mode="grid")
     wait_for(lambda: c.get_scan(scan["id"])["counts"]["succeeded"] >= 1, timeout=90, what="a variant done")

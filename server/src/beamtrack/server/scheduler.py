@@ -1,4 +1,5 @@
-"""Scheduler: hands queued jobs to Ray, one JobRunner actor per running job.
+"""Scheduler: hands queued jobs to Ray, one JobRunner actor per running job, or one PackRunner
+actor per pack of scan variants that share a pack key (packed execution, up to ``pack_size``).
 
 Claims are atomic in the store, so several server replicas may each run a scheduler. Actors are
 named and detached: a scheduler that restarts while Ray stays up re-attaches to the actors still
@@ -23,6 +24,7 @@ from typing import Any
 
 import ray
 from beamtrack.workers.errors import Unavailable
+from beamtrack.workers.pack_runner import PackRunner
 from beamtrack.workers.runner import WORKER_RETRY_S, JobRunner
 from beamtrack.workers.store import JobState, JobStore
 from beamtrack.workers.transfer import Transfer, forget, pull, store_marker
@@ -60,6 +62,13 @@ class Running:
     ref: Any
     gpu: bool
     started: float = field(default_factory=time.monotonic)
+    #: A pack (packed execution): every (job id, attempt) its worker runs, the lead first.
+    pack: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def members(self) -> list[tuple[str, int]]:
+        """The (job id, attempt) of every job this worker runs."""
+        return self.pack or [(self.job_id, self.attempt)]
 
 
 def actor_name(prefix: str, job_id: str, attempt: int) -> str:
@@ -86,6 +95,7 @@ class Scheduler:
         self._reconciled_at = time.monotonic()
         self._swept_at = 0.0
         self._actor_cls = ray.remote(JobRunner)
+        self._pack_cls = ray.remote(PackRunner)
         self.transfer = Transfer(
             store_id=store_marker(settings.artifacts),
             always_upload=settings.artifact_transfer == "always",
@@ -132,12 +142,17 @@ class Scheduler:
     # -- recovery --------------------------------------------------------------------------------
     def recover(self) -> None:
         """Re-attach to actors of jobs the store says are running, requeue the orphans."""
+        watched = {job_id for run in self.running.values() for job_id, _ in run.members}
+        packs: dict[str, list[tuple[str, int]]] = {}
         for job_id in self.store.running_ids():
-            if job_id in self.running:
+            if job_id in watched:
                 continue
             try:
                 rec = self.store.get(job_id)
             except Exception:  # noqa: BLE001 - a vanished record has nothing to recover
+                continue
+            if rec.pack:
+                packs.setdefault(rec.pack, []).append((job_id, rec.attempts))
                 continue
             name = actor_name(self.store.prefix, job_id, rec.attempts)
             try:
@@ -150,6 +165,19 @@ class Scheduler:
             self.running[job_id] = Running(job_id, rec.attempts, actor,
                                            actor.wait_done.remote(), gpu=False)
             log.info("re-attached to job %s attempt %d", job_id, rec.attempts)
+        for name, members in packs.items():
+            try:
+                actor = ray.get_actor(name, namespace=NAMESPACE)
+            except ValueError:
+                for job_id, attempt in members:
+                    out = self.store.requeue(job_id, attempt, "worker lost while the server was down",
+                                             max_attempts=self.settings.max_attempts)
+                    log.warning("job %s had no live pack worker; now %s", job_id, out)
+                continue
+            lead = members[0]
+            self.running[lead[0]] = Running(lead[0], lead[1], actor, actor.wait_done.remote(), gpu=False,
+                                            pack=members)
+            log.info("re-attached to a pack of %d jobs (%s)", len(members), name)
 
     # -- main loop -------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -194,67 +222,81 @@ class Scheduler:
                               error="device: cuda was asked for but the cluster has no GPU")
             return
         kind = "cuda" if use_gpu else (None if rec.device == "auto" else rec.device)
+        name = actor_name(self.store.prefix, job_id, attempt)
+        pack: list[tuple[str, int]] = []
+        if rec.pack_key and self.settings.pack_size > 1:
+            pack = [(job_id, attempt), *self.store.claim_pack(rec, limit=self.settings.pack_size - 1, name=name)]
         try:
-            actor = self._actor_cls.options(
-                name=actor_name(self.store.prefix, job_id, attempt), namespace=NAMESPACE,
+            actor = (self._pack_cls if pack else self._actor_cls).options(
+                name=name, namespace=NAMESPACE,
                 lifetime="detached", num_cpus=self.settings.job_cpus, num_gpus=1 if use_gpu else 0,
                 max_restarts=0,
             ).remote(self.redis_url, self.store.prefix, str(self.settings.artifacts),
                      self.settings.hook_limits, self.settings.job_limits, self.transfer)
-            ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined]  # a Ray actor handle
+            if pack:
+                ref = actor.run_pack.remote(pack, kind)  # type: ignore[attr-defined,union-attr]  # a Ray actor handle
+            else:
+                ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined,union-attr]  # a Ray actor handle
         except RayError as exc:
-            self.store.requeue(job_id, attempt, f"could not start a worker: {exc}",
-                               max_attempts=self.settings.max_attempts)
+            for member, member_attempt in pack or [(job_id, attempt)]:
+                self.store.requeue(member, member_attempt, f"could not start a worker: {exc}",
+                                   max_attempts=self.settings.max_attempts)
             return
-        self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu)
+        self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack)
 
     def _reap(self, run: Running, ref: Any) -> None:
         """Record how the job's worker ended, then forget it. The store write comes first: if
         Redis is unreachable the job stays watched and the next tick tries again."""
+        # a pack's jobs share its worker's fate; the store's attempt fence leaves alone the ones
+        # the worker had already finished
         try:
             ray.get(ref, timeout=10)
         except LOST as exc:
-            if killed_for_memory(exc):
-                # a rerun would be killed again: fail it, naming the cause
-                self.store.finish(run.job_id, run.attempt, JobState.FAILED,
-                                  error="out of memory: the worker was killed for memory "
-                                        f"({type(exc).__name__})")
-            else:
-                reason = f"worker lost: {type(exc).__name__}"
-                out = self.store.requeue(run.job_id, run.attempt, reason,
-                                         max_attempts=self.settings.max_attempts)
-                log.warning("job %s attempt %d: %s; now %s", run.job_id, run.attempt, reason, out)
+            for job_id, attempt in run.members:
+                if killed_for_memory(exc):
+                    # a rerun would be killed again: fail it, naming the cause
+                    self.store.finish(job_id, attempt, JobState.FAILED,
+                                      error="out of memory: the worker was killed for memory "
+                                            f"({type(exc).__name__})")
+                else:
+                    reason = f"worker lost: {type(exc).__name__}"
+                    out = self.store.requeue(job_id, attempt, reason,
+                                             max_attempts=self.settings.max_attempts)
+                    log.warning("job %s attempt %d: %s; now %s", job_id, attempt, reason, out)
         except (RayError, GetTimeoutError) as exc:
             cause = getattr(exc, "cause", None)
-            if isinstance(exc, OutOfMemoryError):
-                self.store.finish(run.job_id, run.attempt, JobState.FAILED,
-                                  error=f"out of memory: {_first_line(exc)}")
-            elif isinstance(cause, Unavailable):
-                # the worker could not reach the store for minutes: run it again
-                self.store.requeue(run.job_id, run.attempt, f"job store unreachable: {cause}",
-                                   max_attempts=self.settings.max_attempts)
-            else:
-                self.store.finish(run.job_id, run.attempt, JobState.FAILED,
-                                  error=f"worker error: {type(exc).__name__}: {_first_line(exc)}")
+            for job_id, attempt in run.members:
+                if isinstance(exc, OutOfMemoryError):
+                    self.store.finish(job_id, attempt, JobState.FAILED,
+                                      error=f"out of memory: {_first_line(exc)}")
+                elif isinstance(cause, Unavailable):
+                    # the worker could not reach the store for minutes: run it again
+                    self.store.requeue(job_id, attempt, f"job store unreachable: {cause}",
+                                       max_attempts=self.settings.max_attempts)
+                else:
+                    self.store.finish(job_id, attempt, JobState.FAILED,
+                                      error=f"worker error: {type(exc).__name__}: {_first_line(exc)}")
         del self.running[run.job_id]
         try:
             ray.kill(run.actor, no_restart=True)
         except RayError:
             pass
-        try:
-            pull(self.store, run.job_id, Path(self.settings.artifacts))
-        except Exception:  # noqa: BLE001 - the upload stays; the first artifact request pulls it
-            log.exception("job %s: could not pull its uploaded artifacts", run.job_id)
+        for job_id, _ in run.members:
+            try:
+                pull(self.store, job_id, Path(self.settings.artifacts))
+            except Exception:  # noqa: BLE001 - the upload stays; the first artifact request pulls it
+                log.exception("job %s: could not pull its uploaded artifacts", job_id)
 
     def _enforce_wall_time(self, now: float) -> None:
         """Kill the worker of a job that ran past its wall-clock limit and did not stop."""
         limit = self.settings.job_wall_s + WALL_GRACE_S
         for run in [r for r in self.running.values() if now - r.started > limit]:
             log.warning("job %s: past its wall-clock limit; killing its worker", run.job_id)
-            self.store.finish(run.job_id, run.attempt, JobState.FAILED,
-                              error=f"wall-clock limit: the job ran past its limit of "
-                                    f"{self.settings.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S) "
-                                    "and did not stop; its worker was killed")
+            for job_id, attempt in run.members:
+                self.store.finish(job_id, attempt, JobState.FAILED,
+                                  error=f"wall-clock limit: the job ran past its limit of "
+                                        f"{self.settings.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S) "
+                                        "and did not stop; its worker was killed")
             del self.running[run.job_id]
             try:
                 ray.kill(run.actor, no_restart=True)

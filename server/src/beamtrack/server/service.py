@@ -18,6 +18,7 @@ from beamtrack.spec import JobSpec, SpecError, expand, load_spec, parse_scan
 from beamtrack.spec.resources import ResourceEstimate, estimate, mib
 from beamtrack.workers.cache import cache_key
 from beamtrack.workers.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from beamtrack.workers.packing import pack_key
 from beamtrack.workers.sandbox import hook_module_problem, sandbox_unsupported
 from beamtrack.workers.store import (
     DEVICES,
@@ -282,7 +283,7 @@ class JobService:
             spec_json = spec.model_dump_json()
             jobs.append(NewJob(spec.name, spec_json, hook_module or "", int(est.disk.amount),
                                cache_key(spec_json, hook_module=hook_module or "", device=device),
-                               i, values))
+                               i, values, pack_key=pack_key(spec, hook_module=hook_module or "")))
         if over:
             raise InvalidArgument(
                 "scan variants over their resource limits: "

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     #: Serve a job (or scan variant) whose identical spec already succeeded from the result
     #: cache (beamtrack.workers.cache) instead of running it again.
     result_cache: bool = True
+    #: Packed execution: up to this many variants of one scan that share their lattice
+    #: structure and particle count (beamtrack.workers.packing) run in one worker, one kernel
+    #: launch per fused group; 1 runs every variant as its own job.
+    pack_size: Annotated[int, Field(ge=1, le=100_000)] = 256
     #: Artifact retention [s] after a job ends: succeeded jobs, and failed or cancelled ones.
     artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 7 * 86_400.0
     failed_artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 86_400.0

@@ -136,6 +136,10 @@ class JobRecord:
     values: dict[str, Any] = field(default_factory=dict)
     #: Served from the result cache: the job whose results (stream rows, artifacts) this one's are.
     cached_from: str = ""
+    #: Variants of one scan with the same pack key may run packed (beamtrack.workers.packing);
+    #: ``pack`` names the worker of the pack the job's current attempt runs in ('' when alone).
+    pack_key: str = ""
+    pack: str = ""
 
     @classmethod
     def from_hash(cls, h: dict[str, str]) -> JobRecord:
@@ -157,6 +161,7 @@ class JobRecord:
             scan_id=h.get("scan_id", ""),
             variant=int(h["variant"]) if h.get("variant", "") != "" else None,
             values=json.loads(h.get("values") or "{}"), cached_from=h.get("cached_from", ""),
+            pack_key=h.get("pack_key", ""), pack=h.get("pack", ""),
         )
 
 
@@ -171,13 +176,46 @@ while true do
   local jk = p .. ':job:' .. id
   if redis.call('HGET', jk, 'state') == 'queued' then
     local attempt = redis.call('HINCRBY', jk, 'attempts', 1)
-    redis.call('HSET', jk, 'state', 'running', 'started_at', ARGV[2], 'worker', '')
+    redis.call('HSET', jk, 'state', 'running', 'started_at', ARGV[2], 'worker', '', 'pack', '')
     redis.call('SADD', p .. ':running', id)
     redis.call('XADD', p .. ':stream:' .. id, '*', 'k', 'state',
       'd', cjson.encode({state='running', attempt=attempt}))
     return {id, attempt}
   end
 end
+"""
+
+# After ``_CLAIM`` gave the lead job ARGV[3] of scan ARGV[5]: claim up to ARGV[6] more queued
+# jobs of that scan with pack key ARGV[4] into the pack named ARGV[7]. The scan's jobs hold
+# consecutive queue scores (one seq range, one priority; a retry keeps its score), so they are
+# read from the lead's score on, at most 4 * ARGV[6] entries.
+# ARGV: prefix, now, lead id, pack key, scan id, limit, pack name
+_CLAIM_PACK = """
+local p = ARGV[1]
+local limit = tonumber(ARGV[6])
+local lead = p .. ':job:' .. ARGV[3]
+local lo = redis.call('HGET', lead, 'qscore')
+local n = redis.call('HGET', p .. ':scan:' .. ARGV[5], 'n')
+local out = {}
+redis.call('HSET', lead, 'pack', ARGV[7])
+if not lo or not n or limit < 1 then return out end
+local ids = redis.call('ZRANGEBYSCORE', p .. ':queue', lo, tonumber(lo) + tonumber(n), 'LIMIT', 0, 4 * limit)
+for _, id in ipairs(ids) do
+  if #out >= 2 * limit then break end
+  local jk = p .. ':job:' .. id
+  local h = redis.call('HMGET', jk, 'state', 'pack_key', 'scan_id')
+  if h[1] == 'queued' and h[2] == ARGV[4] and h[3] == ARGV[5] then
+    redis.call('ZREM', p .. ':queue', id)
+    local attempt = redis.call('HINCRBY', jk, 'attempts', 1)
+    redis.call('HSET', jk, 'state', 'running', 'started_at', ARGV[2], 'worker', '', 'pack', ARGV[7])
+    redis.call('SADD', p .. ':running', id)
+    redis.call('XADD', p .. ':stream:' .. id, '*', 'k', 'state',
+      'd', cjson.encode({state='running', attempt=attempt, pack=ARGV[7]}))
+    table.insert(out, id)
+    table.insert(out, attempt)
+  end
+end
+return out
 """
 
 # ARGV: prefix, id, attempt, to_state, now, error, result_json
@@ -261,6 +299,7 @@ class JobStore:
         self.prefix = prefix
         self.stream_maxlen = stream_maxlen
         self._claim = self.r.register_script(_CLAIM)
+        self._claim_pack = self.r.register_script(_CLAIM_PACK)
         self._finish = self.r.register_script(_FINISH)
         self._requeue = self.r.register_script(_REQUEUE)
         self._cancel = self.r.register_script(_CANCEL)
@@ -401,6 +440,17 @@ class JobStore:
         return str(res[0]), int(res[1])
 
     @_store_call
+    def claim_pack(self, lead: JobRecord, *, limit: int, name: str) -> builtins.list[tuple[str, int]]:
+        """After ``claim`` returned ``lead`` (a scan variant with a pack key): move up to
+        ``limit`` more queued variants of its scan with the same key to running, in the pack
+        ``name``; returns their (id, attempt) in queue order (the lead not included)."""
+        if not lead.pack_key or not lead.scan_id:
+            return []
+        res = self._claim_pack(args=[self.prefix, repr(time.time()), lead.id, lead.pack_key, lead.scan_id,
+                                     int(limit), name])
+        return [(str(res[i]), int(res[i + 1])) for i in range(0, len(res), 2)]
+
+    @_store_call
     def cancel(self, job_id: str) -> str:
         """Cancel a job: 'cancelled' (was queued) or 'requested' (running; the worker stops).
 
@@ -476,6 +526,14 @@ class JobStore:
         return self.r.hget(self.job_key(job_id), "cancel_requested") == "1"
 
     @_store_call
+    def cancels_requested(self, job_ids: Iterable[str]) -> builtins.list[bool]:
+        """``is_cancel_requested`` of each job, in one round trip (a pack's watcher)."""
+        pipe = self.r.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hget(self.job_key(job_id), "cancel_requested")
+        return [flag == "1" for flag in pipe.execute()]
+
+    @_store_call
     def publish_rows(self, job_id: str, attempt: int, rows: Iterable[dict[str, float]]) -> int:
         """Append diagnostics rows to the stream and advance the progress step; returns count.
 
@@ -493,6 +551,27 @@ class JobStore:
             pipe.hincrby(self.job_key(job_id), "diag_count", n)
             if last_step is not None:
                 pipe.hset(self.job_key(job_id), "step", int(last_step))
+            pipe.execute()
+        return n
+
+    @_store_call
+    def publish_rows_many(self, batches: Iterable[tuple[str, int, builtins.list[dict[str, Any]]]]) -> int:
+        """``publish_rows`` for several jobs (id, attempt, rows) in one MULTI/EXEC (a pack's
+        variants); returns how many rows were written."""
+        pipe = self.r.pipeline(transaction=True)
+        n = 0
+        for job_id, _attempt, rows in batches:
+            if not rows:
+                continue
+            for row in rows:
+                pipe.xadd(self.stream_key(job_id), {"k": "diag", "d": json.dumps(row)},
+                          maxlen=self.stream_maxlen, approximate=True)
+            pipe.hincrby(self.job_key(job_id), "diag_count", len(rows))
+            last_step = rows[-1].get("step")
+            if last_step is not None:
+                pipe.hset(self.job_key(job_id), "step", int(last_step))
+            n += len(rows)
+        if n:
             pipe.execute()
         return n
 
@@ -606,6 +685,7 @@ class JobStore:
                 "hook_module": job.hook_module, "result": "", "scan_id": scan_id,
                 "variant": "" if job.variant is None else job.variant,
                 "values": json.dumps(job.values), "cache_key": job.cache_key,
+                "pack_key": job.pack_key,
             }
             sk = self.stream_key(job_id)
             pipe.xadd(sk, {"k": "state", "d": json.dumps({"state": "queued"})})
@@ -762,6 +842,8 @@ class NewJob:
     values: dict[str, Any] = field(default_factory=dict)
     #: A succeeded job with the same cache key: the new job is served from it.
     cached: JobRecord | None = None
+    #: Scan variants with the same non-empty key may run packed (beamtrack.workers.packing).
+    pack_key: str = ""
 
 
 @dataclass

@@ -1,9 +1,16 @@
 """Generate the C source of one tracking kernel from the element classes it must hold.
 
-A kernel exports ``bt_setup(ops, nops, aux)`` and ``bt_track(real, cap, n, state, s_lost, ops, nops,
-aux, nthreads)``. On the CPU, particles are processed in chunks of ``BT_CHUNK`` that stay in L1
-cache while every op of a fused segment is applied to them (the inner loop over the chunk is a SIMD
+A kernel exports ``bt_setup(ops, nops, aux)``, ``bt_track(real, cap, n, state, s_lost, ops, nops,
+aux, nthreads)`` and ``bt_track_batch(real, cap, nvar, stride, npv, state, s_lost, ops, nops, aux,
+nthreads)``. On the CPU, particles are processed in chunks of ``BT_CHUNK`` that stay in L1 cache
+while every op of a fused segment is applied to them (the inner loop over the chunk is a SIMD
 loop); on CUDA, one thread carries one particle through all ops in registers.
+
+``bt_track_batch`` is packed execution: ``nvar`` variants of one line, variant ``v`` holding the
+``npv`` particles at columns ``[v * stride, v * stride + npv)`` and its own ``nops`` ops at
+``ops[v * nops]``. Chunks restart at each variant's first particle and never straddle two, and
+a chunk runs exactly the code ``bt_track`` runs on the variant alone, so each particle's result
+is the one an unpacked run gives.
 """
 
 from __future__ import annotations
@@ -120,7 +127,7 @@ def generate_cpu(classes: Sequence[KernelClass], kind: str, chunk: int = 256) ->
     runners = "".join(_cpu_runner(i, k) for i, k in enumerate(classes))
     setup_cases = "\n".join(f"        case {i}: {k.name}_setup(&ops[i], aux); break;" for i, k in enumerate(classes))
     track_cases = "\n".join(
-        f"                case {i}: bt_run_{i}(op, aux, m, x, y, t, px, py, pt, st, sl); break;"
+        f"            case {i}: bt_run_{i}(op, aux, m, x, y, t, px, py, pt, st, sl); break;"
         for i, k in enumerate(classes)
     )
     parallel = "#pragma omp parallel for schedule(static) num_threads(nthreads)" if kind == "openmp" else ""
@@ -142,6 +149,21 @@ void bt_setup(bt_op* ops, int64_t nops, const double* aux)
     }}
 }}
 
+static void bt_track_chunk(double* real, int64_t cap, int64_t c0, int64_t m, int32_t* state, double* s_lost,
+                           const bt_op* ops, int64_t nops, const double* aux)
+{{
+    double* x = real + c0; double* y = real + cap + c0; double* t = real + 2 * cap + c0;
+    double* px = real + 3 * cap + c0; double* py = real + 4 * cap + c0; double* pt = real + 5 * cap + c0;
+    int32_t* st = state + c0; double* sl = s_lost + c0;
+    for (int64_t k = 0; k < nops; ++k) {{
+        const bt_op* op = &ops[k];
+        switch (op->kind) {{
+{track_cases}
+            default: break;
+        }}
+    }}
+}}
+
 void bt_track(double* real, int64_t cap, int64_t n, int32_t* state, double* s_lost,
               const bt_op* ops, int64_t nops, const double* aux, int32_t nthreads)
 {{
@@ -151,16 +173,22 @@ void bt_track(double* real, int64_t cap, int64_t n, int32_t* state, double* s_lo
     for (int64_t ic = 0; ic < nchunk; ++ic) {{
         int64_t const c0 = ic * BT_CHUNK;
         int64_t const m = (n - c0 < BT_CHUNK) ? n - c0 : BT_CHUNK;
-        double* x = real + c0; double* y = real + cap + c0; double* t = real + 2 * cap + c0;
-        double* px = real + 3 * cap + c0; double* py = real + 4 * cap + c0; double* pt = real + 5 * cap + c0;
-        int32_t* st = state + c0; double* sl = s_lost + c0;
-        for (int64_t k = 0; k < nops; ++k) {{
-            const bt_op* op = &ops[k];
-            switch (op->kind) {{
-{track_cases}
-                default: break;
-            }}
-        }}
+        bt_track_chunk(real, cap, c0, m, state, s_lost, ops, nops, aux);
+    }}
+}}
+
+void bt_track_batch(double* real, int64_t cap, int64_t nvar, int64_t stride, int64_t npv, int32_t* state,
+                    double* s_lost, const bt_op* ops, int64_t nops, const double* aux, int32_t nthreads)
+{{
+    (void)nthreads;
+    int64_t const per = (npv + BT_CHUNK - 1) / BT_CHUNK;
+    int64_t const nchunk = nvar * per;
+    {parallel}
+    for (int64_t ic = 0; ic < nchunk; ++ic) {{
+        int64_t const v = ic / per;
+        int64_t const r0 = (ic - v * per) * BT_CHUNK;
+        int64_t const m = (npv - r0 < BT_CHUNK) ? npv - r0 : BT_CHUNK;
+        bt_track_chunk(real, cap, v * stride + r0, m, state, s_lost, ops + v * nops, nops, aux);
     }}
 }}
 """
@@ -185,11 +213,10 @@ extern "C" __global__ void bt_setup(bt_op* ops, long long nops, const double* au
     }}
 }}
 
-extern "C" __global__ void bt_track(double* real, long long cap, long long n, int* state, double* s_lost,
-                                    const bt_op* ops, long long nops, const double* aux)
+__device__ static inline void bt_track_one(double* real, long long cap, long long i, int* state, double* s_lost,
+                                           const bt_op* ops, long long nops, const double* aux)
 {{
-    long long const i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
-    if (i >= n || state[i]) return;
+    if (state[i]) return;
     bt_part p = {{real[i], real[cap + i], real[2 * cap + i], real[3 * cap + i], real[4 * cap + i], real[5 * cap + i], 0}};
     for (long long k = 0; k < nops && !p.lost; ++k) {{
         const bt_op* op = &ops[k];
@@ -210,5 +237,23 @@ extern "C" __global__ void bt_track(double* real, long long cap, long long n, in
     }}
     real[i] = p.x; real[cap + i] = p.y; real[2 * cap + i] = p.t;
     real[3 * cap + i] = p.px; real[4 * cap + i] = p.py; real[5 * cap + i] = p.pt;
+}}
+
+extern "C" __global__ void bt_track(double* real, long long cap, long long n, int* state, double* s_lost,
+                                    const bt_op* ops, long long nops, const double* aux)
+{{
+    long long const i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    bt_track_one(real, cap, i, state, s_lost, ops, nops, aux);
+}}
+
+extern "C" __global__ void bt_track_batch(double* real, long long cap, long long nvar, long long stride,
+                                          long long npv, int* state, double* s_lost, const bt_op* ops,
+                                          long long nops, const double* aux)
+{{
+    long long const g = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (g >= nvar * npv) return;
+    long long const v = g / npv;
+    bt_track_one(real, cap, v * stride + (g - v * npv), state, s_lost, ops + v * nops, nops, aux);
 }}
 """

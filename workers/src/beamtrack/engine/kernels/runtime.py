@@ -56,6 +56,8 @@ class CpuKernel:
         lib.bt_setup.restype = None
         lib.bt_track.argtypes = [p, i64, i64, p, p, p, i64, p, i32]
         lib.bt_track.restype = None
+        lib.bt_track_batch.argtypes = [p, i64, i64, i64, i64, p, p, p, i64, p, i32]
+        lib.bt_track_batch.restype = None
         self._lib = lib
         self.nthreads = default_threads() if kind == "openmp" else 1
 
@@ -89,6 +91,29 @@ class CpuKernel:
         )
 
 
+    def track_batch(self, pc: Any, nvar: int, stride: int, npv: int, ops: np.ndarray, aux: np.ndarray) -> None:
+        """Packed execution: push variant ``v``'s ``npv`` particles (columns ``v * stride`` on) of
+        ``pc`` through its ops ``ops[v * nops : (v + 1) * nops]`` (``nops = len(ops) // nvar``,
+        already set up, aux offsets into ``aux``), all variants in one launch."""
+        real = pc.real
+        if not real.flags.c_contiguous:
+            raise ValueError("particle data must be C-contiguous")
+        _check_batch(real.shape[1], nvar, stride, npv, ops)
+        if nvar == 0 or npv == 0 or len(ops) == 0:
+            return
+        self._for(ops)._lib.bt_track_batch(
+            real.ctypes.data, real.shape[1], nvar, stride, npv, pc.state.ctypes.data, pc.s_lost.ctypes.data,
+            ops.ctypes.data, len(ops) // nvar, aux.ctypes.data, self.nthreads,
+        )
+
+
+def _check_batch(cap: int, nvar: int, stride: int, npv: int, ops: np.ndarray) -> None:
+    if nvar < 0 or npv < 0 or stride < npv or (nvar and (nvar - 1) * stride + npv > cap):
+        raise ValueError(f"{nvar} variants of {npv} particles at stride {stride} do not fit {cap} columns")
+    if nvar and len(ops) % nvar:
+        raise ValueError(f"{len(ops)} ops are not the same number for each of {nvar} variants")
+
+
 class CudaKernel:
     """The same kernel compiled by NVRTC through CuPy's RawModule (or loaded from a prebuilt cubin at
     ``path``); data stays on the device. Ops beyond ``config`` go to a wider kernel as on the CPU."""
@@ -113,6 +138,7 @@ class CudaKernel:
             self.module = cp.RawModule(code=source, options=opts, name_expressions=None)
         self._setup = self.module.get_function("bt_setup")
         self._track = self.module.get_function("bt_track")
+        self._track_batch = self.module.get_function("bt_track_batch")
 
     _for = CpuKernel._for
 
@@ -135,6 +161,21 @@ class CudaKernel:
         d_aux = cp.asarray(aux)
         grid = ((n + self.block - 1) // self.block,)
         k._track(grid, (self.block,), (pc.real, np.int64(n), np.int64(n), pc.state, pc.s_lost, d_ops, np.int64(len(ops)), d_aux))
+
+    def track_batch(self, pc: Any, nvar: int, stride: int, npv: int, ops: np.ndarray, aux: np.ndarray) -> None:
+        """Packed execution on the device (see ``CpuKernel.track_batch``): one thread a particle."""
+        cp = self._cp
+        _check_batch(pc.real.shape[1], nvar, stride, npv, ops)
+        if nvar == 0 or npv == 0 or len(ops) == 0:
+            return
+        k = self._for(ops)
+        d_ops = cp.asarray(ops.view(np.uint8))
+        d_aux = cp.asarray(aux)
+        total = nvar * npv
+        grid = ((total + self.block - 1) // self.block,)
+        k._track_batch(grid, (self.block,), (pc.real, np.int64(pc.real.shape[1]), np.int64(nvar), np.int64(stride),
+                                             np.int64(npv), pc.state, pc.s_lost, d_ops, np.int64(len(ops) // nvar),
+                                             d_aux))
 
 
 _loaded: dict[tuple[Any, ...], Any] = {}

@@ -1,0 +1,113 @@
+"""Packed execution over the service (real redis-server, local Ray, uvicorn on 127.0.0.1): a scan's
+variants that share their lattice structure run in one worker and publish, each as its own job,
+the rows an unpacked run of that variant gives; variants of another structure run in their own
+pack; a killed pack worker is retried without a duplicate row."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import Any
+
+import pytest
+from beamtrack.engine import Simulation
+from beamtrack.spec import load_spec
+from beamtrack.workers.runner import _clean_row
+
+from .conftest import fodo_spec, wait_for
+
+pytestmark = pytest.mark.integration
+
+K = "lattice.elements[name=quad1].k"
+NSLICE = "lattice.elements[name=drift2].nslice"
+
+
+def alone_rows(text: str, tmp: Any) -> list[dict[str, Any]]:
+    """The diagnostics rows of the variant tracked alone in this process, as the service sends them."""
+    sim = Simulation.from_spec(load_spec(text), tmp, kind="serial")
+    rows: list[dict[str, Any]] = []
+    sim.diagnostics_listeners.append(lambda r: rows.append(_clean_row(r)))
+    sim.track_particles()
+    sim.finalize()
+    return rows
+
+
+def spec_json(c: Any, job_id: str) -> str:
+    """The variant's JobSpec as the service stored it (GET /v1/jobs/{id}/spec)."""
+    return json.dumps(c._json("GET", f"/v1/jobs/{job_id}/spec")["spec"])
+
+
+def started_logs(c: Any, job_id: str) -> list[str]:
+    """The job's 'attempt N started on host:pid ...' log lines."""
+    return [e.data["msg"] for e in c.events(job_id) if e.kind == "log" and " started on " in e.data["msg"]]
+
+
+def worker_of(msg: str) -> str:
+    return msg.split(" started on ", 1)[1].split(" ", 1)[0]
+
+
+def packs_of(c: Any, job_ids: list[str]) -> dict[str, list[str]]:
+    """Job ids by the worker (host:pid) their last attempt ran in."""
+    out: dict[str, list[str]] = {}
+    for job_id in job_ids:
+        out.setdefault(worker_of(started_logs(c, job_id)[-1]), []).append(job_id)
+    return out
+
+
+def test_packed_scan_rows_equal_unpacked(ray_local: None, server_factory: Any, rest: Any, tmp_path: Any) -> None:
+    server = server_factory(scheduler=True, pack_size=8, result_cache=False)
+    c = rest(server)
+    base = fodo_spec(npart=300, periods=1, name="packbase")  # BeamMonitors and slice diagnostics on
+    scan = c.scan(base, {K: [0.9, 1.0, 1.1], NSLICE: [25, 20]}, mode="grid", device="serial")
+    done = c.wait_scan(scan["id"], timeout=180)
+    assert done["state"] == "succeeded" and done["counts"]["succeeded"] == 6
+    rows = c.scan_results(scan["id"])["rows"]
+    ids = [r["job_id"] for r in rows]
+    # two structures (drift2's nslice), so two packs of three, each in one worker
+    groups = sorted(sorted(c.get(j)["variant"] for j in g) for g in packs_of(c, ids).values())
+    assert groups == [[0, 2, 4], [1, 3, 5]]
+    for r in rows:
+        job = c.get(r["job_id"])
+        log = started_logs(c, r["job_id"])
+        assert len(log) == 1 and log[0].endswith("in a pack of 3 variants"), log
+        got = c.diagnostics(r["job_id"])
+        want = alone_rows(spec_json(c, r["job_id"]), tmp_path / r["job_id"])
+        assert got == want  # every row of every variant, exactly
+        assert job["progress"]["step"] == job["progress"]["total_steps"] == want[-1]["step"]
+        names = {a["name"] for a in c.artifacts(r["job_id"])}
+        assert {"diags/reduced_beam_characteristics.0.0", "diags/openPMD/monitor.h5"} <= names
+    assert len({round(c.diagnostics(j)[-1]["sigma_x"], 12) for j in ids}) == 3  # k changes the beam, nslice not
+
+
+def test_killed_pack_worker_is_retried_without_duplicate_rows(ray_local: None, server_factory: Any, rest: Any,
+                                                              tmp_path: Any) -> None:
+    server = server_factory(scheduler=True, pack_size=8, result_cache=False)
+    c = rest(server)
+    base = fodo_spec(npart=2000, periods=30, name="packkill")
+    scan = c.scan(base, {K: [0.95, 1.0, 1.05]}, device="serial")
+    ids = c.scan_results(scan["id"])["rows"]
+    ids = [r["job_id"] for r in ids]
+
+    from beamtrack.workers.store import JobStore
+
+    store = JobStore.from_url(server.settings.redis_url, prefix=server.settings.key_prefix)
+
+    def mid_run() -> bool:
+        return all(j["state"] == "running" and j["progress"]["step"] > 20 for j in map(c.get, ids))
+
+    wait_for(mid_run, 180, "every variant running, rows published")
+    recs = store.jobs(ids)
+    assert len({r.worker for r in recs}) == 1 and recs[0].pack  # one pack, one worker
+    worker = recs[0].worker
+    os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
+    done = c.wait_scan(scan["id"], timeout=300)
+    assert done["state"] == "succeeded"
+    for job_id in ids:
+        job = c.get(job_id)
+        log = started_logs(c, job_id)
+        assert job["attempts"] == 2 and len(log) == 2 and worker_of(log[1]) != worker
+        got = c.diagnostics(job_id)
+        steps = [r["step"] for r in got]
+        assert steps == sorted(set(steps))  # no row twice
+        assert got == alone_rows(spec_json(c, job_id), tmp_path / job_id)

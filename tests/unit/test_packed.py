@@ -1,0 +1,158 @@
+"""Packed execution (beamtrack.engine.packed): every particle of every variant, its diagnostics rows,
+monitor output and losses equal an unpacked run of that variant alone, bit for bit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from beamtrack.engine import Simulation, elements
+from beamtrack.engine.distribution import Waterbag
+from beamtrack.engine.packed import PackedRun, PackError, pack_signature, track_packed
+from beamtrack.spec import load_spec
+
+pytestmark = pytest.mark.unit
+KINDS = ("serial", "openmp")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def line(v: int, *, misaligned: bool = False) -> list[elements.Element]:
+    """Four element classes (two with sin/cos in their maps), parameters that differ per variant,
+    an aperture that loses particles."""
+    dx = 1e-5 * (v + 1) if misaligned else 0.0
+    return [
+        elements.Drift(name="d1", ds=0.25 + 0.01 * v, nslice=3),
+        elements.Quad(name="q1", ds=1.0, k=1.0 + 0.05 * v, nslice=2, dx=dx),
+        elements.Sbend(name="b1", ds=0.5, rc=10.0 + v, nslice=2),
+        elements.ChrQuad(name="q2", ds=0.8, k=-1.2 - 0.03 * v, nslice=3, aperture_x=1.2e-4, aperture_y=1.5e-4),
+        elements.Drift(name="d2", ds=0.5, nslice=1),
+    ]
+
+
+def make_sim(kind: str, v: int, n: int = 300, **kw) -> Simulation:
+    sim = Simulation(kind=kind, diagnostics=False, **kw)
+    sim.reference.set_species("electron").set_kin_energy_MeV(2000 + 10 * v)
+    sim.add_particles(1e-9, Waterbag(lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-5, lambdaPy=1e-5,
+                                     lambdaPt=2e-3, muxpx=-0.5, muypy=0.5), npart=n, seed=10 + v)
+    return sim
+
+
+def rows_of(sim: Simulation) -> list[dict[str, float]]:
+    rows: list[dict[str, float]] = []
+    sim.diagnostics_listeners.append(rows.append)
+    return rows
+
+
+def assert_same(a: Simulation, b: Simulation) -> None:
+    assert np.array_equal(np.asarray(a.beam.real), np.asarray(b.beam.real))
+    assert np.array_equal(np.asarray(a.beam.state), np.asarray(b.beam.state))
+    assert np.array_equal(np.asarray(a.beam.s_lost), np.asarray(b.beam.s_lost))
+    assert np.array_equal(np.asarray(a.beam.id), np.asarray(b.beam.id))
+    assert a.tracking_step == b.tracking_step and a.reference.s == b.reference.s
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("slicewise", [False, True], ids=["fused", "slicewise"])
+@pytest.mark.parametrize("misaligned", [False, True], ids=["aligned", "misaligned"])
+def test_packed_equals_unpacked_per_particle(kind: str, slicewise: bool, misaligned: bool) -> None:
+    nvar = 5
+    alone, packed = [], []
+    alone_rows, packed_rows = [], []
+    for v in range(nvar):
+        for out, rows in ((alone, alone_rows), (packed, packed_rows)):
+            sim = make_sim(kind, v, slice_step_diagnostics=slicewise)
+            sim.lattice.extend(line(v, misaligned=misaligned))
+            sim.periods = 2
+            rows.append(rows_of(sim))
+            out.append(sim)
+    for sim in alone:
+        sim.track_particles()
+    assert track_packed(packed) == {}
+    for a, b, ra, rb in zip(alone, packed, alone_rows, packed_rows, strict=True):
+        assert_same(a, b)
+        assert len(ra) == len(rb) == (2 * 11 + 1 if slicewise else 2)
+        assert json.dumps(ra) == json.dumps(rb)
+    assert any(int((sim.beam.state != 0).sum()) for sim in packed)  # the aperture lost particles
+    assert len({float(sim.beam.x[0]) for sim in packed}) == nvar  # the variants differ
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_packed_fodo_example_with_monitors(kind: str, tmp_path: Path) -> None:
+    """examples/fodo.json (BeamMonitors, slice diagnostics) with other quad strengths: the same
+    particles, rows and openPMD files as each variant run alone."""
+    spec = json.loads((ROOT / "examples" / "fodo.json").read_text())
+    spec["beam"]["npart"] = 250
+    spec["lattice"]["periods"] = 1
+
+    def variant(v: int) -> dict:
+        s = json.loads(json.dumps(spec))
+        s["lattice"]["elements"][3]["k"] = 1.0 + 0.1 * v
+        s["beam"]["seed"] = 100 + v
+        return s
+
+    alone = [Simulation.from_spec(load_spec(variant(v)), tmp_path / f"a{v}", kind=kind) for v in range(3)]
+    packed = [Simulation.from_spec(load_spec(variant(v)), tmp_path / f"p{v}", kind=kind) for v in range(3)]
+    for sim in alone:
+        sim.track_particles()
+        sim.finalize()
+    assert track_packed(packed) == {}
+    for sim in packed:
+        sim.finalize()
+    import openpmd_api as io
+
+    for v, (a, b) in enumerate(zip(alone, packed, strict=True)):
+        assert_same(a, b)
+        ta = (tmp_path / f"a{v}" / "diags" / "reduced_beam_characteristics.0.0").read_text()
+        tb = (tmp_path / f"p{v}" / "diags" / "reduced_beam_characteristics.0.0").read_text()
+        assert ta == tb and len(ta.splitlines()) == 1 + a.tracking_step + 1  # header, step 0, each step
+        files = sorted(p.name for p in (tmp_path / f"p{v}" / "diags" / "openPMD").iterdir())
+        assert files == sorted(p.name for p in (tmp_path / f"a{v}" / "diags" / "openPMD").iterdir())
+        series = [io.Series(str(tmp_path / d / "diags" / "openPMD" / "monitor.h5"), io.Access.read_only)
+                  for d in (f"a{v}", f"p{v}")]
+        assert list(series[0].iterations) == list(series[1].iterations)
+        for it in series[0].iterations:
+            xa = series[0].iterations[it].particles["beam"]["position"]["x"].load_chunk()
+            xb = series[1].iterations[it].particles["beam"]["position"]["x"].load_chunk()
+            series[0].flush()
+            series[1].flush()
+            assert np.array_equal(xa, xb)
+
+
+def test_stopped_variant_leaves_the_pack_alone() -> None:
+    sims = []
+    for v in range(3):
+        sim = make_sim("serial", v, slice_step_diagnostics=True)
+        sim.lattice.extend(line(v))
+        sims.append(sim)
+    ref = make_sim("serial", 2, slice_step_diagnostics=True)
+    ref.lattice.extend(line(2))
+    ref.track_particles()
+
+    def stop_after_5(step: int, total: int) -> None:
+        if step == 5:
+            sims[1].request_stop()
+
+    sims[1].progress_listeners.append(stop_after_5)
+    run = PackedRun(sims)
+    run.track_particles()
+    assert list(run.errors) == [1] and type(run.errors[1]).__name__ == "TrackingCancelled"
+    assert sims[1].tracking_step == 5  # stopped at the next slice boundary, as an unpacked run stops
+    assert_same(ref, sims[2])
+
+
+def test_what_cannot_be_packed() -> None:
+    a, b = make_sim("serial", 0), make_sim("serial", 1)
+    a.lattice.extend(line(0))
+    b.lattice.extend(line(1)[:-1])
+    with pytest.raises(PackError, match="variant 1 does not share"):
+        PackedRun([a, b])
+    c = make_sim("serial", 0, n=100)
+    c.lattice.extend(line(0))
+    assert pack_signature(c) != pack_signature(a)  # particle count
+    a.hook["after_period"] = lambda s: None
+    assert pack_signature(a) is None
+    d = make_sim("serial", 0)
+    d.lattice.extend([*line(0), elements.Programmable(name="p")])
+    assert pack_signature(d) is None

@@ -1,0 +1,247 @@
+"""Packed execution: many variants of one line tracked together, one kernel launch per fused group.
+
+A *pack* is a list of Simulations that share the lattice structure (element classes, order and
+slice counts), the particle count, the number of periods and the diagnostics settings, and
+differ only in element parameters, the reference particle and the beam's particles. Their
+particles are copied into one block with a batch axis: variant ``v`` holds the columns
+``[v * npart, (v + 1) * npart)``, and each ``Simulation.beam`` is re-pointed at its own slice of
+the block (views: the variant's diagnostics, monitors and lost-particle output read its particles
+where the kernel writes them). Every kernel launch pushes all variants, each with its own op
+table (``CpuKernel.track_batch``); chunks never straddle two variants, so each particle gets the
+result an unpacked ``Simulation.track_particles`` gives it, bit for bit.
+
+What cannot be packed (``pack_signature`` is None): space charge, hooks, Programmable elements.
+A variant that stops (``request_stop``) or whose output fails leaves the pack at that step: its
+ops become no-ops (``nslice = 0``) and its error is kept in ``PackedRun.errors``; the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .elements.python_side import BeamMonitor, Programmable
+from .kernels.runtime import empty_ops
+from .particles import ParticleContainer
+from .simulation import Simulation
+from .tracking import Group, Tracker, TrackingCancelled, tracker_signature
+
+
+class PackError(ValueError):
+    """Simulations that cannot be tracked as one pack (the message says which and why)."""
+
+
+def pack_signature(sim: Simulation) -> tuple[Any, ...] | None:
+    """What the variants of a pack must share; None when ``sim`` cannot be packed at all."""
+    if sim.space_charge_enabled or any(v is not None for v in sim.hook.values()):
+        return None
+    line = []
+    for el in sim.lattice:
+        if isinstance(el, Programmable):
+            return None
+        line.append((type(el).__name__, el.kernel.name if el.kernel is not None else None, el.nslice,
+                     isinstance(el, BeamMonitor)))
+    return (tuple(line), sim.beam.size, sim.periods, sim.tracking_step, sim.kind, sim.nthreads,
+            sim.diagnostics, sim.slice_step_diagnostics, sim.compose_linear,
+            tuple(sorted(sim.kernel_config().items())))
+
+
+def _noop_ops(n: int) -> np.ndarray:
+    ops = empty_ops(n)
+    ops["nslice"] = 0  # no slice map runs: the particles are left exactly as they are
+    return ops
+
+
+class PackedRun:
+    """Tracks ``sims`` (one pack) together; see the module docstring."""
+
+    def __init__(self, sims: Sequence[Simulation]):
+        if not sims:
+            raise PackError("a pack needs at least one simulation")
+        self.sims = list(sims)
+        sig = pack_signature(self.sims[0])
+        if sig is None:
+            raise PackError("variant 0 cannot be packed (space charge, hooks or Programmable elements)")
+        for v, sim in enumerate(self.sims[1:], 1):
+            if pack_signature(sim) != sig:
+                raise PackError(f"variant {v} does not share variant 0's lattice structure, particle count, "
+                                "periods, kernel kind or diagnostics settings")
+        self.trackers = [Tracker(sim) for sim in self.sims]
+        self.kernel = self.trackers[0].kernel
+        if any(t.kernel is not self.kernel for t in self.trackers):
+            raise PackError("the variants' lines need different kernels")
+        self.npart = self.sims[0].beam.size
+        self.errors: dict[int, BaseException] = {}
+        self.beam = self._pack_beams()
+
+    def _pack_beams(self) -> ParticleContainer:
+        first = self.sims[0].beam
+        xp, n, nvar = first.xp, self.npart, len(self.sims)
+        pc = ParticleContainer(xp=xp, qm=first.qm)
+        pc.real = xp.empty((first.real.shape[0], nvar * n), dtype=xp.float64)
+        pc.id = xp.empty(nvar * n, dtype=first.id.dtype)
+        pc.state = xp.empty(nvar * n, dtype=first.state.dtype)
+        pc.s_lost = xp.empty(nvar * n, dtype=first.s_lost.dtype)
+        for v, sim in enumerate(self.sims):
+            b, cols = sim.beam, slice(v * n, (v + 1) * n)
+            pc.real[:, cols] = b.real
+            pc.id[cols], pc.state[cols], pc.s_lost[cols] = b.id, b.state, b.s_lost
+            b.real, b.id, b.state, b.s_lost = pc.real[:, cols], pc.id[cols], pc.state[cols], pc.s_lost[cols]
+        return pc
+
+    @property
+    def active(self) -> list[int]:
+        """Indices of the variants still tracked."""
+        return [v for v in range(len(self.sims)) if v not in self.errors]
+
+    def _drop(self, v: int, exc: BaseException) -> None:
+        self.errors[v] = exc
+
+    def _each(self, fn: Any) -> None:
+        """``fn(v)`` for every active variant; an exception drops that variant from the pack."""
+        for v in self.active:
+            try:
+                fn(v)
+            except Exception as exc:  # noqa: BLE001 - the variant fails alone, the pack goes on
+                self._drop(v, exc)
+
+    def _launch(self, tables: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
+        """One kernel launch: variant v's op table and aux from ``tables`` (no-ops for the others)."""
+        if not tables:
+            return
+        nops = max(len(ops) for ops, _ in tables.values())
+        parts, auxes, aux_len = [], [], 0
+        for v in range(len(self.sims)):
+            if v not in tables:
+                parts.append(_noop_ops(nops))
+                continue
+            ops, aux = tables[v]
+            if len(ops) < nops or aux_len:
+                ops = np.concatenate([ops, _noop_ops(nops - len(ops))])
+                ops["aux_offset"][: len(tables[v][0])] += aux_len
+            parts.append(ops)
+            auxes.append(aux)
+            aux_len += aux.size
+        self.kernel.track_batch(self.beam, len(self.sims), self.npart, self.npart, np.concatenate(parts),
+                                np.concatenate(auxes))
+
+    # --- the loop (Tracker.run, Tracker._push_fused and Tracker._push_element, in lockstep) -------
+    def track_particles(self, periods: int | None = None) -> None:
+        """Track every variant through ``periods`` passes (default each ``sim.periods``)."""
+        lead = self.sims[0]
+        periods = lead.periods if periods is None else periods
+
+        def start(v: int) -> None:
+            sim = self.sims[v]
+            sim.reference.check_energy()
+            sim._total_steps = sim.tracking_step + periods * sum(el.nslice for el in sim.lattice)
+            sim._tracker = self.trackers[v]
+            if sim.tracking_step == 0:
+                sim._reduced_diagnostics()
+
+        self._each(start)
+        for _ in range(periods):
+            self._each(lambda v: self.sims[v]._check_stop())
+            for gi, g in enumerate(self.trackers[0].groups):
+                if g.kernel and not g.slicewise:
+                    self._push_fused(gi)
+                else:
+                    self._push_element(g.start)
+            for v in self.active:
+                self.sims[v].tracking_period += 1
+        if not lead.slice_step_diagnostics:
+            self._each(lambda v: self.sims[v]._reduced_diagnostics())
+        if any(tracker_signature(s) != t.signature for s, t in zip(self.sims, self.trackers, strict=True)):
+            raise PackError("a variant's line or settings changed while the pack was tracked")
+
+    def _push_fused(self, gi: int) -> None:
+        tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+        def prepare(v: int) -> None:
+            tracker, sim = self.trackers[v], self.sims[v]
+            g: Group = tracker.groups[gi]
+            els = list(sim.lattice[g.start : g.stop])
+            ref = sim.reference
+            key = (tuple(el.version for el in els), tuple(map(id, els)), ref.pt)
+            if g.cache_key != key:
+                ops, aux, s_rel = tracker._build_ops(els, g.start, ref, None)
+                composed = tracker._compose(ops, aux) if all(el.linear for el in els) else None
+                if composed is not None:
+                    s_rel = s_rel[-1:]
+                    ops = composed
+                g.ops, g.aux, g.s_rel, g.cache_key = ops, aux, s_rel, key
+                g.nsteps, g.ref_motion = sum(el.nslice for el in els), None
+            assert g.ops is not None and g.s_rel is not None
+            s_entry = ref.s
+            tracker._push_ref_group(g, els, ref, key)
+            g.ops["s_exit"] = g.s_rel + s_entry
+            if len(els) == 1:
+                sim.tracking_element = g.start
+            tables[v] = (g.ops, g.aux)
+
+        self._each(prepare)
+        self._launch(tables)
+
+        def finish(v: int) -> None:
+            sim = self.sims[v]
+            sim.tracking_step += self.trackers[v].groups[gi].nsteps
+            sim._after_group()
+
+        self._each(finish)
+
+    def _push_element(self, i: int) -> None:
+        lead = self.sims[0]
+        el0 = lead.lattice[i]
+
+        def enter(v: int) -> None:
+            sim = self.sims[v]
+            sim.tracking_element = i
+            sim.reference.sedge = sim.reference.s
+
+        self._each(enter)
+        for _ in range(el0.nslice):
+            self._push_slice(i)
+
+    def _push_slice(self, i: int) -> None:
+        """One slice of element ``i`` for every variant (one launch when it is a kernel element)."""
+        tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+        def prepare(v: int) -> None:
+            sim = self.sims[v]
+            sim._check_stop()
+            sim.tracking_step += 1
+            el = sim.lattice[i]
+            if isinstance(el, BeamMonitor):
+                sim._write_monitor(el)
+            elif el.kernel is not None:
+                ops, aux, s_rel = self.trackers[v]._build_ops([el], i, sim.reference, 1)
+                s_entry = sim.reference.s
+                el.push_ref(sim.reference, 1)
+                ops["s_exit"] = s_rel + s_entry
+                tables[v] = (ops, aux)
+            else:
+                el.push_ref(sim.reference, 1)
+
+        self._each(prepare)
+        self._launch(tables)
+
+        def after(v: int) -> None:
+            sim = self.sims[v]
+            if sim.slice_step_diagnostics:
+                sim._reduced_diagnostics()
+            sim._after_group()
+
+        self._each(after)
+
+
+def track_packed(sims: Sequence[Simulation], periods: int | None = None) -> dict[int, BaseException]:
+    """Track ``sims`` as one pack; returns the errors of the variants that stopped ({} when none).
+    A variant stopped by ``request_stop`` has a ``TrackingCancelled`` there."""
+    run = PackedRun(sims)
+    run.track_particles(periods)
+    return run.errors
+
+
+__all__ = ["PackError", "PackedRun", "TrackingCancelled", "pack_signature", "track_packed"]

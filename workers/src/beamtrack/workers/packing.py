@@ -1,0 +1,33 @@
+"""Which scan variants may share a worker (packed execution, ``beamtrack.engine.packed``).
+
+``pack_key`` is computed from the JobSpec alone, at submit: variants of one scan with the same
+non-empty key are claimed together (``JobStore.claim_pack``) and tracked by one ``PackRunner``.
+The key holds what the engine's ``pack_signature`` compares: element types, order and slice
+counts, whether an element is misaligned or has an aperture (the kernel config), the particle
+count, the periods and the diagnostics settings. Space charge, a hook module or a Programmable
+element give no key: such variants run as ordinary jobs. The worker checks the engine's
+signature again, so a variant the key let through by mistake is tracked alone, never wrongly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from beamtrack.spec import JobSpec
+
+
+def pack_key(spec: JobSpec, *, hook_module: str = "") -> str:
+    """The variant's pack key (hex SHA-256), or '' when it must run as an ordinary job."""
+    if hook_module or spec.space_charge is not None:
+        return ""
+    line = []
+    for m in spec.lattice.elements:
+        if m.type == "Programmable":
+            return ""
+        misaligned = any(float(getattr(m, f, 0.0) or 0.0) != 0.0 for f in ("dx", "dy", "rotation"))
+        aperture = float(getattr(m, "aperture_x", 0.0) or 0.0) > 0.0
+        line.append([m.type, int(getattr(m, "nslice", 1)), misaligned, aperture])
+    doc = {"line": line, "npart": spec.beam.npart, "periods": spec.lattice.periods,
+           "diagnostics": spec.diagnostics.model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

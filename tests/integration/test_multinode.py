@@ -27,12 +27,14 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from .conftest import fodo_spec, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
 BIN = Path(sys.executable).parent
+COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 TOKEN = "multinode-token-0123456789"
 NEEDS = [t for t in ("ip", "unshare", "mount", "redis-server") if shutil.which(t) is None]
 SKIP = ("needs root (network namespaces)" if os.geteuid() != 0 else
@@ -118,11 +120,6 @@ class Cluster:
             except ProcessLookupError:
                 pass
 
-    @property
-    def ray_tmp(self) -> Path:
-        """Short Ray temp dirs: Ray's unix socket paths must stay under 108 characters."""
-        return Path("/tmp") / self.tag
-
     def close(self) -> None:
         for ns in self.namespaces:
             self.kill_host(ns)
@@ -134,11 +131,22 @@ class Cluster:
             sh("ip", "netns", "del", ns, check=False)
         if self.host_link:
             sh("ip", "link", "del", self.host_link, check=False)
-        shutil.rmtree(self.ray_tmp, ignore_errors=True)
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
                          for p in sorted(self.tmp.glob("*.log")))
+
+
+def compose_command(service: str, hosts: dict[str, str], node_ip: str) -> str:
+    """The command of ``service`` in docker-compose.yml as one shell line, its host names
+    replaced by ``hosts`` and Ray's node address given (the compose network has a default
+    route to find it by; these namespaces have none)."""
+    spec = yaml.safe_load(COMPOSE.read_text())["services"][service]
+    command = spec["command"]
+    line = command[2] if command[:2] == ["sh", "-c"] else " ".join(command)
+    for name, address in hosts.items():
+        line = line.replace(name, address)
+    return line.replace("ray start ", f"ray start --node-ip-address={node_ip} ")
 
 
 def sampled(spec: dict[str, Any], every: int) -> dict[str, Any]:
@@ -171,7 +179,6 @@ def test_jobs_across_nodes_node_loss_and_remote_artifacts(cluster: Cluster, tmp_
 
     c = cluster
     head, w1, w2, api = (c.add_host(n, i) for n, i in (("head", 1), ("w1", 2), ("w2", 3), ("api", 4)))
-    gcs = f"{c.ip(1)}:6379"
     redis_port = 6379
     redis_url = f"redis://{c.ip(254)}:{redis_port}/0"
     data_dir = tmp_path / "api"
@@ -187,22 +194,26 @@ def test_jobs_across_nodes_node_loss_and_remote_artifacts(cluster: Cluster, tmp_
         "RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "1000",
         "RAY_health_check_failure_threshold": "3",
     })
-    common = "--disable-usage-stats"
     c.start(None, "", f"exec redis-server --bind {c.ip(254)} --port {redis_port} --protected-mode no "
             f"--save '' --appendonly no --dir {tmp_path}", env, "redis.log")
-    c.start(head, "bt-head", f"exec ray start --head --block --node-ip-address={c.ip(1)} --port=6379 "
-            f"--num-cpus=0 --temp-dir={c.ray_tmp}/head --include-dashboard=false {common}", env, "head.log")
+    # the services' commands of docker-compose.yml, with this network's addresses (and a
+    # tmpfs as each node's /tmp/ray: Ray's sessions, as on hosts of their own)
+    hosts = {"redis://redis:6379/0": redis_url, "ray-head:": f"{c.ip(1)}:"}
+    own_tmp = "mkdir -p /tmp/ray && mount -t tmpfs tmpfs /tmp/ray && "
+    c.start(head, "bt-head", own_tmp + "exec " + compose_command("ray-head", hosts, c.ip(1)),
+            env, "head.log")
     for ns, n, name in ((w1, 2, "bt-worker-1"), (w2, 3, "bt-worker-2")):
         # a worker node does not see the API's disk: its files must travel through Redis
-        c.start(ns, name, f"mount -t tmpfs tmpfs {data_dir} && exec ray start --block "
-                f"--address={gcs} --node-ip-address={c.ip(n)} --num-cpus=1 "
-                f"--temp-dir={c.ray_tmp}/{name} {common}", env, f"{name}.log")
+        worker = compose_command("ray-worker", hosts, c.ip(n)).replace(
+            "--num-cpus=${BEAMTRACK_WORKER_CPUS:-2}", "--num-cpus=1")
+        c.start(ns, name, f"{own_tmp}mount -t tmpfs tmpfs {data_dir} && exec {worker}", env,
+                f"{name}.log")
     api_env = dict(env, BEAMTRACK_API_TOKENS=json.dumps(
         [{"user": "ana", "sha256": hash_token(TOKEN)}]), BEAMTRACK_MAX_ATTEMPTS="5")
-    c.start(api, "bt-api", f"ray start --address={gcs} --node-ip-address={c.ip(4)} --num-cpus=0 "
-            f"--temp-dir={c.ray_tmp}/api {common} && exec beamtrack serve --no-embedded "
-            f"--host 0.0.0.0 --http-port 8000 --grpc-port 50051 --redis-url {redis_url} "
-            f"--ray-address {gcs} --data-dir {data_dir}", api_env, "api.log")
+    serve = compose_command("server", hosts, c.ip(4))
+    assert serve.startswith("ray start ") and " && exec beamtrack serve " in serve, serve
+    c.start(api, "bt-api", f"{own_tmp}{serve} --http-port 8000 --data-dir {data_dir}", api_env,
+            "api.log")
 
     client = Client(f"http://{c.ip(4)}:8000", TOKEN, timeout=30)
 

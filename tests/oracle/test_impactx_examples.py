@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 REPO = Path(os.environ.get("IMPACTX_REPO", "/work/.mirror/BLAST-ImpactX+impactx/repo"))
 #: multipole.py is left out: its analysis tolerance (fitted to ImpactX's own sample) misses by chance with
 #: beamtrack's default sample (seed 0); it passed in other bench runs.
-EXAMPLES = ["FODO.py", "chicane.py", "solenoid.py", "kicker.py", "quadrupole_softedge.py"]
+EXAMPLES = ["FODO.py", "chicane.py", "solenoid.py", "kicker.py", "quadrupole_softedge.py",
+            # envelope tracking (deterministic: no sampling)
+            "FODO.envelope.py", "FODO.rf.sc.envelope.py", "APL_ConstF_envelope_focusing.py"]
 
 
 def _bench():

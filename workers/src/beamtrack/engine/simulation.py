@@ -196,6 +196,37 @@ class Simulation:
         if not self.slice_step_diagnostics:
             self._reduced_diagnostics()
 
+    # --- envelope tracking -------------------------------------------------------------------------
+    def init_envelope(self, ref: RefPart, distr: Any, intensity: float | None = None) -> None:
+        """Envelope mode (ImpactX): the covariance matrix of ``distr`` relative to a copy of the reference
+        ``ref`` (as ImpactX, track_envelope pushes that copy, ``envelope_ref``, not ``ref``);
+        ``intensity``: bunch charge [C] for 3D or beam current [A] for 2D space charge."""
+        from .envelope import create_envelope
+
+        self._envelope_ref = ref.copy()
+        self._envelope = create_envelope(distr if hasattr(distr, "model") else _distribution(distr), intensity)
+
+    @property
+    def envelope(self) -> Any:
+        """The beam envelope (``beamtrack.engine.envelope.Envelope``) set by init_envelope."""
+        env = self.__dict__.get("_envelope")
+        if env is None:
+            raise RuntimeError("sim.envelope is only available after init_envelope()")
+        return env
+
+    def track_envelope(self) -> None:
+        """Push the envelope through ``periods`` passes of the lattice (ImpactX's track_envelope)."""
+        from .envelope import track_envelope
+
+        track_envelope(self, self.envelope, self._envelope_ref)
+
+    @property
+    def envelope_ref(self) -> RefPart:
+        """The reference particle of envelope tracking (beamtrack extension; ImpactX keeps it internal)."""
+        self.envelope  # noqa: B018 (raises before init_envelope)
+        ref: RefPart = self._envelope_ref
+        return ref
+
     def _after_group(self) -> None:
         for fn in self.progress_listeners:
             fn(self.tracking_step, self._total_steps)
@@ -330,6 +361,12 @@ class Simulation:
             space_charge=sc,
             diagnostics=Diagnostics(slice_step_diagnostics=self.slice_step_diagnostics),
         )
+
+
+def _distribution(model: Any) -> Any:
+    from .distribution import from_model
+
+    return from_model(model)
 
 
 __all__ = ["Simulation", "TrackingCancelled", "constants"]

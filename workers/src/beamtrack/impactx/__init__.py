@@ -13,11 +13,12 @@ from beamtrack.engine.refpart import RefPart
 from . import amrex, distribution, elements
 from .amrex import SmallMatrix_3x6_F_SI1_double as Map3x6
 from .amrex import SmallMatrix_6x6_F_SI1_double as Map6x6
+from .envelope import Envelope, create_envelope
 from .helpers import Config, push, twiss
 from .simulation import ImpactX, ImpactXParticleContainer
 
 amr = amrex
 __version__ = "26.10"
 
-__all__ = ["Config", "ImpactX", "ImpactXParticleContainer", "Map3x6", "Map6x6", "RefPart", "amr", "amrex",
-           "distribution", "elements", "push", "twiss"]
+__all__ = ["Config", "Envelope", "ImpactX", "ImpactXParticleContainer", "Map3x6", "Map6x6", "RefPart", "amr", "amrex",
+           "create_envelope", "distribution", "elements", "push", "twiss"]

@@ -52,7 +52,6 @@ ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
 
 #: ImpactX methods / properties beamtrack does not implement.
 MISSING_METHODS = {
-    "init_envelope": "envelope tracking", "track_envelope": "envelope tracking", "envelope": "envelope tracking",
     "load_inputs_file": "ImpactX inputs files", "init_beam_distribution_from_inputs": "ImpactX inputs files",
     "init_lattice_elements_from_inputs": "ImpactX inputs files", "deposit_charge": "charge deposition from Python",
     "resize_mesh": "resizing the AMReX mesh from Python", "Geom": "AMReX geometry objects",
@@ -272,6 +271,14 @@ class ImpactX(Simulation):
             seed = _first_seed() + self._draws
         self._draws += 1
         super().add_particles(bunch_charge, distr, npart, seed=seed)
+
+    def init_envelope(self, ref: RefPart, distr: Any, intensity: float | None = None) -> None:
+        """Envelope tracking mode: the covariance matrix of ``distr`` relative to (a copy of) ``ref``;
+        intensity: bunch charge [C] (3D space charge) or beam current [A] (2D)."""
+        from .envelope import create_envelope
+
+        super().init_envelope(ref, distr, intensity)
+        self._envelope = create_envelope(distr, intensity)
 
     def evolve(self) -> None:
         """Run the main loop (ImpactX's evolve = track_particles)."""

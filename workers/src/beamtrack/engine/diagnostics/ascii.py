@@ -56,10 +56,10 @@ class _AsciiTable:
         self._fh.write(" ".join(self.columns) + "\n")
         self._fh.flush()
 
-    def _write_line(self, step: int, values: Sequence[float]) -> None:
+    def _write_line(self, step: int, values: Sequence[float], ints: Sequence[int] = ()) -> None:
         if self._fh is None:
             raise ValueError(f"{self.path} is closed")
-        self._fh.write(" ".join([str(int(step)), *map(_fmt, values)]) + "\n")
+        self._fh.write(" ".join([str(int(step)), *(str(int(i)) for i in ints), *map(_fmt, values)]) + "\n")
         # flushed per line so a live reader (dashboard, tail -f) sees every step
         self._fh.flush()
 
@@ -85,28 +85,34 @@ class ReducedDiagnosticsWriter(_AsciiTable):
     """``<path_dir>/<name>.0.0``: header ``step s mean_x min_x ... charge_C``, one row per ``write``.
 
     ``name`` is ``reduced_beam_characteristics`` (ImpactX's per-step file) or
-    ``reduced_beam_characteristics_final`` (its end-of-run file).
+    ``reduced_beam_characteristics_final`` (its end-of-run file); ``suffix`` ``.0.0`` as ImpactX's
+    particle tracking names it, ``.0`` as its envelope tracking does. ``period_column``: an integer
+    ``period`` column after ``step`` (ImpactX 26.10's envelope files; the row carries ``period``).
     """
 
-    def __init__(self, path_dir: str | Path, name: str = "reduced_beam_characteristics"):
-        super().__init__(path_dir, f"{name}.0.0", ("step", "s", *REDUCED_COLUMNS))
+    def __init__(self, path_dir: str | Path, name: str = "reduced_beam_characteristics", suffix: str = ".0.0",
+                 period_column: bool = False):
+        head = ("step", "period", "s") if period_column else ("step", "s")
+        self._nint = 2 if period_column else 1
+        super().__init__(path_dir, f"{name}{suffix}", (*head, *REDUCED_COLUMNS))
 
     def write(self, step: int, row: Mapping[str, float]) -> None:
         """Append one row; ``row`` is what ``reduced_beam_characteristics`` returns (it carries ``s`` [m])."""
         missing = [c for c in self.columns[1:] if c not in row]
         if missing:
             raise KeyError(f"reduced diagnostics row lacks {', '.join(missing)}")
-        self._write_line(step, [float(row[c]) for c in self.columns[1:]])
+        ints = [int(row[c]) for c in self.columns[1:self._nint]]
+        self._write_line(step, [float(row[c]) for c in self.columns[self._nint:]], ints)
 
 
 class RefParticleWriter(_AsciiTable):
     """``<path_dir>/<name>.0.0``: header ``step s beta gamma beta_gamma x y z t px py pz pt``.
 
-    ``name`` is ``ref_particle`` or ``ref_particle_final`` as in ImpactX.
+    ``name`` is ``ref_particle`` or ``ref_particle_final`` as in ImpactX; ``suffix`` as for the reduced file.
     """
 
-    def __init__(self, path_dir: str | Path, name: str = "ref_particle"):
-        super().__init__(path_dir, f"{name}.0.0", REF_PARTICLE_COLUMNS)
+    def __init__(self, path_dir: str | Path, name: str = "ref_particle", suffix: str = ".0.0"):
+        super().__init__(path_dir, f"{name}{suffix}", REF_PARTICLE_COLUMNS)
 
     def write(self, step: int, ref: RefPart) -> None:
         """Append the reference particle's state at ``step``."""

@@ -1,9 +1,9 @@
 """Envelope tracking: the covariance matrix pushed through each slice of the lattice, in ImpactX's order.
 
 Follows ImpactX src/tracking/envelope.cpp (``ImpactX::track_envelope``): step and period restart at 0;
-per period, per element (sedge = s, before_element), per slice: step += 1, before_slice, the envelope
-space-charge push at the slice entry (2D: beam current [A], 3D: bunch charge [C]), the reference push,
-then cm <- R cm R^T with R the slice's linear map at the pushed reference; slice diagnostics when
+per period, per element (sedge = s, before_element), per slice: step += 1, before_slice, the reference
+push and cm <- R cm R^T with R the slice's linear map at the pushed reference, with the envelope space-charge
+push (2D: beam current [A], 3D: bunch charge [C]) Strang-split into it (see track_envelope); slice diagnostics when
 ``slice_step_diagnostics``. Diagnostics: the initial row of reduced_beam_characteristics and
 ref_particle, and at the end reduced_beam_characteristics_final / ref_particle_final.
 

@@ -7,6 +7,13 @@ on 127.0.0.1, then measures wall time until every variant has ended for: N separ
 service); and the time to accept a 10,000-variant scan submit (then cancelled).
 
     .venv/bin/python bench/bench_scan.py --variants 20 --npart 1000
+
+``--packed`` measures packed execution instead (issue 11's goals): a grid scan of ``--variants``
+variants (quad1.k x quad2.k) run packed on the service, the rate of one job per variant on the
+same service (``--separate`` separate POST /v1/jobs of the same variants, timed the same way),
+and the same particles tracked as one beam of ``variants x npart`` particles in this process:
+
+    .venv/bin/python bench/bench_scan.py --packed --variants 1000 --npart 1000 --separate 40
 """
 
 from __future__ import annotations
@@ -32,11 +39,60 @@ def base_spec(npart: int) -> dict[str, Any]:
     return spec
 
 
+def grid(n: int) -> dict[str, list[float]]:
+    """quad1.k x quad2.k, about sqrt(n) values each, n variants in all."""
+    a = max(1, int(round(n ** 0.5)))
+    while n % a:
+        a -= 1
+    b = n // a
+    return {"lattice.elements[name=quad1].k": [0.9 + 0.2 * i / max(1, a - 1) for i in range(a)],
+            "lattice.elements[name=quad2].k": [-0.9 - 0.2 * j / max(1, b - 1) for j in range(b)]}
+
+
+def packed_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any], data: Path) -> dict[str, Any]:
+    """Packed scan vs one job per variant on the same service vs one beam of all particles."""
+    from beamtrack.engine import Simulation
+    from beamtrack.spec import expand, load_spec, parse_scan
+
+    n = a.variants
+    params = grid(n)
+    out: dict[str, Any] = {"variants": n, "npart": a.npart, "cpus": a.cpus, "separate": a.separate}
+    t0 = time.perf_counter()
+    scan = c.scan(spec, params, mode="grid", use_cache=False)
+    done = c.wait_scan(scan["id"], timeout=7200, poll_s=0.5)
+    out["packed_s"] = time.perf_counter() - t0
+    assert done["state"] == "succeeded", done
+
+    variants = [s for _v, s in expand(parse_scan({"base": spec, "parameters": params, "mode": "grid"}))]
+    t0 = time.perf_counter()
+    # other seeds than the scan's: same cost, no result-cache hits
+    sep = [json.loads(v.model_dump_json()) for v in variants[: a.separate]]
+    ids = [c.submit({**d, "name": f"sep{i}", "beam": {**d["beam"], "seed": 5000 + i}})["id"]
+           for i, d in enumerate(sep)]
+    states = [c.wait(i, timeout=3600)["state"] for i in ids]
+    out["separate_s"] = time.perf_counter() - t0
+    assert states == ["succeeded"] * len(ids), states
+
+    one = load_spec({**spec, "name": "onebeam", "beam": {**spec["beam"], "npart": n * a.npart}})
+    t0 = time.perf_counter()
+    sim = Simulation.from_spec(one, data / "onebeam")
+    sim.track_particles()
+    sim.finalize()
+    out["one_beam_s"] = time.perf_counter() - t0
+    out["packed_per_s"] = n / out["packed_s"]
+    out["separate_per_s"] = a.separate / out["separate_s"]
+    out["speedup"] = out["packed_per_s"] / out["separate_per_s"]
+    out["packed_over_one_beam"] = out["packed_s"] / out["one_beam_s"]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", type=int, default=20)
     ap.add_argument("--npart", type=int, default=1000)
     ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--packed", action="store_true", help="measure packed execution (see above)")
+    ap.add_argument("--separate", type=int, default=40, help="with --packed: separate jobs timed")
     ap.add_argument("--json", type=Path, help="also write the results here")
     a = ap.parse_args()
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -61,6 +117,15 @@ def main() -> None:
     out: dict[str, Any] = {"variants": n, "npart": a.npart, "cpus": a.cpus}
     try:
         c.wait(c.submit({**spec, "name": "warmup"})["id"], timeout=300)  # Ray workers warm
+        if a.packed:
+            out = packed_bench(a, c, spec, data)
+            for key in ("packed_s", "separate_s", "one_beam_s"):
+                print(f"{key:>12}: {out[key]:8.2f} s")
+            print(f"packed {out['packed_per_s']:.1f} variants/s, one job per variant {out['separate_per_s']:.2f} "
+                  f"variants/s: {out['speedup']:.1f}x; packed / one beam: {out['packed_over_one_beam']:.2f}")
+            if a.json:
+                a.json.write_text(json.dumps(out, indent=2))
+            return
 
         t0 = time.perf_counter()
         ids = [c.submit({**spec, "name": f"sep{i}", "beam": {**spec["beam"], "seed": 1000 + i}})["id"]

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .elements.python_side import BeamMonitor, Programmable
+from .kernels.ops import OP_DTYPE
 from .kernels.runtime import empty_ops
 from .particles import ParticleContainer
 from .simulation import Simulation
@@ -111,21 +112,19 @@ class PackedRun:
         """One kernel launch: variant v's op table and aux from ``tables`` (no-ops for the others)."""
         if not tables:
             return
+        nvar = len(self.sims)
         nops = max(len(ops) for ops, _ in tables.values())
-        parts, auxes, aux_len = [], [], 0
-        for v in range(len(self.sims)):
-            if v not in tables:
-                parts.append(_noop_ops(nops))
-                continue
-            ops, aux = tables[v]
-            if len(ops) < nops or aux_len:
-                ops = np.concatenate([ops, _noop_ops(nops - len(ops))])
-                ops["aux_offset"][: len(tables[v][0])] += aux_len
-            parts.append(ops)
+        # copied as bytes: concatenating structured arrays field by field costs more than the launch
+        ops_all = _noop_ops(nvar * nops)
+        rows = ops_all.view(np.uint8).reshape(nvar, nops * OP_DTYPE.itemsize)
+        auxes, aux_len = [], 0
+        for v, (ops, aux) in sorted(tables.items()):
+            rows[v, : len(ops) * OP_DTYPE.itemsize] = ops.view(np.uint8)
+            if aux_len:
+                ops_all["aux_offset"][v * nops : v * nops + len(ops)] += aux_len
             auxes.append(aux)
             aux_len += aux.size
-        self.kernel.track_batch(self.beam, len(self.sims), self.npart, self.npart, np.concatenate(parts),
-                                np.concatenate(auxes))
+        self.kernel.track_batch(self.beam, nvar, self.npart, self.npart, ops_all, np.concatenate(auxes))
 
     # --- the loop (Tracker.run, Tracker._push_fused and Tracker._push_element, in lockstep) -------
     def track_particles(self, periods: int | None = None) -> None:

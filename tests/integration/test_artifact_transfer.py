@@ -60,6 +60,26 @@ def test_chunked_round_trip_fencing_and_cap(redis_server: Any, tmp_path: Path) -
     assert not pull(store, job_id, dest)
 
 
+def test_an_upload_not_whole_or_leaving_its_directory_is_refused(redis_server: Any,
+                                                                 tmp_path: Path) -> None:
+    store = JobStore.from_url(redis_server.url, prefix=f"t{uuid.uuid4().hex[:10]}")
+    job_id, attempt = running_job(store)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a").write_bytes(b"x" * 10)
+    upload(store, job_id, attempt, src, max_bytes=1 << 20, ttl_s=60)
+    store.r.delete(f"{store.prefix}:art:{job_id}:{attempt}:0:0")
+    dest = tmp_path / "store"
+    with pytest.raises(ValueError, match="missing"):
+        pull(store, job_id, dest)
+    assert list(dest.iterdir()) == []  # neither the job's directory nor a half-assembled one
+    store.r.hset(f"{store.prefix}:art:{job_id}", "manifest",
+                 '[{"name": "../../escaped", "size": 0, "chunks": 0}]')
+    with pytest.raises(ValueError, match="leaves the job's directory"):
+        pull(store, job_id, dest)
+    assert list(dest.iterdir()) == [] and not (tmp_path / "escaped").exists()
+
+
 def test_a_lost_attempts_chunks_are_dropped_by_the_next_commit(redis_server: Any,
                                                                tmp_path: Path) -> None:
     store = JobStore.from_url(redis_server.url, prefix=f"t{uuid.uuid4().hex[:10]}")

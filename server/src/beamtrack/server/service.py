@@ -8,6 +8,7 @@ translate wire formats.
 from __future__ import annotations
 
 import builtins
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from beamtrack.workers.transfer import pull
 
 from .settings import Settings, hash_token
 
+log = logging.getLogger("beamtrack.server")
 #: The first columns of a scan's results table; the parameter paths and diagnostics follow.
 SCAN_ROW_COLUMNS = ("variant", "job_id", "state", "cached_from")
 #: The most per-variant limit errors one refused scan lists.
@@ -225,7 +227,10 @@ class JobService:
         another node that is still in Redis is pulled into it first."""
         root = self.artifact_root / job_id
         if not root.is_dir() and job_id.isalnum():
-            pull(self.store, job_id, self.artifact_root)
+            try:
+                pull(self.store, job_id, self.artifact_root)
+            except ValueError:
+                log.exception("job %s: its uploaded artifacts are not whole", job_id)
         return root
 
     def artifacts(self, who: Principal, job_id: str) -> builtins.list[dict[str, Any]]:

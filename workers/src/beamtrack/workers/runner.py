@@ -169,10 +169,11 @@ class JobRunner:
 
     def _deliver(self, job_id: str, attempt: int, out_dir: Path, state: JobState
                  ) -> tuple[list[str], str]:
-        """Hand the job's files to the server (an upload when this worker has its own scratch
-        directory, which is then removed); returns their names and an error ('' when none)."""
+        """Hand the job's files to the server (an upload when ``out_dir`` is this worker's own
+        scratch directory, which is then removed); returns their names and an error ('' when
+        none)."""
         names = list_artifacts(out_dir)
-        if not self.uploads() or self.transfer is None:
+        if out_dir == self.artifact_dir / job_id or self.transfer is None:
             return names, ""
         t = self.transfer
         try:

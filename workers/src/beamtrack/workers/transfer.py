@@ -197,7 +197,8 @@ def uploaded(store: JobStore, job_id: str) -> bool:
 def pull(store: JobStore, job_id: str, root: Path) -> bool:
     """Move an upload of ``job_id`` into ``root/<job id>`` (assembled beside it, then renamed
     into place, so a reader never sees a partial directory) and delete it from the store.
-    Returns False when there was none. A name that would leave the job's directory is refused."""
+    Returns False when there was none. Raises ValueError for an upload that is not whole or
+    holds a name that would leave the job's directory."""
     if not job_id.isalnum():
         return False
     rb = _binary(store)
@@ -223,6 +224,8 @@ def pull(store: JobStore, job_id: str, root: Path) -> bool:
                                 for c in range(c0, min(c0 + CHUNKS_PER_CALL, int(entry["chunks"])))]
                         for key, data in zip(keys, rb.mget(keys), strict=True):
                             if data is None:
+                                if dest.is_dir():  # another reader pulled it and deleted it
+                                    return True
                                 raise ValueError(f"chunk {key} of the upload is missing")
                             fh.write(data)
                 if path.stat().st_size != int(entry["size"]):

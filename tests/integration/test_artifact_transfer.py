@@ -6,14 +6,24 @@ local Ray, real servers."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from beamtrack.workers.runner import JobRunner, scratch_root
 from beamtrack.workers.store import JobState, JobStore
-from beamtrack.workers.transfer import CHUNK_BYTES, UploadTooLarge, forget, pull, upload, uploaded
+from beamtrack.workers.transfer import (
+    CHUNK_BYTES,
+    Transfer,
+    UploadTooLarge,
+    forget,
+    pull,
+    upload,
+    uploaded,
+)
 
 from .conftest import fodo_spec, wait_for
 
@@ -142,3 +152,26 @@ def test_upload_over_the_cap_fails_the_job(ray_local: None, server_factory: Any,
     assert final["state"] == "failed"
     assert "BEAMTRACK_ARTIFACT_UPLOAD_MAX_MB" in final["error"], final["error"]
     assert c.artifacts(job["id"]) == [] and art_keys(server.store) == []
+
+
+def test_scratch_of_jobs_no_longer_running_is_swept(redis_server: Any, tmp_path: Path) -> None:
+    """A worker killed before its upload leaves its job's scratch directory on its node; the
+    next uploading job started on that node removes it (and keeps those of running jobs)."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    runner = JobRunner(redis_server.url, prefix, str(tmp_path / "server-store"),
+                       transfer=Transfer(store_id="elsewhere"))
+    store = runner.store
+    running, attempt = running_job(store)
+    ended, ended_attempt = running_job(store)
+    store.finish(ended, ended_attempt, JobState.FAILED, error="worker lost")
+    unknown = uuid.uuid4().hex
+    dirs = {job_id: scratch_root() / f"{prefix}-{job_id}" for job_id in (running, ended, unknown)}
+    for path in dirs.values():
+        (path / "diags").mkdir(parents=True)
+    try:
+        assert runner.uploads()
+        assert sorted(runner.sweep_scratch()) == sorted([ended, unknown])
+        assert dirs[running].is_dir() and not dirs[ended].exists() and not dirs[unknown].exists()
+    finally:
+        for path in dirs.values():
+            shutil.rmtree(path, ignore_errors=True)

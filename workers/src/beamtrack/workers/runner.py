@@ -20,6 +20,7 @@ from typing import Any
 
 from beamtrack.spec import SpecError, load_spec
 
+from .errors import NotFound
 from .store import JobState, JobStore
 from .transfer import Transfer, UploadTooLarge, shares_store, upload
 
@@ -113,6 +114,11 @@ def custom_counts(store: JobStore, job_id: str) -> dict[int, int]:
         cursor = events[-1].id
 
 
+def scratch_root() -> Path:
+    """Where workers that upload their jobs' files write them first (this node's disk)."""
+    return Path(tempfile.gettempdir()) / "beamtrack-jobs"
+
+
 def list_artifacts(out_dir: Path) -> list[str]:
     """Relative paths of every file under ``out_dir``, sorted."""
     if not out_dir.is_dir():
@@ -164,8 +170,28 @@ class JobRunner:
     def _out_dir(self, job_id: str) -> Path:
         """Where the job writes: the server's artifact directory, or this node's scratch."""
         if self.uploads():
-            return Path(tempfile.gettempdir()) / "beamtrack-jobs" / f"{self.store.prefix}-{job_id}"
+            self.sweep_scratch()
+            return scratch_root() / f"{self.store.prefix}-{job_id}"
         return self.artifact_dir / job_id
+
+    def sweep_scratch(self) -> list[str]:
+        """Remove this node's scratch directories of jobs that are no longer running (left by
+        workers killed before their upload); returns the job ids swept."""
+        swept = []
+        root = scratch_root()
+        head = f"{self.store.prefix}-"
+        for path in root.glob(head + "*") if root.is_dir() else []:
+            job_id = path.name[len(head):]
+            if not job_id.isalnum():
+                continue
+            try:
+                state = self.store.get(job_id).state
+            except NotFound:
+                state = None
+            if state is not JobState.RUNNING:
+                shutil.rmtree(path, ignore_errors=True)
+                swept.append(job_id)
+        return swept
 
     def _deliver(self, job_id: str, attempt: int, out_dir: Path, state: JobState
                  ) -> tuple[list[str], str]:

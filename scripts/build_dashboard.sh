@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=server/src/beamtrack/server/static/dashboard
 hash=$(find dashboard -path dashboard/node_modules -prune -o -type f -print | LC_ALL=C sort |
-       xargs sha256sum examples/fodo.json | sha256sum | cut -d' ' -f1)
+       xargs sha256sum examples/fodo.json examples/scan_fodo.yaml | sha256sum | cut -d' ' -f1)
 # node_modules holds the build tools and axe-core, which the browser tests inject
 if [ "$(cat "$out/.build-stamp" 2>/dev/null)" = "$hash" ] && [ -d dashboard/node_modules ]; then
   exit 0

@@ -129,3 +129,18 @@ function parseFrame(frame) {
   if (!data.length) return null;
   return { id, kind, data: JSON.parse(data.join('\n')) };
 }
+
+/** The newest scans up to ``want`` (pages of at most 500). */
+export async function listScans({ want, signal }) {
+  const items = [];
+  let cursor = null;
+  while (items.length < want) {
+    const q = new URLSearchParams({ limit: String(Math.min(500, want - items.length)) });
+    if (cursor) q.set('cursor', cursor);
+    const page = await api(`/v1/scans?${q}`, { signal });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return { items, more: Boolean(cursor) };
+}

@@ -1,18 +1,17 @@
-// The beamtrack dashboard: login, the jobs table, a job's live page, submit. It uses only the
+// The beamtrack dashboard: login, the jobs table, a job's live page, submit, scans (scans.js). It uses only the
 // public REST/SSE API, with the token kept in sessionStorage.
 import { html, render } from 'htm/preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { load as loadYaml } from 'js-yaml';
 import fodo from '../../examples/fodo.json';
 import { api, ApiError, download, followEvents, listJobs, session, whenUnauthorized } from './api.js';
+import { ErrorBox, FieldError, fmtTime, go, POLL_MS, readFile, STATES, TERMINAL } from './common.js';
 import { locate, splitLoc } from './jsonloc.js';
 import { Heatmap, Lattice, LinePlot } from './plots.js';
+import { ScanPage, ScansPage, ScanSubmitPage } from './scans.js';
 import './style.css';
 
-const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const MASS_MEV = { electron: 0.51099895, positron: 0.51099895, proton: 938.27208816, Hminus: 939.294308 };
-const POLL_MS = 2000;
 
 function useRoute() {
   const [hash, setHash] = useState(location.hash || '#/jobs');
@@ -24,21 +23,10 @@ function useRoute() {
   return hash.slice(1).split('/').filter(Boolean);
 }
 
-function go(path) {
-  location.hash = `#${path}`;
-}
-
-const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
-const fmtTime = (t) => (t ? DATE.format(new Date(t * 1000)) : '—');
 function wall(job) {
   if (!job.started_at) return '—';
   const end = job.finished_at || Date.now() / 1000;
   return `${(end - job.started_at).toFixed(1)} s`;
-}
-
-function ErrorBox({ error }) {
-  if (!error) return null;
-  return html`<div class="error" role="alert"><strong>${error.code || 'ERROR'}</strong>: ${error.message}</div>`;
 }
 
 // -- login ----------------------------------------------------------------------------------------
@@ -396,11 +384,6 @@ function parseSpecText(text) {
   return doc;
 }
 
-function FieldError({ id, errors }) {
-  if (!errors?.length) return null;
-  return html`<p class="field-error" id=${id} role="alert">${errors.map((e) => html`<span>${e.msg}</span>`)}</p>`;
-}
-
 function SubmitPage() {
   const [text, setText] = useState('');
   const [priority, setPriority] = useState(0);
@@ -461,12 +444,6 @@ function SubmitPage() {
     editor.current.setSelectionRange(span.start, span.end);
   };
 
-  const readFile = (setter) => async (e) => {
-    const input = e.currentTarget;
-    const f = input.files[0];
-    if (f) setter(await f.text());
-    input.value = ''; // the same file, edited, can be uploaded again
-  };
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true);
@@ -544,6 +521,9 @@ function App() {
   let body;
   if (page === 'jobs' && id) body = html`<${JobPage} key=${id} jobId=${id} />`;
   else if (page === 'submit') body = html`<${SubmitPage} />`;
+  else if (page === 'scans' && id === 'new') body = html`<${ScanSubmitPage} />`;
+  else if (page === 'scans' && id) body = html`<${ScanPage} key=${id} scanId=${id} />`;
+  else if (page === 'scans') body = html`<${ScansPage} />`;
   else body = html`<${JobsPage} />`;
   const logout = () => {
     session.clear();
@@ -553,8 +533,9 @@ function App() {
     <a class="skip" href="#content" onClick=${(e) => { e.preventDefault(); document.getElementById('content')?.focus(); }}>Skip to content</a>
     <header><nav aria-label="main">
       <strong>beamtrack</strong>
-      <a href="#/jobs" aria-current=${page !== 'submit' ? 'page' : undefined}>Jobs</a>
+      <a href="#/jobs" aria-current=${page !== 'submit' && page !== 'scans' ? 'page' : undefined}>Jobs</a>
       <a href="#/submit" aria-current=${page === 'submit' ? 'page' : undefined}>Submit</a>
+      <a href="#/scans" aria-current=${page === 'scans' ? 'page' : undefined}>Scans</a>
       <a href="/docs">API docs</a>
       <button type="button" id="logout" onClick=${logout}>Sign out</button>
     </nav></header>

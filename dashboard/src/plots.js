@@ -1,6 +1,6 @@
 // Plot components: uPlot line plots fed live, the lattice strip, phase-space heatmaps.
 import { html } from 'htm/preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useMemo, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -148,4 +148,56 @@ export function Heatmap({ name, hist }) {
     <div class="axis">${hist.x.name} [${hist.x.unit}]: ${fmt(ex[0])} … ${fmt(ex[ex.length - 1])}</div>
     <div class="axis">${hist.y.name} [${hist.y.unit}]: ${fmt(ey[0])} … ${fmt(ey[ey.length - 1])}</div>
   </figure>`;
+}
+
+/**
+ * Points (x, y) of ``rows``, one series per value of ``by`` (or one series), as points or as
+ * lines through the points in x order. The x axis holds every point's x, sorted; each series has
+ * its values at its own points and nulls elsewhere (spanned by its line).
+ */
+export function ScatterPlot({ title, rows, x, y, by, lines, testid }) {
+  const el = useRef(null);
+  const { data, labels } = useMemo(() => {
+    const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+    const pts = rows
+      .map((r) => ({ x: num(r[x]), y: num(r[y]), g: by ? JSON.stringify(r[by] ?? null) : '' }))
+      .filter((p) => p.x !== null && p.y !== null)
+      .sort((a, b) => a.x - b.x);
+    const groups = [...new Set(pts.map((p) => p.g))].sort((a, b) => {
+      const na = Number(a);
+      const nb = Number(b);
+      return Number.isFinite(na) && Number.isFinite(nb) ? na - nb : a.localeCompare(b);
+    });
+    const xs = pts.map((p) => p.x);
+    const ys = groups.map((g) => pts.map((p) => (p.g === g ? p.y : null)));
+    return { data: [xs, ...ys], labels: groups.map((g) => (by ? `${by} = ${g}` : y)) };
+  }, [rows, x, y, by]);
+  useEffect(() => {
+    const opts = {
+      title,
+      width: Math.max(360, Math.min(760, (el.current.parentElement?.clientWidth || 760) - 8)),
+      height: 320,
+      scales: { x: { time: false } },
+      axes: [
+        { label: x, values: ticks },
+        { label: y, size: (u, values) => 30 + 7 * Math.max(3, ...(values || []).map((v) => v.length)), values: ticks },
+      ],
+      series: [
+        { label: x },
+        ...labels.map((label, i) => ({
+          label,
+          stroke: COLORS[i % COLORS.length],
+          fill: undefined,
+          width: lines ? 1.5 : 0,
+          spanGaps: true,
+          paths: lines ? undefined : () => null,
+          points: { show: true, size: 7, stroke: COLORS[i % COLORS.length], fill: COLORS[i % COLORS.length] },
+        })),
+      ],
+    };
+    const plot = new uPlot(opts, data, el.current);
+    el.current.dataset.points = String(data[0].length);
+    return () => plot.destroy();
+  }, [title, data, labels, lines]);
+  return html`<figure class="plot" data-testid=${testid} data-points="0" ref=${el} aria-label=${title}></figure>`;
 }

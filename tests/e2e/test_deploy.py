@@ -58,6 +58,7 @@ def test_docker_compose_file_is_valid() -> None:
     script = services["server"]["command"][2]
     assert script.startswith("ray start --address=ray-head:6379 --num-cpus=0")
     assert "&& exec beamtrack serve --no-embedded" in script
+    assert services["server"]["environment"]["BEAMTRACK_ARTIFACT_TRANSFER"] == "always"
     for name, svc in services.items():
         if name != "redis":
             assert svc["environment"]["RAY_AUTH_MODE"] == "token", name
@@ -135,6 +136,7 @@ def test_kuberay_server_redis_and_secrets() -> None:
                                                                   "key": "auth_token"}
     assert container["envFrom"] == [{"secretRef": {"name": "beamtrack-tokens"}}]
     assert env["BEAMTRACK_REDIS_URL"]["value"] == "redis://beamtrack-redis:6379/0"
+    assert env["BEAMTRACK_ARTIFACT_TRANSFER"]["value"] == "always"
     (redis,) = docs["StatefulSet"]
     args = redis["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--appendonly") + 1] == "yes"

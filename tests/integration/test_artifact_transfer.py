@@ -5,6 +5,7 @@ local Ray, real servers."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -143,15 +144,37 @@ def test_service_jobs_by_upload_and_by_shared_directory(ray_local: None, server_
     assert art_keys(shared.store) == []
 
 
-def test_upload_over_the_cap_fails_the_job(ray_local: None, server_factory: Any,
-                                           rest: Any) -> None:
-    server = server_factory(scheduler=True, artifact_transfer="always", artifact_upload_max_mb=1)
-    c = rest(server)
-    job = c.submit(fodo_spec(npart=20000, periods=2))
-    final = c.wait(job["id"], timeout=120)
-    assert final["state"] == "failed"
-    assert "BEAMTRACK_ARTIFACT_UPLOAD_MAX_MB" in final["error"], final["error"]
-    assert c.artifacts(job["id"]) == [] and art_keys(server.store) == []
+def test_a_job_over_the_upload_cap_is_refused_at_submit(server_factory: Any, rest: Any) -> None:
+    """Every worker uploads (``always``): a job whose estimated output is over the cap of an
+    upload is refused before anything is stored, naming the field and the setting."""
+    from beamtrack.client import ApiError
+
+    c = rest(server_factory(artifact_transfer="always", artifact_upload_max_mb=1))
+    with pytest.raises(ApiError) as info:
+        c.submit(fodo_spec(npart=20000, periods=2))
+    err = info.value
+    assert err.status == 422
+    assert any("BEAMTRACK_ARTIFACT_UPLOAD_MAX_MB" in d["msg"] and d["loc"].startswith("spec.")
+               for d in err.details), err.details
+    assert c.list()[0] == []
+    c.submit(fodo_spec(npart=100, periods=1))  # a small one fits
+
+
+def test_a_job_whose_upload_is_over_the_cap_fails(redis_server: Any, tmp_path: Path) -> None:
+    """The worker's own check (its output may exceed the estimate): the job fails naming the
+    setting, nothing is left in Redis or in the node's scratch."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    runner = JobRunner(redis_server.url, prefix, str(tmp_path / "server-store"),
+                       transfer=Transfer(always_upload=True, max_bytes=1 << 20))
+    store = runner.store
+    store.submit(owner="alice", name="big", spec_json=json.dumps(fodo_spec(npart=20000, periods=2)))
+    claimed = store.claim()
+    assert claimed is not None
+    assert runner.run(*claimed) == "failed"
+    rec = store.get(claimed[0])
+    assert "BEAMTRACK_ARTIFACT_UPLOAD_MAX_MB" in rec.error, rec.error
+    assert rec.result["artifacts"] == [] and art_keys(store) == []
+    assert not (scratch_root() / f"{prefix}-{claimed[0]}").exists()
 
 
 def test_scratch_of_jobs_no_longer_running_is_swept(redis_server: Any, tmp_path: Path) -> None:

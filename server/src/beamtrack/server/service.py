@@ -139,6 +139,9 @@ class JobService:
             (est.memory, s.job_memory_mb * 2**20, "memory", "the per-job memory limit", "JOB_MEMORY_MB"),
             (est.disk, s.job_disk_mb * 2**20, "output", "the per-job disk limit", "JOB_DISK_MB"),
         ]
+        if s.artifact_transfer == "always":  # every job's files will travel through Redis
+            checks.append((est.disk, s.artifact_upload_max_mb * 2**20, "output",
+                           "the limit of an upload through the job store", "ARTIFACT_UPLOAD_MAX_MB"))
         for cost, limit, what, name, env in checks:
             if cost.amount > limit:
                 over.append({"loc": f"spec.{cost.loc}",

@@ -111,3 +111,21 @@ def test_killed_pack_worker_is_retried_without_duplicate_rows(ray_local: None, s
         steps = [r["step"] for r in got]
         assert steps == sorted(set(steps))  # no row twice
         assert got == alone_rows(spec_json(c, job_id), tmp_path / job_id)
+
+
+def test_cancel_stops_one_variant_of_a_running_pack(ray_local: None, server_factory: Any, rest: Any) -> None:
+    server = server_factory(scheduler=True, pack_size=8, result_cache=False)
+    c = rest(server)
+    scan = c.scan(fodo_spec(npart=1000, periods=20, name="packcancel"), {K: [0.95, 1.0, 1.05]}, device="serial")
+    ids = [r["job_id"] for r in c.scan_results(scan["id"])["rows"]]
+    wait_for(lambda: all(j["state"] == "running" and j["progress"]["step"] > 20 for j in map(c.get, ids)),
+             180, "every variant of the pack running")
+    c.cancel(ids[1])
+    done = c.wait_scan(scan["id"], timeout=300)
+    assert done["counts"] == {**done["counts"], "succeeded": 2, "cancelled": 1}
+    cancelled = c.get(ids[1])
+    assert cancelled["state"] == "cancelled" and cancelled["progress"]["step"] < cancelled["progress"]["total_steps"]
+    for job_id in (ids[0], ids[2]):
+        job = c.get(job_id)
+        assert job["state"] == "succeeded" and job["attempts"] == 1
+        assert [r["step"] for r in c.diagnostics(job_id)] == list(range(job["progress"]["total_steps"] + 1))

@@ -150,6 +150,12 @@ export function Heatmap({ name, hist }) {
   </figure>`;
 }
 
+function padded(u, min, max) {
+  if (min === null || max === null) return [0, 1];
+  const d = min === max ? Math.abs(min) * 0.1 || 1 : (max - min) * 0.05;
+  return [min - d, max + d];
+}
+
 /**
  * Points (x, y) of ``rows``, one series per value of ``by`` (or one series), as points or as
  * lines through the points in x order. The x axis holds every point's x, sorted; each series has
@@ -177,7 +183,8 @@ export function ScatterPlot({ title, rows, x, y, by, lines, testid }) {
       title,
       width: Math.max(360, Math.min(760, (el.current.parentElement?.clientWidth || 760) - 8)),
       height: 320,
-      scales: { x: { time: false } },
+      // a margin around the points, so those at the ends are drawn whole
+      scales: { x: { time: false, range: padded } },
       axes: [
         { label: x, values: ticks },
         { label: y, size: (u, values) => 30 + 7 * Math.max(3, ...(values || []).map((v) => v.length)), values: ticks },

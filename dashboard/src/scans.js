@@ -24,7 +24,7 @@ function Progress({ scan }) {
   const done = finished(scan.counts);
   const pct = scan.variants ? Math.round((100 * done) / scan.variants) : 0;
   return html`<span class="bar" role="progressbar" aria-valuemin="0" aria-valuemax=${scan.variants}
-    aria-valuenow=${done} aria-label=${`${done} of ${scan.variants} variants finished`}><span style=${`width:${pct}%`}></span></span>
+    aria-valuenow=${done} aria-label=${`${done} of ${scan.variants} variants ended`}><span style=${`width:${pct}%`}></span></span>
     ${' '}${done} / ${scan.variants}`;
 }
 
@@ -185,18 +185,30 @@ export function ScanPage({ scanId }) {
   const [results, setResults] = useState(null);
   const [error, setError] = useState(null);
   const terminal = scan && TERMINAL.has(scan.state);
-  const progressKey = scan ? `${scan.state}:${JSON.stringify(scan.counts)}` : '';
 
+  // the scan polled; its table read again when a variant changed state, at most every
+  // variants × 2 ms (a 10,000-variant table every 20 s) and once more when the scan has ended
   useEffect(() => {
     let stop = false;
     let timer = null;
+    let shown = { key: null, at: -Infinity };
     const ctrl = new AbortController();
     const load = async () => {
       try {
         const s = await api(`/v1/scans/${scanId}`, { signal: ctrl.signal });
         if (stop) return;
         setScan(s);
-        if (TERMINAL.has(s.state)) return;
+        const end = TERMINAL.has(s.state);
+        const key = `${s.state}:${JSON.stringify(s.counts)}`;
+        const gap = Math.min(30_000, Math.max(POLL_MS, s.variants * 2));
+        if (key !== shown.key && (end || performance.now() - shown.at >= gap)) {
+          const at = performance.now();
+          const r = await api(`/v1/scans/${scanId}/results?format=json`, { signal: ctrl.signal });
+          if (stop) return;
+          shown = { key, at };
+          setResults(r);
+        }
+        if (end) return;
       } catch (err) {
         if (stop || err.name === 'AbortError') return;
         setError(err);
@@ -211,16 +223,6 @@ export function ScanPage({ scanId }) {
       ctrl.abort();
     };
   }, [scanId]);
-
-  // the table is read again when a variant changed state (not on every poll)
-  useEffect(() => {
-    if (!scan) return undefined;
-    const ctrl = new AbortController();
-    api(`/v1/scans/${scanId}/results?format=json`, { signal: ctrl.signal }).then(setResults, (err) => {
-      if (err.name !== 'AbortError') setError(err);
-    });
-    return () => ctrl.abort();
-  }, [scanId, progressKey]);
 
   const cancel = async () => {
     try {
@@ -237,8 +239,8 @@ export function ScanPage({ scanId }) {
     <h1>${scan.name} <small>scan ${scan.id}</small></h1>
     <dl class="facts">
       <dt>State</dt><dd><span class=${`state ${scan.state}`} data-testid="scan-state">${scan.state}</span>${scan.cancel_requested && !terminal ? ' (cancel requested)' : ''}</dd>
-      <dt>Progress</dt><dd><progress max=${scan.variants} value=${done} aria-label=${`${done} of ${scan.variants} variants finished`}
-        data-testid="scan-progress"></progress> ${done} / ${scan.variants} variants finished</dd>
+      <dt>Progress</dt><dd><progress max=${scan.variants} value=${done} aria-label=${`${done} of ${scan.variants} variants ended`}
+        data-testid="scan-progress"></progress> ${done} / ${scan.variants} variants ended</dd>
       <dt>Variants</dt><dd><${Counts} counts=${scan.counts} testid="scan-counts" /></dd>
       <dt>Parameters</dt><dd>${scan.parameters.map((p) => html`<code>${p}</code> `)}</dd>
       <dt>Owner</dt><dd>${scan.owner}</dd>

@@ -11,6 +11,7 @@ signature again, so a variant the key let through by mistake is tracked alone, n
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 
@@ -25,9 +26,13 @@ def pack_key(spec: JobSpec, *, hook_module: str = "") -> str:
     for m in spec.lattice.elements:
         if m.type == "Programmable":
             return ""
-        misaligned = any(float(getattr(m, f, 0.0) or 0.0) != 0.0 for f in ("dx", "dy", "rotation"))
-        aperture = float(getattr(m, "aperture_x", 0.0) or 0.0) > 0.0
-        line.append([m.type, int(getattr(m, "nslice", 1)), misaligned, aperture])
-    doc = {"line": line, "npart": spec.beam.npart, "periods": spec.lattice.periods,
-           "diagnostics": spec.diagnostics.model_dump(mode="json")}
+        f = vars(m)  # the model's field values (getattr of a field a model lacks is slow in pydantic)
+        misaligned = any(float(f.get(k) or 0.0) != 0.0 for k in ("dx", "dy", "rotation"))
+        line.append((m.type, int(f.get("nslice", 1)), misaligned, float(f.get("aperture_x") or 0.0) > 0.0))
+    return _digest(tuple(line), spec.beam.npart, spec.lattice.periods, spec.diagnostics.slice_step_diagnostics)
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(line: tuple[tuple[str, int, bool, bool], ...], npart: int, periods: int, slice_steps: bool) -> str:
+    doc = {"line": line, "npart": npart, "periods": periods, "slice_step_diagnostics": slice_steps}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

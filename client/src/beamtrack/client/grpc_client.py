@@ -13,14 +13,13 @@ from typing import Any
 import grpc
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
+from beamtrack.spec.v1.convert import PB_TO_STATE, STATE_TO_PB
 
 from .rest import Event, SpecArg, load_spec_arg
 
 DEFAULT_TARGET = "127.0.0.1:50051"
-STATE_NAMES = {pb.JOB_STATE_QUEUED: "queued", pb.JOB_STATE_RUNNING: "running",
-               pb.JOB_STATE_SUCCEEDED: "succeeded", pb.JOB_STATE_FAILED: "failed",
-               pb.JOB_STATE_CANCELLED: "cancelled"}
-STATE_VALUES = {v: k for k, v in STATE_NAMES.items()}
+STATE_NAMES = PB_TO_STATE
+STATE_VALUES = STATE_TO_PB
 
 
 class GrpcClient:

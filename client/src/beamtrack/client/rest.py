@@ -14,20 +14,37 @@ from typing import Any, Protocol, TypeAlias
 import httpx
 import orjson
 from beamtrack.spec import JobSpec
+from beamtrack.spec.contract import TERMINAL_STATES, ServiceError, error_class
 
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+TERMINAL = TERMINAL_STATES
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 class ApiError(Exception):
-    """An error answer of the service: HTTP ``status``, stable ``code``, field ``details``."""
+    """An error answer of the service: HTTP ``status``, stable ``code``, field ``details``.
+
+    What the SDK raises is also an instance of the job contract's class for ``code``
+    (``beamtrack.spec.contract``), so ``except NotFound`` and ``except ApiError`` both work.
+    """
 
     def __init__(self, status: int, code: str, message: str, details: builtins.list[dict[str, str]]):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
-        self.code = code
+        self.code = code  # type: ignore[misc]  # an instance value beside the contract's ClassVar
         self.message = message
         self.details = details
+
+
+_API_ERRORS: dict[type[ServiceError], type[ApiError]] = {}
+
+
+def api_error(status: int, code: str, message: str, details: builtins.list[dict[str, str]]) -> ApiError:
+    """The ApiError for an error body, of the contract's class for ``code``."""
+    kind = error_class(code)
+    cls = _API_ERRORS.get(kind)
+    if cls is None:
+        cls = _API_ERRORS[kind] = type(kind.__name__ + "ApiError", (ApiError, kind), {})
+    return cls(status, code, message, details)
 
 
 @dataclass(frozen=True)
@@ -76,7 +93,7 @@ def _raise_for(resp: httpx.Response) -> None:
         return
     try:
         err = resp.json()["error"]
-        raise ApiError(resp.status_code, err["code"], err["message"], err.get("details", []))
+        raise api_error(resp.status_code, err["code"], err["message"], err.get("details", []))
     except (ValueError, KeyError, TypeError):
         raise ApiError(resp.status_code, "HTTP_ERROR", resp.text[:500], []) from None
 

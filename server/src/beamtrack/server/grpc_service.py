@@ -13,53 +13,26 @@ import grpc
 import orjson
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
+from beamtrack.spec.v1.convert import PB_TO_STATE, STATE_TO_PB, job_to_pb
 from beamtrack.workers.errors import (
-    Conflict,
-    InvalidArgument,
-    NotFound,
-    ResourceExhausted,
     ServiceError,
-    Unauthenticated,
-    Unavailable,
 )
 from beamtrack.workers.store import JobRecord, StreamEvent
 
 from .limits import check_spec_size
 from .metrics import Metrics
-from .service import JobService, Principal
+from .service import JobService, Principal, job_public
 from .streams import StreamHub
-
-GRPC_CODE: dict[type[ServiceError], grpc.StatusCode] = {
-    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
-    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    NotFound: grpc.StatusCode.NOT_FOUND,
-    Conflict: grpc.StatusCode.FAILED_PRECONDITION,
-    Unavailable: grpc.StatusCode.UNAVAILABLE,
-    ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
-}
-STATE_TO_PB = {
-    "queued": pb.JOB_STATE_QUEUED, "running": pb.JOB_STATE_RUNNING,
-    "succeeded": pb.JOB_STATE_SUCCEEDED, "failed": pb.JOB_STATE_FAILED,
-    "cancelled": pb.JOB_STATE_CANCELLED,
-}
-PB_TO_STATE = {v: k for k, v in STATE_TO_PB.items()}
 
 
 def grpc_code(exc: ServiceError) -> grpc.StatusCode:
-    for cls in type(exc).__mro__:
-        if cls in GRPC_CODE:
-            return GRPC_CODE[cls]
-    return grpc.StatusCode.INTERNAL
+    """The gRPC status of a service error (defined with the class, in beamtrack.spec.contract)."""
+    return grpc.StatusCode[exc.grpc_status]
 
 
 def job_pb(rec: JobRecord) -> pb.Job:
-    return pb.Job(
-        id=rec.id, owner=rec.owner, name=rec.name, state=STATE_TO_PB[rec.state.value],
-        priority=rec.priority, device=rec.device, step=rec.step, total_steps=rec.total_steps,
-        created_at=rec.created_at, started_at=rec.started_at or 0.0,
-        finished_at=rec.finished_at or 0.0, attempts=rec.attempts, error=rec.error,
-        cancel_requested=rec.cancel_requested,
-    )
+    """``pb.Job`` of a record: its public form, through the contract's one converter."""
+    return job_to_pb(job_public(rec))
 
 
 NAN = float("nan")

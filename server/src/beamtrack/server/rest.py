@@ -13,18 +13,13 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import redis
+from beamtrack.spec.contract import PRIORITY_MAX, PRIORITY_MIN, JobList, JobPublic
 from beamtrack.workers.errors import (
-    Conflict,
-    InvalidArgument,
-    NotFound,
-    PayloadTooLarge,
-    PermissionDenied,
-    ResourceExhausted,
     ServiceError,
     Unauthenticated,
     Unavailable,
 )
-from beamtrack.workers.store import PRIORITY_MAX, PRIORITY_MIN, StreamEvent
+from beamtrack.workers.store import StreamEvent
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -39,10 +34,6 @@ from .routes_scans import scans_router
 from .service import MAX_PAGE, JobService, Principal, job_public
 from .streams import StreamHub, Subscription
 
-HTTP_STATUS: dict[type[ServiceError], int] = {
-    InvalidArgument: 422, Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, Conflict: 409,
-    Unavailable: 503, PayloadTooLarge: 413, ResourceExhausted: 429,
-}
 #: The error code of an HTTP status the framework answers itself (unknown route, bad method).
 STATUS_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                404: "NOT_FOUND", 405: "UNIMPLEMENTED", 409: "FAILED_PRECONDITION",
@@ -51,11 +42,8 @@ STATUS_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION
 
 
 def http_status(exc: ServiceError) -> int:
-    """The HTTP status of a service error (the one mapping; gRPC has its twin)."""
-    for cls in type(exc).__mro__:
-        if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]
-    return 500
+    """The HTTP status of a service error (defined with the class, in beamtrack.spec.contract)."""
+    return exc.http_status
 
 
 def error_body(code: str, message: str, details: list[dict[str, str]]) -> dict[str, Any]:
@@ -75,42 +63,6 @@ class SubmitJob(BaseModel):
                                     "before_period, after_period, before_element, after_element, "
                                     "before_slice; runs in the hook sandbox (refused where the "
                                     "sandbox cannot run)")
-
-
-class Progress(BaseModel):
-    step: int
-    total_steps: int
-    fraction: float
-
-
-class JobPublic(BaseModel):
-    """A job as GET /v1/jobs/{id} shows it; times are Unix seconds."""
-
-    id: str
-    owner: str
-    name: str
-    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    priority: int
-    device: str
-    progress: Progress
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    attempts: int
-    error: str | None
-    cancel_requested: bool
-    result: dict[str, Any] | None
-    artifacts_expired: bool = Field(False, description="The retention policy removed the artifacts")
-    scan_id: str | None = Field(None, description="The scan this job is a variant of")
-    variant: int | None = Field(None, description="Its variant index in the scan")
-    values: dict[str, Any] | None = Field(None, description="Its scan parameter values by path")
-    cached_from: str | None = Field(None, description="Served from the result cache: the job whose "
-                                    "results (diagnostics, artifacts) these are")
-
-
-class JobList(BaseModel):
-    items: list[JobPublic]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
 
 
 class Artifact(BaseModel):

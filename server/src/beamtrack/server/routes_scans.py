@@ -14,8 +14,8 @@ import math
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+from beamtrack.spec.contract import PRIORITY_MAX, PRIORITY_MIN
 from beamtrack.workers.errors import InvalidArgument
-from beamtrack.workers.store import PRIORITY_MAX, PRIORITY_MIN
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field

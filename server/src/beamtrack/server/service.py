@@ -16,17 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from beamtrack.spec import JobSpec, SpecError, expand, load_spec, parse_scan
-from beamtrack.spec.resources import ResourceEstimate, estimate, mib
-from beamtrack.workers.cache import cache_key
-from beamtrack.workers.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
-from beamtrack.workers.packing import pack_key
-from beamtrack.workers.sandbox import hook_module_problem, sandbox_unsupported
-from beamtrack.workers.store import (
+from beamtrack.spec.contract import (
     DEVICES,
     PRIORITY_MAX,
     PRIORITY_MIN,
-    JobRecord,
+    InvalidArgument,
+    JobPublic,
     JobState,
+    NotFound,
+    PermissionDenied,
+    Progress,
+    Unauthenticated,
+)
+from beamtrack.spec.resources import ResourceEstimate, estimate, mib
+from beamtrack.workers.cache import cache_key
+from beamtrack.workers.packing import pack_key
+from beamtrack.workers.sandbox import hook_module_problem, sandbox_unsupported
+from beamtrack.workers.store import (
+    JobRecord,
     JobStore,
     NewJob,
     ScanRecord,
@@ -397,34 +404,18 @@ def _u64(text: str) -> bool:
 
 
 def job_public(rec: JobRecord) -> dict[str, Any]:
-    """The public JSON form of a job (REST bodies, CLI output)."""
-    return {
-        "id": rec.id,
-        "owner": rec.owner,
-        "name": rec.name,
-        "state": rec.state.value,
-        "priority": rec.priority,
-        "device": rec.device,
-        "progress": {
-            "step": rec.step,
-            "total_steps": rec.total_steps,
-            "fraction": (rec.step / rec.total_steps) if rec.total_steps else 0.0,
-        },
-        "created_at": rec.created_at,
-        "started_at": rec.started_at,
-        "finished_at": rec.finished_at,
-        "attempts": rec.attempts,
-        "error": rec.error or None,
-        "cancel_requested": rec.cancel_requested,
-        "result": rec.result or None,
-        "artifacts_expired": rec.artifacts_expired,
-        "scan_id": rec.scan_id or None,
-        "variant": rec.variant,
-        "values": rec.values or None,
-        "cached_from": rec.cached_from or None,
-    }
-
-
+    """The public form of a job (``beamtrack.spec.contract.JobPublic``) as JSON-ready data: REST
+    bodies, the CLI, and (through ``beamtrack.spec.v1.convert``) gRPC."""
+    return JobPublic(
+        id=rec.id, owner=rec.owner, name=rec.name, state=rec.state.value, priority=rec.priority,
+        device=rec.device,
+        progress=Progress(step=rec.step, total_steps=rec.total_steps,
+                          fraction=(rec.step / rec.total_steps) if rec.total_steps else 0.0),
+        created_at=rec.created_at, started_at=rec.started_at, finished_at=rec.finished_at,
+        attempts=rec.attempts, error=rec.error or None, cancel_requested=rec.cancel_requested,
+        result=rec.result or None, artifacts_expired=rec.artifacts_expired, scan_id=rec.scan_id or None,
+        variant=rec.variant, values=rec.values or None, cached_from=rec.cached_from or None,
+    ).model_dump()
 
 
 def scan_public(rec: ScanRecord, counts: dict[str, int]) -> dict[str, Any]:

@@ -16,8 +16,9 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from beamtrack.spec.contract import TERMINAL_STATES
 from beamtrack.workers.errors import InvalidArgument, NotFound, ResourceExhausted, ServiceError
-from beamtrack.workers.store import TERMINAL_STATES, StreamEvent
+from beamtrack.workers.store import StreamEvent
 from beamtrack.workers.store_async import AsyncStreams
 
 from .service import Principal, _valid_stream_id

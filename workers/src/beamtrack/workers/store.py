@@ -37,10 +37,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import redis
+
+# the job contract lives in beamtrack.spec; these names stay importable from the store
+from beamtrack.spec.contract import DEVICES, PRIORITY_MAX, PRIORITY_MIN, TERMINAL_STATES, JobState  # noqa: F401
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -69,23 +71,6 @@ def _store_call(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class JobState(StrEnum):
-    """Job lifecycle: queued -> running -> succeeded | failed | cancelled (running may requeue)."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    def is_terminal(self) -> bool:
-        """True for succeeded, failed and cancelled: no transition leaves these."""
-        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
-
-
-TERMINAL_STATES = frozenset(s.value for s in JobState if s.is_terminal())
-PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
-DEVICES = ("auto", "serial", "openmp", "cuda")
 
 
 @dataclass

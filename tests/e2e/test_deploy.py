@@ -137,6 +137,7 @@ def test_kuberay_server_redis_and_secrets() -> None:
     assert container["envFrom"] == [{"secretRef": {"name": "beamtrack-tokens"}}]
     assert env["BEAMTRACK_REDIS_URL"]["value"] == "redis://beamtrack-redis:6379/0"
     assert env["BEAMTRACK_ARTIFACT_TRANSFER"]["value"] == "always"
+    assert int(env["BEAMTRACK_AUTOSCALE_HEADROOM"]["value"]) > 0  # the RayCluster autoscales
     (redis,) = docs["StatefulSet"]
     args = redis["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--appendonly") + 1] == "yes"

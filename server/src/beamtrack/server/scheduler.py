@@ -134,10 +134,11 @@ class Scheduler:
             self._resources_at = now
 
     def capacity(self) -> int:
-        """How many jobs may run at once."""
+        """How many jobs may run at once. On an autoscaling cluster a few more than its CPUs
+        hold now: their actors wait for a node, which is what asks the autoscaler for one."""
         if self.settings.max_running:
             return self.settings.max_running
-        return max(1, int(self._cpus // self.settings.job_cpus))
+        return max(1, int(self._cpus // self.settings.job_cpus)) + self.settings.autoscale_headroom
 
     # -- recovery --------------------------------------------------------------------------------
     def recover(self) -> None:
@@ -195,6 +196,7 @@ class Scheduler:
         if now - self._reconciled_at > RECONCILE_S:
             self._reconciled_at = now
             self.recover()
+            self._cancel_waiting()
         if now - self._swept_at > RETENTION_S:
             self._swept_at = now
             self.sweep_artifacts()
@@ -217,7 +219,7 @@ class Scheduler:
         rec = self.store.get(job_id)
         gpus_busy = sum(1 for r in self.running.values() if r.gpu)
         use_gpu = rec.device == "cuda" or (rec.device == "auto" and self._gpus - gpus_busy >= 1)
-        if rec.device == "cuda" and self._gpus < 1:
+        if rec.device == "cuda" and self._gpus < 1 and not self.settings.autoscale_headroom:
             self.store.finish(job_id, attempt, JobState.FAILED,
                               error="device: cuda was asked for but the cluster has no GPU")
             return
@@ -286,6 +288,21 @@ class Scheduler:
                 pull(self.store, job_id, Path(self.settings.artifacts))
             except Exception:  # noqa: BLE001 - the upload stays; the first artifact request pulls it
                 log.exception("job %s: could not pull its uploaded artifacts", job_id)
+
+    def _cancel_waiting(self) -> None:
+        """End cancelled jobs whose worker never started (an actor waiting for a node the
+        autoscaler has not added yet): no worker is there to see the cancel."""
+        for run in [r for r in self.running.values() if not r.pack]:
+            rec = self.store.get(run.job_id)
+            if rec.cancel_requested and not rec.worker:
+                try:
+                    ray.kill(run.actor, no_restart=True)
+                except RayError:
+                    pass
+                self.store.record_disk(run.job_id, rec.owner, 0)
+                self.store.finish(run.job_id, run.attempt, JobState.CANCELLED,
+                                  result={"steps": 0})
+                del self.running[run.job_id]
 
     def _enforce_wall_time(self, now: float) -> None:
         """Kill the worker of a job that ran past its wall-clock limit and did not stop."""

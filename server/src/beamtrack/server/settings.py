@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     #: as the cluster's CPUs allow).
     job_cpus: Annotated[float, Field(gt=0.0, le=1024.0)] = 1.0
     max_running: Annotated[int, Field(ge=0)] = 0
+    #: On a cluster with Ray's autoscaler (KubeRay ``enableInTreeAutoscaling``): jobs started
+    #: beyond what the cluster's CPUs hold now, whose waiting actors make the autoscaler add
+    #: nodes; and a ``device: cuda`` job then waits for a GPU node instead of failing at once.
+    #: 0 (default): a fixed cluster.
+    autoscale_headroom: Annotated[int, Field(ge=0, le=10_000)] = 0
     #: Run the scheduler in this process (one or more replicas may; claims are atomic).
     scheduler: bool = True
     #: Longest wait of one stream read [ms] before a keep-alive is sent.

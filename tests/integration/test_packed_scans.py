@@ -80,6 +80,7 @@ def test_packed_scan_rows_equal_unpacked(ray_local: None, server_factory: Any, r
     assert len({round(c.diagnostics(j)[-1]["sigma_x"], 12) for j in ids}) == 3  # k changes the beam, nslice not
 
 
+@pytest.mark.slow
 def test_killed_pack_worker_is_retried_without_duplicate_rows(ray_local: None, server_factory: Any, rest: Any,
                                                               tmp_path: Any) -> None:
     server = server_factory(scheduler=True, pack_size=8, result_cache=False)

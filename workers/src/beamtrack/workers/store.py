@@ -6,6 +6,9 @@ Keys (``P`` is the configurable prefix, default ``bt``):
 - ``P:job:{id}``         hash: the job record (state, owner, spec JSON, progress, timings, error)
 - ``P:queue``            sorted set of queued ids, score ``-priority * 2**40 + seq`` so ZPOPMIN
                          yields the highest priority first and FIFO within a priority
+- ``P:uq:{owner}``       the owner's queued ids, scored as in ``P:queue``; ``P:qowners`` the set
+                         of owners with queued jobs; ``P:served`` hash owner -> tick of the
+                         owner's last claim (``P:servetick``): per-user fair share (see ``claim``)
 - ``P:running``          set of ids in state ``running`` (crash recovery scans it)
 - ``P:idx:all``          sorted set of every id by seq (admin listing)
 - ``P:idx:user:{owner}`` sorted set of the owner's ids by seq (user listing)
@@ -151,13 +154,38 @@ class JobRecord:
 
 
 # KEYS: none (single-instance Redis; keys derive from ARGV[1], the prefix).
+# Per-user fair share: of each owner's first queued job, the one with the highest priority wins;
+# among equal priorities the owner whose last claim is oldest, then the lowest queue score. Ids
+# only in P:queue (queued by a server without owner queues) are claimed when no owner has one.
 # ARGV: prefix, now
 _CLAIM = """
 local p = ARGV[1]
 while true do
-  local popped = redis.call('ZPOPMIN', p .. ':queue')
-  if #popped == 0 then return false end
-  local id = popped[1]
+  local best, owner, bl, bs, bsc = nil, nil, 0, 0, 0
+  for _, o in ipairs(redis.call('SMEMBERS', p .. ':qowners')) do
+    local head = redis.call('ZRANGE', p .. ':uq:' .. o, 0, 0, 'WITHSCORES')
+    if #head == 0 then
+      redis.call('SREM', p .. ':qowners', o)
+    else
+      local sc = tonumber(head[2])
+      local level = math.floor(sc / 1099511627776)
+      local served = tonumber(redis.call('HGET', p .. ':served', o) or '0')
+      if best == nil or level < bl or (level == bl and (served < bs or (served == bs and sc < bsc))) then
+        best, owner, bl, bs, bsc = head[1], o, level, served, sc
+      end
+    end
+  end
+  local id
+  if best == nil then
+    local popped = redis.call('ZPOPMIN', p .. ':queue')
+    if #popped == 0 then return false end
+    id = popped[1]
+  else
+    id = best
+    redis.call('ZREM', p .. ':uq:' .. owner, id)
+    redis.call('ZREM', p .. ':queue', id)
+    redis.call('HSET', p .. ':served', owner, redis.call('INCR', p .. ':servetick'))
+  end
   local jk = p .. ':job:' .. id
   if redis.call('HGET', jk, 'state') == 'queued' then
     local attempt = redis.call('HINCRBY', jk, 'attempts', 1)
@@ -188,9 +216,10 @@ local ids = redis.call('ZRANGEBYSCORE', p .. ':queue', lo, tonumber(lo) + tonumb
 for _, id in ipairs(ids) do
   if #out >= 2 * limit then break end
   local jk = p .. ':job:' .. id
-  local h = redis.call('HMGET', jk, 'state', 'pack_key', 'scan_id')
+  local h = redis.call('HMGET', jk, 'state', 'pack_key', 'scan_id', 'owner')
   if h[1] == 'queued' and h[2] == ARGV[4] and h[3] == ARGV[5] then
     redis.call('ZREM', p .. ':queue', id)
+    redis.call('ZREM', p .. ':uq:' .. h[4], id)
     local attempt = redis.call('HINCRBY', jk, 'attempts', 1)
     redis.call('HSET', jk, 'state', 'running', 'started_at', ARGV[2], 'worker', '', 'pack', ARGV[7])
     redis.call('SADD', p .. ':running', id)
@@ -223,7 +252,7 @@ return 1
 _REQUEUE = """
 local p, id = ARGV[1], ARGV[2]
 local jk = p .. ':job:' .. id
-local h = redis.call('HMGET', jk, 'state', 'attempts', 'qscore', 'cancel_requested')
+local h = redis.call('HMGET', jk, 'state', 'attempts', 'qscore', 'cancel_requested', 'owner')
 if h[1] ~= 'running' or h[2] ~= ARGV[3] then return 'stale' end
 local sk = p .. ':stream:' .. id
 redis.call('SREM', p .. ':running', id)
@@ -245,6 +274,8 @@ if final then
 end
 redis.call('HSET', jk, 'state', 'queued', 'error', '')
 redis.call('ZADD', p .. ':queue', h[3], id)
+redis.call('ZADD', p .. ':uq:' .. h[5], h[3], id)
+redis.call('SADD', p .. ':qowners', h[5])
 redis.call('XADD', sk, '*', 'k', 'state',
   'd', cjson.encode({state='queued', reason='retry after: ' .. ARGV[4]}))
 return 'queued'
@@ -259,6 +290,7 @@ if not state then return 'missing' end
 local sk = p .. ':stream:' .. id
 if state == 'queued' then
   redis.call('ZREM', p .. ':queue', id)
+  redis.call('ZREM', p .. ':uq:' .. redis.call('HGET', jk, 'owner'), id)
   local res = cjson.encode({state='cancelled', error=''})
   redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', ARGV[3], 'result', res,
     'cancel_requested', '1')
@@ -350,6 +382,8 @@ class JobStore:
             pipe.hset(self._k("disk", owner), job_id, int(disk_estimate))
             pipe.xadd(self.stream_key(job_id), {"k": "state", "d": json.dumps({"state": "queued"})})
             pipe.zadd(self._k("queue"), {job_id: qscore})
+            pipe.zadd(self._k("uq", owner), {job_id: qscore})
+            pipe.sadd(self._k("qowners"), owner)
             pipe.execute()
         except redis.RedisError as exc:
             raise Unavailable(f"job store unavailable: {exc}") from exc
@@ -408,7 +442,8 @@ class JobStore:
 
     @_store_call
     def queued_ids(self) -> builtins.list[str]:
-        """Queued ids in the order they will be claimed."""
+        """Queued ids by priority, then submit order: the order one owner's jobs are claimed in
+        (``claim``'s fair share interleaves owners of one priority)."""
         return list(self.r.zrange(self._k("queue"), 0, -1))
 
     @_store_call
@@ -418,7 +453,10 @@ class JobStore:
     # -- transitions -------------------------------------------------------------------------
     @_store_call
     def claim(self) -> tuple[str, int] | None:
-        """Move the next queued job to running; returns (id, attempt) or None when empty."""
+        """Move the next queued job to running; returns (id, attempt) or None when empty. The
+        next job: the highest priority first; among owners with a job at that priority, the one
+        whose last claim is oldest (per-user fair share: a 10,000-variant scan does not hold back
+        another user's job behind it), then submit order."""
         res = self._claim(args=[self.prefix, repr(time.time())])
         if not res:
             return None
@@ -687,6 +725,7 @@ class JobStore:
             else:
                 pipe.hset(self._k("disk", owner), job_id, int(job.disk_estimate))
                 pipe.zadd(self._k("queue"), {job_id: qscore})
+                pipe.zadd(self._k("uq", owner), {job_id: qscore})
                 if job.cache_key:
                     pipe.zadd(self._k("cache", owner, job.cache_key), {job_id: seq})
             pipe.hset(self.job_key(job_id), mapping=rec)
@@ -694,6 +733,7 @@ class JobStore:
             pipe.zadd(self._k("idx", "user", owner), {job_id: seq})
             if scan_id:
                 pipe.zadd(self._k("scan", scan_id, "jobs"), {job_id: i})
+        pipe.sadd(self._k("qowners"), owner)
         pipe.execute()
         return ids
 

@@ -8,7 +8,8 @@ CASES.json: {"cases": [{"name", "particles": "x.npy" (7 x N: x, y, t, px, py, pt
 "field": bool}]}. Each case runs in its own process (ImpactX reads algo.* options once per AMReX start), so this
 script runs one case: CASES.json's case number ``argv[3]``. OUTDIR/<name>.npz holds the alive particles'
 coordinates (ordered by id) and the reference particle; with "field", also the charge density and potential
-of the last space-charge solve as numpy arrays (rho, phi) with the mesh's lower corner and cell size.
+of the last space-charge solve (rho, phi: one box with its ghost nodes, flattened; reshaped to rho_shape /
+phi_shape they are indexed [ix, iy, iz, 0]) and the domain's corners (lo, hi) [m].
 """
 
 import json
@@ -53,6 +54,11 @@ def main(cases_path, outdir, index):
         phi = sim.phi(0)
         extra["rho"] = np.concatenate([np.array(fab, copy=True).ravel() for fab in _fabs(rho)])
         extra["phi"] = np.concatenate([np.array(fab, copy=True).ravel() for fab in _fabs(phi)])
+        extra["rho_shape"] = np.array(next(_fabs(rho)).shape)
+        extra["phi_shape"] = np.array(next(_fabs(phi)).shape)
+        geom = sim.Geom(0)
+        extra["lo"] = np.array([geom.ProbLo(i) for i in range(3)])
+        extra["hi"] = np.array([geom.ProbHi(i) for i in range(3)])
     refv = np.array([getattr(ref, k) for k in REF_KEYS])
     np.savez(os.path.join(outdir, case["name"] + ".npz"), ids=ids[order], coords=out, ref=refv, **extra)
     sim.finalize()

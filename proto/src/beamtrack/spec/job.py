@@ -72,13 +72,15 @@ class SpaceCharge(SpecModel):
     mode: the PIC models 3D, 2D, 2.5D or ImpactX's analytic Gaussian models Gauss3D, Gauss2.5D (ImpactX's
     "Gauss2p5D"), which use no grid. gauss_nint (Gauss3D, Gauss2.5D), gauss_taylor_delta, gauss_charge_z_bins,
     gauss_long_scale [m] (Gauss2.5D only): ImpactX's algo.space_charge.gauss_* integration parameters; giving one
-    for a model that does not use it is an error.
+    other than its default for a model that does not use it is an error. poisson_solver: ImpactX's algo.poisson_solver, "fft" (open
+    boundaries, integrated Green's function) or "multigrid" (mode 3D only, as ImpactX: phi = 0 on the walls of the
+    domain, prob_relative x the beam; ImpactX recommends prob_relative >= 3 with it).
     """
 
     mode: Literal["3D", "2D", "2.5D", "Gauss3D", "Gauss2.5D"]
     n_cell: Annotated[list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=3, max_length=3)]
     particle_shape: Literal[1, 2, 3] = 2
-    poisson_solver: Literal["fft"] = "fft"
+    poisson_solver: Literal["fft", "multigrid"] = "fft"
     prob_relative: Annotated[float, Field(ge=1.0, le=100.0)] = 1.1
     num_longitudinal_bins: Annotated[int, Field(ge=2, le=100_000)] = 100
     gauss_nint: Annotated[int, Field(ge=2, le=100_001)] = 101
@@ -97,10 +99,14 @@ class SpaceCharge(SpecModel):
     def _gauss_options_for_gauss_models(self) -> SpaceCharge:
         used = {"Gauss3D": {"gauss_nint"},
                 "Gauss2.5D": {"gauss_nint", "gauss_taylor_delta", "gauss_charge_z_bins", "gauss_long_scale"}}
-        given = {k for k in self.model_fields_set if k.startswith("gauss_")}
+        # a gauss_* option set away from its default (a dumped spec carries the defaults of every field)
+        given = {k for k in self.model_fields_set
+                 if k.startswith("gauss_") and getattr(self, k) != type(self).model_fields[k].default}
         unused = sorted(given - used.get(self.mode, set()))
         if unused:
             raise ValueError(f"{', '.join(unused)} do(es) not apply to space_charge.mode {self.mode}")
+        if self.poisson_solver == "multigrid" and self.mode != "3D":
+            raise ValueError(f"poisson_solver multigrid applies to space_charge.mode 3D only, not {self.mode}")
         return self
 
 

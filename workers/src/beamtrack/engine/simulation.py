@@ -108,6 +108,10 @@ class Simulation:
         self.space_charge_gauss_taylor_delta = 0.01
         self.space_charge_gauss_charge_z_bins = 129
         self.space_charge_gauss_long_scale: float | None = None
+        #: ImpactX's algo.poisson_solver: "fft" (open boundaries) or "multigrid" (3D, grounded domain walls)
+        self.poisson_solver = "fft"
+        #: shape of the PIC field gather (None: particle_shape; ImpactX gathers with 1, beamtrack.impactx sets that)
+        self.space_charge_gather_shape: int | None = None
         self._stop = False
         self._writers: dict[str, Any] = {}
         self._sc_solver: Any = None
@@ -319,6 +323,7 @@ class Simulation:
             sim.space_charge_gauss_taylor_delta = sc.gauss_taylor_delta
             sim.space_charge_gauss_charge_z_bins = sc.gauss_charge_z_bins
             sim.space_charge_gauss_long_scale = sc.gauss_long_scale
+            sim.poisson_solver = sc.poisson_solver
         for m in spec.lattice.elements:
             sim.lattice.append(element_class(m.type).from_model(m))
         sim.periods = spec.lattice.periods
@@ -350,6 +355,8 @@ class Simulation:
                 gauss.update(gauss_taylor_delta=self.space_charge_gauss_taylor_delta,
                              gauss_charge_z_bins=self.space_charge_gauss_charge_z_bins,
                              gauss_long_scale=self.space_charge_gauss_long_scale)
+            if self.poisson_solver != "fft":
+                gauss["poisson_solver"] = self.poisson_solver
             sc = SpaceCharge(mode=mode, n_cell=list(self.n_cell), particle_shape=self.particle_shape,
                              prob_relative=self.prob_relative, num_longitudinal_bins=self.num_longitudinal_bins, **gauss)
         return JobSpec(

@@ -29,8 +29,10 @@ NO_PHYSICS = frozenset({
     "blocking_factor_x", "blocking_factor_y", "blocking_factor_z", "max_grid_size", "max_grid_size_x",
     "max_grid_size_y", "max_grid_size_z", "dynamic_size", "verbose", "tiny_profiler", "tiny_profiler_file",
     "memory_profiler", "abort_on_warning_threshold", "always_warn_immediately", "abort_on_unused_inputs",
-    # options of features that are off unless switched on (switching them on raises):
+    # MLMG's iteration controls: poisson_solver = "multigrid" solves MLMG's boundary problem exactly (sine
+    # transforms), which meets any tolerance and iteration limit MLMG is given
     "mlmg_absolute_tolerance", "mlmg_relative_tolerance", "mlmg_max_iters", "mlmg_verbosity",
+    # options of features that are off unless switched on (switching them on raises):
     "csr_bins", "isr_order", "isr_on_ref_part",
 })
 
@@ -41,7 +43,6 @@ ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
     "spin": ((False,), "spin tracking"),
     "eigenemittances": ((False,), "eigen-emittances in the reduced diagnostics"),
     "max_level": ((0,), "mesh refinement"),
-    "poisson_solver": (("fft",), "Poisson solver other than FFT (IGF)"),
     "particle_bc": (("open",), "particle boundary conditions other than open"),
     "particle_lost_diagnostics_backend": (("h5", "default"), "lost-particle backend other than HDF5"),
     "diag_file_prefix": (("diags",), "a diagnostics folder other than diags"),
@@ -177,6 +178,8 @@ class ImpactX(Simulation):
         self._grids = False
         self._options: dict[str, Any] = {}
         self._draws = 0
+        # ImpactX gathers the PIC field linearly whatever its particle_shape (measured on 26.10)
+        self.space_charge_gather_shape = 1
         self._locked = True
 
     # --- strict attributes -------------------------------------------------------------------------
@@ -201,6 +204,10 @@ class ImpactX(Simulation):
             object.__setattr__(self, "nthreads", int(value) if isinstance(value, int) else None)
         elif name == "space_charge":
             object.__setattr__(self, name, _space_charge_mode(value))
+        elif name == "poisson_solver":
+            if value not in ("fft", "multigrid"):
+                raise ValueError(f"ImpactX option sim.poisson_solver must be 'fft' or 'multigrid', not {value!r}")
+            object.__setattr__(self, name, value)
         elif name == "prob_relative":
             vals = list(value) if isinstance(value, (list, tuple)) else [value]
             object.__setattr__(self, name, float(vals[0]))

@@ -8,12 +8,15 @@ Per slice of length ds (ImpactX HandleSpacecharge, PoissonSolve, ForceFromSelfFi
    The array carries 2 extra nodes below and 3 above so that the widest stencil and the centred
    difference of phi never leave it (charge is never dropped).
 3. Solve Poisson with open boundaries by FFT convolution with the integrated Green's function
-   (``poisson.py``). 3D: the Green's function is evaluated with the z cell stretched by gamma
+   (``poisson.py``); or, 3D with ``poisson_solver = "multigrid"``, with ImpactX's MLMG boundary problem:
+   phi = 0 on the walls of the padded domain (the n_cell cells, not the guard nodes), solved exactly by sine
+   transforms (``DirichletPoissonSolver``; ImpactX recommends prob_relative >= 3 with it, its default). 3D: the Green's function is evaluated with the z cell stretched by gamma
    (ABLASTR computePhi with beta = (0, 0, beta_ref): the solve happens in the beam rest frame and
    phi is the lab-frame potential). 2D / 2.5D: one transverse solve of the charge summed along t.
 4. E = -grad(phi) by centred differences on the nodes (lab cell sizes).
-5. Gather E at each particle with the same shape as the deposition (ImpactX gathers linearly; the
-   same shape makes the self-force vanish and total momentum conserved) and kick:
+5. Gather E at each particle with the same shape as the deposition (the same shape makes the self-force
+   vanish and total momentum conserved), or with ``gather_shape`` (ImpactX gathers linearly; beamtrack.impactx
+   sets 1) and kick:
       3D:   (px, py, pz) += E * q ds / (beta c) / (gamma^2 p0)             [p0 = beta gamma m c]
       2D:   (px, py) += E_line * q ds / (beta c) / (gamma^2 p0) / (beta c)    (line charge current/(beta c))
       2.5D: (px, py) += E_line * lambda(t)/Q * q ds/(beta c)/(gamma^2 p0)/beta,
@@ -56,9 +59,11 @@ from typing import Any
 import numpy as np
 
 from .. import constants
-from .poisson import OpenPoissonSolver
+from .poisson import DirichletPoissonSolver, OpenPoissonSolver
 
 MODES = ("3D", "2D", "2.5D", "Gauss3D", "Gauss2.5D")
+#: ImpactX's algo.poisson_solver values
+POISSON_SOLVERS = ("fft", "multigrid")
 GAUSS_MODES = ("Gauss3D", "Gauss2.5D")
 #: ImpactX's 1 / (4 pi eps0) in its Gauss models: c^2 * 1e-7 [m/F]
 _K_GAUSS = constants.c * constants.c * 1.0e-7
@@ -106,6 +111,10 @@ class SpaceChargeSolver:
     Gauss models (ImpactX's algo.space_charge.gauss_*): gauss_nint: Simpson points (made odd);
     gauss_taylor_delta: Gauss2.5D's [0, delta] Taylor interval; gauss_charge_z_bins: Gauss2.5D's line-density
     bins; gauss_long_scale [m]: Gauss2.5D's longitudinal scale (None: 1.103 beta gamma sig_z at each kick).
+    poisson_solver: "fft" (open boundaries, IGF) or "multigrid" (3D only, as ImpactX: grounded walls at the
+    domain boundary; the Gauss models use no Poisson solve). gather_shape: the shape of the field gather (None:
+    particle_shape, which makes the self-force vanish and conserves the total momentum; ImpactX gathers with 1,
+    trilinear / bilinear, whatever its particle_shape, measured on 26.10 to 1e-15 of the field).
 
     After each kick, ``rho`` [C/m^3, 2D: C/m^2], ``phi`` [V, 2D: V per unit line charge], ``fields``
     (E on the nodes [V/m]), ``grid_lo`` (position of node 0 [m]) and ``cell`` [m] describe the last solve;
@@ -118,8 +127,15 @@ class SpaceChargeSolver:
                  prob_relative: float | Sequence[float] = 1.1, num_longitudinal_bins: int = 100,
                  current_A: float | None = None, kind: str = "openmp", nthreads: int | None = None,
                  split_gather_push: bool = False, gauss_nint: int = 101, gauss_taylor_delta: float = 0.01,
-                 gauss_charge_z_bins: int = 129, gauss_long_scale: float | None = None):
+                 gauss_charge_z_bins: int = 129, gauss_long_scale: float | None = None,
+                 poisson_solver: str = "fft", gather_shape: int | None = None):
         self.mode = _mode(mode)
+        if poisson_solver not in POISSON_SOLVERS:
+            raise SpaceChargeError(f"poisson_solver must be one of {', '.join(POISSON_SOLVERS)}, not {poisson_solver!r}")
+        if poisson_solver == "multigrid" and self.mode in ("2D", "2.5D"):
+            raise SpaceChargeError(f"poisson_solver = 'multigrid' supports only 3D space charge (ImpactX: "
+                                   f"algo.poisson_solver must be fft for {self.mode}), not {self.mode}")
+        self.poisson_solver = poisson_solver
         self.gauss = self.mode in GAUSS_MODES
         n_cell = [int(v) for v in n_cell]
         ndim = 3 if self.mode == "3D" else 2
@@ -129,6 +145,9 @@ class SpaceChargeSolver:
         if particle_shape not in (1, 2, 3):
             raise SpaceChargeError(f"particle_shape must be 1, 2 or 3, not {particle_shape!r}")
         self.order = int(particle_shape)
+        if gather_shape not in (None, 1, 2, 3):
+            raise SpaceChargeError(f"gather_shape must be 1, 2, 3 or None (the particle_shape), not {gather_shape!r}")
+        self.gather_order = self.order if gather_shape is None else int(gather_shape)
         pr = prob_relative[0] if isinstance(prob_relative, (list, tuple)) else prob_relative
         if not (pr >= 1.0 and math.isfinite(pr)):
             raise SpaceChargeError(f"prob_relative must be >= 1 (the beam size), not {pr!r}")
@@ -154,6 +173,7 @@ class SpaceChargeSolver:
         self.kind = self.backend.kind
         self.xp = self.backend.xp
         self.poisson = OpenPoissonSolver(self.backend)
+        self.dirichlet = DirichletPoissonSolver(self.backend)
         #: time the gather and the push as two kernels (for benchmarks; the default fuses them)
         self.split_gather_push = split_gather_push
         self.timings: dict[str, float] = defaultdict(float)
@@ -174,7 +194,9 @@ class SpaceChargeSolver:
                    gauss_nint=getattr(sim, "space_charge_gauss_nint", 101),
                    gauss_taylor_delta=getattr(sim, "space_charge_gauss_taylor_delta", 0.01),
                    gauss_charge_z_bins=getattr(sim, "space_charge_gauss_charge_z_bins", 129),
-                   gauss_long_scale=getattr(sim, "space_charge_gauss_long_scale", None))
+                   gauss_long_scale=getattr(sim, "space_charge_gauss_long_scale", None),
+                   poisson_solver=getattr(sim, "poisson_solver", "fft"),
+                   gather_shape=getattr(sim, "space_charge_gather_shape", None))
 
     # --- helpers ---------------------------------------------------------------------------------
     def _tick(self, name: str, t0: float) -> float:
@@ -296,7 +318,11 @@ class SpaceChargeSolver:
                 line = (cd, t_min, bin_size)
             t0 = self._tick("deposit", t0)
             gcell = (cell[0], cell[1], gamma * cell[2]) if three_d else (cell[0], cell[1])
-            phi = self.poisson.solve(rho, tuple(float(c) for c in gcell), self._support(mm, lo, inv_d, shape))
+            if self.poisson_solver == "multigrid":
+                walls = [(GUARD_LO, GUARD_LO + int(v)) for v in self.n_cell[:3]]
+                phi = self.dirichlet.solve(rho, tuple(float(c) for c in gcell), walls)
+            else:
+                phi = self.poisson.solve(rho, tuple(float(c) for c in gcell), self._support(mm, lo, inv_d, shape))
             E = b.grad(phi, 0.5 / cell)
             t0 = self._tick("solve", t0)
             self.rho, self.phi, self.fields, self.grid_lo, self.cell = rho, phi, b.field_list(E), lo, cell
@@ -306,7 +332,7 @@ class SpaceChargeSolver:
             e_tmp = self.xp.empty((3, n)) if split else eout
             if three_d:
                 k = 0.0 if split else push
-                b.gather_push3d(real, state, n, self.order, lo, inv_d, E, k, not split, bg, e_tmp)
+                b.gather_push3d(real, state, n, self.gather_order, lo, inv_d, E, k, not split, bg, e_tmp)
                 restore = False
                 if split:
                     t0 = self._tick("gather", t0)
@@ -327,7 +353,7 @@ class SpaceChargeSolver:
                         kxy = kt = 0.0
                 kx = 0.0 if split else kxy
                 ktt = 0.0 if split else kt
-                b.gather_push2d(real, state, n, self.order, lo, inv_d, E[0], E[1], phi, kx, ktt, prof, slope,
+                b.gather_push2d(real, state, n, self.gather_order, lo, inv_d, E[0], E[1], phi, kx, ktt, prof, slope,
                                 bin_min, bin_size, e_tmp)
                 if split:
                     t0 = self._tick("gather", t0)

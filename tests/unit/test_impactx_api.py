@@ -29,7 +29,7 @@ def make_sim() -> ImpactX:
 
 
 @pytest.mark.parametrize(("name", "value"), [
-    ("isr", True), ("csr", True), ("spin", True), ("max_level", 1),
+    ("isr", True), ("csr", True), ("max_level", 1),
     ("eigenemittances", True), ("particle_bc", "reflecting"),
 ])
 def test_unimplemented_options_raise_naming_them(name: str, value: object) -> None:
@@ -63,13 +63,17 @@ def test_implemented_options_map_onto_the_engine() -> None:
 
 def test_add_particles_fourth_argument_is_spin_not_seed() -> None:
     sim = make_sim()
-    with pytest.raises(NotImplementedError, match="spin"):
+    with pytest.raises(TypeError, match="spin_distr must be a spin distribution"):
         sim.add_particles(1e-9, distribution.Waterbag(**WB), 100, object())
-    with pytest.raises(NotImplementedError, match="SpinvMF"):
-        distribution.SpinvMF()
+    with pytest.raises(TypeError):
+        distribution.SpinvMF()  # ImpactX's three mean-polarization components are required
     eng = Simulation(kind="serial", diagnostics=False)
     with pytest.raises(TypeError):
         eng.add_particles(1e-9, Waterbag(**WB), 10, 3)  # the engine's seed is keyword-only
+    sim.add_particles(1e-9, distribution.Waterbag(**WB), 100, distribution.SpinvMF(0.4, 0.5, 0.1))
+    spin = sim.beam.to_df()[["spin_x", "spin_y", "spin_z"]].to_numpy()
+    np.testing.assert_allclose(np.linalg.norm(spin, axis=1), 1.0, atol=1e-12)  # unit spins drawn
+    sim.beam.clear_particles()
     sim.add_particles(1e-9, distribution.Waterbag(**WB), 100, seed=5)
     assert sim.beam.total_number_of_particles() == 100
 

@@ -33,16 +33,24 @@ class RefPart:
     pt: float = -1.0
     mass_MeV: float = constants.me_MeV
     charge_qe: float = -1.0
+    #: gyromagnetic anomaly G = (g - 2) / 2 [1] (spin tracking); set_species sets it, set_mass_MeV does not
+    gyromagnetic_anomaly: float = constants.GYROMAGNETIC_ANOMALY["electron"]
     #: s at the entry of the current element [m] (set by the tracking loop)
     sedge: float = field(default=0.0, repr=False)
 
     # --- ImpactX-style setters (chainable) ---------------------------------------------------
     def set_species(self, name: str) -> RefPart:
-        """Set mass and charge from a species name: electron, positron, proton, Hminus."""
+        """Set mass, charge and gyromagnetic anomaly from a species name: electron, positron, proton, Hminus."""
         try:
             self.mass_MeV, self.charge_qe = SPECIES[name]
         except KeyError:
             raise ValueError(f"unknown species {name!r}; known: {', '.join(SPECIES)}") from None
+        self.gyromagnetic_anomaly = constants.GYROMAGNETIC_ANOMALY[name]
+        return self
+
+    def set_gyromagnetic_anomaly(self, gyromagnetic_anomaly: float) -> RefPart:
+        """Set the gyromagnetic anomaly G [1] (ImpactX's, for spin tracking)."""
+        self.gyromagnetic_anomaly = float(gyromagnetic_anomaly)
         return self
 
     def set_mass_MeV(self, mass_MeV: float) -> RefPart:

@@ -103,6 +103,8 @@ class Simulation:
         self.bunch_charge_C: float | None = None
         #: collective kicks between two half slices (ImpactX's default), else before the whole slice
         self.strang_split = True
+        #: spin tracking (ImpactX's algo.spin): push each particle's spin (Thomas-BMT) through every element
+        self.spin = False
         # the Gauss3D / Gauss2p5D models (ImpactX's algo.space_charge.gauss_* options)
         self.space_charge_gauss_nint = 101
         self.space_charge_gauss_taylor_delta = 0.01
@@ -112,6 +114,15 @@ class Simulation:
         self.poisson_solver = "fft"
         #: shape of the PIC field gather (None: particle_shape; ImpactX gathers with 1, beamtrack.impactx sets that)
         self.space_charge_gather_shape: int | None = None
+        # synchrotron radiation in bends (ImpactX's algo.isr, isr_order, isr_on_ref_part, algo.csr, csr_bins)
+        self.isr = False
+        self.isr_order = 1
+        self.isr_on_ref_part = False
+        #: seed of the ISR normal numbers (None: derived from the beam's seed); the generator is made at the first kick
+        self.isr_seed: int | None = None
+        self.csr = False
+        self.csr_bins = 150
+        self._isr_rng: Any = None
         self._stop = False
         self._writers: dict[str, Any] = {}
         self._sc_solver: Any = None
@@ -123,10 +134,13 @@ class Simulation:
         self._npart = 0
 
     # --- beam ------------------------------------------------------------------------------------
-    def add_particles(self, bunch_charge_C: float, distr: Any, npart: int, *, seed: int | None = None) -> None:
-        """Draw ``npart`` particles from distribution ``distr`` (reproducible by ``seed``) and add them.
+    def add_particles(self, bunch_charge_C: float, distr: Any, npart: int, spin_distr: Any = None, *,
+                      seed: int | None = None) -> None:
+        """Draw ``npart`` particles from distribution ``distr`` (reproducible by ``seed``) and add them;
+        with ``spin_distr`` (``distribution.SpinvMF``) each particle also gets a spin drawn from it
+        (after the phase space, from the same generator).
 
-        ``seed`` is keyword-only: ImpactX's fourth positional argument is a spin distribution, not a seed.
+        ``seed`` is keyword-only: ImpactX's fourth positional argument is the spin distribution.
         """
         from .distribution import from_model
 
@@ -135,11 +149,18 @@ class Simulation:
         d = distr if hasattr(distr, "sample") else from_model(distr)
         rng = np.random.default_rng(seed)
         coords = d.sample(int(npart), rng, ref=self.reference, bunch_charge_C=bunch_charge_C)
+        spins: dict[str, Any] = {}
+        if spin_distr is not None and not callable(getattr(spin_distr, "sample", None)):
+            raise TypeError(f"spin_distr must be a spin distribution (distribution.SpinvMF), not {type(spin_distr).__name__}")
+        if spin_distr is not None:
+            spins = dict(zip(("sx", "sy", "sz"), spin_distr.sample(int(npart), rng), strict=True))
         self.bunch_charge_C = bunch_charge_C
         self._seed, self._distr, self._npart = seed, d, int(npart)
+        self._spin_distr = spin_distr
         ref = self.reference
         # the engine's own method (qm in C/kg), also when ``beam`` is beamtrack.impactx's container (qm in 1/eV)
-        ParticleContainer.add_n_particles(self.beam, *coords, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C)
+        ParticleContainer.add_n_particles(self.beam, *coords, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C,
+                                          **spins)
 
     # --- kernels ---------------------------------------------------------------------------------
     def kernel(self, kind: str | None = None) -> Any:
@@ -153,9 +174,12 @@ class Simulation:
     def kernel_config(self) -> dict[str, Any]:
         """Compile-time switches this run asks of its kernel (``kernels.variants``): misalignment and
         aperture code only when an element of the lattice is misaligned or has an aperture."""
-        key = (tuple(el.version for el in self.lattice), tuple(map(id, self.lattice)))
+        key = (tuple(el.version for el in self.lattice), tuple(map(id, self.lattice)), bool(self.spin))
         if self._config_cache is None or self._config_cache[0] != key:
-            self._config_cache = (key, select.variants.lattice_config(self.lattice))
+            cfg = select.variants.lattice_config(self.lattice)
+            if self.spin:
+                cfg["spin"] = True
+            self._config_cache = (key, cfg)
         return self._config_cache[1]
 
     # --- space charge ----------------------------------------------------------------------------
@@ -169,6 +193,41 @@ class Simulation:
 
             self._sc_solver = SpaceChargeSolver.from_simulation(self)
         self._sc_solver.kick(self.beam, self.reference, slice_ds)
+
+    @property
+    def collective_enabled(self) -> bool:
+        """Any collective kick on: space charge, ISR or CSR."""
+        return self.space_charge_enabled or bool(self.isr) or bool(self.csr)
+
+    def has_collective_kick(self, el: Any) -> bool:
+        """Whether the slices of ``el`` get a collective kick: space charge in every thick element, ISR and CSR in
+        Sbend, CFbend and ExactSbend (ImpactX)."""
+        if not el.ds > 0:
+            return False
+        if self.space_charge_enabled:
+            return True
+        if not (self.isr or self.csr):
+            return False
+        from .wakefields import bend_radius
+
+        return bend_radius(el, self.reference) is not None
+
+    def _collective_kicks(self, el: Any, slice_ds: float) -> None:
+        """The kicks of one slice of ``el`` in ImpactX's order: CSR (its wakefield step), ISR, space charge."""
+        if self.isr or self.csr:
+            from .wakefields import bend_radius, csr_push, isr_push
+
+            rc = bend_radius(el, self.reference)
+            if rc is not None and self.csr:
+                csr_push(self.beam, self.reference, slice_ds, rc, int(self.csr_bins))
+            if rc is not None and self.isr:
+                if self._isr_rng is None:
+                    seed = self.isr_seed if self.isr_seed is not None else [self._seed or 0, 0x15B]
+                    self._isr_rng = self.beam.xp.random.default_rng(seed)
+                isr_push(self.beam, self.reference, slice_ds, rc, int(self.isr_order), bool(self.isr_on_ref_part),
+                         self._isr_rng)
+        if self.space_charge_enabled:
+            self._space_charge_kick(slice_ds)
 
     # --- tracking --------------------------------------------------------------------------------
     @property
@@ -194,6 +253,8 @@ class Simulation:
         tracker = self._tracker
         if tracker is None or tracker.signature != tracker_signature(self) or tracker.config != self.kernel_config():
             tracker = self._tracker = Tracker(self)
+        if self.spin:
+            self.beam.enable_spin()
         if self.tracking_step == 0:
             self._reduced_diagnostics()
         tracker.run(periods)
@@ -222,6 +283,9 @@ class Simulation:
         """Push the envelope through ``periods`` passes of the lattice (ImpactX's track_envelope)."""
         from .envelope import track_envelope
 
+        if self.isr or self.csr:
+            raise NotImplementedError("sim.isr / sim.csr (synchrotron radiation) in envelope tracking is not "
+                                      "implemented in beamtrack; switch them off or track particles")
         track_envelope(self, self.envelope, self._envelope_ref)
 
     @property
@@ -250,7 +314,7 @@ class Simulation:
         row = {"step": self.tracking_step, "s": self.reference.s, **{k: v for k, v in row.items() if k not in ("step", "s")}}
         if self.diagnostics:
             if "reduced" not in self._writers:
-                self._writers["reduced"] = ReducedDiagnosticsWriter(self._diag_dir())
+                self._writers["reduced"] = ReducedDiagnosticsWriter(self._diag_dir(), spin_columns=bool(self.spin))
                 self._writers["ref"] = RefParticleWriter(self._diag_dir())
             self._writers["reduced"].write(self.tracking_step, row)
             self._writers["ref"].write(self.tracking_step, self.reference)
@@ -324,6 +388,7 @@ class Simulation:
             sim.space_charge_gauss_charge_z_bins = sc.gauss_charge_z_bins
             sim.space_charge_gauss_long_scale = sc.gauss_long_scale
             sim.poisson_solver = sc.poisson_solver
+            sim.strang_split = sc.strang_split
         for m in spec.lattice.elements:
             sim.lattice.append(element_class(m.type).from_model(m))
         sim.periods = spec.lattice.periods
@@ -336,6 +401,8 @@ class Simulation:
         """The JobSpec describing this simulation (needs a beam added by add_particles)."""
         if self._distr is None:
             raise ValueError("to_spec needs the beam to come from add_particles(distr=...)")
+        if self.spin or getattr(self, "_spin_distr", None) is not None:
+            raise ValueError("to_spec: a JobSpec has no spin tracking or spin distribution (this simulation has)")
         ref = getattr(self, "_spec_reference", None)
         if ref is None:
             species = next((k for k, (m, q) in SPECIES.items()
@@ -357,6 +424,8 @@ class Simulation:
                              gauss_long_scale=self.space_charge_gauss_long_scale)
             if self.poisson_solver != "fft":
                 gauss["poisson_solver"] = self.poisson_solver
+            if not self.strang_split:
+                gauss["strang_split"] = False
             sc = SpaceCharge(mode=mode, n_cell=list(self.n_cell), particle_shape=self.particle_shape,
                              prob_relative=self.prob_relative, num_longitudinal_bins=self.num_longitudinal_bins, **gauss)
         return JobSpec(

@@ -20,6 +20,7 @@ import numpy as np
 
 from .elements.base import Element
 from .elements.python_side import BeamMonitor, Programmable
+from .kernels.ops import NPARAM
 from .kernels.runtime import empty_ops
 from .refpart import RefPart
 
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from .simulation import Simulation
 
 _version = attrgetter("version")
+
+#: op.p slot that carries the reference's gyromagnetic anomaly into spin kernels (BT_P_GYRO in bt_spin.h)
+GYRO_PARAM = NPARAM - 1
 
 HOOK_NAMES = ("before_period", "after_period", "before_element", "after_element", "before_slice")
 
@@ -58,7 +62,7 @@ class Group:
 
 
 def plan_groups(sim: Simulation) -> list[Group]:
-    slice_level = bool(sim.hook.get("before_slice")) or sim.space_charge_enabled or sim.slice_step_diagnostics
+    slice_level = bool(sim.hook.get("before_slice")) or sim.collective_enabled or sim.slice_step_diagnostics
     element_level = slice_level or bool(sim.hook.get("before_element")) or bool(sim.hook.get("after_element"))
     groups: list[Group] = []
     i, els = 0, sim.lattice
@@ -79,7 +83,19 @@ def tracker_signature(sim: Simulation) -> tuple[Any, ...]:
     """What the plan and the kernel of a Tracker depend on. Parameter changes are not part of it: the
     groups rebuild their ops on those, and the kernel hands over to a wider one when an op needs it."""
     return (tuple(map(id, sim.lattice)), tuple(sorted(k for k, v in sim.hook.items() if v is not None)),
-            sim.space_charge_enabled, sim.slice_step_diagnostics, sim.kind, sim.nthreads, sim.compose_linear)
+            sim.collective_enabled, sim.slice_step_diagnostics, sim.kind, sim.nthreads, sim.compose_linear)
+
+
+def check_spin_support(elements: Any) -> None:
+    """Raise NotImplementedError naming the first element of a spin run whose spin push beamtrack lacks
+    (ImpactX pushes spin through every element; an element pushed without it would leave spins wrong)."""
+    for i, el in enumerate(elements):
+        k = el.kernel
+        if k is not None and k.spin_header is None:
+            raise NotImplementedError(f"spin tracking through {type(el).__name__} (lattice position {i}) is not "
+                                      "implemented in beamtrack")
+        if k is not None and len(el.params()) > GYRO_PARAM:
+            raise RuntimeError(f"{type(el).__name__}: kernel parameter slot {GYRO_PARAM} is the spin kernels' G")
 
 
 def call_hook(sim: Simulation, name: str) -> None:
@@ -101,6 +117,9 @@ class Tracker:
         self.signature = tracker_signature(sim)
         self.groups = plan_groups(sim)
         self.config = sim.kernel_config()
+        self.spin = bool(self.config.get("spin"))
+        if self.spin:
+            check_spin_support(sim.lattice)
         self.kernel = sim.kernel()
         self._halves: dict[tuple[int, int], Element] = {}
 
@@ -131,6 +150,8 @@ class Tracker:
                 aux_parts.append(np.asarray(data, dtype=np.float64).ravel())
                 aux_len += data.size
             el.fill_ops(view, r_in, r, ns)
+            if self.spin:
+                view["p"][:, GYRO_PARAM] = r_in.gyromagnetic_anomaly
             k += cnt
         aux = np.concatenate(aux_parts) if aux_parts else np.zeros(1)
         self.kernel.setup(ops, aux)
@@ -167,6 +188,8 @@ class Tracker:
     # --- the loop --------------------------------------------------------------------------------
     def run(self, periods: int) -> None:
         sim = self.sim
+        if self.spin:
+            sim.beam.enable_spin()
         for _ in range(periods):
             sim._check_stop()
             call_hook(sim, "before_period")
@@ -189,7 +212,8 @@ class Tracker:
         key = (tuple(map(_version, els)), tuple(map(id, els)), ref.pt)
         if g.cache_key != key:
             ops, aux, s_rel = self._build_ops(els, g.start, ref, None)
-            composed = self._compose(ops, aux) if all(el.linear for el in els) else None
+            # spin rotations depend on the orbit nonlinearly: a spin run never composes
+            composed = self._compose(ops, aux) if all(el.linear for el in els) and not self.spin else None
             if composed is not None:
                 s_rel = s_rel[-1:]
                 ops = composed
@@ -245,19 +269,19 @@ class Tracker:
             sim._check_stop()
             sim.tracking_step += 1
             call_hook(sim, "before_slice")
-            kicks = el.ds > 0 and sim.space_charge_enabled
+            kicks = sim.has_collective_kick(el)
             if kicks and sim.strang_split and el.kernel is not None:
                 # ImpactX's Strang split (its default): half a slice, the collective kicks of the whole slice,
                 # the other half (checked against ImpactX 26.10 to round-off)
                 self._push_kernel_slice(i, self._half_slice(el))
-                sim._space_charge_kick(el.ds / el.nslice)
+                sim._collective_kicks(el, el.ds / el.nslice)
                 self._push_kernel_slice(i, self._half_slice(el))
                 if sim.slice_step_diagnostics:
                     sim._reduced_diagnostics()
                 sim._after_group()
                 continue
             if kicks:
-                sim._space_charge_kick(el.ds / el.nslice)
+                sim._collective_kicks(el, el.ds / el.nslice)
             if isinstance(el, BeamMonitor):
                 sim._write_monitor(el)
             elif isinstance(el, Programmable):

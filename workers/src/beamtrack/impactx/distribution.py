@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from beamtrack.engine.distribution import (
     Empty,
     Gaussian,
@@ -11,18 +9,11 @@ from beamtrack.engine.distribution import (
     Kurth6D,
     KVdist,
     Semigaussian,
+    SpinvMF,
     Thermal,
     Triangle,
     Waterbag,
 )
-
-
-class SpinvMF:
-    """ImpactX's spin distribution: not implemented in beamtrack (raises)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("ImpactX distribution SpinvMF (spin tracking) is not implemented in beamtrack")
-
 
 __all__ = ["Empty", "Gaussian", "KVdist", "Kurth4D", "Kurth6D", "Semigaussian", "SpinvMF", "Thermal", "Triangle",
            "Waterbag"]

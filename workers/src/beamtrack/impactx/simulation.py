@@ -32,15 +32,10 @@ NO_PHYSICS = frozenset({
     # MLMG's iteration controls: poisson_solver = "multigrid" solves MLMG's boundary problem exactly (sine
     # transforms), which meets any tolerance and iteration limit MLMG is given
     "mlmg_absolute_tolerance", "mlmg_relative_tolerance", "mlmg_max_iters", "mlmg_verbosity",
-    # options of features that are off unless switched on (switching them on raises):
-    "csr_bins", "isr_order", "isr_on_ref_part",
 })
 
 #: ImpactX options beamtrack implements only at one value: {name: (accepted values, what it is)}.
 ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
-    "csr": ((False,), "coherent synchrotron radiation"),
-    "isr": ((False,), "incoherent synchrotron radiation"),
-    "spin": ((False,), "spin tracking"),
     "eigenemittances": ((False,), "eigen-emittances in the reduced diagnostics"),
     "max_level": ((0,), "mesh refinement"),
     "particle_bc": (("open",), "particle boundary conditions other than open"),
@@ -98,16 +93,15 @@ class ImpactXParticleContainer(ParticleContainer):
     def add_n_particles(self, x: Any, y: Any, t: Any, px: Any, py: Any, pt: Any, qm: float,  # type: ignore[override]
                         bunch_charge: float | None = None, w: Any = None, sx: Any = None, sy: Any = None,
                         sz: Any = None) -> None:
-        """Append particles (ImpactX's signature): qm = q / (m c^2) [1/eV]; bunch_charge [C] or weights w."""
-        if sx is not None or sy is not None or sz is not None:
-            raise NotImplementedError("ImpactX option add_n_particles(sx, sy, sz) (spin) is not implemented in beamtrack")
+        """Append particles (ImpactX's signature): qm = q / (m c^2) [1/eV]; bunch_charge [C] or weights w;
+        sx, sy, sz: spin components (all three or none)."""
         if (bunch_charge is None) == (w is None):
             raise ValueError("add_n_particles needs exactly one of bunch_charge and w")
         ref = self._sim.reference
         qm_ref = ref.charge_qe / (ref.mass_MeV * 1e6)
         qm_si = ref.charge / ref.mass if abs(qm - qm_ref) <= 1e-12 * abs(qm_ref) else float(qm) * _C2
         n0 = self.size
-        super().add_n_particles(x, y, t, px, py, pt, qm=qm_si, bunch_charge=bunch_charge or 0.0)
+        super().add_n_particles(x, y, t, px, py, pt, qm=qm_si, bunch_charge=bunch_charge or 0.0, sx=sx, sy=sy, sz=sz)
         self._qm_given = float(qm)
         if w is not None:
             self.real[6, n0:] = self.xp.asarray(w, dtype=self.xp.float64).ravel()
@@ -122,7 +116,8 @@ class ImpactXParticleContainer(ParticleContainer):
             return None
         df["idcpu"] = (df["id"].to_numpy().astype(np.uint64) << _IDCPU_SHIFT) | _IDCPU_VALID
         for c in ("spin_x", "spin_y", "spin_z"):
-            df[c] = 0.0
+            if c not in df:  # a beam without spin rows: ImpactX's spins are zero then
+                df[c] = 0.0
         if self._qm_given is not None:
             df["qm"] = self._qm_given
         extra = [c for c in ("state", "s_lost") if c in df]
@@ -204,6 +199,14 @@ class ImpactX(Simulation):
             object.__setattr__(self, "nthreads", int(value) if isinstance(value, int) else None)
         elif name == "space_charge":
             object.__setattr__(self, name, _space_charge_mode(value))
+        elif name == "isr_order":
+            if value not in (1, 2, 3) or isinstance(value, bool):
+                raise ValueError(f"ImpactX option sim.isr_order must be 1, 2 or 3 (Taylor orders), not {value!r}")
+            object.__setattr__(self, name, int(value))
+        elif name == "csr_bins":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+                raise ValueError(f"ImpactX option sim.csr_bins must be an integer >= 2, not {value!r}")
+            object.__setattr__(self, name, value)
         elif name == "poisson_solver":
             if value not in ("fft", "multigrid"):
                 raise ValueError(f"ImpactX option sim.poisson_solver must be 'fft' or 'multigrid', not {value!r}")
@@ -272,12 +275,10 @@ class ImpactX(Simulation):
     def add_particles(self, bunch_charge: float, distr: Any, npart: int, spin_distr: Any = None,  # type: ignore[override]
                       *, seed: int | None = None) -> None:
         """ImpactX's add_particles(bunch_charge [C], distr, npart, spin_distr); seed: beamtrack's RNG seed."""
-        if spin_distr is not None:
-            raise NotImplementedError("ImpactX option add_particles(spin_distr) (spin tracking) is not implemented in beamtrack")
         if seed is None:  # deterministic, as ImpactX (AMReX's RNG starts from a fixed seed): s0, s0 + 1, ... per call
             seed = _first_seed() + self._draws
         self._draws += 1
-        super().add_particles(bunch_charge, distr, npart, seed=seed)
+        super().add_particles(bunch_charge, distr, npart, spin_distr, seed=seed)
 
     def init_envelope(self, ref: RefPart, distr: Any, intensity: float | None = None) -> None:
         """Envelope tracking mode: the covariance matrix of ``distr`` relative to (a copy of) ``ref``;

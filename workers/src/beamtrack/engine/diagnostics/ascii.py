@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TextIO
 
-from .reduced import REDUCED_COLUMNS
+from .reduced import REDUCED_COLUMNS, SPIN_COLUMNS
 
 if TYPE_CHECKING:
     from ..refpart import RefPart
@@ -88,13 +88,17 @@ class ReducedDiagnosticsWriter(_AsciiTable):
     ``reduced_beam_characteristics_final`` (its end-of-run file); ``suffix`` ``.0.0`` as ImpactX's
     particle tracking names it, ``.0`` as its envelope tracking does. ``period_column``: an integer
     ``period`` column after ``step`` (ImpactX 26.10's envelope files; the row carries ``period``).
+    ``spin_columns``: ``SPIN_COLUMNS`` before ``charge_C`` (ImpactX 26.10 with spin tracking).
     """
 
     def __init__(self, path_dir: str | Path, name: str = "reduced_beam_characteristics", suffix: str = ".0.0",
-                 period_column: bool = False):
+                 period_column: bool = False, spin_columns: bool = False):
         head = ("step", "period", "s") if period_column else ("step", "s")
         self._nint = 2 if period_column else 1
-        super().__init__(path_dir, f"{name}{suffix}", (*head, *REDUCED_COLUMNS))
+        cols = REDUCED_COLUMNS
+        if spin_columns:  # ImpactX 26.10 with spin tracking: the spin moments before charge_C
+            cols = (*REDUCED_COLUMNS[:-1], *SPIN_COLUMNS, REDUCED_COLUMNS[-1])
+        super().__init__(path_dir, f"{name}{suffix}", (*head, *cols))
 
     def write(self, step: int, row: Mapping[str, float]) -> None:
         """Append one row; ``row`` is what ``reduced_beam_characteristics`` returns (it carries ``s`` [m])."""

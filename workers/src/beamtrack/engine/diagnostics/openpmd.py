@@ -233,6 +233,7 @@ class BeamMonitorWriter:
             "pt_ref": ref.pt,
             "mass_ref": ref.mass,
             "charge_ref": ref.charge,
+            "gyromagnetic_anomaly_ref": ref.gyromagnetic_anomaly,
         }
         attrs.update((k, v) for k, v in rbc.items() if k != "s")
         attrs.update((old, rbc[new]) for old, new in DEPRECATED_ALIASES.items())
@@ -257,6 +258,8 @@ class BeamMonitorWriter:
             (beam["qm"][scalar], np.full(n_alive, pc.qm, dtype=np.float64)),
             (beam["weighting"][scalar], real[6]),
         ]
+        if pc.has_spin:  # ImpactX 26.10's spin record: components x, y, z, dimensionless
+            columns += [(beam["spin"][c], real[7 + i]) for i, c in enumerate("xyz")]
         for name, values in extra.items():
             values = np.ascontiguousarray(pc.host(values), dtype=np.float64)
             if values.size != n_alive:

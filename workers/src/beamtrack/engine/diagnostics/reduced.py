@@ -54,6 +54,10 @@ REDUCED_COLUMNS: tuple[str, ...] = (
     "charge_C",
 )
 
+#: Spin moments (ImpactX 26.10 with algo.spin, before charge_C): weighted means (the polarization
+#: vector) and standard deviations of sx, sy, sz [1]
+SPIN_COLUMNS: tuple[str, ...] = (*(f"mean_s{c}" for c in "xyz"), *(f"sigma_s{c}" for c in "xyz"))
+
 #: ImpactX's deprecated names (still set by ImpactX, e.g. as BeamMonitor attributes) -> current names.
 DEPRECATED_ALIASES: dict[str, str] = {
     **{f"{c}_{k}": f"{k}_{c}" for c in _COORDS for k in ("mean", "min", "max")},
@@ -86,7 +90,8 @@ def _moments(pc: ParticleContainer) -> tuple[float, np.ndarray, np.ndarray, np.n
 def reduced_beam_characteristics(pc: ParticleContainer, ref: RefPart) -> dict[str, float]:
     """ImpactX's reduced beam characteristics of the alive particles, weighted by ``weight``.
 
-    Returns ``{"s": ref.s, <REDUCED_COLUMNS>: value}`` as Python floats; units as in ImpactX's docs:
+    Returns ``{"s": ref.s, <REDUCED_COLUMNS>: value}`` (and ``SPIN_COLUMNS`` for a beam with spin) as
+    Python floats; units as in ImpactX's docs:
     positions and sigmas of x, y, t [m], of px, py, pt [1]; emittances [m]; beta [m]; alpha [1];
     dispersion_x/y [m], dispersion_px/py [1]; charge_C [C]. Works on NumPy and CuPy beams (only
     the 55 reduced numbers leave the device).
@@ -138,4 +143,25 @@ def reduced_beam_characteristics(pc: ParticleContainer, ref: RefPart) -> dict[st
         for q in _PLANES:
             out[f"emittance_{q}n"] = emit[q] * bg
         out["charge_C"] = w_sum * ref.charge + 0.0  # + 0.0: no "-0" for an empty beam
+    if pc.has_spin:
+        out.update(_spin_moments(pc))
     return {k: float(v) for k, v in out.items()}
+
+
+def _spin_moments(pc: ParticleContainer) -> dict[str, float]:
+    """Weighted means and standard deviations of the alive particles' spin components (ImpactX's
+    mean_sx ... sigma_sz; NaN for an empty beam)."""
+    xp = pc.xp
+    n = pc.size
+    alive = pc.state[:n] == 0
+    if int(alive.sum()) == 0:
+        return dict.fromkeys(SPIN_COLUMNS, float("nan"))
+    block = pc.real[:, :n][:, alive]
+    spin, w = block[7:10], block[6]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_sum = w.sum()
+        means = (spin @ w) / w_sum
+        d = spin - means[:, None]
+        ms = ((d * d) @ w) / w_sum
+    host = np.asarray(pc.host(xp.concatenate([means, xp.sqrt(ms)])), dtype=np.float64)
+    return dict(zip(SPIN_COLUMNS, map(float, host), strict=True))

@@ -29,6 +29,7 @@ from .phase_space import (
     Triangle,
     Waterbag,
 )
+from .spin import SpinvMF
 from .thermal import Thermal, ThermalNormalizationWarning
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "PhaseSpaceDistribution",
     "RefLike",
     "Semigaussian",
+    "SpinvMF",
     "Thermal",
     "ThermalNormalizationWarning",
     "Triangle",

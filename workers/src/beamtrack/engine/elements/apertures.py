@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
-from .base import Element, header
+from .base import Element, header, spin_header
 
 
 class Aperture(Element):
@@ -16,7 +16,8 @@ class Aperture(Element):
     periods repeat_x, repeat_y [m], are lost; the loss is recorded (state, s_lost), not dropped."""
 
     model_cls = spec.Aperture
-    kernel = KernelClass("Aperture", header("aperture.h"), can_lose=True)
+    kernel = KernelClass("Aperture", header("aperture.h"), can_lose=True,
+                         spin_header=spin_header("field_free.h"))
     positional = ("aperture_x", "aperture_y")
 
     def params(self) -> Sequence[float]:

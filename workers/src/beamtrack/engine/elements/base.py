@@ -31,6 +31,11 @@ def header(name: str) -> str:
     return f"{HEADER_DIR}/{name}"
 
 
+def spin_header(name: str) -> str:
+    """Include path of a built-in spin-push header (``NAME_spin_setup`` / ``NAME_spin_push``)."""
+    return f"{HEADER_DIR}/spin/{name}"
+
+
 class Element:
     """Base of all engine elements. Subclasses set ``model_cls`` and, when pushed by a C kernel, ``kernel``.
 

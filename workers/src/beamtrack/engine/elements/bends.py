@@ -14,14 +14,14 @@ from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, header, push_ref_arc, push_ref_bend, push_ref_straight
+from .base import Element, header, push_ref_arc, push_ref_bend, push_ref_straight, spin_header
 
 
 class Sbend(Element):
     """Linear sector bend: arc length ds [m], bending radius rc [m] (ImpactX's Sbend)."""
 
     model_cls = spec.Sbend
-    kernel = KernelClass("Sbend", header("sbend.h"))
+    kernel = KernelClass("Sbend", header("sbend.h"), spin_header=spin_header("sbend.h"))
     linear = True
     positional = ("ds", "rc")
 
@@ -36,7 +36,7 @@ class CFbend(Element):
     """Linear combined-function sector bend: ds [m], rc [m], quadrupole strength k [1/m^2] (ImpactX's CFbend)."""
 
     model_cls = spec.CFbend
-    kernel = KernelClass("CFbend", header("cfbend.h"))
+    kernel = KernelClass("CFbend", header("cfbend.h"), spin_header=spin_header("cfbend.h"))
     linear = True
     positional = ("ds", "rc", "k")
 
@@ -56,7 +56,8 @@ class ExactSbend(Element):
     """
 
     model_cls = spec.ExactSbend
-    kernel = KernelClass("ExactSbend", header("exactsbend.h"), can_lose=True)
+    kernel = KernelClass("ExactSbend", header("exactsbend.h"), can_lose=True,
+                         spin_header=spin_header("exactsbend.h"))
     positional = ("ds", "phi", "B")
 
     @property

@@ -7,14 +7,14 @@ from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, header
+from .base import Element, header, spin_header
 
 
 class ChrDrift(Element):
     """Drift of length ds [m], exact in pt and paraxial in px, py (ImpactX's ChrDrift)."""
 
     model_cls = spec.ChrDrift
-    kernel = KernelClass("ChrDrift", header("chrdrift.h"))
+    kernel = KernelClass("ChrDrift", header("chrdrift.h"), spin_header=spin_header("field_free.h"))
 
 
 class ExactDrift(Element):
@@ -24,7 +24,8 @@ class ExactDrift(Element):
     """
 
     model_cls = spec.ExactDrift
-    kernel = KernelClass("ExactDrift", header("exactdrift.h"), can_lose=True)
+    kernel = KernelClass("ExactDrift", header("exactdrift.h"), can_lose=True,
+                         spin_header=spin_header("field_free.h"))
 
 
 class ChrQuad(Element):
@@ -35,7 +36,7 @@ class ChrQuad(Element):
     """
 
     model_cls = spec.ChrQuad
-    kernel = KernelClass("ChrQuad", header("chrquad.h"))
+    kernel = KernelClass("ChrQuad", header("chrquad.h"), spin_header=spin_header("chrquad.h"))
     positional = ("ds", "k", "unit")
 
     def strength(self, ref: RefPart) -> float:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
-from .base import Element, header
+from .base import Element, header, spin_header
 
 
 class ConstF(Element):
@@ -15,7 +15,7 @@ class ConstF(Element):
     kt >= 0 [1/m] (ImpactX's ConstF)."""
 
     model_cls = spec.ConstF
-    kernel = KernelClass("ConstF", header("constf.h"))
+    kernel = KernelClass("ConstF", header("constf.h"), spin_header=spin_header("field_free.h"))
     linear = True
     positional = ("ds", "kx", "ky", "kt")
 
@@ -30,7 +30,7 @@ class Sol(Element):
     (ImpactX's Sol)."""
 
     model_cls = spec.Sol
-    kernel = KernelClass("Sol", header("sol.h"))
+    kernel = KernelClass("Sol", header("sol.h"), spin_header=spin_header("sol.h"))
     linear = True
     positional = ("ds", "ks")
 

@@ -10,14 +10,14 @@ from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, fill_common, header, push_ref_straight
+from .base import Element, fill_common, header, push_ref_straight, spin_header
 
 
 class LinearMap(Element):
     """A user 6x6 map R on (x, px, y, py, t, pt); ds [m] advances s (ImpactX's LinearMap)."""
 
     model_cls = spec.LinearMap
-    kernel = KernelClass("LinearMap", header("linearmap.h"))
+    kernel = KernelClass("LinearMap", header("linearmap.h"), spin_header=spin_header("field_free.h"))
     linear = True
     positional = ("R", "ds")
 

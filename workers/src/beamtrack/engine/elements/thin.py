@@ -9,7 +9,7 @@ from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, header
+from .base import Element, header, spin_header
 
 
 class Multipole(Element):
@@ -17,7 +17,7 @@ class Multipole(Element):
     strengths K_normal, K_skew [1/m^(multipole-1)] (ImpactX's Multipole; MAD-X KNL/KSL)."""
 
     model_cls = spec.Multipole
-    kernel = KernelClass("Multipole", header("multipole.h"))
+    kernel = KernelClass("Multipole", header("multipole.h"), spin_header=spin_header("multipole.h"))
     positional = ("multipole", "K_normal", "K_skew")
 
     def params(self) -> Sequence[float]:

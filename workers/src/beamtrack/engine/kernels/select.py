@@ -21,7 +21,8 @@ from .codegen import KernelClass
 from .runtime import vprint
 
 #: Always in a line kernel: composed linear segments and integrated maps run as LinearMap ops.
-ALWAYS = KernelClass("LinearMap", "beamtrack/engine/elements/c/linearmap.h")
+ALWAYS = KernelClass("LinearMap", "beamtrack/engine/elements/c/linearmap.h",
+                     spin_header="beamtrack/engine/elements/c/spin/field_free.h")
 
 #: file suffix of a kernel binary per kind
 SUFFIX = {"serial": ".so", "openmp": ".so", "cuda": ".cubin"}

@@ -4,7 +4,10 @@ A config is a dict with exactly these keys (all bool):
 - ``misalignment``: the per-slice shift/roll into and out of the element frame (``BT_MISALIGNED`` ops);
 - ``apertures``: the elliptical aperture check with its loss bookkeeping (``BT_APERTURE`` ops).
 A switch that is off defines its flag as 0 in the generated source, so the compiler drops that
-code path (precision is always float64). The engine asks for the config its lattice needs
+code path (precision is always float64). One more key, ``spin``, is present only when true: the
+kernel also carries each particle's spin (rows 7..9 of the particle block) through the spin pushes
+of its classes (``bt_spin.h``); a config without it is the config, and the source, of a kernel
+built before spin tracking existed, so spin-less runs and their prebuilt kernels are unchanged. The engine asks for the config its lattice needs
 (:func:`lattice_config`); an op whose flags a kernel was not compiled for is never pushed by it:
 the kernel hands over to one compiled with the wider config (see ``runtime.CpuKernel``).
 """
@@ -24,12 +27,18 @@ _MACRO = {"misalignment": "BT_MISALIGNED", "apertures": "BT_APERTURE"}
 DEFAULT_CONFIG: dict[str, bool] = {k: False for k in FLAGS}
 
 
+#: kernel-wide switches that are no op flag, present in a config only when true
+SWITCHES = ("spin",)
+
+
 def normalize(config: Mapping[str, Any]) -> dict[str, bool]:
-    """``config`` with every key present; unknown keys are an error naming them."""
-    unknown = sorted(set(config) - set(FLAGS))
+    """``config`` with every flag key present (and ``spin`` when true); unknown keys are an error naming them."""
+    unknown = sorted(set(config) - set(FLAGS) - set(SWITCHES))
     if unknown:
-        raise ValueError(f"unknown kernel config key(s) {', '.join(unknown)}; known: {', '.join(FLAGS)}")
-    return {k: bool(config.get(k, False)) for k in FLAGS}
+        raise ValueError(f"unknown kernel config key(s) {', '.join(unknown)}; known: {', '.join((*FLAGS, *SWITCHES))}")
+    out = {k: bool(config.get(k, False)) for k in FLAGS}
+    out.update((k, True) for k in SWITCHES if config.get(k))
+    return out
 
 
 def supported_flags(config: Mapping[str, Any]) -> int:
@@ -71,7 +80,7 @@ def lattice_config(elements: Iterable[Any]) -> dict[str, bool]:
 def config_block(config: Mapping[str, Any], extra_classes: Sequence[KernelClass]) -> str:
     lines = [f"/* kernel config: {', '.join(f'{k}={int(bool(config[k]))}' for k in sorted(config))} */"]
     for key in sorted(config):
-        if not config[key]:
+        if not config[key] and key in _MACRO:
             lines += [f"#undef {_MACRO[key]}", f"#define {_MACRO[key]} 0"]
     lines += [f'#include "{k.header}"' for k in dict.fromkeys(extra_classes)]
     return "\n".join(lines)
@@ -84,7 +93,8 @@ def generate(kind: str, classes: Sequence[KernelClass], config: Mapping[str, Any
     ``extra_classes`` are helper headers whose C API the kernel must contain without dispatching to them.
     """
     cfg = normalize(config)
-    src = codegen.generate_cuda(classes) if kind == "cuda" else codegen.generate_cpu(classes, kind)
+    spin = cfg.get("spin", False)
+    src = codegen.generate_cuda(classes, spin) if kind == "cuda" else codegen.generate_cpu(classes, kind, spin=spin)
     anchor = '#include "beamtrack/engine/kernels/bt_common.h"\n'
     at = src.index(anchor) + len(anchor)
     return src[:at] + config_block(cfg, extra_classes) + "\n" + src[at:]

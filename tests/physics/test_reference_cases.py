@@ -12,6 +12,14 @@ sqrt(1 - muypy^2) that our sampler reproduces on average. A wrong map misses on 
 case runs with its own seed and up to four following ones, and every check must pass on at least
 three of the five (a majority): a 5% chance miss then fails the test with probability ~0.1%, a
 physics error always. The runs stop as soon as the majority is decided.
+
+One case runs with a setting the case file leaves at its default: expanding_beam_3D_fft's expected
+2x expansion comes from ImpactX's example, which uses mesh refinement. On the case's single 16x16x20
+grid the real ImpactX 26.10 itself ends 1.9% low with its default Strang split (sigma_x 8.773e-4
+with 1e5 particles, measured with impactx-noacc; 8.861e-4, 0.9% low, with the split off), outside
+the case's 1.6% tolerance, and beamtrack agrees with it (8.76e-4 and 8.85e-4). So that case runs
+with ``space_charge.strang_split: false``; the split itself is checked per particle against ImpactX
+in tests/oracle/test_collective_oracle.py.
 """
 
 from __future__ import annotations
@@ -37,9 +45,26 @@ def _has_space_charge(path: Path) -> bool:
     return json.loads(path.read_text())["spec"].get("space_charge") is not None
 
 
+#: Settings a case runs with beside its file's (see the module docstring for why).
+CASE_SETTINGS = {"expanding_beam_3D_fft": {"space_charge": {"strang_split": False}}}
+
+
+def case_file(case: Path, tmp: Path) -> Path:
+    """``case``, or a copy with its CASE_SETTINGS merged into the spec."""
+    extra = CASE_SETTINGS.get(case.stem)
+    if not extra:
+        return case
+    data = json.loads(case.read_text())
+    for section, values in extra.items():
+        data["spec"][section].update(values)
+    out = tmp / case.name
+    out.write_text(json.dumps(data))
+    return out
+
+
 def run_case(case: Path, seed: int, tmp: Path) -> tuple[str, dict[str, bool]]:
     proc = subprocess.run(
-        [sys.executable, str(SHARED / "check_case.py"), str(case), "--cmd", str(BIN / "beamtrack"),
+        [sys.executable, str(SHARED / "check_case.py"), str(case_file(case, tmp)), "--cmd", str(BIN / "beamtrack"),
          "--seed", str(seed), "--keep", str(tmp / f"seed{seed}")],
         capture_output=True, text=True, timeout=900,
     )

@@ -87,6 +87,9 @@ class SpaceCharge(SpecModel):
     gauss_taylor_delta: Annotated[float, Field(gt=0.0, lt=0.05)] = 0.01
     gauss_charge_z_bins: Annotated[int, Field(ge=2, le=1_000_000)] = 129
     gauss_long_scale: Annotated[float, Field(gt=0.0)] | None = None
+    #: ImpactX's algo.space_charge.strang_split (26.10 default on): each slice is half its push, the
+    #: space-charge kick for the whole slice, the other half; false: the kick, then the whole slice.
+    strang_split: bool = True
 
     @model_validator(mode="before")
     @classmethod

@@ -96,7 +96,17 @@ def reduced_beam_characteristics(pc: ParticleContainer, ref: RefPart) -> dict[st
     dispersion_x/y [m], dispersion_px/py [1]; charge_C [C]. Works on NumPy and CuPy beams (only
     the 55 reduced numbers leave the device).
     """
-    w_sum, means, cov, mins, maxs = _moments(pc)
+    out = characteristics_from_moments(*_moments(pc), ref)
+    if pc.has_spin:
+        out.update(_spin_moments(pc))
+    return out
+
+
+def characteristics_from_moments(w_sum: float, means: np.ndarray, cov: np.ndarray, mins: np.ndarray,
+                                 maxs: np.ndarray, ref: RefPart) -> dict[str, float]:
+    """The columns of ``reduced_beam_characteristics`` (without spin) from the beam's total weight, weighted
+    means (6,), central covariance (6, 6), minima and maxima (6,) in the order x, y, t, px, py, pt (NaN for an
+    empty beam); a beam split across workers combines its parts' sums into these (``engine.sharded``)."""
     bg = ref.beta_gamma
     out: dict[str, Any] = {"s": float(ref.s)}
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -143,8 +153,6 @@ def reduced_beam_characteristics(pc: ParticleContainer, ref: RefPart) -> dict[st
         for q in _PLANES:
             out[f"emittance_{q}n"] = emit[q] * bg
         out["charge_C"] = w_sum * ref.charge + 0.0  # + 0.0: no "-0" for an empty beam
-    if pc.has_spin:
-        out.update(_spin_moments(pc))
     return {k: float(v) for k, v in out.items()}
 
 

@@ -39,13 +39,42 @@ REF_STATE = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
+def system_library_dirs() -> set[str]:
+    """The directories the dynamic loader takes system libraries from (Debian's multiarch
+    ``/lib/<triplet>`` and ``/usr/lib/<triplet>``, ``/lib64``) and those of every shared object this
+    process has mapped: an extension module such as PyTorch's dlopens ``libdl.so.2`` or
+    ``libgomp`` from there. Public files; nothing in them names a job or a secret."""
+    dirs = {"/lib64"}
+    triplet = sysconfig.get_config_var("MULTIARCH")
+    if triplet:
+        dirs.update((f"/lib/{triplet}", f"/usr/lib/{triplet}"))
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split(maxsplit=5)[-1].strip() if line.count(" ") >= 5 else ""
+                if path.startswith("/") and ".so" in os.path.basename(path):
+                    dirs.add(os.path.dirname(path))
+    except OSError:
+        pass
+    return dirs
+
+
 def python_read_paths() -> list[str]:
     """What the sandbox may read: this Python's standard library and site-packages (NumPy and
-    whatever else is installed there, so hooks can import them), and /dev/null, /dev/urandom."""
+    whatever else is installed there, so hooks can import them), the system library directories
+    (``system_library_dirs``), its own ``/proc/<pid>``, the CPU's description (``/proc/cpuinfo``,
+    ``/sys/devices/system/cpu``), and /dev/null, /dev/urandom."""
     paths = {sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     paths.add(os.path.dirname(os.path.dirname(np.__file__)))
     paths.update(p for p in sys.path if p.endswith(("site-packages", "lib-dynload")))
+    # the other import roots (editable installs' src folders): importers list them
+    paths.update(p for p in sys.path if os.path.isabs(p) and os.path.isdir(p) and p != "/")
     paths.add(os.path.dirname(os.path.abspath(__file__)))  # this package, for tracebacks
+    paths.update(system_library_dirs())
+    # its own /proc entry (PyTorch reads its maps); other processes' stay unreadable
+    paths.add(f"/proc/{os.getpid()}")
+    # what the CPU is (numerical libraries pick their SIMD code from it)
+    paths.update(("/proc/cpuinfo", "/sys/devices/system/cpu"))
     paths.update(("/dev/null", "/dev/urandom"))
     return sorted(p for p in paths if p and os.path.exists(p))
 

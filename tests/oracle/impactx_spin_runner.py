@@ -26,6 +26,15 @@ def make_element(spec):
             for j in range(6):
                 R[i + 1, j + 1] = kw["R"][i][j]
         kw["R"] = R
+    if "v" in kw:  # SpinMap: amrex.SmallMatrix 3x1 and 3x6, 1-based
+        import amrex.space3d as amr
+
+        v, A = amr.SmallMatrix_3x1_F_SI1_double(), amr.SmallMatrix_3x6_F_SI1_double()
+        for i in range(3):
+            v[i + 1, 1] = kw["v"][i]
+            for j in range(6):
+                A[i + 1, j + 1] = kw["A"][i][j]
+        kw["v"], kw["A"] = v, A
     return getattr(elements, spec["type"])(**kw)
 
 

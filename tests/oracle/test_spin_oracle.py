@@ -34,6 +34,11 @@ TOL = 1e-10
 #: (species, kinetic energy [MeV]): a low-energy proton (large G) and a high-energy electron (G gamma ~ 4.5)
 SPECIES = {"p250": ("proton", 250.0), "e2G": ("electron", 2000.0)}
 
+#: SpinMap's 3x6 spin-orbit coupling on (x, px, y, py, t, pt): every entry distinct, so a transposed or reordered
+#: product differs
+SPINMAP_A = [[10.0, -20.0, 30.0, 5.0, -7.0, 50.0], [-3.0, 15.0, 25.0, -40.0, 60.0, 8.0],
+             [45.0, 2.0, -12.0, 35.0, 9.0, -70.0]]
+
 #: element cases: name -> (list of (type, kwargs), spin rotated by it)
 CASES: dict[str, tuple[list[tuple[str, dict]], bool]] = {
     "Drift": ([("Drift", {"ds": 0.7, "nslice": 3})], False),
@@ -58,6 +63,17 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool]] = {
     "Sol_neg": ([("Sol", {"ds": 0.4, "ks": -2.0})], True),
     "Multipole_quad": ([("Multipole", {"multipole": 2, "K_normal": 3.0, "K_skew": 1.0})], True),
     "Multipole_sext": ([("Multipole", {"multipole": 3, "K_normal": 40.0, "K_skew": -5.0})], True),
+    "ThinDipole": ([("ThinDipole", {"theta": 0.5, "rc": 3.0})], True),
+    "ThinDipole_neg_mis": ([("ThinDipole", {"theta": -2.0, "rc": -1.5, "dx": 1e-4, "rotation": 7.0})], True),
+    "Kicker": ([("Kicker", {"xkick": 1e-3, "ykick": -2e-3})], True),
+    "Kicker_Tm": ([("Kicker", {"xkick": 2e-3, "ykick": 1e-3, "unit": "T-m"})], True),
+    "NonlinearLens": ([("NonlinearLens", {"knll": 1e-3, "cnll": 0.01})], True),
+    "NonlinearLens_mis": ([("NonlinearLens", {"knll": -4e-4, "cnll": 0.004, "dy": 2e-4, "rotation": 20.0})], True),
+    "PRot": ([("PRot", {"phi_in": 5.0, "phi_out": -3.0})], True),
+    "PlaneXYRot": ([("PlaneXYRot", {"angle": 30.0})], True),
+    "SpinMap": ([("SpinMap", {"v": [0.3, -0.2, 0.5], "A": SPINMAP_A})], True),
+    "SpinMap_mis_ds": ([("SpinMap", {"v": [0.0, 1.1, 0.0], "A": SPINMAP_A, "ds": 0.4, "dx": 1e-4, "rotation": 15.0}),
+                        ("Quad", {"ds": 0.3, "k": 2.0})], True),
     "line": ([("Quad", {"ds": 0.3, "k": 1.5}), ("Drift", {"ds": 0.5}), ("Sbend", {"ds": 1.0, "rc": 5.0}),
               ("Sol", {"ds": 0.5, "ks": 0.8}), ("Multipole", {"multipole": 3, "K_normal": 10.0, "K_skew": 0.0}),
               ("Quad", {"ds": 0.3, "k": -1.5})], True),
@@ -130,10 +146,12 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
 
 
 def test_elements_without_a_spin_push_refuse_spin_tracking() -> None:
-    """ImpactX 26.10 pushes spin through ThinDipole (measured: spins rotate); beamtrack has no spin push for it
-    yet, so a spin run through it must fail rather than leave the spins unrotated."""
-    with pytest.raises(NotImplementedError, match="spin tracking through ThinDipole"):
-        track([("ThinDipole", {"theta": 0.5, "rc": 3.0})], "proton", 250.0, "serial")
+    """ImpactX 26.10 pushes spin through DipEdge (measured: a 0.047 rad rotation of a 250 MeV proton's spin at
+    psi = 0.3, rc = 3 m, g = 5 cm, K2 = 0.5); beamtrack has no spin push for it yet, so a spin run through it
+    must fail rather than leave the spins unrotated."""
+    with pytest.raises(NotImplementedError, match="spin tracking through DipEdge"):
+        track([("Drift", {"ds": 0.1}), ("DipEdge", {"psi": 0.3, "rc": 3.0, "g": 0.05, "K2": 0.5})], "proton", 250.0,
+              "serial")
 
 
 #: SpinvMF mean polarization vectors: ImpactX's example's, one along an axis (mu_perp = 0 branch), a weak one

@@ -306,6 +306,35 @@ class PlaneXYRot(ThinElement):
     angle: float
 
 
+class SpinMap(ElementBase):
+    """Thin user spin map (ImpactX 26.10's SpinMap): the spin turns first by the axis-angle vector A z [rad]
+    of the orbit z = (x, px, y, py, t, pt) (A: 3x6 spin-orbit coupling), then by v [rad] (the design
+    rotation); the phase space is unchanged; ds [m] advances s only (not sliced)."""
+
+    type: Literal["SpinMap"] = "SpinMap"
+    v: list[float]
+    A: list[list[float]]
+    ds: NonNegative = 0.0
+
+    @property
+    def nslice(self) -> int:
+        return 1
+
+    @field_validator("v")
+    @classmethod
+    def _three(cls, v: list[float]) -> list[float]:
+        if len(v) != 3:
+            raise ValueError("v must be a 3-vector")
+        return v
+
+    @field_validator("A")
+    @classmethod
+    def _three_by_six(cls, v: list[list[float]]) -> list[list[float]]:
+        if len(v) != 3 or any(len(row) != 6 for row in v):
+            raise ValueError("A must be a 3x6 matrix (list of 3 rows of 6 numbers)")
+        return v
+
+
 class LinearMap(ElementBase):
     """User-given 6x6 linear map R on (x, px, y, py, t, pt) (ImpactX's order); ds [m] advances s only."""
 
@@ -368,7 +397,7 @@ class Programmable(ThickElement):
 
 
 Element = Annotated[
-    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | LinearMap | Aperture | BeamMonitor | Marker | Programmable,
+    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable,
     Field(discriminator="type"),
 ]
 
@@ -377,6 +406,6 @@ ELEMENT_MODELS: dict[str, type[ElementBase]] = {
     for m in (
         Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
         Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
-        ShortRF, Buncher, PRot, PlaneXYRot, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
+        ShortRF, Buncher, PRot, PlaneXYRot, SpinMap, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
     )
 }

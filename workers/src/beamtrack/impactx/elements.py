@@ -39,6 +39,7 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
     "ExactSbend": (("ds", _REQ), ("phi", _REQ), ("B", 0.0), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "Kicker": (("xkick", _REQ), ("ykick", _REQ), ("unit", "dimensionless"), *_COMMON_THICK, ("name", None)),
     "LinearMap": (("R", _REQ), ("ds", 0.0), *_COMMON_THICK, ("name", None)),
+    "SpinMap": (("v", _REQ), ("A", _REQ), ("ds", 0.0), ("dx", 0.0), ("dy", 0.0), ("rotation", 0.0), ("name", None)),
     "Marker": (("name", _REQ),),
     "Multipole": (("multipole", _REQ), ("K_normal", _REQ), ("K_skew", _REQ), *_COMMON_THICK, ("name", None)),
     "NonlinearLens": (("knll", _REQ), ("cnll", _REQ), *_COMMON_THICK, ("name", None)),
@@ -60,7 +61,7 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
 
 #: ImpactX element types beamtrack does not have yet.
 MISSING = ("ChrAcc", "ChrPlasmaLens", "Empty", "ExactCFbend", "ExactMultipole", "ExactQuad", "PolygonAperture",
-           "QuadEdge", "Source", "SpinMap", "TaperedPL")
+           "QuadEdge", "Source", "TaperedPL")
 
 
 def _bind(type_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +110,9 @@ def _make(type_name: str) -> type[E.Element]:
         bound = _bind(type_name, args, kwargs)
         if type_name == "LinearMap":
             bound["R"] = _matrix_rows(bound["R"])
+        if type_name == "SpinMap":  # amrex.SmallMatrix 3x1 / 3x6 (1-based) or array-likes
+            bound["v"] = _small_matrix(bound["v"], (3,))
+            bound["A"] = _small_matrix(bound["A"], (3, 6))
         engine_cls.__init__(self, **_engine_kwargs(type_name, engine_cls, bound), **extra)
 
     doc = f"ImpactX's ``elements.{type_name}({', '.join(n for n, _ in SIGNATURES[type_name])})`` " \
@@ -124,6 +128,16 @@ def _matrix_rows(R: Any) -> list[list[float]]:
     import numpy as np
 
     return np.asarray(R, dtype=float).reshape(6, 6).tolist()
+
+
+def _small_matrix(M: Any, shape: tuple[int, ...]) -> Any:
+    """An ``amrex.SmallMatrix`` (or array-like) as nested lists of ``shape``."""
+    to_numpy = getattr(M, "to_numpy", None)
+    if to_numpy is not None:
+        M = to_numpy()
+    import numpy as np
+
+    return np.asarray(M, dtype=float).reshape(shape).tolist()
 
 
 def _missing(type_name: str) -> type:
@@ -203,7 +217,7 @@ ExactQuad = _missing("ExactQuad")
 PolygonAperture = _missing("PolygonAperture")
 QuadEdge = _missing("QuadEdge")
 Source = _missing("Source")
-SpinMap = _missing("SpinMap")
+SpinMap = _make("SpinMap")
 TaperedPL = _missing("TaperedPL")
 
 __all__ = sorted([*SIGNATURES, *MISSING])

@@ -9,7 +9,7 @@ from .fieldmaps import SoftQuadrupole, SoftSolenoid
 from .focusing import ConstF, Sol
 from .python_side import BeamMonitor, LinearMap, Marker, Programmable
 from .rf import Buncher, RFCavity, ShortRF
-from .thin import Kicker, Multipole, NonlinearLens, PlaneXYRot
+from .thin import Kicker, Multipole, NonlinearLens, PlaneXYRot, SpinMap
 
 BUILTIN_ELEMENTS: list[type[Element]] = [Drift, Quad, LinearMap, BeamMonitor, Marker, Programmable]
 BUILTIN_ELEMENTS += [ChrDrift, ExactDrift, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole, PRot]
@@ -17,8 +17,10 @@ BUILTIN_ELEMENTS += [
     Multipole, NonlinearLens, Kicker, PlaneXYRot, ConstF, Sol, SoftSolenoid, SoftQuadrupole,
     RFCavity, ShortRF, Buncher, Aperture,
 ]
+BUILTIN_ELEMENTS += [SpinMap]
 
 __all__ = ["Aperture", "Buncher", "ConstF", "Kicker", "Multipole", "NonlinearLens", "PlaneXYRot", "RFCavity",
            "ShortRF", "SoftQuadrupole", "SoftSolenoid", "Sol"]
 __all__ += ["BUILTIN_ELEMENTS", "BeamMonitor", "Drift", "Element", "LinearMap", "Marker", "Programmable", "Quad"]
 __all__ += ["CFbend", "ChrDrift", "ChrQuad", "DipEdge", "ExactDrift", "ExactSbend", "PRot", "Sbend", "ThinDipole"]
+__all__ += ["SpinMap"]

@@ -111,7 +111,7 @@ class ThinDipole(Element):
     """Thin dipole kick with chromatic terms (ImpactX's ThinDipole): theta [deg], rc [m]."""
 
     model_cls = spec.ThinDipole
-    kernel = KernelClass("ThinDipole", header("thindipole.h"))
+    kernel = KernelClass("ThinDipole", header("thindipole.h"), spin_header=spin_header("thin.h"))
     positional = ("theta", "rc")
 
     def params(self) -> Sequence[float]:
@@ -134,7 +134,7 @@ class PRot(Element):
     """
 
     model_cls = spec.PRot
-    kernel = KernelClass("PRot", header("prot.h"), can_lose=True)
+    kernel = KernelClass("PRot", header("prot.h"), can_lose=True, spin_header=spin_header("thin.h"))
     positional = ("phi_in", "phi_out")
 
     def params(self) -> Sequence[float]:

@@ -1,4 +1,4 @@
-"""Thin kicks and transverse rotations: Multipole, NonlinearLens, Kicker, PlaneXYRot (ImpactX's names and parameters)."""
+"""Thin kicks and transverse rotations: Multipole, NonlinearLens, Kicker, PlaneXYRot, SpinMap (ImpactX's names and parameters)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, header, spin_header
+from .base import Element, fill_common, header, push_ref_straight, spin_header
 
 
 class Multipole(Element):
@@ -29,7 +29,7 @@ class NonlinearLens(Element):
     singularities from the axis [m] (ImpactX's NonlinearLens; MAD-X NLLENS)."""
 
     model_cls = spec.NonlinearLens
-    kernel = KernelClass("NonlinearLens", header("nonlinearlens.h"))
+    kernel = KernelClass("NonlinearLens", header("nonlinearlens.h"), spin_header=spin_header("thin.h"))
     positional = ("knll", "cnll")
 
     def params(self) -> Sequence[float]:
@@ -41,7 +41,7 @@ class Kicker(Element):
     T m (unit="T-m", divided by the reference rigidity B rho [T m]) (ImpactX's Kicker)."""
 
     model_cls = spec.Kicker
-    kernel = KernelClass("Kicker", header("kicker.h"))
+    kernel = KernelClass("Kicker", header("kicker.h"), spin_header=spin_header("thin.h"))
     positional = ("xkick", "ykick", "unit")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
@@ -54,9 +54,28 @@ class PlaneXYRot(Element):
     """Rotation of the transverse plane (x, y) and (px, py) about s by ``angle`` [deg] (ImpactX's PlaneXYRot)."""
 
     model_cls = spec.PlaneXYRot
-    kernel = KernelClass("PlaneXYRot", header("planexyrot.h"))
+    kernel = KernelClass("PlaneXYRot", header("planexyrot.h"), spin_header=spin_header("thin.h"))
     linear = True
     positional = ("angle",)
 
     def params(self) -> Sequence[float]:
         return (self.angle,)
+
+
+class SpinMap(Element):
+    """Thin user spin map (ImpactX 26.10's SpinMap): rotate the spin by A z, then by v; the phase space is
+    unchanged (the identity outside spin runs); ds [m] advances s only."""
+
+    model_cls = spec.SpinMap
+    kernel = KernelClass("SpinMap", header("spinmap.h"), spin_header=spin_header("spinmap.h"))
+    positional = ("v", "A", "ds")
+
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        push_ref_straight(ref, self.ds)
+
+    def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
+        op = ops[0]
+        op["nslice"], op["ds"] = 1, self.ds
+        fill_common(op, self, ref_out)
+        op["p"][:3] = np.asarray(self.v, dtype=float)
+        op["c"][:18] = np.asarray(self.A, dtype=float).ravel()

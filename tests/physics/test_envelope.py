@@ -52,9 +52,8 @@ def _sim(kind: str = "serial") -> Simulation:
     return sim
 
 
-@pytest.mark.parametrize("kind", ["serial", "openmp"])
-def test_envelope_equals_tracked_second_moments(kind: str) -> None:
-    sim = _sim(kind)
+def test_envelope_equals_tracked_second_moments(cpu_kind: str) -> None:
+    sim = _sim(cpu_kind)
     sim.add_particles(1e-12, _waterbag(), 2000, seed=4)
     coords = np.asarray(sim.beam.real[:6])[ROW_OF]
     S0 = np.cov(coords, bias=True)

@@ -119,8 +119,8 @@ def test_gauss2d_integrals_match_bassetti_erskine_and_the_potential(delta: float
 
 
 @pytest.mark.parametrize("mode", ["Gauss3D", "Gauss2.5D"])
-@pytest.mark.parametrize("kind", ["serial", "openmp"])
-def test_kernels_match_numpy_twin(mode: str, kind: str) -> None:
+def test_kernels_match_numpy_twin(mode: str, cpu_kind: str) -> None:
+    kind = cpu_kind
     ref = RefPart().set_species("electron").set_kin_energy_MeV(5.0)
     b0 = beam(ref, n=3000)
     b0.state[::97] = 1  # lost particles neither count nor move

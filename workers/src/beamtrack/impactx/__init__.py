@@ -10,7 +10,7 @@ ImpactX offers and beamtrack does not implement raises ``NotImplementedError`` n
 
 from beamtrack.engine.refpart import RefPart
 
-from . import amrex, distribution, elements
+from . import amrex, distribution, elements, wakeconvolution
 from .amrex import SmallMatrix_3x6_F_SI1_double as Map3x6
 from .amrex import SmallMatrix_6x6_F_SI1_double as Map6x6
 from .envelope import Envelope, create_envelope
@@ -21,4 +21,4 @@ amr = amrex
 __version__ = "26.10"
 
 __all__ = ["Config", "Envelope", "ImpactX", "ImpactXParticleContainer", "Map3x6", "Map6x6", "RefPart", "amr", "amrex",
-           "create_envelope", "distribution", "elements", "push", "twiss"]
+           "create_envelope", "distribution", "elements", "push", "twiss", "wakeconvolution"]

@@ -123,15 +123,6 @@ class Simulation:
         self.csr = False
         self.csr_bins = 150
         self._isr_rng: Any = None
-        # synchrotron radiation in bends (ImpactX's algo.isr, isr_order, isr_on_ref_part, algo.csr, csr_bins)
-        self.isr = False
-        self.isr_order = 1
-        self.isr_on_ref_part = False
-        #: seed of the ISR normal numbers (None: derived from the beam's seed); the generator is made at the first kick
-        self.isr_seed: int | None = None
-        self.csr = False
-        self.csr_bins = 150
-        self._isr_rng: Any = None
         self._stop = False
         self._writers: dict[str, Any] = {}
         self._sc_solver: Any = None
@@ -202,41 +193,6 @@ class Simulation:
 
             self._sc_solver = SpaceChargeSolver.from_simulation(self)
         self._sc_solver.kick(self.beam, self.reference, slice_ds)
-
-    @property
-    def collective_enabled(self) -> bool:
-        """Any collective kick on: space charge, ISR or CSR."""
-        return self.space_charge_enabled or bool(self.isr) or bool(self.csr)
-
-    def has_collective_kick(self, el: Any) -> bool:
-        """Whether the slices of ``el`` get a collective kick: space charge in every thick element, ISR and CSR in
-        Sbend, CFbend and ExactSbend (ImpactX)."""
-        if not el.ds > 0:
-            return False
-        if self.space_charge_enabled:
-            return True
-        if not (self.isr or self.csr):
-            return False
-        from .wakefields import bend_radius
-
-        return bend_radius(el, self.reference) is not None
-
-    def _collective_kicks(self, el: Any, slice_ds: float) -> None:
-        """The kicks of one slice of ``el`` in ImpactX's order: CSR (its wakefield step), ISR, space charge."""
-        if self.isr or self.csr:
-            from .wakefields import bend_radius, csr_push, isr_push
-
-            rc = bend_radius(el, self.reference)
-            if rc is not None and self.csr:
-                csr_push(self.beam, self.reference, slice_ds, rc, int(self.csr_bins))
-            if rc is not None and self.isr:
-                if self._isr_rng is None:
-                    seed = self.isr_seed if self.isr_seed is not None else [self._seed or 0, 0x15B]
-                    self._isr_rng = self.beam.xp.random.default_rng(seed)
-                isr_push(self.beam, self.reference, slice_ds, rc, int(self.isr_order), bool(self.isr_on_ref_part),
-                         self._isr_rng)
-        if self.space_charge_enabled:
-            self._space_charge_kick(slice_ds)
 
     @property
     def collective_enabled(self) -> bool:

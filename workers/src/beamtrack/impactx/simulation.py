@@ -207,14 +207,6 @@ class ImpactX(Simulation):
             if not isinstance(value, int) or isinstance(value, bool) or value < 2:
                 raise ValueError(f"ImpactX option sim.csr_bins must be an integer >= 2, not {value!r}")
             object.__setattr__(self, name, value)
-        elif name == "isr_order":
-            if value not in (1, 2, 3) or isinstance(value, bool):
-                raise ValueError(f"ImpactX option sim.isr_order must be 1, 2 or 3 (Taylor orders), not {value!r}")
-            object.__setattr__(self, name, int(value))
-        elif name == "csr_bins":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 2:
-                raise ValueError(f"ImpactX option sim.csr_bins must be an integer >= 2, not {value!r}")
-            object.__setattr__(self, name, value)
         elif name == "poisson_solver":
             if value not in ("fft", "multigrid"):
                 raise ValueError(f"ImpactX option sim.poisson_solver must be 'fft' or 'multigrid', not {value!r}")

@@ -128,6 +128,23 @@ class JobSpec(SpecModel):
     lattice: Lattice
     space_charge: SpaceCharge | None = None
     diagnostics: Diagnostics = Diagnostics()
+    #: Ray actors the job's particles are split across (contiguous shares of the beam drawn as one worker
+    #: draws it, tracked in lockstep; diagnostics and the space-charge grid reduced across them)
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+
+    @model_validator(mode="after")
+    def _what_workers_support(self) -> JobSpec:
+        if self.workers == 1:
+            return self
+        sc = self.space_charge
+        if sc is not None and sc.mode != "3D":
+            raise ValueError(f"workers > 1 supports space_charge.mode 3D only (or none), not {sc.mode}")
+        if any(m.type == "Programmable" for m in self.lattice.elements):
+            raise ValueError("workers > 1 does not support Programmable elements (their code sees one worker's "
+                             "particles only)")
+        if self.beam.npart < self.workers:
+            raise ValueError(f"workers = {self.workers} needs beam.npart >= workers, not {self.beam.npart}")
+        return self
 
     @model_validator(mode="after")
     def _charge_for_space_charge(self) -> JobSpec:

@@ -50,6 +50,9 @@ def kicks_focusing_rf_line() -> list[E.Element]:
         E.Aperture(2.5e-3, 2.5e-3, shape="elliptical"),
         E.Sol(ds=0.5, ks=0.3, dx=1e-4, dy=-2e-4, rotation=10.0, aperture_x=3e-3, aperture_y=3e-3),
         E.LinearMap((np.eye(6) + 1e-3 * np.arange(36).reshape(6, 6)).tolist(), ds=0.2),
+        E.Empty(), E.ChrPlasmaLens(ds=0.5, k=2.0, nslice=2), E.TaperedPL(0.1, 20.0), E.QuadEdge(5.0),
+        E.QuadEdge(5.0, flag="exit"), E.ChrAcc(ds=0.5, ez=0.02, bz=0.3, nslice=2),
+        E.PolygonAperture([-2e-3, 2.5e-3, 1e-3, -2.5e-3, -2e-3], [-2.5e-3, -2e-3, 2.5e-3, 2e-3, -2.5e-3]),
     ]
 
 

@@ -172,9 +172,21 @@ def test_element_constructors_follow_impactx_order_and_defaults() -> None:
         elements.Multipole(2, 1.0, 0.0, aperture_x=1e-3, aperture_y=1e-3)
     with pytest.raises(TypeError, match="unexpected keyword"):
         elements.Quad(1.0, 2.0, unit=1)  # ImpactX's Quad has no unit
-    for missing in ("ExactQuad", "ChrAcc", "QuadEdge", "Source", "PolygonAperture"):
+    for missing in ("ExactQuad", "ExactMultipole", "ExactCFbend", "Source"):
         with pytest.raises(NotImplementedError, match=missing):
             getattr(elements, missing)(1.0)
+    # ImpactX 26.10's orders: QuadEdge(k, unit, flag, ...), TaperedPL(k, taper, unit, ...), ChrAcc(ds, ez, bz, ...)
+    qe = elements.QuadEdge(2.0, 1, "exit", 1e-4)
+    assert (qe.k, qe.unit, qe.flag, qe.dx) == (2.0, 1, "exit", 1e-4)
+    tp = elements.TaperedPL(0.3, 20.0, 1)
+    assert (tp.k, tp.taper, tp.unit) == (0.3, 20.0, 1)
+    acc = elements.ChrAcc(0.5, 0.02, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 3)
+    assert (acc.ds, acc.ez, acc.bz, acc.nslice) == (0.5, 0.02, 0.3, 3)
+    pa = elements.PolygonAperture(np.array([0.0, 1e-3, 0.0, 0.0]), [0.0, 0.0, 1e-3, 0.0], 1e-8, action="absorb")
+    assert (pa.vertices_x, pa.min_radius2, pa.action) == ([0.0, 1e-3, 0.0, 0.0], 1e-8, "absorb")
+    with pytest.raises(NotImplementedError, match="aperture_x"):  # thin elements' apertures: not yet
+        elements.TaperedPL(0.3, 20.0, aperture_x=1e-3, aperture_y=1e-3)
+    assert elements.Empty().to_dict()["type"] == "Empty"
 
 
 def test_twiss_against_courant_snyder() -> None:

@@ -396,8 +396,99 @@ class Programmable(ThickElement):
     ds: NonNegative = 0.0
 
 
+class Empty(ThinElement):
+    """Does nothing (ImpactX's Empty): no parameters, no effect on the beam or the reference."""
+
+    type: Literal["Empty"] = "Empty"
+
+
+class ChrAcc(ThickElement):
+    """Uniform acceleration with chromatic effects and a uniform solenoid field (ImpactX's ChrAcc).
+
+    ds [m]; ez = q Ez / (m c^2) [1/m] (Ez in V/m; the reference's gamma grows by ez ds, must be != 0);
+    bz = q Bz / (m c) [1/m] (Bz in T).
+    """
+
+    type: Literal["ChrAcc"] = "ChrAcc"
+    ez: float
+    bz: float
+
+    @field_validator("ez")
+    @classmethod
+    def _ez_nonzero(cls, v: float) -> float:
+        if v == 0.0:
+            raise ValueError("ChrAcc: ez must be != 0 (ImpactX divides by it; without acceleration use ChrDrift or Sol)")
+        return v
+
+
+class ChrPlasmaLens(ThickElement):
+    """Active cylindrically symmetric plasma lens with chromatic focusing (ImpactX's ChrPlasmaLens).
+
+    ds [m]; k: focusing strength in 1/m^2 (unit=0) or azimuthal field gradient in T/m (unit=1, divided by
+    the reference rigidity); k > 0 focuses in both planes.
+    """
+
+    type: Literal["ChrPlasmaLens"] = "ChrPlasmaLens"
+    k: float
+    unit: Literal[0, 1] = 0
+
+
+class TaperedPL(ThinElement):
+    """Thin nonlinear plasma lens with a horizontal taper (ImpactX's TaperedPL):
+    dpx = -g (x + taper (x^2 + y^2) / 2), dpy = -g (y + taper x y).
+
+    k: integrated focusing strength in 1/m (unit=0) or integrated gradient in T (unit=1, divided by the
+    reference rigidity); taper [1/m] = 1 / D_x (D_x the targeted horizontal dispersion).
+    """
+
+    type: Literal["TaperedPL"] = "TaperedPL"
+    k: float
+    taper: float
+    unit: Literal[0, 1] = 0
+
+
+class QuadEdge(ThinElement):
+    """Hard-edge quadrupole fringe field (ImpactX's QuadEdge; Forest and Milutinovic 1988, eq. 28,
+    symplectified, chromatic): k in 1/m^2 (unit=0) or T/m (unit=1); flag: entry or exit."""
+
+    type: Literal["QuadEdge"] = "QuadEdge"
+    k: float
+    unit: Literal[0, 1] = 0
+    flag: Literal["entry", "exit"] = "entry"
+
+
+class PolygonAperture(ThinElement):
+    """Thin collimator bounded by a polygon (ImpactX's PolygonAperture).
+
+    vertices_x, vertices_y [m]: the polygon, counter-clockwise, first vertex repeated as the last;
+    min_radius2 [m^2]: particles with x^2 + y^2 below it are inside without the polygon test;
+    repeat_x, repeat_y [m]: period of a repeated aperture (0 = not repeated); shift_odd_x: shift every
+    odd row (in y) by repeat_x / 2 (needs repeat_y); action: lose particles outside (transmit) or
+    inside (absorb).
+    """
+
+    type: Literal["PolygonAperture"] = "PolygonAperture"
+    vertices_x: list[float] = Field(min_length=2, max_length=10_000)
+    vertices_y: list[float] = Field(min_length=2, max_length=10_000)
+    min_radius2: NonNegative = 0.0
+    repeat_x: NonNegative = 0.0
+    repeat_y: NonNegative = 0.0
+    shift_odd_x: bool = False
+    action: Literal["transmit", "absorb"] = "transmit"
+
+    @model_validator(mode="after")
+    def _closed_polygon(self) -> PolygonAperture:
+        if len(self.vertices_x) != len(self.vertices_y):
+            raise ValueError("PolygonAperture: vertices_x and vertices_y must have the same length")
+        if self.vertices_x[0] != self.vertices_x[-1] or self.vertices_y[0] != self.vertices_y[-1]:
+            raise ValueError("PolygonAperture: the first and last vertex must be exactly equal")
+        if self.shift_odd_x and self.repeat_y == 0.0:
+            raise ValueError("PolygonAperture: shift_odd_x needs repeat_y > 0")
+        return self
+
+
 Element = Annotated[
-    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable,
+    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture,
     Field(discriminator="type"),
 ]
 
@@ -407,5 +498,6 @@ ELEMENT_MODELS: dict[str, type[ElementBase]] = {
         Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
         Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
         ShortRF, Buncher, PRot, PlaneXYRot, SpinMap, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
+        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture,
     )
 }

@@ -57,11 +57,18 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
                      ("unit", 0), *_COMMON_THICK, ("mapsteps", 10), ("nslice", 1), ("name", None)),
     "Sol": (("ds", _REQ), ("ks", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "ThinDipole": (("theta", _REQ), ("rc", _REQ), *_COMMON_THICK, ("name", None)),
+    "Empty": (),
+    "ChrAcc": (("ds", _REQ), ("ez", _REQ), ("bz", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "ChrPlasmaLens": (("ds", _REQ), ("k", _REQ), ("unit", 0), *_COMMON_THICK, ("nslice", 1), ("name", None)),
+    "TaperedPL": (("k", _REQ), ("taper", _REQ), ("unit", 0), *_COMMON_THICK, ("name", None)),
+    "QuadEdge": (("k", _REQ), ("unit", 0), ("flag", "entry"), *_COMMON_THICK, ("name", None)),
+    "PolygonAperture": (("vertices_x", _REQ), ("vertices_y", _REQ), ("min_radius2", 0.0), ("repeat_x", 0.0),
+                        ("repeat_y", 0.0), ("shift_odd_x", False), ("action", "transmit"), ("dx", 0.0),
+                        ("dy", 0.0), ("rotation", 0.0), ("name", None)),
 }
 
 #: ImpactX element types beamtrack does not have yet.
-MISSING = ("ChrAcc", "ChrPlasmaLens", "Empty", "ExactCFbend", "ExactMultipole", "ExactQuad", "PolygonAperture",
-           "QuadEdge", "Source", "TaperedPL")
+MISSING = ("ExactCFbend", "ExactMultipole", "ExactQuad", "Source")
 
 
 def _bind(type_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +120,9 @@ def _make(type_name: str) -> type[E.Element]:
         if type_name == "SpinMap":  # amrex.SmallMatrix 3x1 / 3x6 (1-based) or array-likes
             bound["v"] = _small_matrix(bound["v"], (3,))
             bound["A"] = _small_matrix(bound["A"], (3, 6))
+        if type_name == "PolygonAperture":  # ImpactX takes any float sequence (lists, NumPy arrays)
+            bound["vertices_x"] = [float(v) for v in bound["vertices_x"]]
+            bound["vertices_y"] = [float(v) for v in bound["vertices_y"]]
         engine_cls.__init__(self, **_engine_kwargs(type_name, engine_cls, bound), **extra)
 
     doc = f"ImpactX's ``elements.{type_name}({', '.join(n for n, _ in SIGNATURES[type_name])})`` " \
@@ -208,16 +218,16 @@ SoftSolenoid = _make("SoftSolenoid")
 Sol = _make("Sol")
 ThinDipole = _make("ThinDipole")
 
-ChrAcc = _missing("ChrAcc")
-ChrPlasmaLens = _missing("ChrPlasmaLens")
-Empty = _missing("Empty")
+ChrAcc = _make("ChrAcc")
+ChrPlasmaLens = _make("ChrPlasmaLens")
+Empty = _make("Empty")
 ExactCFbend = _missing("ExactCFbend")
 ExactMultipole = _missing("ExactMultipole")
 ExactQuad = _missing("ExactQuad")
-PolygonAperture = _missing("PolygonAperture")
-QuadEdge = _missing("QuadEdge")
+PolygonAperture = _make("PolygonAperture")
+QuadEdge = _make("QuadEdge")
 Source = _missing("Source")
 SpinMap = _make("SpinMap")
-TaperedPL = _missing("TaperedPL")
+TaperedPL = _make("TaperedPL")
 
 __all__ = sorted([*SIGNATURES, *MISSING])

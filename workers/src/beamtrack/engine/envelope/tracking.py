@@ -116,6 +116,8 @@ EXPLICIT_MAPS: dict[str, Callable[[Element, RefPart], np.ndarray]] = {
     "Aperture": _identity,
     "BeamMonitor": _identity,
     "Marker": _identity,
+    "Empty": _identity,
+    "PolygonAperture": _identity,
     "Kicker": _identity,
     "ThinDipole": _thin_dipole,
     "ExactSbend": _exact_sbend,

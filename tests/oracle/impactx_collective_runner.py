@@ -5,7 +5,7 @@ subprocess by tests/oracle/test_collective_oracle.py.
 
 CASES.json: {"cases": [{"name", "particles": "x.npy" (7 x N: x, y, t, px, py, pt, w), "mass_MeV", "charge_qe",
 "kin_energy_MeV", "options": {ImpactX simulation attribute: value}, "elements": [{"type", "kwargs"}], "periods",
-"field": bool}]}. Each case runs in its own process (ImpactX reads algo.* options once per AMReX start), so this
+"field": bool, "bucket_length": float (optional, sim.particle_bc's)}]}. Each case runs in its own process (ImpactX reads algo.* options once per AMReX start), so this
 script runs one case: CASES.json's case number ``argv[3]``. OUTDIR/<name>.npz holds the alive particles'
 coordinates (ordered by id) and the reference particle; with "field", also the charge density and potential
 of the last space-charge solve (rho, phi: one box with its ghost nodes, flattened; reshaped to rho_shape /
@@ -39,6 +39,8 @@ def main(cases_path, outdir, index):
     qm_eV = ref.charge_qe / (ref.mass_MeV * 1e6)
     coords = [np.ascontiguousarray(c) for c in data[:6]]
     sim.beam.add_n_particles(*coords, qm_eV, w=np.ascontiguousarray(data[6]))
+    if "bucket_length" in case:
+        sim.particle_container().set_bucket_length(case["bucket_length"])
     sim.lattice.extend([getattr(elements, e["type"])(**e["kwargs"]) for e in case["elements"]])
     sim.periods = case.get("periods", 1)
     sim.track_particles()

@@ -29,7 +29,7 @@ def make_sim() -> ImpactX:
 
 
 @pytest.mark.parametrize(("name", "value"), [
-    ("max_level", 1), ("eigenemittances", True), ("particle_bc", "reflecting"),
+    ("max_level", 1), ("eigenemittances", True),
 ])
 def test_unimplemented_options_raise_naming_them(name: str, value: object) -> None:
     sim = make_sim()

@@ -36,7 +36,7 @@ class PackError(ValueError):
 
 def pack_signature(sim: Simulation) -> tuple[Any, ...] | None:
     """What the variants of a pack must share; None when ``sim`` cannot be packed at all."""
-    if sim.collective_enabled or any(v is not None for v in sim.hook.values()):
+    if sim.collective_enabled or sim.particle_bc != "open" or any(v is not None for v in sim.hook.values()):
         return None
     line = []
     for el in sim.lattice:

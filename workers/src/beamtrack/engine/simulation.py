@@ -123,6 +123,9 @@ class Simulation:
         self.csr = False
         self.csr_bins = 150
         self._isr_rng: Any = None
+        #: ImpactX's algo.particle_bc: open | periodic | absorbing | reflecting, with the bucket length [m]
+        self.particle_bc = "open"
+        self.bucket_length = 0.0
         self._stop = False
         self._writers: dict[str, Any] = {}
         self._sc_solver: Any = None
@@ -228,6 +231,13 @@ class Simulation:
                          self._isr_rng)
         if self.space_charge_enabled:
             self._space_charge_kick(slice_ds)
+
+    def _particle_boundary(self) -> None:
+        """ImpactX's ParticleBoundary after each slice's push (``particle_bc``, ``bucket_length``)."""
+        if self.particle_bc != "open":
+            from .boundary import apply_particle_bc
+
+            apply_particle_bc(self.beam, self.reference, self.particle_bc, self.bucket_length)
 
     # --- tracking --------------------------------------------------------------------------------
     @property

@@ -62,7 +62,8 @@ class Group:
 
 
 def plan_groups(sim: Simulation) -> list[Group]:
-    slice_level = bool(sim.hook.get("before_slice")) or sim.collective_enabled or sim.slice_step_diagnostics
+    slice_level = (bool(sim.hook.get("before_slice")) or sim.collective_enabled or sim.slice_step_diagnostics
+                   or sim.particle_bc != "open")
     element_level = slice_level or bool(sim.hook.get("before_element")) or bool(sim.hook.get("after_element"))
     groups: list[Group] = []
     i, els = 0, sim.lattice
@@ -83,7 +84,8 @@ def tracker_signature(sim: Simulation) -> tuple[Any, ...]:
     """What the plan and the kernel of a Tracker depend on. Parameter changes are not part of it: the
     groups rebuild their ops on those, and the kernel hands over to a wider one when an op needs it."""
     return (tuple(map(id, sim.lattice)), tuple(sorted(k for k, v in sim.hook.items() if v is not None)),
-            sim.collective_enabled, sim.slice_step_diagnostics, sim.kind, sim.nthreads, sim.compose_linear)
+            sim.collective_enabled, sim.slice_step_diagnostics, sim.particle_bc, sim.kind, sim.nthreads,
+            sim.compose_linear)
 
 
 def check_spin_support(elements: Any) -> None:
@@ -276,6 +278,7 @@ class Tracker:
                 self._push_kernel_slice(i, self._half_slice(el))
                 sim._collective_kicks(el, el.ds / el.nslice)
                 self._push_kernel_slice(i, self._half_slice(el))
+                sim._particle_boundary()
                 if sim.slice_step_diagnostics:
                     sim._reduced_diagnostics()
                 sim._after_group()
@@ -290,6 +293,7 @@ class Tracker:
                 self._push_kernel_slice(i, el)
             else:
                 el.push_ref(sim.reference, 1)
+            sim._particle_boundary()
             if sim.slice_step_diagnostics:
                 sim._reduced_diagnostics()
             sim._after_group()

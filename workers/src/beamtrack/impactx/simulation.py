@@ -38,7 +38,6 @@ NO_PHYSICS = frozenset({
 ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
     "eigenemittances": ((False,), "eigen-emittances in the reduced diagnostics"),
     "max_level": ((0,), "mesh refinement"),
-    "particle_bc": (("open",), "particle boundary conditions other than open"),
     "particle_lost_diagnostics_backend": (("h5", "default"), "lost-particle backend other than HDF5"),
     "diag_file_prefix": (("diags",), "a diagnostics folder other than diags"),
     "diag_file_min_digits": ((6,), "file-name digits other than 6"),
@@ -89,6 +88,13 @@ class ImpactXParticleContainer(ParticleContainer):
 
     def set_ref_particle(self, ref: RefPart) -> None:
         self._sim.reference = ref
+
+    def set_bucket_length(self, bucket_length: float) -> None:
+        """The bucket length [m] of ``sim.particle_bc`` (ImpactX keeps it on the particle container)."""
+        self._sim.bucket_length = float(bucket_length)
+
+    def get_bucket_length(self) -> float:
+        return float(self._sim.bucket_length)
 
     def add_n_particles(self, x: Any, y: Any, t: Any, px: Any, py: Any, pt: Any, qm: float,  # type: ignore[override]
                         bunch_charge: float | None = None, w: Any = None, sx: Any = None, sy: Any = None,
@@ -206,6 +212,12 @@ class ImpactX(Simulation):
         elif name == "csr_bins":
             if not isinstance(value, int) or isinstance(value, bool) or value < 2:
                 raise ValueError(f"ImpactX option sim.csr_bins must be an integer >= 2, not {value!r}")
+            object.__setattr__(self, name, value)
+        elif name == "particle_bc":
+            from beamtrack.engine.boundary import PARTICLE_BCS
+
+            if value not in PARTICLE_BCS:
+                raise ValueError(f"ImpactX option sim.particle_bc must be one of {', '.join(PARTICLE_BCS)}, not {value!r}")
             object.__setattr__(self, name, value)
         elif name == "poisson_solver":
             if value not in ("fft", "multigrid"):

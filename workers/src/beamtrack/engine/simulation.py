@@ -320,7 +320,7 @@ class Simulation:
             return
         from .diagnostics import ReducedDiagnosticsWriter, RefParticleWriter, reduced_beam_characteristics
 
-        row = reduced_beam_characteristics(self.beam, self.reference)
+        row = reduced_beam_characteristics(self.beam, self.reference, kind=self.kind, nthreads=self.nthreads)
         row = {"step": self.tracking_step, "s": self.reference.s, **{k: v for k, v in row.items() if k not in ("step", "s")}}
         if self.diagnostics:
             if "reduced" not in self._writers:

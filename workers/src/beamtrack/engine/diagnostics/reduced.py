@@ -18,6 +18,10 @@ then per plane
 Divisions follow IEEE arithmetic as ImpactX's C++ does (0/0 -> NaN), without NumPy warnings: an empty
 beam gives NaN means, sigmas, Twiss and extrema, 0 emittances and dispersions, charge_C = 0.
 
+The sums of a NumPy beam are taken in one pass by the C kernel of c/reduced_cpu.c (serial or OpenMP),
+about a shift near the mean so a large offset costs no digits; ``_moments`` is its NumPy twin (and the
+path for CuPy beams), which it matches to ~1e-13 relative (tests/unit/test_reduced_kernel.py).
+
 Column names are ImpactX's current ones (mean_x, min_x, max_x, sigma_x, ...), as its header writer
 and its docs' "dataanalysis" page use today; DESIGN.md's x_mean / sig_x are ImpactX's deprecated
 aliases, listed in ``DEPRECATED_ALIASES`` (the BeamMonitor still writes both, as ImpactX does).
@@ -25,9 +29,12 @@ aliases, listed in ``DEPRECATED_ALIASES`` (the BeamMonitor still writes both, as
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ..kernels.runtime import default_threads, vprint
 
 if TYPE_CHECKING:
     from ..particles import ParticleContainer
@@ -67,7 +74,8 @@ DEPRECATED_ALIASES: dict[str, str] = {
 
 def _moments(pc: ParticleContainer) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Total weight, weighted means (6,), central covariance (6, 6), minima (6,), maxima (6,) of the
-    alive particles, on the host. Rows in the order x, y, t, px, py, pt."""
+    alive particles, on the host. Rows in the order x, y, t, px, py, pt. The NumPy/CuPy twin of
+    ``_c_sums`` (two passes: means, then centred second moments)."""
     xp = pc.xp
     n = pc.size
     alive = pc.state[:n] == 0
@@ -87,7 +95,69 @@ def _moments(pc: ParticleContainer) -> tuple[float, np.ndarray, np.ndarray, np.n
     return float(host[0]), host[1:7], host[7:43].reshape(6, 6), host[43:49], host[49:55]
 
 
-def reduced_beam_characteristics(pc: ParticleContainer, ref: RefPart) -> dict[str, float]:
+_TRIU = np.triu_indices(6)
+
+
+@cache
+def _c_kernel(kind: str) -> Any:
+    """The compiled reduced-diagnostics kernel of a CPU kind, or None where none can be built (no C
+    compiler: the NumPy twin then serves, as it does for CuPy beams)."""
+    from ..kernels.build import KernelBuildError
+    from .kernels import load_cpu
+
+    try:
+        return load_cpu(kind)
+    except (KernelBuildError, OSError) as exc:
+        vprint(f"reduced diagnostics on NumPy: no {kind} kernel ({exc})")
+        return None
+
+
+def _c_sums(pc: ParticleContainer, kind: str, nthreads: int | None) -> np.ndarray | None:
+    """``rbc_sums`` of c/reduced_cpu.c over a NumPy beam (one pass in C), or None where it cannot run."""
+    real, state = pc.real, pc.state
+    if not isinstance(real, np.ndarray) or real.dtype != np.float64 or not real.flags.c_contiguous:
+        return None
+    if state.dtype != np.int32 or not state.flags.c_contiguous:
+        return None
+    k = _c_kernel(kind)
+    if k is None:
+        return None
+    threads = (nthreads or default_threads()) if kind == "openmp" else 1
+    out: np.ndarray = k.sums(real, state, pc.size, 3 if pc.has_spin else 0, threads)
+    return out
+
+
+def _moments_from_sums(s: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``_moments``'s results from the shifted sums: <q> = K + S1/W, <dq dp> = S2/W - (S1/W)(S1/W)."""
+    nan6 = np.full(6, np.nan)
+    if s[0] == 0:
+        return 0.0, nan6, np.full((6, 6), np.nan), nan6, nan6.copy()
+    w_sum = float(s[1])
+    s2 = np.empty((6, 6))
+    s2[_TRIU] = s[14:35]
+    s2.T[_TRIU] = s[14:35]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = s[8:14] / w_sum
+        cov = s2 / w_sum - np.outer(m, m)
+    np.fill_diagonal(cov, np.maximum(np.diag(cov), 0.0))  # rounding must not give a negative variance
+    has_nan = s[47:53] > 0
+    mins, maxs = np.where(has_nan, np.nan, s[35:41]), np.where(has_nan, np.nan, s[41:47])
+    return w_sum, s[2:8] + m, cov, mins, maxs
+
+
+def _spin_from_sums(s: np.ndarray) -> dict[str, float]:
+    """``_spin_moments``'s results from the shifted sums."""
+    if s[0] == 0:
+        return dict.fromkeys(SPIN_COLUMNS, float("nan"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = s[56:59] / s[1]
+        sig = np.sqrt(np.maximum(s[59:62] / s[1] - m * m, 0.0))
+    return dict(zip(SPIN_COLUMNS, map(float, np.concatenate([s[53:56] + m, sig])), strict=True))
+
+
+def reduced_beam_characteristics(
+    pc: ParticleContainer, ref: RefPart, *, kind: str | None = None, nthreads: int | None = None
+) -> dict[str, float]:
     """ImpactX's reduced beam characteristics of the alive particles, weighted by ``weight``.
 
     Returns ``{"s": ref.s, <REDUCED_COLUMNS>: value}`` (and ``SPIN_COLUMNS`` for a beam with spin) as
@@ -95,10 +165,17 @@ def reduced_beam_characteristics(pc: ParticleContainer, ref: RefPart) -> dict[st
     positions and sigmas of x, y, t [m], of px, py, pt [1]; emittances [m]; beta [m]; alpha [1];
     dispersion_x/y [m], dispersion_px/py [1]; charge_C [C]. Works on NumPy and CuPy beams (only
     the 55 reduced numbers leave the device).
+
+    ``kind``: how the sums of a NumPy beam are taken: "serial" (the default) or "openmp" (``nthreads``
+    threads, default as the tracking kernels) run the one-pass C kernel of c/reduced_cpu.c; "numpy"
+    (and "cuda") the NumPy twin, as CuPy beams always do.
     """
-    out = characteristics_from_moments(*_moments(pc), ref)
+    if kind not in (None, "serial", "openmp", "numpy", "cuda"):
+        raise ValueError(f"kind must be serial, openmp, numpy or cuda, not {kind!r}")
+    sums = None if kind in ("numpy", "cuda") else _c_sums(pc, kind or "serial", nthreads)
+    out = characteristics_from_moments(*(_moments(pc) if sums is None else _moments_from_sums(sums)), ref)
     if pc.has_spin:
-        out.update(_spin_moments(pc))
+        out.update(_spin_moments(pc) if sums is None else _spin_from_sums(sums))
     return out
 
 

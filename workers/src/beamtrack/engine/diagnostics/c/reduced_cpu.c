@@ -1,0 +1,217 @@
+/* Weighted sums of ImpactX's reduced beam characteristics (src/diagnostics/ReducedBeamCharacteristics.cpp)
+ * in one pass over the particle block, serial or OpenMP.
+ *
+ * The block is beamtrack's (nrows, cap) real array: rows x, y, t, px, py, pt, weight, then (with spin)
+ * sx, sy, sz; a particle is alive where state == 0. Sums are taken about a shift K (the mean of an
+ * evenly strided sample of alive particles, snapped to the sampled value nearest it), so that the centred second moments
+ *     <dq dp> = S2_qp / W - (S1_q / W) (S1_p / W),   S1_q = sum w (q - K_q),  S2_qp = sum w (q - K_q)(p - K_p)
+ * lose no digits to a large offset: (S1/W)^2 is of the order of the variance, not of the offset.
+ * Each thread sums chunks of RBC_CHUNK particles into fresh accumulators and adds the chunk sums
+ * into its totals (cascade summation); thread totals are added in thread order, so a result depends
+ * only on the data and the thread count.
+ *
+ * out (RBC_NOUT doubles):
+ *   [0] alive count, [1] W = sum w, [2..7] K, [8..13] S1, [14..34] S2 (upper triangle, row-major),
+ *   [35..40] minima, [41..46] maxima, [47..52] NaN counts of the six coordinates,
+ *   [53..55] spin K, [56..58] spin S1, [59..61] spin S2 (diagonal); spin entries only when nspin = 3.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define RBC_CHUNK 512
+#define RBC_SAMPLE 256
+#define RBC_NACC 62
+
+enum { O_CNT = 0, O_W = 1, O_K = 2, O_S1 = 8, O_S2 = 14, O_MIN = 35, O_MAX = 41, O_NAN = 47,
+       O_SK = 53, O_SS1 = 56, O_SS2 = 59 };
+
+static int64_t rbc_shift(const double* real, int64_t cap, int64_t n, const int32_t* state, int nrow_s, double* k)
+{
+    int64_t const step = n > RBC_SAMPLE ? n / RBC_SAMPLE : 1;
+    int64_t found = 0;
+    double acc[9] = {0};
+    for (int64_t i = 0; i < n; i += step) {
+        if (state[i]) continue;
+        for (int r = 0; r < 6; ++r) acc[r] += real[r * cap + i];
+        for (int r = 0; r < nrow_s; ++r) acc[6 + r] += real[(7 + r) * cap + i];
+        ++found;
+    }
+    if (!found) {
+        for (int64_t i = 0; i < n; ++i) {
+            if (state[i]) continue;
+            for (int r = 0; r < 6; ++r) acc[r] = real[r * cap + i];
+            for (int r = 0; r < nrow_s; ++r) acc[6 + r] = real[(7 + r) * cap + i];
+            found = 1;
+            break;
+        }
+    }
+    double best[9];
+    for (int r = 0; r < 6 + nrow_s; ++r) {
+        double const v = found ? acc[r] / (double)found : 0.0;
+        k[r] = isfinite(v) ? v : 0.0;
+        best[r] = INFINITY;
+    }
+    /* snap K to the sampled value nearest the sample mean: identical values then give exactly 0 spread */
+    for (int64_t i = 0; i < n && found; i += step) {
+        if (state[i]) continue;
+        for (int r = 0; r < 6 + nrow_s; ++r) {
+            double const q = real[(r < 6 ? r : r + 1) * cap + i], dist = fabs(q - acc[r] / (double)found);
+            if (dist < best[r]) {
+                best[r] = dist;
+                k[r] = q;
+            }
+        }
+    }
+    return found;
+}
+
+/* One thread's share [lo, hi) of the particles into acc (RBC_NACC doubles, zeroed by the caller). */
+static void rbc_range(const double* real, int64_t cap, const int32_t* state, int nrow_s, const double* k,
+                      int64_t lo, int64_t hi, double* acc)
+{
+    const double* w = real + 6 * cap;
+    for (int r = 0; r < 6; ++r) {
+        acc[O_MIN + r] = INFINITY;
+        acc[O_MAX + r] = -INFINITY;
+    }
+    /* per chunk: the shifted coordinates d and w d into L1-sized buffers, then each sum as its own
+     * vectorised dot product over them */
+    double d[6][RBC_CHUNK], wd[6][RBC_CHUNK], wa[RBC_CHUNK];
+    for (int64_t c0 = lo; c0 < hi; c0 += RBC_CHUNK) {
+        int64_t const c1 = c0 + RBC_CHUNK < hi ? c0 + RBC_CHUNK : hi, m = c1 - c0;
+        double cnt = 0.0, sw = 0.0, s1[6], s2[21], mn[6], mx[6], nn[6];
+        double ss1[3] = {0}, ss2[3] = {0};
+#pragma omp simd reduction(+: cnt, sw)
+        for (int64_t j = 0; j < m; ++j) {
+            int const a = state[c0 + j] == 0;
+            wa[j] = a ? w[c0 + j] : 0.0;
+            cnt += a ? 1.0 : 0.0;
+            sw += wa[j];
+        }
+        for (int r = 0; r < 6; ++r) {
+            const double* q = real + r * cap + c0;
+            double const kr = k[r];
+            double lo_ = INFINITY, hi_ = -INFINITY, t1 = 0.0, tn = 0.0;
+#pragma omp simd reduction(+: t1, tn) reduction(min: lo_) reduction(max: hi_)
+            for (int64_t j = 0; j < m; ++j) {
+                int const a = state[c0 + j] == 0;
+                double const dj = a ? q[j] - kr : 0.0;
+                d[r][j] = dj;
+                wd[r][j] = wa[j] * dj;
+                t1 += wa[j] * dj;
+                tn += (a && q[j] != q[j]) ? 1.0 : 0.0;
+                double const ql = a ? q[j] : INFINITY, qh = a ? q[j] : -INFINITY;
+                lo_ = ql < lo_ ? ql : lo_; /* not fmin: a libm call per element; a NaN is counted in tn */
+                hi_ = qh > hi_ ? qh : hi_;
+            }
+            s1[r] = t1;
+            nn[r] = tn;
+            mn[r] = lo_;
+            mx[r] = hi_;
+        }
+        /* a row of the 6x6 at a time: six independent sums, so the loop is not bound by the add latency */
+        int t = 0;
+        for (int r = 0; r < 6; ++r) {
+            double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0;
+            const double* wr = wd[r];
+#pragma omp simd reduction(+: a0, a1, a2, a3, a4, a5)
+            for (int64_t j = 0; j < m; ++j) {
+                a0 += wr[j] * d[0][j];
+                a1 += wr[j] * d[1][j];
+                a2 += wr[j] * d[2][j];
+                a3 += wr[j] * d[3][j];
+                a4 += wr[j] * d[4][j];
+                a5 += wr[j] * d[5][j];
+            }
+            double const row[6] = {a0, a1, a2, a3, a4, a5};
+            for (int c = r; c < 6; ++c) s2[t++] = row[c];
+        }
+        if (nrow_s) {
+            for (int64_t i = c0; i < c1; ++i) {
+                if (state[i]) continue;
+                for (int r = 0; r < nrow_s; ++r) {
+                    double const d = real[(7 + r) * cap + i] - k[6 + r];
+                    ss1[r] += w[i] * d;
+                    ss2[r] += w[i] * d * d;
+                }
+            }
+        }
+        acc[O_CNT] += cnt;
+        acc[O_W] += sw;
+        for (int r = 0; r < 6; ++r) {
+            acc[O_S1 + r] += s1[r];
+            acc[O_NAN + r] += nn[r];
+            acc[O_MIN + r] = fmin(acc[O_MIN + r], mn[r]);
+            acc[O_MAX + r] = fmax(acc[O_MAX + r], mx[r]);
+        }
+        for (int t = 0; t < 21; ++t) acc[O_S2 + t] += s2[t];
+        for (int r = 0; r < nrow_s; ++r) {
+            acc[O_SS1 + r] += ss1[r];
+            acc[O_SS2 + r] += ss2[r];
+        }
+    }
+}
+
+/* nspin: 0, or 3 for a block with spin rows 7..9. Returns the alive count. */
+int64_t rbc_sums(const double* real, int64_t cap, int64_t n, const int32_t* state, int32_t nspin, double* out,
+                 int32_t nthreads)
+{
+    int const nrow_s = nspin == 3 ? 3 : 0;
+    double k[9] = {0};
+    memset(out, 0, RBC_NACC * sizeof(double));
+    if (rbc_shift(real, cap, n, state, nrow_s, k) == 0) return 0;
+    int nt = nthreads > 0 ? nthreads : 1;
+#ifndef _OPENMP
+    nt = 1;
+#endif
+    int64_t const nchunks = (n + RBC_CHUNK - 1) / RBC_CHUNK;
+    if (nt > nchunks) nt = (int)nchunks;
+    double* part = calloc((size_t)nt * RBC_NACC, sizeof(double));
+    if (!part) return -1;
+#pragma omp parallel num_threads(nt)
+    {
+        int tid = 0, used = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        used = omp_get_num_threads();
+#endif
+        /* whole chunks per thread, so the chunk boundaries (and the sums) do not depend on the thread count
+         * more than through the order of the thread totals */
+        int64_t const c_lo = nchunks * tid / used, c_hi = nchunks * (tid + 1) / used;
+        int64_t const lo = c_lo * RBC_CHUNK, hi = c_hi * RBC_CHUNK < n ? c_hi * RBC_CHUNK : n;
+        double* acc = part + (size_t)tid * RBC_NACC;
+        for (int r = 0; r < 6; ++r) {
+            acc[O_MIN + r] = INFINITY;
+            acc[O_MAX + r] = -INFINITY;
+        }
+        if (lo < hi) rbc_range(real, cap, state, nrow_s, k, lo, hi, acc);
+        if (tid == 0 && used < nt) /* fewer threads than asked: the last shares stay neutral */
+            for (int t = used; t < nt; ++t)
+                for (int r = 0; r < 6; ++r) {
+                    part[(size_t)t * RBC_NACC + O_MIN + r] = INFINITY;
+                    part[(size_t)t * RBC_NACC + O_MAX + r] = -INFINITY;
+                }
+    }
+    for (int r = 0; r < 6; ++r) {
+        out[O_MIN + r] = INFINITY;
+        out[O_MAX + r] = -INFINITY;
+    }
+    for (int t = 0; t < nt; ++t) {
+        const double* acc = part + (size_t)t * RBC_NACC;
+        for (int j = 0; j < RBC_NACC; ++j) {
+            if (j >= O_MIN && j < O_NAN)
+                out[j] = j < O_MAX ? fmin(out[j], acc[j]) : fmax(out[j], acc[j]);
+            else if (j < O_K || j >= O_S1)
+                out[j] += acc[j];
+        }
+    }
+    free(part);
+    for (int r = 0; r < 6; ++r) out[O_K + r] = k[r];
+    for (int r = 0; r < nrow_s; ++r) out[O_SK + r] = k[6 + r];
+    return (int64_t)out[O_CNT];
+}

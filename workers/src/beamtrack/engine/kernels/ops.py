@@ -21,3 +21,11 @@ OP_DTYPE = np.dtype(
     ],
     align=True,
 )
+
+
+def empty_ops(n: int) -> np.ndarray:
+    """n ops that do nothing yet: one slice, no rotation."""
+    ops = np.zeros(n, dtype=OP_DTYPE)
+    ops["nslice"] = 1
+    ops["cos_rot"] = 1.0
+    return ops

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import build, variants
 from .codegen import KernelClass
-from .ops import OP_DTYPE
+from .ops import empty_ops  # noqa: F401  (re-exported: tracking, packed and envelope import it from here)
 
 
 def verbose() -> bool:
@@ -240,10 +240,3 @@ def load_file(kind: str, path: Path, classes: Sequence[KernelClass], include_roo
         else:
             _loaded[key] = CpuKernel(path, classes, kind, origin=origin, config=config)
     return _loaded[key]
-
-
-def empty_ops(n: int) -> np.ndarray:
-    ops = np.zeros(n, dtype=OP_DTYPE)
-    ops["nslice"] = 1
-    ops["cos_rot"] = 1.0
-    return ops

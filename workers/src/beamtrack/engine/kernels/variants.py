@@ -19,7 +19,7 @@ from typing import Any
 
 from . import codegen
 from .codegen import KernelClass
-from .ops import APERTURE, MISALIGNED
+from .ops import APERTURE, MISALIGNED, empty_ops
 
 #: config key -> op flag it enables
 FLAGS: dict[str, int] = {"misalignment": MISALIGNED, "apertures": APERTURE}
@@ -64,7 +64,6 @@ def lattice_config(elements: Iterable[Any]) -> dict[str, bool]:
 
     from ..elements.base import fill_common
     from ..refpart import RefPart
-    from .runtime import empty_ops
 
     ref = RefPart()
     op = empty_ops(1)[0]

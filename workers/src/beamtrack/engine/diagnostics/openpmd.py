@@ -30,6 +30,7 @@ empty beam) are left out of JSON series. HDF5 holds both.
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import warnings
 from importlib import metadata
@@ -107,6 +108,8 @@ class BeamMonitorWriter:
     and close them all with ``BeamMonitorWriter.close_all()``.
     """
 
+    #: snapshots queued for the writer thread before ``write`` waits
+    MAX_PENDING: ClassVar[int] = 2
     _shared: ClassVar[dict[str, BeamMonitorWriter]] = {}
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -132,6 +135,12 @@ class BeamMonitorWriter:
         (out / "paraview.pmd").write_text(file_name + "\n")
         self._steps: set[int] = set()
         self._lock = threading.Lock()
+        # iterations are stored by one background thread (openpmd-api's flush releases the GIL, so the
+        # tracking goes on meanwhile); at most MAX_PENDING snapshots wait, so a slow disk throttles the
+        # tracking instead of filling memory
+        self._pending: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=self.MAX_PENDING)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     # --- shared series per path -----------------------------------------------------------------
     @staticmethod
@@ -174,10 +183,12 @@ class BeamMonitorWriter:
         """Write the alive particles and the reference particle as iteration ``step``.
 
         ``extra``: additional per-particle scalar records (e.g. ``s_lost`` [m] of lost particles), one
-        value per alive particle. Data on a GPU is copied to the host here; the iteration is flushed
-        and closed before return.
+        value per alive particle. The alive particles are copied to the host here; a background thread
+        stores them and closes the iteration (``flush`` waits for it, ``close`` flushes). An error of
+        that thread is raised by the next ``write``, ``flush`` or ``close``.
         """
         step = int(step)
+        self._raise_pending_error()
         with self._lock:
             series = self._series
             if series is None:
@@ -198,22 +209,61 @@ class BeamMonitorWriter:
                     stacklevel=2,
                 )
                 return
-            self._write_iteration(series, step, pc, ref, extra or {})
+            snapshot = self._snapshot(step, pc, ref, extra or {})
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"openPMD {self.path.name}", daemon=True)
+                self._thread.start()
             self._steps.add(step)
+            self._pending.put((series, *snapshot))
 
-    def _write_iteration(
-        self, series: io.Series, step: int, pc: ParticleContainer, ref: RefPart, extra: dict[str, Any]
-    ) -> None:
+    def _snapshot(self, step: int, pc: ParticleContainer, ref: RefPart, extra: dict[str, Any]) -> tuple[Any, ...]:
+        """Everything an iteration holds, copied off the beam (which the tracking goes on changing)."""
         n = pc.size
         alive = pc.state[:n] == 0
         if bool(alive.all()):
             real, ids = pc.real[:, :n], pc.id[:n]
         else:
             real, ids = pc.real[:, alive], pc.id[alive]
-        real = np.ascontiguousarray(pc.host(real), dtype=np.float64)
-        ids = np.ascontiguousarray(pc.host(ids)).astype(np.uint64)
-        n_alive = int(ids.size)
+        real = np.array(pc.host(real), dtype=np.float64, order="C")
+        ids = np.array(pc.host(ids), dtype=np.uint64)
         rbc = reduced_beam_characteristics(pc, ref)
+        n_alive = int(ids.size)
+        host_extra: dict[str, np.ndarray] = {}
+        for name, values in extra.items():
+            values = np.array(pc.host(values), dtype=np.float64)
+            if values.size != n_alive:
+                raise ValueError(f"extra record {name!r} has {values.size} values for {n_alive} particles")
+            host_extra[name] = values
+        return step, real, ids, rbc, ref.copy(), pc.qm, pc.has_spin, host_extra
+
+    def _run(self) -> None:
+        while True:
+            job = self._pending.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None:
+                    self._write_iteration(*job)
+            except BaseException as exc:  # raised in the tracking thread by the next write/flush/close
+                self._error = exc
+            finally:
+                self._pending.task_done()
+
+    def _raise_pending_error(self) -> None:
+        if self._error is not None:
+            exc, self._error = self._error, None
+            raise RuntimeError(f"writing openPMD series {self.path} failed: {exc}") from exc
+
+    def flush(self) -> None:
+        """Wait until every queued iteration is stored (and raise the error of a failed one)."""
+        self._pending.join()
+        self._raise_pending_error()
+
+    def _write_iteration(
+        self, series: io.Series, step: int, real: np.ndarray, ids: np.ndarray, rbc: dict[str, float], ref: Any,
+        qm: float, has_spin: bool, extra: dict[str, np.ndarray]
+    ) -> None:
+        n_alive = int(ids.size)
 
         it = series.write_iterations()[step]
         it.set_time(float(ref.s))
@@ -255,15 +305,12 @@ class BeamMonitorWriter:
             (beam["momentum"]["x"], real[3]),
             (beam["momentum"]["y"], real[4]),
             (beam["momentum"]["t"], real[5]),
-            (beam["qm"][scalar], np.full(n_alive, pc.qm, dtype=np.float64)),
+            (beam["qm"][scalar], np.full(n_alive, qm, dtype=np.float64)),
             (beam["weighting"][scalar], real[6]),
         ]
-        if pc.has_spin:  # ImpactX 26.10's spin record: components x, y, z, dimensionless
+        if has_spin:  # ImpactX 26.10's spin record: components x, y, z, dimensionless
             columns += [(beam["spin"][c], real[7 + i]) for i, c in enumerate("xyz")]
         for name, values in extra.items():
-            values = np.ascontiguousarray(pc.host(values), dtype=np.float64)
-            if values.size != n_alive:
-                raise ValueError(f"extra record {name!r} has {values.size} values for {n_alive} particles")
             columns.append((beam[name][scalar], values))
         for rc, _ in columns:
             rc.reset_dataset(d_fl)
@@ -278,11 +325,17 @@ class BeamMonitorWriter:
         it.close()
 
     def close(self) -> None:
-        """Flush and close the series (idempotent)."""
+        """Store the queued iterations, then close the series (idempotent); raises the error of a failed
+        iteration after closing."""
         with self._lock:
+            if self._thread is not None:
+                self._pending.put(None)
+                self._thread.join()
+                self._thread = None
             if self._series is not None:
                 self._series.close()
                 self._series = None
+        self._raise_pending_error()
 
     def __enter__(self) -> Self:
         return self

@@ -10,7 +10,7 @@ tests/oracle/impactx_collective_runner.py in the oracle venv, same particles, op
   the other's 62.99999999999999); that particle's kick then comes from the neighbouring bin, its path and so t_max
   and every later bin shift a little. Where no flip happens ("csr": the line with ImpactX's defaults) the
   comparison is per particle, |beamtrack - ImpactX| <= 1e-9 x the largest change of the coordinate + 1e-12 x its
-  largest value (measured 1.5e-11 of the change of pt). Every case compares the moments of the change of pt:
+  largest value (measured 1.4e-13 of the change of pt). Every case compares the moments of the change of pt:
   mean and rms equal to 2e-3 of the rms change (a flip moved them by <= 5e-4, measured). The head particles (the
   N_HEAD largest t) carry no charge, so that a flip moves no charge between bins.
 - ISR draws one normal number per particle and slice from each code's own generator, so only statistics can agree.

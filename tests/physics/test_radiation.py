@@ -113,8 +113,8 @@ def test_csr_steady_state_energy_change() -> None:
     assert abs(rms - 0.2459) < 0.02 * 0.2459
 
 
-def test_dropin_radiation_options_and_wakeconvolution() -> None:
-    from beamtrack.impactx import ImpactX, wakeconvolution
+def test_dropin_radiation_options() -> None:
+    from beamtrack.impactx import ImpactX
 
     sim = ImpactX(kind="serial")
     sim.isr, sim.isr_order, sim.isr_on_ref_part, sim.csr, sim.csr_bins = True, 2, True, True, 64
@@ -123,5 +123,3 @@ def test_dropin_radiation_options_and_wakeconvolution() -> None:
         sim.isr_order = 4
     with pytest.raises(ValueError, match="csr_bins"):
         sim.csr_bins = 1
-    with pytest.raises(NotImplementedError, match="wakeconvolution.w_l_rf"):
-        wakeconvolution.w_l_rf(0.0, 1.0, 1.0, 1.0)

@@ -83,6 +83,44 @@ class ParallelDescriptor:
         return None
 
 
+class PODVector_real_std:  # noqa: N801 (AMReX's name)
+    """AMReX's PODVector of reals (ImpactX's wakeconvolution vectors), backed by a NumPy array: ``to_numpy()`` is
+    a view (in-place changes show), ``from_numpy`` copies."""
+
+    def __init__(self, size: int = 0):
+        self._a = np.zeros(int(size), dtype=np.float64)
+
+    @classmethod
+    def from_numpy(cls, a: Any) -> PODVector_real_std:
+        v = cls()
+        v._a = np.array(a, dtype=np.float64).ravel()
+        return v
+
+    def to_numpy(self, copy: bool = False) -> np.ndarray:
+        return self._a.copy() if copy else self._a
+
+    def size(self) -> int:
+        return int(self._a.size)
+
+    def __len__(self) -> int:
+        return int(self._a.size)
+
+    def resize(self, size: int) -> None:
+        a = np.zeros(int(size), dtype=np.float64)
+        m = min(a.size, self._a.size)
+        a[:m] = self._a[:m]
+        self._a = a
+
+    def push_back(self, value: float) -> None:
+        self._a = np.append(self._a, float(value))
+
+    def __getitem__(self, i: int) -> float:
+        return float(self._a[i])
+
+    def __setitem__(self, i: int, value: float) -> None:
+        self._a[i] = value
+
+
 class _SmallMatrix:
     """AMReX's SmallMatrix with 1-based indices ``m[i, j]`` (i, j from 1), Fortran order."""
 

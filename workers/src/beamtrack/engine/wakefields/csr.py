@@ -21,14 +21,19 @@ arrays (bincount and FFT of NumPy, or CuPy on the device).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import constants
 
+#: the electron radius as ImpactX's w_l_csr computes it, qe^2 / (4 pi eps0 m_e c^2) from the CODATA 2022 e, eps0,
+#: m_e (1.4e-11 off the tabulated r_e that its ISR uses; measured against 26.10's wakeconvolution.w_l_csr)
+R_E_CSR = constants.qe**2 / (4.0 * math.pi * constants.epsilon0 * constants.me_kg * constants.c**2)
+
 
 def csr_wake(s: Any, R: float, bin_size: float, xp: Any) -> Any:
     """ImpactX's w_l_csr: the steady-state CSR wake averaged over one bin [J/m per particle per metre of slope]."""
-    kappa = 2.0 * constants.r_e * constants.me_kg * constants.c**2 / 3.0 ** (1.0 / 3.0) / R ** (2.0 / 3.0)
+    kappa = 2.0 * R_E_CSR * constants.me_kg * constants.c**2 / 3.0 ** (1.0 / 3.0) / R ** (2.0 / 3.0)
     hi, lo = s + 0.5 * bin_size, s - 0.5 * bin_size
     return -1.5 * kappa / bin_size * (xp.where(hi >= 0.0, xp.abs(hi) ** (2.0 / 3.0), 0.0)
                                        - xp.where(lo >= 0.0, xp.abs(lo) ** (2.0 / 3.0), 0.0))

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .limits import body_too_large, check_spec_size, request_limit
 from .metrics import Metrics
 from .routes_scans import scans_router
+from .routes_twiss import twiss_router
 from .service import MAX_PAGE, JobService, Principal, job_public
 from .streams import StreamHub, Subscription
 
@@ -321,6 +322,7 @@ def create_app(
 
     app.include_router(jobs)
     app.include_router(scans_router(service, principal, max_spec_bytes=max_spec_bytes))
+    app.include_router(twiss_router(service, principal))
     from .routes_dashboard import install_dashboard  # imports this module's SubmitJob
 
     install_dashboard(app, service, principal)

@@ -14,6 +14,7 @@ worker's own clean stop) is killed and failed. Artifacts past their retention ar
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import shutil
 import threading
@@ -26,6 +27,7 @@ import ray
 from beamtrack.workers.errors import Unavailable
 from beamtrack.workers.pack_runner import PackRunner
 from beamtrack.workers.runner import WORKER_RETRY_S, JobRunner
+from beamtrack.workers.sharded import ShardLost
 from beamtrack.workers.store import JobState, JobStore
 from beamtrack.workers.transfer import Transfer, forget, pull, store_marker
 from ray.exceptions import GetTimeoutError, OutOfMemoryError, RayActorError, RayError, WorkerCrashedError
@@ -64,6 +66,8 @@ class Running:
     started: float = field(default_factory=time.monotonic)
     #: A pack (packed execution): every (job id, attempt) its worker runs, the lead first.
     pack: list[tuple[str, int]] = field(default_factory=list)
+    #: job slots it takes: spec ``workers`` (its coordinator and share actors, job_cpus each)
+    slots: int = 1
 
     @property
     def members(self) -> list[tuple[str, int]]:
@@ -164,7 +168,7 @@ class Scheduler:
                 log.warning("job %s had no live worker; now %s", job_id, out)
                 continue
             self.running[job_id] = Running(job_id, rec.attempts, actor,
-                                           actor.wait_done.remote(), gpu=False)
+                                           actor.wait_done.remote(), gpu=False, slots=_workers(rec.spec))
             log.info("re-attached to job %s attempt %d", job_id, rec.attempts)
         for name, members in packs.items():
             try:
@@ -201,7 +205,7 @@ class Scheduler:
             self._swept_at = now
             self.sweep_artifacts()
         self._enforce_wall_time(now)
-        while len(self.running) < self.capacity():
+        while sum(r.slots for r in self.running.values()) < self.capacity():
             claimed = self.store.claim()
             if claimed is None:
                 break
@@ -244,7 +248,7 @@ class Scheduler:
                 self.store.requeue(member, member_attempt, f"could not start a worker: {exc}",
                                    max_attempts=self.settings.max_attempts)
             return
-        self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack)
+        self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack, slots=_workers(rec.spec))
 
     def _reap(self, run: Running, ref: Any) -> None:
         """Record how the job's worker ended, then forget it. The store write comes first: if
@@ -271,6 +275,10 @@ class Scheduler:
                 if isinstance(exc, OutOfMemoryError):
                     self.store.finish(job_id, attempt, JobState.FAILED,
                                       error=f"out of memory: {_first_line(exc)}")
+                elif isinstance(cause, ShardLost):
+                    # an actor holding a share of the job's beam died: run it again, as for a lost worker
+                    self.store.requeue(job_id, attempt, f"worker lost: {cause}",
+                                       max_attempts=self.settings.max_attempts)
                 elif isinstance(cause, Unavailable):
                     # the worker could not reach the store for minutes: run it again
                     self.store.requeue(job_id, attempt, f"job store unreachable: {cause}",
@@ -336,6 +344,14 @@ class Scheduler:
         if swept:
             log.info("retention: removed the artifacts of %d jobs", len(swept))
         return swept
+
+
+def _workers(spec_json: str) -> int:
+    """The ``workers`` of a job's stored spec (1 when it has none)."""
+    try:
+        return max(1, int(json.loads(spec_json).get("workers", 1)))
+    except (ValueError, TypeError, AttributeError):
+        return 1
 
 
 def _first_line(exc: BaseException) -> str:

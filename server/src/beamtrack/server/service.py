@@ -101,6 +101,9 @@ class JobService:
                 "invalid job spec: " + "; ".join(f"{d['loc']}: {d['msg']}" for d in details),
                 details=details,
             ) from None
+        if job_spec.workers > 1 and hook_module:
+            msg = "a job with workers > 1 cannot have a hook module (hooks see one worker's particles only)"
+            raise InvalidArgument(f"hook_module: {msg}", details=[{"loc": "hook_module", "msg": msg}])
         est = self._check_limits(who, job_spec)
         spec_json = job_spec.model_dump_json()
         device = device or "auto"

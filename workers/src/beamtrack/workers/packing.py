@@ -4,8 +4,8 @@
 non-empty key are claimed together (``JobStore.claim_pack``) and tracked by one ``PackRunner``.
 The key holds what the engine's ``pack_signature`` compares: element types, order and slice
 counts, whether an element is misaligned or has an aperture (the kernel config), the particle
-count, the periods and the diagnostics settings. Space charge, a hook module or a Programmable
-element give no key: such variants run as ordinary jobs. The worker checks the engine's
+count, the periods and the diagnostics settings. Space charge, a hook module, a Programmable
+element or ``workers`` > 1 give no key: such variants run as ordinary jobs. The worker checks the engine's
 signature again, so a variant the key let through by mistake is tracked alone, never wrongly.
 """
 
@@ -20,7 +20,7 @@ from beamtrack.spec import JobSpec
 
 def pack_key(spec: JobSpec, *, hook_module: str = "") -> str:
     """The variant's pack key (hex SHA-256), or '' when it must run as an ordinary job."""
-    if hook_module or spec.space_charge is not None:
+    if hook_module or spec.space_charge is not None or spec.workers > 1:
         return ""
     line = []
     for m in spec.lattice.elements:

@@ -21,6 +21,7 @@ from typing import Any
 from beamtrack.spec import SpecError, load_spec
 
 from .errors import NotFound
+from .sharded import ShardLost
 from .store import JobState, JobStore
 from .transfer import Transfer, UploadTooLarge, shares_store, upload
 
@@ -236,7 +237,16 @@ class JobRunner:
         out_dir.mkdir(parents=True, mode=0o700)
         t0 = time.monotonic()
         try:
-            sim = Simulation.from_spec(spec, out_dir, kind=kind)
+            if spec.workers > 1:  # one job across spec.workers actors (beamtrack.workers.sharded)
+                from .sharded import ShardedRun
+
+                sim = ShardedRun(spec, out_dir, kind, hooks=bool(rec.hook_module),
+                                 log=lambda msg: store.publish(job_id, "log", {"msg": msg}))
+            else:
+                sim = Simulation.from_spec(spec, out_dir, kind=kind)
+        except ShardLost:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise  # the scheduler requeues the job, as for a lost worker
         except Exception as exc:  # noqa: BLE001 - any setup failure fails the job with its reason
             why = f"out of memory: {exc}" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}"
             store.record_disk(job_id, rec.owner, tree_bytes(out_dir))
@@ -321,8 +331,11 @@ class JobRunner:
         watcher = threading.Thread(target=watch_cancel, name=f"cancel-{job_id}", daemon=True)
         watcher.start()
         state, error = JobState.SUCCEEDED, ""
+        lost: ShardLost | None = None
         try:
             sim.track_particles()
+        except ShardLost as exc:
+            lost = exc
         except TrackingCancelled:
             state = JobState.CANCELLED
         except MemoryError as exc:
@@ -340,6 +353,9 @@ class JobRunner:
             if sandbox is not None:
                 sandbox.close()
             flush()
+        if lost is not None:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise lost  # the scheduler requeues the job, as for a lost worker
         if over_limit:
             state, error = JobState.FAILED, over_limit
         steps = int(sim.tracking_step)

@@ -8,7 +8,10 @@ same options and the same element keyword arguments. These models are determinis
 numbers), so the comparison is per particle: max |beamtrack - ImpactX| <= 1e-9 x the largest change of that
 coordinate over the line + 1e-12 x its largest value (measured: ~5e-13 of the change for the Gauss models; both
 codes evaluate the same Simpson sums in double precision, in a different order; ~2e-12 for multigrid, where
-ImpactX's MLMG is run to a relative residual of 1e-12 so that its iteration error stays below the tolerance).
+ImpactX's MLMG is run to a relative residual of 1e-12 so that its iteration error stays below the tolerance;
+with MLMG's default 1e-7 ("multigrid_default", which sets no solver: ImpactX 26.10 then uses MLMG, as the drop-in
+does) 1e-7 of the change is allowed, measured 2.3e-9). The 3D model with the IGF solver ("fft3d") agrees per
+particle as well (measured 1.5e-12 of the change: the drop-in gathers linearly, as ImpactX).
 Multigrid fields: ImpactX's rho of the last solve, solved by beamtrack's DirichletPoissonSolver, against ImpactX's
 phi to 1e-6 of max |phi| (measured ~2e-13); beamtrack's own deposit of that slice against ImpactX's rho.
 """
@@ -48,7 +51,13 @@ CASES: dict[str, dict] = {
                   "mlmg_relative_tolerance": 1e-12},
     "multigrid_shape3": {"space_charge": "3D", "poisson_solver": "multigrid", "prob_relative": [4.0],
                          "n_cell": [24, 16, 32], "particle_shape": 3, "mlmg_relative_tolerance": 1e-12},
+    # neither poisson_solver nor prob_relative set: ImpactX 26.10 falls back to MLMG (its default tolerance 1e-7)
+    # on a domain of 3 x the beam, and so does beamtrack.impactx
+    "multigrid_default": {"space_charge": "3D"},
+    "fft3d": {"space_charge": "3D", "poisson_solver": "fft", "prob_relative": [3.0]},
 }
+#: per-particle tolerance over the largest change (module doc), where not 1e-9: MLMG's default tolerance
+TOL = {"multigrid_default": 1e-7}
 MULTIGRID = [name for name, opts in CASES.items() if opts.get("poisson_solver") == "multigrid"]
 
 
@@ -107,7 +116,7 @@ def test_gauss_models_match_impactx(name: str, oracle: tuple[Path, np.ndarray]) 
     change = np.abs(theirs - data[:6]).max(axis=1)
     diff = np.abs(mine - theirs).max(axis=1)
     print(name, "max diff / max change per coordinate:", diff / change)
-    assert np.all(diff <= 1e-9 * change + 1e-12 * np.abs(theirs).max(axis=1))
+    assert np.all(diff <= TOL.get(name, 1e-9) * change + 1e-12 * np.abs(theirs).max(axis=1))
     # and space charge did act: without it the beam ends elsewhere by far more than the tolerance
     off = track({"space_charge": False}, data).beam.real[:6]
     assert np.all(np.abs(off - theirs).max(axis=1) > 1e3 * diff)

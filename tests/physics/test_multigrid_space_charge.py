@@ -191,6 +191,9 @@ def test_impactx_dropin_poisson_solver() -> None:
     from beamtrack.impactx import ImpactX
 
     sim = ImpactX(kind="serial")
+    # ImpactX 26.10's effective defaults (see tests/oracle/test_collective_oracle.py's multigrid_default case)
+    assert (sim.poisson_solver, sim.prob_relative) == ("multigrid", 3.0)
+    sim.poisson_solver = "fft"
     assert sim.poisson_solver == "fft"
     sim.poisson_solver = "multigrid"
     sim.mlmg_relative_tolerance = 1e-10

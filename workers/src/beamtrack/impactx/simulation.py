@@ -181,6 +181,10 @@ class ImpactX(Simulation):
         self._draws = 0
         # ImpactX gathers the PIC field linearly whatever its particle_shape (measured on 26.10)
         self.space_charge_gather_shape = 1
+        # ImpactX 26.10's effective defaults when a script sets neither (its PoissonSolve falls back to MLMG, its
+        # mesh to prob_relative 3; measured: the unset run's phi is the Dirichlet solution, its domain 3 x the beam)
+        self.poisson_solver = "multigrid"
+        self.prob_relative = 3.0
         self._locked = True
 
     # --- strict attributes -------------------------------------------------------------------------

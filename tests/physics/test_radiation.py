@@ -123,3 +123,17 @@ def test_dropin_radiation_options() -> None:
         sim.isr_order = 4
     with pytest.raises(ValueError, match="csr_bins"):
         sim.csr_bins = 1
+
+
+def test_to_spec_refuses_what_a_jobspec_cannot_carry() -> None:
+    from beamtrack.engine.distribution import Gaussian
+
+    for attr, value in (("isr", True), ("csr", True), ("particle_bc", "periodic")):
+        sim = Simulation(kind="serial")
+        sim.reference.set_species("electron").set_kin_energy_MeV(100.0)
+        sim.add_particles(1e-12, Gaussian(lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-4, lambdaPy=1e-4,
+                                          lambdaPt=1e-4), 10, seed=1)
+        sim.lattice.append(Sbend(ds=1.0, rc=10.0))
+        setattr(sim, attr, value)
+        with pytest.raises(NotImplementedError, match=attr):
+            sim.to_spec()

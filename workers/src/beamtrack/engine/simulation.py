@@ -411,9 +411,9 @@ class Simulation:
         """The JobSpec describing this simulation (needs a beam added by add_particles)."""
         if self._distr is None:
             raise ValueError("to_spec needs the beam to come from add_particles(distr=...)")
-        if self.isr or self.csr:
-            raise NotImplementedError("to_spec: a JobSpec has no synchrotron radiation (sim.isr / sim.csr) yet; "
-                                      "run this simulation from Python")
+        if self.isr or self.csr or self.particle_bc != "open":
+            raise NotImplementedError("to_spec: a JobSpec has no synchrotron radiation (sim.isr / sim.csr) or particle "
+                                      "boundary condition (sim.particle_bc) yet; run this simulation from Python")
         if self.spin or getattr(self, "_spin_distr", None) is not None:
             raise ValueError("to_spec: a JobSpec has no spin tracking or spin distribution (this simulation has)")
         ref = getattr(self, "_spec_reference", None)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from . import kernel
+from . import confinement
 from .channel import ChannelClosed, Receiver, send_msg
 from .layout import HOOK_NAMES, PROGRAMMABLE_DICT, PROGRAMMABLE_FUNCTIONS, REAL_ROWS, beam_views
 
@@ -143,7 +143,7 @@ class Guard:
             self.deny(f"changing a resource limit: {event}{_short(args)}")
         elif event in _META_EVENTS:
             self.deny(f"file metadata change: {event}{_short(args[:2])}")
-        elif event == "fcntl.fcntl" and len(args) > 1 and args[1] in kernel.DENIED_FCNTL:
+        elif event == "fcntl.fcntl" and len(args) > 1 and args[1] in confinement.DENIED_FCNTL:
             self.deny(f"fcntl command {args[1]} (signals, leases or directory notification)")
         elif event == "ctypes.dlsym" and len(args) > 1 and isinstance(args[1], str):
             what = _DENIED_SYMBOLS.get(args[1])
@@ -160,7 +160,7 @@ class Guard:
 
 _FS_WRITE_EVENTS = ("os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.link", "os.symlink",
                     "os.truncate")
-#: refused everywhere, scratch directory included (the kernel refuses them: see kernel.py)
+#: refused everywhere, scratch directory included (the kernel refuses them: see confinement.py)
 _META_EVENTS = ("os.chmod", "os.chown", "os.utime", "os.setxattr", "os.removexattr",
                 "os.chflags", "os.lchflags")
 _NET_EVENTS = ("socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo",
@@ -318,11 +318,11 @@ def lock_down(scratch: str, limits: dict[str, float], guard: Guard) -> None:
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_NOFILE, 64)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails with EFBIG instead
-    kernel.seccomp_available()  # loads libseccomp while the system libraries are still readable
-    kernel.set_no_new_privs()
-    kernel.drop_capabilities()
-    kernel.landlock_restrict(python_read_paths(), [scratch])
-    kernel.seccomp_restrict()
+    confinement.seccomp_available()  # loads libseccomp while the system libraries are still readable
+    confinement.set_no_new_privs()
+    confinement.drop_capabilities()
+    confinement.landlock_restrict(python_read_paths(), [scratch])
+    confinement.seccomp_restrict()
     sys.addaudithook(guard)
     # os.memfd_create has no audit event: name the violation before the kernel refuses it
     def memfd_create(*args: Any, **kwargs: Any) -> int:
@@ -478,7 +478,7 @@ def main(argv: list[str]) -> int:
     sock = socket.socket(fileno=fd)
     try:
         return serve(sock)
-    except kernel.SandboxSetupError as exc:
+    except confinement.SandboxSetupError as exc:
         send_msg(sock, {"op": "setup_failed", "message": str(exc)})
         return 4
     except ChannelClosed:

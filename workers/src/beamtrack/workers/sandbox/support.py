@@ -22,12 +22,12 @@ def sandbox_unsupported() -> str | None:
         return f"it needs Linux (this is {sys.platform})"
     if not hasattr(os, "memfd_create"):
         return "this Python has no os.memfd_create"
-    from . import kernel
+    from . import confinement
 
-    abi = kernel.landlock_abi()
+    abi = confinement.landlock_abi()
     if abi < 1:
         return "the kernel does not offer Landlock (CONFIG_SECURITY_LANDLOCK, lsm=landlock)"
-    reason = kernel.seccomp_available()
+    reason = confinement.seccomp_available()
     if reason:
         return f"seccomp is not usable: {reason}"
     return None

@@ -61,3 +61,17 @@ def test_example_passes_impactx_analysis(name: str, tree: tuple[object, Path], t
     env.update(BEAMTRACK_KIND="serial", MPLBACKEND="Agg")
     status, _, err = bench.run_one(Path(sys.executable), examples, name, inp, analysis, tmp_path, 120.0, env)  # type: ignore[attr-defined]
     assert status == "pass", f"{name}: {status}: {err}"
+
+
+def test_solenoid_restart_example_passes_impactx_analysis(tree: tuple[object, Path], tmp_path: Path) -> None:
+    """ImpactX's solenoid_restart: reads ``../solenoid.py/diags/openPMD/m1.h5`` (the solenoid.py run's output,
+    as ImpactX's CMake test dependency arranges) with ``elements.Source`` and tracks it 3 more periods."""
+    bench, examples = tree
+    tests = {n: (inp, ana) for n, inp, ana in bench.python_tests(examples)}  # type: ignore[attr-defined]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env.update(BEAMTRACK_KIND="serial", MPLBACKEND="Agg")
+    for name in ("solenoid.py", "solenoid.restart.py"):  # run dirs side by side: tmp_path/<name>
+        inp, analysis = tests[name]
+        status, _, err = bench.run_one(Path(sys.executable), examples, name, inp, analysis, tmp_path, 120.0, env)  # type: ignore[attr-defined]
+        assert status == "pass", f"{name}: {status}: {err}"
+    assert (tmp_path / "solenoid.restart.py" / "diags" / "openPMD" / "m1.h5").exists()

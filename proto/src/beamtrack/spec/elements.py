@@ -487,8 +487,33 @@ class PolygonAperture(ThinElement):
         return self
 
 
+class Source(ThinElement):
+    """A particle source (ImpactX's Source): appends the beam of one step of an openPMD series written by a
+    BeamMonitor (``distribution`` "openPMD", the only kind ImpactX 26.10 has).
+
+    openpmd_path: the series (relative paths from the working directory); active_once: inject in lattice
+    period 0 only; load_ref_particle: first restore the reference particle from the series; load_step:
+    the step (openPMD iteration) to read, or load_step_index: its position in the file (negative from the
+    end); neither: the last step.
+    """
+
+    type: Literal["Source"] = "Source"
+    distribution: Literal["openPMD"] = "openPMD"
+    openpmd_path: Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
+    active_once: bool = True
+    load_ref_particle: bool = True
+    load_step: Annotated[int, Field(ge=0)] | None = None
+    load_step_index: int | None = None
+
+    @model_validator(mode="after")
+    def _one_step_selector(self) -> Source:
+        if self.load_step is not None and self.load_step_index is not None:
+            raise ValueError("Source: set at most one of load_step and load_step_index")
+        return self
+
+
 Element = Annotated[
-    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture,
+    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture | Source,
     Field(discriminator="type"),
 ]
 
@@ -498,6 +523,6 @@ ELEMENT_MODELS: dict[str, type[ElementBase]] = {
         Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
         Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
         ShortRF, Buncher, PRot, PlaneXYRot, SpinMap, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
-        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture,
+        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source,
     )
 }

@@ -65,10 +65,12 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
     "PolygonAperture": (("vertices_x", _REQ), ("vertices_y", _REQ), ("min_radius2", 0.0), ("repeat_x", 0.0),
                         ("repeat_y", 0.0), ("shift_odd_x", False), ("action", "transmit"), ("dx", 0.0),
                         ("dy", 0.0), ("rotation", 0.0), ("name", None)),
+    "Source": (("distribution", _REQ), ("openpmd_path", _REQ), ("active_once", True), ("load_ref_particle", True),
+               ("load_step", None), ("load_step_index", None), ("name", None)),
 }
 
 #: ImpactX element types beamtrack does not have yet.
-MISSING = ("ExactCFbend", "ExactMultipole", "ExactQuad", "Source")
+MISSING = ("ExactCFbend", "ExactMultipole", "ExactQuad")
 
 
 def _bind(type_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -226,7 +228,7 @@ ExactMultipole = _missing("ExactMultipole")
 ExactQuad = _missing("ExactQuad")
 PolygonAperture = _make("PolygonAperture")
 QuadEdge = _make("QuadEdge")
-Source = _missing("Source")
+Source = _make("Source")
 SpinMap = _make("SpinMap")
 TaperedPL = _make("TaperedPL")
 

@@ -10,6 +10,7 @@ from .fieldmaps import SoftQuadrupole, SoftSolenoid
 from .focusing import ConstF, Sol
 from .python_side import BeamMonitor, LinearMap, Marker, Programmable
 from .rf import Buncher, RFCavity, ShortRF
+from .source import Source
 from .thin import Kicker, Multipole, NonlinearLens, PlaneXYRot, SpinMap
 
 BUILTIN_ELEMENTS: list[type[Element]] = [Drift, Quad, LinearMap, BeamMonitor, Marker, Programmable]
@@ -19,11 +20,11 @@ BUILTIN_ELEMENTS += [
     RFCavity, ShortRF, Buncher, Aperture,
 ]
 BUILTIN_ELEMENTS += [SpinMap]
-BUILTIN_ELEMENTS += [Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture]
+BUILTIN_ELEMENTS += [Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source]
 
 __all__ = ["Aperture", "Buncher", "ConstF", "Kicker", "Multipole", "NonlinearLens", "PlaneXYRot", "RFCavity",
            "ShortRF", "SoftQuadrupole", "SoftSolenoid", "Sol"]
 __all__ += ["BUILTIN_ELEMENTS", "BeamMonitor", "Drift", "Element", "LinearMap", "Marker", "Programmable", "Quad"]
 __all__ += ["CFbend", "ChrDrift", "ChrQuad", "DipEdge", "ExactDrift", "ExactSbend", "PRot", "Sbend", "ThinDipole"]
 __all__ += ["SpinMap"]
-__all__ += ["ChrAcc", "ChrPlasmaLens", "Empty", "PolygonAperture", "QuadEdge", "TaperedPL"]
+__all__ += ["ChrAcc", "ChrPlasmaLens", "Empty", "PolygonAperture", "QuadEdge", "Source", "TaperedPL"]

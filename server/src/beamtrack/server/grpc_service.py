@@ -213,7 +213,7 @@ class JobServicer(pb_grpc.JobServiceServicer):
 
     def ListJobs(self, request: pb.ListJobsRequest, context: Any) -> pb.ListJobsResponse:
         def go(who: Principal) -> pb.ListJobsResponse:
-            recs, nxt = self.service.list(
+            recs, nxt = self.service.list_jobs(
                 who, state=PB_TO_STATE.get(request.state), limit=request.limit or 50,
                 cursor=request.cursor or None)
             return pb.ListJobsResponse(jobs=[job_pb(r) for r in recs], next_cursor=nxt or "")

@@ -275,7 +275,7 @@ def create_app(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         cursor: Annotated[str | None, Query()] = None,
     ) -> dict[str, Any]:
-        recs, nxt = service.list(who, state=state, limit=limit, cursor=cursor)
+        recs, nxt = service.list_jobs(who, state=state, limit=limit, cursor=cursor)
         return {"items": [job_public(r) for r in recs], "next_cursor": nxt}
 
     @jobs.get("/{job_id}", response_model=JobPublic)

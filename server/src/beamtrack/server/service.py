@@ -190,7 +190,7 @@ class JobService:
             raise NotFound(f"job {job_id} not found")
         return rec
 
-    def list(
+    def list_jobs(
         self, who: Principal, *, state: str | None = None, limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[builtins.list[JobRecord], str | None]:
@@ -208,7 +208,7 @@ class JobService:
                                       details=[{"loc": "cursor", "msg": "invalid cursor"}])
             seq = int(cursor)
         owner = None if who.admin else who.user
-        recs, nxt = self.store.list(owner=owner, state=state, limit=limit, cursor=seq)
+        recs, nxt = self.store.list_jobs(owner=owner, state=state, limit=limit, cursor=seq)
         return recs, (str(nxt) if nxt is not None else None)
 
     def cancel(self, who: Principal, job_id: str) -> JobRecord:

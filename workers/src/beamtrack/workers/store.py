@@ -400,7 +400,7 @@ class JobStore:
         return JobRecord.from_hash(h)
 
     @_store_call
-    def list(
+    def list_jobs(
         self, *, owner: str | None, state: str | None = None, limit: int = 50,
         cursor: int | None = None,
     ) -> tuple[builtins.list[JobRecord], int | None]:

@@ -43,11 +43,9 @@ class ShardActor:
         return f"{socket.gethostname()}:{os.getpid()}"
 
     def start(self) -> tuple[str, Any]:
-        t0 = time.perf_counter()
+        """Draw the beam, keep the share, track to the first exchange (not counted in ``seconds``)."""
         self.shard.start()
-        msg = self.shard.receive()
-        self.compute_s += time.perf_counter() - t0
-        return msg
+        return self.shard.receive()
 
     def step(self, reply: Any) -> tuple[str, Any]:
         t0 = time.perf_counter()
@@ -57,7 +55,7 @@ class ShardActor:
         return msg
 
     def seconds(self) -> float:
-        """Time this actor spent between a reply and its next message (tracking its share) [s]."""
+        """Time this actor spent between a reply and its next message (tracking its share) [s], after ``start``."""
         return self.compute_s
 
 

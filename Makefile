@@ -7,4 +7,4 @@ run:
 test:
 	bash scripts/test.sh
 lint:
-	.venv/bin/ruff check proto workers tests bench
+	bash scripts/lint.sh

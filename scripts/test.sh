@@ -3,6 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check proto workers server client tests bench
-.venv/bin/mypy --explicit-package-bases server/src/beamtrack/server client/src/beamtrack/client
+bash scripts/lint.sh
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

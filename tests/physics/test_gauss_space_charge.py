@@ -138,6 +138,7 @@ def test_kernels_match_numpy_twin(mode: str, cpu_kind: str) -> None:
     assert np.array_equal(out[kind][:, lost], b0.real[:6, lost])
 
 
+@pytest.mark.filterwarnings("ignore:Gauss2.5D model assumes a long bunch:UserWarning")  # the beam here is short on purpose
 def test_gauss_kick_scales_with_charge_and_ds() -> None:
     ref = RefPart().set_species("proton").set_kin_energy_MeV(50.0)
     b0 = beam(ref)
@@ -163,6 +164,7 @@ def test_flat_beam_and_bad_parameters_raise() -> None:
         SpaceChargeSolver("Gauss3D", gauss_nint=1)
 
 
+@pytest.mark.filterwarnings("ignore:Gauss2.5D model assumes a long bunch:UserWarning")  # the beam here is short on purpose
 def test_spec_and_simulation_wiring() -> None:
     from beamtrack.engine import Simulation
     from beamtrack.spec.job import SpaceCharge

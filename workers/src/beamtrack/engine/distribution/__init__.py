@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from beamtrack.spec import distributions as spec
 from beamtrack.spec import parse_model
@@ -68,4 +68,4 @@ def from_model(model: SpecModel | dict[str, Any]) -> Distribution:
     name = getattr(model, "type", None)
     if name not in DISTRIBUTIONS:
         raise TypeError(f"not a distribution spec model: {type(model).__name__}")
-    return DISTRIBUTIONS[name].from_validated(model)
+    return DISTRIBUTIONS[name].from_validated(cast(SpecModel, model))

@@ -61,7 +61,7 @@ class CpuKernel:
         self._lib = lib
         self.nthreads = default_threads() if kind == "openmp" else 1
 
-    def _for(self, ops: np.ndarray) -> Any:
+    def _for(self: Any, ops: np.ndarray) -> Any:  # self: CpuKernel or CudaKernel (which shares it)
         """The kernel that can push ``ops``: this one, or the wider one when an op needs more."""
         k = self._wider or self
         need = int(np.bitwise_or.reduce(ops["flags"])) if len(ops) else 0

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The static gates (make lint, scripts/test.sh, CI), over the same folders everywhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+folders=(proto workers server client tests bench)
+.venv/bin/ruff check "${folders[@]}"
+# server and client: every module; spec, engine, workers, impactx: all but pyproject's [[tool.mypy.overrides]]
+.venv/bin/mypy --explicit-package-bases server/src/beamtrack/server client/src/beamtrack/client
+MYPYPATH=proto/src:workers/src .venv/bin/mypy --explicit-package-bases proto/src/beamtrack/spec \
+  workers/src/beamtrack/engine workers/src/beamtrack/workers workers/src/beamtrack/impactx
+# the dependency rule (pyproject [tool.importlinter])
+.venv/bin/lint-imports --no-cache
+# not a gate yet (pyproject [tool.ruff.format]): how many files the formatter would change
+{ .venv/bin/ruff format --check "${folders[@]}" 2>&1 || true; } | tail -1 | sed 's/^/lint: ruff format (not a gate yet): /'

@@ -10,6 +10,7 @@ Series are read once the job has finished: a running worker still holds its HDF5
 # which (Caller) are local to the router factory.
 
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -78,6 +79,10 @@ def _finished(service: JobService, who: Principal, job_id: str) -> Path:
     return service.job_dir(job_id)
 
 
+#: openpmd-api (HDF5) is not thread-safe and the routes run in a thread pool: one read at a time
+_OPENPMD = threading.Lock()
+
+
 def _series_files(root: Path) -> list[Path]:
     folder = root / OPENPMD_DIR
     if not folder.is_dir():
@@ -109,12 +114,13 @@ def monitor_router(service: JobService, principal: Callable[..., Principal]) -> 
         root = _finished(service, who, job_id)
         out = []
         for path in _series_files(root):
-            series = _open(path)
-            try:
-                out.append({"name": path.stem, "file": str(path.relative_to(root)),
-                            "iterations": _iterations(series)})
-            finally:
-                series.close()
+            with _OPENPMD:
+                series = _open(path)
+                try:
+                    out.append({"name": path.stem, "file": str(path.relative_to(root)),
+                                "iterations": _iterations(series)})
+                finally:
+                    series.close()
         return out
 
     @router.get("/{job_id}/monitors/{monitor}/{iteration}/phase-space", response_model=PhaseSpace)
@@ -136,29 +142,35 @@ def monitor_router(service: JobService, principal: Callable[..., Principal]) -> 
         paths = [p for p in _series_files(root) if p.stem == monitor]
         if not paths:
             raise NotFound(f"monitor {monitor!r} of job {job_id} not found")
-        series = _open(paths[0])
-        try:
-            if iteration not in series.iterations:
-                raise NotFound(f"iteration {iteration} of monitor {monitor!r} of job {job_id} not found")
-            it = series.iterations[iteration]
-            if SPECIES not in it.particles:
-                raise NotFound(f"iteration {iteration} of monitor {monitor!r} holds no particles")
-            beam = it.particles[SPECIES]
-            wanted = {axis for p in planes for axis in PLANES[p]}
-            chunks = {axis: beam[axis[0]][axis[1]].load_chunk() for axis in wanted}
-            weights = beam["weighting"][_scalar()].load_chunk()
-            series.flush()
-            s = float(it.time)
-        finally:
-            series.close()
-        arrays = {axis: np.asarray(chunk, dtype=np.float64) for axis, chunk in chunks.items()}
-        w = np.asarray(weights, dtype=np.float64)
-        return {"job_id": job_id, "monitor": monitor, "iteration": iteration, "s": s,
-                "particles": int(w.size),
-                "planes": {p: _histogram(arrays[PLANES[p][0]], arrays[PLANES[p][1]], w,
-                                         PLANES[p], bins) for p in planes}}
+        with _OPENPMD:
+            return _phase_space(_open(paths[0]), job_id, monitor, iteration, planes, bins)
 
     return router
+
+
+def _phase_space(series: Any, job_id: str, monitor: str, iteration: int, planes: list[str],
+                 bins: int) -> dict[str, Any]:
+    """The phase-space route's answer from an open series (closed here)."""
+    try:
+        if iteration not in series.iterations:
+            raise NotFound(f"iteration {iteration} of monitor {monitor!r} of job {job_id} not found")
+        it = series.iterations[iteration]
+        if SPECIES not in it.particles:
+            raise NotFound(f"iteration {iteration} of monitor {monitor!r} holds no particles")
+        beam = it.particles[SPECIES]
+        wanted = {axis for p in planes for axis in PLANES[p]}
+        chunks = {axis: beam[axis[0]][axis[1]].load_chunk() for axis in wanted}
+        weights = beam["weighting"][_scalar()].load_chunk()
+        series.flush()
+        s = float(it.time)
+    finally:
+        series.close()
+    arrays = {axis: np.asarray(chunk, dtype=np.float64) for axis, chunk in chunks.items()}
+    w = np.asarray(weights, dtype=np.float64)
+    return {"job_id": job_id, "monitor": monitor, "iteration": iteration, "s": s,
+            "particles": int(w.size),
+            "planes": {p: _histogram(arrays[PLANES[p][0]], arrays[PLANES[p][1]], w,
+                                     PLANES[p], bins) for p in planes}}
 
 
 def _scalar() -> str:

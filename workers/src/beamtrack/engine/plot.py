@@ -162,6 +162,13 @@ def read_monitor(path: str | os.PathLike[str], iteration: int | None = None) -> 
     with ImpactX's columns position_x/y/t [m], momentum_x/y/t [1], weighting, id."""
     import openpmd_api as io
 
+    from .diagnostics.openpmd import IO_LOCK
+
+    with IO_LOCK:  # openpmd-api is not thread-safe; monitor writers may run in other threads
+        return _read_monitor(io, path, iteration)
+
+
+def _read_monitor(io: Any, path: str | os.PathLike[str], iteration: int | None) -> pd.DataFrame:
     series = io.Series(str(path), io.Access.read_only)
     try:
         its = list(series.iterations)

@@ -63,6 +63,12 @@ class BeamMonitorWarning(UserWarning):
     backend cannot store one."""
 
 
+#: openpmd-api (and HDF5 beneath it) is not thread-safe: every call into it, from the tracking
+#: thread or a writer thread, of any series, holds this lock. Two series written at once from two
+#: threads crashed the process (SIGSEGV in a packed run with several monitors).
+IO_LOCK = threading.RLock()
+
+
 def resolve_backend(backend: str) -> str:
     """The file extension for ``backend``; ``default`` is chosen as ImpactX does (ADIOS2, HDF5, JSON)."""
     if backend == "default":
@@ -128,9 +134,10 @@ class BeamMonitorWriter:
         file_name = name + (f"_%0{FILE_MIN_DIGITS}T" if encoding == "f" else "") + "." + self.backend
         self.path = series_path(out, name, file_name)
         out = self.path.parent
-        self._series: io.Series | None = io.Series(str(self.path), io.Access.create)
-        self._series.set_software("beamtrack", _software_version())
-        self._series.set_iteration_encoding(_ENCODINGS[encoding])
+        with IO_LOCK:
+            self._series: io.Series | None = io.Series(str(self.path), io.Access.create)
+            self._series.set_software("beamtrack", _software_version())
+            self._series.set_iteration_encoding(_ENCODINGS[encoding])
         # ParaView 5.9+ opens an openPMD series through this helper file, as ImpactX writes it
         (out / "paraview.pmd").write_text(file_name + "\n")
         self._steps: set[int] = set()
@@ -243,7 +250,8 @@ class BeamMonitorWriter:
                 if job is None:
                     return
                 if self._error is None:
-                    self._write_iteration(*job)
+                    with IO_LOCK:
+                        self._write_iteration(*job)
             except BaseException as exc:  # raised in the tracking thread by the next write/flush/close
                 self._error = exc
             finally:
@@ -333,7 +341,8 @@ class BeamMonitorWriter:
                 self._thread.join()
                 self._thread = None
             if self._series is not None:
-                self._series.close()
+                with IO_LOCK:
+                    self._series.close()
                 self._series = None
         self._raise_pending_error()
 

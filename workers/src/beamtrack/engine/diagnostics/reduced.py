@@ -115,10 +115,12 @@ def _c_kernel(kind: str) -> Any:
 def _c_sums(pc: ParticleContainer, kind: str, nthreads: int | None) -> np.ndarray | None:
     """``rbc_sums`` of c/reduced_cpu.c over a NumPy beam (one pass in C), or None where it cannot run."""
     real, state = pc.real, pc.state
-    if not isinstance(real, np.ndarray) or real.dtype != np.float64 or not real.flags.c_contiguous:
+    if not isinstance(real, np.ndarray) or real.dtype != np.float64 or state.dtype != np.int32:
         return None
-    if state.dtype != np.int32 or not state.flags.c_contiguous:
-        return None
+    # a packed variant's beam is a column slice of the pack's block: the kernel takes rows of
+    # pc.size contiguous values, so such a view is copied (so every beam gets the same sums)
+    real = np.ascontiguousarray(real[:, : pc.size])
+    state = np.ascontiguousarray(state[: pc.size])
     k = _c_kernel(kind)
     if k is None:
         return None

@@ -99,7 +99,7 @@ def main() -> None:
     import ray
     from beamtrack.client import Client
     from beamtrack.engine import Simulation
-    from beamtrack.server.runtime import ServerProcess
+    from beamtrack.server.process import ServerProcess
     from beamtrack.server.settings import ApiToken, Settings, hash_token
     from beamtrack.spec import load_spec
     from beamtrack.workers.redis_server import RedisServer

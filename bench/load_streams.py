@@ -30,7 +30,7 @@ from typing import Any
 import grpc
 import httpx
 from beamtrack.server import runtime
-from beamtrack.server.runtime import ServerProcess
+from beamtrack.server.process import ServerProcess
 from beamtrack.server.settings import ApiToken, Settings, hash_token
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc

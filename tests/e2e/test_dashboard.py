@@ -64,7 +64,7 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     assert (STATIC / "index.html").is_file() and AXE.is_file(), "dashboard not built: run scripts/setup.sh"
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
-    from beamtrack.server.runtime import ServerProcess
+    from beamtrack.server.process import ServerProcess
 
     ours = not ray.is_initialized()  # the integration tests' session Ray may be up already
     if ours:
@@ -342,7 +342,7 @@ def test_keyboard_only_login_and_navigation(page: Page) -> None:
 def test_admin_sees_everyones_jobs_and_1000_render(browser: Any, redis_url: str,
                                                    tmp_path: Path) -> None:
     """A server without a scheduler keeps 1000 queued jobs of two users; admin lists them all."""
-    from beamtrack.server.runtime import ServerProcess
+    from beamtrack.server.process import ServerProcess
 
     server = ServerProcess(_settings(redis_url, tmp_path, scheduler=False), redis_url).start()
     try:

@@ -67,7 +67,7 @@ def server_factory(redis_server: Any, tmp_path: Path) -> Iterator[Callable[..., 
     """``make(scheduler=False, **settings)`` -> a started ServerProcess; every server made in
     a test shares the test's key prefix and artifact directory (so a restart sees the same
     jobs) and is stopped at the end."""
-    from beamtrack.server.runtime import ServerProcess
+    from beamtrack.server.process import ServerProcess
     from beamtrack.server.settings import ApiToken, Settings, hash_token
 
     prefix = f"t{uuid.uuid4().hex[:10]}"

@@ -15,7 +15,7 @@ import grpc
 import httpx
 import orjson
 import pytest
-from beamtrack.server.runtime import listen_socket
+from beamtrack.server.process import listen_socket
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 from beamtrack.workers.sandbox import hook_module_problem

@@ -31,7 +31,7 @@ def serve(
              "from BEAMTRACK_API_TOKENS and needs --redis-url")] = True,
 ) -> None:
     """Run the simulation service until Ctrl-C, then stop everything it started."""
-    from .runtime import Embedded, ServerProcess, local_token
+    from .process import Embedded, ServerProcess, local_token
     from .settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -114,3 +114,19 @@ def test_killed_share_actor_retries_without_repeated_rows(ray_local: None, serve
     c.download(job["id"], tmp_path / "out")
     on_disk = read_reduced(tmp_path / "out" / "diags" / "reduced_beam_characteristics.0.0")
     assert steps == [int(r["step"]) for r in on_disk] and len(set(steps)) == len(steps)
+
+
+def test_cancel_stops_every_share_and_hooks_are_refused(ray_local: None, server_factory: Any, rest: Any) -> None:
+    server = server_factory(scheduler=True)
+    c = rest(server)
+    with pytest.raises(Exception, match="workers > 1 cannot have a hook module"):
+        c.submit({**fodo_spec(npart=100), "workers": 2}, hook_module="def after_period(sim):\n    pass\n")
+    job = c.submit({**fodo_spec(npart=20000, periods=200, name="fodo_cancel"), "workers": 2})
+    wait_for(lambda: server.store.get(job["id"]).diag_count > 3, what="job running")
+    c.cancel(job["id"])
+    final = c.wait(job["id"], timeout=60)
+    assert final["state"] == "cancelled" and final["attempts"] == 1, final
+    steps = [e.data["step"] for e in c.events(job["id"]) if e.kind == "diag"]
+    assert steps == sorted(set(steps)) and steps[-1] < final["progress"]["total_steps"]
+    # the job's actors are gone: the cluster's CPUs are free for the next job
+    assert run(c, {**fodo_spec(npart=1000, name="after"), "workers": 2})[0]["state"] == "succeeded"

@@ -115,6 +115,11 @@ ELEMENTS: dict[str, list[tuple[str, dict]]] = {
     "TaperedPL_T_mis": [("TaperedPL", {"k": -0.05, "taper": -60.0, "unit": 1, "dx": 1e-4, "rotation": 15.0})],
     "QuadEdge": [("QuadEdge", {"k": 50.0})],
     "QuadEdge_exit_T": [("QuadEdge", {"k": -30.0, "unit": 1, "flag": "exit", "dy": -1e-4, "rotation": 30.0})],
+    "ExactQuad": [("ExactQuad", {"ds": 0.6, "k": 2.5, "nslice": 2, "mapsteps": 5})],
+    "ExactQuad_o4_mis": [("ExactQuad", {"ds": 0.4, "k": -3.0, "int_order": 4, "mapsteps": 3, "dx": 1e-4,
+                                        "rotation": 12.0})],
+    "ExactQuad_o6_ap": [("ExactQuad", {"ds": 0.5, "k": 4.0, "int_order": 6, "mapsteps": 2, "aperture_x": 8e-4,
+                                       "aperture_y": 9e-4})],
     "PolygonAperture": [("Drift", {"ds": 0.2}), ("PolygonAperture", {
         "vertices_x": [-8e-4, 9e-4, 6e-4, -2e-4, -9e-4, -8e-4], "vertices_y": [-7e-4, -8e-4, 6e-4, 9e-4, 1e-4, -7e-4]})],
     "PolygonAperture_repeat": [("PolygonAperture", {

@@ -1,4 +1,4 @@
-"""Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture: physics checks that need no ImpactX
+"""Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, ExactQuad: physics checks that need no ImpactX
 (per-particle agreement with ImpactX 26.10 is in tests/oracle/test_impactx_oracle.py).
 
 Where the expected numbers come from:
@@ -10,6 +10,7 @@ Where the expected numbers come from:
 - ChrAcc: the reference's gamma grows by ez ds (ez = q Ez / (m c^2)); bz = 0 is the limit bz -> 0 of the map.
 - TaperedPL, QuadEdge: symplectic maps (J^T S J = S at an off-axis point, central differences).
 - PolygonAperture: a rectangle as a polygon loses what Aperture(rectangular) loses, repeat included.
+- ExactQuad: ChrQuad in the paraxial limit; a symplectic integrator of order n: error / 2^n per halved step.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def _jacobian(el: E.Element, z0: np.ndarray, h: float = 1e-7) -> np.ndarray:
 
 @pytest.mark.parametrize("make", [lambda: E.TaperedPL(k=0.5, taper=30.0),
                                   lambda: E.QuadEdge(k=200.0), lambda: E.QuadEdge(k=-150.0, flag="exit"),
-                                  lambda: E.ChrPlasmaLens(ds=0.5, k=-3.0)])
+                                  lambda: E.ChrPlasmaLens(ds=0.5, k=-3.0),
+                                  lambda: E.ExactQuad(ds=0.5, k=3.0, int_order=4, mapsteps=3)])
 def test_thin_and_lens_maps_are_symplectic(make) -> None:  # type: ignore[no-untyped-def]
     z0 = np.array([2e-3, 1e-3, -1.5e-3, 5e-4, 1e-3, 2e-3])
     J = _jacobian(make(), z0)
@@ -167,3 +169,25 @@ def test_empty_does_nothing() -> None:
     out, state, sim = track([E.Empty()], z)
     np.testing.assert_array_equal(out, z)
     assert (state == 0).all() and sim.reference.s == REF.s
+
+
+def test_exactquad_paraxial_limit_is_chrquad() -> None:
+    """At 1e-5 amplitudes the exact and the paraxial Hamiltonians differ by O(p^2) = 1e-10 relative."""
+    z = random_points(30, 1e-5, seed=9)
+    a, _, _ = track([E.ExactQuad(ds=0.5, k=3.0, int_order=6, mapsteps=20)], z)
+    b, _, _ = track([E.ChrQuad(ds=0.5, k=3.0)], z)
+    scale = np.abs(b).max(axis=1, keepdims=True)
+    assert float((np.abs(a - b) / scale).max()) < 1e-8
+
+
+@pytest.mark.parametrize(("order", "rate"), [(2, 4.0), (4, 16.0)])
+def test_exactquad_integrator_converges_at_its_order(order: int, rate: float) -> None:
+    """Halving the step divides the error by 2^order (reference: order 6 with 64 steps); 2e-2 amplitudes
+    make the non-paraxial terms large."""
+    z = random_points(20, 2e-2, seed=10)
+    want, _, _ = track([E.ExactQuad(ds=0.5, k=8.0, int_order=6, mapsteps=64)], z)
+    errs = []
+    for steps in (4, 8):
+        got, _, _ = track([E.ExactQuad(ds=0.5, k=8.0, int_order=order, mapsteps=steps)], z)
+        errs.append(float(np.abs(got - want).max()))
+    assert errs[0] / errs[1] == pytest.approx(rate, rel=0.15)

@@ -512,8 +512,20 @@ class Source(ThinElement):
         return self
 
 
+class ExactQuad(ThickElement):
+    """Quadrupole with the exact (non-paraxial) Hamiltonian (ImpactX's ExactQuad); k in 1/m^2 (unit=0) or
+    T/m (unit=1); int_order: order 2, 4 or 6 of ImpactX's symplectic integrator; mapsteps: integration steps
+    per slice."""
+
+    type: Literal["ExactQuad"] = "ExactQuad"
+    k: float
+    unit: Literal[0, 1] = 0
+    int_order: Literal[2, 4, 6] = 2
+    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 10
+
+
 Element = Annotated[
-    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture | Source,
+    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture | Source | ExactQuad,
     Field(discriminator="type"),
 ]
 
@@ -523,6 +535,6 @@ ELEMENT_MODELS: dict[str, type[ElementBase]] = {
         Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
         Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
         ShortRF, Buncher, PRot, PlaneXYRot, SpinMap, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
-        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source,
+        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source, ExactQuad,
     )
 }

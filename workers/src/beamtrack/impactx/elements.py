@@ -67,10 +67,12 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
                         ("dy", 0.0), ("rotation", 0.0), ("name", None)),
     "Source": (("distribution", _REQ), ("openpmd_path", _REQ), ("active_once", True), ("load_ref_particle", True),
                ("load_step", None), ("load_step_index", None), ("name", None)),
+    "ExactQuad": (("ds", _REQ), ("k", _REQ), ("unit", 0), *_COMMON_THICK, ("int_order", 2), ("mapsteps", 10),
+                  ("nslice", 1), ("name", None)),
 }
 
 #: ImpactX element types beamtrack does not have yet.
-MISSING = ("ExactCFbend", "ExactMultipole", "ExactQuad")
+MISSING = ("ExactCFbend", "ExactMultipole")
 
 
 def _bind(type_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -225,7 +227,7 @@ ChrPlasmaLens = _make("ChrPlasmaLens")
 Empty = _make("Empty")
 ExactCFbend = _missing("ExactCFbend")
 ExactMultipole = _missing("ExactMultipole")
-ExactQuad = _missing("ExactQuad")
+ExactQuad = _make("ExactQuad")
 PolygonAperture = _make("PolygonAperture")
 QuadEdge = _make("QuadEdge")
 Source = _make("Source")

@@ -1,4 +1,4 @@
-"""ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge and Empty (ImpactX's names, parameters and units)."""
+"""ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, ExactQuad and Empty (ImpactX's names, parameters and units)."""
 
 from __future__ import annotations
 
@@ -118,3 +118,19 @@ class ChrAcc(Element):
             op["s_exit"] = s_exit - (nslices - 1 - i) * slice_ds
             fill_common(op, self, r)
             op["p"][: len(p)] = p
+
+
+class ExactQuad(Element):
+    """Quadrupole with the exact Hamiltonian, integrated by ImpactX's symplectic integrators (ImpactX's
+    ExactQuad): ds [m], k in 1/m^2 (unit=0) or T/m (unit=1), int_order 2/4/6, mapsteps per slice. A particle
+    without real forward momentum is lost."""
+
+    model_cls = spec.ExactQuad
+    kernel = KernelClass("ExactQuad", header("exactquad.h"), can_lose=True)
+    positional = ("ds", "k", "unit")
+
+    def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
+        super().fill_ops(ops, ref_in, ref_out, nslices)
+        ops[0]["p"][0] = _strength(self, ref_out)
+        ops[0]["p"][1] = float(self.int_order)
+        ops[0]["p"][2] = float(self.mapsteps)

@@ -4,11 +4,12 @@ from .accel_lenses import ChrAcc, ChrPlasmaLens, Empty, ExactQuad, QuadEdge, Tap
 from .apertures import Aperture, PolygonAperture
 from .base import Element
 from .bends import CFbend, DipEdge, ExactSbend, PRot, Sbend, ThinDipole
-from .chromatic import ChrDrift, ChrQuad, ExactDrift
-from .drifts_quads import Drift, Quad
+from .chromatic import ChrDrift, ChrQuad
+from .drifts_quads import Drift, ExactDrift, Quad
 from .fieldmaps import SoftQuadrupole, SoftSolenoid
 from .focusing import ConstF, Sol
-from .python_side import BeamMonitor, LinearMap, Marker, Programmable
+from .linear_map import LinearMap
+from .python_side import BeamMonitor, Marker, Programmable
 from .rf import Buncher, RFCavity, ShortRF
 from .source import Source
 from .thin import Kicker, Multipole, NonlinearLens, PlaneXYRot, SpinMap

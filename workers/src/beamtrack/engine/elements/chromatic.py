@@ -1,4 +1,4 @@
-"""Chromatic and exact straight elements: ChrDrift, ExactDrift, ChrQuad (ImpactX's names and units)."""
+"""Chromatic straight elements: ChrDrift, ChrQuad (ImpactX's names and units; ExactDrift is in drifts_quads.py)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,6 @@ class ChrDrift(Element):
 
     model_cls = spec.ChrDrift
     kernel = KernelClass("ChrDrift", header("chrdrift.h"), spin_header=spin_header("field_free.h"))
-
-
-class ExactDrift(Element):
-    """Drift of length ds [m] with the exact Hamiltonian (ImpactX's ExactDrift).
-
-    A particle without real forward momentum (px^2 + py^2 >= (1 + delta)^2) is lost.
-    """
-
-    model_cls = spec.ExactDrift
-    kernel = KernelClass("ExactDrift", header("exactdrift.h"), can_lose=True,
-                         spin_header=spin_header("field_free.h"))
 
 
 class ChrQuad(Element):

@@ -1,4 +1,4 @@
-"""Drifts and quadrupoles (ImpactX's Drift, Quad; chromatic and exact variants live beside them)."""
+"""Drifts and quadrupoles (ImpactX's Drift, Quad, ExactDrift; the chromatic variants are in chromatic.py)."""
 
 from __future__ import annotations
 
@@ -28,3 +28,14 @@ class Quad(Element):
 
     def params(self) -> Sequence[float]:
         return (self.k,)
+
+
+class ExactDrift(Element):
+    """Drift of length ds [m] with the exact Hamiltonian (ImpactX's ExactDrift).
+
+    A particle without real forward momentum (px^2 + py^2 >= (1 + delta)^2) is lost.
+    """
+
+    model_cls = spec.ExactDrift
+    kernel = KernelClass("ExactDrift", header("exactdrift.h"), can_lose=True,
+                         spin_header=spin_header("field_free.h"))

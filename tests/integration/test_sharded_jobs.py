@@ -116,11 +116,14 @@ def test_killed_share_actor_retries_without_repeated_rows(ray_local: None, serve
     assert steps == [int(r["step"]) for r in on_disk] and len(set(steps)) == len(steps)
 
 
-def test_cancel_stops_every_share_and_hooks_are_refused(ray_local: None, server_factory: Any, rest: Any) -> None:
+def test_cancel_stops_every_share_too_many_and_hooks_refused(ray_local: None, server_factory: Any, rest: Any) -> None:
     server = server_factory(scheduler=True)
     c = rest(server)
     with pytest.raises(Exception, match="workers > 1 cannot have a hook module"):
         c.submit({**fodo_spec(npart=100), "workers": 2}, hook_module="def after_period(sim):\n    pass\n")
+    # more shares than the cluster has CPUs for (2 here): failed with the reason, not left waiting
+    big = c.wait(c.submit({**fodo_spec(npart=100, name="big"), "workers": 3})["id"], timeout=30)
+    assert big["state"] == "failed" and "workers: 3 needs 3 CPUs" in big["error"], big
     job = c.submit({**fodo_spec(npart=20000, periods=200, name="fodo_cancel"), "workers": 2})
     wait_for(lambda: server.store.get(job["id"]).diag_count > 3, what="job running")
     c.cancel(job["id"])

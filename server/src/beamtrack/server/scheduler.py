@@ -227,6 +227,12 @@ class Scheduler:
             self.store.finish(job_id, attempt, JobState.FAILED,
                               error="device: cuda was asked for but the cluster has no GPU")
             return
+        shares = _workers(rec.spec)
+        if shares * self.settings.job_cpus > self._cpus and not self.settings.autoscale_headroom:
+            self.store.finish(job_id, attempt, JobState.FAILED,
+                              error=f"workers: {shares} needs {shares * self.settings.job_cpus:g} CPUs "
+                                    f"(BEAMTRACK_JOB_CPUS each), the cluster has {self._cpus:g}")
+            return
         kind = "cuda" if use_gpu else (None if rec.device == "auto" else rec.device)
         name = actor_name(self.store.prefix, job_id, attempt)
         pack: list[tuple[str, int]] = []
@@ -248,7 +254,7 @@ class Scheduler:
                 self.store.requeue(member, member_attempt, f"could not start a worker: {exc}",
                                    max_attempts=self.settings.max_attempts)
             return
-        self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack, slots=_workers(rec.spec))
+        self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack, slots=shares)
 
     def _reap(self, run: Running, ref: Any) -> None:
         """Record how the job's worker ended, then forget it. The store write comes first: if

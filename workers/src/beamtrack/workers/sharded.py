@@ -1,7 +1,8 @@
 """One job across K Ray actors (spec ``workers: K``): the Ray transport of ``beamtrack.engine.sharded``.
 
 The job's JobRunner actor (the scheduler made it, with the job's CPUs) is the coordinator: it runs
-share 0 in a thread of its own process and starts K - 1 ``ShardActor``s, each with the same CPUs,
+share 0 in a thread of its own process and starts K - 1 ``ShardActor``s, each with the same CPUs
+(and GPU),
 owned by it (they die with it). Every lockstep round the coordinator collects the K shares' payloads
 (share 0 from its thread, the others as the results of ``ShardActor.step``), combines them with
 ``ShardReducer`` (diagnostics rows, the charge grid's sum and its field solve, the gathered
@@ -59,16 +60,16 @@ class ShardActor:
         return self.compute_s
 
 
-def _assigned_cpus() -> float:
-    """The CPUs Ray gave this actor (1 outside an actor)."""
+def _assigned(resource: str, default: float) -> float:
+    """How much of ``resource`` (CPU, GPU) Ray gave this actor (``default`` outside an actor)."""
     try:
         import ray
 
         if ray.is_initialized():
-            return float(ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0))
+            return float(ray.get_runtime_context().get_assigned_resources().get(resource, default))
     except Exception:  # noqa: BLE001 - not inside a Ray worker
         pass
-    return 1.0
+    return default
 
 
 class ShardedRun:
@@ -90,8 +91,10 @@ class ShardedRun:
         self.tracking_step = 0
         self._stop = False
         self._ended = False
-        cpus = _assigned_cpus() if num_cpus is None else num_cpus
-        remote = ray.remote(ShardActor).options(num_cpus=cpus, max_restarts=0, max_task_retries=0)
+        # every share actor gets what the scheduler gave this one (BEAMTRACK_JOB_CPUS, a GPU for device cuda)
+        cpus = _assigned("CPU", 1.0) if num_cpus is None else num_cpus
+        gpus = _assigned("GPU", 0.0) if num_cpus is None else 0.0
+        remote = ray.remote(ShardActor).options(num_cpus=cpus, num_gpus=gpus, max_restarts=0, max_task_retries=0)
         spec_json = spec.model_dump_json()
         self._actors = [remote.remote(spec_json, i, count, kind) for i in range(1, count)]
         self._local = ThreadShard(lambda c: ShardSimulation.for_share(spec, 0, count, c, kind))

@@ -120,6 +120,13 @@ ELEMENTS: dict[str, list[tuple[str, dict]]] = {
                                         "rotation": 12.0})],
     "ExactQuad_o6_ap": [("ExactQuad", {"ds": 0.5, "k": 4.0, "int_order": 6, "mapsteps": 2, "aperture_x": 8e-4,
                                        "aperture_y": 9e-4})],
+    "ExactMultipole": [("ExactMultipole", {"ds": 0.5, "k_normal": [0.0, 2.0, 40.0, -800.0],
+                                            "k_skew": [0.0, 0.3, -10.0, 200.0], "nslice": 2, "mapsteps": 4})],
+    "ExactMultipole_o4_mis": [("ExactMultipole", {"ds": 0.3, "k_normal": [1e-4, -3.0], "k_skew": [-2e-4, 0.5],
+                                                  "int_order": 4, "mapsteps": 3, "unit": 1, "dy": 1e-4, "rotation": -8.0})],
+    "ExactMultipole_o6_ap": [("ExactMultipole", {"ds": 0.4, "k_normal": [0.0, 0.0, 60.0], "k_skew": [0.0, 0.0, 0.0],
+                                                 "int_order": 6, "mapsteps": 2, "aperture_x": 8e-4,
+                                                 "aperture_y": 9e-4})],
     "PolygonAperture": [("Drift", {"ds": 0.2}), ("PolygonAperture", {
         "vertices_x": [-8e-4, 9e-4, 6e-4, -2e-4, -9e-4, -8e-4], "vertices_y": [-7e-4, -8e-4, 6e-4, 9e-4, 1e-4, -7e-4]})],
     "PolygonAperture_repeat": [("PolygonAperture", {

@@ -1,4 +1,4 @@
-"""Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, ExactQuad: physics checks that need no ImpactX
+"""Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, ExactQuad, ExactMultipole: physics checks that need no ImpactX
 (per-particle agreement with ImpactX 26.10 is in tests/oracle/test_impactx_oracle.py).
 
 Where the expected numbers come from:
@@ -11,6 +11,7 @@ Where the expected numbers come from:
 - TaperedPL, QuadEdge: symplectic maps (J^T S J = S at an off-axis point, central differences).
 - PolygonAperture: a rectangle as a polygon loses what Aperture(rectangular) loses, repeat included.
 - ExactQuad: ChrQuad in the paraxial limit; a symplectic integrator of order n: error / 2^n per halved step.
+- ExactMultipole: its quadrupole term converges to ExactQuad's flow (another splitting of the same H).
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def _jacobian(el: E.Element, z0: np.ndarray, h: float = 1e-7) -> np.ndarray:
 @pytest.mark.parametrize("make", [lambda: E.TaperedPL(k=0.5, taper=30.0),
                                   lambda: E.QuadEdge(k=200.0), lambda: E.QuadEdge(k=-150.0, flag="exit"),
                                   lambda: E.ChrPlasmaLens(ds=0.5, k=-3.0),
-                                  lambda: E.ExactQuad(ds=0.5, k=3.0, int_order=4, mapsteps=3)])
+                                  lambda: E.ExactQuad(ds=0.5, k=3.0, int_order=4, mapsteps=3),
+                                  lambda: E.ExactMultipole(ds=0.4, k_normal=[0.0, 2.0, 50.0], k_skew=[0.0, 0.5, -20.0])])
 def test_thin_and_lens_maps_are_symplectic(make) -> None:  # type: ignore[no-untyped-def]
     z0 = np.array([2e-3, 1e-3, -1.5e-3, 5e-4, 1e-3, 2e-3])
     J = _jacobian(make(), z0)
@@ -191,3 +193,15 @@ def test_exactquad_integrator_converges_at_its_order(order: int, rate: float) ->
         got, _, _ = track([E.ExactQuad(ds=0.5, k=8.0, int_order=order, mapsteps=steps)], z)
         errs.append(float(np.abs(got - want).max()))
     assert errs[0] / errs[1] == pytest.approx(rate, rel=0.15)
+
+
+def test_exactmultipole_quadrupole_term_is_exactquad() -> None:
+    """Two splittings of the same exact quadrupole Hamiltonian (exact drift + kick; linear quad + exact
+    remainder) converge to the same flow: at order 6 and 64 steps both are converged to ~1e-13."""
+    z = random_points(20, 1e-2, seed=12)
+    a, _, _ = track([E.ExactMultipole(ds=0.5, k_normal=[0.0, 5.0], k_skew=[0.0, 0.0], int_order=6, mapsteps=64)], z)
+    b, _, _ = track([E.ExactQuad(ds=0.5, k=5.0, int_order=6, mapsteps=64)], z)
+    scale = np.abs(b).max(axis=1, keepdims=True)
+    assert float((np.abs(a - b) / scale).max()) < 1e-10
+    with pytest.raises(ValueError, match="same length"):
+        E.ExactMultipole(ds=0.5, k_normal=[0.0, 1.0], k_skew=[0.0])

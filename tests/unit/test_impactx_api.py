@@ -172,7 +172,7 @@ def test_element_constructors_follow_impactx_order_and_defaults() -> None:
         elements.Multipole(2, 1.0, 0.0, aperture_x=1e-3, aperture_y=1e-3)
     with pytest.raises(TypeError, match="unexpected keyword"):
         elements.Quad(1.0, 2.0, unit=1)  # ImpactX's Quad has no unit
-    for missing in ("ExactMultipole", "ExactCFbend"):
+    for missing in ("ExactCFbend",):
         with pytest.raises(NotImplementedError, match=missing):
             getattr(elements, missing)(1.0)
     # ImpactX 26.10's orders: QuadEdge(k, unit, flag, ...), TaperedPL(k, taper, unit, ...), ChrAcc(ds, ez, bz, ...)

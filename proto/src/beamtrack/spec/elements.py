@@ -524,8 +524,27 @@ class ExactQuad(ThickElement):
     mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 10
 
 
+class ExactMultipole(ThickElement):
+    """Thick multipole with the exact Hamiltonian (ImpactX's ExactMultipole): k_normal[m], k_skew[m] the
+    normal / skew strengths of order m (0 dipole, 1 quadrupole, 2 sextupole, ...) in 1/m^(m+1) (unit=0) or
+    T/m^m (unit=1, divided by the rigidity); int_order 2/4/6 and mapsteps as ExactQuad."""
+
+    type: Literal["ExactMultipole"] = "ExactMultipole"
+    k_normal: list[float] = Field(min_length=1, max_length=30)
+    k_skew: list[float] = Field(min_length=1, max_length=30)
+    unit: Literal[0, 1] = 0
+    int_order: Literal[2, 4, 6] = 2
+    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 10
+
+    @model_validator(mode="after")
+    def _same_length(self) -> ExactMultipole:
+        if len(self.k_normal) != len(self.k_skew):
+            raise ValueError("ExactMultipole: k_normal and k_skew must have the same length")
+        return self
+
+
 Element = Annotated[
-    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture | Source | ExactQuad,
+    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture | Source | ExactQuad | ExactMultipole,
     Field(discriminator="type"),
 ]
 
@@ -535,6 +554,6 @@ ELEMENT_MODELS: dict[str, type[ElementBase]] = {
         Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
         Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
         ShortRF, Buncher, PRot, PlaneXYRot, SpinMap, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
-        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source, ExactQuad,
+        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source, ExactQuad, ExactMultipole,
     )
 }

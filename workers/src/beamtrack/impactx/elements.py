@@ -69,10 +69,15 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
                ("load_step", None), ("load_step_index", None), ("name", None)),
     "ExactQuad": (("ds", _REQ), ("k", _REQ), ("unit", 0), *_COMMON_THICK, ("int_order", 2), ("mapsteps", 10),
                   ("nslice", 1), ("name", None)),
+    "ExactMultipole": (("ds", _REQ), ("k_normal", _REQ), ("k_skew", _REQ), ("unit", 0), *_COMMON_THICK,
+                       ("int_order", 2), ("mapsteps", 10), ("nslice", 1), ("name", None)),
 }
 
+#: parameters ImpactX takes as float sequences (lists, NumPy arrays), passed on as lists
+_FLOAT_LISTS = {"PolygonAperture": ("vertices_x", "vertices_y"), "ExactMultipole": ("k_normal", "k_skew")}
+
 #: ImpactX element types beamtrack does not have yet.
-MISSING = ("ExactCFbend", "ExactMultipole")
+MISSING = ("ExactCFbend",)
 
 
 def _bind(type_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -124,9 +129,8 @@ def _make(type_name: str) -> type[E.Element]:
         if type_name == "SpinMap":  # amrex.SmallMatrix 3x1 / 3x6 (1-based) or array-likes
             bound["v"] = _small_matrix(bound["v"], (3,))
             bound["A"] = _small_matrix(bound["A"], (3, 6))
-        if type_name == "PolygonAperture":  # ImpactX takes any float sequence (lists, NumPy arrays)
-            bound["vertices_x"] = [float(v) for v in bound["vertices_x"]]
-            bound["vertices_y"] = [float(v) for v in bound["vertices_y"]]
+        for key in _FLOAT_LISTS.get(type_name, ()):  # ImpactX takes any float sequence (lists, NumPy arrays)
+            bound[key] = [float(v) for v in bound[key]]
         engine_cls.__init__(self, **_engine_kwargs(type_name, engine_cls, bound), **extra)
 
     doc = f"ImpactX's ``elements.{type_name}({', '.join(n for n, _ in SIGNATURES[type_name])})`` " \
@@ -226,7 +230,7 @@ ChrAcc = _make("ChrAcc")
 ChrPlasmaLens = _make("ChrPlasmaLens")
 Empty = _make("Empty")
 ExactCFbend = _missing("ExactCFbend")
-ExactMultipole = _missing("ExactMultipole")
+ExactMultipole = _make("ExactMultipole")
 ExactQuad = _make("ExactQuad")
 PolygonAperture = _make("PolygonAperture")
 QuadEdge = _make("QuadEdge")

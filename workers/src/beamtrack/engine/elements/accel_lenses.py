@@ -1,4 +1,4 @@
-"""ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, ExactQuad and Empty (ImpactX's names, parameters and units)."""
+"""ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, ExactQuad, ExactMultipole and Empty (ImpactX's names, parameters and units)."""
 
 from __future__ import annotations
 
@@ -134,3 +134,22 @@ class ExactQuad(Element):
         ops[0]["p"][0] = _strength(self, ref_out)
         ops[0]["p"][1] = float(self.int_order)
         ops[0]["p"][2] = float(self.mapsteps)
+
+
+class ExactMultipole(Element):
+    """Thick multipole with the exact Hamiltonian (ImpactX's ExactMultipole): ds [m], k_normal[m], k_skew[m]
+    (order m from 0: dipole), unit 0 (1/m^(m+1)) or 1 (T/m^m), int_order 2/4/6, mapsteps per slice."""
+
+    model_cls = spec.ExactMultipole
+    kernel = KernelClass("ExactMultipole", header("exactmultipole.h"), can_lose=True)
+    positional = ("ds", "k_normal", "k_skew", "unit")
+
+    def aux_data(self) -> np.ndarray:
+        """k_normal then k_skew, as given (the unit conversion is op.p[2])."""
+        return np.concatenate([np.asarray(self.k_normal, dtype=np.float64), np.asarray(self.k_skew, dtype=np.float64)])
+
+    def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
+        super().fill_ops(ops, ref_in, ref_out, nslices)
+        ops[0]["p"][0] = float(self.int_order)
+        ops[0]["p"][1] = float(self.mapsteps)
+        ops[0]["p"][2] = 1.0 / ref_out.rigidity_Tm if self.unit == 1 else 1.0

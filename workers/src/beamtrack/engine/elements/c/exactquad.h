@@ -12,6 +12,7 @@
 #ifndef BEAMTRACK_EXACTQUAD_H
 #define BEAMTRACK_EXACTQUAD_H
 #include "beamtrack/engine/kernels/bt_common.h"
+#include "beamtrack/engine/elements/c/symplectic.h"
 
 /* c[0] = 1/(beta gamma)^2, c[1] = beta, c[2] = 1/beta, c[3] = omega = sqrt|g|, c[4] = sign of g */
 BT_FN void ExactQuad_setup(bt_op* op, const double* aux)
@@ -26,8 +27,9 @@ BT_FN void ExactQuad_setup(bt_op* op, const double* aux)
 }
 
 /* exp(tau :H1:): x oscillates for g > 0 (y grows), the reverse for g < 0, a drift for g = 0 */
-BT_FN void bt_exactquad_map1(const bt_op* op, double tau, bt_part* p)
+BT_FN void bt_exactquad_map1(const bt_op* op, const double* aux, double tau, bt_part* p)
 {
+    (void)aux;
     double const w = op->c[3], sg = op->c[4];
     p->t += tau * op->c[0] * p->pt;
     if (sg == 0.0) {
@@ -46,8 +48,9 @@ BT_FN void bt_exactquad_map1(const bt_op* op, double tau, bt_part* p)
 }
 
 /* exp(tau :H2:): momenta fixed */
-BT_FN void bt_exactquad_map2(const bt_op* op, double tau, bt_part* p)
+BT_FN void bt_exactquad_map2(const bt_op* op, const double* aux, double tau, bt_part* p)
 {
+    (void)aux;
     double const ib = op->c[2];
     double const u = p->pt - ib;
     double const pz2 = u * u - op->c[0] - p->px * p->px - p->py * p->py;
@@ -61,35 +64,6 @@ BT_FN void bt_exactquad_map2(const bt_op* op, double tau, bt_part* p)
 
 BT_FN void ExactQuad_push(const bt_op* op, const double* aux, bt_part* p)
 {
-    (void)aux;
-    int const order = (int)op->p[1], nsteps = (int)op->p[2];
-    double const dz = op->ds / (double)nsteps;
-    for (int j = 0; j < nsteps; ++j) {
-        if (order == 4) {
-            double const alpha = -0.2599210498948732;  /* 1 - 2^(1/3) */
-            double const t2 = dz / (1.0 + alpha), t1 = 0.5 * t2, t3 = alpha * t1, t4 = (alpha - 1.0) * t2;
-            bt_exactquad_map1(op, t1, p); bt_exactquad_map2(op, t2, p);
-            bt_exactquad_map1(op, t3, p); bt_exactquad_map2(op, t4, p);
-            bt_exactquad_map1(op, t3, p); bt_exactquad_map2(op, t2, p);
-            bt_exactquad_map1(op, t1, p);
-        } else if (order == 6) {
-            double const w0 = 1.31518632068391121888424973, w1 = -1.17767998417887100694641568;
-            double const w2 = 0.23557321335935813368479318, w3 = 0.78451361047755726381949763;
-            double const t1 = w3 * dz / 2.0, t2 = w3 * dz, t3 = (w3 + w2) * dz / 2.0, t4 = w2 * dz;
-            double const t5 = (w2 + w1) * dz / 2.0, t6 = w1 * dz, t7 = (w1 + w0) * dz / 2.0, t8 = w0 * dz;
-            bt_exactquad_map1(op, t1, p); bt_exactquad_map2(op, t2, p);
-            bt_exactquad_map1(op, t3, p); bt_exactquad_map2(op, t4, p);
-            bt_exactquad_map1(op, t5, p); bt_exactquad_map2(op, t6, p);
-            bt_exactquad_map1(op, t7, p); bt_exactquad_map2(op, t8, p);
-            bt_exactquad_map1(op, t7, p); bt_exactquad_map2(op, t6, p);
-            bt_exactquad_map1(op, t5, p); bt_exactquad_map2(op, t4, p);
-            bt_exactquad_map1(op, t3, p); bt_exactquad_map2(op, t2, p);
-            bt_exactquad_map1(op, t1, p);
-        } else {
-            bt_exactquad_map1(op, 0.5 * dz, p);
-            bt_exactquad_map2(op, dz, p);
-            bt_exactquad_map1(op, 0.5 * dz, p);
-        }
-    }
+    BT_SYMP_INTEGRATE(bt_exactquad_map1, bt_exactquad_map2, op, aux, p, (int)op->p[1], (int)op->p[2], op->ds);
 }
 #endif

@@ -228,7 +228,7 @@ class Scheduler:
                               error="device: cuda was asked for but the cluster has no GPU")
             return
         shares = _workers(rec.spec)
-        if shares * self.settings.job_cpus > self._cpus and not self.settings.autoscale_headroom:
+        if shares > 1 and shares * self.settings.job_cpus > self._cpus and not self.settings.autoscale_headroom:
             self.store.finish(job_id, attempt, JobState.FAILED,
                               error=f"workers: {shares} needs {shares * self.settings.job_cpus:g} CPUs "
                                     f"(BEAMTRACK_JOB_CPUS each), the cluster has {self._cpus:g}")

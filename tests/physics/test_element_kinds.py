@@ -54,6 +54,7 @@ def kicks_focusing_rf_line() -> list[E.Element]:
         E.QuadEdge(5.0, flag="exit"), E.ChrAcc(ds=0.5, ez=0.02, bz=0.3, nslice=2),
         E.ExactQuad(ds=0.4, k=2.0, int_order=4, mapsteps=2),
         E.ExactMultipole(ds=0.3, k_normal=[0.0, 1.0, 20.0], k_skew=[0.0, 0.0, 5.0], mapsteps=2),
+        E.ExactCFbend(ds=0.3, k_normal=[0.1, 1.0, 5.0], k_skew=[0.0, 0.2, 0.0], mapsteps=2),
         E.PolygonAperture([-2e-3, 2.5e-3, 1e-3, -2.5e-3, -2e-3], [-2.5e-3, -2e-3, 2.5e-3, 2e-3, -2.5e-3]),
         E.SpinMap(v=[0.3, -0.2, 0.5], A=(1e-2 * np.arange(18).reshape(3, 6)).tolist(), ds=0.1),
     ]

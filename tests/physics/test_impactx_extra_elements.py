@@ -1,4 +1,5 @@
-"""Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, ExactQuad, ExactMultipole: physics checks that need no ImpactX
+"""Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, ExactQuad, ExactMultipole,
+ExactCFbend: physics checks that need no ImpactX
 (per-particle agreement with ImpactX 26.10 is in tests/oracle/test_impactx_oracle.py).
 
 Where the expected numbers come from:
@@ -12,6 +13,7 @@ Where the expected numbers come from:
 - PolygonAperture: a rectangle as a polygon loses what Aperture(rectangular) loses, repeat included.
 - ExactQuad: ChrQuad in the paraxial limit; a symplectic integrator of order n: error / 2^n per halved step.
 - ExactMultipole: its quadrupole term converges to ExactQuad's flow (another splitting of the same H).
+- ExactCFbend: with the curvature only, ExactSbend's exact map and reference arc.
 """
 
 from __future__ import annotations
@@ -205,3 +207,30 @@ def test_exactmultipole_quadrupole_term_is_exactquad() -> None:
     assert float((np.abs(a - b) / scale).max()) < 1e-10
     with pytest.raises(ValueError, match="same length"):
         E.ExactMultipole(ds=0.5, k_normal=[0.0, 1.0], k_skew=[0.0])
+
+
+def test_exactcfbend_pure_dipole_is_exactsbend() -> None:
+    """Without multipoles the split is the exact sector bend alone: ExactSbend's map and reference."""
+    z = random_points(20, 1e-3, seed=13)
+    rc, ds = 4.0, 0.8
+    a, _, sa = track([E.ExactCFbend(ds=ds, k_normal=[1.0 / rc], k_skew=[0.0], mapsteps=3, nslice=2)], z)
+    b, _, sb = track([E.ExactSbend(ds=ds, phi=math.degrees(ds / rc), nslice=2)], z)
+    scale = np.abs(b).max(axis=1, keepdims=True)
+    assert float((np.abs(a - b) / scale).max()) < 1e-11  # 6 bend steps against one exact map: round-off
+    for f in ("x", "z", "px", "pz", "t", "s"):
+        assert getattr(sa.reference, f) == pytest.approx(getattr(sb.reference, f), rel=1e-13, abs=1e-15)
+    with pytest.raises(ValueError, match="curvature"):
+        E.ExactCFbend(ds=0.5, k_normal=[0.0, 1.0], k_skew=[0.0, 0.0])
+    with pytest.raises(ValueError, match="k_skew"):
+        E.ExactCFbend(ds=0.5, k_normal=[0.2], k_skew=[0.1])
+
+
+def test_exactcfbend_is_symplectic() -> None:
+    """J^T S J = S; looser than the other maps: ImpactX's closed-form curved-frame kicks cancel to
+    O((x/rc)^2) of their O(1) terms, so their round-off shows in central differences (measured 2.9e-8)."""
+    z0 = np.array([2e-3, 1e-3, -1.5e-3, 5e-4, 1e-3, 2e-3])
+    J = _jacobian(E.ExactCFbend(ds=0.4, k_normal=[0.2, 1.0, 5.0], k_skew=[0.0, 0.3, -2.0]), z0)
+    S = np.zeros((6, 6))
+    for i in range(3):
+        S[2 * i, 2 * i + 1], S[2 * i + 1, 2 * i] = 1.0, -1.0
+    assert float(np.abs(J.T @ S @ J - S).max()) < 2e-7

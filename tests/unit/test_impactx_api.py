@@ -172,9 +172,8 @@ def test_element_constructors_follow_impactx_order_and_defaults() -> None:
         elements.Multipole(2, 1.0, 0.0, aperture_x=1e-3, aperture_y=1e-3)
     with pytest.raises(TypeError, match="unexpected keyword"):
         elements.Quad(1.0, 2.0, unit=1)  # ImpactX's Quad has no unit
-    for missing in ("ExactCFbend",):
-        with pytest.raises(NotImplementedError, match=missing):
-            getattr(elements, missing)(1.0)
+    cf = elements.ExactCFbend(0.5, np.array([0.2, 1.0]), [0.0, 0.1], 0, 0.0, 0.0, 0.0, 0.0, 0.0, 4, 3, 2)
+    assert (cf.k_normal, cf.k_skew, cf.int_order, cf.mapsteps, cf.nslice) == ([0.2, 1.0], [0.0, 0.1], 4, 3, 2)
     # ImpactX 26.10's orders: QuadEdge(k, unit, flag, ...), TaperedPL(k, taper, unit, ...), ChrAcc(ds, ez, bz, ...)
     qe = elements.QuadEdge(2.0, 1, "exit", 1e-4)
     assert (qe.k, qe.unit, qe.flag, qe.dx) == (2.0, 1, "exit", 1e-4)

@@ -543,8 +543,32 @@ class ExactMultipole(ThickElement):
         return self
 
 
+class ExactCFbend(ThickElement):
+    """Combined-function sector bend with the exact Hamiltonian (ImpactX's ExactCFbend): k_normal[0] the
+    curvature 1/rc [1/m] (unit=0) or the dipole field [T] (unit=1, divided by the rigidity), must be != 0;
+    k_normal[m], k_skew[m] for m = 1..4 the quadrupole .. decapole strengths in 1/m^(m+1) or T/m^m (ImpactX's
+    map has no higher orders; k_skew[0] has no effect in ImpactX and must be 0 here); int_order, mapsteps as ExactQuad."""
+
+    type: Literal["ExactCFbend"] = "ExactCFbend"
+    k_normal: list[float] = Field(min_length=1, max_length=5)
+    k_skew: list[float] = Field(min_length=1, max_length=5)
+    unit: Literal[0, 1] = 0
+    int_order: Literal[2, 4, 6] = 2
+    mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 10
+
+    @model_validator(mode="after")
+    def _coefficients(self) -> ExactCFbend:
+        if len(self.k_normal) != len(self.k_skew):
+            raise ValueError("ExactCFbend: k_normal and k_skew must have the same length")
+        if self.k_normal[0] == 0.0:
+            raise ValueError("ExactCFbend: k_normal[0] (the curvature) must be != 0 (ImpactX's map divides by it)")
+        if self.k_skew[0] != 0.0:
+            raise ValueError("ExactCFbend: k_skew[0] must be 0 (ImpactX's map has no skew dipole term)")
+        return self
+
+
 Element = Annotated[
-    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture | Source | ExactQuad | ExactMultipole,
+    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture | Source | ExactQuad | ExactMultipole | ExactCFbend,
     Field(discriminator="type"),
 ]
 
@@ -554,6 +578,6 @@ ELEMENT_MODELS: dict[str, type[ElementBase]] = {
         Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
         Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
         ShortRF, Buncher, PRot, PlaneXYRot, SpinMap, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
-        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source, ExactQuad, ExactMultipole,
+        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source, ExactQuad, ExactMultipole, ExactCFbend,
     )
 }

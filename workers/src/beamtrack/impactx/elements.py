@@ -71,13 +71,16 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
                   ("nslice", 1), ("name", None)),
     "ExactMultipole": (("ds", _REQ), ("k_normal", _REQ), ("k_skew", _REQ), ("unit", 0), *_COMMON_THICK,
                        ("int_order", 2), ("mapsteps", 10), ("nslice", 1), ("name", None)),
+    "ExactCFbend": (("ds", _REQ), ("k_normal", _REQ), ("k_skew", _REQ), ("unit", 0), *_COMMON_THICK,
+                    ("int_order", 2), ("mapsteps", 10), ("nslice", 1), ("name", None)),
 }
 
 #: parameters ImpactX takes as float sequences (lists, NumPy arrays), passed on as lists
-_FLOAT_LISTS = {"PolygonAperture": ("vertices_x", "vertices_y"), "ExactMultipole": ("k_normal", "k_skew")}
+_FLOAT_LISTS = {"PolygonAperture": ("vertices_x", "vertices_y"), "ExactMultipole": ("k_normal", "k_skew"),
+                "ExactCFbend": ("k_normal", "k_skew")}
 
 #: ImpactX element types beamtrack does not have yet.
-MISSING = ("ExactCFbend",)
+MISSING: tuple[str, ...] = ()
 
 
 def _bind(type_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +232,7 @@ ThinDipole = _make("ThinDipole")
 ChrAcc = _make("ChrAcc")
 ChrPlasmaLens = _make("ChrPlasmaLens")
 Empty = _make("Empty")
-ExactCFbend = _missing("ExactCFbend")
+ExactCFbend = _make("ExactCFbend")
 ExactMultipole = _make("ExactMultipole")
 ExactQuad = _make("ExactQuad")
 PolygonAperture = _make("PolygonAperture")

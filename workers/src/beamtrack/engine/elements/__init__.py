@@ -1,6 +1,6 @@
 """Lattice elements with ImpactX's names and parameters (see beamtrack.spec.elements for units)."""
 
-from .accel_lenses import ChrAcc, ChrPlasmaLens, Empty, ExactMultipole, ExactQuad, QuadEdge, TaperedPL
+from .accel_lenses import ChrAcc, ChrPlasmaLens, Empty, ExactCFbend, ExactMultipole, ExactQuad, QuadEdge, TaperedPL
 from .apertures import Aperture, PolygonAperture
 from .base import Element
 from .bends import CFbend, DipEdge, ExactSbend, PRot, Sbend, ThinDipole
@@ -22,11 +22,11 @@ BUILTIN_ELEMENTS += [
 ]
 BUILTIN_ELEMENTS += [SpinMap]
 BUILTIN_ELEMENTS += [Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source, ExactQuad]
-BUILTIN_ELEMENTS += [ExactMultipole]
+BUILTIN_ELEMENTS += [ExactMultipole, ExactCFbend]
 
 __all__ = ["Aperture", "Buncher", "ConstF", "Kicker", "Multipole", "NonlinearLens", "PlaneXYRot", "RFCavity",
            "ShortRF", "SoftQuadrupole", "SoftSolenoid", "Sol"]
 __all__ += ["BUILTIN_ELEMENTS", "BeamMonitor", "Drift", "Element", "LinearMap", "Marker", "Programmable", "Quad"]
 __all__ += ["CFbend", "ChrDrift", "ChrQuad", "DipEdge", "ExactDrift", "ExactSbend", "PRot", "Sbend", "ThinDipole"]
 __all__ += ["SpinMap"]
-__all__ += ["ChrAcc", "ChrPlasmaLens", "Empty", "ExactMultipole", "ExactQuad", "PolygonAperture", "QuadEdge", "Source", "TaperedPL"]
+__all__ += ["ChrAcc", "ChrPlasmaLens", "Empty", "ExactCFbend", "ExactMultipole", "ExactQuad", "PolygonAperture", "QuadEdge", "Source", "TaperedPL"]

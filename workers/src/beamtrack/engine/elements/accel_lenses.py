@@ -1,4 +1,4 @@
-"""ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, ExactQuad, ExactMultipole and Empty (ImpactX's names, parameters and units)."""
+"""ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, ExactQuad, ExactMultipole, ExactCFbend and Empty (ImpactX's names, parameters and units)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, fill_common, header
+from .base import Element, fill_common, header, push_ref_bend
 
 
 def _strength(el: Element, ref: RefPart) -> float:
@@ -153,3 +153,20 @@ class ExactMultipole(Element):
         ops[0]["p"][0] = float(self.int_order)
         ops[0]["p"][1] = float(self.mapsteps)
         ops[0]["p"][2] = 1.0 / ref_out.rigidity_Tm if self.unit == 1 else 1.0
+
+
+class ExactCFbend(ExactMultipole):
+    """Combined-function sector bend with the exact Hamiltonian (ImpactX's ExactCFbend): ds [m] of arc,
+    k_normal[0] the curvature (unit 0, 1/m) or dipole field (unit 1, T), k_normal/k_skew[1..4] quadrupole ..
+    decapole, int_order 2/4/6, mapsteps per slice."""
+
+    model_cls = spec.ExactCFbend  # type: ignore[assignment]
+    kernel = KernelClass("ExactCFbend", header("exactcfbend.h"), can_lose=True)
+
+    def radius(self, ref: RefPart) -> float:
+        """rc [m] = 1 / k_normal[0] (divided by the rigidity for unit 1), as ImpactX."""
+        k0 = float(self.k_normal[0])
+        return 1.0 / (k0 / ref.rigidity_Tm if self.unit == 1 else k0)
+
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        push_ref_bend(ref, self.ds / self.nslice * nslices, self.radius(ref))

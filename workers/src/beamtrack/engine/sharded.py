@@ -441,7 +441,10 @@ def run_threads(spec: Any, count: int, output_dir: str | Path | None = None, kin
                 listeners: Sequence[Callable[[dict[str, float]], Any]] = ()) -> ShardReducer:
     """Track the job ``spec`` as ``count`` shares in threads of this process; returns the reducer (its rows
     went to ``listeners``, its files under ``output_dir``)."""
-    shards = [ThreadShard(lambda c, i=i: ShardSimulation.for_share(spec, i, count, c, kind)) for i in range(count)]
+    def maker(i: int) -> Callable[[Comm], ShardSimulation]:
+        return lambda c: ShardSimulation.for_share(spec, i, count, c, kind)
+
+    shards = [ThreadShard(maker(i)) for i in range(count)]
     for s in shards:
         s.start()
     first = [s.receive() for s in shards]

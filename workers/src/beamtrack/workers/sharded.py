@@ -96,7 +96,7 @@ class ShardedRun:
         gpus = _assigned("GPU", 0.0) if num_cpus is None else 0.0
         remote = ray.remote(ShardActor).options(num_cpus=cpus, num_gpus=gpus, max_restarts=0, max_task_retries=0)
         spec_json = spec.model_dump_json()
-        self._actors = [remote.remote(spec_json, i, count, kind) for i in range(1, count)]
+        self._actors: list[Any] = [remote.remote(spec_json, i, count, kind) for i in range(1, count)]  # handles
         self._local = ThreadShard(lambda c: ShardSimulation.for_share(spec, 0, count, c, kind))
         self._local.start()
         try:

@@ -141,3 +141,22 @@ def test_two_shares_give_the_single_run_with_3d_space_charge(tmp_path: Path) -> 
     for c in ("positionx", "momentumx", "positiont", "momentumt"):
         scale = np.std(a[last][c])
         assert np.max(np.abs(a[last][c] - b[last][c])) < 1e-10 * scale, c
+
+
+def test_a_stop_or_an_error_ends_every_share(tmp_path: Path) -> None:
+    from beamtrack.engine import TrackingCancelled
+    from beamtrack.engine.spacecharge.solver import SpaceChargeError
+
+    spec = load_spec(case("fodo", 1000))
+    asked = []
+    rows: list[dict] = []
+    with pytest.raises(TrackingCancelled):
+        run_threads(spec, 3, tmp_path / "stop", kind="serial", listeners=[rows.append],
+                    stop_requested=lambda: len(asked.append(1) or asked) > 20)
+    assert 0 < len(rows) < 20  # stopped mid-run (run_threads returned: every share's thread ended)
+    # a beam flat in y cannot get a 3D space-charge kick: every share raises, the driver raises it
+    flat = case("expanding_beam_3D_fft", 1000)
+    flat["beam"]["distribution"] = {"type": "Gaussian", "lambdaX": 1e-3, "lambdaY": 0.0, "lambdaT": 1e-3,
+                                    "lambdaPx": 0.0, "lambdaPy": 0.0, "lambdaPt": 0.0}
+    with pytest.raises(SpaceChargeError, match="flat beam"):
+        run_threads(load_spec(flat), 2, tmp_path / "flat", kind="serial")

@@ -438,9 +438,11 @@ class ThreadShard:
 
 
 def run_threads(spec: Any, count: int, output_dir: str | Path | None = None, kind: str | None = None,
-                listeners: Sequence[Callable[[dict[str, float]], Any]] = ()) -> ShardReducer:
+                listeners: Sequence[Callable[[dict[str, float]], Any]] = (),
+                stop_requested: Callable[[], bool] = lambda: False) -> ShardReducer:
     """Track the job ``spec`` as ``count`` shares in threads of this process; returns the reducer (its rows
-    went to ``listeners``, its files under ``output_dir``)."""
+    went to ``listeners``, its files under ``output_dir``). ``stop_requested`` is asked before every round:
+    True stops every share (TrackingCancelled)."""
     def maker(i: int) -> Callable[[Comm], ShardSimulation]:
         return lambda c: ShardSimulation.for_share(spec, i, count, c, kind)
 
@@ -460,7 +462,7 @@ def run_threads(spec: Any, count: int, output_dir: str | Path | None = None, kin
         return [s.receive() for s in shards]
 
     try:
-        drive(reducer, first, send, lambda: False)
+        drive(reducer, first, send, stop_requested)
     finally:
         reducer.close()
         for s in shards:

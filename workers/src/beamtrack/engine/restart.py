@@ -60,6 +60,14 @@ def _check_not_being_written(path: Path) -> None:
 def read_beam_series(openpmd_path: str | Path, load_step: int | None = None,
                      load_step_index: int | None = None) -> BeamSnapshot:
     """Read species ``beam`` of one iteration of the series at ``openpmd_path`` (see the module doc)."""
+    from .diagnostics.openpmd import IO_LOCK
+
+    with IO_LOCK:  # openpmd-api is not thread-safe; monitor writers may run in other threads
+        return _read_beam_series(openpmd_path, load_step, load_step_index)
+
+
+def _read_beam_series(openpmd_path: str | Path, load_step: int | None,
+                      load_step_index: int | None) -> BeamSnapshot:
     import openpmd_api as io
 
     if load_step is not None and load_step_index is not None:

@@ -31,10 +31,10 @@ def serve(
              "from BEAMTRACK_API_TOKENS and needs --redis-url")] = True,
 ) -> None:
     """Run the simulation service until Ctrl-C, then stop everything it started."""
+    from .logs import install as install_logging
     from .process import Embedded, ServerProcess, local_token
     from .settings import Settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     overrides: dict[str, Any] = {"host": host, "http_port": http_port, "grpc_port": grpc_port,
                                  "data_dir": data_dir, "embedded": embedded}
     if redis_url:
@@ -53,6 +53,7 @@ def serve(
             typer.echo(f"error: {loc + ': ' if loc else ''}{e['msg'].removeprefix('Value error, ')}",
                        err=True)
         raise typer.Exit(2) from None
+    install_logging(settings.log_format_used, logging.INFO)
 
     embedded_rt = Embedded(settings.data_dir, redis_url=settings.redis_url,
                            ray_address=settings.ray_address, num_cpus=num_cpus)

@@ -76,10 +76,11 @@ class ServerProcess:
         self.store = JobStore.from_url(redis_url, prefix=settings.key_prefix,
                                        stream_maxlen=settings.stream_maxlen)
         self.service = JobService(self.store, settings)
-        self.metrics = Metrics(self.store.counts)
         self.hub = StreamHub(AsyncStreams(self.store, redis_url),
                              block_ms=settings.stream_block_ms,
                              max_per_user=settings.max_streams_per_user)
+        self.metrics = Metrics(self._job_counts, stream_clients=self.hub.clients,
+                               redis_up=lambda: float(self.store.ping()), ray_up=self._ray_up)
         self.scheduler: Scheduler | None = None
         self.app = create_app(self.service, self.metrics, self._ready, self.hub,
                               max_spec_bytes=settings.max_spec_bytes)
@@ -89,6 +90,20 @@ class ServerProcess:
         self._http_thread: threading.Thread | None = None
         self._grpc: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _job_counts(self) -> dict[str, int]:
+        return {**self.store.counts(), **self.store.finished_counts()}
+
+    def _ray_up(self) -> float:
+        """1 when this process is connected to Ray and (if it runs one) its scheduler is alive:
+        the Ray side of /readyz."""
+        import ray
+
+        if not ray.is_initialized():
+            return 0.0
+        if self.settings.scheduler:
+            return float(self.scheduler is not None and self.scheduler.alive())
+        return 1.0
 
     def _ready(self) -> dict[str, bool]:
         checks = {"redis": self.store.ping()}
@@ -101,10 +116,12 @@ class ServerProcess:
         s.artifacts.mkdir(parents=True, exist_ok=True)
         raise_fd_limit()
         if s.scheduler:
-            self.scheduler = Scheduler(self.store, s, self.redis_url)
+            self.scheduler = Scheduler(self.store, s, self.redis_url, metrics=self.metrics)
             self.scheduler.start()
         sock = listen_socket(s.host, s.http_port)
         self.http_port = sock.getsockname()[1]
+        # uvicorn's own access log is off: _Observe writes one line per request
+        # (beamtrack.access), without the Authorization header or token-like query values
         config = uvicorn.Config(self.app, log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=2)
         self._uvicorn = uvicorn.Server(config)
@@ -219,12 +236,21 @@ class Embedded:
 
 
 def local_token(data_dir: Path) -> tuple[str, ApiToken]:
-    """The embedded mode's token: BEAMTRACK_LOCAL_TOKEN, else a fresh random one, written to
-    ``data_dir/token`` (mode 0600) so local clients can read it."""
-    token = os.environ.get("BEAMTRACK_LOCAL_TOKEN") or secrets.token_urlsafe(24)
+    """The embedded mode's token: BEAMTRACK_LOCAL_TOKEN, else the one ``data_dir/token`` holds
+    from an earlier start (so clients keep working across restarts), else a fresh random one;
+    written to ``data_dir/token`` (mode 0600) so local clients can read it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "token"
+    token = os.environ.get("BEAMTRACK_LOCAL_TOKEN", "")
+    if not token:
+        try:
+            token = path.read_text().strip()
+        except (FileNotFoundError, UnicodeDecodeError):
+            token = ""
+        if len(token) < 16 or any(c.isspace() for c in token):
+            token = secrets.token_urlsafe(24)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left with a wider mode is narrowed
     with os.fdopen(fd, "w") as f:
         f.write(token + "\n")
     return token, ApiToken(user="local", sha256=hash_token(token), admin=True)

@@ -6,6 +6,7 @@
 import csv
 import io
 import json
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
@@ -29,12 +30,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .limits import body_too_large, check_spec_size, request_limit
+from .logs import scrub_query
 from .metrics import Metrics
 from .routes_scans import scans_router
 from .routes_twiss import twiss_router
 from .service import MAX_PAGE, JobService, Principal, job_public
 from .streams import StreamHub, Subscription
 
+#: One line per HTTP request (method, path with token-like query values scrubbed, status,
+#: duration, user); never a header.
+access_log = logging.getLogger("beamtrack.access")
 #: The error code of an HTTP status the framework answers itself (unknown route, bad method).
 STATUS_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                404: "NOT_FOUND", 405: "UNIMPLEMENTED", 409: "FAILED_PRECONDITION",
@@ -189,8 +194,19 @@ class _Observe:
         else:
             await self.app(scope, receive, send_status)
         route = scope.get("route")
+        elapsed = time.perf_counter() - t0
         self.metrics.requests.labels(scope["method"], getattr(route, "path", "unmatched"),
-                                     str(status[0])).observe(time.perf_counter() - t0)
+                                     str(status[0])).observe(elapsed)
+        # the access log: never a header (the token is in Authorization), query values scrubbed
+        query = scrub_query(scope.get("query_string", b"").decode("latin-1"))
+        path = scope.get("path", "") + (f"?{query}" if query else "")
+        state = scope.get("state") or {}
+        client = scope.get("client")
+        access_log.info("%s %s %d %.1f ms", scope["method"], path, status[0], elapsed * 1e3,
+                        extra={"method": scope["method"], "path": path, "status": status[0],
+                               "duration_ms": round(elapsed * 1e3, 3),
+                               "user": state.get("user", ""),
+                               "client": client[0] if client else None})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -253,8 +269,10 @@ def create_app(
 
     app.add_middleware(_Observe, metrics=metrics, max_body=request_limit(max_spec_bytes))
 
-    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        return service.authenticate(authorization)
+    def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        who = service.authenticate(authorization)
+        request.state.user = who.user  # for the access log
+        return who
 
     Caller = Annotated[Principal, Depends(principal)]
     jobs = APIRouter(prefix="/v1/jobs", tags=["jobs"])

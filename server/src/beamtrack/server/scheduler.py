@@ -32,6 +32,7 @@ from beamtrack.workers.store import JobState, JobStore
 from beamtrack.workers.transfer import Transfer, forget, pull, store_marker
 from ray.exceptions import GetTimeoutError, OutOfMemoryError, RayActorError, RayError, WorkerCrashedError
 
+from .metrics import Metrics
 from .settings import Settings
 
 log = logging.getLogger("beamtrack.scheduler")
@@ -82,13 +83,17 @@ def actor_name(prefix: str, job_id: str, attempt: int) -> str:
 class Scheduler:
     """Background thread: claim queued jobs while the cluster has room, watch their actors."""
 
-    def __init__(self, store: JobStore, settings: Settings, redis_url: str, *, poll_s: float = 0.05):
+    def __init__(self, store: JobStore, settings: Settings, redis_url: str, *, poll_s: float = 0.05,
+                 metrics: Metrics | None = None):
         # its own connection, retrying through Redis outages: no transition may be dropped
         self.store = JobStore.from_url(redis_url, prefix=store.prefix, stream_maxlen=store.stream_maxlen,
                                        retry_s=WORKER_RETRY_S)
         self.settings = settings
         self.redis_url = redis_url
         self.poll_s = poll_s
+        self.metrics = metrics
+        #: when this scheduler requeued a job (epoch s): its queue wait starts there
+        self._requeued_at: dict[str, float] = {}
         self.running: dict[str, Running] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -144,6 +149,40 @@ class Scheduler:
             return self.settings.max_running
         return max(1, int(self._cpus // self.settings.job_cpus)) + self.settings.autoscale_headroom
 
+    # -- metrics ---------------------------------------------------------------------------------
+    def _failed(self, reason: str, n: int = 1) -> None:
+        if self.metrics is not None and n:
+            self.metrics.failures.labels(reason).inc(n)
+
+    def _requeued(self, job_id: str, out: str) -> None:
+        """Count the outcome of a requeue: a retry, or a failure after the last attempt."""
+        if out == "queued":
+            self._requeued_at[job_id] = time.time()
+            if self.metrics is not None:
+                self.metrics.retries.inc()
+        elif out == "failed":
+            self._failed("worker_lost")
+
+    def _observe_wait(self, job_id: str, created_at: float) -> None:
+        since = self._requeued_at.pop(job_id, None) or created_at
+        if self.metrics is not None and since:
+            self.metrics.queue_wait.observe(max(0.0, time.time() - since))
+
+    def _observe_end(self, run: Running) -> None:
+        """At reap: the run time of each of the worker's jobs, and the failures its worker
+        recorded itself (a job error, its memory watch, its own wall-clock stop)."""
+        if self.metrics is None:
+            return
+        elapsed = time.monotonic() - run.started
+        for job_id, _ in run.members:
+            self.metrics.run_time.observe(elapsed)
+            try:
+                rec = self.store.get(job_id)
+            except Exception:  # noqa: BLE001 - metrics only
+                continue
+            if rec.state == JobState.FAILED:
+                self._failed(failure_reason(rec.error))
+
     # -- recovery --------------------------------------------------------------------------------
     def recover(self) -> None:
         """Re-attach to actors of jobs the store says are running, requeue the orphans."""
@@ -165,11 +204,12 @@ class Scheduler:
             except ValueError:
                 out = self.store.requeue(job_id, rec.attempts, "worker lost while the server "
                                          "was down", max_attempts=self.settings.max_attempts)
-                log.warning("job %s had no live worker; now %s", job_id, out)
+                self._requeued(job_id, out)
+                log.warning("job %s had no live worker; now %s", job_id, out, extra={"job_id": job_id})
                 continue
             self.running[job_id] = Running(job_id, rec.attempts, actor,
                                            actor.wait_done.remote(), gpu=False, slots=_workers(rec.spec))
-            log.info("re-attached to job %s attempt %d", job_id, rec.attempts)
+            log.info("re-attached to job %s attempt %d", job_id, rec.attempts, extra={"job_id": job_id})
         for name, members in packs.items():
             try:
                 actor = ray.get_actor(name, namespace=NAMESPACE)
@@ -177,7 +217,9 @@ class Scheduler:
                 for job_id, attempt in members:
                     out = self.store.requeue(job_id, attempt, "worker lost while the server was down",
                                              max_attempts=self.settings.max_attempts)
-                    log.warning("job %s had no live pack worker; now %s", job_id, out)
+                    self._requeued(job_id, out)
+                    log.warning("job %s had no live pack worker; now %s", job_id, out,
+                                extra={"job_id": job_id})
                 continue
             lead = members[0]
             self.running[lead[0]] = Running(lead[0], lead[1], actor, actor.wait_done.remote(), gpu=False,
@@ -224,14 +266,17 @@ class Scheduler:
         gpus_busy = sum(1 for r in self.running.values() if r.gpu)
         use_gpu = rec.device == "cuda" or (rec.device == "auto" and self._gpus - gpus_busy >= 1)
         if rec.device == "cuda" and self._gpus < 1 and not self.settings.autoscale_headroom:
-            self.store.finish(job_id, attempt, JobState.FAILED,
-                              error="device: cuda was asked for but the cluster has no GPU")
+            if self.store.finish(job_id, attempt, JobState.FAILED,
+                                 error="device: cuda was asked for but the cluster has no GPU"):
+                self._failed("error")
+            log.warning("job %s: cuda asked for, the cluster has no GPU", job_id, extra={"job_id": job_id})
             return
         shares = _workers(rec.spec)
         if shares > 1 and shares * self.settings.job_cpus > self._cpus and not self.settings.autoscale_headroom:
-            self.store.finish(job_id, attempt, JobState.FAILED,
-                              error=f"workers: {shares} needs {shares * self.settings.job_cpus:g} CPUs "
-                                    f"(BEAMTRACK_JOB_CPUS each), the cluster has {self._cpus:g}")
+            if self.store.finish(job_id, attempt, JobState.FAILED,
+                                 error=f"workers: {shares} needs {shares * self.settings.job_cpus:g} CPUs "
+                                       f"(BEAMTRACK_JOB_CPUS each), the cluster has {self._cpus:g}"):
+                self._failed("error")
             return
         kind = "cuda" if use_gpu else (None if rec.device == "auto" else rec.device)
         name = actor_name(self.store.prefix, job_id, attempt)
@@ -251,10 +296,21 @@ class Scheduler:
                 ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined,union-attr]  # a Ray actor handle
         except RayError as exc:
             for member, member_attempt in pack or [(job_id, attempt)]:
-                self.store.requeue(member, member_attempt, f"could not start a worker: {exc}",
-                                   max_attempts=self.settings.max_attempts)
+                out = self.store.requeue(member, member_attempt, f"could not start a worker: {exc}",
+                                         max_attempts=self.settings.max_attempts)
+                self._requeued(member, out)
+                log.warning("job %s: could not start a worker: %s; now %s", member, exc, out,
+                            extra={"job_id": member})
             return
         self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack, slots=shares)
+        self._observe_wait(job_id, rec.created_at)
+        for member, _ in pack[1:]:
+            try:
+                self._observe_wait(member, self.store.get(member).created_at)
+            except Exception:  # noqa: BLE001 - metrics only
+                pass
+        log.info("job %s attempt %d: worker started%s", job_id, attempt,
+                 f" (a pack of {len(pack)})" if pack else "", extra={"job_id": job_id})
 
     def _reap(self, run: Running, ref: Any) -> None:
         """Record how the job's worker ended, then forget it. The store write comes first: if
@@ -263,35 +319,47 @@ class Scheduler:
         # the worker had already finished
         try:
             ray.get(ref, timeout=10)
+            self._observe_end(run)
         except LOST as exc:
             for job_id, attempt in run.members:
                 if killed_for_memory(exc):
                     # a rerun would be killed again: fail it, naming the cause
-                    self.store.finish(job_id, attempt, JobState.FAILED,
-                                      error="out of memory: the worker was killed for memory "
-                                            f"({type(exc).__name__})")
+                    if self.store.finish(job_id, attempt, JobState.FAILED,
+                                         error="out of memory: the worker was killed for memory "
+                                               f"({type(exc).__name__})"):
+                        self._failed("out_of_memory")
+                    log.warning("job %s attempt %d: killed for memory", job_id, attempt,
+                                extra={"job_id": job_id})
                 else:
                     reason = f"worker lost: {type(exc).__name__}"
                     out = self.store.requeue(job_id, attempt, reason,
                                              max_attempts=self.settings.max_attempts)
-                    log.warning("job %s attempt %d: %s; now %s", job_id, attempt, reason, out)
+                    self._requeued(job_id, out)
+                    log.warning("job %s attempt %d: %s; now %s", job_id, attempt, reason, out,
+                                extra={"job_id": job_id})
         except (RayError, GetTimeoutError) as exc:
             cause = getattr(exc, "cause", None)
             for job_id, attempt in run.members:
                 if isinstance(exc, OutOfMemoryError):
-                    self.store.finish(job_id, attempt, JobState.FAILED,
-                                      error=f"out of memory: {_first_line(exc)}")
+                    if self.store.finish(job_id, attempt, JobState.FAILED,
+                                         error=f"out of memory: {_first_line(exc)}"):
+                        self._failed("out_of_memory")
                 elif isinstance(cause, ShardLost):
                     # an actor holding a share of the job's beam died: run it again, as for a lost worker
-                    self.store.requeue(job_id, attempt, f"worker lost: {cause}",
-                                       max_attempts=self.settings.max_attempts)
+                    out = self.store.requeue(job_id, attempt, f"worker lost: {cause}",
+                                             max_attempts=self.settings.max_attempts)
+                    self._requeued(job_id, out)
                 elif isinstance(cause, Unavailable):
                     # the worker could not reach the store for minutes: run it again
-                    self.store.requeue(job_id, attempt, f"job store unreachable: {cause}",
-                                       max_attempts=self.settings.max_attempts)
+                    out = self.store.requeue(job_id, attempt, f"job store unreachable: {cause}",
+                                             max_attempts=self.settings.max_attempts)
+                    self._requeued(job_id, out)
                 else:
-                    self.store.finish(job_id, attempt, JobState.FAILED,
-                                      error=f"worker error: {type(exc).__name__}: {_first_line(exc)}")
+                    if self.store.finish(job_id, attempt, JobState.FAILED,
+                                         error=f"worker error: {type(exc).__name__}: {_first_line(exc)}"):
+                        self._failed("error")
+                log.warning("job %s attempt %d: worker ended with %s", job_id, attempt,
+                            type(exc).__name__, extra={"job_id": job_id})
         del self.running[run.job_id]
         try:
             ray.kill(run.actor, no_restart=True)
@@ -301,7 +369,8 @@ class Scheduler:
             try:
                 pull(self.store, job_id, Path(self.settings.artifacts))
             except Exception:  # noqa: BLE001 - the upload stays; the first artifact request pulls it
-                log.exception("job %s: could not pull its uploaded artifacts", job_id)
+                log.exception("job %s: could not pull its uploaded artifacts", job_id,
+                              extra={"job_id": job_id})
 
     def _cancel_waiting(self) -> None:
         """End cancelled jobs whose worker never started (an actor waiting for a node the
@@ -322,12 +391,14 @@ class Scheduler:
         """Kill the worker of a job that ran past its wall-clock limit and did not stop."""
         limit = self.settings.job_wall_s + WALL_GRACE_S
         for run in [r for r in self.running.values() if now - r.started > limit]:
-            log.warning("job %s: past its wall-clock limit; killing its worker", run.job_id)
+            log.warning("job %s: past its wall-clock limit; killing its worker", run.job_id,
+                        extra={"job_id": run.job_id})
             for job_id, attempt in run.members:
-                self.store.finish(job_id, attempt, JobState.FAILED,
-                                  error=f"wall-clock limit: the job ran past its limit of "
-                                        f"{self.settings.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S) "
-                                        "and did not stop; its worker was killed")
+                if self.store.finish(job_id, attempt, JobState.FAILED,
+                                     error=f"wall-clock limit: the job ran past its limit of "
+                                           f"{self.settings.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S) "
+                                           "and did not stop; its worker was killed"):
+                    self._failed("wall_clock")
             del self.running[run.job_id]
             try:
                 ray.kill(run.actor, no_restart=True)
@@ -350,6 +421,18 @@ class Scheduler:
         if swept:
             log.info("retention: removed the artifacts of %d jobs", len(swept))
         return swept
+
+
+def failure_reason(error: str) -> str:
+    """The coarse reason of a failed job's error text (a label of beamtrack_job_failures_total)."""
+    text = error.lower()
+    if "out of memory" in text or "memory limit" in text:
+        return "out_of_memory"
+    if "wall-clock" in text or "wall clock" in text:
+        return "wall_clock"
+    if "worker lost" in text:
+        return "worker_lost"
+    return "error"
 
 
 def _workers(spec_json: str) -> int:

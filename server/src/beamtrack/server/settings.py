@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     #: Artifact retention [s] after a job ends: succeeded jobs, and failed or cancelled ones.
     artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 7 * 86_400.0
     failed_artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 86_400.0
+    #: Log lines of ``beamtrack serve``: ``json`` (one object per line: time, level, logger,
+    #: message, job_id/user) or ``text``; None: json outside the embedded mode, text in it.
+    log_format: Literal["json", "text"] | None = None
+
+    @property
+    def log_format_used(self) -> str:
+        return self.log_format or ("text" if self.embedded else "json")
 
     @model_validator(mode="after")
     def _safe(self) -> Settings:

@@ -66,6 +66,10 @@ class StreamHub:
         """Streams open now, all users."""
         return sum(self.per_user.values())
 
+    def clients(self) -> float:
+        """Streams open now (for /metrics, read from another thread: a snapshot of the counts)."""
+        return float(sum(list(self.per_user.values())))
+
     @property
     def followed_jobs(self) -> int:
         return len(self._watch)

@@ -441,6 +441,15 @@ class JobStore:
         return {"queued": int(queued), "running": int(running)}
 
     @_store_call
+    def finished_counts(self) -> dict[str, int]:
+        """Ended jobs still on record: succeeded, and failed or cancelled (for /metrics)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zcard(self._k("finished", "ok"))
+        pipe.zcard(self._k("finished", "bad"))
+        ok, bad = pipe.execute()
+        return {"succeeded": int(ok), "failed_or_cancelled": int(bad)}
+
+    @_store_call
     def queued_ids(self) -> builtins.list[str]:
         """Queued ids by priority, then submit order: the order one owner's jobs are claimed in
         (``claim``'s fair share interleaves owners of one priority)."""

@@ -206,6 +206,8 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait(timeout)
         finally:
+            if self.proc is not None and self.proc.stderr is not None:
+                self.proc.stderr.close()
             self._release_data_dir()
 
     def __enter__(self) -> RedisServer:

@@ -187,8 +187,10 @@ def constructor_signature(cls: type[Element]) -> inspect.Signature | None:
             params.append(P(name, P.KEYWORD_ONLY, default=default, annotation=_plain_type(f.annotation)))
     try:
         return inspect.Signature(params)
-    except ValueError:  # a required positional after one with a default: keep the generic signature
-        return None
+    except ValueError:
+        # a required positional after one with a default (e.g. Source): every field keyword-only, so
+        # the signature still names exactly the model's fields
+        return inspect.Signature([p.replace(kind=P.KEYWORD_ONLY) for p in params])
 
 
 def fill_common(op: np.void, el: Element, ref: RefPart) -> None:

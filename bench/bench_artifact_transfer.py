@@ -65,8 +65,10 @@ def main() -> None:
                     shutil.rmtree(tmp / "store" / job_id)
                     shutil.rmtree(tmp / f"copy{n}")
                 up, pl = statistics.median(ups), statistics.median(pulls)
-                print(f"| {mib} | {up:.3f} | {mib / up:.0f} | {pl:.3f} | {mib / pl:.0f} | "
-                      f"{max(peaks):.0f} | {statistics.median(copies):.3f} |")
+                print(
+                    f"| {mib} | {up:.3f} | {mib / up:.0f} | {pl:.3f} | {mib / pl:.0f} | "
+                    f"{max(peaks):.0f} | {statistics.median(copies):.3f} |"
+                )
                 shutil.rmtree(src)
         finally:
             server.stop()

@@ -44,8 +44,12 @@ def _sim(npart: int, periods: int, kind: str, slice_diag: bool, out: str, diagno
 
 
 def run(npart: int, periods: int, kind: str, repeat: int) -> dict[str, Any]:
-    configs = {"full": (True, True), "no_slice_diag": (False, True), "slice_loop": (False, False),
-               "no_output": (False, False)}
+    configs = {
+        "full": (True, True),
+        "no_slice_diag": (False, True),
+        "slice_loop": (False, False),
+        "no_output": (False, False),
+    }
     res: dict[str, Any] = {"npart": npart, "periods": periods, "kind": kind}
     for name, (slice_diag, diagnostics) in configs.items():
         times = []

@@ -29,7 +29,9 @@ DRIVER = ROOT / "bench" / "impactx_resampled.py"
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_impactx_examples", ROOT / "bench" / "bench_impactx_examples.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_impactx_examples", ROOT / "bench" / "bench_impactx_examples.py"
+    )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -72,8 +74,10 @@ def main() -> int:
                     counts[code] += r[0] == "pass"
                     if args.json:
                         with args.json.open("a") as f:
-                            f.write(json.dumps({"name": name, "code": code, "sample": k, "status": r[0],
-                                                "error": r[2]}) + "\n")
+                            f.write(
+                                json.dumps({"name": name, "code": code, "sample": k, "status": r[0], "error": r[2]})
+                                + "\n"
+                            )
             cells = []
             for code in ("impactx", "beamtrack"):
                 p = counts[code] / args.samples

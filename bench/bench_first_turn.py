@@ -95,15 +95,27 @@ def main() -> int:
             wall, inner, origin = run(code, env_of(i), arg)
             res.append((wall, inner))
         rows.append((name, res, origin))
-        print(f"{name:<22} wall {statistics.median(r[0] for r in res):7.2f} s   in-process "
-              f"{statistics.median(r[1] for r in res):7.2f} s   ({origin}; {len(res)} runs)", flush=True)
+        print(
+            f"{name:<22} wall {statistics.median(r[0] for r in res):7.2f} s   in-process "
+            f"{statistics.median(r[1] for r in res):7.2f} s   ({origin}; {len(res)} runs)",
+            flush=True,
+        )
 
-    case("beamtrack prebuilt", BEAMTRACK, lambda i: {**base, "BEAMTRACK_PREBUILT_DIR": str(store),
-                                                     "BEAMTRACK_KERNEL_CACHE": str(tmp / f"c_pre{i}")})
-    case("beamtrack compile", BEAMTRACK, lambda i: {**base, "BEAMTRACK_PREBUILT_DIR": str(empty),
-                                                    "BEAMTRACK_KERNEL_CACHE": str(tmp / f"c_jit{i}")})
-    case("beamtrack cached", BEAMTRACK, lambda i: {**base, "BEAMTRACK_PREBUILT_DIR": str(empty),
-                                                   "BEAMTRACK_KERNEL_CACHE": str(tmp / "c_jit0")})
+    case(
+        "beamtrack prebuilt",
+        BEAMTRACK,
+        lambda i: {**base, "BEAMTRACK_PREBUILT_DIR": str(store), "BEAMTRACK_KERNEL_CACHE": str(tmp / f"c_pre{i}")},
+    )
+    case(
+        "beamtrack compile",
+        BEAMTRACK,
+        lambda i: {**base, "BEAMTRACK_PREBUILT_DIR": str(empty), "BEAMTRACK_KERNEL_CACHE": str(tmp / f"c_jit{i}")},
+    )
+    case(
+        "beamtrack cached",
+        BEAMTRACK,
+        lambda i: {**base, "BEAMTRACK_PREBUILT_DIR": str(empty), "BEAMTRACK_KERNEL_CACHE": str(tmp / "c_jit0")},
+    )
     line_meta = json.loads(next((tmp / "c_jit0").rglob("*.json")).read_text())
     xenv = {**base}
     try:
@@ -113,10 +125,14 @@ def main() -> int:
     except RuntimeError as exc:
         print(f"xtrack cases failed: {str(exc).splitlines()[-1]}")
 
-    print(f"compile time, full 'default' kernel ({len(default_meta['classes'])} classes): "
-          f"{default_meta['build_seconds']:.2f} s")
+    print(
+        f"compile time, full 'default' kernel ({len(default_meta['classes'])} classes): "
+        f"{default_meta['build_seconds']:.2f} s"
+    )
     print(f"compile time, line-specific kernel ({', '.join(line_meta['classes'])}): {line_meta['build_seconds']:.2f} s")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
+    )
     return 0
 
 

@@ -44,8 +44,10 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=2000)
     args = ap.parse_args()
     out = Path("/tmp/bench_hook_sandbox")
-    print(f"# {platform.node()} {platform.processor() or platform.machine()}, "
-          f"python {platform.python_version()}, {args.calls} calls each")
+    print(
+        f"# {platform.node()} {platform.processor() or platform.machine()}, "
+        f"python {platform.python_version()}, {args.calls} calls each"
+    )
     print("npart      in-process [us]  sandbox, shared block [us]  sandbox, copy in/out [us]")
     for npart in (1_000, 100_000, 1_000_000):
         sim = make_sim(npart, out)
@@ -61,6 +63,7 @@ def main() -> None:
             sim.beam.real = sim.beam.real.copy()  # no longer the block: each call copies
             copied = per_call_us(hook, max(20, args.calls // 20))
         print(f"{npart:<10d} {local:15.2f}  {shared:26.1f}  {copied:25.1f}")
+
 
 if __name__ == "__main__":
     main()

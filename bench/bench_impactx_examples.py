@@ -49,8 +49,9 @@ def rename(text: str) -> str:
 def extract(repo: Path, dest: Path) -> Path:
     """ImpactX's examples/ tree from a bare git dir or a checkout, into dest/examples."""
     git_dir = repo if (repo / "HEAD").exists() and not (repo / ".git").exists() else repo / ".git"
-    tar = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "HEAD", "examples"], check=True,
-                         capture_output=True).stdout
+    tar = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "archive", "HEAD", "examples"], check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "x", "-C", str(dest)], input=tar, check=True)
     return dest / "examples"
 
@@ -70,25 +71,44 @@ def python_tests(examples: Path) -> list[tuple[str, list[str], str | None]]:
     return out
 
 
-def run_one(py: Path, tree: Path, name: str, inp: list[str], analysis: str | None, workdir: Path,
-            timeout: float, env: dict[str, str]) -> tuple[str, float, str]:
+def run_one(
+    py: Path,
+    tree: Path,
+    name: str,
+    inp: list[str],
+    analysis: str | None,
+    workdir: Path,
+    timeout: float,
+    env: dict[str, str],
+) -> tuple[str, float, str]:
     run_dir = workdir / name
     run_dir.mkdir(parents=True)
     src = tree.parent
     t0 = time.perf_counter()
     try:
-        r = subprocess.run([str(py), str(src / inp[0]), *inp[1:]], cwd=run_dir, capture_output=True, text=True,
-                           timeout=timeout, env=env)
+        r = subprocess.run(
+            [str(py), str(src / inp[0]), *inp[1:]],
+            cwd=run_dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
     except subprocess.TimeoutExpired:
         return "timeout", time.perf_counter() - t0, ""
     dt = time.perf_counter() - t0
     if r.returncode != 0:
-        return "run-fail", dt, (r.stderr or r.stdout).strip().splitlines()[-1:][0] if (r.stderr or r.stdout).strip() else ""
+        return (
+            "run-fail",
+            dt,
+            (r.stderr or r.stdout).strip().splitlines()[-1:][0] if (r.stderr or r.stdout).strip() else "",
+        )
     if analysis is None:
         return "pass", dt, ""
     try:
-        a = subprocess.run([str(py), str(src / analysis)], cwd=run_dir, capture_output=True, text=True,
-                           timeout=timeout, env=env)
+        a = subprocess.run(
+            [str(py), str(src / analysis)], cwd=run_dir, capture_output=True, text=True, timeout=timeout, env=env
+        )
     except subprocess.TimeoutExpired:
         return "analysis-timeout", dt, ""
     if a.returncode != 0:
@@ -128,17 +148,34 @@ def main() -> int:
         rows = []
         print(f"{'example':44s} {'ImpactX':14s} {'t_ix[s]':>8s} {'beamtrack':14s} {'t_bt[s]':>8s}  beamtrack error")
         for name, inp, analysis in tests:
-            ix = skipped if args.only == "beamtrack" else \
-                run_one(ORACLE_PY, ix_tree, name, inp, analysis, t / "run_ix", args.timeout, base)
-            bt = skipped if args.only == "impactx" else \
-                run_one(BT_PY, bt_tree, name, inp, analysis, t / "run_bt", args.timeout, bt_env)
+            ix = (
+                skipped
+                if args.only == "beamtrack"
+                else run_one(ORACLE_PY, ix_tree, name, inp, analysis, t / "run_ix", args.timeout, base)
+            )
+            bt = (
+                skipped
+                if args.only == "impactx"
+                else run_one(BT_PY, bt_tree, name, inp, analysis, t / "run_bt", args.timeout, bt_env)
+            )
             rows.append((name, ix, bt))
             if args.json:
                 with args.json.open("a") as f:
                     for code, r, seed in (("impactx", ix, None), ("beamtrack", bt, args.seed)):
                         if r is not skipped:
-                            f.write(json.dumps({"name": name, "code": code, "seed": seed, "status": r[0],
-                                                "time": round(r[1], 3), "error": r[2]}) + "\n")
+                            f.write(
+                                json.dumps(
+                                    {
+                                        "name": name,
+                                        "code": code,
+                                        "seed": seed,
+                                        "status": r[0],
+                                        "time": round(r[1], 3),
+                                        "error": r[2],
+                                    }
+                                )
+                                + "\n"
+                            )
             print(f"{name:44s} {ix[0]:14s} {ix[1]:8.2f} {bt[0]:14s} {bt[1]:8.2f}  {bt[2][:110]}", flush=True)
         n = len(rows)
         n_ix = sum(r[1][0] == "pass" for r in rows)
@@ -148,8 +185,10 @@ def main() -> int:
         t_bt = sum(r[2][1] for r in both)
         print(f"\nsummary: {n} Python examples; ImpactX passes {n_ix}, beamtrack passes {n_bt}, both {len(both)}")
         if both:
-            print(f"time over the examples both pass: ImpactX {t_ix:.1f} s, beamtrack {t_bt:.1f} s "
-                  f"(ratio ImpactX/beamtrack {t_ix / t_bt:.2f}; includes interpreter start-up and output)")
+            print(
+                f"time over the examples both pass: ImpactX {t_ix:.1f} s, beamtrack {t_bt:.1f} s "
+                f"(ratio ImpactX/beamtrack {t_ix / t_bt:.2f}; includes interpreter start-up and output)"
+            )
     return 0
 
 

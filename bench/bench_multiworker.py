@@ -52,11 +52,18 @@ def main() -> None:
     from beamtrack.workers.sharded import ShardedRun
 
     print(f"load average before: {os.getloadavg()}  (cores: {os.cpu_count()})")
-    ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-             logging_level="WARNING")
+    ray.init(
+        address="local",
+        num_cpus=args.cpus,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        logging_level="WARNING",
+    )
     try:
-        print("| K | setup [s] | loop wall [s] | slowest share tracking [s] | reducer [s] | rounds | "
-              "reducer / wall | (wall - slowest share) / wall | rows |")
+        print(
+            "| K | setup [s] | loop wall [s] | slowest share tracking [s] | reducer [s] | rounds | "
+            "reducer / wall | (wall - slowest share) / wall | rows |"
+        )
         print("|---|---|---|---|---|---|---|---|---|")
         for k in args.k:
             with tempfile.TemporaryDirectory() as tmp:
@@ -81,8 +88,10 @@ def main() -> None:
                 # (shares 1..K-1), which carry as many particles (within one)
                 run.finalize()
                 share = (tm["wall_s"] - tm["max_share_s"]) / tm["wall_s"]
-                print(f"| {k} | {t1 - t0:.2f} | {tm['wall_s']:.2f} | {tm['max_share_s']:.2f} | {tm['reduce_s']:.2f} "
-                      f"| {tm['rounds']:.0f} | {tm['reduce_s'] / tm['wall_s']:.0%} | {share:.0%} | {len(rows)} |")
+                print(
+                    f"| {k} | {t1 - t0:.2f} | {tm['wall_s']:.2f} | {tm['max_share_s']:.2f} | {tm['reduce_s']:.2f} "
+                    f"| {tm['rounds']:.0f} | {tm['reduce_s'] / tm['wall_s']:.0%} | {share:.0%} | {len(rows)} |"
+                )
                 detail = {key: round(v, 3) for key, v in tm.items() if key.startswith("reduce_") and key != "reduce_s"}
                 print(f"|   | reducer per tag [s]: {detail} ||||||||")
     finally:

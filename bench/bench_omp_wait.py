@@ -59,8 +59,21 @@ def run(policy: str, args: argparse.Namespace) -> list[float]:
     env.update(POLICIES[policy], OMP_NUM_THREADS=str(args.threads))
     if "OMP_WAIT_POLICY" not in POLICIES[policy]:
         env["OMP_WAIT_POLICY"] = ""  # the engine's default is PASSIVE only when this is unset
-    res = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "examples" / "fodo.json"), str(args.npart),
-                          str(args.periods), str(args.repeat)], env=env, capture_output=True, text=True, check=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(ROOT / "examples" / "fodo.json"),
+            str(args.npart),
+            str(args.periods),
+            str(args.repeat),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -81,8 +94,10 @@ def main() -> None:
     finally:
         for p in loaders:
             p.terminate()
-    print(f"npart={args.npart} periods={args.periods} threads={args.threads} load={args.load} "
-          f"busy processes, cpus={os.cpu_count()}, loadavg={os.getloadavg()[0]:.1f}")
+    print(
+        f"npart={args.npart} periods={args.periods} threads={args.threads} load={args.load} "
+        f"busy processes, cpus={os.cpu_count()}, loadavg={os.getloadavg()[0]:.1f}"
+    )
     med = {k: statistics.median(v) for k, v in results.items()}
     for k, v in results.items():
         print(f"  {k:8s} median {med[k] * 1e3:8.1f} ms  runs " + " ".join(f"{x * 1e3:.1f}" for x in v))

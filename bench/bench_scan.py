@@ -41,12 +41,14 @@ def base_spec(npart: int) -> dict[str, Any]:
 
 def grid(n: int) -> dict[str, list[float]]:
     """quad1.k x quad2.k, about sqrt(n) values each, n variants in all."""
-    a = max(1, int(round(n ** 0.5)))
+    a = max(1, int(round(n**0.5)))
     while n % a:
         a -= 1
     b = n // a
-    return {"lattice.elements[name=quad1].k": [0.9 + 0.2 * i / max(1, a - 1) for i in range(a)],
-            "lattice.elements[name=quad2].k": [-0.9 - 0.2 * j / max(1, b - 1) for j in range(b)]}
+    return {
+        "lattice.elements[name=quad1].k": [0.9 + 0.2 * i / max(1, a - 1) for i in range(a)],
+        "lattice.elements[name=quad2].k": [-0.9 - 0.2 * j / max(1, b - 1) for j in range(b)],
+    }
 
 
 def packed_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any], data: Path) -> dict[str, Any]:
@@ -67,8 +69,7 @@ def packed_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any], data: Path
     t0 = time.perf_counter()
     # other seeds than the scan's: same cost, no result-cache hits
     sep = [json.loads(v.model_dump_json()) for v in variants[: a.separate]]
-    ids = [c.submit({**d, "name": f"sep{i}", "beam": {**d["beam"], "seed": 5000 + i}})["id"]
-           for i, d in enumerate(sep)]
+    ids = [c.submit({**d, "name": f"sep{i}", "beam": {**d["beam"], "seed": 5000 + i}})["id"] for i, d in enumerate(sep)]
     states = [c.wait(i, timeout=3600)["state"] for i in ids]
     out["separate_s"] = time.perf_counter() - t0
     assert states == ["succeeded"] * len(ids), states
@@ -106,11 +107,23 @@ def main() -> None:
 
     data = Path(tempfile.mkdtemp(prefix="beamtrack-bench-scan-"))
     redis_server = RedisServer(data / "redis").start()
-    ray.init(address="local", num_cpus=a.cpus, include_dashboard=False, namespace="beamtrack",
-             logging_level=logging.WARNING, _node_ip_address="127.0.0.1")
-    settings = Settings(redis_url=redis_server.url, http_port=0, grpc_port=0, data_dir=data,
-                        api_tokens=[ApiToken(user="bench", sha256=hash_token(TOKEN))],
-                        scheduler=True, stream_block_ms=200)
+    ray.init(
+        address="local",
+        num_cpus=a.cpus,
+        include_dashboard=False,
+        namespace="beamtrack",
+        logging_level=logging.WARNING,
+        _node_ip_address="127.0.0.1",
+    )
+    settings = Settings(
+        redis_url=redis_server.url,
+        http_port=0,
+        grpc_port=0,
+        data_dir=data,
+        api_tokens=[ApiToken(user="bench", sha256=hash_token(TOKEN))],
+        scheduler=True,
+        stream_block_ms=200,
+    )
     server = ServerProcess(settings, redis_server.url).start()
     c = Client(f"http://127.0.0.1:{server.http_port}", TOKEN, timeout=120)
     n, spec = a.variants, base_spec(a.npart)
@@ -121,15 +134,18 @@ def main() -> None:
             out = packed_bench(a, c, spec, data)
             for key in ("packed_s", "separate_s", "one_beam_s"):
                 print(f"{key:>12}: {out[key]:8.2f} s")
-            print(f"packed {out['packed_per_s']:.1f} variants/s, one job per variant {out['separate_per_s']:.2f} "
-                  f"variants/s: {out['speedup']:.1f}x; packed / one beam: {out['packed_over_one_beam']:.2f}")
+            print(
+                f"packed {out['packed_per_s']:.1f} variants/s, one job per variant {out['separate_per_s']:.2f} "
+                f"variants/s: {out['speedup']:.1f}x; packed / one beam: {out['packed_over_one_beam']:.2f}"
+            )
             if a.json:
                 a.json.write_text(json.dumps(out, indent=2))
             return
 
         t0 = time.perf_counter()
-        ids = [c.submit({**spec, "name": f"sep{i}", "beam": {**spec["beam"], "seed": 1000 + i}})["id"]
-               for i in range(n)]
+        ids = [
+            c.submit({**spec, "name": f"sep{i}", "beam": {**spec["beam"], "seed": 1000 + i}})["id"] for i in range(n)
+        ]
         states = [c.wait(i, timeout=900)["state"] for i in ids]
         out["separate_s"] = time.perf_counter() - t0
         assert states == ["succeeded"] * n, states
@@ -167,8 +183,10 @@ def main() -> None:
         redis_server.stop()
     for key in ("separate_s", "scan_s", "scan_cached_s", "local_s", "submit_10000_s"):
         print(f"{key:>16}: {out[key]:8.2f} s")
-    print(f"{'per variant':>16}: separate {out['separate_s'] / n:.3f} s, scan {out['scan_s'] / n:.3f} s, "
-          f"cached {out['scan_cached_s'] / n:.4f} s, local {out['local_s'] / n:.3f} s")
+    print(
+        f"{'per variant':>16}: separate {out['separate_s'] / n:.3f} s, scan {out['scan_s'] / n:.3f} s, "
+        f"cached {out['scan_cached_s'] / n:.4f} s, local {out['local_s'] / n:.3f} s"
+    )
     if a.json:
         a.json.write_text(json.dumps(out, indent=2))
 

@@ -63,8 +63,10 @@ def main() -> None:
     a = ap.parse_args()
     ref = RefPart().set_species("proton").set_kin_energy_MeV(250.0)
     b0 = beam(ref, a.npart)
-    print(f"# {platform.node()} {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
-          f"npart {a.npart}")
+    print(
+        f"# {platform.node()} {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+        f"npart {a.npart}"
+    )
     print("| grid | kind | deposit [s] | solve [s] (G) | gather [s] | push [s] | step [s] | CPU [s] | load avg |")
     print("|---|---|---|---|---|---|---|---|---|")
     for g in (int(v) for v in a.grids.split(",")):
@@ -77,9 +79,12 @@ def main() -> None:
                 b.real, b.state, b.id, b.s_lost = b0.real.copy(), b0.state.copy(), b0.id, b0.s_lost
                 rows.append(one_step(solver, b, ref))
             best = min(rows, key=lambda r: r["total"])
-            print(f"| {g}^3 | {kind} | {best['deposit']:.3f} | {best['solve']:.3f} ({best['G']:.3f}) | "
-                  f"{best['gather']:.3f} | {best['push']:.3f} | {best['total']:.3f} | {best['cpu']:.3f} | "
-                  f"{load_average()} |", flush=True)
+            print(
+                f"| {g}^3 | {kind} | {best['deposit']:.3f} | {best['solve']:.3f} ({best['G']:.3f}) | "
+                f"{best['gather']:.3f} | {best['push']:.3f} | {best['total']:.3f} | {best['cpu']:.3f} | "
+                f"{load_average()} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -120,8 +120,12 @@ def main() -> int:
     ap.add_argument("--stream-jobs", type=int, default=10, help="jobs streamed live to the end")
     ap.add_argument("--stream-clients", type=int, default=8, help="concurrent replay readers")
     ap.add_argument("--replays", type=int, default=4, help="replays of each streamed job")
-    ap.add_argument("--transport", choices=("mix", "grpc", "sse"), default="mix",
-                    help="replay over gRPC and SSE alternately (default), or only one")
+    ap.add_argument(
+        "--transport",
+        choices=("mix", "grpc", "sse"),
+        default="mix",
+        help="replay over gRPC and SSE alternately (default), or only one",
+    )
     ap.add_argument("--npart", type=int, default=200)
     ap.add_argument("--periods", type=int, default=10, help="131 diagnostics rows per period")
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -133,9 +137,20 @@ def main() -> int:
     http_port, grpc_port = free_port(), free_port()
     env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", BEAMTRACK_LOCAL_TOKEN="bench")
     serve = subprocess.Popen(
-        [str(Path(sys.executable).parent / "beamtrack"), "serve", "--data-dir", str(data),
-         "--http-port", str(http_port), "--grpc-port", str(grpc_port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(data / "serve.log", "w"))
+        [
+            str(Path(sys.executable).parent / "beamtrack"),
+            "serve",
+            "--data-dir",
+            str(data),
+            "--http-port",
+            str(http_port),
+            "--grpc-port",
+            str(grpc_port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(data / "serve.log", "w"),
+    )
     url = f"http://127.0.0.1:{http_port}"
     results: dict[str, Any] = {}
     try:
@@ -156,8 +171,7 @@ def main() -> int:
         latencies: list[float] = []
         job_ids: list[str] = []
         lock = threading.Lock()
-        per_client = [a.jobs // a.clients + (1 if i < a.jobs % a.clients else 0)
-                      for i in range(a.clients)]
+        per_client = [a.jobs // a.clients + (1 if i < a.jobs % a.clients else 0) for i in range(a.clients)]
 
         def submitter(n: int, k: int) -> None:
             c = Client(url, "bench")
@@ -179,17 +193,23 @@ def main() -> int:
             t.join()
         wall = time.perf_counter() - t0
         results["submit"] = {
-            "jobs": len(job_ids), "clients": a.clients, "seconds": wall,
-            "jobs_per_s": len(job_ids) / wall, "p50_ms": 1e3 * statistics.median(latencies),
+            "jobs": len(job_ids),
+            "clients": a.clients,
+            "seconds": wall,
+            "jobs_per_s": len(job_ids) / wall,
+            "p50_ms": 1e3 * statistics.median(latencies),
             "p99_ms": 1e3 * pct(latencies, 0.99),
         }
-        print(f"submit: {len(job_ids)} jobs by {a.clients} clients in {wall:.2f} s = "
-              f"{len(job_ids) / wall:.0f} jobs/s; p50 {results['submit']['p50_ms']:.1f} ms, "
-              f"p99 {results['submit']['p99_ms']:.1f} ms", flush=True)
+        print(
+            f"submit: {len(job_ids)} jobs by {a.clients} clients in {wall:.2f} s = "
+            f"{len(job_ids) / wall:.0f} jobs/s; p50 {results['submit']['p50_ms']:.1f} ms, "
+            f"p99 {results['submit']['p99_ms']:.1f} ms",
+            flush=True,
+        )
 
         # the first --stream-jobs run; the rest is cancelled so the run stays bounded
         admin = Client(url, "bench")
-        streamed = set(job_ids[:a.stream_jobs])
+        streamed = set(job_ids[: a.stream_jobs])
         for jid in job_ids:
             if jid not in streamed:
                 try:
@@ -211,24 +231,29 @@ def main() -> int:
                 out[jid] = res
 
         t0 = time.perf_counter()
-        threads = [threading.Thread(target=live, args=(jid, i % 2 == 0))
-                   for i, jid in enumerate(sorted(streamed))]
+        threads = [threading.Thread(target=live, args=(jid, i % 2 == 0)) for i, jid in enumerate(sorted(streamed))]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         live_wall = time.perf_counter() - t0
-        expected = {jid: admin.get(jid)["result"] and len(admin.diagnostics(jid))
-                    for jid in streamed}
+        expected = {jid: admin.get(jid)["result"] and len(admin.diagnostics(jid)) for jid in streamed}
         for jid, (ids, kinds) in out.items():
             live_msgs += len(ids)
             lo, du = check_stream(ids, kinds, expected[jid] or 0)
             lost, dup = lost + lo, dup + du
-        results["live"] = {"jobs": len(streamed), "messages": live_msgs, "seconds": live_wall,
-                           "messages_per_s": live_msgs / live_wall}
-        print(f"live: {len(streamed)} jobs streamed to the end, {live_msgs} messages in "
-              f"{live_wall:.2f} s = {live_msgs / live_wall:.0f} msg/s (bounded by the engine "
-              f"and actor start-up)", flush=True)
+        results["live"] = {
+            "jobs": len(streamed),
+            "messages": live_msgs,
+            "seconds": live_wall,
+            "messages_per_s": live_msgs / live_wall,
+        }
+        print(
+            f"live: {len(streamed)} jobs streamed to the end, {live_msgs} messages in "
+            f"{live_wall:.2f} s = {live_msgs / live_wall:.0f} msg/s (bounded by the engine "
+            f"and actor start-up)",
+            flush=True,
+        )
 
         # -- 3. replay ----------------------------------------------------------------------
         work = [jid for jid in sorted(streamed) for _ in range(a.replays)]
@@ -239,7 +264,7 @@ def main() -> int:
             g = GrpcClient(f"127.0.0.1:{grpc_port}", "bench")
             c = Client(url, "bench")
             nonlocal lost, dup
-            for i, jid in enumerate(work[k::a.stream_clients]):
+            for i, jid in enumerate(work[k :: a.stream_clients]):
                 use_grpc = (i + k) % 2 == 0 if a.transport == "mix" else a.transport == "grpc"
                 ids, kinds = stream_grpc(g, jid) if use_grpc else stream_rest(c, jid)
                 lo, du = check_stream(ids, kinds, expected[jid] or 0)
@@ -260,22 +285,35 @@ def main() -> int:
         own1 = os.times()
         server_us = 1e6 * (cpu_s(serve.pid) - cpu0) / max(total, 1)
         client_us = 1e6 * (own1.user + own1.system - own0.user - own0.system) / max(total, 1)
-        results["replay"] = {"streams": len(counts), "clients": a.stream_clients,
-                             "transport": a.transport, "messages": total, "seconds": replay_wall,
-                             "messages_per_s": total / replay_wall,
-                             "server_cpu_us_per_msg": server_us,
-                             "client_cpu_us_per_msg": client_us,
-                             "load_avg_1m": [load0, os.getloadavg()[0]]}
+        results["replay"] = {
+            "streams": len(counts),
+            "clients": a.stream_clients,
+            "transport": a.transport,
+            "messages": total,
+            "seconds": replay_wall,
+            "messages_per_s": total / replay_wall,
+            "server_cpu_us_per_msg": server_us,
+            "client_cpu_us_per_msg": client_us,
+            "load_avg_1m": [load0, os.getloadavg()[0]],
+        }
         results["lost"], results["duplicated"] = lost, dup
         rpid = redis_pid(serve.pid)
-        results["memory_mb"] = {"server_idle": rss0, "server_peak": max(rss_peak),
-                                "redis": rss_mb(rpid) if rpid else None}
-        print(f"replay ({a.transport}): {len(counts)} streams by {a.stream_clients} clients, "
-              f"{total} messages in {replay_wall:.2f} s = {total / replay_wall:.0f} msg/s; CPU "
-              f"per message: server {server_us:.0f} us, clients {client_us:.0f} us; load "
-              f"average {load0:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
-        print(f"lost {lost}, duplicated {dup}; server RSS {rss0:.0f} MB idle, "
-              f"{max(rss_peak):.0f} MB peak; redis RSS {results['memory_mb']['redis'] or 0:.0f} MB")
+        results["memory_mb"] = {
+            "server_idle": rss0,
+            "server_peak": max(rss_peak),
+            "redis": rss_mb(rpid) if rpid else None,
+        }
+        print(
+            f"replay ({a.transport}): {len(counts)} streams by {a.stream_clients} clients, "
+            f"{total} messages in {replay_wall:.2f} s = {total / replay_wall:.0f} msg/s; CPU "
+            f"per message: server {server_us:.0f} us, clients {client_us:.0f} us; load "
+            f"average {load0:.2f} -> {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+        print(
+            f"lost {lost}, duplicated {dup}; server RSS {rss0:.0f} MB idle, "
+            f"{max(rss_peak):.0f} MB peak; redis RSS {results['memory_mb']['redis'] or 0:.0f} MB"
+        )
         results["machine"] = f"{platform.node()} {os.cpu_count()} cores, {platform.platform()}"
         results["args"] = vars(a) | {"json": str(a.json) if a.json else None}
         if a.json:

@@ -50,8 +50,10 @@ def pct(values: list[float], q: float) -> float:
 def summary(name: str, seconds: list[float]) -> dict[str, float]:
     ms = [1e3 * s for s in seconds]
     out = {"p50_ms": statistics.median(ms), "p99_ms": pct(ms, 0.99), "max_ms": max(ms)}
-    print(f"{name}: p50 {out['p50_ms']:.2f} ms, p99 {out['p99_ms']:.2f} ms, "
-          f"max {out['max_ms']:.2f} ms ({len(ms)} calls)", flush=True)
+    print(
+        f"{name}: p50 {out['p50_ms']:.2f} ms, p99 {out['p99_ms']:.2f} ms, max {out['max_ms']:.2f} ms ({len(ms)} calls)",
+        flush=True,
+    )
     return out
 
 
@@ -82,42 +84,38 @@ async def unary(base: str, grpc_port: int, job_id: str, n: int) -> dict[str, lis
     return out
 
 
-async def idle_phase(a: argparse.Namespace, server: ServerProcess, jobs: list[str]
-                     ) -> dict[str, Any]:
+async def idle_phase(a: argparse.Namespace, server: ServerProcess, jobs: list[str]) -> dict[str, Any]:
     base = f"http://127.0.0.1:{server.http_port}"
     results: dict[str, Any] = {}
     quiet = await unary(base, server.grpc_port, jobs[0], a.requests)
-    results["no_streams"] = {k: summary(f"{k} unary, no stream open", v)
-                             for k, v in quiet.items()}
+    results["no_streams"] = {k: summary(f"{k} unary, no stream open", v) for k, v in quiet.items()}
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(base_url=base, headers=AUTH, limits=limits,
-                                 timeout=httpx.Timeout(60, read=None)) as c:
+    async with httpx.AsyncClient(base_url=base, headers=AUTH, limits=limits, timeout=httpx.Timeout(60, read=None)) as c:
         sem = asyncio.Semaphore(64)
 
         async def open_sse(i: int) -> httpx.Response:
             async with sem:
-                r = await c.send(c.build_request("GET", f"/v1/jobs/{jobs[i % len(jobs)]}/events"),
-                                 stream=True)
+                r = await c.send(c.build_request("GET", f"/v1/jobs/{jobs[i % len(jobs)]}/events"), stream=True)
                 assert r.status_code == 200
                 return r
 
         t0 = time.perf_counter()
         sse = await asyncio.gather(*(open_sse(i) for i in range(a.sse)))
         channels = [grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") for _ in range(4)]
-        calls = [pb_grpc.JobServiceStub(channels[i % 4]).StreamEvents(
-            pb.StreamDiagnosticsRequest(id=jobs[i % len(jobs)]), metadata=MD)
-            for i in range(a.grpc)]
+        calls = [
+            pb_grpc.JobServiceStub(channels[i % 4]).StreamEvents(
+                pb.StreamDiagnosticsRequest(id=jobs[i % len(jobs)]), metadata=MD
+            )
+            for i in range(a.grpc)
+        ]
         await asyncio.gather(*(call.read() for call in calls))
         opened = time.perf_counter() - t0
         held = server.hub.active
-        print(f"opened {a.sse} SSE + {a.grpc} gRPC streams in {opened:.1f} s "
-              f"(hub holds {held})", flush=True)
+        print(f"opened {a.sse} SSE + {a.grpc} gRPC streams in {opened:.1f} s (hub holds {held})", flush=True)
         busy = await unary(base, server.grpc_port, jobs[0], a.requests)
-        results["with_streams"] = {k: summary(f"{k} unary, {held} streams held", v)
-                                   for k, v in busy.items()}
+        results["with_streams"] = {k: summary(f"{k} unary, {held} streams held", v) for k, v in busy.items()}
         results["streams_held"], results["open_seconds"] = held, opened
-        conns = sum(1 for cl in server.store.r.client_list()
-                    if cl.get("name") == "beamtrack-streams")
+        conns = sum(1 for cl in server.store.r.client_list() if cl.get("name") == "beamtrack-streams")
         results["redis_connections_of_streams"] = conns
         print(f"Redis connections the streams use: {conns}", flush=True)
         for r in sse:
@@ -134,16 +132,24 @@ def main() -> int:
     ap.add_argument("--sse", type=int, default=2000, help="idle SSE streams (max 5000)")
     ap.add_argument("--grpc", type=int, default=300, help="idle gRPC streams (max 2000)")
     ap.add_argument("--requests", type=int, default=300, help="unary calls measured per phase")
-    ap.add_argument("--proto0", action="store_true",
-                    help="also measure keep-alive with the old proto-0 listening socket")
+    ap.add_argument(
+        "--proto0", action="store_true", help="also measure keep-alive with the old proto-0 listening socket"
+    )
     ap.add_argument("--json", type=Path, help="also write the results here")
     a = ap.parse_args()
     a.sse, a.grpc = min(a.sse, 5000), min(a.grpc, 2000)
     data = Path(tempfile.mkdtemp(prefix="beamtrack-bench-"))
     redis_server = RedisServer(data / "redis").start()
-    settings = Settings(redis_url=redis_server.url, http_port=0, grpc_port=0, data_dir=data,
-                        api_tokens=[ApiToken(user="bench", sha256=hash_token(TOKEN))],
-                        scheduler=False, max_streams_per_user=10_000, stream_block_ms=5000)
+    settings = Settings(
+        redis_url=redis_server.url,
+        http_port=0,
+        grpc_port=0,
+        data_dir=data,
+        api_tokens=[ApiToken(user="bench", sha256=hash_token(TOKEN))],
+        scheduler=False,
+        max_streams_per_user=10_000,
+        stream_block_ms=5000,
+    )
     results: dict[str, Any] = {}
     try:
         variants = [("nodelay", runtime.listen_socket)]
@@ -155,8 +161,7 @@ def main() -> int:
             spec = json.loads((ROOT / "examples" / "fodo.json").read_text())
             spec = spec.get("spec", spec)
             job = server.service.submit(server.service.authenticate(f"Bearer {TOKEN}"), spec)
-            with httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}",
-                              headers=AUTH) as c:
+            with httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", headers=AUTH) as c:
                 c.get(f"/v1/jobs/{job.id}")
                 lat = []
                 for _ in range(a.requests):
@@ -165,14 +170,16 @@ def main() -> int:
                     lat.append(time.perf_counter() - t0)
             results[f"keepalive_{name}"] = summary(f"keep-alive GET, {name} socket", lat)
             if name == "nodelay":
-                jobs = [server.service.submit(
-                    server.service.authenticate(f"Bearer {TOKEN}"), spec).id for _ in range(20)]
+                jobs = [
+                    server.service.submit(server.service.authenticate(f"Bearer {TOKEN}"), spec).id for _ in range(20)
+                ]
                 for _ in range(21):
                     server.store.claim()
                 results["idle"] = asyncio.run(idle_phase(a, server, jobs))
             server.stop()
-        results["machine"] = (f"{platform.node()} {os.cpu_count()} cores, {platform.platform()}, "
-                              f"load {os.getloadavg()[0]:.2f}")
+        results["machine"] = (
+            f"{platform.node()} {os.cpu_count()} cores, {platform.platform()}, load {os.getloadavg()[0]:.2f}"
+        )
         results["args"] = vars(a) | {"json": str(a.json) if a.json else None}
         if a.json:
             a.json.write_text(json.dumps(results, indent=2))

@@ -26,27 +26,40 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "out" / "e2e"
 CHROMIUM = os.environ.get("BEAMTRACK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STATIC = ROOT / "server" / "src" / "beamtrack" / "server" / "static" / "dashboard"
 #: the accessibility rules engine, a devDependency of the dashboard (never served)
 AXE = ROOT / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
-TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789",
-          "admin": "admin-token-0123456789"}
+TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789", "admin": "admin-token-0123456789"}
 FODO = json.loads((ROOT / "examples" / "fodo.json").read_text())
 
 if not (shutil.which(CHROMIUM) or Path(CHROMIUM).is_file()):
-    pytest.skip(f"no Chromium at {CHROMIUM} (scripts/setup.sh installs Debian's chromium)",
-                allow_module_level=True)
+    pytest.skip(f"no Chromium at {CHROMIUM} (scripts/setup.sh installs Debian's chromium)", allow_module_level=True)
 
 
 def _settings(redis_url: str, data_dir: Path, *, scheduler: bool) -> Any:
     from beamtrack.server.settings import ApiToken, Settings, hash_token
 
     tokens = [ApiToken(user=u, sha256=hash_token(t), admin=(u == "admin")) for u, t in TOKENS.items()]
-    return Settings(redis_url=redis_url, http_port=0, grpc_port=0, data_dir=data_dir,
-                    key_prefix=f"e{uuid.uuid4().hex[:10]}", api_tokens=tokens, scheduler=scheduler,
-                    stream_block_ms=200)
+    return Settings(
+        redis_url=redis_url,
+        http_port=0,
+        grpc_port=0,
+        data_dir=data_dir,
+        key_prefix=f"e{uuid.uuid4().hex[:10]}",
+        api_tokens=tokens,
+        scheduler=scheduler,
+        stream_block_ms=200,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +81,15 @@ def service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     ours = not ray.is_initialized()  # the integration tests' session Ray may be up already
     if ours:
-        ray.init(address="local", num_cpus=2, include_dashboard=False, namespace="beamtrack",
-                 logging_level=logging.WARNING, _node_ip_address="127.0.0.1")
-    server = ServerProcess(_settings(redis_url, tmp_path_factory.mktemp("data"), scheduler=True),
-                           redis_url).start()
+        ray.init(
+            address="local",
+            num_cpus=2,
+            include_dashboard=False,
+            namespace="beamtrack",
+            logging_level=logging.WARNING,
+            _node_ip_address="127.0.0.1",
+        )
+    server = ServerProcess(_settings(redis_url, tmp_path_factory.mktemp("data"), scheduler=True), redis_url).start()
     yield server
     server.stop(kill_actors=True)
     if ours:
@@ -135,7 +153,8 @@ class Page:
         found = self.page.evaluate(
             "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => r.violations"
             ".filter(v => ['serious', 'critical'].includes(v.impact))"
-            ".map(v => v.id + ': ' + v.help + ' @ ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))")
+            ".map(v => v.id + ': ' + v.help + ' @ ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))"
+        )
         assert not found, f"{what}: " + "; ".join(found)
 
     def shot(self, name: str, *, full_page: bool = True) -> None:
@@ -190,13 +209,17 @@ def test_submit_fodo_live_plot_then_cancel(page: Page, service: Any) -> None:
     page.login("alice")
     pg = page.page
     job_id = _submit_fodo(page, periods=400)
-    pg.wait_for_function("document.querySelector('[data-testid=job-state]').textContent === 'running'"
-                         " && Number(document.querySelector('[data-testid=plot-sigma]').dataset.points) > 0",
-                         timeout=120_000)
+    pg.wait_for_function(
+        "document.querySelector('[data-testid=job-state]').textContent === 'running'"
+        " && Number(document.querySelector('[data-testid=plot-sigma]').dataset.points) > 0",
+        timeout=120_000,
+    )
 
     def sample() -> tuple[int, str]:
-        r = pg.evaluate("[Number(document.querySelector('[data-testid=plot-sigma]').dataset.points),"
-                        " document.querySelector('[data-testid=job-state]').textContent]")
+        r = pg.evaluate(
+            "[Number(document.querySelector('[data-testid=plot-sigma]').dataset.points),"
+            " document.querySelector('[data-testid=job-state]').textContent]"
+        )
         return int(r[0]), str(r[1])
 
     first, state = sample()
@@ -210,8 +233,9 @@ def test_submit_fodo_live_plot_then_cancel(page: Page, service: Any) -> None:
     page.audit("job page, running")
     page.shot("job-running")
     pg.locator("#cancel-job").click()
-    pg.wait_for_function("document.querySelector('[data-testid=job-state]').textContent === 'cancelled'",
-                         timeout=60_000)
+    pg.wait_for_function(
+        "document.querySelector('[data-testid=job-state]').textContent === 'cancelled'", timeout=60_000
+    )
     assert service.store.get(job_id).state.value == "cancelled"
     assert "result: cancelled" in pg.get_by_test_id("job-log").inner_text()
     page.shot("job-cancelled")
@@ -221,16 +245,19 @@ def test_finished_job_phase_space_downloads_and_table(page: Page, service: Any) 
     page.login("alice")
     pg = page.page
     job_id = _submit_fodo(page)
-    pg.wait_for_function("document.querySelector('[data-testid=job-state]').textContent === 'succeeded'",
-                         timeout=120_000)
+    pg.wait_for_function(
+        "document.querySelector('[data-testid=job-state]').textContent === 'succeeded'", timeout=120_000
+    )
     heatmaps = pg.get_by_test_id("phase-space").locator("figure.heatmap")
     heatmaps.first.wait_for()
     assert sorted(heatmaps.evaluate_all("els => els.map(e => e.dataset.plane)")) == ["t-pt", "x-px", "x-y", "y-py"]
     # the histograms hold every particle of the first monitor pass
     assert "10000 particles" in pg.get_by_test_id("phase-space").locator("..").inner_text()
     pg.locator("#ps-iteration").select_option(index=2)
-    pg.wait_for_function("document.querySelector('#ps-iteration').selectedIndex === 2"
-                         " && !!document.querySelector('[data-testid=phase-space]')")
+    pg.wait_for_function(
+        "document.querySelector('#ps-iteration').selectedIndex === 2"
+        " && !!document.querySelector('[data-testid=phase-space]')"
+    )
     rows = int(pg.get_by_test_id("plot-sigma").get_attribute("data-points") or 0)
     assert rows == len(service.store.diagnostics(job_id)) > 0
     pg.wait_for_function("Number(document.querySelector('[data-testid=plot-energy]').dataset.points) > 0")
@@ -279,8 +306,10 @@ def test_validation_error_shown_at_the_field(page: Page) -> None:
     assert pg.locator("#submit-job").is_disabled()
     # "show field" selects the bad value in the editor
     err.get_by_role("button", name="show field").click()
-    selected = pg.evaluate("(() => { const t = document.querySelector('#spec');"
-                           " return t.value.slice(t.selectionStart, t.selectionEnd); })()")
+    selected = pg.evaluate(
+        "(() => { const t = document.querySelector('#spec');"
+        " return t.value.slice(t.selectionStart, t.selectionEnd); })()"
+    )
     assert selected == "-5"
     line = text[: text.index('"npart"')].count("\n") + 1
     assert f"(line {line})" in err.inner_text()
@@ -339,8 +368,7 @@ def test_keyboard_only_login_and_navigation(page: Page) -> None:
     pg.get_by_role("heading", name="Submit a job").wait_for()
 
 
-def test_admin_sees_everyones_jobs_and_1000_render(browser: Any, redis_url: str,
-                                                   tmp_path: Path) -> None:
+def test_admin_sees_everyones_jobs_and_1000_render(browser: Any, redis_url: str, tmp_path: Path) -> None:
     """A server without a scheduler keeps 1000 queued jobs of two users; admin lists them all."""
     from beamtrack.server.process import ServerProcess
 
@@ -355,16 +383,18 @@ def test_admin_sees_everyones_jobs_and_1000_render(browser: Any, redis_url: str,
             pg = p.page
             t0 = time.perf_counter()
             pg.locator("#page-size").select_option("1000")
-            pg.wait_for_function("document.querySelectorAll('table.jobs tbody tr').length === 1000",
-                                 timeout=30_000)
+            pg.wait_for_function("document.querySelectorAll('table.jobs tbody tr').length === 1000", timeout=30_000)
             wall = time.perf_counter() - t0
             # the app measures from the fetched page to its effect after the paint of the rows
             render = pg.wait_for_function(
                 "(() => { const e = performance.getEntriesByName('jobs-render')"
                 ".filter(x => x.detail.rows === 1000); return e.length ? e[e.length - 1].duration : null; })()",
-                timeout=30_000).json_value()
-            print(f"\n1000-job page: {render:.0f} ms render after fetch, {wall * 1000:.0f} ms "
-                  "from choosing 1000 to rows in the DOM (two API pages included)")
+                timeout=30_000,
+            ).json_value()
+            print(
+                f"\n1000-job page: {render:.0f} ms render after fetch, {wall * 1000:.0f} ms "
+                "from choosing 1000 to rows in the DOM (two API pages included)"
+            )
             owners = set(pg.locator("table.jobs tbody tr td:nth-child(5)").all_inner_texts())
             assert owners == {"alice", "bob"}
             pg.locator("#filter-owner").fill("bob")
@@ -429,8 +459,7 @@ def test_hook_values_plotted_and_its_traceback_shown(page: Page, service: Any) -
     pg.get_by_test_id("spec-valid").wait_for()
     pg.locator("#submit-job").click()
     pg.get_by_test_id("job-state").wait_for()
-    pg.wait_for_function("document.querySelector('[data-testid=job-state]').textContent === 'failed'",
-                         timeout=120_000)
+    pg.wait_for_function("document.querySelector('[data-testid=job-state]').textContent === 'failed'", timeout=120_000)
     error = pg.get_by_test_id("job-error")
     error.wait_for()
     text = error.inner_text()

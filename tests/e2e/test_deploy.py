@@ -30,8 +30,9 @@ TOKENS = '[{"user": "ana", "sha256": "' + "0" * 64 + '"}]'
 
 def compose_config(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     assert COMPOSE is not None
-    return subprocess.run([COMPOSE, "-f", str(COMPOSE_FILE), *args], capture_output=True,
-                          text=True, env=env, timeout=60)
+    return subprocess.run(
+        [COMPOSE, "-f", str(COMPOSE_FILE), *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def resolved(*profiles: str) -> dict[str, Any]:
@@ -118,8 +119,11 @@ def test_raycluster_against_kuberay_crd_schema() -> None:
     gpu = groups["gpu"]
     assert gpu["minReplicas"] == 0 and gpu["maxReplicas"] >= 1 and gpu["rayStartParams"]["num-gpus"] == "1"
     assert gpu["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    images = [c["image"] for g in [spec["headGroupSpec"], *spec["workerGroupSpecs"]]
-              for c in g["template"]["spec"]["containers"]]
+    images = [
+        c["image"]
+        for g in [spec["headGroupSpec"], *spec["workerGroupSpecs"]]
+        for c in g["template"]["spec"]["containers"]
+    ]
     assert all(":" in i and not i.endswith(":latest") for i in images), images
 
 
@@ -132,8 +136,7 @@ def test_kuberay_server_redis_and_secrets() -> None:
     assert script.startswith("ray start --address=beamtrack-head-svc:6379 --num-cpus=0")
     assert "exec beamtrack serve --no-embedded" in script
     env = {e["name"]: e for e in container["env"]}
-    assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "beamtrack-ray-token",
-                                                                  "key": "auth_token"}
+    assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "beamtrack-ray-token", "key": "auth_token"}
     assert container["envFrom"] == [{"secretRef": {"name": "beamtrack-tokens"}}]
     assert env["BEAMTRACK_REDIS_URL"]["value"] == "redis://beamtrack-redis:6379/0"
     assert env["BEAMTRACK_ARTIFACT_TRANSFER"]["value"] == "always"

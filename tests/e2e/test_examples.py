@@ -14,8 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_fodo_api_example(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "fodo_api.py"), "--out", str(tmp_path), "--npart", "5000"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "fodo_api.py"), "--out", str(tmp_path), "--npart", "5000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(re.findall(r"^period \d+: ", proc.stdout, flags=re.M)) == 10
     assert (tmp_path / "diags" / "openPMD" / "monitor.h5").exists()
@@ -35,10 +39,16 @@ def test_surrogate_element_example() -> None:
 
 def test_cli_bad_spec_names_field(tmp_path: Path) -> None:
     spec = tmp_path / "bad.json"
-    spec.write_text('{"name": "x", "reference": {"species": "muon", "kin_energy_MeV": 1}, "beam": {"npart": -1, '
-                    '"distribution": {"type": "Waterbag"}}, "lattice": {"elements": [{"type": "Quad", "ds": 1}]}}')
-    proc = subprocess.run([str(Path(sys.executable).parent / "beamtrack"), "run", str(spec), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=120)
+    spec.write_text(
+        '{"name": "x", "reference": {"species": "muon", "kin_energy_MeV": 1}, "beam": {"npart": -1, '
+        '"distribution": {"type": "Waterbag"}}, "lattice": {"elements": [{"type": "Quad", "ds": 1}]}}'
+    )
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "beamtrack"), "run", str(spec), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     err = proc.stderr
     assert "Traceback" not in err

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789",
-          "admin": "admin-token-0123456789"}
+TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789", "admin": "admin-token-0123456789"}
 
 
 def wait_for(pred: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
@@ -56,8 +55,14 @@ def ray_local() -> Iterator[None]:
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, namespace="beamtrack",
-             logging_level=logging.WARNING, _node_ip_address="127.0.0.1")
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        namespace="beamtrack",
+        logging_level=logging.WARNING,
+        _node_ip_address="127.0.0.1",
+    )
     yield
     ray.shutdown()
 
@@ -80,12 +85,19 @@ def server_factory(redis_server: Any, tmp_path: Path) -> Iterator[Callable[..., 
 
             if not ray.is_initialized():
                 raise RuntimeError("request the ray_local fixture for a scheduler")
-        tokens = [ApiToken(user=u, sha256=hash_token(t), admin=(u == "admin"))
-                  for u, t in TOKENS.items()]
+        tokens = [ApiToken(user=u, sha256=hash_token(t), admin=(u == "admin")) for u, t in TOKENS.items()]
         url = redis_url or redis_server.url
         kw.setdefault("stream_block_ms", 200)
-        settings = Settings(redis_url=url, http_port=0, grpc_port=0, data_dir=tmp_path,
-                            key_prefix=prefix, api_tokens=tokens, scheduler=scheduler, **kw)
+        settings = Settings(
+            redis_url=url,
+            http_port=0,
+            grpc_port=0,
+            data_dir=tmp_path,
+            key_prefix=prefix,
+            api_tokens=tokens,
+            scheduler=scheduler,
+            **kw,
+        )
         server = ServerProcess(settings, url).start()
         made.append(server)
         return server

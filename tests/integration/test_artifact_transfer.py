@@ -71,8 +71,7 @@ def test_chunked_round_trip_fencing_and_cap(redis_server: Any, tmp_path: Path) -
     assert not pull(store, job_id, dest)
 
 
-def test_an_upload_not_whole_or_leaving_its_directory_is_refused(redis_server: Any,
-                                                                 tmp_path: Path) -> None:
+def test_an_upload_not_whole_or_leaving_its_directory_is_refused(redis_server: Any, tmp_path: Path) -> None:
     store = JobStore.from_url(redis_server.url, prefix=f"t{uuid.uuid4().hex[:10]}")
     job_id, attempt = running_job(store)
     src = tmp_path / "src"
@@ -84,15 +83,13 @@ def test_an_upload_not_whole_or_leaving_its_directory_is_refused(redis_server: A
     with pytest.raises(ValueError, match="missing"):
         pull(store, job_id, dest)
     assert list(dest.iterdir()) == []  # neither the job's directory nor a half-assembled one
-    store.r.hset(f"{store.prefix}:art:{job_id}", "manifest",
-                 '[{"name": "../../escaped", "size": 0, "chunks": 0}]')
+    store.r.hset(f"{store.prefix}:art:{job_id}", "manifest", '[{"name": "../../escaped", "size": 0, "chunks": 0}]')
     with pytest.raises(ValueError, match="leaves the job's directory"):
         pull(store, job_id, dest)
     assert list(dest.iterdir()) == [] and not (tmp_path / "escaped").exists()
 
 
-def test_a_lost_attempts_chunks_are_dropped_by_the_next_commit(redis_server: Any,
-                                                               tmp_path: Path) -> None:
+def test_a_lost_attempts_chunks_are_dropped_by_the_next_commit(redis_server: Any, tmp_path: Path) -> None:
     store = JobStore.from_url(redis_server.url, prefix=f"t{uuid.uuid4().hex[:10]}")
     job_id, attempt = running_job(store)
     src = tmp_path / "src"
@@ -113,8 +110,9 @@ def test_a_lost_attempts_chunks_are_dropped_by_the_next_commit(redis_server: Any
     assert art_keys(store) == []
 
 
-def test_service_jobs_by_upload_and_by_shared_directory(ray_local: None, server_factory: Any,
-                                                       rest: Any, tmp_path: Path) -> None:
+def test_service_jobs_by_upload_and_by_shared_directory(
+    ray_local: None, server_factory: Any, rest: Any, tmp_path: Path
+) -> None:
     uploading = server_factory(scheduler=True, artifact_transfer="always")
     c = rest(uploading)
     job = c.submit(fodo_spec(npart=5000, periods=3))
@@ -154,8 +152,9 @@ def test_a_job_over_the_upload_cap_is_refused_at_submit(server_factory: Any, res
         c.submit(fodo_spec(npart=20000, periods=2))
     err = info.value
     assert err.status == 422
-    assert any("BEAMTRACK_ARTIFACT_UPLOAD_MAX_MB" in d["msg"] and d["loc"].startswith("spec.")
-               for d in err.details), err.details
+    assert any("BEAMTRACK_ARTIFACT_UPLOAD_MAX_MB" in d["msg"] and d["loc"].startswith("spec.") for d in err.details), (
+        err.details
+    )
     assert c.list()[0] == []
     c.submit(fodo_spec(npart=100, periods=1))  # a small one fits
 
@@ -164,8 +163,12 @@ def test_a_job_whose_upload_is_over_the_cap_fails(redis_server: Any, tmp_path: P
     """The worker's own check (its output may exceed the estimate): the job fails naming the
     setting, nothing is left in Redis or in the node's scratch."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    runner = JobRunner(redis_server.url, prefix, str(tmp_path / "server-store"),
-                       transfer=Transfer(always_upload=True, max_bytes=1 << 20))
+    runner = JobRunner(
+        redis_server.url,
+        prefix,
+        str(tmp_path / "server-store"),
+        transfer=Transfer(always_upload=True, max_bytes=1 << 20),
+    )
     store = runner.store
     store.submit(owner="alice", name="big", spec_json=json.dumps(fodo_spec(npart=20000, periods=2)))
     claimed = store.claim()
@@ -181,8 +184,9 @@ def test_scratch_of_jobs_no_longer_running_is_swept(redis_server: Any, tmp_path:
     """A worker killed before its upload leaves its job's scratch directory on its node; the
     next uploading job started on that node removes it (and keeps those of running jobs)."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    runner = JobRunner(redis_server.url, prefix, str(tmp_path / "server-store"),
-                       transfer=Transfer(store_id="elsewhere"))
+    runner = JobRunner(
+        redis_server.url, prefix, str(tmp_path / "server-store"), transfer=Transfer(store_id="elsewhere")
+    )
     store = runner.store
     running, attempt = running_job(store)
     ended, ended_attempt = running_job(store)

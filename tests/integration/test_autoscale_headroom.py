@@ -15,9 +15,9 @@ from .conftest import fodo_spec, wait_for
 pytestmark = pytest.mark.integration
 
 
-def test_a_cuda_job_waits_for_a_gpu_node_and_its_cancel_ends_it(ray_local: None,
-                                                               server_factory: Any,
-                                                               rest: Any) -> None:
+def test_a_cuda_job_waits_for_a_gpu_node_and_its_cancel_ends_it(
+    ray_local: None, server_factory: Any, rest: Any
+) -> None:
     server = server_factory(scheduler=True, autoscale_headroom=1)
     c = rest(server)
     gpu_job = c.submit(fodo_spec(npart=100, name="gpu"), device="cuda")

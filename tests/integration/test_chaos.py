@@ -58,11 +58,29 @@ class ServeProcess:
     def __init__(self, tmp: Path, redis_url: str, ray_address: str, prefix: str, n: int):
         self.log_path = tmp / f"serve{n}.log"
         tokens = [{"user": "alice", "sha256": hash_token(TOKENS["alice"]), "admin": False}]
-        env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "PYTHONUNBUFFERED": "1",
-               "BEAMTRACK_API_TOKENS": json.dumps(tokens), "BEAMTRACK_KEY_PREFIX": prefix,
-               "BEAMTRACK_ARTIFACT_DIR": str(tmp / "artifacts"), "BEAMTRACK_MAX_RUNNING": "2"}
-        cmd = [str(Path(sys.executable).parent / "beamtrack-serve"), "--no-embedded", "--redis-url", redis_url,
-               "--ray-address", ray_address, "--http-port", "0", "--grpc-port", "0", "--data-dir", str(tmp / "srv")]
+        env = {
+            **os.environ,
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+            "PYTHONUNBUFFERED": "1",
+            "BEAMTRACK_API_TOKENS": json.dumps(tokens),
+            "BEAMTRACK_KEY_PREFIX": prefix,
+            "BEAMTRACK_ARTIFACT_DIR": str(tmp / "artifacts"),
+            "BEAMTRACK_MAX_RUNNING": "2",
+        }
+        cmd = [
+            str(Path(sys.executable).parent / "beamtrack-serve"),
+            "--no-embedded",
+            "--redis-url",
+            redis_url,
+            "--ray-address",
+            ray_address,
+            "--http-port",
+            "0",
+            "--grpc-port",
+            "0",
+            "--data-dir",
+            str(tmp / "srv"),
+        ]
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         text = wait_for(lambda: self._ready(), 120, "beamtrack serve to be ready")
@@ -82,6 +100,7 @@ class ServeProcess:
 
 def kill_a_worker(c: Client, ids: list[str]) -> str:
     """SIGKILL the worker process of a running job with published rows; returns its job id."""
+
     def running() -> str | None:
         for job_id in ids:
             try:
@@ -171,8 +190,10 @@ def test_no_job_row_or_hook_value_is_lost_or_repeated(ray_local: None, tmp_path:
                 values = [(e.data["step"], e.data["value"]) for e in events if e.kind == "custom"]
                 repeated_values += len(values) - len(set(values))
                 lost_values += PERIODS - len(set(values))
-        print(f"{N_JOBS} jobs through 2 worker kills, a server kill and a Redis kill in {elapsed:.0f} s; "
-              f"attempts: {sum(f['attempts'] for f in finals)}")
+        print(
+            f"{N_JOBS} jobs through 2 worker kills, a server kill and a Redis kill in {elapsed:.0f} s; "
+            f"attempts: {sum(f['attempts'] for f in finals)}"
+        )
         assert not_succeeded == []
         assert missing_files == []
         assert all(not f.get("cached_from") for f in finals)

@@ -39,11 +39,13 @@ def test_validate_checks_without_queueing(server_factory: Any) -> None:
     bad["lattice"]["elements"][1]["ds"] = "long"
     details = _error(h.post("/v1/specs/validate", json={"spec": bad}), 422, "INVALID_ARGUMENT")
     assert {d["loc"] for d in details} == {"spec.beam.npart", "spec.lattice.elements[1].ds"}
-    details = _error(h.post("/v1/specs/validate", json={"spec": fodo_spec(), "priority": 5000}),
-                     422, "INVALID_ARGUMENT")
+    details = _error(
+        h.post("/v1/specs/validate", json={"spec": fodo_spec(), "priority": 5000}), 422, "INVALID_ARGUMENT"
+    )
     assert [d["loc"] for d in details] == ["priority"]
-    details = _error(h.post("/v1/specs/validate", json={"spec": fodo_spec(), "hook_module": "x = 1\n"}),
-                     422, "INVALID_ARGUMENT")
+    details = _error(
+        h.post("/v1/specs/validate", json={"spec": fodo_spec(), "hook_module": "x = 1\n"}), 422, "INVALID_ARGUMENT"
+    )
     assert [d["loc"] for d in details] == ["hook_module"]
     r = _http(server, None).post("/v1/specs/validate", json={"spec": fodo_spec()})
     _error(r, 401, "UNAUTHENTICATED")
@@ -98,8 +100,12 @@ def test_phase_space_of_each_monitor_pass(ray_local: None, server_factory: Any, 
     only = h.get(f"/v1/jobs/{job['id']}/monitors/monitor/{it['iteration']}/phase-space", params={"plane": "x-y"})
     assert list(only.json()["planes"]) == ["x-y"]
     url = f"/v1/jobs/{job['id']}/monitors"
-    assert _error(h.get(f"{url}/monitor/{it['iteration']}/phase-space", params={"plane": "x-z"}),
-                  422, "INVALID_ARGUMENT")[0]["loc"] == "plane"
+    assert (
+        _error(h.get(f"{url}/monitor/{it['iteration']}/phase-space", params={"plane": "x-z"}), 422, "INVALID_ARGUMENT")[
+            0
+        ]["loc"]
+        == "plane"
+    )
     _error(h.get(f"{url}/monitor/999999/phase-space"), 404, "NOT_FOUND")
     _error(h.get(f"{url}/other/{it['iteration']}/phase-space"), 404, "NOT_FOUND")
     _error(h.get(f"{url}/..%2F..%2Fetc/1/phase-space"), 404, "NOT_FOUND")
@@ -111,7 +117,10 @@ def test_openapi_declares_bearer_and_the_error_body(server_factory: Any) -> None
     anon = _http(server, None)
     doc = anon.get("/openapi.json").json()
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]["bearerAuth"]["description"]}
+        "type": "http",
+        "scheme": "bearer",
+        "description": doc["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
     schemas = doc["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     assert set(schemas["ErrorBody"]["properties"]) == {"error"}

@@ -57,15 +57,29 @@ def test_an_orphaned_server_is_stopped_and_its_data_kept(tmp_path: Path) -> None
     replays the AOF, so the data survives and only one server ever appends to it."""
     orphan_server = RedisServer(tmp_path)
     port = orphan_server.port
-    args = [find_redis_server(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(tmp_path.resolve()),
-            "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]
+    args = [
+        find_redis_server(),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(tmp_path.resolve()),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+    ]
     orphan = subprocess.Popen(args, stdout=subprocess.DEVNULL, start_new_session=True)
     try:
         client = redis.Redis(host="127.0.0.1", port=port)
         wait_for(lambda: _pings(client), 20, "the orphan redis-server")
         client.set("kept", "yes")
-        (tmp_path / "redis.owner").write_text(json.dumps({"owner_pid": 999_999, "redis_pid": orphan.pid,
-                                                          "port": port}))
+        (tmp_path / "redis.owner").write_text(json.dumps({"owner_pid": 999_999, "redis_pid": orphan.pid, "port": port}))
         new = RedisServer(tmp_path).start()
         try:
             assert orphan.wait(20) == 0  # stopped cleanly by SIGTERM
@@ -114,13 +128,25 @@ def is_loopback(ip: str) -> bool:
 def test_embedded_serve_binds_loopback_only_and_leaves_no_orphan_when_killed(tmp_path: Path) -> None:
     env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "PYTHONUNBUFFERED": "1"}
     data = tmp_path / "data"
-    cmd = [str(Path(sys.executable).parent / "beamtrack-serve"), "--http-port", "0", "--grpc-port", "0",
-           "--data-dir", str(data), "--num-cpus", "1"]
+    cmd = [
+        str(Path(sys.executable).parent / "beamtrack-serve"),
+        "--http-port",
+        "0",
+        "--grpc-port",
+        "0",
+        "--data-dir",
+        str(data),
+        "--num-cpus",
+        "1",
+    ]
     log = (tmp_path / "serve.log").open("w+")
     serve = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        wait_for(lambda: "beamtrack service ready" in Path(log.name).read_text() or serve.poll() is not None,
-                 120, "beamtrack serve to be ready")
+        wait_for(
+            lambda: "beamtrack service ready" in Path(log.name).read_text() or serve.poll() is not None,
+            120,
+            "beamtrack serve to be ready",
+        )
         assert serve.poll() is None, Path(log.name).read_text()[-3000:]
         # Ray's workers start lazily; give the node a moment to open what it opens at start
         time.sleep(2)

@@ -20,8 +20,12 @@ def store(redis_server: Any) -> JobStore:
 
 def scan_of(store: JobStore, owner: str, n: int, priority: int = 0) -> list[str]:
     jobs = [NewJob(f"{owner}-{i}", "{}", variant=i) for i in range(n)]
-    return store.submit_jobs(owner=owner, jobs=jobs, priority=priority,
-                             scan={"id": uuid.uuid4().hex, "name": owner, "spec": "{}", "paths": [], "columns": None})
+    return store.submit_jobs(
+        owner=owner,
+        jobs=jobs,
+        priority=priority,
+        scan={"id": uuid.uuid4().hex, "name": owner, "spec": "{}", "paths": [], "columns": None},
+    )
 
 
 def claim_ids(store: JobStore, n: int) -> list[str]:

@@ -37,8 +37,7 @@ BIN = Path(sys.executable).parent
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 TOKEN = "multinode-token-0123456789"
 NEEDS = [t for t in ("ip", "unshare", "mount", "redis-server") if shutil.which(t) is None]
-SKIP = ("needs root (network namespaces)" if os.geteuid() != 0 else
-        f"needs {', '.join(NEEDS)}" if NEEDS else "")
+SKIP = "needs root (network namespaces)" if os.geteuid() != 0 else f"needs {', '.join(NEEDS)}" if NEEDS else ""
 
 
 def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -98,17 +97,33 @@ class Cluster:
         sh("ip", "addr", "add", f"{self.ip(254)}/24", "dev", self.host_link)
         sh("ip", "link", "set", self.host_link, "up")
 
-    def start(self, ns: str | None, hostname: str, script: str, env: dict[str, str],
-              log: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, ns: str | None, hostname: str, script: str, env: dict[str, str], log: str
+    ) -> subprocess.Popen[bytes]:
         """Run ``script`` (sh) as pid 1 of new PID/UTS/mount namespaces inside network
         namespace ``ns`` (None: the host's network, for Redis)."""
-        prefix = [] if ns is None else ["ip", "netns", "exec", ns, "unshare", "--uts", "--pid",
-                                         "--fork", "--mount", "--mount-proc", "sh", "-c",
-                                         f"hostname {hostname} && {script}"]
+        prefix = (
+            []
+            if ns is None
+            else [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "unshare",
+                "--uts",
+                "--pid",
+                "--fork",
+                "--mount",
+                "--mount-proc",
+                "sh",
+                "-c",
+                f"hostname {hostname} && {script}",
+            ]
+        )
         args = prefix or ["sh", "-c", script]
         with open(self.tmp / log, "wb") as out:
-            proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         return proc
 
@@ -133,8 +148,9 @@ class Cluster:
             sh("ip", "link", "del", self.host_link, check=False)
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-                         for p in sorted(self.tmp.glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(self.tmp.glob("*.log"))
+        )
 
 
 def compose_command(service: str, hosts: dict[str, str], node_ip: str) -> str:
@@ -185,35 +201,45 @@ def test_jobs_across_nodes_node_loss_and_remote_artifacts(cluster: Cluster, tmp_
     artifacts = data_dir / "artifacts"
     artifacts.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "BEAMTRACK_"))}
-    env.update({
-        "PATH": f"{BIN}:{env.get('PATH', '')}",
-        # several nodes: Ray must not be told it runs on one machine only
-        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1", "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
-        # a dead node is noticed in ~3 s, not Ray's default ~30 s
-        "RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "1000",
-        "RAY_health_check_failure_threshold": "3",
-    })
-    c.start(None, "", f"exec redis-server --bind {c.ip(254)} --port {redis_port} --protected-mode no "
-            f"--save '' --appendonly no --dir {tmp_path}", env, "redis.log")
+    env.update(
+        {
+            "PATH": f"{BIN}:{env.get('PATH', '')}",
+            # several nodes: Ray must not be told it runs on one machine only
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1",
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN": secrets.token_hex(32),
+            # a dead node is noticed in ~3 s, not Ray's default ~30 s
+            "RAY_health_check_period_ms": "1000",
+            "RAY_health_check_timeout_ms": "1000",
+            "RAY_health_check_failure_threshold": "3",
+        }
+    )
+    c.start(
+        None,
+        "",
+        f"exec redis-server --bind {c.ip(254)} --port {redis_port} --protected-mode no "
+        f"--save '' --appendonly no --dir {tmp_path}",
+        env,
+        "redis.log",
+    )
     # the services' commands of docker-compose.yml, with this network's addresses (and a
     # tmpfs as each node's /tmp/ray: Ray's sessions, as on hosts of their own)
     hosts = {"redis://redis:6379/0": redis_url, "ray-head:": f"{c.ip(1)}:"}
     own_tmp = "mkdir -p /tmp/ray && mount -t tmpfs tmpfs /tmp/ray && "
-    c.start(head, "bt-head", own_tmp + "exec " + compose_command("ray-head", hosts, c.ip(1)),
-            env, "head.log")
+    c.start(head, "bt-head", own_tmp + "exec " + compose_command("ray-head", hosts, c.ip(1)), env, "head.log")
     for ns, n, name in ((w1, 2, "bt-worker-1"), (w2, 3, "bt-worker-2")):
         # a worker node does not see the API's disk: its files must travel through Redis
         worker = compose_command("ray-worker", hosts, c.ip(n)).replace(
-            "--num-cpus=${BEAMTRACK_WORKER_CPUS:-2}", "--num-cpus=1")
-        c.start(ns, name, f"{own_tmp}mount -t tmpfs tmpfs {data_dir} && exec {worker}", env,
-                f"{name}.log")
-    api_env = dict(env, BEAMTRACK_API_TOKENS=json.dumps(
-        [{"user": "ana", "sha256": hash_token(TOKEN)}]), BEAMTRACK_MAX_ATTEMPTS="5")
+            "--num-cpus=${BEAMTRACK_WORKER_CPUS:-2}", "--num-cpus=1"
+        )
+        c.start(ns, name, f"{own_tmp}mount -t tmpfs tmpfs {data_dir} && exec {worker}", env, f"{name}.log")
+    api_env = dict(
+        env, BEAMTRACK_API_TOKENS=json.dumps([{"user": "ana", "sha256": hash_token(TOKEN)}]), BEAMTRACK_MAX_ATTEMPTS="5"
+    )
     serve = compose_command("server", hosts, c.ip(4))
     assert serve.startswith("ray start ") and " && exec beamtrack serve " in serve, serve
-    c.start(api, "bt-api", f"{own_tmp}{serve} --http-port 8000 --data-dir {data_dir}", api_env,
-            "api.log")
+    c.start(api, "bt-api", f"{own_tmp}{serve} --http-port 8000 --data-dir {data_dir}", api_env, "api.log")
 
     client = Client(f"http://{c.ip(4)}:8000", TOKEN, timeout=30)
 
@@ -239,8 +265,7 @@ def test_jobs_across_nodes_node_loss_and_remote_artifacts(cluster: Cluster, tmp_
     assert hosts == {"bt-worker-1", "bt-worker-2"}, workers  # one job on each node
     # kill the long job's node mid-job
     total = store.get(long_job["id"]).total_steps
-    wait_for(lambda: store.get(long_job["id"]).diag_count > total // 4, timeout=120,
-             what="the long job a quarter done")
+    wait_for(lambda: store.get(long_job["id"]).diag_count > total // 4, timeout=120, what="the long job a quarter done")
     lost_host = workers[0].split(":")[0]
     c.kill_host(w1 if lost_host == "bt-worker-1" else w2)
 
@@ -250,8 +275,7 @@ def test_jobs_across_nodes_node_loss_and_remote_artifacts(cluster: Cluster, tmp_
     events = list(client.events(long_job["id"]))
     reasons = [e.data.get("reason", "") for e in events if e.kind == "state"]
     # a retry placed before Ray declared the node dead may be lost with it once more
-    assert long_final["state"] == "succeeded" and long_final["attempts"] >= 2, (
-        long_final["error"], reasons)
+    assert long_final["state"] == "succeeded" and long_final["attempts"] >= 2, (long_final["error"], reasons)
     assert any("worker lost" in r for r in reasons)
     rec = store.get(long_job["id"])
     assert rec.worker.split(":")[0] == ({"bt-worker-1", "bt-worker-2"} - {lost_host}).pop()

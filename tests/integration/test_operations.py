@@ -22,8 +22,11 @@ pytestmark = pytest.mark.integration
 
 def scrape(server: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     text = httpx.get(f"http://127.0.0.1:{server.http_port}/metrics", timeout=30).text
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for fam in text_string_to_metric_families(text) for s in fam.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
 
 
 def test_metrics_after_a_job(ray_local: None, server_factory: Any, rest: Any) -> None:
@@ -33,8 +36,11 @@ def test_metrics_after_a_job(ray_local: None, server_factory: Any, rest: Any) ->
     events = list(c.events(job["id"]))
     assert events[-1].data["state"] == "succeeded", events[-1].data
     # the run time is observed when the scheduler reaps the worker, just after the result
-    wait_for(lambda: scrape(server).get(("beamtrack_job_run_seconds_count", ()), 0) >= 1,
-             timeout=30, what="the run-time histogram")
+    wait_for(
+        lambda: scrape(server).get(("beamtrack_job_run_seconds_count", ()), 0) >= 1,
+        timeout=30,
+        what="the run-time histogram",
+    )
     m = scrape(server)
     assert m[("beamtrack_job_queue_wait_seconds_count", ())] >= 1
     assert m[("beamtrack_job_queue_wait_seconds_sum", ())] >= 0
@@ -87,8 +93,7 @@ def test_access_log_json_without_token(server_factory: Any) -> None:
     token = TOKENS["alice"]
     try:
         with httpx.Client(base_url=base, timeout=30) as h:
-            r1 = h.get("/v1/jobs", params={"limit": 5, "token": token},
-                       headers={"Authorization": f"Bearer {token}"})
+            r1 = h.get("/v1/jobs", params={"limit": 5, "token": token}, headers={"Authorization": f"Bearer {token}"})
             r2 = h.get("/v1/jobs", headers={"Authorization": "Bearer wrong-token-0123456789"})
             r3 = h.get("/healthz")
         assert (r1.status_code, r2.status_code, r3.status_code) == (200, 401, 200)
@@ -99,8 +104,7 @@ def test_access_log_json_without_token(server_factory: Any) -> None:
     assert len(handler.lines) == 3, handler.lines
     recs = [json.loads(line) for line in handler.lines]
     for rec in recs:
-        assert {"time", "level", "logger", "message", "method", "path", "status",
-                "duration_ms"} <= set(rec), rec
+        assert {"time", "level", "logger", "message", "method", "path", "status", "duration_ms"} <= set(rec), rec
         assert rec["logger"] == "beamtrack.access"
     assert recs[0]["user"] == "alice" and recs[0]["status"] == 200
     assert recs[0]["path"].startswith("/v1/jobs?") and "token=***" in recs[0]["path"]
@@ -113,8 +117,7 @@ def test_access_log_json_without_token(server_factory: Any) -> None:
 def test_json_formatter_job_id() -> None:
     from beamtrack.server.logs import JsonFormatter, scrub_query
 
-    rec = logging.LogRecord("beamtrack.scheduler", logging.WARNING, __file__, 1,
-                            "job %s lost", ("abc",), None)
+    rec = logging.LogRecord("beamtrack.scheduler", logging.WARNING, __file__, 1, "job %s lost", ("abc",), None)
     rec.job_id = "abc"
     out = json.loads(JsonFormatter().format(rec))
     assert out["job_id"] == "abc" and out["message"] == "job abc lost" and out["level"] == "WARNING"

@@ -81,8 +81,9 @@ def test_packed_scan_rows_equal_unpacked(ray_local: None, server_factory: Any, r
 
 
 @pytest.mark.slow
-def test_killed_pack_worker_is_retried_without_duplicate_rows(ray_local: None, server_factory: Any, rest: Any,
-                                                              tmp_path: Any) -> None:
+def test_killed_pack_worker_is_retried_without_duplicate_rows(
+    ray_local: None, server_factory: Any, rest: Any, tmp_path: Any
+) -> None:
     server = server_factory(scheduler=True, pack_size=8, result_cache=False)
     c = rest(server)
     base = fodo_spec(npart=2000, periods=30, name="packkill")
@@ -119,8 +120,11 @@ def test_cancel_stops_one_variant_of_a_running_pack(ray_local: None, server_fact
     c = rest(server)
     scan = c.scan(fodo_spec(npart=1000, periods=20, name="packcancel"), {K: [0.95, 1.0, 1.05]}, device="serial")
     ids = [r["job_id"] for r in c.scan_results(scan["id"])["rows"]]
-    wait_for(lambda: all(j["state"] == "running" and j["progress"]["step"] > 20 for j in map(c.get, ids)),
-             180, "every variant of the pack running")
+    wait_for(
+        lambda: all(j["state"] == "running" and j["progress"]["step"] > 20 for j in map(c.get, ids)),
+        180,
+        "every variant of the pack running",
+    )
     c.cancel(ids[1])
     done = c.wait_scan(scan["id"], timeout=300)
     assert done["counts"] == {**done["counts"], "succeeded": 2, "cancelled": 1}

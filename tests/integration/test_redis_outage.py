@@ -35,8 +35,9 @@ class AlwaysFsyncRedis(RedisServer):
         return out
 
 
-def test_jobs_survive_a_redis_outage_and_requests_get_503(ray_local: None, server_factory: Any, rest: Any,
-                                                          tmp_path: Path) -> None:
+def test_jobs_survive_a_redis_outage_and_requests_get_503(
+    ray_local: None, server_factory: Any, rest: Any, tmp_path: Path
+) -> None:
     data = tmp_path / "redis"
     first = AlwaysFsyncRedis(data).start()
     port = first.port

@@ -28,43 +28,62 @@ def after_period(sim):
 
 #: name -> (hook module, what the job's error must contain)
 VIOLATIONS = {
-    "file": ("def after_period(sim):\n    open('/etc/passwd').read()\n",
-             "broke the sandbox: file access outside the scratch directory: open('/etc/passwd'"),
-    "socket": ("import socket\n\ndef after_period(sim):\n    try:\n"
-               "        socket.create_connection(('127.0.0.1', {redis_port}), timeout=1)\n"
-               "    except OSError:\n        pass  # caught, still a violation\n",
-               "broke the sandbox: network access"),
-    "fork": ("import os\n\ndef after_period(sim):\n    if os.fork() == 0:\n        os._exit(0)\n",
-             "broke the sandbox: process creation: os.fork"),
-    "exec": ("import os\n\ndef before_period(sim):\n    os.execv('/bin/true', ['true'])\n",
-             "hook 'before_period' broke the sandbox: process creation: os.exec"),
+    "file": (
+        "def after_period(sim):\n    open('/etc/passwd').read()\n",
+        "broke the sandbox: file access outside the scratch directory: open('/etc/passwd'",
+    ),
+    "socket": (
+        "import socket\n\ndef after_period(sim):\n    try:\n"
+        "        socket.create_connection(('127.0.0.1', {redis_port}), timeout=1)\n"
+        "    except OSError:\n        pass  # caught, still a violation\n",
+        "broke the sandbox: network access",
+    ),
+    "fork": (
+        "import os\n\ndef after_period(sim):\n    if os.fork() == 0:\n        os._exit(0)\n",
+        "broke the sandbox: process creation: os.fork",
+    ),
+    "exec": (
+        "import os\n\ndef before_period(sim):\n    os.execv('/bin/true', ['true'])\n",
+        "hook 'before_period' broke the sandbox: process creation: os.exec",
+    ),
     "cpu": ("def after_period(sim):\n    while True:\n        pass\n", "ran out of CPU time"),
-    "wall": ("import time\n\ndef after_period(sim):\n    time.sleep(3600)\n",
-             "ran past the wall-time limit of 6 s"),
-    "memory": ("import numpy as np\n\ndef after_period(sim):\n"
-               "    sim.emit('sum', np.ones(4 * 2**30 // 8).sum())\n",
-               "ran out of memory: the sandbox's limit is 512 MiB (MemoryError"),
-    "raises": ("def helper(x):\n    return 1 / x\n\ndef after_period(sim):\n    helper(0)\n",
-               "hook 'after_period' raised ZeroDivisionError: division by zero\n"
-               '  File "<hook_module>", line 5, in after_period'),
-    "load": ("import socket\nsocket.socket()\n\ndef after_period(sim):\n    pass\n",
-             "the hook module broke the sandbox: network access: socket.__new__"),
+    "wall": ("import time\n\ndef after_period(sim):\n    time.sleep(3600)\n", "ran past the wall-time limit of 6 s"),
+    "memory": (
+        "import numpy as np\n\ndef after_period(sim):\n    sim.emit('sum', np.ones(4 * 2**30 // 8).sum())\n",
+        "ran out of memory: the sandbox's limit is 512 MiB (MemoryError",
+    ),
+    "raises": (
+        "def helper(x):\n    return 1 / x\n\ndef after_period(sim):\n    helper(0)\n",
+        "hook 'after_period' raised ZeroDivisionError: division by zero\n"
+        '  File "<hook_module>", line 5, in after_period',
+    ),
+    "load": (
+        "import socket\nsocket.socket()\n\ndef after_period(sim):\n    pass\n",
+        "the hook module broke the sandbox: network access: socket.__new__",
+    ),
     # issue 8 items 2 and 9 (the full list: test_sandbox_escapes.py)
-    "chmod": ("import ctypes\n\ndef after_period(sim):\n    ctypes.CDLL(None).chmod(b'/tmp', 0o777)\n",
-              "broke the sandbox: file metadata change: ctypes access to the C function chmod()"),
-    "forged": ("import gc, json, socket, struct\n\ndef after_period(sim):\n"
-               "    s = next(o for o in gc.get_objects() if isinstance(o, socket.socket))\n"
-               "    d = json.dumps({'op': 'done', 'emits': [['x', 1.0, sim.tracking_step]] * 20000}).encode()\n"
-               "    s.sendall(struct.pack('>I', len(d)) + d)\n",
-               "broke the sandbox: a forged reply: 20000 emitted values in one call (at most 1000)"),
-    "escape": ("def after_period(sim):\n    raise ValueError('\\x1b[2J\\x1b]0;x\\x07gone')\n",
-               "hook 'after_period' raised ValueError: [2J]0;xgone"),
+    "chmod": (
+        "import ctypes\n\ndef after_period(sim):\n    ctypes.CDLL(None).chmod(b'/tmp', 0o777)\n",
+        "broke the sandbox: file metadata change: ctypes access to the C function chmod()",
+    ),
+    "forged": (
+        "import gc, json, socket, struct\n\ndef after_period(sim):\n"
+        "    s = next(o for o in gc.get_objects() if isinstance(o, socket.socket))\n"
+        "    d = json.dumps({'op': 'done', 'emits': [['x', 1.0, sim.tracking_step]] * 20000}).encode()\n"
+        "    s.sendall(struct.pack('>I', len(d)) + d)\n",
+        "broke the sandbox: a forged reply: 20000 emitted values in one call (at most 1000)",
+    ),
+    "escape": (
+        "def after_period(sim):\n    raise ValueError('\\x1b[2J\\x1b]0;x\\x07gone')\n",
+        "hook 'after_period' raised ValueError: [2J]0;xgone",
+    ),
 }
 LIMITS = {"hook_cpu_s": 1.0, "hook_wall_s": 6.0, "hook_memory_mb": 512.0}
 
 
-def run_in_process(spec: dict[str, Any], source: str | None, out: Path
-                   ) -> tuple[list[dict[str, float]], list[tuple[str, float, int]]]:
+def run_in_process(
+    spec: dict[str, Any], source: str | None, out: Path
+) -> tuple[list[dict[str, float]], list[tuple[str, float, int]]]:
     """The spec through the engine in this process, with ``source``'s hooks called directly."""
     from beamtrack.engine import Simulation
 
@@ -90,9 +109,9 @@ def test_hook_names_match_the_engine() -> None:
     assert layout.HOOK_NAMES == HOOK_NAMES and layout.REAL_ROWS == REAL_ROWS
 
 
-def test_sandboxed_hook_changes_the_beam_as_in_process(ray_local: None, server_factory: Any,
-                                                       rest: Any, grpc_client: Any,
-                                                       tmp_path: Path) -> None:
+def test_sandboxed_hook_changes_the_beam_as_in_process(
+    ray_local: None, server_factory: Any, rest: Any, grpc_client: Any, tmp_path: Path
+) -> None:
     server = server_factory(scheduler=True, **LIMITS)
     spec = fodo_spec(npart=2000, periods=3)
     c = rest(server)
@@ -127,14 +146,16 @@ def test_sandboxed_hook_changes_the_beam_as_in_process(ray_local: None, server_f
     assert g_events[-1].result.state == pb.JOB_STATE_SUCCEEDED
 
 
-def test_violations_fail_their_jobs_and_the_service_goes_on(ray_local: None, server_factory: Any,
-                                                            rest: Any, redis_server: Any) -> None:
+def test_violations_fail_their_jobs_and_the_service_goes_on(
+    ray_local: None, server_factory: Any, rest: Any, redis_server: Any
+) -> None:
     server = server_factory(scheduler=True, **LIMITS)
     c = rest(server)
     port = int(redis_server.url.rsplit(":", 1)[1].split("/")[0])
-    jobs = {name: c.submit(fodo_spec(npart=200, name=name),
-                           hook_module=source.replace("{redis_port}", str(port)))["id"]
-            for name, (source, _) in VIOLATIONS.items()}
+    jobs = {
+        name: c.submit(fodo_spec(npart=200, name=name), hook_module=source.replace("{redis_port}", str(port)))["id"]
+        for name, (source, _) in VIOLATIONS.items()
+    }
     after = c.submit(fodo_spec(npart=200, name="after"), hook_module=SCALE_PX)["id"]
     for name, job_id in jobs.items():
         last = list(c.events(job_id))[-1].data
@@ -187,7 +208,8 @@ def test_kernel_rules_hold_past_the_audit_hook(tmp_path: Path) -> None:
         with pytest.raises(HookError) as info:
             sim.track_particles()
         assert isinstance(info.value.__cause__, SandboxViolation)
-        assert str(info.value.__cause__) == ("hook 'after_period' broke the sandbox: a raw system "
-                                             "call: ctypes access to the C function syscall()")
+        assert str(info.value.__cause__) == (
+            "hook 'after_period' broke the sandbox: a raw system call: ctypes access to the C function syscall()"
+        )
         got = sim.beam.real[0][:6].tolist()
     assert got == [errno.EACCES, 0, errno.EPERM, errno.EPERM, errno.EPERM, errno.EPERM]

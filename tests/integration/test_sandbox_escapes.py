@@ -84,28 +84,28 @@ CASES: dict[str, Case] = {
     "truncate_victim": Case("os.truncate(VICTIM, 0)", FILE + "os.truncate("),
     "remove_victim": Case("os.remove(VICTIM)", FILE + "os.remove("),
     "rename_out": Case("open('f', 'w').close()\n    os.rename('f', VICTIM)", FILE + "os.rename("),
-    "symlink_out": Case("os.symlink('/etc/passwd', 'l')\n    open('l').read()",
-                        FILE + "os.symlink('/etc/passwd')"),
+    "symlink_out": Case("os.symlink('/etc/passwd', 'l')\n    open('l').read()", FILE + "os.symlink('/etc/passwd')"),
     "listdir_root": Case("os.listdir('/')", FILE + "os.listdir('/')"),
     "list_artifact_root": Case("os.listdir(ARTIFACTS)", FILE + "os.listdir("),
     "list_scratch_parent": Case("os.listdir(os.path.dirname(sim.scratch_dir))", FILE + "os.listdir("),
-    "ctypes_open": Case("ctypes.CDLL(None).open(b'/etc/shadow', 0)",
-                        VIOL + "file access through ctypes"),
+    "ctypes_open": Case("ctypes.CDLL(None).open(b'/etc/shadow', 0)", VIOL + "file access through ctypes"),
     "raw_open_etc": Case("note(sim, raw(2, b'/etc/passwd', 0))", RAW, EACCES),
     "raw_write_victim": Case("note(sim, raw(2, VICTIM.encode(), os.O_WRONLY))", RAW, EACCES),
-    "raw_getdents_artifacts": Case("note(sim, raw(2, ARTIFACTS.encode(), os.O_RDONLY | os.O_DIRECTORY))",
-                                   RAW, EACCES),
+    "raw_getdents_artifacts": Case("note(sim, raw(2, ARTIFACTS.encode(), os.O_RDONLY | os.O_DIRECTORY))", RAW, EACCES),
     # --- file metadata (item 2: seccomp; Landlock does not cover it) --------------------------
     "chmod_victim": Case("os.chmod(VICTIM, 0o4777)", META + "os.chmod("),
     "chmod_scratch": Case("open('f', 'w').close()\n    os.chmod('f', 0o777)", META + "os.chmod("),
-    "ctypes_chmod": Case("ctypes.CDLL(None).chmod(VICTIM.encode(), 0o4777)",
-                         META + "ctypes access to the C function chmod()"),
+    "ctypes_chmod": Case(
+        "ctypes.CDLL(None).chmod(VICTIM.encode(), 0o4777)", META + "ctypes access to the C function chmod()"
+    ),
     "raw_chmod": Case("note(sim, raw(90, VICTIM.encode(), 0o4777))", RAW, EPERM),
-    "raw_fchmod": Case("open('f', 'w').close()\n    fd = os.open('f', os.O_RDONLY)\n"
-                       "    note(sim, raw(91, fd, 0o777))", RAW, EPERM),
+    "raw_fchmod": Case(
+        "open('f', 'w').close()\n    fd = os.open('f', os.O_RDONLY)\n    note(sim, raw(91, fd, 0o777))", RAW, EPERM
+    ),
     "raw_fchmodat": Case("note(sim, raw(268, -100, VICTIM.encode(), 0o777, 0))", RAW, EPERM),
-    "fchmod_stdlib": Case("import json as j\n    fd = os.open(j.__file__, os.O_RDONLY)\n"
-                          "    note(sim, raw(91, fd, 0o777))", RAW, EPERM),
+    "fchmod_stdlib": Case(
+        "import json as j\n    fd = os.open(j.__file__, os.O_RDONLY)\n    note(sim, raw(91, fd, 0o777))", RAW, EPERM
+    ),
     "chown_victim": Case("os.chown(VICTIM, 1, 1)", META + "os.chown("),
     "raw_chown": Case("note(sim, raw(92, VICTIM.encode(), 1, 1))", RAW, EPERM),
     "raw_fchownat": Case("note(sim, raw(260, -100, VICTIM.encode(), 1, 1, 0))", RAW, EPERM),
@@ -118,69 +118,96 @@ CASES: dict[str, Case] = {
     "raw_lsetxattr": Case("note(sim, raw(189, VICTIM.encode(), b'user.x', b'1', 1, 0))", RAW, EPERM),
     "raw_removexattr": Case("note(sim, raw(197, VICTIM.encode(), b'user.keep'))", RAW, EPERM),
     # --- watching other jobs appear (items 2, 3) ----------------------------------------------
-    "ctypes_inotify": Case("libc = ctypes.CDLL(None)\n    fd = libc.inotify_init1(0)\n"
-                           "    libc.inotify_add_watch(fd, ARTIFACTS.encode(), 0x100)",
-                           VIOL + "watching files: ctypes access to the C function inotify_init1()"),
+    "ctypes_inotify": Case(
+        "libc = ctypes.CDLL(None)\n    fd = libc.inotify_init1(0)\n"
+        "    libc.inotify_add_watch(fd, ARTIFACTS.encode(), 0x100)",
+        VIOL + "watching files: ctypes access to the C function inotify_init1()",
+    ),
     "raw_inotify_init1": Case("note(sim, raw(294, 0))", RAW, EPERM),
     "raw_inotify_init": Case("note(sim, raw(253))", RAW, EPERM),
     "raw_fanotify_init": Case("note(sim, raw(300, 0, 0))", RAW, EPERM),
-    "fcntl_setown": Case("import fcntl\n    fcntl.fcntl(1, fcntl.F_SETOWN, PARENT)",
-                         VIOL + "fcntl command 8"),
+    "fcntl_setown": Case("import fcntl\n    fcntl.fcntl(1, fcntl.F_SETOWN, PARENT)", VIOL + "fcntl command 8"),
     "raw_fcntl_setsig": Case("note(sim, raw(72, 1, 10, 9))", RAW, EPERM),
     "raw_fcntl_notify": Case("note(sim, raw(72, 1, 1026, 0x80000002))", RAW, EPERM),
     # --- memory outside the memory limit (item 9) ---------------------------------------------
     "os_memfd": Case("os.memfd_create('x')", VIOL + "shared memory outside the memory limit: os.memfd_create"),
-    "ctypes_memfd": Case("ctypes.CDLL(None).memfd_create(b'x', 0)",
-                         VIOL + "shared memory outside the memory limit"),
-    "raw_40_memfds": Case("for _ in range(40):\n        ret = raw(319, b'x', 0)\n"
-                          "        if ret >= 0:\n            os.ftruncate(ret, 64 << 20)\n"
-                          "    note(sim, ret)", RAW, EPERM),
+    "ctypes_memfd": Case("ctypes.CDLL(None).memfd_create(b'x', 0)", VIOL + "shared memory outside the memory limit"),
+    "raw_40_memfds": Case(
+        "for _ in range(40):\n        ret = raw(319, b'x', 0)\n"
+        "        if ret >= 0:\n            os.ftruncate(ret, 64 << 20)\n"
+        "    note(sim, ret)",
+        RAW,
+        EPERM,
+    ),
     "dev_shm": Case("open('/dev/shm/x', 'wb').write(b'x' * 4096)", FILE + "open('/dev/shm/x', write)"),
     "memory_limit": Case("import numpy as np\n    np.ones(2 ** 31 // 8).sum()", "ran out of memory"),
     # --- descriptors passed to the worker (item 9) --------------------------------------------
     "send_fds": Case("socket.send_fds(channel(), [b'x'], [0, 1, 2] * 80)", NET + ": socket.sendmsg"),
     "raw_sendmsg": Case("note(sim, raw(46, channel().fileno(), None, 0))", RAW, EPERM),
     # --- forged replies (item 9) --------------------------------------------------------------
-    "forged_20000_emits": Case("forge({'op': 'done', 'emits': [['x', 1.0, sim.tracking_step]] * 20000})",
-                               FORGED + "20000 emitted values in one call (at most 1000)"),
-    "forged_huge_length": Case("channel().sendall(struct.pack('>I', 1 << 31))",
-                               PROTO + "message length 2147483648 exceeds 1048576 bytes"),
-    "forged_over_limit": Case("channel().sendall(struct.pack('>I', (1 << 20) + 1))",
-                              PROTO + "message length 1048577 exceeds 1048576 bytes"),
+    "forged_20000_emits": Case(
+        "forge({'op': 'done', 'emits': [['x', 1.0, sim.tracking_step]] * 20000})",
+        FORGED + "20000 emitted values in one call (at most 1000)",
+    ),
+    "forged_huge_length": Case(
+        "channel().sendall(struct.pack('>I', 1 << 31))", PROTO + "message length 2147483648 exceeds 1048576 bytes"
+    ),
+    "forged_over_limit": Case(
+        "channel().sendall(struct.pack('>I', (1 << 20) + 1))", PROTO + "message length 1048577 exceeds 1048576 bytes"
+    ),
     "forged_not_json": Case("forge(data=b'\\xff\\xfe not json')", PROTO + "not JSON"),
     "forged_not_object": Case("forge([1, 2, 3])", PROTO + "a message must be a JSON object"),
     "forged_deep": Case("forge(data=b'[' * 100000 + b']' * 100000)", PROTO),
-    "forged_nan": Case("forge(data=b'{\"op\": \"done\", \"emits\": [[\"x\", NaN, 0]]}')",
-                       PROTO + "not a valid message: NaN is not a JSON number"),
+    "forged_nan": Case(
+        'forge(data=b\'{"op": "done", "emits": [["x", NaN, 0]]}\')',
+        PROTO + "not a valid message: NaN is not a JSON number",
+    ),
     "forged_emits_type": Case("forge({'op': 'done', 'emits': {'x': 1}})", FORGED + "'emits' is not a list"),
-    "forged_value_type": Case("forge({'op': 'done', 'emits': [['x', 'one', sim.tracking_step]]})",
-                              FORGED + "emits[0] value is not a finite number or null"),
-    "forged_value_bool": Case("forge({'op': 'done', 'emits': [['x', True, sim.tracking_step]]})",
-                              FORGED + "emits[0] value is not a finite number or null"),
-    "forged_huge_float": Case("forge(data=b'{\"op\": \"done\", \"emits\": [[\"x\", 1e999, 0]]}')",
-                              FORGED + "emits[0] value is not a finite number or null"),
-    "forged_step": Case("forge({'op': 'done', 'emits': [['x', 1.0, 10 ** 30]]})",
-                        FORGED + "emits[0] step is not this call's step"),
-    "forged_long_name": Case("forge({'op': 'done', 'emits': [['x' * 5000, 1.0, sim.tracking_step]]})",
-                             FORGED + "emits[0] name is not a printable string of 1 to 100"),
-    "forged_escape_name": Case("forge({'op': 'done', 'emits': [['\\x1b[2J', 1.0, sim.tracking_step]]})",
-                               FORGED + "emits[0] name is not a printable string"),
+    "forged_value_type": Case(
+        "forge({'op': 'done', 'emits': [['x', 'one', sim.tracking_step]]})",
+        FORGED + "emits[0] value is not a finite number or null",
+    ),
+    "forged_value_bool": Case(
+        "forge({'op': 'done', 'emits': [['x', True, sim.tracking_step]]})",
+        FORGED + "emits[0] value is not a finite number or null",
+    ),
+    "forged_huge_float": Case(
+        'forge(data=b\'{"op": "done", "emits": [["x", 1e999, 0]]}\')',
+        FORGED + "emits[0] value is not a finite number or null",
+    ),
+    "forged_step": Case(
+        "forge({'op': 'done', 'emits': [['x', 1.0, 10 ** 30]]})", FORGED + "emits[0] step is not this call's step"
+    ),
+    "forged_long_name": Case(
+        "forge({'op': 'done', 'emits': [['x' * 5000, 1.0, sim.tracking_step]]})",
+        FORGED + "emits[0] name is not a printable string of 1 to 100",
+    ),
+    "forged_escape_name": Case(
+        "forge({'op': 'done', 'emits': [['\\x1b[2J', 1.0, sim.tracking_step]]})",
+        FORGED + "emits[0] name is not a printable string",
+    ),
     "forged_op": Case("forge({'op': 'ready', 'hooks': []})", FORGED + "answered 'ready' to a call"),
-    "forged_escape_error": Case("forge({'op': 'error', 'kind': 'exception', 'type': '\\x1b]0;pwned\\x07X',"
-                                " 'message': '\\x1b[31mred\\r\\x9b' + 'm' * 100000})",
-                                "hook 'after_period' raised ]0;pwnedX: [31mred"),
+    "forged_escape_error": Case(
+        "forge({'op': 'error', 'kind': 'exception', 'type': '\\x1b]0;pwned\\x07X',"
+        " 'message': '\\x1b[31mred\\r\\x9b' + 'm' * 100000})",
+        "hook 'after_period' raised ]0;pwnedX: [31mred",
+    ),
     # --- id / state are read-only (item 9) ----------------------------------------------------
     "id_write": Case("sim.beam.id[0] = 7", "raised ValueError: assignment destination is read-only"),
-    "state_writeable_flag": Case("sim.beam.state.flags.writeable = True",
-                                 "raised ValueError: cannot set WRITEABLE flag"),
-    "state_memmove": Case("ctypes.memset(sim.beam.state.ctypes.data, 1, 64)",
-                          "the sandbox process ended (signal SIGSEGV)"),
-    "state_mprotect": Case("a = sim.beam.state.ctypes.data & ~4095\n"
-                           "    note(sim, raw(10, ctypes.c_void_p(a), 4096, 3))", RAW, EACCES),
+    "state_writeable_flag": Case(
+        "sim.beam.state.flags.writeable = True", "raised ValueError: cannot set WRITEABLE flag"
+    ),
+    "state_memmove": Case(
+        "ctypes.memset(sim.beam.state.ctypes.data, 1, 64)", "the sandbox process ended (signal SIGSEGV)"
+    ),
+    "state_mprotect": Case(
+        "a = sim.beam.state.ctypes.data & ~4095\n    note(sim, raw(10, ctypes.c_void_p(a), 4096, 3))", RAW, EACCES
+    ),
     # --- network ------------------------------------------------------------------------------
     "tcp_connect": Case("socket.create_connection(('127.0.0.1', 6379), timeout=1)", NET),
-    "udp_sendto": Case("socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 53))",
-                       NET + ": socket.__new__"),
+    "udp_sendto": Case(
+        "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 53))", NET + ": socket.__new__"
+    ),
     "unix_socket": Case("socket.socket(socket.AF_UNIX).connect('/var/run/redis.sock')", NET),
     "getaddrinfo": Case("socket.getaddrinfo('example.com', 80)", NET + ": socket.getaddrinfo"),
     "raw_socket": Case("note(sim, raw(41, 2, 1, 0))", RAW, EPERM),
@@ -198,32 +225,36 @@ CASES: dict[str, Case] = {
     "posix_spawn": Case("os.posix_spawn('/bin/true', ['true'], {})", PROC + ": os.posix_spawn"),
     "subprocess": Case("import subprocess\n    subprocess.run(['true'])", PROC + ": subprocess.Popen"),
     "os_system": Case("os.system('true')", PROC + ": os.system"),
-    "multiprocessing": Case("import multiprocessing as mp\n    p = mp.Process(target=print)\n    p.start()",
-                            PROC),
+    "multiprocessing": Case("import multiprocessing as mp\n    p = mp.Process(target=print)\n    p.start()", PROC),
     # --- other processes ----------------------------------------------------------------------
     "kill_parent": Case("os.kill(PARENT, signal.SIGKILL)", VIOL + "signal to another process: os.kill"),
     "killpg": Case("os.killpg(0, signal.SIGTERM)", VIOL + "signal to another process: os.killpg"),
     "raw_kill_parent": Case("note(sim, raw(62, PARENT, 0))", RAW, EPERM),
     "raw_kill_all": Case("note(sim, raw(62, -1, 0))", RAW, EPERM),
     "raw_tgkill": Case("note(sim, raw(234, PARENT, PARENT, 0))", RAW, EPERM),
-    "ctypes_ptrace": Case("ctypes.CDLL(None).ptrace(16, PARENT, 0, 0)",
-                          VIOL + "touching another process: ctypes access to the C function ptrace()"),
+    "ctypes_ptrace": Case(
+        "ctypes.CDLL(None).ptrace(16, PARENT, 0, 0)",
+        VIOL + "touching another process: ctypes access to the C function ptrace()",
+    ),
     "raw_ptrace_attach": Case("note(sim, raw(101, 16, PARENT, 0, 0))", RAW, EPERM),
     "raw_process_vm_readv": Case("note(sim, raw(310, PARENT, None, 0, None, 0, 0))", RAW, EPERM),
     "raw_setpriority_parent": Case("note(sim, raw(141, 0, PARENT, 19))", RAW, EPERM),
     "raw_setpriority_user": Case("note(sim, raw(141, 2, 0, 19))", RAW, EPERM),
-    "raw_sched_setaffinity": Case("m = ctypes.c_ulong(1)\n    note(sim, raw(203, PARENT, 8, ctypes.byref(m)))",
-                                  RAW, EPERM),
+    "raw_sched_setaffinity": Case(
+        "m = ctypes.c_ulong(1)\n    note(sim, raw(203, PARENT, 8, ctypes.byref(m)))", RAW, EPERM
+    ),
     "proc_environ": Case("open(f'/proc/{PARENT}/environ', 'rb').read()", FILE + "open('/proc/"),
     "raw_proc_environ": Case("note(sim, raw(2, f'/proc/{PARENT}/environ'.encode(), 0))", RAW, EACCES),
     "proc_self_list": Case("os.listdir('/proc')", FILE + "os.listdir('/proc')"),
     # --- limits and privileges ----------------------------------------------------------------
-    "setrlimit": Case("import resource\n    resource.setrlimit(resource.RLIMIT_CPU, (10 ** 6, 10 ** 6))",
-                      VIOL + "changing a resource limit"),
-    "raw_prlimit": Case("lim = (ctypes.c_ulong * 2)(10 ** 6, 10 ** 6)\n    note(sim, raw(302, 0, 0, lim, None))",
-                        RAW, EPERM),
-    "raw_setrlimit": Case("lim = (ctypes.c_ulong * 2)(10 ** 6, 10 ** 6)\n    note(sim, raw(160, 0, lim))",
-                          RAW, EPERM),
+    "setrlimit": Case(
+        "import resource\n    resource.setrlimit(resource.RLIMIT_CPU, (10 ** 6, 10 ** 6))",
+        VIOL + "changing a resource limit",
+    ),
+    "raw_prlimit": Case(
+        "lim = (ctypes.c_ulong * 2)(10 ** 6, 10 ** 6)\n    note(sim, raw(302, 0, 0, lim, None))", RAW, EPERM
+    ),
+    "raw_setrlimit": Case("lim = (ctypes.c_ulong * 2)(10 ** 6, 10 ** 6)\n    note(sim, raw(160, 0, lim))", RAW, EPERM),
     "raw_unshare": Case("note(sim, raw(272, 0x10000000))", RAW, EPERM),
     "raw_setns": Case("note(sim, raw(308, 0, 0))", RAW, EPERM),
     "raw_mount": Case("note(sim, raw(165, b'none', b'/tmp', b'tmpfs', 0, None))", RAW, EPERM),
@@ -239,20 +270,29 @@ CASES: dict[str, Case] = {
     # 0.3 s of CPU: reached within the 3 s wall limit even when the sandbox gets a tenth of a core
     "cpu": Case("while True:\n        pass", "ran out of CPU time: the sandbox's limit is 0.3 s per job"),
     "wall": Case("import time\n    time.sleep(3600)", "ran past the wall-time limit of 3 s"),
-    "thread_bomb": Case("import threading, time\n    while True:\n"
-                        "        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()",
-                        "raised RuntimeError: can't start new thread"),
+    "thread_bomb": Case(
+        "import threading, time\n    while True:\n"
+        "        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()",
+        "raised RuntimeError: can't start new thread",
+    ),
     "big_file": Case("open('big', 'wb').write(b'x' * (8 << 20))", "raised OSError: [Errno 27] File too large"),
-    "too_many_emits": Case("for i in range(1001):\n        sim.emit('x', i)",
-                           "raised RuntimeError: emit: at most 1000 values per hook call"),
+    "too_many_emits": Case(
+        "for i in range(1001):\n        sim.emit('x', i)",
+        "raised RuntimeError: emit: at most 1000 values per hook call",
+    ),
     # --- what reaches job errors --------------------------------------------------------------
-    "escape_in_exception": Case("raise ValueError('\\x1b[2J\\x1b]0;owned\\x07\\rdone')",
-                                "raised ValueError: [2J]0;owneddone"),
+    "escape_in_exception": Case(
+        "raise ValueError('\\x1b[2J\\x1b]0;owned\\x07\\rdone')", "raised ValueError: [2J]0;owneddone"
+    ),
     "escape_in_type_name": Case("raise type('\\x1b[31mBad', (Exception,), {})('x')", "raised [31mBad: x"),
-    "escape_in_output": Case("sys.stdout.write('\\x1b[2Jgone\\n')\n    sys.stdout.flush()\n    os._exit(3)",
-                             "the sandbox process ended (exit status 3); its output ends with:\n[2Jgone"),
-    "hostile_str": Case("class E(Exception):\n        def __str__(self):\n            raise RuntimeError\n"
-                        "    raise E()", "hook 'after_period' raised E: ?"),
+    "escape_in_output": Case(
+        "sys.stdout.write('\\x1b[2Jgone\\n')\n    sys.stdout.flush()\n    os._exit(3)",
+        "the sandbox process ended (exit status 3); its output ends with:\n[2Jgone",
+    ),
+    "hostile_str": Case(
+        "class E(Exception):\n        def __str__(self):\n            raise RuntimeError\n    raise E()",
+        "hook 'after_period' raised E: ?",
+    ),
 }
 LIMITS = {"cpu_s": 1.0, "wall_s": 3.0, "memory_mb": 256.0, "fsize_mb": 4.0}
 
@@ -276,9 +316,17 @@ def area(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _snapshot(area: dict[str, Path]) -> Any:
     st = area["victim"].stat()
-    return (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns, st.st_size,
-            area["victim"].read_text(), sorted(os.listxattr(area["victim"])),
-            sorted(str(p) for p in area["artifacts"].rglob("*")), area["other"].read_bytes())
+    return (
+        st.st_mode,
+        st.st_uid,
+        st.st_gid,
+        st.st_mtime_ns,
+        st.st_size,
+        area["victim"].read_text(),
+        sorted(os.listxattr(area["victim"])),
+        sorted(str(p) for p in area["artifacts"].rglob("*")),
+        area["other"].read_bytes(),
+    )
 
 
 def run_hook(body: str, area: dict[str, Path], tmp_path: Path) -> tuple[str, Any]:
@@ -287,8 +335,12 @@ def run_hook(body: str, area: dict[str, Path], tmp_path: Path) -> tuple[str, Any
     from beamtrack.workers.runner import _hook_error
     from beamtrack.workers.sandbox.supervisor import HookSandbox, SandboxLimits
 
-    source = PREAMBLE.format(victim=str(area["victim"]), other_job=str(area["other"]),
-                             artifacts=str(area["artifacts"])) + "    " + body + "\n"
+    source = (
+        PREAMBLE.format(victim=str(area["victim"]), other_job=str(area["other"]), artifacts=str(area["artifacts"]))
+        + "    "
+        + body
+        + "\n"
+    )
     sim = Simulation.from_spec(fodo_spec(npart=64), tmp_path, kind="serial")
     ids, state = sim.beam.id.copy(), sim.beam.state.copy()
     sim.beam.real[0][0] = -1.0
@@ -328,10 +380,12 @@ def test_no_path_the_sandbox_sees_names_another_job(area: dict[str, Path], tmp_p
     cannot list, and the environment names neither the token nor other jobs."""
     os.environ["BEAMTRACK_TOKEN_UNDER_TEST"] = "s3cret-token"
     try:
-        body = ("names = [os.path.basename(str(sim.scratch_dir))] + list(os.environ) + list(os.environ.values())\n"
-                "    sim.beam.x[1] = any('s3cret' in n or '0123456789abcdef' in n for n in names)\n"
-                "    sim.beam.x[2] = len(os.listdir(sim.scratch_dir))\n"
-                "    sim.beam.x[3] = sum(os.path.basename(ARTIFACTS) in n for n in names)")
+        body = (
+            "names = [os.path.basename(str(sim.scratch_dir))] + list(os.environ) + list(os.environ.values())\n"
+            "    sim.beam.x[1] = any('s3cret' in n or '0123456789abcdef' in n for n in names)\n"
+            "    sim.beam.x[2] = len(os.listdir(sim.scratch_dir))\n"
+            "    sim.beam.x[3] = sum(os.path.basename(ARTIFACTS) in n for n in names)"
+        )
         error, sim = run_hook(body, area, tmp_path)
     finally:
         del os.environ["BEAMTRACK_TOKEN_UNDER_TEST"]

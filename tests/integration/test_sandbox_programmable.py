@@ -41,9 +41,12 @@ def spec_with_programmable(npart: int = 500) -> dict[str, Any]:
 def test_spec_programmable_without_code_is_a_one_line_cli_error(tmp_path: Path) -> None:
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec_with_programmable(100)))
-    proc = subprocess.run([sys.executable, "-m", "beamtrack.engine.cli", "run", str(path), "-o",
-                           str(tmp_path / "out"), "--no-progress"], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "beamtrack.engine.cli", "run", str(path), "-o", str(tmp_path / "out"), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
@@ -79,20 +82,35 @@ def test_sandboxed_programmable_matches_in_process(tmp_path: Path) -> None:
     assert straight.reference.z == pytest.approx(sim.reference.z + 0.25)
 
 
-@pytest.mark.parametrize(("source", "expect"), [
-    ("programmable = {'nope': {'beam_particles': print}}\n",
-     "names 'nope', which is not a Programmable element of the lattice (its Programmable elements: 'sext')"),
-    ("programmable = {'sext': {'kick': print}}\n",
-     "programmable['sext']['kick'] must be one of push, beam_particles, ref_particle"),
-    ("def r(ref):\n    ref.pt = 0.5\nprogrammable = {'sext': {'ref_particle': r}}\n",
-     "Programmable element 'sext' ref_particle set the reference particle's pt to 0.5; it must be <= -1"),
-    ("def r(ref):\n    ref.mass = 1.0\nprogrammable = {'sext': {'ref_particle': r}}\n",
-     "Programmable element 'sext' ref_particle raised AttributeError: reference particle: 'mass' cannot be set"),
-    ("def k(a, r):\n    r.s = 1.0\nprogrammable = {'sext': {'beam_particles': k}}\n",
-     "Programmable element 'sext' beam_particles raised AttributeError: the reference particle is read-only"),
-    ("import os\ndef k(a, r):\n    os.fork()\nprogrammable = {'sext': {'beam_particles': k}}\n",
-     "Programmable element 'sext' beam_particles broke the sandbox: process creation: os.fork"),
-])
+@pytest.mark.parametrize(
+    ("source", "expect"),
+    [
+        (
+            "programmable = {'nope': {'beam_particles': print}}\n",
+            "names 'nope', which is not a Programmable element of the lattice (its Programmable elements: 'sext')",
+        ),
+        (
+            "programmable = {'sext': {'kick': print}}\n",
+            "programmable['sext']['kick'] must be one of push, beam_particles, ref_particle",
+        ),
+        (
+            "def r(ref):\n    ref.pt = 0.5\nprogrammable = {'sext': {'ref_particle': r}}\n",
+            "Programmable element 'sext' ref_particle set the reference particle's pt to 0.5; it must be <= -1",
+        ),
+        (
+            "def r(ref):\n    ref.mass = 1.0\nprogrammable = {'sext': {'ref_particle': r}}\n",
+            "Programmable element 'sext' ref_particle raised AttributeError: reference particle: 'mass' cannot be set",
+        ),
+        (
+            "def k(a, r):\n    r.s = 1.0\nprogrammable = {'sext': {'beam_particles': k}}\n",
+            "Programmable element 'sext' beam_particles raised AttributeError: the reference particle is read-only",
+        ),
+        (
+            "import os\ndef k(a, r):\n    os.fork()\nprogrammable = {'sext': {'beam_particles': k}}\n",
+            "Programmable element 'sext' beam_particles broke the sandbox: process creation: os.fork",
+        ),
+    ],
+)
 def test_programmable_errors_name_the_element(source: str, expect: str, tmp_path: Path) -> None:
     from beamtrack.engine import Simulation
     from beamtrack.workers.runner import _hook_error

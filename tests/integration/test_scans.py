@@ -29,8 +29,13 @@ def small_base(npart: int = 500, periods: int = 1) -> dict[str, Any]:
 def test_scan_end_to_end_table_and_cache(ray_local: None, server_factory: Any, rest: Any) -> None:
     server = server_factory(scheduler=True)
     c = rest(server)
-    scan = c.scan(small_base(), {K: [0.8, 1.0, 1.2], Q: [1e-9, 2e-9]}, mode="grid", priority=3,
-                  columns=["s", "sigma_x", "emittance_x"])
+    scan = c.scan(
+        small_base(),
+        {K: [0.8, 1.0, 1.2], Q: [1e-9, 2e-9]},
+        mode="grid",
+        priority=3,
+        columns=["s", "sigma_x", "emittance_x"],
+    )
     assert scan["variants"] == 6 and scan["parameters"] == [K, Q] and scan["priority"] == 3
     done = c.wait_scan(scan["id"], timeout=120)
     assert done["state"] == "succeeded" and done["counts"]["succeeded"] == 6
@@ -88,8 +93,9 @@ def test_cancel_scan_midway_keeps_finished_results(ray_local: None, server_facto
     at_cancel = c.cancel_scan(scan["id"])
     assert at_cancel["cancel_requested"]
     done_before = at_cancel["counts"]["succeeded"]
-    final = wait_for(lambda: (s := c.get_scan(scan["id"]))["state"] == "cancelled" and s, timeout=60,
-                     what="scan cancelled")
+    final = wait_for(
+        lambda: (s := c.get_scan(scan["id"]))["state"] == "cancelled" and s, timeout=60, what="scan cancelled"
+    )
     counts = final["counts"]
     assert counts["queued"] == counts["running"] == counts["failed"] == 0
     # at most the one variant running at the cancel could still finish; nothing queued ever ran
@@ -120,10 +126,14 @@ def test_bad_scans_refused_with_field_paths(server_factory: Any, rest: Any) -> N
         return e.value.details
 
     assert refused(small_base(), {"beam.npart": [10, -1, 20]})[0] == {
-        "loc": "scan.variants[1].beam.npart", "msg": "Input should be greater than or equal to 0"}
+        "loc": "scan.variants[1].beam.npart",
+        "msg": "Input should be greater than or equal to 0",
+    }
     assert refused(small_base(), {K: ["strong"]})[0]["loc"] == "scan.variants[0].lattice.elements[3].k"
     assert refused(small_base(), {"lattice.elements[name=q9].k": [1.0]})[0] == {
-        "loc": "scan.parameters.lattice.elements[name=q9].k", "msg": "lattice.elements has no element named 'q9'"}
+        "loc": "scan.parameters.lattice.elements[name=q9].k",
+        "msg": "lattice.elements has no element named 'q9'",
+    }
     assert refused(small_base(), {"beam.seed": list(range(9))})[0]["loc"] == "scan"
     assert refused(small_base(), {"beam.seed": {"low": 0, "high": 3}}, mode="lhs")[0]["loc"] == "scan.samples"
     bad_base = small_base()

@@ -77,8 +77,7 @@ def test_bad_request_fields_are_422_not_tracebacks(server_factory: Any) -> None:
     assert r.status_code == 422 and r.json()["error"]["details"][0]["loc"] == "cursor"
 
 
-def test_hook_module_refused_when_disabled_or_invalid(server_factory: Any, rest: Any,
-                                                      grpc_client: Any) -> None:
+def test_hook_module_refused_when_disabled_or_invalid(server_factory: Any, rest: Any, grpc_client: Any) -> None:
     off = server_factory(hook_sandbox=False)
     with pytest.raises(ApiError) as e:
         rest(off).submit(fodo_spec(), hook_module="def after_period(sim): pass\n")
@@ -89,8 +88,10 @@ def test_hook_module_refused_when_disabled_or_invalid(server_factory: Any, rest:
     assert ge.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "sandbox" in (ge.value.details() or "")
     on = server_factory()
-    for source, expect in (("x = 1\n", "defines none of the hook functions"),
-                           ("def after_period(sim):\n  return (\n", "syntax error at line")):
+    for source, expect in (
+        ("x = 1\n", "defines none of the hook functions"),
+        ("def after_period(sim):\n  return (\n", "syntax error at line"),
+    ):
         with pytest.raises(ApiError) as e:
             rest(on).submit(fodo_spec(), hook_module=source)
         assert e.value.status == 422 and expect in e.value.message
@@ -101,8 +102,7 @@ def test_hook_module_refused_when_disabled_or_invalid(server_factory: Any, rest:
         assert expect in (ge.value.details() or "")
 
 
-def test_auth_wrong_token_and_other_users(server_factory: Any, rest: Any,
-                                          grpc_client: Any) -> None:
+def test_auth_wrong_token_and_other_users(server_factory: Any, rest: Any, grpc_client: Any) -> None:
     from beamtrack.client import Client, GrpcClient
 
     server = server_factory()
@@ -121,8 +121,7 @@ def test_auth_wrong_token_and_other_users(server_factory: Any, rest: Any,
     assert ge.value.code() == grpc.StatusCode.UNAUTHENTICATED
     # bob cannot see, cancel or stream alice's job: it does not exist for him
     assert {j["id"] for j in bob.iter_jobs()} == {bob_job["id"]}
-    for call in (bob.get, bob.cancel, bob.diagnostics, bob.artifacts,
-                 lambda i: list(bob.events(i))):
+    for call in (bob.get, bob.cancel, bob.diagnostics, bob.artifacts, lambda i: list(bob.events(i))):
         with pytest.raises(ApiError) as e:
             call(alice_job["id"])
         assert e.value.status == 404
@@ -204,8 +203,7 @@ def test_terminal_states_are_final(server_factory: Any, rest: Any) -> None:
         store.finish(job_id, 1, JobState.RUNNING)
 
 
-def test_redis_restart_with_aof_loses_nothing(server_factory: Any, rest: Any,
-                                              tmp_path: Any) -> None:
+def test_redis_restart_with_aof_loses_nothing(server_factory: Any, rest: Any, tmp_path: Any) -> None:
     from beamtrack.workers.redis_server import RedisServer
 
     redis = RedisServer(tmp_path / "aof").start()

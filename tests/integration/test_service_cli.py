@@ -18,10 +18,8 @@ BIN = Path(sys.executable).parent
 
 
 def cli(server: Any, *args: str, user: str = "alice") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, BEAMTRACK_URL=f"http://127.0.0.1:{server.http_port}",
-               BEAMTRACK_TOKEN=TOKENS[user])
-    return subprocess.run([str(BIN / "beamtrack-client"), *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = dict(os.environ, BEAMTRACK_URL=f"http://127.0.0.1:{server.http_port}", BEAMTRACK_TOKEN=TOKENS[user])
+    return subprocess.run([str(BIN / "beamtrack-client"), *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_client_cli(ray_local: None, server_factory: Any, tmp_path: Path) -> None:
@@ -49,7 +47,9 @@ def test_client_cli(ray_local: None, server_factory: Any, tmp_path: Path) -> Non
     assert again.returncode == 1 and "FAILED_PRECONDITION" in again.stderr
     # a hook module sent with --hook runs in the sandbox; what it emits arrives on the stream
     hook_file = tmp_path / "hooks.py"
-    hook_file.write_text("def after_period(sim):\n    sim.emit('n_alive', float((sim.beam.arrays()['state'] == 0).sum()))\n")
+    hook_file.write_text(
+        "def after_period(sim):\n    sim.emit('n_alive', float((sim.beam.arrays()['state'] == 0).sum()))\n"
+    )
     hooked = cli(server, "submit", str(spec_file), "--hook", str(hook_file), "--watch")
     assert hooked.returncode == 0, hooked.stderr
     assert "[custom] n_alive = 1000.0" in hooked.stdout
@@ -70,8 +70,11 @@ def test_client_cli_errors_are_one_line(server_factory: Any, tmp_path: Path) -> 
     wrong = cli(server, "list", user="alice")
     assert wrong.returncode == 0
     env_bad = subprocess.run(
-        [str(BIN / "beamtrack-client"), "--url", f"http://127.0.0.1:{server.http_port}",
-         "--token", "nope", "list"], capture_output=True, text=True, timeout=60)
+        [str(BIN / "beamtrack-client"), "--url", f"http://127.0.0.1:{server.http_port}", "--token", "nope", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert env_bad.returncode == 1 and "UNAUTHENTICATED" in env_bad.stderr
     missing = cli(server, "submit", str(tmp_path / "missing.json"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
@@ -83,9 +86,13 @@ def test_embedded_serve_example_end_to_end(tmp_path: Path) -> None:
     stop."""
     out_dir = tmp_path / "out"
     env = dict(os.environ, BEAMTRACK_BIN=str(BIN), RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "service_example.sh"),
-                           str(ROOT / "examples" / "fodo.json"), str(out_dir)],
-                          env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "service_example.sh"), str(ROOT / "examples" / "fodo.json"), str(out_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "[result] succeeded" in proc.stdout
     assert "== service stopped" in proc.stdout

@@ -55,15 +55,15 @@ def _running_job(server: Any, rest: Any) -> str:
 def _sse_events(server: Any, job_id: str, **params: str) -> list[tuple[str, str, Any]]:
     """(id, event, data) of a whole SSE response; data parsed as strict JSON (orjson)."""
     out: list[tuple[str, str, Any]] = []
-    with httpx.stream("GET", f"http://127.0.0.1:{server.http_port}/v1/jobs/{job_id}/events",
-                      params=params, headers=AUTH, timeout=30) as resp:
+    with httpx.stream(
+        "GET", f"http://127.0.0.1:{server.http_port}/v1/jobs/{job_id}/events", params=params, headers=AUTH, timeout=30
+    ) as resp:
         assert resp.status_code == 200
         ev: dict[str, str] = {}
         for line in resp.iter_lines():
             if line == "":
                 if ev:
-                    out.append((ev.get("id", ""), ev.get("event", ""),
-                                orjson.loads(ev["data"])))
+                    out.append((ev.get("id", ""), ev.get("event", ""), orjson.loads(ev["data"])))
                 ev = {}
             elif not line.startswith(":"):
                 name, _, value = line.partition(": ")
@@ -72,8 +72,7 @@ def _sse_events(server: Any, job_id: str, **params: str) -> list[tuple[str, str,
     return out
 
 
-def test_hostile_events_reach_every_client(server_factory: Any, rest: Any,
-                                           grpc_client: Any) -> None:
+def test_hostile_events_reach_every_client(server_factory: Any, rest: Any, grpc_client: Any) -> None:
     server = server_factory()
     job_id = _running_job(server, rest)
     key = server.store.stream_key(job_id)
@@ -140,13 +139,15 @@ def test_stream_limit_per_user(server_factory: Any, rest: Any) -> None:
                     await call.read()
                 assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             # the limit is per user: the admin still opens one on alice's job
-            admin = await c.send(c.build_request(
-                "GET", url, headers={"authorization": f"Bearer {TOKENS['admin']}"}), stream=True)
+            admin = await c.send(
+                c.build_request("GET", url, headers={"authorization": f"Bearer {TOKENS['admin']}"}), stream=True
+            )
             assert admin.status_code == 200
             await admin.aclose()
             await held[0].aclose()
-            await asyncio.to_thread(wait_for, lambda: server.call(lambda: server.hub.active) == 2,
-                                    10, "the closed stream's slot")
+            await asyncio.to_thread(
+                wait_for, lambda: server.call(lambda: server.hub.active) == 2, 10, "the closed stream's slot"
+            )
             again = await c.send(c.build_request("GET", url), stream=True)
             assert again.status_code == 200
             for r in (*held[1:], again):
@@ -167,13 +168,13 @@ def test_streams_release_everything_on_disconnect(server_factory: Any, rest: Any
 
     async def scenario() -> tuple[int, int, int]:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-        async with httpx.AsyncClient(headers=AUTH, timeout=30, limits=limits) as c, \
-                grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as ch:
+        async with (
+            httpx.AsyncClient(headers=AUTH, timeout=30, limits=limits) as c,
+            grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as ch,
+        ):
             stub = pb_grpc.JobServiceStub(ch)
-            sse = [await c.send(c.build_request("GET", f"{base}/{jobs[i % 3]}/events"),
-                                stream=True) for i in range(30)]
-            calls = [stub.StreamEvents(pb.StreamDiagnosticsRequest(id=jobs[i % 3]), metadata=MD)
-                     for i in range(30)]
+            sse = [await c.send(c.build_request("GET", f"{base}/{jobs[i % 3]}/events"), stream=True) for i in range(30)]
+            calls = [stub.StreamEvents(pb.StreamDiagnosticsRequest(id=jobs[i % 3]), metadata=MD) for i in range(30)]
             for call in calls:  # the first batch (queued, running) proves the call is open
                 assert (await call.read()).events
             assert all(r.status_code == 200 for r in sse)
@@ -190,8 +191,11 @@ def test_streams_release_everything_on_disconnect(server_factory: Any, rest: Any
     assert (active, followed) == (60, 3)
     # 60 open streams share the pool (at most 16) and the one blocking connection
     assert 1 <= conns <= 17
-    wait_for(lambda: server.call(lambda: (server.hub.active, server.hub.followed_jobs)) == (0, 0),
-             15, "every stream released after the clients went")
+    wait_for(
+        lambda: server.call(lambda: (server.hub.active, server.hub.followed_jobs)) == (0, 0),
+        15,
+        "every stream released after the clients went",
+    )
     # the hub is idle again: a new stream still gets live events
     job_id = jobs[0]
     server.store.publish(job_id, "log", {"msg": "after the crowd left"})
@@ -203,8 +207,7 @@ def test_streams_release_everything_on_disconnect(server_factory: Any, rest: Any
     assert got[-1].data == {"msg": "after the crowd left"}
 
 
-def test_live_events_arrive_on_open_streams(server_factory: Any, rest: Any,
-                                            grpc_client: Any) -> None:
+def test_live_events_arrive_on_open_streams(server_factory: Any, rest: Any, grpc_client: Any) -> None:
     """An event published while streams wait reaches them (the hub wakes its subscribers),
     and the result ends them."""
     server = server_factory()
@@ -230,13 +233,18 @@ def test_live_events_arrive_on_open_streams(server_factory: Any, rest: Any,
     assert out["sse"] == out["grpc"] == ["state", "state", "diag", "state", "result"]
 
 
-@pytest.mark.parametrize("source", ["-" * 100_000 + "1", "1" + "+1" * 100_000,
-                                    "x" + ".y" * 100_000, "def before_period(sim):\n  x = 1\0"])
+@pytest.mark.parametrize(
+    "source", ["-" * 100_000 + "1", "1" + "+1" * 100_000, "x" + ".y" * 100_000, "def before_period(sim):\n  x = 1\0"]
+)
 def test_hostile_hook_modules_answer_422(server_factory: Any, source: str) -> None:
     assert hook_module_problem(source)  # a reason, not an exception
     server = server_factory()
-    r = httpx.post(f"http://127.0.0.1:{server.http_port}/v1/jobs", headers=AUTH, timeout=30,
-                   json={"spec": fodo_spec(npart=10), "hook_module": source})
+    r = httpx.post(
+        f"http://127.0.0.1:{server.http_port}/v1/jobs",
+        headers=AUTH,
+        timeout=30,
+        json={"spec": fodo_spec(npart=10), "hook_module": source},
+    )
     assert r.status_code == 422
     assert r.json()["error"]["details"][0]["loc"] == "hook_module"
 
@@ -255,8 +263,7 @@ def test_malformed_inputs_answer_4xx(server_factory: Any, rest: Any) -> None:
 
     for name in ("%00", "a%00b", "diags/%00/x.h5"):
         error(c.get(f"/v1/jobs/{job_id}/artifacts/{name}"), 404)
-    for after in ("9" * 30, "1-" + "9" * 30, "18446744073709551616-0", "5-", "-5", "\u00b2",
-                  "1-\u0663"):
+    for after in ("9" * 30, "1-" + "9" * 30, "18446744073709551616-0", "5-", "-5", "\u00b2", "1-\u0663"):
         body = error(c.get(f"/v1/jobs/{job_id}/events", params={"after": after}), 422)
         assert body["details"][0]["loc"] == "after"
         body = error(c.get(f"/v1/jobs/{job_id}/events", headers={"last-event-id": after.encode()}), 422)
@@ -266,18 +273,16 @@ def test_malformed_inputs_answer_4xx(server_factory: Any, rest: Any) -> None:
     assert error(c.get("/v1/nothing-here"), 404)["code"] == "NOT_FOUND"
     assert error(c.put("/v1/jobs"), 405)["code"] == "UNIMPLEMENTED"
     deep = '{"spec": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    assert error(c.post("/v1/jobs", content=deep,
-                        headers={"content-type": "application/json"}), 400)["code"] == (
-        "INVALID_ARGUMENT")
-    error(c.post("/v1/jobs", content=b"{not json", headers={"content-type": "application/json"}),
-          422)
+    assert error(c.post("/v1/jobs", content=deep, headers={"content-type": "application/json"}), 400)["code"] == (
+        "INVALID_ARGUMENT"
+    )
+    error(c.post("/v1/jobs", content=b"{not json", headers={"content-type": "application/json"}), 422)
 
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as ch:
         stub = pb_grpc.JobServiceStub(ch)
         for after in ("9" * 30, "5-", "\u00b2"):
             with pytest.raises(grpc.RpcError) as info:
-                list(stub.StreamEvents(pb.StreamDiagnosticsRequest(id=job_id, after_id=after),
-                                       metadata=MD, timeout=30))
+                list(stub.StreamEvents(pb.StreamDiagnosticsRequest(id=job_id, after_id=after), metadata=MD, timeout=30))
             assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         with pytest.raises(grpc.RpcError) as info:
             stub.ListJobs(pb.ListJobsRequest(cursor="\u00b2"), metadata=MD, timeout=30)
@@ -292,32 +297,30 @@ def test_spec_and_request_size_limits(server_factory: Any) -> None:
     r = httpx.post(f"{base}/v1/jobs", headers=AUTH, json={"spec": spec}, timeout=30)
     assert r.status_code == 413 and r.json()["error"]["details"][0]["loc"] == "spec"
     huge = json.dumps({"spec": spec, "pad": "y" * (2 << 20)}).encode()
-    r = httpx.post(f"{base}/v1/jobs", headers=AUTH | {"content-type": "application/json"},
-                   content=huge, timeout=30)
+    r = httpx.post(f"{base}/v1/jobs", headers=AUTH | {"content-type": "application/json"}, content=huge, timeout=30)
     assert r.status_code == 413 and r.json()["error"]["details"][0]["loc"] == "body"
 
     def chunks() -> Any:
         for k in range(0, len(huge), 65536):
-            yield huge[k:k + 65536]
+            yield huge[k : k + 65536]
 
-    r = httpx.post(f"{base}/v1/jobs", headers=AUTH | {"content-type": "application/json"},
-                   content=chunks(), timeout=30)  # chunked: no length announced
+    r = httpx.post(
+        f"{base}/v1/jobs", headers=AUTH | {"content-type": "application/json"}, content=chunks(), timeout=30
+    )  # chunked: no length announced
     assert r.status_code == 413 and r.json()["error"]["details"][0]["loc"] == "body"
-    ok = httpx.post(f"{base}/v1/jobs", headers=AUTH, json={"spec": fodo_spec(npart=10)},
-                    timeout=30)
+    ok = httpx.post(f"{base}/v1/jobs", headers=AUTH, json={"spec": fodo_spec(npart=10)}, timeout=30)
     assert ok.status_code == 201
 
-    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}",
-                               options=[("grpc.max_send_message_length", 8 << 20)]) as ch:
+    with grpc.insecure_channel(
+        f"127.0.0.1:{server.grpc_port}", options=[("grpc.max_send_message_length", 8 << 20)]
+    ) as ch:
         stub = pb_grpc.JobServiceStub(ch)
         with pytest.raises(grpc.RpcError) as info:
-            stub.SubmitJob(pb.SubmitJobRequest(spec_json=json.dumps(spec)), metadata=MD,
-                           timeout=30)
+            stub.SubmitJob(pb.SubmitJobRequest(spec_json=json.dumps(spec)), metadata=MD, timeout=30)
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "spec" in (info.value.details() or "")
         with pytest.raises(grpc.RpcError) as info:
-            stub.SubmitJob(pb.SubmitJobRequest(spec_json="z" * (4 << 20)), metadata=MD,
-                           timeout=30)
+            stub.SubmitJob(pb.SubmitJobRequest(spec_json="z" * (4 << 20)), metadata=MD, timeout=30)
         assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 

@@ -28,8 +28,7 @@ def running_with_rows(store: Any, job_id: str) -> bool:
     return rec.state.value == "running" and rec.diag_count > 0 and ":" in rec.worker
 
 
-def test_submit_rest_stream_fetch(ray_local: None, server_factory: Any, rest: Any,
-                                  tmp_path: Path) -> None:
+def test_submit_rest_stream_fetch(ray_local: None, server_factory: Any, rest: Any, tmp_path: Path) -> None:
     server = server_factory(scheduler=True)
     c = rest(server)
     job = c.submit(fodo_spec(npart=2000))
@@ -54,8 +53,7 @@ def test_submit_rest_stream_fetch(ray_local: None, server_factory: Any, rest: An
     assert csv[0].startswith("step,s,") and len(csv) == len(diag) + 1
     import openpmd_api as io
 
-    series = io.Series(str(tmp_path / "out" / "diags" / "openPMD" / "monitor.h5"),
-                       io.Access.read_only)
+    series = io.Series(str(tmp_path / "out" / "diags" / "openPMD" / "monitor.h5"), io.Access.read_only)
     assert len(series.iterations) >= 1
     it = series.iterations[next(iter(series.iterations))]
     assert "beam" in it.particles
@@ -65,8 +63,7 @@ def test_submit_rest_stream_fetch(ray_local: None, server_factory: Any, rest: An
         c._json("GET", f"/v1/jobs/{job['id']}/artifacts/..%2F..%2Fetc%2Fpasswd")
 
 
-def test_submit_grpc_stream_resumable(ray_local: None, server_factory: Any,
-                                      grpc_client: Any) -> None:
+def test_submit_grpc_stream_resumable(ray_local: None, server_factory: Any, grpc_client: Any) -> None:
     server = server_factory(scheduler=True)
     g = grpc_client(server)
     job = g.submit(fodo_spec(npart=1000))
@@ -81,7 +78,7 @@ def test_submit_grpc_stream_resumable(ray_local: None, server_factory: Any,
     # resume from the middle: exactly the rest, nothing lost or repeated
     mid = len(events) // 2
     resumed = list(g.stream(job.id, after=events[mid].id))
-    assert [e.id for e in resumed] == [e.id for e in events[mid + 1:]]
+    assert [e.id for e in resumed] == [e.id for e in events[mid + 1 :]]
     assert list(g.stream(job.id, after=events[-1].id)) == []
     assert g.get(job.id).state == pb.JOB_STATE_SUCCEEDED
 
@@ -114,8 +111,7 @@ def test_priorities_run_in_order(ray_local: None, server_factory: Any, rest: Any
     assert starts == sorted(starts)
 
 
-def test_server_restart_mid_queue_loses_nothing(ray_local: None, server_factory: Any,
-                                                rest: Any) -> None:
+def test_server_restart_mid_queue_loses_nothing(ray_local: None, server_factory: Any, rest: Any) -> None:
     server = server_factory(scheduler=True, max_running=1)
     c = rest(server)
     ids = [c.submit(fodo_spec(npart=4000, periods=2, name=f"r{i}"))["id"] for i in range(4)]
@@ -133,8 +129,7 @@ def test_server_restart_mid_queue_loses_nothing(ray_local: None, server_factory:
         assert sum(e.kind == "result" for e in events) == 1
 
 
-def test_killed_worker_is_retried(ray_local: None, server_factory: Any, rest: Any,
-                                  tmp_path: Path) -> None:
+def test_killed_worker_is_retried(ray_local: None, server_factory: Any, rest: Any, tmp_path: Path) -> None:
     server = server_factory(scheduler=True, max_attempts=3)
     c = rest(server)
     job = c.submit(fodo_spec(npart=10000, periods=4))

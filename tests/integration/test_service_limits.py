@@ -34,8 +34,9 @@ def details(err: Any) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", ["/tmp/x", "../../../j/diags/openPMD/monitor", "..", "a\x00b"])
-def test_a_monitor_name_that_is_a_path_is_refused_and_nothing_written(server_factory, rest, tmp_path: Path,
-                                                                      name: str) -> None:
+def test_a_monitor_name_that_is_a_path_is_refused_and_nothing_written(
+    server_factory, rest, tmp_path: Path, name: str
+) -> None:
     server = server_factory()
     c = rest(server)
     spec = fodo_spec()
@@ -51,17 +52,30 @@ def test_a_monitor_name_that_is_a_path_is_refused_and_nothing_written(server_fac
     "mutate, loc, limit",
     [
         (lambda s: s["beam"].update(npart=300_000_000), "spec.beam.npart", "BEAMTRACK_JOB_MEMORY_MB"),
-        (lambda s: s.update(space_charge={"mode": "3D", "n_cell": [1024, 1024, 1024]}) or
-         s["beam"].update(bunch_charge_C=1e-9), "spec.space_charge.n_cell", "BEAMTRACK_JOB_MEMORY_MB"),
-        (lambda s: s["beam"].update(npart=10_000_000) or s["lattice"].update(periods=1000),
-         "spec.beam.npart", "BEAMTRACK_JOB_DISK_MB"),
-        (lambda s: s["beam"].update(npart=1_000_000) or s["lattice"].update(periods=10_000_000),
-         "spec.lattice.periods", "BEAMTRACK_JOB_WALL_S"),
+        (
+            lambda s: (
+                s.update(space_charge={"mode": "3D", "n_cell": [1024, 1024, 1024]})
+                or s["beam"].update(bunch_charge_C=1e-9)
+            ),
+            "spec.space_charge.n_cell",
+            "BEAMTRACK_JOB_MEMORY_MB",
+        ),
+        (
+            lambda s: s["beam"].update(npart=10_000_000) or s["lattice"].update(periods=1000),
+            "spec.beam.npart",
+            "BEAMTRACK_JOB_DISK_MB",
+        ),
+        (
+            lambda s: s["beam"].update(npart=1_000_000) or s["lattice"].update(periods=10_000_000),
+            "spec.lattice.periods",
+            "BEAMTRACK_JOB_WALL_S",
+        ),
     ],
     ids=["npart-memory", "grid-memory", "monitor-disk", "wall-time"],
 )
-def test_a_job_over_a_per_job_limit_is_refused_naming_the_field(server_factory, rest, mutate, loc: str,
-                                                               limit: str) -> None:
+def test_a_job_over_a_per_job_limit_is_refused_naming_the_field(
+    server_factory, rest, mutate, loc: str, limit: str
+) -> None:
     server = server_factory(job_memory_mb=8192, job_disk_mb=10240, job_wall_s=3600)
     c = rest(server)
     spec = fodo_spec()
@@ -115,8 +129,7 @@ def test_a_job_past_its_wall_clock_limit_fails_and_is_not_retried(ray_local, ser
     assert done["attempts"] == 1
 
 
-def test_retention_removes_the_artifacts_of_ended_jobs_and_frees_the_quota(ray_local, server_factory,
-                                                                            rest) -> None:
+def test_retention_removes_the_artifacts_of_ended_jobs_and_frees_the_quota(ray_local, server_factory, rest) -> None:
     server = server_factory(scheduler=True, artifact_ttl_s=3600, failed_artifact_ttl_s=60)
     c = rest(server)
     job = c.submit(fodo_spec(npart=2000))

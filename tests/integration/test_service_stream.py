@@ -20,8 +20,9 @@ from .conftest import TOKENS, fodo_spec
 
 pytestmark = pytest.mark.integration
 
-COLUMNS = ["step", "s"] + [f"{q}_{a}" for q in ("mean", "min", "max", "sigma", "emittance",
-                                                "alpha", "beta") for a in ("x", "y", "t")]
+COLUMNS = ["step", "s"] + [
+    f"{q}_{a}" for q in ("mean", "min", "max", "sigma", "emittance", "alpha", "beta") for a in ("x", "y", "t")
+]
 
 
 def row(i: int, columns: list[str] = COLUMNS) -> dict[str, Any]:
@@ -52,24 +53,21 @@ def raw_batches(server: Any, job_id: str, after: str = "") -> list[pb.JobEventBa
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as ch:
         stub = pb_grpc.JobServiceStub(ch)
         req = pb.StreamDiagnosticsRequest(id=job_id, after_id=after)
-        return list(stub.StreamEvents(req, metadata=[("authorization",
-                                                      f"Bearer {TOKENS['alice']}")]))
+        return list(stub.StreamEvents(req, metadata=[("authorization", f"Bearer {TOKENS['alice']}")]))
 
 
 def raw_events(server: Any, job_id: str) -> list[pb.JobEvent]:
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as ch:
         stub = pb_grpc.JobServiceStub(ch)
         req = pb.StreamDiagnosticsRequest(id=job_id)
-        return list(stub.StreamDiagnostics(req, metadata=[("authorization",
-                                                           f"Bearer {TOKENS['alice']}")]))
+        return list(stub.StreamDiagnostics(req, metadata=[("authorization", f"Bearer {TOKENS['alice']}")]))
 
 
 def same(a: float, b: float) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
 
 
-def test_batched_stream_carries_every_event_once(server_factory: Any, rest: Any,
-                                                 grpc_client: Any) -> None:
+def test_batched_stream_carries_every_event_once(server_factory: Any, rest: Any, grpc_client: Any) -> None:
     server = server_factory()
     rows = [row(i) for i in range(1300)]  # more than one Redis read and one batch
     job_id = finished_job(server, rest, rows)
@@ -88,10 +86,8 @@ def test_batched_stream_carries_every_event_once(server_factory: Any, rest: Any,
     for new, ref in zip(flat, old, strict=True):
         if new.WhichOneof("payload") == "diagnostics":
             assert not new.diagnostics.values and len(new.diagnostics.data) == len(COLUMNS)
-            assert (new.diagnostics.step, new.diagnostics.s) == (ref.diagnostics.step,
-                                                                 ref.diagnostics.s)
-            assert all(same(v, ref.diagnostics.values[c])
-                       for c, v in zip(COLUMNS, new.diagnostics.data, strict=True))
+            assert (new.diagnostics.step, new.diagnostics.s) == (ref.diagnostics.step, ref.diagnostics.s)
+            assert all(same(v, ref.diagnostics.values[c]) for c, v in zip(COLUMNS, new.diagnostics.data, strict=True))
         else:
             assert new == ref
 
@@ -102,8 +98,7 @@ def test_batched_stream_carries_every_event_once(server_factory: Any, rest: Any,
     for new, ref in zip(streamed, old, strict=True):
         if ref.WhichOneof("payload") == "diagnostics":
             assert dict(new.diagnostics.values).keys() == dict(ref.diagnostics.values).keys()
-            assert all(same(new.diagnostics.values[c], v)
-                       for c, v in ref.diagnostics.values.items())
+            assert all(same(new.diagnostics.values[c], v) for c, v in ref.diagnostics.values.items())
     # ... and events() gives the REST client's Event form, row for row
     sse = list(rest(server).events(job_id))
     via_grpc = list(g.events(job_id))
@@ -113,8 +108,7 @@ def test_batched_stream_carries_every_event_once(server_factory: Any, rest: Any,
     assert diag_g[7]["alpha_t"] is None and isinstance(diag_g[0]["step"], int)
 
 
-def test_batched_stream_resumes_mid_batch(server_factory: Any, rest: Any,
-                                          grpc_client: Any) -> None:
+def test_batched_stream_resumes_mid_batch(server_factory: Any, rest: Any, grpc_client: Any) -> None:
     server = server_factory()
     rows = [row(i) for i in range(700)]
     job_id = finished_job(server, rest, rows)
@@ -123,16 +117,16 @@ def test_batched_stream_resumes_mid_batch(server_factory: Any, rest: Any,
     for cut in (0, 1, 5, 400, BATCH_EVENTS, len(full) - 2):
         after = full[cut].id
         # a new call sends the header again, with the first row it carries
-        with_rows = [b for b in raw_batches(server, job_id, after=after)
-                     if any(e.HasField("diagnostics") for e in b.events)]
+        with_rows = [
+            b for b in raw_batches(server, job_id, after=after) if any(e.HasField("diagnostics") for e in b.events)
+        ]
         assert all(list(b.columns) == (COLUMNS if k == 0 else []) for k, b in enumerate(with_rows))
         tail = list(g.events(job_id, after=after))
-        assert [(e.id, e.data) for e in tail] == [(e.id, e.data) for e in full[cut + 1:]]
+        assert [(e.id, e.data) for e in tail] == [(e.id, e.data) for e in full[cut + 1 :]]
     assert list(g.events(job_id, after=full[-1].id)) == []
 
 
-def test_column_change_starts_a_new_header(server_factory: Any, rest: Any,
-                                           grpc_client: Any) -> None:
+def test_column_change_starts_a_new_header(server_factory: Any, rest: Any, grpc_client: Any) -> None:
     server = server_factory()
     wider = [*COLUMNS, "charge_C"]
     rows = [row(i) for i in range(30)] + [row(i, wider) for i in range(30, 60)]
@@ -144,8 +138,7 @@ def test_column_change_starts_a_new_header(server_factory: Any, rest: Any,
     assert got == rows == [e.data for e in rest(server).events(job_id) if e.kind == "diag"]
 
 
-def test_sdk_falls_back_to_per_event_stream(server_factory: Any, rest: Any,
-                                            grpc_client: Any) -> None:
+def test_sdk_falls_back_to_per_event_stream(server_factory: Any, rest: Any, grpc_client: Any) -> None:
     """An older server without StreamEvents (UNIMPLEMENTED): the SDK reads StreamDiagnostics."""
     server = server_factory()
     rows = [row(i) for i in range(50)]
@@ -157,7 +150,8 @@ def test_sdk_falls_back_to_per_event_stream(server_factory: Any, rest: Any,
     async def start_old() -> tuple[grpc.aio.Server, int]:
         old = grpc.aio.server()
         pb_grpc.add_JobServiceServicer_to_server(
-            OldServicer(server.service, server.metrics, server.hub, max_spec_bytes=1 << 20), old)
+            OldServicer(server.service, server.metrics, server.hub, max_spec_bytes=1 << 20), old
+        )
         port = old.add_insecure_port("127.0.0.1:0")
         await old.start()
         return old, port

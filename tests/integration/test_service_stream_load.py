@@ -23,8 +23,7 @@ AUTH = {"authorization": f"Bearer {TOKENS['alice']}"}
 MD = [("authorization", f"Bearer {TOKENS['alice']}")]
 
 
-def test_thousands_of_idle_streams_leave_the_server_answering(server_factory: Any,
-                                                              rest: Any) -> None:
+def test_thousands_of_idle_streams_leave_the_server_answering(server_factory: Any, rest: Any) -> None:
     server = server_factory(max_streams_per_user=10_000, stream_block_ms=5000)
     jobs = [rest(server).submit(fodo_spec(npart=10))["id"] for _ in range(20)]
     for _ in jobs:
@@ -33,24 +32,24 @@ def test_thousands_of_idle_streams_leave_the_server_answering(server_factory: An
 
     async def scenario() -> int:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-        async with httpx.AsyncClient(base_url=base, headers=AUTH, limits=limits,
-                                     timeout=httpx.Timeout(60, read=None)) as c:
+        async with httpx.AsyncClient(
+            base_url=base, headers=AUTH, limits=limits, timeout=httpx.Timeout(60, read=None)
+        ) as c:
             sem = asyncio.Semaphore(64)  # open at a bounded rate, all stay open
 
             async def open_sse(i: int) -> httpx.Response:
                 async with sem:
-                    r = await c.send(c.build_request("GET", f"/v1/jobs/{jobs[i % 20]}/events"),
-                                     stream=True)
+                    r = await c.send(c.build_request("GET", f"/v1/jobs/{jobs[i % 20]}/events"), stream=True)
                     assert r.status_code == 200
                     return r
 
             sse = await asyncio.gather(*(open_sse(i) for i in range(SSE_STREAMS)))
-            channels = [grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}")
-                        for _ in range(CHANNELS)]
+            channels = [grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") for _ in range(CHANNELS)]
             stubs = [pb_grpc.JobServiceStub(ch) for ch in channels]
-            calls = [stubs[i % CHANNELS].StreamEvents(
-                pb.StreamDiagnosticsRequest(id=jobs[i % 20]), metadata=MD)
-                for i in range(GRPC_STREAMS)]
+            calls = [
+                stubs[i % CHANNELS].StreamEvents(pb.StreamDiagnosticsRequest(id=jobs[i % 20]), metadata=MD)
+                for i in range(GRPC_STREAMS)
+            ]
             firsts = await asyncio.gather(*(call.read() for call in calls))
             assert all(b.events for b in firsts)
             held = await asyncio.to_thread(server.call, lambda: server.hub.active)
@@ -74,5 +73,4 @@ def test_thousands_of_idle_streams_leave_the_server_answering(server_factory: An
 
     held = asyncio.run(scenario())
     assert held == SSE_STREAMS + GRPC_STREAMS
-    wait_for(lambda: server.call(lambda: server.hub.active) == 0, 60,
-             "every stream released")
+    wait_for(lambda: server.call(lambda: server.hub.active) == 0, 60, "every stream released")

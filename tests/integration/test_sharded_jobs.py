@@ -34,11 +34,11 @@ def scale(row: dict[str, Any], key: str) -> float:
     for dispersions, the value itself otherwise."""
     for prefix in ("mean_", "min_", "max_"):
         if key.startswith(prefix):
-            return abs(row[f"sigma_{key[len(prefix):]}"])
+            return abs(row[f"sigma_{key[len(prefix) :]}"])
     if key.startswith("alpha_"):
         return 1.0
     if key.startswith("dispersion_"):
-        return abs(row[f"sigma_{key[len('dispersion_'):]}"] / row["sigma_pt"])
+        return abs(row[f"sigma_{key[len('dispersion_') :]}"] / row["sigma_pt"])
     return 0.0
 
 
@@ -63,8 +63,9 @@ def run(c: Any, spec: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, An
     return final, c.diagnostics(job["id"])
 
 
-def test_two_workers_equal_one_through_the_service(ray_local: None, server_factory: Any, rest: Any,
-                                                   tmp_path: Path) -> None:
+def test_two_workers_equal_one_through_the_service(
+    ray_local: None, server_factory: Any, rest: Any, tmp_path: Path
+) -> None:
     import openpmd_api as io
 
     c = rest(server_factory(scheduler=True))
@@ -89,8 +90,9 @@ def test_two_workers_equal_one_through_the_service(ray_local: None, server_facto
     del series
 
 
-def test_killed_share_actor_retries_without_repeated_rows(ray_local: None, server_factory: Any, rest: Any,
-                                                          tmp_path: Path) -> None:
+def test_killed_share_actor_retries_without_repeated_rows(
+    ray_local: None, server_factory: Any, rest: Any, tmp_path: Path
+) -> None:
     server = server_factory(scheduler=True, max_attempts=3)
     c = rest(server)
     job = c.submit({**fodo_spec(npart=20000, periods=6, name="fodo_k2"), "workers": 2})

@@ -48,8 +48,9 @@ def main(cases_path, outdir, index):
     ids = ((df["idcpu"].to_numpy(dtype=np.uint64) >> np.uint64(24)) & np.uint64((1 << 39) - 1)).astype(np.int64)
     order = np.argsort(ids)
     df = df.iloc[order]
-    out = np.stack([df[c].to_numpy() for c in ("position_x", "position_y", "position_t", "momentum_x",
-                                               "momentum_y", "momentum_t")])
+    out = np.stack(
+        [df[c].to_numpy() for c in ("position_x", "position_y", "position_t", "momentum_x", "momentum_y", "momentum_t")]
+    )
     extra = {}
     if case.get("field"):
         rho = sim.rho(0)

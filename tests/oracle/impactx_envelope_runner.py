@@ -37,8 +37,17 @@ def main(cases_path, outdir):
     sim.diagnostics = False
     sim.slice_step_diagnostics = False
     sim.init_grids()
-    waterbag = distribution.Waterbag(lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-4, lambdaPy=1e-4,
-                                     lambdaPt=1e-3, muxpx=0.0, muypy=0.0, mutpt=0.0)
+    waterbag = distribution.Waterbag(
+        lambdaX=1e-4,
+        lambdaY=1e-4,
+        lambdaT=1e-3,
+        lambdaPx=1e-4,
+        lambdaPy=1e-4,
+        lambdaPt=1e-3,
+        muxpx=0.0,
+        muypy=0.0,
+        mutpt=0.0,
+    )
     for case in cfg["cases"]:
         sim.lattice.clear()
         sim.space_charge = case["space_charge"]

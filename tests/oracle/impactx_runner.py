@@ -62,8 +62,12 @@ def main(cases_path, outdir):
             ids = ((df["idcpu"].to_numpy(dtype=np.uint64) >> np.uint64(24)) & np.uint64((1 << 39) - 1)).astype(np.int64)
             order = np.argsort(ids)
             ids, df = ids[order] - ids_offset, df.iloc[order]
-            out = np.stack([df[c].to_numpy() for c in ("position_x", "position_y", "position_t",
-                                                       "momentum_x", "momentum_y", "momentum_t")])
+            out = np.stack(
+                [
+                    df[c].to_numpy()
+                    for c in ("position_x", "position_y", "position_t", "momentum_x", "momentum_y", "momentum_t")
+                ]
+            )
         refv = np.array([getattr(ref, k) for k in REF_KEYS])
         np.savez(os.path.join(outdir, case["name"] + ".npz"), ids=ids, coords=out, ref=refv)
     sim.finalize()

@@ -29,15 +29,26 @@ def main(in_path, outdir, bt_series=None):
     sim.init_grids()
     ref = sim.beam.ref
     ref.set_species("proton").set_kin_energy_MeV(250.0)
-    sim.beam.add_n_particles(*[np.ascontiguousarray(c) for c in coords], ref.charge_qe / (ref.mass_MeV * 1e6),
-                             bunch_charge=1e-11)
+    sim.beam.add_n_particles(
+        *[np.ascontiguousarray(c) for c in coords], ref.charge_qe / (ref.mass_MeV * 1e6), bunch_charge=1e-11
+    )
     m1 = elements.BeamMonitor("m1", backend="h5")
-    sim.lattice.extend([m1, elements.Quad(ds=0.5, k=2.0), elements.Aperture(1.5e-3, 1.5e-3),
-                        elements.ChrAcc(ds=0.4, ez=0.05, bz=0.2), m1])
+    sim.lattice.extend(
+        [
+            m1,
+            elements.Quad(ds=0.5, k=2.0),
+            elements.Aperture(1.5e-3, 1.5e-3),
+            elements.ChrAcc(ds=0.4, ez=0.05, bz=0.2),
+            m1,
+        ]
+    )
     sim.track_particles()
     sim.lattice.clear()
-    reads = {"default": ("diags/openPMD/m1.h5", {}), "first": ("diags/openPMD/m1.h5", {"load_step_index": 0}),
-             "noref": ("diags/openPMD/m1.h5", {"load_ref_particle": False})}
+    reads = {
+        "default": ("diags/openPMD/m1.h5", {}),
+        "first": ("diags/openPMD/m1.h5", {"load_step_index": 0}),
+        "noref": ("diags/openPMD/m1.h5", {"load_ref_particle": False}),
+    }
     if bt_series:
         reads["beamtrack_file"] = (bt_series, {})
     for name, (path, kw) in reads.items():

@@ -27,8 +27,12 @@ ORACLE = ROOT / ".venv-impactx" / "bin" / "python"
 RUNNER = Path(__file__).with_name("impactx_collective_runner.py")
 PROTON = (938.2720894282575, 1.0)
 BUCKET = 0.2
-LINE = [("Drift", {"ds": 5.0, "nslice": 5}), ("Quad", {"ds": 0.5, "k": 1.0, "nslice": 2}),
-        ("ThinDipole", {"theta": 0.5, "rc": 2.0}), ("Drift", {"ds": 5.0, "nslice": 5})]
+LINE = [
+    ("Drift", {"ds": 5.0, "nslice": 5}),
+    ("Quad", {"ds": 0.5, "k": 1.0, "nslice": 2}),
+    ("ThinDipole", {"theta": 0.5, "rc": 2.0}),
+    ("Drift", {"ds": 5.0, "nslice": 5}),
+]
 BCS = ["periodic", "absorbing", "reflecting"]
 
 
@@ -44,15 +48,29 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("no ImpactX oracle venv (.venv-impactx; scripts/setup_oracle.sh)")
     d = tmp_path_factory.mktemp("boundary_oracle")
     np.save(d / "p.npy", particles())
-    cases = [{"name": bc, "particles": "p.npy", "mass_MeV": PROTON[0], "charge_qe": PROTON[1], "kin_energy_MeV": 10.0,
-              "options": {"particle_bc": bc}, "bucket_length": BUCKET,
-              "elements": [{"type": t, "kwargs": kw} for t, kw in LINE]} for bc in BCS]
+    cases = [
+        {
+            "name": bc,
+            "particles": "p.npy",
+            "mass_MeV": PROTON[0],
+            "charge_qe": PROTON[1],
+            "kin_energy_MeV": 10.0,
+            "options": {"particle_bc": bc},
+            "bucket_length": BUCKET,
+            "elements": [{"type": t, "kwargs": kw} for t, kw in LINE],
+        }
+        for bc in BCS
+    ]
     (d / "cases.json").write_text(json.dumps({"cases": cases}))
     out = d / "out"
     out.mkdir()
     for i in range(len(cases)):
-        r = subprocess.run([str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out), str(i)], capture_output=True,
-                           text=True, timeout=300)
+        r = subprocess.run(
+            [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out), str(i)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return out
 

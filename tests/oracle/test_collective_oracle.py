@@ -36,21 +36,39 @@ ORACLE = ROOT / ".venv-impactx" / "bin" / "python"
 RUNNER = Path(__file__).with_name("impactx_collective_runner.py")
 #: ImpactX 26.10's proton rest energy (CODATA 2022) given to both codes
 PROTON = (938.2720894282575, 1.0)
-LINE = [("Drift", {"ds": 0.3, "nslice": 3}), ("Quad", {"ds": 0.2, "k": 2.0, "nslice": 2}),
-        ("Sbend", {"ds": 0.5, "rc": 5.0, "nslice": 3}), ("Quad", {"ds": 0.2, "k": -2.0, "nslice": 2}),
-        ("Drift", {"ds": 0.3, "nslice": 3})]
+LINE = [
+    ("Drift", {"ds": 0.3, "nslice": 3}),
+    ("Quad", {"ds": 0.2, "k": 2.0, "nslice": 2}),
+    ("Sbend", {"ds": 0.5, "rc": 5.0, "nslice": 3}),
+    ("Quad", {"ds": 0.2, "k": -2.0, "nslice": 2}),
+    ("Drift", {"ds": 0.3, "nslice": 3}),
+]
 
 CASES: dict[str, dict] = {
     "Gauss3D": {"space_charge": "Gauss3D"},
     "Gauss3D_first_order": {"space_charge": "Gauss3D", "strang_split": False, "space_charge_gauss_nint": 61},
     "Gauss2p5D": {"space_charge": "Gauss2p5D"},
-    "Gauss2p5D_options": {"space_charge": "Gauss2p5D", "space_charge_gauss_charge_z_bins": 65,
-                          "space_charge_gauss_taylor_delta": 0.02, "space_charge_gauss_long_scale": 3e-3,
-                          "space_charge_gauss_nint": 151},
-    "multigrid": {"space_charge": "3D", "poisson_solver": "multigrid", "prob_relative": [3.0],
-                  "mlmg_relative_tolerance": 1e-12},
-    "multigrid_shape3": {"space_charge": "3D", "poisson_solver": "multigrid", "prob_relative": [4.0],
-                         "n_cell": [24, 16, 32], "particle_shape": 3, "mlmg_relative_tolerance": 1e-12},
+    "Gauss2p5D_options": {
+        "space_charge": "Gauss2p5D",
+        "space_charge_gauss_charge_z_bins": 65,
+        "space_charge_gauss_taylor_delta": 0.02,
+        "space_charge_gauss_long_scale": 3e-3,
+        "space_charge_gauss_nint": 151,
+    },
+    "multigrid": {
+        "space_charge": "3D",
+        "poisson_solver": "multigrid",
+        "prob_relative": [3.0],
+        "mlmg_relative_tolerance": 1e-12,
+    },
+    "multigrid_shape3": {
+        "space_charge": "3D",
+        "poisson_solver": "multigrid",
+        "prob_relative": [4.0],
+        "n_cell": [24, 16, 32],
+        "particle_shape": 3,
+        "mlmg_relative_tolerance": 1e-12,
+    },
     # neither poisson_solver nor prob_relative set: ImpactX 26.10 falls back to MLMG (its default tolerance 1e-7)
     # on a domain of 3 x the beam, and so does beamtrack.impactx
     "multigrid_default": {"space_charge": "3D"},
@@ -75,16 +93,29 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
     d = tmp_path_factory.mktemp("collective_oracle")
     data = particles()
     np.save(d / "p.npy", data)
-    cases = [{"name": name, "particles": "p.npy", "mass_MeV": PROTON[0], "charge_qe": PROTON[1],
-              "kin_energy_MeV": 250.0, "options": {"n_cell": [16, 16, 16], **opts},
-              "elements": [{"type": t, "kwargs": kw} for t, kw in LINE], "field": name in MULTIGRID}
-             for name, opts in CASES.items()]
+    cases = [
+        {
+            "name": name,
+            "particles": "p.npy",
+            "mass_MeV": PROTON[0],
+            "charge_qe": PROTON[1],
+            "kin_energy_MeV": 250.0,
+            "options": {"n_cell": [16, 16, 16], **opts},
+            "elements": [{"type": t, "kwargs": kw} for t, kw in LINE],
+            "field": name in MULTIGRID,
+        }
+        for name, opts in CASES.items()
+    ]
     (d / "cases.json").write_text(json.dumps({"cases": cases}))
     out = d / "out"
     out.mkdir()
     for i in range(len(cases)):
-        r = subprocess.run([str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out), str(i)], capture_output=True,
-                           text=True, timeout=300)
+        r = subprocess.run(
+            [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out), str(i)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return out, data
 
@@ -137,7 +168,8 @@ def test_multigrid_field_matches_impactx(name: str, oracle: tuple[Path, np.ndarr
     cell = (o["hi"] - o["lo"]) / np.array(n_cell)
     gamma = -float(o["ref"][list(REF_KEYS).index("pt")])
     mine = DirichletPoissonSolver(make_backend("serial")).solve(
-        np.ascontiguousarray(rho[valid]), (cell[0], cell[1], gamma * cell[2]), [(0, n) for n in n_cell])
+        np.ascontiguousarray(rho[valid]), (cell[0], cell[1], gamma * cell[2]), [(0, n) for n in n_cell]
+    )
     theirs = phi[tuple(slice(gp, gp + n + 1) for n in n_cell)]
     err = np.abs(mine - theirs).max() / np.abs(theirs).max()
     print(name, "phi from ImpactX's rho vs ImpactX's phi:", err)

@@ -44,14 +44,33 @@ N = 400_000
 Z_MAX = 5.5
 
 #: correlated ellipses in all three planes (mu != 0), as in tests/physics/test_distribution_moments.py
-PARAMS = dict(lambdaX=1e-3, lambdaY=2e-3, lambdaT=3e-3, lambdaPx=4e-4, lambdaPy=5e-4, lambdaPt=6e-4,
-              muxpx=0.5, muypy=-0.7, mutpt=0.3)
+PARAMS = dict(
+    lambdaX=1e-3,
+    lambdaY=2e-3,
+    lambdaT=3e-3,
+    lambdaPx=4e-4,
+    lambdaPy=5e-4,
+    lambdaPt=6e-4,
+    muxpx=0.5,
+    muypy=-0.7,
+    mutpt=0.3,
+)
 #: the Twiss parameters of ImpactX's examples/distgen/run_kvdist_twiss.py and run_cutgaussian_twiss.py
-TWISS = twiss(beta_x=2.8216194100262637, beta_y=2.8216194100262637, beta_t=0.5, emitt_x=2e-09, emitt_y=2e-09,
-              emitt_t=2e-06, alpha_x=-1.5905003499999992, alpha_y=1.5905003499999992, alpha_t=0.0)
+TWISS = twiss(
+    beta_x=2.8216194100262637,
+    beta_y=2.8216194100262637,
+    beta_t=0.5,
+    emitt_x=2e-09,
+    emitt_y=2e-09,
+    emitt_t=2e-06,
+    alpha_x=-1.5905003499999992,
+    alpha_y=1.5905003499999992,
+    alpha_t=0.0,
+)
 #: ImpactX's examples/epac2004_benchmarks/run_bithermal.py (a 100 keV proton beam of 0.14 nC)
-BITHERMAL = dict(k=6.283185307179586, kT=36.0e-6, kT_halo=900.0e-6, normalize=0.54226, normalize_halo=0.08195,
-                 halo=0.05)
+BITHERMAL = dict(
+    k=6.283185307179586, kT=36.0e-6, kT_halo=900.0e-6, normalize=0.54226, normalize_halo=0.08195, halo=0.05
+)
 
 E2GEV = ("electron", 2000.0, 1e-9)
 CASES: dict[str, tuple[str, dict, tuple[str, float, float]]] = {
@@ -59,10 +78,16 @@ CASES: dict[str, tuple[str, dict, tuple[str, float, float]]] = {
     "KVdist_twiss": ("KVdist", TWISS, E2GEV),
     "Gaussian_cut_twiss": ("Gaussian", {**TWISS, "cutX": 2.0, "cutY": 3.0, "cutT": 1.0}, E2GEV),
     # multipole.py's beam (iotalens.py's is the same shape with other lambdas)
-    "Waterbag_multipole": ("Waterbag", dict(lambdaX=4.0e-3, lambdaY=4.0e-3, lambdaT=1.0e-3, lambdaPx=3.0e-4,
-                                            lambdaPy=3.0e-4, lambdaPt=2.0e-3), E2GEV),
-    "Gaussian_disp": ("Gaussian", {**PARAMS, "meanX": 1e-4, "meanPt": -2e-4, "dispX": 0.3, "dispPx": -0.1,
-                                   "dispY": 0.05, "dispPy": 0.02}, E2GEV),
+    "Waterbag_multipole": (
+        "Waterbag",
+        dict(lambdaX=4.0e-3, lambdaY=4.0e-3, lambdaT=1.0e-3, lambdaPx=3.0e-4, lambdaPy=3.0e-4, lambdaPt=2.0e-3),
+        E2GEV,
+    ),
+    "Gaussian_disp": (
+        "Gaussian",
+        {**PARAMS, "meanX": 1e-4, "meanPt": -2e-4, "dispX": 0.3, "dispPx": -0.1, "dispY": 0.05, "dispPy": 0.02},
+        E2GEV,
+    ),
     "Kurth6D": ("Kurth6D", PARAMS, E2GEV),
     "Kurth4D": ("Kurth4D", PARAMS, E2GEV),
     "Semigaussian": ("Semigaussian", PARAMS, E2GEV),
@@ -106,13 +131,19 @@ def impactx_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not ORACLE.exists():
         pytest.skip("ImpactX oracle venv .venv-impactx missing: run scripts/setup_oracle.sh")
     d = tmp_path_factory.mktemp("impactx_distributions")
-    cfg = {"npart": N, "cases": [{"name": name, "type": typ, "kwargs": kw, "species": sp, "kin_energy_MeV": ek,
-                                  "bunch_charge_C": q} for name, (typ, kw, (sp, ek, q)) in CASES.items()]}
+    cfg = {
+        "npart": N,
+        "cases": [
+            {"name": name, "type": typ, "kwargs": kw, "species": sp, "kin_energy_MeV": ek, "bunch_charge_C": q}
+            for name, (typ, kw, (sp, ek, q)) in CASES.items()
+        ],
+    }
     (d / "cases.json").write_text(json.dumps(cfg))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["OMP_NUM_THREADS"] = "1"
-    r = subprocess.run([str(ORACLE), str(RUNNER), str(d / "cases.json"), str(d)], capture_output=True, text=True,
-                       env=env, timeout=600)
+    r = subprocess.run(
+        [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(d)], capture_output=True, text=True, env=env, timeout=600
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return d
 
@@ -126,9 +157,12 @@ def test_distribution_moments_match_impactx(case: str, impactx_samples: Path) ->
     sim.beam.ref.set_species(species).set_kin_energy_MeV(ek)
     sim.add_particles(q, getattr(distribution, typ)(**kw), N, seed=1000 + list(CASES).index(case))
     df = sim.beam.to_df()
-    bt = np.stack([df[c].to_numpy() for c in ("position_x", "position_y", "position_t",
-                                               "momentum_x", "momentum_y", "momentum_t")])
+    bt = np.stack(
+        [df[c].to_numpy() for c in ("position_x", "position_y", "position_t", "momentum_x", "momentum_y", "momentum_t")]
+    )
     z = z_scores(bt, ix)
     worst = max(z, key=lambda k: abs(z[k]))
-    assert abs(z[worst]) < Z_MAX, f"{case}: moment {worst} differs by {z[worst]:.2f} sigma " \
-                                  f"(all |z| > 3: {({k: round(v, 2) for k, v in z.items() if abs(v) > 3})})"
+    assert abs(z[worst]) < Z_MAX, (
+        f"{case}: moment {worst} differs by {z[worst]:.2f} sigma "
+        f"(all |z| > 3: { ({k: round(v, 2) for k, v in z.items() if abs(v) > 3}) })"
+    )

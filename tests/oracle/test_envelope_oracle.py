@@ -29,6 +29,8 @@ pytestmark = pytest.mark.physics
 
 RUNNER = Path(__file__).with_name("impactx_envelope_runner.py")
 RTOL = 1e-10
+
+
 def refused(case: dict) -> bool:
     """Cases through an element envelope tracking refuses (its ImpactX envelope map is not reproduced)."""
     from beamtrack.engine.envelope.tracking import NO_ENVELOPE_MAP
@@ -54,27 +56,59 @@ def _block_cm() -> np.ndarray:
     return cm
 
 
-FODO = [("Drift", {"ds": 0.25, "nslice": 4}), ("Quad", {"ds": 1.0, "k": 1.0, "nslice": 8}),
-        ("Drift", {"ds": 0.5, "nslice": 4}), ("Quad", {"ds": 1.0, "k": -1.0, "nslice": 8}),
-        ("Drift", {"ds": 0.25, "nslice": 4})]
+FODO = [
+    ("Drift", {"ds": 0.25, "nslice": 4}),
+    ("Quad", {"ds": 1.0, "k": 1.0, "nslice": 8}),
+    ("Drift", {"ds": 0.5, "nslice": 4}),
+    ("Quad", {"ds": 1.0, "k": -1.0, "nslice": 8}),
+    ("Drift", {"ds": 0.25, "nslice": 4}),
+]
 #: (space charge, intensity [C for 3D, A for 2D], periods); p10 = 10 MeV protons: strong space charge
-SC_CASES = {"sc3D": ("3D", 1e-10, 3), "sc2D": ("2D", 0.5, 3), "sc3D_nosplit": ("3D", 1e-10, 2), "sc2D_nosplit": ("2D", 0.5, 2)}
+SC_CASES = {
+    "sc3D": ("3D", 1e-10, 3),
+    "sc2D": ("2D", 0.5, 3),
+    "sc3D_nosplit": ("3D", 1e-10, 2),
+    "sc2D_nosplit": ("2D", 0.5, 2),
+}
 
 
 def _cases() -> list[dict]:
     out = []
     for sp, (mass, charge, ekin) in SPECIES.items():
-        base = {"mass_MeV": mass, "charge_qe": charge, "kin_energy_MeV": ekin, "space_charge": False, "intensity": 0.0,
-                "cm": _coupled_cm().tolist(), "periods": 1}
+        base = {
+            "mass_MeV": mass,
+            "charge_qe": charge,
+            "kin_energy_MeV": ekin,
+            "space_charge": False,
+            "intensity": 0.0,
+            "cm": _coupled_cm().tolist(),
+            "periods": 1,
+        }
         for name, els in ELEMENTS.items():
             out.append({**base, "name": f"{name}-{sp}", "elements": [{"type": t, "kwargs": kw} for t, kw in els]})
         for name, (els, periods) in LINES.items():
-            out.append({**base, "name": f"{name}-{sp}", "periods": periods,
-                        "elements": [{"type": t, "kwargs": kw} for t, kw in els]})
+            out.append(
+                {
+                    **base,
+                    "name": f"{name}-{sp}",
+                    "periods": periods,
+                    "elements": [{"type": t, "kwargs": kw} for t, kw in els],
+                }
+            )
         for name, (mode, intensity, periods) in SC_CASES.items():
-            out.append({**base, "name": f"{name}-{sp}", "space_charge": mode, "intensity": intensity, "periods": periods,
-                        "cm": _block_cm().tolist(), "elements": [{"type": t, "kwargs": kw} for t, kw in FODO],
-                        "slice_step_diagnostics": name == "sc3D", "strang_split": not name.endswith("nosplit")})
+            out.append(
+                {
+                    **base,
+                    "name": f"{name}-{sp}",
+                    "space_charge": mode,
+                    "intensity": intensity,
+                    "periods": periods,
+                    "cm": _block_cm().tolist(),
+                    "elements": [{"type": t, "kwargs": kw} for t, kw in FODO],
+                    "slice_step_diagnostics": name == "sc3D",
+                    "strang_split": not name.endswith("nosplit"),
+                }
+            )
     return out
 
 
@@ -92,8 +126,13 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["OMP_NUM_THREADS"] = "1"
     env["PYTHONPATH"] = str(RUNNER.parent)
-    r = subprocess.run([str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out)], capture_output=True, text=True,
-                       env=env, timeout=600)
+    r = subprocess.run(
+        [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return out
 
@@ -149,15 +188,18 @@ def test_envelope_matches_impactx(case: dict, oracle: Path, tmp_path: Path) -> N
         # columns read straight off the matrix (or the reference): as the matrix, 1e-10 of their scale. The
         # Twiss and emittance columns are differences of products (sqrt(<q2><p2> - <qp>2)) that amplify the
         # matrix's 1e-10 by up to 1/(1 - corr^2); their formulas are checked on ImpactX's own matrix below.
-        cols = [c for c in theirs.columns if c.startswith("sigma_") or c in REF_KEYS or c in ("beta", "gamma", "beta_gamma")]
+        cols = [
+            c for c in theirs.columns if c.startswith("sigma_") or c in REF_KEYS or c in ("beta", "gamma", "beta_gamma")
+        ]
         a, b = ours[cols].to_numpy(dtype=float), theirs[cols].to_numpy(dtype=float)
         scale = np.maximum(np.abs(b).max(axis=0), 1e-300)
         dev_cols = (np.abs(a - b) / scale).max(axis=0)
         assert (dev_cols <= RTOL).all(), f"{name}: {dict(zip(cols, dev_cols, strict=True))}"
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["name"].startswith(("sc3D", "FODO_bends", "Sbend-"))],
-                         ids=lambda c: c["name"])
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c["name"].startswith(("sc3D", "FODO_bends", "Sbend-"))], ids=lambda c: c["name"]
+)
 def test_envelope_moments_formula(case: dict, oracle: Path) -> None:
     """ImpactX's last diagnostics row of a run == beamtrack's envelope_moments of ImpactX's own final matrix and
     reference (the formula of reduced_beam_characteristics(cm, ref), every column, period included)."""
@@ -166,7 +208,9 @@ def test_envelope_moments_formula(case: dict, oracle: Path) -> None:
 
     want = dict(np.load(oracle / f"{case['name']}.npz"))
     final = pd.read_csv(oracle / case["name"] / "diags" / "reduced_beam_characteristics_final.0", sep=r"\s+").iloc[-1]
-    ref = RefPart(**dict(zip(REF_KEYS, want["ref"], strict=True)), mass_MeV=case["mass_MeV"], charge_qe=case["charge_qe"])
+    ref = RefPart(
+        **dict(zip(REF_KEYS, want["ref"], strict=True)), mass_MeV=case["mass_MeV"], charge_qe=case["charge_qe"]
+    )
     got = {"period": case["periods"] - 1, **envelope_moments(want["cm"], ref)}
     for col, v in final.items():
         if col == "step":

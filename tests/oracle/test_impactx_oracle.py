@@ -74,19 +74,72 @@ ELEMENTS: dict[str, list[tuple[str, dict]]] = {
     "ConstF_b": [("ConstF", {"ds": 0.3, "kx": 0.4, "ky": 2.0, "kt": 0.0})],
     "Sol": [("Sol", {"ds": 0.7, "ks": 1.3, "nslice": 2})],
     "Sol_neg": [("Sol", {"ds": 0.4, "ks": -2.0})],
-    "SoftSolenoid": [("SoftSolenoid", {"ds": 0.6, "bscale": 1.2, "cos_coefficients": FOURIER_COS,
-                                        "sin_coefficients": FOURIER_SIN, "mapsteps": 20, "nslice": 2})],
-    "SoftSolenoid_T": [("SoftSolenoid", {"ds": 0.5, "bscale": -0.4, "cos_coefficients": FOURIER_COS,
-                                          "sin_coefficients": FOURIER_SIN, "unit": 1})],
-    "SoftQuadrupole": [("SoftQuadrupole", {"ds": 0.5, "gscale": 2.0, "cos_coefficients": FOURIER_COS,
-                                            "sin_coefficients": FOURIER_SIN, "mapsteps": 20, "nslice": 2})],
-    "SoftQuadrupole_neg": [("SoftQuadrupole", {"ds": 0.4, "gscale": -1.5, "cos_coefficients": FOURIER_COS,
-                                                "sin_coefficients": FOURIER_SIN})],
-    "RFCavity": [("RFCavity", {"ds": 0.5, "escale": 0.05, "freq": 1.3e9, "phase": -30.0,
-                                "cos_coefficients": FOURIER_COS, "sin_coefficients": FOURIER_SIN,
-                                "mapsteps": 20, "nslice": 2})],
-    "RFCavity_b": [("RFCavity", {"ds": 0.3, "escale": -0.02, "freq": 6.5e8, "phase": 45.0,
-                                  "cos_coefficients": FOURIER_COS, "sin_coefficients": FOURIER_SIN})],
+    "SoftSolenoid": [
+        (
+            "SoftSolenoid",
+            {
+                "ds": 0.6,
+                "bscale": 1.2,
+                "cos_coefficients": FOURIER_COS,
+                "sin_coefficients": FOURIER_SIN,
+                "mapsteps": 20,
+                "nslice": 2,
+            },
+        )
+    ],
+    "SoftSolenoid_T": [
+        (
+            "SoftSolenoid",
+            {"ds": 0.5, "bscale": -0.4, "cos_coefficients": FOURIER_COS, "sin_coefficients": FOURIER_SIN, "unit": 1},
+        )
+    ],
+    "SoftQuadrupole": [
+        (
+            "SoftQuadrupole",
+            {
+                "ds": 0.5,
+                "gscale": 2.0,
+                "cos_coefficients": FOURIER_COS,
+                "sin_coefficients": FOURIER_SIN,
+                "mapsteps": 20,
+                "nslice": 2,
+            },
+        )
+    ],
+    "SoftQuadrupole_neg": [
+        (
+            "SoftQuadrupole",
+            {"ds": 0.4, "gscale": -1.5, "cos_coefficients": FOURIER_COS, "sin_coefficients": FOURIER_SIN},
+        )
+    ],
+    "RFCavity": [
+        (
+            "RFCavity",
+            {
+                "ds": 0.5,
+                "escale": 0.05,
+                "freq": 1.3e9,
+                "phase": -30.0,
+                "cos_coefficients": FOURIER_COS,
+                "sin_coefficients": FOURIER_SIN,
+                "mapsteps": 20,
+                "nslice": 2,
+            },
+        )
+    ],
+    "RFCavity_b": [
+        (
+            "RFCavity",
+            {
+                "ds": 0.3,
+                "escale": -0.02,
+                "freq": 6.5e8,
+                "phase": 45.0,
+                "cos_coefficients": FOURIER_COS,
+                "sin_coefficients": FOURIER_SIN,
+            },
+        )
+    ],
     "ShortRF": [("ShortRF", {"V": 0.01, "freq": 1.3e9, "phase": -60.0})],
     "ShortRF_b": [("ShortRF", {"V": -0.003, "freq": 3e8})],
     "Buncher": [("Buncher", {"V": 0.01, "k": 15.0})],
@@ -96,8 +149,9 @@ ELEMENTS: dict[str, list[tuple[str, dict]]] = {
     "LinearMap": [("LinearMap", {"R": R_MAP.tolist(), "ds": 0.5})],
     "LinearMap_b": [("LinearMap", {"R": R_MAP.T.tolist()})],
     "Aperture_rect": [("Drift", {"ds": 0.2}), ("Aperture", {"aperture_x": 6e-4, "aperture_y": 8e-4})],
-    "Aperture_ell_absorb": [("Aperture", {"aperture_x": 7e-4, "aperture_y": 5e-4, "shape": "elliptical",
-                                          "action": "absorb"})],
+    "Aperture_ell_absorb": [
+        ("Aperture", {"aperture_x": 7e-4, "aperture_y": 5e-4, "shape": "elliptical", "action": "absorb"})
+    ],
     "Aperture_repeat": [("Aperture", {"aperture_x": 2e-4, "aperture_y": 3e-4, "repeat_x": 6e-4, "repeat_y": 8e-4})],
     "Aperture_thick": [("Quad", {"ds": 0.5, "k": 2.0, "aperture_x": 7e-4, "aperture_y": 9e-4})],
     "Empty": [("Drift", {"ds": 0.1}), ("Empty", {}), ("Drift", {"ds": 0.1})],
@@ -116,31 +170,121 @@ ELEMENTS: dict[str, list[tuple[str, dict]]] = {
     "QuadEdge": [("QuadEdge", {"k": 50.0})],
     "QuadEdge_exit_T": [("QuadEdge", {"k": -30.0, "unit": 1, "flag": "exit", "dy": -1e-4, "rotation": 30.0})],
     "ExactQuad": [("ExactQuad", {"ds": 0.6, "k": 2.5, "nslice": 2, "mapsteps": 5})],
-    "ExactQuad_o4_mis": [("ExactQuad", {"ds": 0.4, "k": -3.0, "int_order": 4, "mapsteps": 3, "dx": 1e-4,
-                                        "rotation": 12.0})],
-    "ExactQuad_o6_ap": [("ExactQuad", {"ds": 0.5, "k": 4.0, "int_order": 6, "mapsteps": 2, "aperture_x": 8e-4,
-                                       "aperture_y": 9e-4})],
-    "ExactMultipole": [("ExactMultipole", {"ds": 0.5, "k_normal": [0.0, 2.0, 40.0, -800.0],
-                                            "k_skew": [0.0, 0.3, -10.0, 200.0], "nslice": 2, "mapsteps": 4})],
-    "ExactMultipole_o4_mis": [("ExactMultipole", {"ds": 0.3, "k_normal": [1e-4, -3.0], "k_skew": [-2e-4, 0.5],
-                                                  "int_order": 4, "mapsteps": 3, "unit": 1, "dy": 1e-4, "rotation": -8.0})],
-    "ExactMultipole_o6_ap": [("ExactMultipole", {"ds": 0.4, "k_normal": [0.0, 0.0, 60.0], "k_skew": [0.0, 0.0, 0.0],
-                                                 "int_order": 6, "mapsteps": 2, "aperture_x": 8e-4,
-                                                 "aperture_y": 9e-4})],
+    "ExactQuad_o4_mis": [
+        ("ExactQuad", {"ds": 0.4, "k": -3.0, "int_order": 4, "mapsteps": 3, "dx": 1e-4, "rotation": 12.0})
+    ],
+    "ExactQuad_o6_ap": [
+        ("ExactQuad", {"ds": 0.5, "k": 4.0, "int_order": 6, "mapsteps": 2, "aperture_x": 8e-4, "aperture_y": 9e-4})
+    ],
+    "ExactMultipole": [
+        (
+            "ExactMultipole",
+            {
+                "ds": 0.5,
+                "k_normal": [0.0, 2.0, 40.0, -800.0],
+                "k_skew": [0.0, 0.3, -10.0, 200.0],
+                "nslice": 2,
+                "mapsteps": 4,
+            },
+        )
+    ],
+    "ExactMultipole_o4_mis": [
+        (
+            "ExactMultipole",
+            {
+                "ds": 0.3,
+                "k_normal": [1e-4, -3.0],
+                "k_skew": [-2e-4, 0.5],
+                "int_order": 4,
+                "mapsteps": 3,
+                "unit": 1,
+                "dy": 1e-4,
+                "rotation": -8.0,
+            },
+        )
+    ],
+    "ExactMultipole_o6_ap": [
+        (
+            "ExactMultipole",
+            {
+                "ds": 0.4,
+                "k_normal": [0.0, 0.0, 60.0],
+                "k_skew": [0.0, 0.0, 0.0],
+                "int_order": 6,
+                "mapsteps": 2,
+                "aperture_x": 8e-4,
+                "aperture_y": 9e-4,
+            },
+        )
+    ],
     # ImpactX's closed-form octupole/decapole kicks cancel to O((x/rc)^3..4) of their O(1) terms, so their
     # round-off is amplified ~1e10 at x/rc ~ 3e-4: with kn4 = -100, kn5 = 500 the two codes differ by 1.5e-10
     # (measured); the moderate strengths here keep that noise below the tolerance
-    "ExactCFbend": [("ExactCFbend", {"ds": 0.8, "k_normal": [0.25, 1.5, 10.0, -20.0, 50.0],
-                                      "k_skew": [0.0, 0.2, -4.0, 6.0, -10.0], "nslice": 2, "mapsteps": 4})],
-    "ExactCFbend_o4_mis": [("ExactCFbend", {"ds": 0.5, "k_normal": [-0.2, -0.8], "k_skew": [0.0, 0.0],
-                                            "int_order": 4, "mapsteps": 3, "dx": 1e-4, "rotation": 5.0})],
-    "ExactCFbend_o6_T": [("ExactCFbend", {"ds": 0.4, "k_normal": [0.3, 0.0, 20.0], "k_skew": [0.0, 0.0, 0.0],
-                                          "unit": 1, "int_order": 6, "mapsteps": 2})],
-    "PolygonAperture": [("Drift", {"ds": 0.2}), ("PolygonAperture", {
-        "vertices_x": [-8e-4, 9e-4, 6e-4, -2e-4, -9e-4, -8e-4], "vertices_y": [-7e-4, -8e-4, 6e-4, 9e-4, 1e-4, -7e-4]})],
-    "PolygonAperture_repeat": [("PolygonAperture", {
-        "vertices_x": [-2e-4, 2e-4, 0.0, -2e-4], "vertices_y": [-2e-4, -2e-4, 2.5e-4, -2e-4], "min_radius2": 1e-8,
-        "repeat_x": 6e-4, "repeat_y": 7e-4, "shift_odd_x": True, "action": "absorb", "dx": 5e-5, "rotation": 10.0})],
+    "ExactCFbend": [
+        (
+            "ExactCFbend",
+            {
+                "ds": 0.8,
+                "k_normal": [0.25, 1.5, 10.0, -20.0, 50.0],
+                "k_skew": [0.0, 0.2, -4.0, 6.0, -10.0],
+                "nslice": 2,
+                "mapsteps": 4,
+            },
+        )
+    ],
+    "ExactCFbend_o4_mis": [
+        (
+            "ExactCFbend",
+            {
+                "ds": 0.5,
+                "k_normal": [-0.2, -0.8],
+                "k_skew": [0.0, 0.0],
+                "int_order": 4,
+                "mapsteps": 3,
+                "dx": 1e-4,
+                "rotation": 5.0,
+            },
+        )
+    ],
+    "ExactCFbend_o6_T": [
+        (
+            "ExactCFbend",
+            {
+                "ds": 0.4,
+                "k_normal": [0.3, 0.0, 20.0],
+                "k_skew": [0.0, 0.0, 0.0],
+                "unit": 1,
+                "int_order": 6,
+                "mapsteps": 2,
+            },
+        )
+    ],
+    "PolygonAperture": [
+        ("Drift", {"ds": 0.2}),
+        (
+            "PolygonAperture",
+            {
+                "vertices_x": [-8e-4, 9e-4, 6e-4, -2e-4, -9e-4, -8e-4],
+                "vertices_y": [-7e-4, -8e-4, 6e-4, 9e-4, 1e-4, -7e-4],
+            },
+        ),
+    ],
+    "PolygonAperture_repeat": [
+        (
+            "PolygonAperture",
+            {
+                "vertices_x": [-2e-4, 2e-4, 0.0, -2e-4],
+                "vertices_y": [-2e-4, -2e-4, 2.5e-4, -2e-4],
+                "min_radius2": 1e-8,
+                "repeat_x": 6e-4,
+                "repeat_y": 7e-4,
+                "shift_odd_x": True,
+                "action": "absorb",
+                "dx": 5e-5,
+                "rotation": 10.0,
+            },
+        )
+    ],
 }
 
 #: mixed lines tracked over several periods: (elements, periods). The RF in chromatic_ring is weak on purpose:
@@ -148,24 +292,58 @@ ELEMENTS: dict[str, list[tuple[str, dict]]] = {
 #: amplifies the 1e-12 round-off difference of one period to 6e-7 (the same growth as a 1e-12 change of the
 #: input in either code), which measures the line's conditioning, not the codes.
 LINES: dict[str, tuple[list[tuple[str, dict]], int]] = {
-    "FODO_bends": ([("Drift", {"ds": 0.25, "nslice": 2}), ("Quad", {"ds": 1.0, "k": 1.0, "nslice": 4}),
-                    ("DipEdge", {"psi": 0.02, "rc": 10.0, "g": 0.01}), ("Sbend", {"ds": 0.5, "rc": 10.0, "nslice": 2}),
-                    ("DipEdge", {"psi": 0.02, "rc": 10.0, "g": 0.01}), ("Quad", {"ds": 1.0, "k": -1.0, "nslice": 4}),
-                    ("Multipole", {"multipole": 3, "K_normal": 2.0, "K_skew": 0.0}),
-                    ("Drift", {"ds": 0.25})], 5),
-    "chromatic_ring": ([("ChrDrift", {"ds": 0.5}), ("ChrQuad", {"ds": 0.4, "k": 1.8, "nslice": 2}),
-                        ("ExactSbend", {"ds": 1.0, "phi": 10.0, "nslice": 2}), ("ChrQuad", {"ds": 0.4, "k": -1.8}),
-                        ("ExactDrift", {"ds": 0.5}), ("ShortRF", {"V": 2e-5, "freq": 1e8}),
-                        ("NonlinearLens", {"knll": 1e-6, "cnll": 0.01})], 8),
-    "solenoid_channel": ([("Sol", {"ds": 0.5, "ks": 0.8, "nslice": 2}), ("Drift", {"ds": 0.3}),
-                          ("ConstF", {"ds": 0.4, "kx": 1.0, "ky": 1.0, "kt": 0.2}),
-                          ("PlaneXYRot", {"angle": 15.0}), ("Aperture", {"aperture_x": 1.5e-3, "aperture_y": 1.5e-3,
-                                                                        "shape": "elliptical"})], 6),    "plasma_stage": ([("ChrAcc", {"ds": 0.3, "ez": 0.04, "bz": 0.5, "nslice": 2}), ("QuadEdge", {"k": 2.0}),
-                      ("ChrQuad", {"ds": 0.2, "k": 2.0}), ("QuadEdge", {"k": 2.0, "flag": "exit"}),
-                      ("ChrPlasmaLens", {"ds": 0.2, "k": 1.5}), ("TaperedPL", {"k": 0.05, "taper": 10.0}),
-                      ("Empty", {}), ("ChrDrift", {"ds": 0.3}),
-                      ("PolygonAperture", {"vertices_x": [-2e-3, 2e-3, 2e-3, -2e-3, -2e-3],
-                                           "vertices_y": [-2e-3, -2e-3, 2e-3, 2e-3, -2e-3]})], 4),
+    "FODO_bends": (
+        [
+            ("Drift", {"ds": 0.25, "nslice": 2}),
+            ("Quad", {"ds": 1.0, "k": 1.0, "nslice": 4}),
+            ("DipEdge", {"psi": 0.02, "rc": 10.0, "g": 0.01}),
+            ("Sbend", {"ds": 0.5, "rc": 10.0, "nslice": 2}),
+            ("DipEdge", {"psi": 0.02, "rc": 10.0, "g": 0.01}),
+            ("Quad", {"ds": 1.0, "k": -1.0, "nslice": 4}),
+            ("Multipole", {"multipole": 3, "K_normal": 2.0, "K_skew": 0.0}),
+            ("Drift", {"ds": 0.25}),
+        ],
+        5,
+    ),
+    "chromatic_ring": (
+        [
+            ("ChrDrift", {"ds": 0.5}),
+            ("ChrQuad", {"ds": 0.4, "k": 1.8, "nslice": 2}),
+            ("ExactSbend", {"ds": 1.0, "phi": 10.0, "nslice": 2}),
+            ("ChrQuad", {"ds": 0.4, "k": -1.8}),
+            ("ExactDrift", {"ds": 0.5}),
+            ("ShortRF", {"V": 2e-5, "freq": 1e8}),
+            ("NonlinearLens", {"knll": 1e-6, "cnll": 0.01}),
+        ],
+        8,
+    ),
+    "solenoid_channel": (
+        [
+            ("Sol", {"ds": 0.5, "ks": 0.8, "nslice": 2}),
+            ("Drift", {"ds": 0.3}),
+            ("ConstF", {"ds": 0.4, "kx": 1.0, "ky": 1.0, "kt": 0.2}),
+            ("PlaneXYRot", {"angle": 15.0}),
+            ("Aperture", {"aperture_x": 1.5e-3, "aperture_y": 1.5e-3, "shape": "elliptical"}),
+        ],
+        6,
+    ),
+    "plasma_stage": (
+        [
+            ("ChrAcc", {"ds": 0.3, "ez": 0.04, "bz": 0.5, "nslice": 2}),
+            ("QuadEdge", {"k": 2.0}),
+            ("ChrQuad", {"ds": 0.2, "k": 2.0}),
+            ("QuadEdge", {"k": 2.0, "flag": "exit"}),
+            ("ChrPlasmaLens", {"ds": 0.2, "k": 1.5}),
+            ("TaperedPL", {"k": 0.05, "taper": 10.0}),
+            ("Empty", {}),
+            ("ChrDrift", {"ds": 0.3}),
+            (
+                "PolygonAperture",
+                {"vertices_x": [-2e-3, 2e-3, 2e-3, -2e-3, -2e-3], "vertices_y": [-2e-3, -2e-3, 2e-3, 2e-3, -2e-3]},
+            ),
+        ],
+        4,
+    ),
 }
 
 
@@ -173,11 +351,27 @@ def _cases() -> list[dict]:
     out = []
     for sp, (mass, charge, ekin) in SPECIES.items():
         for name, els in ELEMENTS.items():
-            out.append({"name": f"{name}-{sp}", "mass_MeV": mass, "charge_qe": charge, "kin_energy_MeV": ekin, "periods": 1,
-                        "elements": [{"type": t, "kwargs": kw} for t, kw in els]})
+            out.append(
+                {
+                    "name": f"{name}-{sp}",
+                    "mass_MeV": mass,
+                    "charge_qe": charge,
+                    "kin_energy_MeV": ekin,
+                    "periods": 1,
+                    "elements": [{"type": t, "kwargs": kw} for t, kw in els],
+                }
+            )
         for name, (els, periods) in LINES.items():
-            out.append({"name": f"{name}-{sp}", "mass_MeV": mass, "charge_qe": charge, "kin_energy_MeV": ekin, "periods": periods,
-                        "elements": [{"type": t, "kwargs": kw} for t, kw in els]})
+            out.append(
+                {
+                    "name": f"{name}-{sp}",
+                    "mass_MeV": mass,
+                    "charge_qe": charge,
+                    "kin_energy_MeV": ekin,
+                    "periods": periods,
+                    "elements": [{"type": t, "kwargs": kw} for t, kw in els],
+                }
+            )
     return out
 
 
@@ -217,8 +411,13 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, np.n
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["OMP_NUM_THREADS"] = "1"
-    r = subprocess.run([str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out)], capture_output=True, text=True,
-                       env=env, timeout=600)
+    r = subprocess.run(
+        [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return {c["name"]: dict(np.load(out / f"{c['name']}.npz")) for c in CASES}
 

@@ -39,12 +39,17 @@ DETERMINISTIC = ["chicane.py", "apertures.py", "multipole_lens.py", "rf_solenoid
 RTOL = 1e-10
 Z_MAX = 5.5
 #: moments compared by both kinds of scripts (names of ImpactX's beam_moments)
-MOMENTS = [f"{k}_{c}" for k in ("mean", "sigma") for c in ("x", "y", "t", "px", "py", "pt")] + \
-          [f"emittance_{c}" for c in ("x", "y", "t")] + ["charge_C"]
+MOMENTS = (
+    [f"{k}_{c}" for k in ("mean", "sigma") for c in ("x", "y", "t", "px", "py", "pt")]
+    + [f"emittance_{c}" for c in ("x", "y", "t")]
+    + ["charge_C"]
+)
 
 
 def _rename():
-    spec = importlib.util.spec_from_file_location("bench_impactx_examples", ROOT / "bench" / "bench_impactx_examples.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_impactx_examples", ROOT / "bench" / "bench_impactx_examples.py"
+    )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -53,8 +58,9 @@ def _rename():
 
 def _run(python: Path, script_dir: Path, name: str, run_dir: Path, env: dict[str, str]) -> tuple[dict, dict]:
     run_dir.mkdir(parents=True)
-    r = subprocess.run([str(python), str(script_dir / name)], cwd=run_dir, capture_output=True, text=True, env=env,
-                       timeout=300)
+    r = subprocess.run(
+        [str(python), str(script_dir / name)], cwd=run_dir, capture_output=True, text=True, env=env, timeout=300
+    )
     assert r.returncode == 0, f"{python.parent.parent.name} {name}: {(r.stderr or r.stdout)[-3000:]}"
     final = dict(np.load(run_dir / "final.npz"))
     return final, json.loads((run_dir / "moments.json").read_text())
@@ -105,8 +111,9 @@ def test_script_final_beam_matches_impactx(name: str, script_dirs: tuple[Path, P
         assert abs(bt_m["moments"][k] - ix_m["moments"][k]) <= 1e-9 * scale_k, k
 
 
-def test_drawn_gaussian_through_fodo_matches_impactx_statistically(script_dirs: tuple[Path, Path],
-                                                                    tmp_path: Path) -> None:
+def test_drawn_gaussian_through_fodo_matches_impactx_statistically(
+    script_dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
     (ix, ix_m), (bt, bt_m) = _both("fodo_gaussian.py", script_dirs, tmp_path)
     assert ix_m["n"] == bt_m["n"] == 100_000
     a, b = ix["coords"], bt["coords"]

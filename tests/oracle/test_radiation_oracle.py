@@ -46,9 +46,13 @@ PROTON = (938.2720894282575, 1.0)
 
 def line(R: float, ds: float, nslice: int) -> list[tuple[str, dict]]:
     angle = math.degrees(ds / R)
-    return [("Sbend", {"ds": ds, "rc": R, "nslice": nslice}), ("Drift", {"ds": 0.2, "nslice": 2}),
-            ("CFbend", {"ds": ds, "rc": -R, "k": 0.05 / ds**2, "nslice": nslice}), ("Quad", {"ds": 0.1, "k": 1.0, "nslice": 1}),
-            ("ExactSbend", {"ds": ds, "phi": angle, "nslice": nslice})]
+    return [
+        ("Sbend", {"ds": ds, "rc": R, "nslice": nslice}),
+        ("Drift", {"ds": 0.2, "nslice": 2}),
+        ("CFbend", {"ds": ds, "rc": -R, "k": 0.05 / ds**2, "nslice": nslice}),
+        ("Quad", {"ds": 0.1, "k": 1.0, "nslice": 1}),
+        ("ExactSbend", {"ds": ds, "phi": angle, "nslice": nslice}),
+    ]
 
 
 #: name: (species, kinetic energy [MeV], options, line, N)
@@ -93,14 +97,27 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cases = []
     for name, (species, kin, opts, els, n) in CASES.items():
         np.save(d / f"{name}.npy", particles(n, sig_t(name)))
-        cases.append({"name": name, "particles": f"{name}.npy", "mass_MeV": species[0], "charge_qe": species[1],
-                      "kin_energy_MeV": kin, "options": opts, "elements": [{"type": t, "kwargs": kw} for t, kw in els]})
+        cases.append(
+            {
+                "name": name,
+                "particles": f"{name}.npy",
+                "mass_MeV": species[0],
+                "charge_qe": species[1],
+                "kin_energy_MeV": kin,
+                "options": opts,
+                "elements": [{"type": t, "kwargs": kw} for t, kw in els],
+            }
+        )
     (d / "cases.json").write_text(json.dumps({"cases": cases}))
     out = d / "out"
     out.mkdir()
     for i in range(len(cases)):
-        r = subprocess.run([str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out), str(i)], capture_output=True,
-                           text=True, timeout=300)
+        r = subprocess.run(
+            [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out), str(i)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return out
 

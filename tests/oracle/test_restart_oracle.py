@@ -42,11 +42,19 @@ def _beamtrack_series(d: Path) -> Path:
     # zero spins, as ImpactX 26.10 stores them for a spin-less beam: its Source reads the spin records
     # unconditionally (it aborts on a series without them, measured)
     zero = np.zeros(N)
-    sim.beam.add_n_particles(*_particles(), ref.charge_qe / (ref.mass_MeV * 1e6), bunch_charge=1e-11, sx=zero,
-                             sy=zero, sz=zero)
+    sim.beam.add_n_particles(
+        *_particles(), ref.charge_qe / (ref.mass_MeV * 1e6), bunch_charge=1e-11, sx=zero, sy=zero, sz=zero
+    )
     m1 = elements.BeamMonitor("bt", backend="json")
-    sim.lattice.extend([m1, elements.Quad(ds=0.5, k=2.0), elements.Aperture(1.5e-3, 1.5e-3),
-                        elements.ChrAcc(ds=0.4, ez=0.05, bz=0.2), m1])
+    sim.lattice.extend(
+        [
+            m1,
+            elements.Quad(ds=0.5, k=2.0),
+            elements.Aperture(1.5e-3, 1.5e-3),
+            elements.ChrAcc(ds=0.4, ez=0.05, bz=0.2),
+            m1,
+        ]
+    )
     sim.track_particles()
     sim.finalize()
     return d / "diags" / "openPMD" / "bt.json"
@@ -61,8 +69,13 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, di
     bt_series = _beamtrack_series(d / "bt")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["OMP_NUM_THREADS"] = "1"
-    r = subprocess.run([str(ORACLE), str(RUNNER), str(d / "in.npy"), str(d), str(bt_series)], capture_output=True,
-                       text=True, env=env, timeout=600)
+    r = subprocess.run(
+        [str(ORACLE), str(RUNNER), str(d / "in.npy"), str(d), str(bt_series)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     names = ("default", "first", "noref", "beamtrack_file")
     return d, {n: dict(np.load(d / f"{n}.npz")) for n in names}
@@ -78,8 +91,9 @@ def _read(path: Path, **kw: object) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([df[c].to_numpy() for c in COLS]), np.array([getattr(r, k) for k in REF_KEYS])
 
 
-@pytest.mark.parametrize(("case", "kw"), [("default", {}), ("first", {"load_step_index": 0}),
-                                          ("noref", {"load_ref_particle": False})])
+@pytest.mark.parametrize(
+    ("case", "kw"), [("default", {}), ("first", {"load_step_index": 0}), ("noref", {"load_ref_particle": False})]
+)
 def test_source_reads_impactx_series_as_impactx(case: str, kw: dict, oracle) -> None:  # type: ignore[no-untyped-def]
     d, want = oracle
     got, ref = _read(d / "diags" / "openPMD" / "m1.h5", **kw)

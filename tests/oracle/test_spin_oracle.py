@@ -36,8 +36,11 @@ SPECIES = {"p250": ("proton", 250.0), "e2G": ("electron", 2000.0)}
 
 #: SpinMap's 3x6 spin-orbit coupling on (x, px, y, py, t, pt): every entry distinct, so a transposed or reordered
 #: product differs
-SPINMAP_A = [[10.0, -20.0, 30.0, 5.0, -7.0, 50.0], [-3.0, 15.0, 25.0, -40.0, 60.0, 8.0],
-             [45.0, 2.0, -12.0, 35.0, 9.0, -70.0]]
+SPINMAP_A = [
+    [10.0, -20.0, 30.0, 5.0, -7.0, 50.0],
+    [-3.0, 15.0, 25.0, -40.0, 60.0, 8.0],
+    [45.0, 2.0, -12.0, 35.0, 9.0, -70.0],
+]
 
 #: element cases: name -> (list of (type, kwargs), spin rotated by it)
 CASES: dict[str, tuple[list[tuple[str, dict]], bool]] = {
@@ -45,8 +48,24 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool]] = {
     "ChrDrift": ([("ChrDrift", {"ds": 1.3, "nslice": 2})], False),
     "ExactDrift": ([("ExactDrift", {"ds": 1.3})], False),
     "ConstF": ([("ConstF", {"ds": 0.8, "kx": 1.5, "ky": 0.7, "kt": 0.3, "nslice": 2})], False),
-    "LinearMap": ([("LinearMap", {"R": [[1.0, 0.8, 0, 0, 0, 0.05], [-0.3, 0.76, 0, 0, 0, 0], [0, 0, 1.0, -0.6, 0, 0],
-                                        [0, 0, 0, 1.0, 0, 0], [0, 0, 0, 0, 1.0, 0.2], [0, 0, 0, 0, 0, 1.0]]})], False),
+    "LinearMap": (
+        [
+            (
+                "LinearMap",
+                {
+                    "R": [
+                        [1.0, 0.8, 0, 0, 0, 0.05],
+                        [-0.3, 0.76, 0, 0, 0, 0],
+                        [0, 0, 1.0, -0.6, 0, 0],
+                        [0, 0, 0, 1.0, 0, 0],
+                        [0, 0, 0, 0, 1.0, 0.2],
+                        [0, 0, 0, 0, 0, 1.0],
+                    ]
+                },
+            )
+        ],
+        False,
+    ),
     "Aperture": ([("Aperture", {"aperture_x": 8e-4, "aperture_y": 9e-4, "shape": "elliptical"})], False),
     "QuadF": ([("Quad", {"ds": 0.6, "k": 2.2, "nslice": 3})], True),
     "QuadD_mis": ([("Quad", {"ds": 0.5, "k": -3.1, "dx": 2e-4, "rotation": -5.0})], True),
@@ -72,11 +91,24 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool]] = {
     "PRot": ([("PRot", {"phi_in": 5.0, "phi_out": -3.0})], True),
     "PlaneXYRot": ([("PlaneXYRot", {"angle": 30.0})], True),
     "SpinMap": ([("SpinMap", {"v": [0.3, -0.2, 0.5], "A": SPINMAP_A})], True),
-    "SpinMap_mis_ds": ([("SpinMap", {"v": [0.0, 1.1, 0.0], "A": SPINMAP_A, "ds": 0.4, "dx": 1e-4, "rotation": 15.0}),
-                        ("Quad", {"ds": 0.3, "k": 2.0})], True),
-    "line": ([("Quad", {"ds": 0.3, "k": 1.5}), ("Drift", {"ds": 0.5}), ("Sbend", {"ds": 1.0, "rc": 5.0}),
-              ("Sol", {"ds": 0.5, "ks": 0.8}), ("Multipole", {"multipole": 3, "K_normal": 10.0, "K_skew": 0.0}),
-              ("Quad", {"ds": 0.3, "k": -1.5})], True),
+    "SpinMap_mis_ds": (
+        [
+            ("SpinMap", {"v": [0.0, 1.1, 0.0], "A": SPINMAP_A, "ds": 0.4, "dx": 1e-4, "rotation": 15.0}),
+            ("Quad", {"ds": 0.3, "k": 2.0}),
+        ],
+        True,
+    ),
+    "line": (
+        [
+            ("Quad", {"ds": 0.3, "k": 1.5}),
+            ("Drift", {"ds": 0.5}),
+            ("Sbend", {"ds": 1.0, "rc": 5.0}),
+            ("Sol", {"ds": 0.5, "ks": 0.8}),
+            ("Multipole", {"multipole": 3, "K_normal": 10.0, "K_skew": 0.0}),
+            ("Quad", {"ds": 0.3, "k": -1.5}),
+        ],
+        True,
+    ),
 }
 
 
@@ -94,15 +126,27 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, np.n
         pytest.skip("oracle venv .venv-impactx missing (scripts/setup_oracle.sh)")
     d = tmp_path_factory.mktemp("spin_oracle")
     np.save(d / "in.npy", particles())
-    cases = [{"name": f"{name}_{sp}", "species": species, "kin_energy_MeV": ek,
-              "elements": [{"type": t, "kwargs": kw} for t, kw in els]}
-             for name, (els, _) in CASES.items() for sp, (species, ek) in SPECIES.items()]
+    cases = [
+        {
+            "name": f"{name}_{sp}",
+            "species": species,
+            "kin_energy_MeV": ek,
+            "elements": [{"type": t, "kwargs": kw} for t, kw in els],
+        }
+        for name, (els, _) in CASES.items()
+        for sp, (species, ek) in SPECIES.items()
+    ]
     (d / "cases.json").write_text(json.dumps({"particles": "in.npy", "cases": cases}))
     out = d / "out"
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BEAMTRACK")}
-    r = subprocess.run([str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out)], capture_output=True, text=True,
-                       env=env, timeout=600)
+    r = subprocess.run(
+        [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-4000:]
     return {c["name"]: dict(np.load(out / f"{c['name']}.npz")) for c in cases}
 
@@ -115,8 +159,9 @@ def track(els: list[tuple[str, dict]], species: str, ek: float, kind: str) -> Im
     sim.init_grids()
     ref = sim.beam.ref
     ref.set_species(species).set_kin_energy_MeV(ek)
-    sim.beam.add_n_particles(*P[:6], ref.charge_qe / (ref.mass_MeV * 1e6), bunch_charge=1e-12,
-                             sx=P[6], sy=P[7], sz=P[8])
+    sim.beam.add_n_particles(
+        *P[:6], ref.charge_qe / (ref.mass_MeV * 1e6), bunch_charge=1e-12, sx=P[6], sy=P[7], sz=P[8]
+    )
     sim.lattice.extend([getattr(elements, t)(**kw) for t, kw in els])
     sim.track_particles()
     return sim
@@ -150,8 +195,12 @@ def test_elements_without_a_spin_push_refuse_spin_tracking() -> None:
     psi = 0.3, rc = 3 m, g = 5 cm, K2 = 0.5); beamtrack has no spin push for it yet, so a spin run through it
     must fail rather than leave the spins unrotated."""
     with pytest.raises(NotImplementedError, match="spin tracking through DipEdge"):
-        track([("Drift", {"ds": 0.1}), ("DipEdge", {"psi": 0.3, "rc": 3.0, "g": 0.05, "K2": 0.5})], "proton", 250.0,
-              "serial")
+        track(
+            [("Drift", {"ds": 0.1}), ("DipEdge", {"psi": 0.3, "rc": 3.0, "g": 0.05, "K2": 0.5})],
+            "proton",
+            250.0,
+            "serial",
+        )
 
 
 #: SpinvMF mean polarization vectors: ImpactX's example's, one along an axis (mu_perp = 0 branch), a weak one
@@ -174,8 +223,19 @@ def test_spinvmf_moments_match_impactx(tmp_path: Path, mu: tuple[float, float, f
         pytest.skip("oracle venv .venv-impactx missing (scripts/setup_oracle.sh)")
     out = tmp_path / "s.npz"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BEAMTRACK")}
-    r = subprocess.run([str(ORACLE), str(Path(__file__).with_name("impactx_spin_distribution_runner.py")),
-                        *map(str, mu), str(NSAMPLE), str(out)], capture_output=True, text=True, env=env, timeout=600)
+    r = subprocess.run(
+        [
+            str(ORACLE),
+            str(Path(__file__).with_name("impactx_spin_distribution_runner.py")),
+            *map(str, mu),
+            str(NSAMPLE),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     o = np.load(out)
     d = distribution.SpinvMF(*mu)
@@ -184,8 +244,12 @@ def test_spinvmf_moments_match_impactx(tmp_path: Path, mu: tuple[float, float, f
     sim.diagnostics = False
     sim.init_grids()
     sim.beam.ref.set_species("proton").set_kin_energy_MeV(250.0)
-    sim.add_particles(1e-12, distribution.Waterbag(lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-3,
-                                                   lambdaPy=1e-3, lambdaPt=1e-3), NSAMPLE, d)
+    sim.add_particles(
+        1e-12,
+        distribution.Waterbag(lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-3, lambdaPy=1e-3, lambdaPt=1e-3),
+        NSAMPLE,
+        d,
+    )
     df = sim.beam.to_df()
     mine = df[["spin_x", "spin_y", "spin_z"]].to_numpy().T
     np.testing.assert_allclose(np.linalg.norm(mine, axis=0), 1.0, atol=1e-12)

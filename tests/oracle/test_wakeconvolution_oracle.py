@@ -66,14 +66,30 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
         pytest.skip("no ImpactX oracle venv (.venv-impactx; scripts/setup_oracle.sh)")
     d = tmp_path_factory.mktemp("wake_oracle")
     rng = np.random.default_rng(4)
-    particles = np.vstack([rng.standard_normal((6, 3000)) * np.array([1e-4, 1e-4, 8e-5, 1e-5, 1e-5, 1e-4])[:, None],
-                           rng.uniform(10.0, 20.0, 3000)])
-    inputs = {"S": S, "pipes": np.array(PIPES), "bends": np.array(BENDS), "slope": rng.standard_normal(64),
-              "wake": rng.standard_normal(128), "prof": rng.uniform(0, 1e-3, 65), "particles": particles}
+    particles = np.vstack(
+        [
+            rng.standard_normal((6, 3000)) * np.array([1e-4, 1e-4, 8e-5, 1e-5, 1e-5, 1e-4])[:, None],
+            rng.uniform(10.0, 20.0, 3000),
+        ]
+    )
+    inputs = {
+        "S": S,
+        "pipes": np.array(PIPES),
+        "bends": np.array(BENDS),
+        "slope": rng.standard_normal(64),
+        "wake": rng.standard_normal(128),
+        "prof": rng.uniform(0, 1e-3, 65),
+        "particles": particles,
+    }
     np.savez(d / "in.npz", **inputs)
     (d / "run.py").write_text(SCRIPT)
-    r = subprocess.run([str(ORACLE), str(d / "run.py"), str(d / "in.npz"), str(d / "out.npz")], capture_output=True,
-                       text=True, timeout=300, cwd=d)
+    r = subprocess.run(
+        [str(ORACLE), str(d / "run.py"), str(d / "in.npz"), str(d / "out.npz")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=d,
+    )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return inputs, dict(np.load(d / "out.npz"))
 

@@ -84,7 +84,10 @@ def constf_matrix(kx: float, ky: float, kt: float, L: float, bg: float) -> np.nd
     R[0:2, 0:2], R[2:4, 2:4] = plane(kx), plane(ky)
     b2 = bg**2
     if kt > 0:
-        R[4:6, 4:6] = [[math.cos(kt * L), math.sin(kt * L) / (kt * b2)], [-kt * b2 * math.sin(kt * L), math.cos(kt * L)]]
+        R[4:6, 4:6] = [
+            [math.cos(kt * L), math.sin(kt * L) / (kt * b2)],
+            [-kt * b2 * math.sin(kt * L), math.cos(kt * L)],
+        ]
     else:
         R[4, 5] = L / b2
     return R
@@ -167,10 +170,10 @@ def soft_solenoid_map(b_of_z, L: float, bg: float) -> np.ndarray:
     def A(z):
         a = 0.5 * b_of_z(z)
         M = np.zeros((6, 6))
-        M[0] = [0, 1, a, 0, 0, 0]          # x' = px + a y
-        M[1] = [-a * a, 0, 0, a, 0, 0]     # px' = a (py - a x)
-        M[2] = [-a, 0, 0, 1, 0, 0]         # y' = py - a x
-        M[3] = [0, -a, -a * a, 0, 0, 0]    # py' = -a (px + a y)
+        M[0] = [0, 1, a, 0, 0, 0]  # x' = px + a y
+        M[1] = [-a * a, 0, 0, a, 0, 0]  # px' = a (py - a x)
+        M[2] = [-a, 0, 0, 1, 0, 0]  # y' = py - a x
+        M[3] = [0, -a, -a * a, 0, 0, 0]  # py' = -a (px + a y)
         M[4, 5] = 1 / bg**2
         return M
 

@@ -20,8 +20,15 @@ random_points = point_sampler()
 
 
 # --- Aperture -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape,action,rx,ry", [("rectangular", "transmit", 0.0, 0.0), ("elliptical", "transmit", 0.0, 0.0),
-                                                 ("rectangular", "absorb", 0.0, 0.0), ("elliptical", "absorb", 4e-3, 5e-3)])
+@pytest.mark.parametrize(
+    "shape,action,rx,ry",
+    [
+        ("rectangular", "transmit", 0.0, 0.0),
+        ("elliptical", "transmit", 0.0, 0.0),
+        ("rectangular", "absorb", 0.0, 0.0),
+        ("elliptical", "absorb", 4e-3, 5e-3),
+    ],
+)
 def test_aperture_losses(shape, action, rx, ry, cpu_kind):
     """Which particles are lost (numpy_maps_b.aperture_lost), where (s_lost = s of the aperture), frozen coordinates."""
     ax, ay = 1e-3, 1.5e-3

@@ -40,18 +40,35 @@ def straight_and_bent_line() -> list[E.Element]:
 def kicks_focusing_rf_line() -> list[E.Element]:
     COS, SIN = tr.COS, tr.SIN
     return [
-        E.Multipole(3, 100.0, -50.0), E.NonlinearLens(knll=1e-3, cnll=0.01), E.Kicker(1e-4, 2e-4),
-        E.PlaneXYRot(30.0), E.ConstF(ds=1.0, kx=1.0, ky=-0.5, kt=0.3, nslice=3), E.Sol(ds=1.0, ks=0.8, nslice=2),
-        E.ShortRF(0.01, 1.3e9, -30.0), E.Buncher(0.01, 15.0),
+        E.Multipole(3, 100.0, -50.0),
+        E.NonlinearLens(knll=1e-3, cnll=0.01),
+        E.Kicker(1e-4, 2e-4),
+        E.PlaneXYRot(30.0),
+        E.ConstF(ds=1.0, kx=1.0, ky=-0.5, kt=0.3, nslice=3),
+        E.Sol(ds=1.0, ks=0.8, nslice=2),
+        E.ShortRF(0.01, 1.3e9, -30.0),
+        E.Buncher(0.01, 15.0),
         E.SoftSolenoid(ds=1.0, bscale=0.5, cos_coefficients=COS, sin_coefficients=SIN, nslice=2, mapsteps=4),
         E.SoftQuadrupole(ds=1.0, gscale=1.0, cos_coefficients=COS, sin_coefficients=SIN, nslice=2, mapsteps=4),
-        E.RFCavity(ds=1.0, escale=0.05, freq=1.3e9, phase=-45.0, cos_coefficients=COS, sin_coefficients=SIN,
-                   nslice=2, mapsteps=4),
+        E.RFCavity(
+            ds=1.0,
+            escale=0.05,
+            freq=1.3e9,
+            phase=-45.0,
+            cos_coefficients=COS,
+            sin_coefficients=SIN,
+            nslice=2,
+            mapsteps=4,
+        ),
         E.Aperture(2.5e-3, 2.5e-3, shape="elliptical"),
         E.Sol(ds=0.5, ks=0.3, dx=1e-4, dy=-2e-4, rotation=10.0, aperture_x=3e-3, aperture_y=3e-3),
         E.LinearMap((np.eye(6) + 1e-3 * np.arange(36).reshape(6, 6)).tolist(), ds=0.2),
-        E.Empty(), E.ChrPlasmaLens(ds=0.5, k=2.0, nslice=2), E.TaperedPL(0.1, 20.0), E.QuadEdge(5.0),
-        E.QuadEdge(5.0, flag="exit"), E.ChrAcc(ds=0.5, ez=0.02, bz=0.3, nslice=2),
+        E.Empty(),
+        E.ChrPlasmaLens(ds=0.5, k=2.0, nslice=2),
+        E.TaperedPL(0.1, 20.0),
+        E.QuadEdge(5.0),
+        E.QuadEdge(5.0, flag="exit"),
+        E.ChrAcc(ds=0.5, ez=0.02, bz=0.3, nslice=2),
         E.ExactQuad(ds=0.4, k=2.0, int_order=4, mapsteps=2),
         E.ExactMultipole(ds=0.3, k_normal=[0.0, 1.0, 20.0], k_skew=[0.0, 0.0, 5.0], mapsteps=2),
         E.ExactCFbend(ds=0.3, k_normal=[0.1, 1.0, 5.0], k_skew=[0.0, 0.2, 0.0], mapsteps=2),
@@ -64,7 +81,9 @@ def test_lines_cover_every_kernel_element() -> None:
     """The two lines hold every built-in element class that has a C kernel: add a new one to a line."""
     kernel_types = {name for name, cls in builtin().items() if cls.kernel is not None}
     in_lines = {el.model_cls.model_fields["type"].default for el in straight_and_bent_line() + kicks_focusing_rf_line()}
-    assert kernel_types <= in_lines, f"kernel elements not tracked on every kind (add them to a line): {sorted(kernel_types - in_lines)}"
+    assert kernel_types <= in_lines, (
+        f"kernel elements not tracked on every kind (add them to a line): {sorted(kernel_types - in_lines)}"
+    )
 
 
 def assert_same_as_serial(kind: str, got: np.ndarray, want: np.ndarray) -> None:

@@ -34,16 +34,33 @@ pytestmark = pytest.mark.physics
 ROW_OF = [0, 3, 1, 4, 2, 5]  # map order -> particle container rows
 
 LINEAR_LINE = [
-    elements.Drift(ds=0.3, nslice=2), elements.Quad(ds=0.5, k=2.0, nslice=3), elements.Sbend(ds=0.8, rc=5.0),
-    elements.DipEdge(psi=0.05, rc=5.0, g=0.02), elements.Sol(ds=0.4, ks=1.1), elements.ConstF(ds=0.3, kx=1.0, ky=0.5, kt=0.2),
-    elements.Quad(ds=0.5, k=-2.0, dx=1e-4, rotation=7.0), elements.PlaneXYRot(angle=20.0), elements.Buncher(V=0.01, k=15.0),
+    elements.Drift(ds=0.3, nslice=2),
+    elements.Quad(ds=0.5, k=2.0, nslice=3),
+    elements.Sbend(ds=0.8, rc=5.0),
+    elements.DipEdge(psi=0.05, rc=5.0, g=0.02),
+    elements.Sol(ds=0.4, ks=1.1),
+    elements.ConstF(ds=0.3, kx=1.0, ky=0.5, kt=0.2),
+    elements.Quad(ds=0.5, k=-2.0, dx=1e-4, rotation=7.0),
+    elements.PlaneXYRot(angle=20.0),
+    elements.Buncher(V=0.01, k=15.0),
     elements.CFbend(ds=0.5, rc=6.0, k=0.4),
 ]
 
 
 def _waterbag() -> distribution.Waterbag:
-    return distribution.Waterbag(lambdaX=4e-4, lambdaY=3e-4, lambdaT=1e-3, lambdaPx=2e-4, lambdaPy=1e-4, lambdaPt=1e-3,
-                                 muxpx=-0.5, muypy=0.3, mutpt=0.2, dispX=0.1, dispPx=-0.02)
+    return distribution.Waterbag(
+        lambdaX=4e-4,
+        lambdaY=3e-4,
+        lambdaT=1e-3,
+        lambdaPx=2e-4,
+        lambdaPy=1e-4,
+        lambdaPt=1e-3,
+        muxpx=-0.5,
+        muypy=0.3,
+        mutpt=0.2,
+        dispX=0.1,
+        dispPx=-0.02,
+    )
 
 
 def _sim(kind: str = "serial") -> Simulation:
@@ -87,8 +104,11 @@ def test_create_envelope_matches_sampled_moments() -> None:
 
 def test_create_envelope_refuses_means_and_thermal() -> None:
     with pytest.raises(EnvelopeError, match="non-zero means"):
-        create_envelope(distribution.Gaussian(lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-3, lambdaPy=1e-3,
-                                              lambdaPt=1e-3, meanX=1e-4))
+        create_envelope(
+            distribution.Gaussian(
+                lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-3, lambdaPy=1e-3, lambdaPt=1e-3, meanX=1e-4
+            )
+        )
     with pytest.raises(EnvelopeError, match="Empty"):
         create_envelope(distribution.Empty())
 

@@ -86,8 +86,9 @@ def test_gauss3d_field_matches_the_coulomb_integral() -> None:
 
 
 @pytest.mark.parametrize(("delta", "nint", "tol_field", "tol_pot"), [(1e-4, 401, 1e-7, 1e-7), (0.01, 101, 5e-4, 5e-4)])
-def test_gauss2d_integrals_match_bassetti_erskine_and_the_potential(delta: float, nint: int, tol_field: float,
-                                                                     tol_pot: float) -> None:
+def test_gauss2d_integrals_match_bassetti_erskine_and_the_potential(
+    delta: float, nint: int, tol_field: float, tol_pot: float
+) -> None:
     """With a tiny Taylor interval (and 401 Simpson points) the integrals are the exact field and potential; at
     ImpactX's default delta = 0.01 its [0, delta] trapezoid (inside Simpson's factor 1/3, as ImpactX) shifts them by
     about delta^2 / (3 A) of the integral, 1e-4 relative here (measured values are printed)."""
@@ -99,8 +100,9 @@ def test_gauss2d_integrals_match_bassetti_erskine_and_the_potential(delta: float
     # for x, y >= 0 (odd in x and in y elsewhere); with lambda / (4 pi eps0) = 1 the model's field is ints[0], ints[1]
     ax, ay = np.abs(x), np.abs(y)
     S = math.sqrt(2 * (sx * sx - sy * sy))
-    f = (special.wofz((ax + 1j * ay) / S)
-         - np.exp(-ax**2 / (2 * sx * sx) - ay**2 / (2 * sy * sy)) * special.wofz((ax * sy / sx + 1j * ay * sx / sy) / S))
+    f = special.wofz((ax + 1j * ay) / S) - np.exp(-(ax**2) / (2 * sx * sx) - ay**2 / (2 * sy * sy)) * special.wofz(
+        (ax * sy / sx + 1j * ay * sx / sy) / S
+    )
     be = 4 * math.pi / (2 * math.sqrt(2 * math.pi * (sx * sx - sy * sy))) * f
     Ex, Ey = np.sign(x) * be.imag, np.sign(y) * be.real
     ex = np.abs(ints[0] - Ex).max() / np.abs(Ex).max()
@@ -133,12 +135,16 @@ def test_kernels_match_numpy_twin(mode: str, cpu_kind: str) -> None:
         out[k] = b.real[:6]
     change = np.abs(out["numpy"] - b0.real[:6]).max(axis=1)
     assert np.all(change[3:] > 0)
-    assert np.all(np.abs(out[kind] - out["numpy"]).max(axis=1) <= 1e-12 * np.abs(b0.real[:6]).max(axis=1) + 1e-12 * change)
+    assert np.all(
+        np.abs(out[kind] - out["numpy"]).max(axis=1) <= 1e-12 * np.abs(b0.real[:6]).max(axis=1) + 1e-12 * change
+    )
     lost = b0.state != 0
     assert np.array_equal(out[kind][:, lost], b0.real[:6, lost])
 
 
-@pytest.mark.filterwarnings("ignore:Gauss2.5D model assumes a long bunch:UserWarning")  # the beam here is short on purpose
+@pytest.mark.filterwarnings(
+    "ignore:Gauss2.5D model assumes a long bunch:UserWarning"
+)  # the beam here is short on purpose
 def test_gauss_kick_scales_with_charge_and_ds() -> None:
     ref = RefPart().set_species("proton").set_kin_energy_MeV(50.0)
     b0 = beam(ref)
@@ -164,7 +170,9 @@ def test_flat_beam_and_bad_parameters_raise() -> None:
         SpaceChargeSolver("Gauss3D", gauss_nint=1)
 
 
-@pytest.mark.filterwarnings("ignore:Gauss2.5D model assumes a long bunch:UserWarning")  # the beam here is short on purpose
+@pytest.mark.filterwarnings(
+    "ignore:Gauss2.5D model assumes a long bunch:UserWarning"
+)  # the beam here is short on purpose
 def test_spec_and_simulation_wiring() -> None:
     from beamtrack.engine import Simulation
     from beamtrack.spec.job import SpaceCharge
@@ -176,17 +184,31 @@ def test_spec_and_simulation_wiring() -> None:
     with pytest.raises(ValueError, match="gauss_nint"):
         SpaceCharge(mode="3D", n_cell=[8, 8, 8], gauss_nint=51)
     spec = {
-        "name": "g", "reference": {"species": "proton", "kin_energy_MeV": 50.0},
-        "beam": {"npart": 500, "bunch_charge_C": 1e-9, "distribution": {
-            "type": "Gaussian", "lambdaX": 1e-3, "lambdaY": 1e-3, "lambdaT": 2e-3, "lambdaPx": 1e-4,
-            "lambdaPy": 1e-4, "lambdaPt": 1e-4}},
+        "name": "g",
+        "reference": {"species": "proton", "kin_energy_MeV": 50.0},
+        "beam": {
+            "npart": 500,
+            "bunch_charge_C": 1e-9,
+            "distribution": {
+                "type": "Gaussian",
+                "lambdaX": 1e-3,
+                "lambdaY": 1e-3,
+                "lambdaT": 2e-3,
+                "lambdaPx": 1e-4,
+                "lambdaPy": 1e-4,
+                "lambdaPt": 1e-4,
+            },
+        },
         "lattice": {"elements": [{"type": "Drift", "name": "d", "ds": 0.5, "nslice": 2}]},
         "space_charge": sc.model_dump(exclude_unset=True),
     }
     sim = Simulation.from_spec(spec, kind="serial")
     sim.diagnostics = False
     assert (sim.space_charge, sim.space_charge_gauss_charge_z_bins, sim.space_charge_gauss_long_scale) == (
-        "Gauss2.5D", 65, 0.01)
+        "Gauss2.5D",
+        65,
+        0.01,
+    )
     back = sim.to_spec().space_charge
     assert back is not None and (back.mode, back.gauss_charge_z_bins, back.gauss_long_scale) == ("Gauss2.5D", 65, 0.01)
     x0 = sim.beam.real[3].copy()

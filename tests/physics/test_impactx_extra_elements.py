@@ -99,11 +99,17 @@ def _jacobian(el: E.Element, z0: np.ndarray, h: float = 1e-7) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
-@pytest.mark.parametrize("make", [lambda: E.TaperedPL(k=0.5, taper=30.0),
-                                  lambda: E.QuadEdge(k=200.0), lambda: E.QuadEdge(k=-150.0, flag="exit"),
-                                  lambda: E.ChrPlasmaLens(ds=0.5, k=-3.0),
-                                  lambda: E.ExactQuad(ds=0.5, k=3.0, int_order=4, mapsteps=3),
-                                  lambda: E.ExactMultipole(ds=0.4, k_normal=[0.0, 2.0, 50.0], k_skew=[0.0, 0.5, -20.0])])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: E.TaperedPL(k=0.5, taper=30.0),
+        lambda: E.QuadEdge(k=200.0),
+        lambda: E.QuadEdge(k=-150.0, flag="exit"),
+        lambda: E.ChrPlasmaLens(ds=0.5, k=-3.0),
+        lambda: E.ExactQuad(ds=0.5, k=3.0, int_order=4, mapsteps=3),
+        lambda: E.ExactMultipole(ds=0.4, k_normal=[0.0, 2.0, 50.0], k_skew=[0.0, 0.5, -20.0]),
+    ],
+)
 def test_thin_and_lens_maps_are_symplectic(make) -> None:  # type: ignore[no-untyped-def]
     z0 = np.array([2e-3, 1e-3, -1.5e-3, 5e-4, 1e-3, 2e-3])
     J = _jacobian(make(), z0)

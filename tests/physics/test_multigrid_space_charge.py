@@ -89,7 +89,9 @@ def test_odd_extension_dst_equals_scipy() -> None:
         np.testing.assert_allclose(dst1(x, ax, np), scipy.fft.dst(x, type=1, axis=ax), rtol=0, atol=1e-12)
 
 
-def series_phi(L: np.ndarray, r0: np.ndarray, sigma: float, Q: float, nodes: list[np.ndarray], kmax: int = 40) -> np.ndarray:
+def series_phi(
+    L: np.ndarray, r0: np.ndarray, sigma: float, Q: float, nodes: list[np.ndarray], kmax: int = 40
+) -> np.ndarray:
     """Jackson's triple sine series for a Gaussian charge in a grounded box, at the node coordinates (per axis)."""
     k = np.arange(1, kmax + 1)
     kap = [k * math.pi / Lx for Lx in L]
@@ -149,8 +151,9 @@ def test_multigrid_kick_kinds_agree_and_differ_from_open(backend_kind: str) -> N
     ref_kick = SpaceChargeSolver("3D", [16, 16, 16], 2, prob_relative=3.0, kind="numpy", poisson_solver="multigrid")
     b = _beam(ref)
     ref_kick.kick(b, ref, 0.1)
-    np.testing.assert_allclose(kicks["multigrid"], b.real[3:6] - base.real[3:6], rtol=0,
-                               atol=1e-11 * np.abs(kicks["multigrid"]).max())
+    np.testing.assert_allclose(
+        kicks["multigrid"], b.real[3:6] - base.real[3:6], rtol=0, atol=1e-11 * np.abs(kicks["multigrid"]).max()
+    )
     # grounded walls at 1 beam width from the beam pull the field down against open space (images), by percents
     rel = np.abs(kicks["multigrid"] - kicks["fft"]).max() / np.abs(kicks["fft"]).max()
     print(kind, "multigrid vs open kick:", rel)
@@ -170,12 +173,25 @@ def test_spec_and_simulation_carry_the_solver() -> None:
     from beamtrack.spec.job import JobSpec
     from pydantic import ValidationError
 
-    spec = {"name": "mg", "reference": {"species": "proton", "kin_energy_MeV": 250.0},
-            "beam": {"npart": 2000, "bunch_charge_C": 1e-9,
-                     "distribution": {"type": "Gaussian", "lambdaX": 1e-3, "lambdaY": 1e-3, "lambdaT": 2e-3,
-                                      "lambdaPx": 1e-4, "lambdaPy": 1e-4, "lambdaPt": 1e-4}},
-            "lattice": {"elements": [{"type": "Drift", "ds": 0.2, "nslice": 2}]},
-            "space_charge": {"mode": "3D", "n_cell": [16, 16, 16], "poisson_solver": "multigrid", "prob_relative": 3.0}}
+    spec = {
+        "name": "mg",
+        "reference": {"species": "proton", "kin_energy_MeV": 250.0},
+        "beam": {
+            "npart": 2000,
+            "bunch_charge_C": 1e-9,
+            "distribution": {
+                "type": "Gaussian",
+                "lambdaX": 1e-3,
+                "lambdaY": 1e-3,
+                "lambdaT": 2e-3,
+                "lambdaPx": 1e-4,
+                "lambdaPy": 1e-4,
+                "lambdaPt": 1e-4,
+            },
+        },
+        "lattice": {"elements": [{"type": "Drift", "ds": 0.2, "nslice": 2}]},
+        "space_charge": {"mode": "3D", "n_cell": [16, 16, 16], "poisson_solver": "multigrid", "prob_relative": 3.0},
+    }
     sim = Simulation.from_spec(JobSpec.model_validate(spec), kind="serial")
     assert sim.poisson_solver == "multigrid"
     assert sim.to_spec().space_charge.poisson_solver == "multigrid"
@@ -183,8 +199,9 @@ def test_spec_and_simulation_carry_the_solver() -> None:
     assert sim._sc_solver.poisson_solver == "multigrid" and sim._sc_solver.nsteps == 2
     for bad in ({"mode": "2D", "poisson_solver": "multigrid"}, {"mode": "3D", "poisson_solver": "sor"}):
         with pytest.raises(ValidationError):
-            JobSpec.model_validate({**spec, "beam": {**spec["beam"], "current_A": 1.0},
-                                    "space_charge": {**spec["space_charge"], **bad}})
+            JobSpec.model_validate(
+                {**spec, "beam": {**spec["beam"], "current_A": 1.0}, "space_charge": {**spec["space_charge"], **bad}}
+            )
 
 
 def test_impactx_dropin_poisson_solver() -> None:

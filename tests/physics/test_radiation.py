@@ -40,8 +40,9 @@ def ring_sim(E_MeV: float, rho: float, isr_order: int = 1, csr: bool = False) ->
     sim.reference.set_species("electron").set_kin_energy_MeV(E_MeV)
     sim.isr, sim.isr_order, sim.isr_seed = True, isr_order, 7
     zeros = np.zeros(N)
-    sim.beam.add_n_particles(zeros, zeros, zeros, zeros, zeros, zeros, qm=sim.reference.charge / sim.reference.mass,
-                             bunch_charge=1e-12)
+    sim.beam.add_n_particles(
+        zeros, zeros, zeros, zeros, zeros, zeros, qm=sim.reference.charge / sim.reference.mass, bunch_charge=1e-12
+    )
     # one turn: 8 bends of 45 degrees, half Sbend, half ExactSbend
     for k in range(8):
         ds = 2 * math.pi * rho / 8
@@ -65,8 +66,10 @@ def test_isr_loss_per_turn_and_quantum_excitation() -> None:
     c_gamma = 4 * math.pi * constants.r_e / (3 * (constants.me_MeV * 1e-3) ** 3)  # [m / GeV^3]
     u0 = c_gamma * (gamma * constants.me_MeV * 1e-3) ** 4 / rho / (gamma * constants.me_MeV * 1e-3)  # relative
     se = loss.std() / math.sqrt(N)
-    print(f"C_gamma {c_gamma:.5e} m/GeV^3; mean loss {loss.mean():.6e}, closed form {expect:.6e}, U0/E {u0:.6e}, "
-          f"z = {(loss.mean() - expect) / se:.2f}")
+    print(
+        f"C_gamma {c_gamma:.5e} m/GeV^3; mean loss {loss.mean():.6e}, closed form {expect:.6e}, U0/E {u0:.6e}, "
+        f"z = {(loss.mean() - expect) / se:.2f}"
+    )
     assert abs(c_gamma - 8.846e-5) < 1e-3 * 8.846e-5
     assert abs(loss.mean() - expect) <= 4 * se
     assert abs(expect - u0) <= 2 * u0 * u0  # U0 is the closed form to first order in U0 / E (measured u0^2)
@@ -131,8 +134,12 @@ def test_to_spec_refuses_what_a_jobspec_cannot_carry() -> None:
     for attr, value in (("isr", True), ("csr", True), ("particle_bc", "periodic")):
         sim = Simulation(kind="serial")
         sim.reference.set_species("electron").set_kin_energy_MeV(100.0)
-        sim.add_particles(1e-12, Gaussian(lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-4, lambdaPy=1e-4,
-                                          lambdaPt=1e-4), 10, seed=1)
+        sim.add_particles(
+            1e-12,
+            Gaussian(lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-4, lambdaPy=1e-4, lambdaPt=1e-4),
+            10,
+            seed=1,
+        )
         sim.lattice.append(Sbend(ds=1.0, rc=10.0))
         setattr(sim, attr, value)
         with pytest.raises(NotImplementedError, match=attr):

@@ -64,18 +64,33 @@ def case_file(case: Path, tmp: Path) -> Path:
 
 def run_case(case: Path, seed: int, tmp: Path) -> tuple[str, dict[str, bool]]:
     proc = subprocess.run(
-        [sys.executable, str(SHARED / "check_case.py"), str(case_file(case, tmp)), "--cmd", str(BIN / "beamtrack"),
-         "--seed", str(seed), "--keep", str(tmp / f"seed{seed}")],
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            str(SHARED / "check_case.py"),
+            str(case_file(case, tmp)),
+            "--cmd",
+            str(BIN / "beamtrack"),
+            "--seed",
+            str(seed),
+            "--keep",
+            str(tmp / f"seed{seed}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     results = {f"{m[2]} {m[3]}": m[1] == "ok  " for m in LINE.finditer(proc.stdout)}
-    assert results, f"check_case.py printed no checks (exit {proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+    assert results, (
+        f"check_case.py printed no checks (exit {proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+    )
     return proc.stdout, results
 
 
 @pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=[pytest.mark.slow] if _has_space_charge(c) else []) for c in CASES],
-    ids=lambda p: p.stem)
+    "case",
+    [pytest.param(c, marks=[pytest.mark.slow] if _has_space_charge(c) else []) for c in CASES],
+    ids=lambda p: p.stem,
+)
 def test_reference_case(case: Path, tmp_path: Path) -> None:
     seed0 = json.loads(case.read_text())["spec"]["beam"].get("seed", 0)
     passes: Counter[str] = Counter()
@@ -90,7 +105,8 @@ def test_reference_case(case: Path, tmp_path: Path) -> None:
             break
     failed = [k for k, n in fails.items() if n >= 3]
     assert not failed and all(passes[k] >= 3 for k in results), (
-        f"{case.stem}: checks failing on 3+ of 5 seeds: {failed}\n" + "\n".join(outputs))
+        f"{case.stem}: checks failing on 3+ of 5 seeds: {failed}\n" + "\n".join(outputs)
+    )
 
 
 def test_cases_exist() -> None:

@@ -56,8 +56,13 @@ def _beam(sim: Simulation, spin: bool = False) -> None:
 
 
 def _line() -> list[E.Element]:
-    return [E.BeamMonitor("m1", backend="json"), E.Quad(ds=0.5, k=2.0), E.Aperture(1.5e-3, 1.5e-3),
-            E.ChrAcc(ds=0.4, ez=0.05, bz=0.2), E.BeamMonitor("m1", backend="json")]
+    return [
+        E.BeamMonitor("m1", backend="json"),
+        E.Quad(ds=0.5, k=2.0),
+        E.Aperture(1.5e-3, 1.5e-3),
+        E.ChrAcc(ds=0.4, ez=0.05, bz=0.2),
+        E.BeamMonitor("m1", backend="json"),
+    ]
 
 
 def _written(tmp_path: Path, spin: bool = False) -> tuple[Simulation, Path]:

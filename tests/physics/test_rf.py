@@ -38,19 +38,46 @@ def test_buncher_matrix():
 
 # --- RFCavity ----------------------------------------------------------------------------------------------
 TESLA_COS = [
-    0.1644024074311037, -0.1324009958969339, 4.3443060026047219e-002, 8.5602654094946495e-002, -0.2433578169042885,
-    0.5297150596779437, 0.7164884680963959, -5.2579522442877296e-003, -5.5025369142193678e-002,
-    4.6845673335028933e-002, -2.3279346335638568e-002, 4.0800777539657775e-003, 4.1378326533752169e-003,
-    -2.5040533340490805e-003, -4.0654981400000964e-003, 9.6630592067498289e-003, -8.5275895985990214e-003,
-    -5.8078747006425020e-002, -2.4044337836660403e-002, 1.0968240064697212e-002, -3.4461179858301418e-003,
-    -8.1201564869443749e-004, 2.1438992904959380e-003, -1.4997753525697276e-003, 1.8685171825676386e-004,
+    0.1644024074311037,
+    -0.1324009958969339,
+    4.3443060026047219e-002,
+    8.5602654094946495e-002,
+    -0.2433578169042885,
+    0.5297150596779437,
+    0.7164884680963959,
+    -5.2579522442877296e-003,
+    -5.5025369142193678e-002,
+    4.6845673335028933e-002,
+    -2.3279346335638568e-002,
+    4.0800777539657775e-003,
+    4.1378326533752169e-003,
+    -2.5040533340490805e-003,
+    -4.0654981400000964e-003,
+    9.6630592067498289e-003,
+    -8.5275895985990214e-003,
+    -5.8078747006425020e-002,
+    -2.4044337836660403e-002,
+    1.0968240064697212e-002,
+    -3.4461179858301418e-003,
+    -8.1201564869443749e-004,
+    2.1438992904959380e-003,
+    -1.4997753525697276e-003,
+    1.8685171825676386e-004,
 ]
 TESLA_SIN = [0.0] * 25
 
 
 def tesla(**kw):
-    args = dict(ds=1.31879807, escale=62.0, freq=1.3e9, phase=85.5, cos_coefficients=TESLA_COS,
-                sin_coefficients=TESLA_SIN, mapsteps=100, nslice=4)
+    args = dict(
+        ds=1.31879807,
+        escale=62.0,
+        freq=1.3e9,
+        phase=85.5,
+        cos_coefficients=TESLA_COS,
+        sin_coefficients=TESLA_SIN,
+        mapsteps=100,
+        nslice=4,
+    )
     args.update(kw)
     return E.RFCavity(**args)
 
@@ -82,8 +109,9 @@ def test_rfcavity_reference_and_longitudinal_map_against_ode():
     """Oracle: solve_ivp of dT/dz = 1/beta, dPT/dz = -escale e(z) cos(kT + phi) for the reference and for
     on-axis particles offset in (t, pt) (central differences -> the t-pt block, dynamic -> static units)."""
     L, esc, f, ph = 1.0, 0.4, 1.3e9, -30.0
-    el = E.RFCavity(ds=L, escale=esc, freq=f, phase=ph, cos_coefficients=COS, sin_coefficients=SIN, mapsteps=1600,
-                    nslice=1)
+    el = E.RFCavity(
+        ds=L, escale=esc, freq=f, phase=ph, cos_coefficients=COS, sin_coefficients=SIN, mapsteps=1600, nslice=1
+    )
     sim = make_sim([el], species="electron", kin_energy_MeV=5.0)
     ref = sim.reference
     g0, bgi = ref.gamma, ref.beta_gamma
@@ -93,8 +121,9 @@ def test_rfcavity_reference_and_longitudinal_map_against_ode():
     err = []
     for steps in (100, 400):
         r = ref.copy()
-        E.RFCavity(ds=L, escale=esc, freq=f, phase=ph, cos_coefficients=COS, sin_coefficients=SIN,
-                   mapsteps=steps).push_ref(r, 1)
+        E.RFCavity(
+            ds=L, escale=esc, freq=f, phase=ph, cos_coefficients=COS, sin_coefficients=SIN, mapsteps=steps
+        ).push_ref(r, 1)
         err.append((r.pt - PT, r.t - T))
     assert abs(err[1][0]) < 2e-6 and abs(err[1][1]) < 1e-9
     # second-order integrator: 4x the steps, 16x smaller error
@@ -117,8 +146,9 @@ def test_rfcavity_reference_and_longitudinal_map_against_ode():
 def test_rfcavity_symplectic_in_dynamic_units():
     """Each slice map, in dynamic units (momenta times the reference beta gamma), is symplectic."""
     _, ref = ref_bg("electron", 5.0)
-    el = E.RFCavity(ds=1.0, escale=0.4, freq=1.3e9, phase=-30.0, cos_coefficients=COS, sin_coefficients=SIN,
-                    mapsteps=20, nslice=3)
+    el = E.RFCavity(
+        ds=1.0, escale=0.4, freq=1.3e9, phase=-30.0, cos_coefficients=COS, sin_coefficients=SIN, mapsteps=20, nslice=3
+    )
     D = lambda bg: np.diag([1, bg, 1, bg, 1, bg])  # noqa: E731
     maps, bgs = [], [ref.beta_gamma]
     r = ref.copy()
@@ -137,9 +167,17 @@ def test_rfcavity_impactx_example_beam():
     from beamtrack.engine import distribution
 
     sim = make_sim(tesla_line(), species="electron", kin_energy_MeV=230.0)
-    d = distribution.Waterbag(lambdaX=0.352498964601e-3, lambdaY=0.207443478142e-3, lambdaT=0.70399950746e-4,
-                              lambdaPx=5.161852770e-6, lambdaPy=9.163582894e-6, lambdaPt=0.260528852031e-3,
-                              muxpx=0.5712386101751441, muypy=-0.514495755427526, mutpt=-5.05773e-10)
+    d = distribution.Waterbag(
+        lambdaX=0.352498964601e-3,
+        lambdaY=0.207443478142e-3,
+        lambdaT=0.70399950746e-4,
+        lambdaPx=5.161852770e-6,
+        lambdaPy=9.163582894e-6,
+        lambdaPt=0.260528852031e-3,
+        muxpx=0.5712386101751441,
+        muypy=-0.514495755427526,
+        mutpt=-5.05773e-10,
+    )
     sim.add_particles(bunch_charge_C=1e-10, distr=d, npart=10000, seed=7)
     sim.track_particles()
     x, y, t, px, py, pt = np.asarray(sim.beam.real[:6])
@@ -149,16 +187,33 @@ def test_rfcavity_impactx_example_beam():
         return math.sqrt(np.mean(q * q) * np.mean(p * p) - np.mean(q * p) ** 2)
 
     got = [x.std(), y.std(), t.std(), emit(x, px), emit(y, py), emit(t, pt)]
-    expected = [3.52596000000e-4, 2.41775000000e-4, 7.0417917357e-5, 1.70893497973e-9, 1.70893497973e-9,
-                1.413901564889e-8]
+    expected = [
+        3.52596000000e-4,
+        2.41775000000e-4,
+        7.0417917357e-5,
+        1.70893497973e-9,
+        1.70893497973e-9,
+        1.413901564889e-8,
+    ]
     np.testing.assert_allclose(got, expected, rtol=1.5 / math.sqrt(10000) * 1.5)
 
 
 def test_rfcavity_rebuilt_every_period():
     """The map depends on the reference arrival time: 2 periods of [RFCavity] = one pass of [RFCavity, RFCavity]."""
     z = random_points(4, [1e-3, 1e-4, 1e-3, 1e-4, 1e-3, 1e-4])
-    el = lambda: E.RFCavity(ds=1.0, escale=0.4, freq=1.3e9, phase=-30.0, cos_coefficients=COS,  # noqa: E731
-                            sin_coefficients=SIN, mapsteps=5, nslice=2)
+
+    def el() -> E.RFCavity:
+        return E.RFCavity(
+            ds=1.0,
+            escale=0.4,
+            freq=1.3e9,
+            phase=-30.0,
+            cos_coefficients=COS,
+            sin_coefficients=SIN,
+            mapsteps=5,
+            nslice=2,
+        )
+
     a, sa = track([el()], z, species="electron", kin_energy_MeV=5.0, periods=2)
     b, sb = track([el(), el()], z, species="electron", kin_energy_MeV=5.0)
     np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-18)
@@ -168,8 +223,9 @@ def test_rfcavity_rebuilt_every_period():
 def test_rfcavity_slicewise_equals_fused():
     """Slice-level tracking (slice diagnostics / before_slice hooks) pushes the same slices as the fused loop."""
     z = random_points(4, [1e-3, 1e-4, 1e-3, 1e-4, 1e-3, 1e-4])
-    el = E.RFCavity(ds=1.0, escale=0.4, freq=1.3e9, phase=-30.0, cos_coefficients=COS, sin_coefficients=SIN,
-                    mapsteps=5, nslice=3)
+    el = E.RFCavity(
+        ds=1.0, escale=0.4, freq=1.3e9, phase=-30.0, cos_coefficients=COS, sin_coefficients=SIN, mapsteps=5, nslice=3
+    )
     a, sa = track([E.Drift(ds=0.3), el], z, species="electron", kin_energy_MeV=5.0)
     sim = make_sim([E.Drift(ds=0.3), el], species="electron", kin_energy_MeV=5.0)
     rows = np.zeros((6, 4))

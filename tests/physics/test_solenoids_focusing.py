@@ -55,6 +55,7 @@ def test_sol_zero_field_is_drift_and_ref():
 
 # --- SoftSolenoid, SoftQuadrupole ---------------------------------------------------------------------------
 
+
 def test_soft_solenoid_constant_profile_is_sol():
     """cos_coefficients = [2] makes the profile 1: the integrated map converges to Sol(ks = bscale) (2nd order in dz)."""
     bg, ref = ref_bg()
@@ -76,8 +77,9 @@ def test_soft_solenoid_against_ode_and_units():
     np.testing.assert_allclose(R, Rode, atol=5e-6)
     assert symplectic_error(R) < 1e-12
     # unit=1: bscale in T, divided by B rho (same map for bscale_T = b0 * B rho)
-    el_T = E.SoftSolenoid(ds=L, bscale=b0 * ref.rigidity_Tm, cos_coefficients=COS, sin_coefficients=SIN, unit=1,
-                          nslice=3, mapsteps=150)
+    el_T = E.SoftSolenoid(
+        ds=L, bscale=b0 * ref.rigidity_Tm, cos_coefficients=COS, sin_coefficients=SIN, unit=1, nslice=3, mapsteps=150
+    )
     np.testing.assert_allclose(el_T.transport_map(ref), R, rtol=1e-12, atol=1e-14)
 
 
@@ -94,8 +96,9 @@ def test_soft_quadrupole_constant_profile_is_quad_and_ode():
 
 
 def test_soft_elements_reference_push():
-    _, sim = track([E.SoftQuadrupole(ds=0.8, gscale=2.5, cos_coefficients=COS, sin_coefficients=SIN, nslice=4)],
-                   np.zeros((1, 6)))
+    _, sim = track(
+        [E.SoftQuadrupole(ds=0.8, gscale=2.5, cos_coefficients=COS, sin_coefficients=SIN, nslice=4)], np.zeros((1, 6))
+    )
     assert sim.reference.s == pytest.approx(0.8, rel=1e-14)
     beta = sim.reference.beta
     assert sim.reference.t == pytest.approx(0.8 / beta, rel=1e-12)  # c * time of flight

@@ -43,8 +43,9 @@ def lattice(spacing: np.ndarray, half: np.ndarray) -> list[np.ndarray]:
     return [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
 
 
-def beam_at(ref: RefPart, x: np.ndarray, y: np.ndarray, z: np.ndarray, w: np.ndarray, Q: float,
-            p: np.ndarray | None = None) -> ParticleContainer:
+def beam_at(
+    ref: RefPart, x: np.ndarray, y: np.ndarray, z: np.ndarray, w: np.ndarray, Q: float, p: np.ndarray | None = None
+) -> ParticleContainer:
     """Particles at fixed-t positions (x, y, z) (t = -z / beta for zero momenta) carrying charge Q in shares w."""
     b = ParticleContainer(qm=ref.charge / ref.mass)
     zeros = np.zeros_like(x)
@@ -83,8 +84,13 @@ def ellipsoid_factors(a: float, b: float, c: float) -> list[float]:
     def D(s: float) -> float:
         return math.sqrt((a * a + s) * (b * b + s) * (c * c + s))
 
-    return [a * b * c * integrate.quad(lambda s, ai=ai: 1.0 / ((ai * ai + s) * D(s)), 0, np.inf, epsabs=0,
-                                       epsrel=1e-12, limit=200)[0] for ai in (a, b, c)]
+    return [
+        a
+        * b
+        * c
+        * integrate.quad(lambda s, ai=ai: 1.0 / ((ai * ai + s) * D(s)), 0, np.inf, epsabs=0, epsrel=1e-12, limit=200)[0]
+        for ai in (a, b, c)
+    ]
 
 
 # --- the Poisson solver itself ------------------------------------------------------------------------
@@ -159,7 +165,9 @@ def test_kernels_match_numpy_twin(cpu_kind: str, mode: str, order: int) -> None:
     out = {}
     for k in ("numpy", kind):
         b = copy_beam(b0)
-        SpaceChargeSolver(mode, [16, 12, 10], order, 1.2, num_longitudinal_bins=20, kind=k, nthreads=2).kick(b, ref, 0.1)
+        SpaceChargeSolver(mode, [16, 12, 10], order, 1.2, num_longitudinal_bins=20, kind=k, nthreads=2).kick(
+            b, ref, 0.1
+        )
         out[k] = b.real
     moved = np.abs(out["numpy"][3:6] - b0.real[3:6]).max()
     assert moved > 0
@@ -280,7 +288,9 @@ def test_2p5d_flat_profile_reproduces_2d() -> None:
     kicks = {}
     for mode in ("2D", "2.5D"):
         b = copy_beam(b0)
-        SpaceChargeSolver(mode, [32, 32, 1], 2, 1.1, num_longitudinal_bins=20, current_A=0.5, kind="openmp").kick(b, ref, 0.1)
+        SpaceChargeSolver(mode, [32, 32, 1], 2, 1.1, num_longitudinal_bins=20, current_A=0.5, kind="openmp").kick(
+            b, ref, 0.1
+        )
         kicks[mode] = b.real[3] - b0.real[3]
     body = np.abs(t) < 0.3
     ratio = np.sum(kicks["2.5D"][body] * kicks["2D"][body]) / np.sum(kicks["2D"][body] ** 2)
@@ -396,8 +406,9 @@ def test_simulation_drives_the_solver(kind: str) -> None:
     rng = np.random.default_rng(2)
     c = rng.standard_normal((3, 2000)) * 1e-3
     zeros = np.zeros(2000)
-    sim.beam.add_n_particles(c[0], c[1], c[2], zeros, zeros, zeros, qm=sim.reference.charge / sim.reference.mass,
-                             bunch_charge=1e-10)
+    sim.beam.add_n_particles(
+        c[0], c[1], c[2], zeros, zeros, zeros, qm=sim.reference.charge / sim.reference.mass, bunch_charge=1e-10
+    )
     sim.space_charge = "3D"
     sim.n_cell = [16, 16, 16]
     sim.lattice.append(Drift(name="d", ds=1.0, nslice=4))

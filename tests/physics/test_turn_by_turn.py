@@ -21,16 +21,32 @@ def ring(sextupoles: bool) -> Simulation:
     sim = Simulation(kind="serial", diagnostics=False)
     sim.reference.set_species("proton").set_kin_energy_MeV(250.0)
     for _ in range(4):
-        sim.lattice.extend([E.ChrQuad(ds=0.4, k=0.6, nslice=2), E.ChrDrift(ds=1.1), E.ExactSbend(ds=1.5, phi=12.0),
-                            E.ChrQuad(ds=0.4, k=-0.54), E.ChrDrift(ds=1.1), E.ExactSbend(ds=1.5, phi=12.0)])
+        sim.lattice.extend(
+            [
+                E.ChrQuad(ds=0.4, k=0.6, nslice=2),
+                E.ChrDrift(ds=1.1),
+                E.ExactSbend(ds=1.5, phi=12.0),
+                E.ChrQuad(ds=0.4, k=-0.54),
+                E.ChrDrift(ds=1.1),
+                E.ExactSbend(ds=1.5, phi=12.0),
+            ]
+        )
         if sextupoles:
             sim.lattice.append(E.Multipole(multipole=3, K_normal=0.8))
     return sim
 
 
 def _beam(sim: Simulation, amp: float) -> None:
-    sim.beam.add_n_particles(x=[amp, 2 * amp, amp], y=[amp, amp, 2 * amp], t=[0.0] * 3, px=[0.0] * 3, py=[0.0] * 3,
-                             pt=[0.0] * 3, qm=sim.reference.qm_ratio_SI, bunch_charge=1e-12)
+    sim.beam.add_n_particles(
+        x=[amp, 2 * amp, amp],
+        y=[amp, amp, 2 * amp],
+        t=[0.0] * 3,
+        px=[0.0] * 3,
+        py=[0.0] * 3,
+        pt=[0.0] * 3,
+        qm=sim.reference.qm_ratio_SI,
+        bunch_charge=1e-12,
+    )
 
 
 @pytest.mark.parametrize("sextupoles", [False, True])

@@ -38,8 +38,14 @@ COLUMNS = ["betx", "alfx", "gamx", "bety", "alfy", "gamy", "dx", "dpx", "mux", "
 
 
 def _xt_bend(phi_deg: float, length: float = LB) -> Any:
-    return xt.Bend(length=length, angle=math.radians(phi_deg), k0_from_h=True, model="bend-kick-bend",
-                   edge_entry_active=0, edge_exit_active=0)
+    return xt.Bend(
+        length=length,
+        angle=math.radians(phi_deg),
+        k0_from_h=True,
+        model="bend-kick-bend",
+        edge_entry_active=0,
+        edge_exit_active=0,
+    )
 
 
 def fodo(skew: float = 0.0) -> tuple[list[E.Element], list[Any]]:
@@ -48,8 +54,12 @@ def fodo(skew: float = 0.0) -> tuple[list[E.Element], list[Any]]:
     xl: list[Any] = []
     for c in range(6):
         bt += [E.ChrQuad(ds=LQ, k=K1, nslice=2), E.ChrDrift(ds=LD), E.ChrQuad(ds=LQ, k=-KD), E.ChrDrift(ds=LD)]
-        xl += [xt.Quadrupole(length=LQ, k1=K1, model="mat-kick-mat"), xt.Drift(length=LD, model="expanded"),
-               xt.Quadrupole(length=LQ, k1=-KD, model="mat-kick-mat"), xt.Drift(length=LD, model="expanded")]
+        xl += [
+            xt.Quadrupole(length=LQ, k1=K1, model="mat-kick-mat"),
+            xt.Drift(length=LD, model="expanded"),
+            xt.Quadrupole(length=LQ, k1=-KD, model="mat-kick-mat"),
+            xt.Drift(length=LD, model="expanded"),
+        ]
         if skew and c == 0:
             bt.append(E.Multipole(multipole=2, K_skew=skew))
             xl.append(xt.Multipole(knl=[0.0, 0.0], ksl=[0.0, skew]))
@@ -61,27 +71,60 @@ def sextupole_ring() -> tuple[list[E.Element], list[Any]]:
     bt: list[E.Element] = []
     xl: list[Any] = []
     for _ in range(4):
-        bt += [E.ChrQuad(ds=LQ, k=K1, nslice=2), E.ChrDrift(ds=LD), E.Multipole(multipole=3, K_normal=0.8),
-               E.ExactSbend(ds=LB, phi=PHI, nslice=2), E.ExactDrift(ds=LD), E.ChrQuad(ds=LQ, k=-K1),
-               E.ChrDrift(ds=LD), E.Multipole(multipole=3, K_normal=-1.3), E.ExactSbend(ds=LB, phi=PHI),
-               E.ExactDrift(ds=LD)]
-        xl += [xt.Quadrupole(length=LQ, k1=K1, model="mat-kick-mat"), xt.Drift(length=LD, model="expanded"),
-               xt.Multipole(knl=[0.0, 0.0, 0.8]), _xt_bend(PHI), xt.Drift(length=LD, model="exact"),
-               xt.Quadrupole(length=LQ, k1=-K1, model="mat-kick-mat"), xt.Drift(length=LD, model="expanded"),
-               xt.Multipole(knl=[0.0, 0.0, -1.3]), _xt_bend(PHI), xt.Drift(length=LD, model="exact")]
+        bt += [
+            E.ChrQuad(ds=LQ, k=K1, nslice=2),
+            E.ChrDrift(ds=LD),
+            E.Multipole(multipole=3, K_normal=0.8),
+            E.ExactSbend(ds=LB, phi=PHI, nslice=2),
+            E.ExactDrift(ds=LD),
+            E.ChrQuad(ds=LQ, k=-K1),
+            E.ChrDrift(ds=LD),
+            E.Multipole(multipole=3, K_normal=-1.3),
+            E.ExactSbend(ds=LB, phi=PHI),
+            E.ExactDrift(ds=LD),
+        ]
+        xl += [
+            xt.Quadrupole(length=LQ, k1=K1, model="mat-kick-mat"),
+            xt.Drift(length=LD, model="expanded"),
+            xt.Multipole(knl=[0.0, 0.0, 0.8]),
+            _xt_bend(PHI),
+            xt.Drift(length=LD, model="exact"),
+            xt.Quadrupole(length=LQ, k1=-K1, model="mat-kick-mat"),
+            xt.Drift(length=LD, model="expanded"),
+            xt.Multipole(knl=[0.0, 0.0, -1.3]),
+            _xt_bend(PHI),
+            xt.Drift(length=LD, model="exact"),
+        ]
     return bt, xl
 
 
 def chicane() -> tuple[list[E.Element], list[Any]]:
     """A four-bend chicane (+-4 deg exact bends) followed by a quad: a transfer line."""
     lb, ph = 0.5, 4.0
-    bt = [E.ExactDrift(ds=1.0), E.ExactSbend(ds=lb, phi=ph), E.ExactDrift(ds=2.0), E.ExactSbend(ds=lb, phi=-ph),
-          E.ChrDrift(ds=1.0), E.ExactSbend(ds=lb, phi=-ph), E.ExactDrift(ds=2.0), E.ExactSbend(ds=lb, phi=ph),
-          E.ChrQuad(ds=0.3, k=0.5), E.ExactDrift(ds=1.0)]
-    xl = [xt.Drift(length=1.0, model="exact"), _xt_bend(ph, lb), xt.Drift(length=2.0, model="exact"),
-          _xt_bend(-ph, lb), xt.Drift(length=1.0, model="expanded"), _xt_bend(-ph, lb),
-          xt.Drift(length=2.0, model="exact"), _xt_bend(ph, lb), xt.Quadrupole(length=0.3, k1=0.5, model="mat-kick-mat"),
-          xt.Drift(length=1.0, model="exact")]
+    bt = [
+        E.ExactDrift(ds=1.0),
+        E.ExactSbend(ds=lb, phi=ph),
+        E.ExactDrift(ds=2.0),
+        E.ExactSbend(ds=lb, phi=-ph),
+        E.ChrDrift(ds=1.0),
+        E.ExactSbend(ds=lb, phi=-ph),
+        E.ExactDrift(ds=2.0),
+        E.ExactSbend(ds=lb, phi=ph),
+        E.ChrQuad(ds=0.3, k=0.5),
+        E.ExactDrift(ds=1.0),
+    ]
+    xl = [
+        xt.Drift(length=1.0, model="exact"),
+        _xt_bend(ph, lb),
+        xt.Drift(length=2.0, model="exact"),
+        _xt_bend(-ph, lb),
+        xt.Drift(length=1.0, model="expanded"),
+        _xt_bend(-ph, lb),
+        xt.Drift(length=2.0, model="exact"),
+        _xt_bend(ph, lb),
+        xt.Quadrupole(length=0.3, k1=0.5, model="mat-kick-mat"),
+        xt.Drift(length=1.0, model="exact"),
+    ]
     return bt, xl
 
 

@@ -63,7 +63,6 @@ def rigidity(ref_gamma: float) -> float:
     return math.sqrt(ref_gamma**2 - 1.0) * mass_MeV * 1e6 / sc.c
 
 
-
 # --- elements, each with its NumPy twin (one slice) and slice count (test files pick their family) -----------------------------------
 RC, PHI_DEG = 4.0, 15.0
 ALL_CASES = {

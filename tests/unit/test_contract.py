@@ -31,10 +31,22 @@ def test_the_service_layers_use_the_contract() -> None:
 
 
 def sample_job(**kw) -> JobPublic:
-    data = dict(id="a" * 32, owner="ana", name="fodo", state="running", priority=5, device="auto",
-                progress={"step": 3, "total_steps": 12, "fraction": 0.25}, created_at=1.5e9,
-                started_at=1.5e9 + 2, finished_at=None, attempts=2, error=None, cancel_requested=True,
-                result=None)
+    data = dict(
+        id="a" * 32,
+        owner="ana",
+        name="fodo",
+        state="running",
+        priority=5,
+        device="auto",
+        progress={"step": 3, "total_steps": 12, "fraction": 0.25},
+        created_at=1.5e9,
+        started_at=1.5e9 + 2,
+        finished_at=None,
+        attempts=2,
+        error=None,
+        cancel_requested=True,
+        result=None,
+    )
     data.update(kw)
     return JobPublic.model_validate(data)
 

@@ -22,7 +22,17 @@ def test_all_element_kernels_compile_for_sm90(tmp_path: Path) -> None:
     assert len(classes) >= 3
     src = tmp_path / "kernel.cu"
     src.write_text(codegen.generate_cuda(classes))
-    cmd = ["nvcc", "-arch=sm_90", "-c", "-x", "cu", *[f"-I{r}" for r in include_roots()], str(src), "-o", str(tmp_path / "k.o")]
+    cmd = [
+        "nvcc",
+        "-arch=sm_90",
+        "-c",
+        "-x",
+        "cu",
+        *[f"-I{r}" for r in include_roots()],
+        str(src),
+        "-o",
+        str(tmp_path / "k.o"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
 
@@ -34,10 +44,17 @@ def test_cuda_matches_serial() -> None:
         sim = Simulation(kind=kind, diagnostics=False, compose_linear=False)
         sim.reference.set_species("proton").set_kin_energy_MeV(250)
         rng = np.random.default_rng(7)
-        sim.beam.add_n_particles(*(rng.normal(size=(6, 4096)) * 1e-3), qm=sim.reference.charge / sim.reference.mass,
-                                 bunch_charge=1e-9)
-        sim.lattice.extend([elements.Drift(ds=0.3, nslice=3), elements.Quad(ds=0.5, k=2.0, nslice=2),
-                            elements.Drift(ds=0.3), elements.Quad(ds=0.5, k=-2.0)])
+        sim.beam.add_n_particles(
+            *(rng.normal(size=(6, 4096)) * 1e-3), qm=sim.reference.charge / sim.reference.mass, bunch_charge=1e-9
+        )
+        sim.lattice.extend(
+            [
+                elements.Drift(ds=0.3, nslice=3),
+                elements.Quad(ds=0.5, k=2.0, nslice=2),
+                elements.Drift(ds=0.3),
+                elements.Quad(ds=0.5, k=-2.0),
+            ]
+        )
         sim.track_particles(periods=3)
         out[kind] = sim.beam.host(sim.beam.real)
     np.testing.assert_allclose(out["cuda"], out["serial"], rtol=1e-13, atol=1e-18)

@@ -257,7 +257,9 @@ def test_ref_particle_file(tmp_path) -> None:
     assert last["pt"] == -last["gamma"]
 
 
-@pytest.mark.parametrize("name", ["/tmp/x", "../x", "../../j/diags/openPMD/monitor", "..", ".hidden", "a\x00b", "a/b", ""])
+@pytest.mark.parametrize(
+    "name", ["/tmp/x", "../x", "../../j/diags/openPMD/monitor", "..", ".hidden", "a\x00b", "a/b", ""]
+)
 def test_monitor_writer_refuses_names_that_leave_its_directory(tmp_path, name: str) -> None:
     """Issue 8: a BeamMonitor name became a path; the writer now refuses any name that is not a plain
     file name, whoever calls it (the spec's pattern refuses them first)."""

@@ -28,9 +28,13 @@ def make_sim() -> ImpactX:
     return sim
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("max_level", 1), ("eigenemittances", True),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("max_level", 1),
+        ("eigenemittances", True),
+    ],
+)
 def test_unimplemented_options_raise_naming_them(name: str, value: object) -> None:
     sim = make_sim()
     with pytest.raises(NotImplementedError, match=name):
@@ -55,7 +59,12 @@ def test_implemented_options_map_onto_the_engine() -> None:
     sim.prob_relative = [1.2]
     sim.n_cell = [16, 16, 20]
     sim.space_charge_num_longitudinal_bins = 64
-    assert (sim.space_charge, sim.prob_relative, sim.n_cell, sim.num_longitudinal_bins) == ("2.5D", 1.2, [16, 16, 20], 64)
+    assert (sim.space_charge, sim.prob_relative, sim.n_cell, sim.num_longitudinal_bins) == (
+        "2.5D",
+        1.2,
+        [16, 16, 20],
+        64,
+    )
     sim.space_charge = False
     assert not sim.space_charge_enabled
 
@@ -95,8 +104,20 @@ def test_to_df_has_impactx_columns_idcpu_and_qm_as_impactx_stores_them() -> None
     sim.beam.ref.set_species("proton").set_kin_energy_MeV(10.0)
     sim.add_particles(1e-9, distribution.Waterbag(**WB), 3)
     df = sim.beam.to_df(local=True)
-    assert list(df.columns) == ["idcpu", "position_x", "position_y", "position_t", "momentum_x", "momentum_y",
-                                "momentum_t", "spin_x", "spin_y", "spin_z", "qm", "weighting"]
+    assert list(df.columns) == [
+        "idcpu",
+        "position_x",
+        "position_y",
+        "position_t",
+        "momentum_x",
+        "momentum_y",
+        "momentum_t",
+        "spin_x",
+        "spin_y",
+        "spin_z",
+        "qm",
+        "weighting",
+    ]
     assert df["idcpu"].dtype == np.uint64 and int(df["idcpu"].iloc[0]) == 0x8000000001000000
     ids = (df["idcpu"].to_numpy() >> np.uint64(24)) & np.uint64((1 << 39) - 1)
     assert ids.tolist() == [1, 2, 3]
@@ -123,14 +144,19 @@ def test_clear_resets_the_reference_and_ids_keep_counting() -> None:
 
 def test_species_are_impactx_codata_2022_doubles() -> None:
     # expected: ImpactX 26.10 (impactx-noacc) RefPart().set_species(name).mass_MeV / .charge_qe, printed with repr
-    impactx_26_10 = {"electron": (0.5109989506917532, -1.0), "positron": (0.5109989506917532, 1.0),
-                     "proton": (938.2720894282575, 1.0), "Hminus": (939.2940873296409, -1.0)}
+    impactx_26_10 = {
+        "electron": (0.5109989506917532, -1.0),
+        "positron": (0.5109989506917532, 1.0),
+        "proton": (938.2720894282575, 1.0),
+        "Hminus": (939.2940873296409, -1.0),
+    }
     for name, (mass_MeV, charge_qe) in impactx_26_10.items():
         ref = RefPart().set_species(name)
         assert (ref.mass_MeV, ref.charge_qe) == (mass_MeV, charge_qe), name
     # ImpactX 26.10: RefPart.set_species("proton").qm_ratio_SI = 95788331.43000986 C/kg
-    assert RefPart().set_species("proton").charge / RefPart().set_species("proton").mass == \
-        pytest.approx(95788331.43000986, rel=1e-15)
+    assert RefPart().set_species("proton").charge / RefPart().set_species("proton").mass == pytest.approx(
+        95788331.43000986, rel=1e-15
+    )
 
 
 def test_beam_monitor_nonlinear_lens_invariants_raise() -> None:

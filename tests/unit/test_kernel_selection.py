@@ -52,9 +52,19 @@ def use_store(store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def fodo_sim(**quad_kw: float) -> Simulation:
     sim = Simulation(kind="serial", diagnostics=False)
     sim.reference.set_species("proton").set_kin_energy_MeV(250)
-    sim.beam.add_n_particles([1e-3, -2e-3], [5e-4, 0.0], [0.0, 1e-3], [1e-4, 0.0], [0.0, -1e-4], [0.0, 1e-3],
-                             qm=sim.reference.charge / sim.reference.mass, bunch_charge=0.0)
-    sim.lattice.extend([elements.Drift(ds=0.5, nslice=2), elements.Quad(ds=0.4, k=2.0, **quad_kw), elements.Drift(ds=0.5)])
+    sim.beam.add_n_particles(
+        [1e-3, -2e-3],
+        [5e-4, 0.0],
+        [0.0, 1e-3],
+        [1e-4, 0.0],
+        [0.0, -1e-4],
+        [0.0, 1e-3],
+        qm=sim.reference.charge / sim.reference.mass,
+        bunch_charge=0.0,
+    )
+    sim.lattice.extend(
+        [elements.Drift(ds=0.5, nslice=2), elements.Quad(ds=0.4, k=2.0, **quad_kw), elements.Drift(ds=0.5)]
+    )
     return sim
 
 
@@ -81,7 +91,9 @@ def test_first_exact_match_in_order_wins(use_store: Path, capsys: pytest.Capture
     assert "compile started" not in err
 
 
-def test_priority_comes_from_the_definition_order(use_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_priority_comes_from_the_definition_order(
+    use_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The same kernels with 'wide' listed before 'quads': now 'wide' wins for the same line.
     swapped = tmp_path / "swapped"
     shutil.copytree(use_store, swapped)
@@ -108,9 +120,11 @@ def test_config_and_kind_mismatch_reasons(store: Path) -> None:
     why = select.rejection(metas["quads"], "serial", {"misalignment": False, "apertures": True}, [DRIFT], roots)
     assert why == "config differs: apertures: prebuilt False, wanted True"
     why = select.rejection(metas["quads"], "serial", {"misalignment": True, "apertures": True}, [DRIFT], roots)
-    assert why == ("config differs: apertures: prebuilt False, wanted True; "
-                   "misalignment: prebuilt False, wanted True")
-    assert select.rejection(metas["quads"], "openmp", PLAIN, [DRIFT], roots) == "kind differs (prebuilt serial, wanted openmp)"
+    assert why == ("config differs: apertures: prebuilt False, wanted True; misalignment: prebuilt False, wanted True")
+    assert (
+        select.rejection(metas["quads"], "openmp", PLAIN, [DRIFT], roots)
+        == "kind differs (prebuilt serial, wanted openmp)"
+    )
     assert select.rejection(metas["quads"], "serial", PLAIN, [DRIFT, QUAD], roots) is None
     with pytest.raises(ValueError, match="unknown kernel config key.*precision"):
         variants.normalize({"precision": "float32"})
@@ -137,12 +151,18 @@ def test_no_match_compiles_a_line_kernel_once(use_store: Path, capsys: pytest.Ca
     assert k2.path == k.path
 
 
-def test_stale_prebuilt_is_never_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stale_prebuilt_is_never_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     # A private copy of the engine headers; prebuild 'quads' against it, then edit drift.h.
     root = tmp_path / "root"
     src_root = include_roots()[0]
     for rel in ("beamtrack/engine/kernels", "beamtrack/engine/elements/c"):
-        shutil.copytree(src_root / rel, root / rel, ignore=shutil.ignore_patterns("*.py", "*.so", "*.json", "__pycache__", "prebuilt"))
+        shutil.copytree(
+            src_root / rel,
+            root / rel,
+            ignore=shutil.ignore_patterns("*.py", "*.so", "*.json", "__pycache__", "prebuilt"),
+        )
     store = tmp_path / "store"
     prebuild.regenerate(["serial"], store=store, definitions=DEFS[1:2], include_roots=[root])
     meta = select.store_entries(store)[0]
@@ -158,14 +178,21 @@ def test_stale_prebuilt_is_never_used(tmp_path: Path, monkeypatch: pytest.Monkey
     err = capsys.readouterr().err
     assert "'quads' (serial): rejected: stale" in err and "compile started" in err
     assert not k.origin.startswith("prebuilt:")
-    out = subprocess.run([sys.executable, "-m", "beamtrack.engine.kernels.prebuild", "list"], capture_output=True,
-                         text=True, env={**os.environ, "BEAMTRACK_PREBUILT_DIR": str(store)}, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "beamtrack.engine.kernels.prebuild", "list"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BEAMTRACK_PREBUILT_DIR": str(store)},
+        check=True,
+    ).stdout
     # `list` checks against the installed headers (unchanged), so there the kernel is fresh
     assert "quads" in out and "fresh" in out
     select.forget()
 
 
-def test_hook_that_misaligns_mid_run_hands_over_to_a_wider_kernel(use_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_hook_that_misaligns_mid_run_hands_over_to_a_wider_kernel(
+    use_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Reference: period 1 aligned, then period 2 with the quad misaligned (a new track_particles call
     # derives the misaligned config and picks 'quads_misaligned' directly).
     ref = fodo_sim()
@@ -202,10 +229,18 @@ CONCURRENT = textwrap.dedent("""
 
 
 def test_two_processes_compile_one_kernel_once(tmp_path: Path) -> None:
-    env = {**os.environ, "BEAMTRACK_KERNEL_CACHE": str(tmp_path / "cache"), "BEAMTRACK_PREBUILT_DIR": str(tmp_path / "none"),
-           "BEAMTRACK_VERBOSE": "1"}
-    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+    env = {
+        **os.environ,
+        "BEAMTRACK_KERNEL_CACHE": str(tmp_path / "cache"),
+        "BEAMTRACK_PREBUILT_DIR": str(tmp_path / "none"),
+        "BEAMTRACK_VERBOSE": "1",
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
     paths = {o[0].strip() for o in outs}
@@ -263,8 +298,9 @@ def test_regenerate_keeps_up_to_date_kernels(store: Path) -> None:
     assert changed == [f"{DEFS[0][0]}.serial.so"]
 
 
-def test_prebuilt_for_another_cpu_is_rejected(use_store: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prebuilt_for_another_cpu_is_rejected(
+    use_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A -march=native kernel built on one CPU may use instructions another lacks (a store copied
     into an image): on a different CPU it is rejected with the reason, and regenerate rebuilds it."""
     from beamtrack.engine.kernels import build

@@ -34,8 +34,14 @@ def line(v: int, *, misaligned: bool = False) -> list[elements.Element]:
 def make_sim(kind: str, v: int, n: int = 300, **kw) -> Simulation:
     sim = Simulation(kind=kind, diagnostics=False, **kw)
     sim.reference.set_species("electron").set_kin_energy_MeV(2000 + 10 * v)
-    sim.add_particles(1e-9, Waterbag(lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-5, lambdaPy=1e-5,
-                                     lambdaPt=2e-3, muxpx=-0.5, muypy=0.5), npart=n, seed=10 + v)
+    sim.add_particles(
+        1e-9,
+        Waterbag(
+            lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-5, lambdaPy=1e-5, lambdaPt=2e-3, muxpx=-0.5, muypy=0.5
+        ),
+        npart=n,
+        seed=10 + v,
+    )
     return sim
 
 
@@ -109,8 +115,10 @@ def test_packed_fodo_example_with_monitors(kind: str, tmp_path: Path) -> None:
         assert ta == tb and len(ta.splitlines()) == 1 + a.tracking_step + 1  # header, step 0, each step
         files = sorted(p.name for p in (tmp_path / f"p{v}" / "diags" / "openPMD").iterdir())
         assert files == sorted(p.name for p in (tmp_path / f"a{v}" / "diags" / "openPMD").iterdir())
-        series = [io.Series(str(tmp_path / d / "diags" / "openPMD" / "monitor.h5"), io.Access.read_only)
-                  for d in (f"a{v}", f"p{v}")]
+        series = [
+            io.Series(str(tmp_path / d / "diags" / "openPMD" / "monitor.h5"), io.Access.read_only)
+            for d in (f"a{v}", f"p{v}")
+        ]
         assert list(series[0].iterations) == list(series[1].iterations)
         for it in series[0].iterations:
             xa = series[0].iterations[it].particles["beam"]["position"]["x"].load_chunk()

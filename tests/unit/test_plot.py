@@ -24,8 +24,16 @@ def _ring() -> Simulation:
     sim = Simulation(kind="serial", diagnostics=False)
     sim.reference.set_species("proton").set_kin_energy_MeV(250.0)
     for _ in range(2):
-        sim.lattice.extend([E.ChrQuad(ds=0.4, k=0.6), E.ChrDrift(ds=1.1), E.ExactSbend(ds=1.5, phi=12.0),
-                            E.Multipole(multipole=3, K_normal=0.5), E.ChrQuad(ds=0.4, k=-0.54), E.ChrDrift(ds=1.1)])
+        sim.lattice.extend(
+            [
+                E.ChrQuad(ds=0.4, k=0.6),
+                E.ChrDrift(ds=1.1),
+                E.ExactSbend(ds=1.5, phi=12.0),
+                E.Multipole(multipole=3, K_normal=0.5),
+                E.ChrQuad(ds=0.4, k=-0.54),
+                E.ChrDrift(ds=1.1),
+            ]
+        )
     return sim
 
 
@@ -55,8 +63,12 @@ def test_moments_and_phase_space_plots(tmp_path: Path) -> None:
     """Moments from the per-slice diagnostics rows; phase space from the beam and from an openPMD series."""
     sim = _ring()
     sim.slice_step_diagnostics = True
-    sim.add_particles(1e-12, distribution.Gaussian(lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-4, lambdaPy=1e-4,
-                                      lambdaPt=1e-4), 2000, seed=1)
+    sim.add_particles(
+        1e-12,
+        distribution.Gaussian(lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-4, lambdaPy=1e-4, lambdaPt=1e-4),
+        2000,
+        seed=1,
+    )
     rows: list[dict[str, float]] = []
     sim.diagnostics_listeners.append(rows.append)
     sim.track_particles(periods=1)

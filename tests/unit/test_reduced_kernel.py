@@ -83,8 +83,9 @@ def _extended(pc: ParticleContainer) -> dict[str, float]:
     d = q - m[:, None]
     cov = (d * w) @ d.T / w.sum()
     src = pc.real[:6, : pc.size][:, alive]
-    return characteristics_from_moments(float(w.sum()), m.astype(float), cov.astype(float), src.min(axis=1),
-                                        src.max(axis=1), _ref())
+    return characteristics_from_moments(
+        float(w.sum()), m.astype(float), cov.astype(float), src.min(axis=1), src.max(axis=1), _ref()
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -12,8 +12,10 @@ pytestmark = pytest.mark.unit
 
 
 def test_sandbox_host_imports_no_service_stack() -> None:
-    code = ("import sys, beamtrack.workers.sandbox.host as h; "
-            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('redis', 'ray', 'httpx', 'grpc', 'fastapi', 'hiredis'))))")
+    code = (
+        "import sys, beamtrack.workers.sandbox.host as h; "
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('redis', 'ray', 'httpx', 'grpc', 'fastapi', 'hiredis'))))"
+    )
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -33,47 +33,61 @@ def errors(**kw: Any) -> list[dict[str, str]]:
 
 def test_paths_parse_and_set() -> None:
     assert parse_path("lattice.elements[name=quad1].k") == [
-        ("key", "lattice"), ("key", "elements"), ("name", "quad1"), ("key", "k")]
+        ("key", "lattice"),
+        ("key", "elements"),
+        ("name", "quad1"),
+        ("key", "k"),
+    ]
     assert parse_path("lattice.elements[3].k")[2] == ("index", 3)
     doc = base()
     set_path(doc, "lattice.elements[name=monitor].backend", "h5x")
     assert [e["backend"] for e in doc["lattice"]["elements"] if e["type"] == "BeamMonitor"] == ["h5x"] * 6
     set_path(doc, "beam.bunch_charge_C", 2e-9)
     assert doc["beam"]["bunch_charge_C"] == 2e-9
-    for bad, why in [("lattice..k", "cannot read"), ("lattice.elements[3]", "ends with a field"),
-                     ("3.k", "starts with a field"), ("lattice.elements[x=1].k", "cannot read")]:
+    for bad, why in [
+        ("lattice..k", "cannot read"),
+        ("lattice.elements[3]", "ends with a field"),
+        ("3.k", "starts with a field"),
+        ("lattice.elements[x=1].k", "cannot read"),
+    ]:
         with pytest.raises(ValueError, match=why):
             parse_path(bad)
 
 
 def test_grid_is_the_product_first_parameter_slowest() -> None:
-    out = expand(scan(parameters={"lattice.elements[name=quad1].k": [0.5, 1.0, 1.5],
-                                  "beam.bunch_charge_C": [1e-9, 2e-9]}))
+    out = expand(
+        scan(parameters={"lattice.elements[name=quad1].k": [0.5, 1.0, 1.5], "beam.bunch_charge_C": [1e-9, 2e-9]})
+    )
     assert len(out) == 6
     assert [v for v, _ in out][:2] == [
         {"lattice.elements[name=quad1].k": 0.5, "beam.bunch_charge_C": 1e-9},
-        {"lattice.elements[name=quad1].k": 0.5, "beam.bunch_charge_C": 2e-9}]
+        {"lattice.elements[name=quad1].k": 0.5, "beam.bunch_charge_C": 2e-9},
+    ]
     values, spec = out[5]
     assert spec.lattice.elements[3].k == 1.5 and spec.beam.bunch_charge_C == 2e-9  # type: ignore[union-attr]
     assert spec.name == "fodo-5" and spec.lattice.elements[7].k == -1.0  # type: ignore[union-attr]
 
 
 def test_zip_list_and_index_paths() -> None:
-    out = expand(scan(mode="zip", parameters={"lattice.elements[3].k": [0.5, 0.7],
-                                              "reference.kin_energy_MeV": [100.0, 200.0]}))
+    out = expand(
+        scan(mode="zip", parameters={"lattice.elements[3].k": [0.5, 0.7], "reference.kin_energy_MeV": [100.0, 200.0]})
+    )
     assert [(s.lattice.elements[3].k, s.reference.kin_energy_MeV) for _, s in out] == [  # type: ignore[union-attr]
-        (0.5, 100.0), (0.7, 200.0)]
-    out = expand(scan(mode="list", name="explicit",
-                      variants=[{"beam.npart": 10}, {"beam.npart": 20, "beam.seed": 4}]))
+        (0.5, 100.0),
+        (0.7, 200.0),
+    ]
+    out = expand(scan(mode="list", name="explicit", variants=[{"beam.npart": 10}, {"beam.npart": 20, "beam.seed": 4}]))
     assert [(s.beam.npart, s.beam.seed, s.name) for _, s in out] == [(10, 1, "explicit-0"), (20, 4, "explicit-1")]
     assert scan(mode="list", variants=[{"beam.npart": 10}, {"beam.seed": 4}]).paths() == ["beam.npart", "beam.seed"]
 
 
 @pytest.mark.parametrize("mode", ["random", "lhs"])
 def test_sampling_is_seeded_and_in_range(mode: str) -> None:
-    params = {"lattice.elements[name=quad1].k": {"low": 0.5, "high": 1.5},
-              "reference.kin_energy_MeV": {"low": 10.0, "high": 1000.0, "log": True},
-              "beam.npart": {"low": 100, "high": 200, "integer": True}}
+    params = {
+        "lattice.elements[name=quad1].k": {"low": 0.5, "high": 1.5},
+        "reference.kin_energy_MeV": {"low": 10.0, "high": 1000.0, "log": True},
+        "beam.npart": {"low": 100, "high": 200, "integer": True},
+    }
     a = expand(scan(mode=mode, samples=12, seed=3, parameters=params))
     b = expand(scan(mode=mode, samples=12, seed=3, parameters=params))
     c = expand(scan(mode=mode, samples=12, seed=4, parameters=params))
@@ -87,30 +101,40 @@ def test_sampling_is_seeded_and_in_range(mode: str) -> None:
 
 
 def test_invalid_values_name_variant_and_field() -> None:
-    errs = errors(parameters={"lattice.elements[name=quad1].k": ["strong", 1.0],
-                              "reference.kin_energy_MeV": [-1.0, 5.0]})
+    errs = errors(
+        parameters={"lattice.elements[name=quad1].k": ["strong", 1.0], "reference.kin_energy_MeV": [-1.0, 5.0]}
+    )
     locs = [e["loc"] for e in errs]
-    assert locs[:4] == ["variants[0].reference.kin_energy_MeV", "variants[0].lattice.elements[3].k",
-                        "variants[1].lattice.elements[3].k", "variants[2].reference.kin_energy_MeV"]
+    assert locs[:4] == [
+        "variants[0].reference.kin_energy_MeV",
+        "variants[0].lattice.elements[3].k",
+        "variants[1].lattice.elements[3].k",
+        "variants[2].reference.kin_energy_MeV",
+    ]
     assert errs[-1] == {"loc": "variants", "msg": "3 of 4 variants are invalid"}
     errs = errors(mode="list", variants=[{"beam.npart": 5}, {"beam.npart": -1}])
     assert errs == [{"loc": "variants[1].beam.npart", "msg": "Input should be greater than or equal to 0"}]
 
 
 def test_bad_paths_and_inconsistent_modes_are_refused() -> None:
-    errs = errors(parameters={"lattice.elements[name=nope].k": [1.0], "lattice.elements[30].k": [1.0],
-                              "beam.foo": [1.0]})
+    errs = errors(
+        parameters={"lattice.elements[name=nope].k": [1.0], "lattice.elements[30].k": [1.0], "beam.foo": [1.0]}
+    )
     assert {e["loc"]: e["msg"] for e in errs} == {
         "parameters.lattice.elements[name=nope].k": "lattice.elements has no element named 'nope'",
         "parameters.lattice.elements[30].k": "lattice.elements has no item [30] (it has 11)",
-        "parameters.beam.foo": "no field 'foo' at beam"}
+        "parameters.beam.foo": "no field 'foo' at beam",
+    }
     assert errors(mode="zip", parameters={"beam.seed": [1, 2], "beam.npart": [1]})[0]["loc"] == "parameters"
     assert errors(parameters={"beam.seed": {"low": 0, "high": 1}})[0] == {
-        "loc": "parameters.beam.seed", "msg": "mode grid takes a list of values, not a range"}
+        "loc": "parameters.beam.seed",
+        "msg": "mode grid takes a list of values, not a range",
+    }
     assert errors(mode="lhs", parameters={"beam.seed": {"low": 0, "high": 1}})[0]["loc"] == "samples"
     assert errors(mode="list")[0]["loc"] == "variants"
     assert errors(mode="random", samples=3, parameters={"beam.seed": {"low": 2, "high": 1}}) == [
-        {"loc": "parameters.beam.seed", "msg": "low must be <= high"}]
+        {"loc": "parameters.beam.seed", "msg": "low must be <= high"}
+    ]
     assert errors(parameters={"beam.seed": []})[0]["loc"] == "parameters.beam.seed"
     with pytest.raises(SpecError) as e:
         parse_scan({"base": {**base(), "beam": {**base()["beam"], "npart": -3}}, "parameters": {"beam.seed": [1]}})

@@ -23,8 +23,14 @@ FODO = Path(__file__).resolve().parents[2] / "examples" / "fodo.json"
 def _sim() -> Simulation:
     sim = Simulation(kind="serial", diagnostics=False)
     sim.reference.set_species("electron").set_kin_energy_MeV(2000.0)
-    sim.add_particles(1e-9, distribution.Waterbag(lambdaX=4e-5, lambdaY=4e-5, lambdaT=1e-3, lambdaPx=2.7e-5,
-                                                  lambdaPy=2.7e-5, lambdaPt=2e-3), 10, seed=3)
+    sim.add_particles(
+        1e-9,
+        distribution.Waterbag(
+            lambdaX=4e-5, lambdaY=4e-5, lambdaT=1e-3, lambdaPx=2.7e-5, lambdaPy=2.7e-5, lambdaPt=2e-3
+        ),
+        10,
+        seed=3,
+    )
     sim.lattice.extend([E.Drift(ds=0.25, name="d1"), E.Quad(1.0, 1.0, nslice=4), E.Drift(ds=0.25)])
     return sim
 

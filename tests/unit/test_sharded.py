@@ -29,11 +29,11 @@ def row_scale(row: dict, key: str) -> float:
     extrema, 1 for alpha, sigma_q / sigma_pt for dispersions, the value itself otherwise."""
     for prefix in ("mean_", "min_", "max_"):
         if key.startswith(prefix):
-            return abs(row[f"sigma_{key[len(prefix):]}"])
+            return abs(row[f"sigma_{key[len(prefix) :]}"])
     if key.startswith("alpha_"):
         return 1.0
     if key.startswith("dispersion_"):
-        return abs(row[f"sigma_{key[len('dispersion_'):]}"] / row["sigma_pt"])
+        return abs(row[f"sigma_{key[len('dispersion_') :]}"] / row["sigma_pt"])
     return 0.0
 
 
@@ -122,7 +122,8 @@ def test_k_shares_give_the_single_run_without_space_charge(tmp_path: Path, k: in
         for c in a[i]:
             assert np.array_equal(a[i][c], b[i][c]), (i, c)  # particles are tracked independently: bit-equal
     assert (tmp_path / "k" / "diags" / "ref_particle.0.0").read_text() == (
-        tmp_path / "one" / "diags" / "ref_particle.0.0").read_text()
+        tmp_path / "one" / "diags" / "ref_particle.0.0"
+    ).read_text()
 
 
 def test_two_shares_give_the_single_run_with_3d_space_charge(tmp_path: Path) -> None:
@@ -151,12 +152,25 @@ def test_a_stop_or_an_error_ends_every_share(tmp_path: Path) -> None:
     asked = []
     rows: list[dict] = []
     with pytest.raises(TrackingCancelled):
-        run_threads(spec, 3, tmp_path / "stop", kind="serial", listeners=[rows.append],
-                    stop_requested=lambda: len(asked.append(1) or asked) > 20)
+        run_threads(
+            spec,
+            3,
+            tmp_path / "stop",
+            kind="serial",
+            listeners=[rows.append],
+            stop_requested=lambda: len(asked.append(1) or asked) > 20,
+        )
     assert 0 < len(rows) < 20  # stopped mid-run (run_threads returned: every share's thread ended)
     # a beam flat in y cannot get a 3D space-charge kick: every share raises, the driver raises it
     flat = case("expanding_beam_3D_fft", 1000)
-    flat["beam"]["distribution"] = {"type": "Gaussian", "lambdaX": 1e-3, "lambdaY": 0.0, "lambdaT": 1e-3,
-                                    "lambdaPx": 0.0, "lambdaPy": 0.0, "lambdaPt": 0.0}
+    flat["beam"]["distribution"] = {
+        "type": "Gaussian",
+        "lambdaX": 1e-3,
+        "lambdaY": 0.0,
+        "lambdaT": 1e-3,
+        "lambdaPx": 0.0,
+        "lambdaPy": 0.0,
+        "lambdaPt": 0.0,
+    }
     with pytest.raises(SpaceChargeError, match="flat beam"):
         run_threads(load_spec(flat), 2, tmp_path / "flat", kind="serial")

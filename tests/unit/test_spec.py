@@ -47,7 +47,11 @@ def errors_of(data: dict) -> dict[str, str]:
         (lambda d: d["beam"]["distribution"].pop("lambdaPt"), "beam.distribution", "lambdaPt"),
         (lambda d: d["lattice"]["elements"][3].update(k="strong"), "lattice.elements[3].k", "valid number"),
         (lambda d: d["lattice"]["elements"][1].update(ds=-1.0), "lattice.elements[1].ds", "greater than or equal to 0"),
-        (lambda d: d["lattice"]["elements"][1].update(nslice=0), "lattice.elements[1].nslice", "greater than or equal to 1"),
+        (
+            lambda d: d["lattice"]["elements"][1].update(nslice=0),
+            "lattice.elements[1].nslice",
+            "greater than or equal to 1",
+        ),
         (lambda d: d["lattice"]["elements"][1].update(colour="red"), "lattice.elements[1].colour", "Extra inputs"),
         (lambda d: d["lattice"]["elements"][2].update(type="Warp"), "lattice.elements[2]", "Warp"),
         (lambda d: d["lattice"].update(periods=0), "lattice.periods", "greater than or equal to 1"),
@@ -58,8 +62,11 @@ def errors_of(data: dict) -> dict[str, str]:
         (lambda d: d.update(name="bad name/with slash"), "name", "pattern"),
         # a BeamMonitor's name becomes a file name: no path can be smuggled through it (issue 8)
         (lambda d: d["lattice"]["elements"][0].update(name="/tmp/x"), "lattice.elements[0].name", "pattern"),
-        (lambda d: d["lattice"]["elements"][0].update(name="../../../j/diags/openPMD/monitor"),
-         "lattice.elements[0].name", "pattern"),
+        (
+            lambda d: d["lattice"]["elements"][0].update(name="../../../j/diags/openPMD/monitor"),
+            "lattice.elements[0].name",
+            "pattern",
+        ),
         (lambda d: d["lattice"]["elements"][0].update(name=".."), "lattice.elements[0].name", "pattern"),
         (lambda d: d["lattice"]["elements"][0].update(name="a\x00b"), "lattice.elements[0].name", "pattern"),
         (lambda d: d["lattice"]["elements"][0].update(name="m\x1b[31m"), "lattice.elements[0].name", "pattern"),

@@ -14,14 +14,24 @@ pytestmark = pytest.mark.unit
 def make_sim(kind: str = "serial", n: int = 200, **kw) -> Simulation:
     sim = Simulation(kind=kind, diagnostics=False, **kw)
     sim.reference.set_species("electron").set_kin_energy_MeV(2000)
-    sim.add_particles(1e-9, Waterbag(lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-5, lambdaPy=1e-5,
-                                     lambdaPt=2e-3, muxpx=-0.5, muypy=0.5), npart=n, seed=3)
+    sim.add_particles(
+        1e-9,
+        Waterbag(
+            lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-5, lambdaPy=1e-5, lambdaPt=2e-3, muxpx=-0.5, muypy=0.5
+        ),
+        npart=n,
+        seed=3,
+    )
     return sim
 
 
 def fodo() -> list[elements.Element]:
-    return [elements.Drift(name="d1", ds=0.25, nslice=3), elements.Quad(name="q1", ds=1.0, k=1.0, nslice=2),
-            elements.Drift(name="d2", ds=0.5, nslice=1), elements.Quad(name="q2", ds=1.0, k=-1.0, nslice=4)]
+    return [
+        elements.Drift(name="d1", ds=0.25, nslice=3),
+        elements.Quad(name="q1", ds=1.0, k=1.0, nslice=2),
+        elements.Drift(name="d2", ds=0.5, nslice=1),
+        elements.Quad(name="q2", ds=1.0, k=-1.0, nslice=4),
+    ]
 
 
 def test_hook_order_and_counts() -> None:
@@ -150,8 +160,17 @@ def test_spec_round_trip() -> None:
     again = Simulation.from_spec(spec, kind="serial").to_spec(name="rt")
     assert again == spec
     assert spec.model_dump()["lattice"]["elements"][1] == {
-        "type": "Quad", "name": "q1", "dx": 0.0, "dy": 0.0, "rotation": 0.0, "ds": 1.0, "k": 1.0, "nslice": 2,
-        "aperture_x": 0.0, "aperture_y": 0.0}
+        "type": "Quad",
+        "name": "q1",
+        "dx": 0.0,
+        "dy": 0.0,
+        "rotation": 0.0,
+        "ds": 1.0,
+        "k": 1.0,
+        "nslice": 2,
+        "aperture_x": 0.0,
+        "aperture_y": 0.0,
+    }
     # same seed -> same particles
     a = Simulation.from_spec(spec, kind="serial").beam.real
     np.testing.assert_array_equal(a, Simulation.from_spec(spec, kind="serial").beam.real)
@@ -170,9 +189,13 @@ def test_total_steps_and_progress() -> None:
 def test_nonlinear_runs_are_not_composed() -> None:
     """A fused run with a nonlinear element is pushed element by element, never as a matrix
     (regression: a sextupole between drifts was once composed from unit-vector probes)."""
+
     def line() -> list[elements.Element]:
-        return [elements.Drift(ds=0.5), elements.Multipole(multipole=3, K_normal=100.0, K_skew=-50.0),
-                elements.Drift(ds=0.5)]
+        return [
+            elements.Drift(ds=0.5),
+            elements.Multipole(multipole=3, K_normal=100.0, K_skew=-50.0),
+            elements.Drift(ds=0.5),
+        ]
 
     out = []
     for compose in (True, False):
@@ -191,10 +214,16 @@ def test_lost_particles_written_with_s_lost(tmp_path) -> None:
     sim = Simulation(kind="serial", output_dir=tmp_path)
     sim.reference.set_species("proton").set_kin_energy_MeV(250)
     rng = np.random.default_rng(1)
-    sim.beam.add_n_particles(*(rng.normal(size=(6, 500)) * 1e-3), qm=sim.reference.charge / sim.reference.mass,
-                             bunch_charge=1e-9)
-    sim.lattice.extend([elements.Drift(ds=1.0), elements.Aperture(aperture_x=1e-3, aperture_y=1e-3, shape="elliptical"),
-                        elements.Drift(ds=1.0)])
+    sim.beam.add_n_particles(
+        *(rng.normal(size=(6, 500)) * 1e-3), qm=sim.reference.charge / sim.reference.mass, bunch_charge=1e-9
+    )
+    sim.lattice.extend(
+        [
+            elements.Drift(ds=1.0),
+            elements.Aperture(aperture_x=1e-3, aperture_y=1e-3, shape="elliptical"),
+            elements.Drift(ds=1.0),
+        ]
+    )
     x_after_drift = sim.beam.real[0] + 1.0 * sim.beam.real[3]
     y_after_drift = sim.beam.real[1] + 1.0 * sim.beam.real[4]
     outside = (x_after_drift / 1e-3) ** 2 + (y_after_drift / 1e-3) ** 2 > 1.0  # oracle: drift then ellipse test

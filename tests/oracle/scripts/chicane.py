@@ -21,17 +21,19 @@ qm_eev = ref.charge_qe / (ref.mass_MeV * 1e6)
 sim.beam.add_n_particles(x, y, t, px, py, pt, qm_eev, bunch_charge=1e-9)
 
 rc, psi, g = 10.35, 0.048345620280243, 0.0
-sim.lattice.extend([
-    elements.Sbend(name="sb1", ds=0.500194828041958, rc=-rc, nslice=5),
-    elements.DipEdge(name="edge1", psi=-psi, rc=-rc, g=g, K2=0.5),
-    elements.ChrDrift(name="dr1", ds=5.0058489435, nslice=5),
-    elements.DipEdge(name="edge2", psi=psi, rc=rc, g=g, K2=0.5),
-    elements.ExactSbend(name="sb2", ds=0.500194828041958, phi=2.7690, nslice=5),
-    elements.ChrDrift(name="dr2", ds=0.5, nslice=2),
-    elements.ExactSbend(name="sb3", ds=0.500194828041958, phi=2.7690, nslice=5),
-    elements.ChrDrift(name="dr3", ds=5.0058489435, nslice=5),
-    elements.Sbend(name="sb4", ds=0.500194828041958, rc=-rc, nslice=5),
-])
+sim.lattice.extend(
+    [
+        elements.Sbend(name="sb1", ds=0.500194828041958, rc=-rc, nslice=5),
+        elements.DipEdge(name="edge1", psi=-psi, rc=-rc, g=g, K2=0.5),
+        elements.ChrDrift(name="dr1", ds=5.0058489435, nslice=5),
+        elements.DipEdge(name="edge2", psi=psi, rc=rc, g=g, K2=0.5),
+        elements.ExactSbend(name="sb2", ds=0.500194828041958, phi=2.7690, nslice=5),
+        elements.ChrDrift(name="dr2", ds=0.5, nslice=2),
+        elements.ExactSbend(name="sb3", ds=0.500194828041958, phi=2.7690, nslice=5),
+        elements.ChrDrift(name="dr3", ds=5.0058489435, nslice=5),
+        elements.Sbend(name="sb4", ds=0.500194828041958, rc=-rc, nslice=5),
+    ]
+)
 sim.track_particles()
 _output.write(sim)
 sim.finalize()

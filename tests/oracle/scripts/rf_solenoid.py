@@ -21,15 +21,24 @@ sim.beam.add_n_particles(x, y, t, px, py, pt, qm_eev, bunch_charge=1e-10)
 
 cos_coef = [0.35, 0.2, -0.08, 0.03, 0.01]
 sin_coef = [0.0, 0.05, 0.02, -0.01, 0.0]
-sim.lattice.extend([
-    elements.ShortRF(name="rf", V=0.01, freq=2.0e8, phase=-45.0),
-    elements.Drift(name="d1", ds=0.3),
-    elements.Buncher(name="bunch", V=0.002, k=3.0),
-    elements.Sol(name="sol", ds=0.5, ks=1.2, nslice=3),
-    elements.SoftSolenoid(name="softsol", ds=0.6, bscale=1.1, cos_coefficients=cos_coef, sin_coefficients=sin_coef,
-                          mapsteps=20, nslice=2),
-    elements.Quad(name="q", ds=0.3, k=-2.0, nslice=2, dx=1e-4, rotation=3.0),
-])
+sim.lattice.extend(
+    [
+        elements.ShortRF(name="rf", V=0.01, freq=2.0e8, phase=-45.0),
+        elements.Drift(name="d1", ds=0.3),
+        elements.Buncher(name="bunch", V=0.002, k=3.0),
+        elements.Sol(name="sol", ds=0.5, ks=1.2, nslice=3),
+        elements.SoftSolenoid(
+            name="softsol",
+            ds=0.6,
+            bscale=1.1,
+            cos_coefficients=cos_coef,
+            sin_coefficients=sin_coef,
+            mapsteps=20,
+            nslice=2,
+        ),
+        elements.Quad(name="q", ds=0.3, k=-2.0, nslice=2, dx=1e-4, rotation=3.0),
+    ]
+)
 sim.periods = 2
 sim.track_particles()
 _output.write(sim)

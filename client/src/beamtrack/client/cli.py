@@ -25,8 +25,10 @@ DIAG_COLUMNS = ("sigma_x", "sigma_y", "sigma_t", "emittance_x", "emittance_y", "
 
 def _fmt_job(job: dict[str, Any]) -> str:
     p = job["progress"]
-    line = (f"{job['id']}  {job['name']:<20} {job['state']:<10} prio={job['priority']:<4} "
-            f"step {p['step']}/{p['total_steps']}")
+    line = (
+        f"{job['id']}  {job['name']:<20} {job['state']:<10} prio={job['priority']:<4} "
+        f"step {p['step']}/{p['total_steps']}"
+    )
     if job.get("error"):
         line += f"  error: {job['error']}"
     return line
@@ -77,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         hook = Path(args.hook).read_text() if args.hook else None
         if args.grpc:
             job_pb = GrpcClient(args.grpc, args.token).submit(
-                args.spec, priority=args.priority, device=args.device, hook_module=hook)
+                args.spec, priority=args.priority, device=args.device, hook_module=hook
+            )
             job_id = job_pb.id
         else:
             job_id = rest.submit(args.spec, priority=args.priority, device=args.device, hook_module=hook)["id"]
@@ -152,8 +155,9 @@ def load_scan_file(path: Path) -> dict[str, Any]:
 
 def _fmt_scan(scan: dict[str, Any]) -> str:
     c = scan["counts"]
-    return (f"{scan['id']}  {scan['name']:<20} {scan['state']:<10} {scan['variants']} variants: "
-            + ", ".join(f"{c[s]} {s}" for s in ("queued", "running", "succeeded", "failed", "cancelled")))
+    return f"{scan['id']}  {scan['name']:<20} {scan['state']:<10} {scan['variants']} variants: " + ", ".join(
+        f"{c[s]} {s}" for s in ("queued", "running", "succeeded", "failed", "cancelled")
+    )
 
 
 def _watch_scan(rest: Client, scan_id: str, out: str | None) -> int:
@@ -178,19 +182,22 @@ def _watch_scan(rest: Client, scan_id: str, out: str | None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="beamtrack-client", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="beamtrack-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--url", help="REST base URL (default $BEAMTRACK_URL or http://127.0.0.1:8000)")
     p.add_argument("--token", help="API token (default $BEAMTRACK_TOKEN)")
-    p.add_argument("--grpc", metavar="HOST:PORT",
-                   help="use gRPC at HOST:PORT for submit/watch instead of REST")
+    p.add_argument("--grpc", metavar="HOST:PORT", help="use gRPC at HOST:PORT for submit/watch instead of REST")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("submit", help="queue a job spec (JSON file); prints the job id")
     s.add_argument("spec", help="JobSpec JSON file (or a reference case file)")
     s.add_argument("--priority", type=int, default=0, help="higher runs first (-1000..1000)")
     s.add_argument("--device", default="auto", choices=["auto", "serial", "openmp", "cuda"])
-    s.add_argument("--hook", metavar="MODULE.py",
-                   help="a Python hook module (before_period, after_period, ...) run in the server's sandbox")
+    s.add_argument(
+        "--hook",
+        metavar="MODULE.py",
+        help="a Python hook module (before_period, after_period, ...) run in the server's sandbox",
+    )
     s.add_argument("--watch", action="store_true", help="then stream its events to the end")
     s.add_argument("--quiet", action="store_true", help="with --watch: no diagnostics rows")
     s.set_defaults(after=None)

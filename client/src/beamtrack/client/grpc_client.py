@@ -28,8 +28,7 @@ class GrpcClient:
     Errors are ``grpc.RpcError`` with the service's status codes (INVALID_ARGUMENT, ...).
     """
 
-    def __init__(self, target: str | None = None, token: str | None = None, *,
-                 timeout: float = 30.0):
+    def __init__(self, target: str | None = None, token: str | None = None, *, timeout: float = 30.0):
         self.target = target or os.environ.get("BEAMTRACK_GRPC") or DEFAULT_TARGET
         token = token or os.environ.get("BEAMTRACK_TOKEN")
         self._md = [("authorization", f"Bearer {token}")] if token else []
@@ -47,29 +46,30 @@ class GrpcClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit(self, spec: SpecArg, *, priority: int = 0,
-               device: str = "auto", hook_module: str | None = None) -> pb.Job:
-        req = pb.SubmitJobRequest(spec_json=json.dumps(load_spec_arg(spec)), priority=priority,
-                                  device=device, hook_module=hook_module or "")
+    def submit(
+        self, spec: SpecArg, *, priority: int = 0, device: str = "auto", hook_module: str | None = None
+    ) -> pb.Job:
+        req = pb.SubmitJobRequest(
+            spec_json=json.dumps(load_spec_arg(spec)), priority=priority, device=device, hook_module=hook_module or ""
+        )
         return self._stub.SubmitJob(req, metadata=self._md, timeout=self.timeout)
 
     def get(self, job_id: str) -> pb.Job:
-        return self._stub.GetJob(pb.GetJobRequest(id=job_id), metadata=self._md,
-                                 timeout=self.timeout)
+        return self._stub.GetJob(pb.GetJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
 
-    def list(self, *, state: str | None = None, limit: int = 50, cursor: str | None = None
-             ) -> tuple[builtins.list[pb.Job], str | None]:
-        req = pb.ListJobsRequest(state=STATE_VALUES.get(state or "", pb.JOB_STATE_UNSPECIFIED), limit=limit,
-                                 cursor=cursor or "")
+    def list(
+        self, *, state: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[builtins.list[pb.Job], str | None]:
+        req = pb.ListJobsRequest(
+            state=STATE_VALUES.get(state or "", pb.JOB_STATE_UNSPECIFIED), limit=limit, cursor=cursor or ""
+        )
         resp = self._stub.ListJobs(req, metadata=self._md, timeout=self.timeout)
         return list(resp.jobs), (resp.next_cursor or None)
 
     def cancel(self, job_id: str) -> pb.Job:
-        return self._stub.CancelJob(pb.CancelJobRequest(id=job_id), metadata=self._md,
-                                    timeout=self.timeout)
+        return self._stub.CancelJob(pb.CancelJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
 
-    def stream(self, job_id: str, *, after: str | None = None, reconnects: int = 5
-               ) -> Iterator[pb.JobEvent]:
+    def stream(self, job_id: str, *, after: str | None = None, reconnects: int = 5) -> Iterator[pb.JobEvent]:
         """The job's events as ``JobEvent`` messages until the result event, each diagnostics
         row with its ``values`` map filled (as StreamDiagnostics sends them); an UNAVAILABLE
         connection is resumed from the last event seen (``after_id``), so nothing is lost or
@@ -80,8 +80,7 @@ class GrpcClient:
                 row.values.update(zip(columns, row.data, strict=True))
             yield ev
 
-    def events(self, job_id: str, *, after: str | None = None, reconnects: int = 5
-               ) -> Iterator[Event]:
+    def events(self, job_id: str, *, after: str | None = None, reconnects: int = 5) -> Iterator[Event]:
         """The job's events in the REST client's ``Event`` form, resumed like ``stream``: kind
         state, diag, log, custom or result; a diagnostics row is the same dict ``Client.events``
         gives (its columns, int step, None for non-finite values), the other kinds carry the
@@ -97,23 +96,34 @@ class GrpcClient:
                     data["step"] = int(data["step"])
                 yield Event(ev.id, "diag", data)
             elif kind == "state":
-                yield Event(ev.id, "state", {"state": STATE_NAMES.get(ev.state.state, "?"),
-                                             "attempt": ev.state.attempt,
-                                             "reason": ev.state.reason})
+                yield Event(
+                    ev.id,
+                    "state",
+                    {
+                        "state": STATE_NAMES.get(ev.state.state, "?"),
+                        "attempt": ev.state.attempt,
+                        "reason": ev.state.reason,
+                    },
+                )
             elif kind == "result":
                 r = ev.result
-                yield Event(ev.id, "result", {"state": STATE_NAMES.get(r.state, "?"),
-                                              "error": r.error, "steps": r.steps,
-                                              "wall_time_s": r.wall_time_s,
-                                              "artifacts": list(r.artifacts)})
+                yield Event(
+                    ev.id,
+                    "result",
+                    {
+                        "state": STATE_NAMES.get(r.state, "?"),
+                        "error": r.error,
+                        "steps": r.steps,
+                        "wall_time_s": r.wall_time_s,
+                        "artifacts": list(r.artifacts),
+                    },
+                )
             elif kind == "custom":
-                yield Event(ev.id, "custom", {"name": ev.custom.name, "value": ev.custom.value,
-                                              "step": ev.custom.step})
+                yield Event(ev.id, "custom", {"name": ev.custom.name, "value": ev.custom.value, "step": ev.custom.step})
             else:
                 yield Event(ev.id, "log", {"msg": ev.log.message})
 
-    def _follow(self, job_id: str, after: str | None, reconnects: int
-                ) -> Iterator[tuple[pb.JobEvent, tuple[str, ...]]]:
+    def _follow(self, job_id: str, after: str | None, reconnects: int) -> Iterator[tuple[pb.JobEvent, tuple[str, ...]]]:
         """(event, diagnostics columns in force) pairs until the result event, from the batched
         StreamEvents; once a server answers UNIMPLEMENTED, from StreamDiagnostics (columns then
         empty: its rows carry ``values`` maps). Resumes after UNAVAILABLE."""
@@ -122,8 +132,7 @@ class GrpcClient:
         while True:
             req = pb.StreamDiagnosticsRequest(id=job_id, after_id=last)
             batched = self._batched
-            call = (self._stub.StreamEvents if batched else self._stub.StreamDiagnostics)(
-                req, metadata=self._md)
+            call = (self._stub.StreamEvents if batched else self._stub.StreamDiagnostics)(req, metadata=self._md)
             try:
                 if batched:
                     columns: tuple[str, ...] = ()

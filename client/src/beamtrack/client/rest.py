@@ -80,7 +80,9 @@ def load_spec_arg(spec: SpecArg) -> dict[str, Any]:
     elif callable(getattr(spec, "to_spec", None)):
         return load_spec_arg(spec.to_spec())
     else:
-        raise TypeError(f"a job spec is a JobSpec, a Simulation, a dict, a path or JSON text, not {type(spec).__name__}")
+        raise TypeError(
+            f"a job spec is a JobSpec, a Simulation, a dict, a path or JSON text, not {type(spec).__name__}"
+        )
     if isinstance(data, dict) and "spec" in data and "lattice" not in data:
         data = data["spec"]
     if not isinstance(data, dict):
@@ -101,8 +103,7 @@ def _raise_for(resp: httpx.Response) -> None:
 class Client:
     """REST client. ``url`` and ``token`` default to $BEAMTRACK_URL and $BEAMTRACK_TOKEN."""
 
-    def __init__(self, url: str | None = None, token: str | None = None, *,
-                 timeout: float = 30.0):
+    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 30.0):
         self.url = (url or os.environ.get("BEAMTRACK_URL") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("BEAMTRACK_TOKEN")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -123,11 +124,11 @@ class Client:
         return resp.json()
 
     # -- jobs ------------------------------------------------------------------------------------
-    def submit(self, spec: SpecArg, *, priority: int = 0,
-               device: str = "auto", hook_module: str | None = None) -> dict[str, Any]:
+    def submit(
+        self, spec: SpecArg, *, priority: int = 0, device: str = "auto", hook_module: str | None = None
+    ) -> dict[str, Any]:
         """Queue a job; returns it (``["id"]`` names it)."""
-        body: dict[str, Any] = {"spec": load_spec_arg(spec), "priority": priority,
-                                "device": device}
+        body: dict[str, Any] = {"spec": load_spec_arg(spec), "priority": priority, "device": device}
         if hook_module is not None:
             body["hook_module"] = hook_module
         return dict(self._json("POST", "/v1/jobs", json=body))
@@ -135,8 +136,9 @@ class Client:
     def get(self, job_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/v1/jobs/{job_id}"))
 
-    def list(self, *, state: str | None = None, limit: int = 50,
-             cursor: str | None = None) -> tuple[builtins.list[dict[str, Any]], str | None]:
+    def list(
+        self, *, state: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """One page of jobs, newest first, and the cursor of the next page (None at the end)."""
         params: dict[str, Any] = {"limit": limit}
         if state:
@@ -146,8 +148,7 @@ class Client:
         page = self._json("GET", "/v1/jobs", params=params)
         return list(page["items"]), page["next_cursor"]
 
-    def iter_jobs(self, *, state: str | None = None, page_size: int = 100
-                  ) -> Iterator[dict[str, Any]]:
+    def iter_jobs(self, *, state: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Every job (the caller's; all for an admin), following the pages."""
         cursor: str | None = None
         while True:
@@ -171,8 +172,7 @@ class Client:
             time.sleep(poll_s)
 
     # -- live stream -------------------------------------------------------------------------------
-    def events(self, job_id: str, *, after: str | None = None, reconnects: int = 5
-               ) -> Iterator[Event]:
+    def events(self, job_id: str, *, after: str | None = None, reconnects: int = 5) -> Iterator[Event]:
         """The job's events (server-sent) until its ``result`` event; a dropped connection is
         resumed from the last event seen, so no event is lost or repeated."""
         last = after
@@ -180,9 +180,12 @@ class Client:
         while True:
             params = {"after": last} if last else {}
             try:
-                with self._http.stream("GET", f"/v1/jobs/{job_id}/events", params=params,
-                                       timeout=httpx.Timeout(self._http.timeout.connect,
-                                                             read=None)) as resp:
+                with self._http.stream(
+                    "GET",
+                    f"/v1/jobs/{job_id}/events",
+                    params=params,
+                    timeout=httpx.Timeout(self._http.timeout.connect, read=None),
+                ) as resp:
                     if not resp.is_success:
                         resp.read()
                         _raise_for(resp)
@@ -233,25 +236,41 @@ class Client:
         return out
 
     # -- scans -----------------------------------------------------------------------------------
-    def scan(self, base: SpecArg, parameters: dict[str, Any] | None = None, *, mode: str = "grid",
-             variants: builtins.list[dict[str, Any]] | None = None, samples: int | None = None,
-             seed: int = 0, name: str | None = None, columns: builtins.list[str] | None = None,
-             use_cache: bool = True, priority: int = 0, device: str = "auto",
-             hook_module: str | None = None) -> dict[str, Any]:
+    def scan(
+        self,
+        base: SpecArg,
+        parameters: dict[str, Any] | None = None,
+        *,
+        mode: str = "grid",
+        variants: builtins.list[dict[str, Any]] | None = None,
+        samples: int | None = None,
+        seed: int = 0,
+        name: str | None = None,
+        columns: builtins.list[str] | None = None,
+        use_cache: bool = True,
+        priority: int = 0,
+        device: str = "auto",
+        hook_module: str | None = None,
+    ) -> dict[str, Any]:
         """Queue a parameter scan of ``base``: ``parameters`` maps a path into the spec
         (``lattice.elements[name=q1].k``, ``beam.bunch_charge_C``) to its values (mode grid or
         zip) or to ``{"low", "high"}`` (mode random or lhs, with ``samples``); mode list takes
         ``variants``. Returns the scan (``["id"]`` names it; ``["counts"]`` its variants by state)."""
-        scan: dict[str, Any] = {"base": load_spec_arg(base), "mode": mode, "seed": seed,
-                                "use_cache": use_cache}
-        for key, value in (("parameters", parameters), ("variants", variants), ("samples", samples),
-                           ("name", name), ("columns", columns)):
+        scan: dict[str, Any] = {"base": load_spec_arg(base), "mode": mode, "seed": seed, "use_cache": use_cache}
+        for key, value in (
+            ("parameters", parameters),
+            ("variants", variants),
+            ("samples", samples),
+            ("name", name),
+            ("columns", columns),
+        ):
             if value is not None:
                 scan[key] = value
         return self.submit_scan(scan, priority=priority, device=device, hook_module=hook_module)
 
-    def submit_scan(self, scan: dict[str, Any], *, priority: int = 0, device: str = "auto",
-                    hook_module: str | None = None) -> dict[str, Any]:
+    def submit_scan(
+        self, scan: dict[str, Any], *, priority: int = 0, device: str = "auto", hook_module: str | None = None
+    ) -> dict[str, Any]:
         """Queue a ScanSpec given as a dict (see ``scan``)."""
         body: dict[str, Any] = {"scan": scan, "priority": priority, "device": device}
         if hook_module is not None:
@@ -261,8 +280,9 @@ class Client:
     def get_scan(self, scan_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/v1/scans/{scan_id}"))
 
-    def list_scans(self, *, limit: int = 50, cursor: str | None = None
-                   ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+    def list_scans(
+        self, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """One page of scans, newest first, and the next page's cursor (None at the end)."""
         params: dict[str, Any] = {"limit": limit}
         if cursor:

@@ -10,8 +10,21 @@ from .job import SPECIES, Beam, Diagnostics, JobSpec, Lattice, Reference, SpaceC
 from .scan import Range, ScanSpec, expand, parse_scan
 
 __all__ = [
-    "SPECIES", "Beam", "Diagnostics", "JobSpec", "Lattice", "Range", "Reference", "ScanSpec",
-    "SpaceCharge", "SpecError", "distributions", "elements", "expand", "load_spec", "parse_model",
+    "SPECIES",
+    "Beam",
+    "Diagnostics",
+    "JobSpec",
+    "Lattice",
+    "Range",
+    "Reference",
+    "ScanSpec",
+    "SpaceCharge",
+    "SpecError",
+    "distributions",
+    "elements",
+    "expand",
+    "load_spec",
+    "parse_model",
     "parse_scan",
 ]
 

@@ -66,8 +66,9 @@ class JobPublic(BaseModel):
     scan_id: str | None = Field(None, description="The scan this job is a variant of")
     variant: int | None = Field(None, description="Its variant index in the scan")
     values: dict[str, Any] | None = Field(None, description="Its scan parameter values by path")
-    cached_from: str | None = Field(None, description="Served from the result cache: the job whose "
-                                    "results (diagnostics, artifacts) these are")
+    cached_from: str | None = Field(
+        None, description="Served from the result cache: the job whose results (diagnostics, artifacts) these are"
+    )
 
 
 class JobList(BaseModel):
@@ -146,8 +147,17 @@ class Unavailable(ServiceError):
 
 #: Every error class a client may see, by its code (PayloadTooLarge shares InvalidArgument's).
 ERRORS: dict[str, type[ServiceError]] = {
-    cls.code: cls for cls in (ServiceError, InvalidArgument, Unauthenticated, PermissionDenied, NotFound,
-                              Conflict, ResourceExhausted, Unavailable)
+    cls.code: cls
+    for cls in (
+        ServiceError,
+        InvalidArgument,
+        Unauthenticated,
+        PermissionDenied,
+        NotFound,
+        Conflict,
+        ResourceExhausted,
+        Unavailable,
+    )
 }
 
 

@@ -87,8 +87,20 @@ class PhaseSpace(SpecModel):
     def lambda_mu(self) -> dict[str, float]:
         """The 9 lambda/mu parameters, converting from Twiss when ``from_twiss`` (ImpactX's ``twiss()``)."""
         if not self.from_twiss:
-            return {k: float(getattr(self, k)) for k in (
-                "lambdaX", "lambdaY", "lambdaT", "lambdaPx", "lambdaPy", "lambdaPt", "muxpx", "muypy", "mutpt")}
+            return {
+                k: float(getattr(self, k))
+                for k in (
+                    "lambdaX",
+                    "lambdaY",
+                    "lambdaT",
+                    "lambdaPx",
+                    "lambdaPy",
+                    "lambdaPt",
+                    "muxpx",
+                    "muypy",
+                    "mutpt",
+                )
+            }
         out: dict[str, float] = {}
         for p, pp, mu in (("X", "Px", "muxpx"), ("Y", "Py", "muypy"), ("T", "Pt", "mutpt")):
             beta, alpha, emitt = getattr(self, f"beta{p}"), getattr(self, f"alpha{p}"), getattr(self, f"emitt{p}")

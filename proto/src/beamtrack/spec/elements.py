@@ -417,7 +417,9 @@ class ChrAcc(ThickElement):
     @classmethod
     def _ez_nonzero(cls, v: float) -> float:
         if v == 0.0:
-            raise ValueError("ChrAcc: ez must be != 0 (ImpactX divides by it; without acceleration use ChrDrift or Sol)")
+            raise ValueError(
+                "ChrAcc: ez must be != 0 (ImpactX divides by it; without acceleration use ChrDrift or Sol)"
+            )
         return v
 
 
@@ -568,16 +570,87 @@ class ExactCFbend(ThickElement):
 
 
 Element = Annotated[
-    Drift | ChrDrift | ExactDrift | Quad | ChrQuad | Sbend | ExactSbend | CFbend | DipEdge | ThinDipole | Multipole | NonlinearLens | Kicker | ConstF | Sol | SoftSolenoid | SoftQuadrupole | RFCavity | ShortRF | Buncher | PRot | PlaneXYRot | SpinMap | LinearMap | Aperture | BeamMonitor | Marker | Programmable | Empty | ChrAcc | ChrPlasmaLens | TaperedPL | QuadEdge | PolygonAperture | Source | ExactQuad | ExactMultipole | ExactCFbend,
+    Drift
+    | ChrDrift
+    | ExactDrift
+    | Quad
+    | ChrQuad
+    | Sbend
+    | ExactSbend
+    | CFbend
+    | DipEdge
+    | ThinDipole
+    | Multipole
+    | NonlinearLens
+    | Kicker
+    | ConstF
+    | Sol
+    | SoftSolenoid
+    | SoftQuadrupole
+    | RFCavity
+    | ShortRF
+    | Buncher
+    | PRot
+    | PlaneXYRot
+    | SpinMap
+    | LinearMap
+    | Aperture
+    | BeamMonitor
+    | Marker
+    | Programmable
+    | Empty
+    | ChrAcc
+    | ChrPlasmaLens
+    | TaperedPL
+    | QuadEdge
+    | PolygonAperture
+    | Source
+    | ExactQuad
+    | ExactMultipole
+    | ExactCFbend,
     Field(discriminator="type"),
 ]
 
 ELEMENT_MODELS: dict[str, type[ElementBase]] = {
     m.model_fields["type"].default: m
     for m in (
-        Drift, ChrDrift, ExactDrift, Quad, ChrQuad, Sbend, ExactSbend, CFbend, DipEdge, ThinDipole,
-        Multipole, NonlinearLens, Kicker, ConstF, Sol, SoftSolenoid, SoftQuadrupole, RFCavity,
-        ShortRF, Buncher, PRot, PlaneXYRot, SpinMap, LinearMap, Aperture, BeamMonitor, Marker, Programmable,
-        Empty, ChrAcc, ChrPlasmaLens, TaperedPL, QuadEdge, PolygonAperture, Source, ExactQuad, ExactMultipole, ExactCFbend,
+        Drift,
+        ChrDrift,
+        ExactDrift,
+        Quad,
+        ChrQuad,
+        Sbend,
+        ExactSbend,
+        CFbend,
+        DipEdge,
+        ThinDipole,
+        Multipole,
+        NonlinearLens,
+        Kicker,
+        ConstF,
+        Sol,
+        SoftSolenoid,
+        SoftQuadrupole,
+        RFCavity,
+        ShortRF,
+        Buncher,
+        PRot,
+        PlaneXYRot,
+        SpinMap,
+        LinearMap,
+        Aperture,
+        BeamMonitor,
+        Marker,
+        Programmable,
+        Empty,
+        ChrAcc,
+        ChrPlasmaLens,
+        TaperedPL,
+        QuadEdge,
+        PolygonAperture,
+        Source,
+        ExactQuad,
+        ExactMultipole,
+        ExactCFbend,
     )
 }

@@ -44,7 +44,7 @@ def errors_from(exc: ValidationError) -> list[dict[str, str]]:
             cleaned.append(p)
         msg = e["msg"]
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         out.append({"loc": json_path(tuple(cleaned)), "msg": msg})
     return out
 

@@ -100,11 +100,16 @@ class SpaceCharge(SpecModel):
 
     @model_validator(mode="after")
     def _gauss_options_for_gauss_models(self) -> SpaceCharge:
-        used = {"Gauss3D": {"gauss_nint"},
-                "Gauss2.5D": {"gauss_nint", "gauss_taylor_delta", "gauss_charge_z_bins", "gauss_long_scale"}}
+        used = {
+            "Gauss3D": {"gauss_nint"},
+            "Gauss2.5D": {"gauss_nint", "gauss_taylor_delta", "gauss_charge_z_bins", "gauss_long_scale"},
+        }
         # a gauss_* option set away from its default (a dumped spec carries the defaults of every field)
-        given = {k for k in self.model_fields_set
-                 if k.startswith("gauss_") and getattr(self, k) != type(self).model_fields[k].default}
+        given = {
+            k
+            for k in self.model_fields_set
+            if k.startswith("gauss_") and getattr(self, k) != type(self).model_fields[k].default
+        }
         unused = sorted(given - used.get(self.mode, set()))
         if unused:
             raise ValueError(f"{', '.join(unused)} do(es) not apply to space_charge.mode {self.mode}")
@@ -140,8 +145,9 @@ class JobSpec(SpecModel):
         if sc is not None and sc.mode != "3D":
             raise ValueError(f"workers > 1 supports space_charge.mode 3D only (or none), not {sc.mode}")
         if any(m.type == "Programmable" for m in self.lattice.elements):
-            raise ValueError("workers > 1 does not support Programmable elements (their code sees one worker's "
-                             "particles only)")
+            raise ValueError(
+                "workers > 1 does not support Programmable elements (their code sees one worker's particles only)"
+            )
         if self.beam.npart < self.workers:
             raise ValueError(f"workers = {self.workers} needs beam.npart >= workers, not {self.beam.npart}")
         return self

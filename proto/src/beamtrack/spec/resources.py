@@ -75,8 +75,9 @@ def _monitor_writes(spec: JobSpec) -> int:
     """Snapshots all BeamMonitors of the lattice write over the run (ImpactX writes one at each
     pass whose period is a multiple of ``period_sample_intervals``)."""
     periods = spec.lattice.periods
-    return sum(math.ceil(periods / el.period_sample_intervals)
-               for el in spec.lattice.elements if isinstance(el, BeamMonitor))
+    return sum(
+        math.ceil(periods / el.period_sample_intervals) for el in spec.lattice.elements if isinstance(el, BeamMonitor)
+    )
 
 
 def estimate(spec: JobSpec) -> ResourceEstimate:
@@ -89,8 +90,9 @@ def estimate(spec: JobSpec) -> ResourceEstimate:
     particle_mem = npart * BYTES_PER_PARTICLE
     grid_mem = cells * BYTES_PER_CELL
     if grid_mem > particle_mem:
-        memory = Cost(BASE_BYTES + particle_mem + grid_mem, "space_charge.n_cell",
-                      f"a space-charge grid of {cells:.3g} cells")
+        memory = Cost(
+            BASE_BYTES + particle_mem + grid_mem, "space_charge.n_cell", f"a space-charge grid of {cells:.3g} cells"
+        )
     else:
         memory = Cost(BASE_BYTES + particle_mem + grid_mem, "beam.npart", f"{npart:.3g} particles")
 
@@ -101,15 +103,16 @@ def estimate(spec: JobSpec) -> ResourceEstimate:
     diag_disk = float(steps) * DIAG_BYTES_PER_STEP
     total_disk = monitor_disk + diag_disk + npart * LOST_BYTES_PER_PARTICLE
     if monitor_disk >= diag_disk:
-        disk = Cost(total_disk, "beam.npart",
-                    f"{writes} BeamMonitor snapshots of {npart:.3g} particles")
+        disk = Cost(total_disk, "beam.npart", f"{writes} BeamMonitor snapshots of {npart:.3g} particles")
     else:
         disk = Cost(total_disk, "lattice.periods", f"{steps:.3g} diagnostics steps")
 
     pushes = float(npart) * pushes_per_period * periods
-    time_s = Cost(pushes / OPTIMISTIC_PUSHES_PER_S, "lattice.periods",
-                  f"{pushes:.3g} element pushes ({npart:.3g} particles x {pushes_per_period} "
-                  f"slices x {periods} periods)")
+    time_s = Cost(
+        pushes / OPTIMISTIC_PUSHES_PER_S,
+        "lattice.periods",
+        f"{pushes:.3g} element pushes ({npart:.3g} particles x {pushes_per_period} slices x {periods} periods)",
+    )
     return ResourceEstimate(memory=memory, disk=disk, time_s=time_s, pushes=pushes, steps=steps)
 
 

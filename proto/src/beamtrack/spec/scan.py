@@ -114,16 +114,23 @@ class ScanSpec(SpecModel):
                 problems.append({"loc": "parameters", "msg": f"mode {self.mode} needs at least one parameter"})
         for path, vals in self.parameters.items():
             if lists and isinstance(vals, Range):
-                problems.append({"loc": f"parameters.{path}",
-                                 "msg": f"mode {self.mode} takes a list of values, not a range"})
+                problems.append(
+                    {"loc": f"parameters.{path}", "msg": f"mode {self.mode} takes a list of values, not a range"}
+                )
             if not lists and not isinstance(vals, Range):
-                problems.append({"loc": f"parameters.{path}",
-                                 "msg": f"mode {self.mode} takes a range {{low, high}}, not a list"})
+                problems.append(
+                    {"loc": f"parameters.{path}", "msg": f"mode {self.mode} takes a range {{low, high}}, not a list"}
+                )
         if self.mode == "zip":
             lengths = {path: len(v) for path, v in self.parameters.items() if isinstance(v, list)}
             if len(set(lengths.values())) > 1:
-                problems.append({"loc": "parameters", "msg": "mode zip needs value lists of one length, not "
-                                 + ", ".join(f"{p}: {n}" for p, n in lengths.items())})
+                problems.append(
+                    {
+                        "loc": "parameters",
+                        "msg": "mode zip needs value lists of one length, not "
+                        + ", ".join(f"{p}: {n}" for p, n in lengths.items()),
+                    }
+                )
         if self.mode in ("random", "lhs") and self.samples is None:
             problems.append({"loc": "samples", "msg": f"mode {self.mode} needs samples"})
         if self.mode not in ("random", "lhs") and self.samples is not None:
@@ -169,8 +176,10 @@ class ScanSpec(SpecModel):
             from scipy.stats import qmc  # only lhs needs scipy
 
             units = qmc.LatinHypercube(d=len(paths), seed=self.seed).random(n).tolist()
-        return [{p: r.scale(u) for p, r, u in zip(paths, ranges, row, strict=True)}  # type: ignore[union-attr]
-                for row in units]
+        return [
+            {p: r.scale(u) for p, r, u in zip(paths, ranges, row, strict=True)}  # type: ignore[union-attr]
+            for row in units
+        ]
 
 
 def parse_path(path: str) -> list[Step]:
@@ -223,8 +232,11 @@ def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
                 if not hits:
                     raise ValueError(f"{where} has no element named {arg!r}")
                 nxt.extend(hits)
-        where += (f".{arg}" if where else str(arg)) if kind == "key" else (
-            f"[{arg}]" if kind == "index" else f"[name={arg}]")
+        where += (
+            (f".{arg}" if where else str(arg))
+            if kind == "key"
+            else (f"[{arg}]" if kind == "index" else f"[name={arg}]")
+        )
         nodes = nxt
 
 
@@ -250,8 +262,15 @@ def expand(scan: ScanSpec, *, max_variants: int = MAX_VARIANTS) -> list[tuple[di
         raise SpecError(problems)
     n = scan.count()
     if n > max_variants:
-        raise SpecError([{"loc": "(scan)", "msg": f"the scan expands to {n:,} variants, over the cap of "
-                                                  f"{max_variants:,} (BEAMTRACK_MAX_SCAN_VARIANTS)"}])
+        raise SpecError(
+            [
+                {
+                    "loc": "(scan)",
+                    "msg": f"the scan expands to {n:,} variants, over the cap of "
+                    f"{max_variants:,} (BEAMTRACK_MAX_SCAN_VARIANTS)",
+                }
+            ]
+        )
     for path in scan.paths():
         try:
             set_path(scan.base.model_dump(mode="json"), path, None)
@@ -274,11 +293,11 @@ def expand(scan: ScanSpec, *, max_variants: int = MAX_VARIANTS) -> list[tuple[di
             bad += 1
             for e in exc.errors:
                 if len(problems) < MAX_ERRORS:
-                    problems.append({"loc": f"variants[{i}]" + ("" if e["loc"] == "(root)" else f".{e['loc']}"),
-                                     "msg": e["msg"]})
+                    problems.append(
+                        {"loc": f"variants[{i}]" + ("" if e["loc"] == "(root)" else f".{e['loc']}"), "msg": e["msg"]}
+                    )
     if problems:
         if bad > 1:
             problems.append({"loc": "variants", "msg": f"{bad} of {n} variants are invalid"})
         raise SpecError(problems)
     return out
-

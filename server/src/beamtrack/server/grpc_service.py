@@ -72,8 +72,7 @@ def _str(v: Any) -> str:
 
 
 def _state(v: Any) -> pb.JobState:
-    return STATE_TO_PB.get(v, pb.JOB_STATE_UNSPECIFIED) if isinstance(v, str) else (
-        pb.JOB_STATE_UNSPECIFIED)
+    return STATE_TO_PB.get(v, pb.JOB_STATE_UNSPECIFIED) if isinstance(v, str) else (pb.JOB_STATE_UNSPECIFIED)
 
 
 def _payload(ev: StreamEvent) -> dict[str, Any]:
@@ -92,22 +91,35 @@ def event_pb(ev: StreamEvent) -> pb.JobEvent:
     d = _payload(ev)
     if ev.kind == "diag":
         values = {str(k): _f64(v) for k, v in d.items()}
-        return pb.JobEvent(id=ev.id, diagnostics=pb.DiagnosticsRow(
-            step=_int(d.get("step")), s=_f64(d.get("s", 0.0)), values=values))
+        return pb.JobEvent(
+            id=ev.id, diagnostics=pb.DiagnosticsRow(step=_int(d.get("step")), s=_f64(d.get("s", 0.0)), values=values)
+        )
     if ev.kind == "state":
-        return pb.JobEvent(id=ev.id, state=pb.StateChange(
-            state=_state(d.get("state")), attempt=_int(d.get("attempt"), INT32),
-            reason=_str(d.get("reason") or d.get("error"))))
+        return pb.JobEvent(
+            id=ev.id,
+            state=pb.StateChange(
+                state=_state(d.get("state")),
+                attempt=_int(d.get("attempt"), INT32),
+                reason=_str(d.get("reason") or d.get("error")),
+            ),
+        )
     if ev.kind == "result":
         arts = d.get("artifacts")
-        return pb.JobEvent(id=ev.id, result=pb.JobResult(
-            state=_state(d.get("state")), error=_str(d.get("error")),
-            steps=_int(d.get("steps")), wall_time_s=_f64(d.get("wall_time_s") or 0.0),
-            artifacts=[_str(a) for a in arts] if isinstance(arts, list) else []))
+        return pb.JobEvent(
+            id=ev.id,
+            result=pb.JobResult(
+                state=_state(d.get("state")),
+                error=_str(d.get("error")),
+                steps=_int(d.get("steps")),
+                wall_time_s=_f64(d.get("wall_time_s") or 0.0),
+                artifacts=[_str(a) for a in arts] if isinstance(arts, list) else [],
+            ),
+        )
     if ev.kind == "custom":
-        return pb.JobEvent(id=ev.id, custom=pb.CustomValue(
-            name=_str(d.get("name")), value=_f64(d.get("value", 0.0)),
-            step=_int(d.get("step"))))
+        return pb.JobEvent(
+            id=ev.id,
+            custom=pb.CustomValue(name=_str(d.get("name")), value=_f64(d.get("value", 0.0)), step=_int(d.get("step"))),
+        )
     msg = d.get("msg") if d else ev.raw
     return pb.JobEvent(id=ev.id, log=pb.LogLine(message=_str(msg)))
 
@@ -153,9 +165,14 @@ class EventPacker:
                         out, size = pb.JobEventBatch(), 0
                     out.columns.extend(keys)
                     self.columns = keys
-                out.events.append(pb.JobEvent(id=ev.id, diagnostics=pb.DiagnosticsRow(
-                    step=_int(d.get("step")), s=_f64(d.get("s", 0.0)),
-                    data=[_f64(v) for v in d.values()])))
+                out.events.append(
+                    pb.JobEvent(
+                        id=ev.id,
+                        diagnostics=pb.DiagnosticsRow(
+                            step=_int(d.get("step")), s=_f64(d.get("s", 0.0)), data=[_f64(v) for v in d.values()]
+                        ),
+                    )
+                )
                 rows = True
             else:
                 out.events.append(event_pb(ev))
@@ -177,8 +194,7 @@ class JobServicer(pb_grpc.JobServiceServicer):
     coroutines on the server's event loop, fed by the StreamHub, so an idle stream holds no
     thread and no Redis connection."""
 
-    def __init__(self, service: JobService, metrics: Metrics, hub: StreamHub,
-                 *, max_spec_bytes: int):
+    def __init__(self, service: JobService, metrics: Metrics, hub: StreamHub, *, max_spec_bytes: int):
         self.service = service
         self.metrics = metrics
         self.hub = hub
@@ -201,11 +217,16 @@ class JobServicer(pb_grpc.JobServiceServicer):
     def SubmitJob(self, request: pb.SubmitJobRequest, context: Any) -> pb.Job:
         def go(who: Principal) -> pb.Job:
             check_spec_size(len(request.spec_json.encode()), self.max_spec_bytes)
-            rec = self.service.submit(who, request.spec_json or "{}", priority=request.priority,
-                                      device=request.device or "auto",
-                                      hook_module=request.hook_module or None)
+            rec = self.service.submit(
+                who,
+                request.spec_json or "{}",
+                priority=request.priority,
+                device=request.device or "auto",
+                hook_module=request.hook_module or None,
+            )
             self.metrics.submitted.labels("grpc").inc()
             return job_pb(rec)
+
         return self._call("SubmitJob", context, go)
 
     def GetJob(self, request: pb.GetJobRequest, context: Any) -> pb.Job:
@@ -214,18 +235,18 @@ class JobServicer(pb_grpc.JobServiceServicer):
     def ListJobs(self, request: pb.ListJobsRequest, context: Any) -> pb.ListJobsResponse:
         def go(who: Principal) -> pb.ListJobsResponse:
             recs, nxt = self.service.list_jobs(
-                who, state=PB_TO_STATE.get(request.state), limit=request.limit or 50,
-                cursor=request.cursor or None)
+                who, state=PB_TO_STATE.get(request.state), limit=request.limit or 50, cursor=request.cursor or None
+            )
             return pb.ListJobsResponse(jobs=[job_pb(r) for r in recs], next_cursor=nxt or "")
+
         return self._call("ListJobs", context, go)
 
     def CancelJob(self, request: pb.CancelJobRequest, context: Any) -> pb.Job:
-        return self._call("CancelJob", context,
-                          lambda who: job_pb(self.service.cancel(who, request.id)))
+        return self._call("CancelJob", context, lambda who: job_pb(self.service.cancel(who, request.id)))
 
-    async def _batches(self, name: str, request: pb.StreamDiagnosticsRequest,
-                       context: grpc.aio.ServicerContext[Any, Any]
-                       ) -> AsyncIterator[builtins.list[StreamEvent]]:
+    async def _batches(
+        self, name: str, request: pb.StreamDiagnosticsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[builtins.list[StreamEvent]]:
         """The hub's batches for the call; a refusal or failure ends the call with its code."""
         try:
             who = self._who(context)
@@ -245,16 +266,16 @@ class JobServicer(pb_grpc.JobServiceServicer):
         finally:
             sub.close()
 
-    async def StreamDiagnostics(self, request: pb.StreamDiagnosticsRequest,
-                                context: grpc.aio.ServicerContext[Any, Any]
-                                ) -> AsyncIterator[pb.JobEvent]:
+    async def StreamDiagnostics(
+        self, request: pb.StreamDiagnosticsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[pb.JobEvent]:
         async for batch in self._batches("StreamDiagnostics", request, context):
             for ev in batch:
                 yield event_pb(ev)
 
-    async def StreamEvents(self, request: pb.StreamDiagnosticsRequest,
-                           context: grpc.aio.ServicerContext[Any, Any]
-                           ) -> AsyncIterator[pb.JobEventBatch]:
+    async def StreamEvents(
+        self, request: pb.StreamDiagnosticsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[pb.JobEventBatch]:
         packer = EventPacker()
         async for batch in self._batches("StreamEvents", request, context):
             for out in packer.pack(batch):
@@ -262,19 +283,24 @@ class JobServicer(pb_grpc.JobServiceServicer):
 
 
 def create_grpc_server(
-    service: JobService, metrics: Metrics, hub: StreamHub, address: str, *,
-    max_workers: int = 32, max_spec_bytes: int = 1 << 20, max_message_bytes: int = 4 << 20,
+    service: JobService,
+    metrics: Metrics,
+    hub: StreamHub,
+    address: str,
+    *,
+    max_workers: int = 32,
+    max_spec_bytes: int = 1 << 20,
+    max_message_bytes: int = 4 << 20,
 ) -> tuple[grpc.aio.Server, int]:
     """A grpc.aio server (not yet started; create it on the loop that will run it) bound to
     ``address``; returns it and the bound port (``address`` may end in :0). Unary calls run on
     ``max_workers`` threads; streams run on the loop. Requests over ``max_message_bytes`` are
     refused by gRPC itself (RESOURCE_EXHAUSTED)."""
     server = grpc.aio.server(
-        migration_thread_pool=futures.ThreadPoolExecutor(max_workers=max_workers,
-                                                         thread_name_prefix="grpc"),
-        options=[("grpc.max_receive_message_length", max_message_bytes)])
-    pb_grpc.add_JobServiceServicer_to_server(
-        JobServicer(service, metrics, hub, max_spec_bytes=max_spec_bytes), server)
+        migration_thread_pool=futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        options=[("grpc.max_receive_message_length", max_message_bytes)],
+    )
+    pb_grpc.add_JobServiceServicer_to_server(JobServicer(service, metrics, hub, max_spec_bytes=max_spec_bytes), server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"gRPC could not bind {address}")

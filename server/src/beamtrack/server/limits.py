@@ -18,8 +18,7 @@ def request_limit(max_spec_bytes: int) -> int:
 def check_spec_size(size: int, max_spec_bytes: int) -> None:
     """PayloadTooLarge naming ``spec`` when the spec's JSON text is over the limit."""
     if size > max_spec_bytes:
-        msg = (f"{size} bytes of JSON; at most {max_spec_bytes} are accepted "
-               "(BEAMTRACK_MAX_SPEC_BYTES)")
+        msg = f"{size} bytes of JSON; at most {max_spec_bytes} are accepted (BEAMTRACK_MAX_SPEC_BYTES)"
         raise PayloadTooLarge(f"spec: {msg}", details=[{"loc": "spec", "msg": msg}])
 
 

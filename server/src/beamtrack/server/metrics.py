@@ -11,8 +11,7 @@ from prometheus_client.registry import Collector
 #: Coarse reasons of ``beamtrack_job_failures_total``.
 FAILURE_REASONS = ("worker_lost", "out_of_memory", "wall_clock", "error")
 #: Buckets of the queue-wait and run-time histograms [s].
-JOB_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0,
-               24 * 3600.0)
+JOB_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
 
 
 class _QueueCollector(Collector):
@@ -52,37 +51,47 @@ class _Gauges(Collector):
 class Metrics:
     """Counters and histograms the REST app, the gRPC servicer and the scheduler update."""
 
-    def __init__(self, counts: Callable[[], dict[str, int]], *,
-                 stream_clients: Callable[[], float] | None = None,
-                 redis_up: Callable[[], float] | None = None,
-                 ray_up: Callable[[], float] | None = None):
+    def __init__(
+        self,
+        counts: Callable[[], dict[str, int]],
+        *,
+        stream_clients: Callable[[], float] | None = None,
+        redis_up: Callable[[], float] | None = None,
+        ray_up: Callable[[], float] | None = None,
+    ):
         self.registry = CollectorRegistry()
-        self.submitted = Counter("beamtrack_jobs_submitted", "Jobs accepted", ["transport"],
-                                 registry=self.registry)
+        self.submitted = Counter("beamtrack_jobs_submitted", "Jobs accepted", ["transport"], registry=self.registry)
         self.requests = Histogram(
-            "beamtrack_http_request_seconds", "HTTP request latency [s]",
-            ["method", "route", "status"], registry=self.registry,
+            "beamtrack_http_request_seconds",
+            "HTTP request latency [s]",
+            ["method", "route", "status"],
+            registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
         )
-        self.grpc_requests = Counter("beamtrack_grpc_requests", "gRPC calls", ["method", "code"],
-                                     registry=self.registry)
-        self.stream_events = Counter("beamtrack_stream_events_sent",
-                                     "Job events sent to clients", ["transport"],
-                                     registry=self.registry)
+        self.grpc_requests = Counter(
+            "beamtrack_grpc_requests", "gRPC calls", ["method", "code"], registry=self.registry
+        )
+        self.stream_events = Counter(
+            "beamtrack_stream_events_sent", "Job events sent to clients", ["transport"], registry=self.registry
+        )
         self.queue_wait = Histogram(
             "beamtrack_job_queue_wait_seconds",
             "Time from submit (or requeue) to the start of a worker [s]",
-            registry=self.registry, buckets=JOB_BUCKETS)
+            registry=self.registry,
+            buckets=JOB_BUCKETS,
+        )
         self.run_time = Histogram(
-            "beamtrack_job_run_seconds", "Time a job's worker ran, start to end [s]",
-            registry=self.registry, buckets=JOB_BUCKETS)
+            "beamtrack_job_run_seconds",
+            "Time a job's worker ran, start to end [s]",
+            registry=self.registry,
+            buckets=JOB_BUCKETS,
+        )
         self.failures = Counter(
-            "beamtrack_job_failures", "Jobs failed, by coarse reason", ["reason"],
-            registry=self.registry)
+            "beamtrack_job_failures", "Jobs failed, by coarse reason", ["reason"], registry=self.registry
+        )
         for reason in FAILURE_REASONS:
             self.failures.labels(reason)
-        self.retries = Counter("beamtrack_job_retries", "Jobs requeued after a worker loss",
-                               registry=self.registry)
+        self.retries = Counter("beamtrack_job_retries", "Jobs requeued after a worker loss", registry=self.registry)
         self.registry.register(_QueueCollector(counts))
         readers: dict[str, tuple[str, Callable[[], float]]] = {}
         if stream_clients is not None:

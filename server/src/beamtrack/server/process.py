@@ -73,17 +73,21 @@ class ServerProcess:
     def __init__(self, settings: Settings, redis_url: str):
         self.settings = settings
         self.redis_url = redis_url
-        self.store = JobStore.from_url(redis_url, prefix=settings.key_prefix,
-                                       stream_maxlen=settings.stream_maxlen)
+        self.store = JobStore.from_url(redis_url, prefix=settings.key_prefix, stream_maxlen=settings.stream_maxlen)
         self.service = JobService(self.store, settings)
-        self.hub = StreamHub(AsyncStreams(self.store, redis_url),
-                             block_ms=settings.stream_block_ms,
-                             max_per_user=settings.max_streams_per_user)
-        self.metrics = Metrics(self._job_counts, stream_clients=self.hub.clients,
-                               redis_up=lambda: float(self.store.ping()), ray_up=self._ray_up)
+        self.hub = StreamHub(
+            AsyncStreams(self.store, redis_url),
+            block_ms=settings.stream_block_ms,
+            max_per_user=settings.max_streams_per_user,
+        )
+        self.metrics = Metrics(
+            self._job_counts,
+            stream_clients=self.hub.clients,
+            redis_up=lambda: float(self.store.ping()),
+            ray_up=self._ray_up,
+        )
         self.scheduler: Scheduler | None = None
-        self.app = create_app(self.service, self.metrics, self._ready, self.hub,
-                              max_spec_bytes=settings.max_spec_bytes)
+        self.app = create_app(self.service, self.metrics, self._ready, self.hub, max_spec_bytes=settings.max_spec_bytes)
         self.http_port = 0
         self.grpc_port = 0
         self._uvicorn: uvicorn.Server | None = None
@@ -122,8 +126,7 @@ class ServerProcess:
         self.http_port = sock.getsockname()[1]
         # uvicorn's own access log is off: _Observe writes one line per request
         # (beamtrack.access), without the Authorization header or token-like query values
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
         self._uvicorn = uvicorn.Server(config)
         server = self._uvicorn
         started = threading.Event()
@@ -135,9 +138,14 @@ class ServerProcess:
                 anyio.to_thread.current_default_thread_limiter().total_tokens = HTTP_THREADS
                 self.hub.start()
                 self._grpc, self.grpc_port = create_grpc_server(
-                    self.service, self.metrics, self.hub, f"{s.host}:{s.grpc_port}",
-                    max_workers=GRPC_THREADS, max_spec_bytes=s.max_spec_bytes,
-                    max_message_bytes=request_limit(s.max_spec_bytes))
+                    self.service,
+                    self.metrics,
+                    self.hub,
+                    f"{s.host}:{s.grpc_port}",
+                    max_workers=GRPC_THREADS,
+                    max_spec_bytes=s.max_spec_bytes,
+                    max_message_bytes=request_limit(s.max_spec_bytes),
+                )
                 await self._grpc.start()
             except BaseException as exc:
                 failure.append(exc)
@@ -198,8 +206,14 @@ class ServerProcess:
 class Embedded:
     """The embedded default: private redis-server (AOF in data_dir/redis) and a local Ray."""
 
-    def __init__(self, data_dir: Path, *, redis_url: str | None = None,
-                 ray_address: str | None = None, num_cpus: int | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        redis_url: str | None = None,
+        ray_address: str | None = None,
+        num_cpus: int | None = None,
+    ):
         self.data_dir = data_dir
         self.redis_url = redis_url
         self.ray_address = ray_address
@@ -216,14 +230,18 @@ class Embedded:
         if not ray.is_initialized():
             if self.ray_address:
                 # a cluster of several nodes: Ray must not be told it runs on one machine only
-                ray.init(address=self.ray_address, namespace="beamtrack",
-                         logging_level=logging.WARNING)
+                ray.init(address=self.ray_address, namespace="beamtrack", logging_level=logging.WARNING)
             else:
                 # a local Ray of one node: set, Ray binds its GCS and raylet to loopback
                 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-                ray.init(address="local", namespace="beamtrack", include_dashboard=False,
-                         num_cpus=self.num_cpus, logging_level=logging.WARNING,
-                         _node_ip_address="127.0.0.1")
+                ray.init(
+                    address="local",
+                    namespace="beamtrack",
+                    include_dashboard=False,
+                    num_cpus=self.num_cpus,
+                    logging_level=logging.WARNING,
+                    _node_ip_address="127.0.0.1",
+                )
         return self.redis_url
 
     def stop(self) -> None:

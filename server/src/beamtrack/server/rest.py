@@ -41,10 +41,18 @@ from .streams import StreamHub, Subscription
 #: duration, user); never a header.
 access_log = logging.getLogger("beamtrack.access")
 #: The error code of an HTTP status the framework answers itself (unknown route, bad method).
-STATUS_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-               404: "NOT_FOUND", 405: "UNIMPLEMENTED", 409: "FAILED_PRECONDITION",
-               413: "INVALID_ARGUMENT", 422: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED",
-               503: "UNAVAILABLE"}
+STATUS_CODE = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "UNIMPLEMENTED",
+    409: "FAILED_PRECONDITION",
+    413: "INVALID_ARGUMENT",
+    422: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    503: "UNAVAILABLE",
+}
 
 
 def http_status(exc: ServiceError) -> int:
@@ -62,13 +70,15 @@ class SubmitJob(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     spec: dict[str, Any] = Field(description="The JobSpec (shared/spec/README.md)")
-    priority: int = Field(0, ge=PRIORITY_MIN, le=PRIORITY_MAX,
-                          description="Higher runs first; FIFO within a priority")
+    priority: int = Field(0, ge=PRIORITY_MIN, le=PRIORITY_MAX, description="Higher runs first; FIFO within a priority")
     device: Literal["auto", "serial", "openmp", "cuda"] = "auto"
-    hook_module: str | None = Field(None, description="Python hook module source: defines any of "
-                                    "before_period, after_period, before_element, after_element, "
-                                    "before_slice; runs in the hook sandbox (refused where the "
-                                    "sandbox cannot run)")
+    hook_module: str | None = Field(
+        None,
+        description="Python hook module source: defines any of "
+        "before_period, after_period, before_element, after_element, "
+        "before_slice; runs in the hook sandbox (refused where the "
+        "sandbox cannot run)",
+    )
 
 
 class Artifact(BaseModel):
@@ -111,8 +121,10 @@ def sse_data(raw: str) -> str:
 
 def sse_chunk(batch: list[StreamEvent]) -> str:
     """Server-sent events of one batch, in order."""
-    return "".join(f"id: {ev.id}\nevent: {ev.kind if ev.kind.isidentifier() else 'log'}\n"
-                   f"data: {sse_data(ev.raw)}\n\n" for ev in batch)
+    return "".join(
+        f"id: {ev.id}\nevent: {ev.kind if ev.kind.isidentifier() else 'log'}\ndata: {sse_data(ev.raw)}\n\n"
+        for ev in batch
+    )
 
 
 class EventStream(StreamingResponse):
@@ -122,8 +134,7 @@ class EventStream(StreamingResponse):
     def __init__(self, sub: Subscription, metrics: Metrics):
         self.sub = sub
         self.metrics = metrics
-        super().__init__(self._sse(), media_type="text/event-stream",
-                         headers={"Cache-Control": "no-cache"})
+        super().__init__(self._sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     async def _sse(self) -> AsyncIterator[str]:
         # one chunk per batch read from Redis
@@ -185,8 +196,7 @@ class _Observe:
                 chunks.append(message.get("body", b""))
                 seen += len(chunks[-1])
                 if seen > self.max_body:
-                    await _error_response(body_too_large(seen, self.max_body))(
-                        scope, receive, send_status)
+                    await _error_response(body_too_large(seen, self.max_body))(scope, receive, send_status)
                     break
                 if not message.get("more_body", False):
                     await self.app(scope, _replay(b"".join(chunks), receive), send_status)
@@ -195,18 +205,29 @@ class _Observe:
             await self.app(scope, receive, send_status)
         route = scope.get("route")
         elapsed = time.perf_counter() - t0
-        self.metrics.requests.labels(scope["method"], getattr(route, "path", "unmatched"),
-                                     str(status[0])).observe(elapsed)
+        self.metrics.requests.labels(scope["method"], getattr(route, "path", "unmatched"), str(status[0])).observe(
+            elapsed
+        )
         # the access log: never a header (the token is in Authorization), query values scrubbed
         query = scrub_query(scope.get("query_string", b"").decode("latin-1"))
         path = scope.get("path", "") + (f"?{query}" if query else "")
         state = scope.get("state") or {}
         client = scope.get("client")
-        access_log.info("%s %s %d %.1f ms", scope["method"], path, status[0], elapsed * 1e3,
-                        extra={"method": scope["method"], "path": path, "status": status[0],
-                               "duration_ms": round(elapsed * 1e3, 3),
-                               "user": state.get("user", ""),
-                               "client": client[0] if client else None})
+        access_log.info(
+            "%s %s %d %.1f ms",
+            scope["method"],
+            path,
+            status[0],
+            elapsed * 1e3,
+            extra={
+                "method": scope["method"],
+                "path": path,
+                "status": status[0],
+                "duration_ms": round(elapsed * 1e3, 3),
+                "user": state.get("user", ""),
+                "client": client[0] if client else None,
+            },
+        )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -221,18 +242,25 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 def _error_response(exc: ServiceError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-    return JSONResponse(error_body(exc.code, exc.message, exc.details),
-                        status_code=http_status(exc), headers=headers)
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=http_status(exc), headers=headers)
 
 
 def create_app(
-    service: JobService, metrics: Metrics, ready: Callable[[], dict[str, bool]],
-    hub: StreamHub, *, max_spec_bytes: int = 1 << 20,
+    service: JobService,
+    metrics: Metrics,
+    ready: Callable[[], dict[str, bool]],
+    hub: StreamHub,
+    *,
+    max_spec_bytes: int = 1 << 20,
 ) -> FastAPI:
     """The FastAPI application serving ``service``; live streams come from ``hub``."""
-    app = FastAPI(title="beamtrack", version="0.1.0",
-                  description="Beam-dynamics simulation service (REST mirror of beamtrack.v1)",
-                  docs_url=None, redoc_url=None)  # offline docs: routes_dashboard
+    app = FastAPI(
+        title="beamtrack",
+        version="0.1.0",
+        description="Beam-dynamics simulation service (REST mirror of beamtrack.v1)",
+        docs_url=None,
+        redoc_url=None,
+    )  # offline docs: routes_dashboard
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
@@ -240,12 +268,12 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = STATUS_CODE.get(exc.status_code, "INTERNAL" if exc.status_code >= 500 else
-                               "INVALID_ARGUMENT")
+        code = STATUS_CODE.get(exc.status_code, "INTERNAL" if exc.status_code >= 500 else "INVALID_ARGUMENT")
         msg = str(exc.detail)
         loc = "body" if exc.status_code == 400 else "path"
-        return JSONResponse(error_body(code, msg, [{"loc": loc, "msg": msg}]),
-                            status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            error_body(code, msg, [{"loc": loc, "msg": msg}]), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception) -> JSONResponse:
@@ -280,16 +308,14 @@ def create_app(
     @jobs.post("", status_code=201, response_model=JobPublic)
     def submit_job(body: SubmitJob, who: Caller) -> dict[str, Any]:
         check_spec_size(_json_size(body.spec), max_spec_bytes)
-        rec = service.submit(who, body.spec, priority=body.priority, device=body.device,
-                             hook_module=body.hook_module)
+        rec = service.submit(who, body.spec, priority=body.priority, device=body.device, hook_module=body.hook_module)
         metrics.submitted.labels("rest").inc()
         return job_public(rec)
 
     @jobs.get("", response_model=JobList)
     def list_jobs(
         who: Caller,
-        state: Annotated[Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
-                         Query()] = None,
+        state: Annotated[Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         cursor: Annotated[str | None, Query()] = None,
     ) -> dict[str, Any]:
@@ -306,7 +332,8 @@ def create_app(
 
     @jobs.get("/{job_id}/diagnostics", response_model=None)
     def get_diagnostics(
-        job_id: str, who: Caller,
+        job_id: str,
+        who: Caller,
         format: Annotated[Literal["json", "csv"], Query()] = "json",
     ) -> Response:
         rows = service.diagnostics(who, job_id)
@@ -332,7 +359,8 @@ def create_app(
 
     @jobs.get("/{job_id}/events", response_model=None)
     async def job_events(
-        job_id: str, who: Caller,
+        job_id: str,
+        who: Caller,
         after: Annotated[str | None, Query(description="resume after this event id")] = None,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> StreamingResponse:

@@ -43,8 +43,9 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorInfo(BaseModel):
-    code: str = Field(description="INVALID_ARGUMENT, UNAUTHENTICATED, NOT_FOUND, FAILED_PRECONDITION, "
-                      "UNAVAILABLE or INTERNAL")
+    code: str = Field(
+        description="INVALID_ARGUMENT, UNAUTHENTICATED, NOT_FOUND, FAILED_PRECONDITION, UNAVAILABLE or INTERNAL"
+    )
     message: str
     details: list[ErrorDetail]
 
@@ -77,10 +78,10 @@ def validate_submission(service: JobService, body: SubmitJob) -> JobSpec:
     try:
         return load_spec(body.spec)
     except SpecError as exc:
-        details = [{"loc": f"spec.{e['loc']}" if e["loc"] != "(root)" else "spec", "msg": e["msg"]}
-                   for e in exc.errors]
-        raise InvalidArgument("invalid job spec: " + "; ".join(f"{d['loc']}: {d['msg']}" for d in details),
-                              details=details) from None
+        details = [{"loc": f"spec.{e['loc']}" if e["loc"] != "(root)" else "spec", "msg": e["msg"]} for e in exc.errors]
+        raise InvalidArgument(
+            "invalid job spec: " + "; ".join(f"{d['loc']}: {d['msg']}" for d in details), details=details
+        ) from None
 
 
 def dashboard_router(service: JobService, principal: Callable[..., Principal]) -> APIRouter:
@@ -97,8 +98,12 @@ def dashboard_router(service: JobService, principal: Callable[..., Principal]) -
     def job_spec(job_id: str, who: Caller) -> dict[str, Any]:
         """The job's submission as a POST /v1/jobs body (resubmit it as it is)."""
         rec = service.get(who, job_id)
-        return {"spec": json.loads(rec.spec), "priority": rec.priority, "device": rec.device,
-                "hook_module": rec.hook_module or None}
+        return {
+            "spec": json.loads(rec.spec),
+            "priority": rec.priority,
+            "device": rec.device,
+            "hook_module": rec.hook_module or None,
+        }
 
     @router.get("/", include_in_schema=False, response_model=None)
     def index() -> FileResponse:
@@ -112,7 +117,8 @@ def dashboard_router(service: JobService, principal: Callable[..., Principal]) -
         if not (STATIC / "docs" / "swagger-ui-bundle.js").is_file():
             raise Unavailable(NOT_BUILT)
         return get_swagger_ui_html(
-            openapi_url="/openapi.json", title="beamtrack API",
+            openapi_url="/openapi.json",
+            title="beamtrack API",
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/docs-assets/favicon-32x32.png",
@@ -150,18 +156,27 @@ def documented_openapi(app: FastAPI) -> dict[str, Any]:
     schemas.update(spec_schema.pop("$defs", {}))
     schemas["JobSpec"] = spec_schema
     if "SubmitJob" in schemas:
-        schemas["SubmitJob"]["properties"]["spec"] = {"$ref": "#/components/schemas/JobSpec",
-                                                      "description": "The JobSpec (shared/spec/README.md)"}
+        schemas["SubmitJob"]["properties"]["spec"] = {
+            "$ref": "#/components/schemas/JobSpec",
+            "description": "The JobSpec (shared/spec/README.md)",
+        }
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     doc["components"]["securitySchemes"] = {
-        BEARER: {"type": "http", "scheme": "bearer",
-                 "description": "an API token (BEAMTRACK_API_TOKENS; the embedded mode prints one)"}}
+        BEARER: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "an API token (BEAMTRACK_API_TOKENS; the embedded mode prints one)",
+        }
+    }
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for path, ops in doc.get("paths", {}).items():
         for method, op in ops.items():
-            params = [p for p in op.get("parameters", [])
-                      if not (p.get("in") == "header" and p.get("name", "").lower() == "authorization")]
+            params = [
+                p
+                for p in op.get("parameters", [])
+                if not (p.get("in") == "header" and p.get("name", "").lower() == "authorization")
+            ]
             secured = len(params) != len(op.get("parameters", []))
             if "parameters" in op:
                 op["parameters"] = params

@@ -35,8 +35,14 @@ PLANES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
 }
 #: ImpactX's units: positions x, y [m], t [m] (c times the time delay), momenta [1] (normalized)
 UNITS = {"position": "m", "momentum": "1"}
-AXIS_NAMES = {("position", "x"): "x", ("position", "y"): "y", ("position", "t"): "t",
-              ("momentum", "x"): "px", ("momentum", "y"): "py", ("momentum", "t"): "pt"}
+AXIS_NAMES = {
+    ("position", "x"): "x",
+    ("position", "y"): "y",
+    ("position", "t"): "t",
+    ("momentum", "x"): "px",
+    ("momentum", "y"): "py",
+    ("momentum", "t"): "pt",
+}
 
 
 class MonitorIteration(BaseModel):
@@ -74,8 +80,7 @@ class PhaseSpace(BaseModel):
 def _finished(service: JobService, who: Principal, job_id: str) -> Path:
     rec = service.get(who, job_id)
     if not rec.state.is_terminal():
-        raise Conflict(f"job {job_id} is {rec.state.value}; its BeamMonitor output can be read once it "
-                       "has finished")
+        raise Conflict(f"job {job_id} is {rec.state.value}; its BeamMonitor output can be read once it has finished")
     return service.job_dir(job_id)
 
 
@@ -117,18 +122,23 @@ def monitor_router(service: JobService, principal: Callable[..., Principal]) -> 
             with _OPENPMD:
                 series = _open(path)
                 try:
-                    out.append({"name": path.stem, "file": str(path.relative_to(root)),
-                                "iterations": _iterations(series)})
+                    out.append(
+                        {"name": path.stem, "file": str(path.relative_to(root)), "iterations": _iterations(series)}
+                    )
                 finally:
                     series.close()
         return out
 
     @router.get("/{job_id}/monitors/{monitor}/{iteration}/phase-space", response_model=PhaseSpace)
     def phase_space(
-        job_id: str, monitor: str, iteration: int, who: Caller,
+        job_id: str,
+        monitor: str,
+        iteration: int,
+        who: Caller,
         bins: Annotated[int, Query(ge=4, le=512, description="bins per axis")] = 64,
-        plane: Annotated[list[str] | None, Query(description="planes to compute (all by default): "
-                                                 + ", ".join(PLANES))] = None,
+        plane: Annotated[
+            list[str] | None, Query(description="planes to compute (all by default): " + ", ".join(PLANES))
+        ] = None,
     ) -> dict[str, Any]:
         """Weighted 2D histograms (x-px, y-py, t-pt, x-y) of one BeamMonitor write's particles."""
         planes = plane or list(PLANES)
@@ -148,8 +158,9 @@ def monitor_router(service: JobService, principal: Callable[..., Principal]) -> 
     return router
 
 
-def _phase_space(series: Any, job_id: str, monitor: str, iteration: int, planes: list[str],
-                 bins: int) -> dict[str, Any]:
+def _phase_space(
+    series: Any, job_id: str, monitor: str, iteration: int, planes: list[str], bins: int
+) -> dict[str, Any]:
     """The phase-space route's answer from an open series (closed here)."""
     try:
         if iteration not in series.iterations:
@@ -167,10 +178,14 @@ def _phase_space(series: Any, job_id: str, monitor: str, iteration: int, planes:
         series.close()
     arrays = {axis: np.asarray(chunk, dtype=np.float64) for axis, chunk in chunks.items()}
     w = np.asarray(weights, dtype=np.float64)
-    return {"job_id": job_id, "monitor": monitor, "iteration": iteration, "s": s,
-            "particles": int(w.size),
-            "planes": {p: _histogram(arrays[PLANES[p][0]], arrays[PLANES[p][1]], w,
-                                     PLANES[p], bins) for p in planes}}
+    return {
+        "job_id": job_id,
+        "monitor": monitor,
+        "iteration": iteration,
+        "s": s,
+        "particles": int(w.size),
+        "planes": {p: _histogram(arrays[PLANES[p][0]], arrays[PLANES[p][1]], w, PLANES[p], bins) for p in planes},
+    }
 
 
 def _scalar() -> str:
@@ -180,15 +195,18 @@ def _scalar() -> str:
     return str(io.Record_Component.SCALAR)
 
 
-def _histogram(a: np.ndarray, b: np.ndarray, w: np.ndarray,
-               axes: tuple[tuple[str, str], tuple[str, str]], bins: int) -> dict[str, Any]:
+def _histogram(
+    a: np.ndarray, b: np.ndarray, w: np.ndarray, axes: tuple[tuple[str, str], tuple[str, str]], bins: int
+) -> dict[str, Any]:
     ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(w)
     a, b, w = a[ok], b[ok], w[ok]
     ranges = [_span(a), _span(b)]
     counts, xe, ye = np.histogram2d(a, b, bins=bins, range=ranges, weights=w)
-    return {"x": {"name": AXIS_NAMES[axes[0]], "unit": UNITS[axes[0][0]], "edges": xe.tolist()},
-            "y": {"name": AXIS_NAMES[axes[1]], "unit": UNITS[axes[1][0]], "edges": ye.tolist()},
-            "counts": counts.tolist()}
+    return {
+        "x": {"name": AXIS_NAMES[axes[0]], "unit": UNITS[axes[0][0]], "edges": xe.tolist()},
+        "y": {"name": AXIS_NAMES[axes[1]], "unit": UNITS[axes[1][0]], "edges": ye.tolist()},
+        "counts": counts.tolist(),
+    }
 
 
 def _span(v: np.ndarray) -> tuple[float, float]:

@@ -31,10 +31,13 @@ class SubmitScan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    scan: dict[str, Any] = Field(description="The ScanSpec: base JobSpec, mode, parameters by path, "
-                                 "variants / samples / seed, columns, use_cache")
-    priority: int = Field(0, ge=PRIORITY_MIN, le=PRIORITY_MAX,
-                          description="Of every variant: higher runs first; FIFO within a priority")
+    scan: dict[str, Any] = Field(
+        description="The ScanSpec: base JobSpec, mode, parameters by path, "
+        "variants / samples / seed, columns, use_cache"
+    )
+    priority: int = Field(
+        0, ge=PRIORITY_MIN, le=PRIORITY_MAX, description="Of every variant: higher runs first; FIFO within a priority"
+    )
     device: Literal["auto", "serial", "openmp", "cuda"] = "auto"
     hook_module: str | None = Field(None, description="A hook module run with every variant")
 
@@ -68,8 +71,7 @@ class ScanList(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
 
 
-def scans_router(service: JobService, principal: Callable[..., Principal], *,
-                 max_spec_bytes: int) -> APIRouter:
+def scans_router(service: JobService, principal: Callable[..., Principal], *, max_spec_bytes: int) -> APIRouter:
     """The /v1/scans routes over ``service``."""
     Caller = Annotated[Principal, Depends(principal)]
     router = APIRouter(prefix="/v1/scans", tags=["scans"])
@@ -77,8 +79,9 @@ def scans_router(service: JobService, principal: Callable[..., Principal], *,
     @router.post("", status_code=201, response_model=ScanPublic)
     def submit_scan(body: SubmitScan, who: Caller) -> dict[str, Any]:
         check_spec_size(len(json.dumps(body.scan, separators=(",", ":"))), max_spec_bytes)
-        return service.submit_scan(who, body.scan, priority=body.priority, device=body.device,
-                                   hook_module=body.hook_module)
+        return service.submit_scan(
+            who, body.scan, priority=body.priority, device=body.device, hook_module=body.hook_module
+        )
 
     @router.get("", response_model=ScanList)
     def list_scans(
@@ -99,7 +102,8 @@ def scans_router(service: JobService, principal: Callable[..., Principal], *,
 
     @router.get("/{scan_id}/results", response_model=None)
     def scan_results(
-        scan_id: str, who: Caller,
+        scan_id: str,
+        who: Caller,
         format: Annotated[Literal["json", "csv", "parquet"], Query()] = "json",
     ) -> Response:
         columns, rows = service.scan_results(who, scan_id)
@@ -123,8 +127,7 @@ def _cell(v: Any) -> Any:
 
 def _finite(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows with NaN/Infinity as null (JSON has neither)."""
-    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-            for r in rows]
+    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in rows]
 
 
 def _parquet(columns: list[str], rows: list[dict[str, Any]]) -> bytes:

@@ -32,8 +32,9 @@ class TwissPublic(BaseModel):
     job_id: str
     periodic: bool
     columns: list[str]
-    rows: list[list[Any]] = Field(description="One per element boundary (or slice, with at=slice); "
-                                  "non-finite numbers as null")
+    rows: list[list[Any]] = Field(
+        description="One per element boundary (or slice, with at=slice); non-finite numbers as null"
+    )
     scalars: dict[str, Any]
 
 
@@ -49,8 +50,9 @@ def _json_value(v: Any) -> Any:
     return int(f) if isinstance(v, int) else f
 
 
-def job_twiss(spec_json: str, init: dict[str, float] | None, at: str) -> tuple[list[str], list[list[Any]],
-                                                                                dict[str, Any]]:
+def job_twiss(
+    spec_json: str, init: dict[str, float] | None, at: str
+) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
     """Columns, rows and scalars of the Twiss table of a stored spec (runs the engine's optics)."""
     from beamtrack.engine import Simulation
     from beamtrack.engine.optics import UnstableMotionError
@@ -59,8 +61,10 @@ def job_twiss(spec_json: str, init: dict[str, float] | None, at: str) -> tuple[l
     try:
         tw = sim.lattice.twiss(init, at=at)
     except UnstableMotionError as exc:
-        raise InvalidArgument(f"no periodic solution: {exc}; give betx, alfx, bety, alfy for a transfer line",
-                              details=[{"loc": "query", "msg": str(exc)}]) from None
+        raise InvalidArgument(
+            f"no periodic solution: {exc}; give betx, alfx, bety, alfy for a transfer line",
+            details=[{"loc": "query", "msg": str(exc)}],
+        ) from None
     except ValueError as exc:
         raise InvalidArgument(f"twiss: {exc}", details=[{"loc": "query", "msg": str(exc)}]) from None
     columns = [str(c) for c in tw.columns]
@@ -76,7 +80,8 @@ def twiss_router(service: JobService, principal: Callable[..., Principal]) -> AP
 
     @router.get("/{job_id}/twiss", response_model=TwissPublic)
     def get_twiss(
-        job_id: str, who: Caller,
+        job_id: str,
+        who: Caller,
         at: Annotated[Literal["element", "slice"], Query()] = "element",
         betx: Annotated[float | None, Query(gt=0, description="initial beta_x [m]")] = None,
         alfx: Annotated[float | None, Query(description="initial alpha_x [1]")] = None,
@@ -88,13 +93,15 @@ def twiss_router(service: JobService, principal: Callable[..., Principal]) -> AP
         dpy: Annotated[float | None, Query(description="initial D'_y [1]")] = None,
     ) -> dict[str, Any]:
         rec = service.get(who, job_id)
-        given = {k: v for k, v in zip(INIT_FIELDS, (betx, alfx, bety, alfy, dx, dpx, dy, dpy), strict=True)
-                 if v is not None}
+        given = {
+            k: v for k, v in zip(INIT_FIELDS, (betx, alfx, bety, alfy, dx, dpx, dy, dpy), strict=True) if v is not None
+        }
         missing = [k for k in INIT_FIELDS[:4] if k not in given]
         if given and missing:
-            raise InvalidArgument(f"initial conditions need {', '.join(missing)} too",
-                                  details=[{"loc": k, "msg": "required with the other initial conditions"}
-                                           for k in missing])
+            raise InvalidArgument(
+                f"initial conditions need {', '.join(missing)} too",
+                details=[{"loc": k, "msg": "required with the other initial conditions"} for k in missing],
+            )
         columns, rows, scalars = job_twiss(rec.spec, given or None, at)
         return {"job_id": job_id, "periodic": not given, "columns": columns, "rows": rows, "scalars": scalars}
 

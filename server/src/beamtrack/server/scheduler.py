@@ -83,11 +83,19 @@ def actor_name(prefix: str, job_id: str, attempt: int) -> str:
 class Scheduler:
     """Background thread: claim queued jobs while the cluster has room, watch their actors."""
 
-    def __init__(self, store: JobStore, settings: Settings, redis_url: str, *, poll_s: float = 0.05,
-                 metrics: Metrics | None = None):
+    def __init__(
+        self,
+        store: JobStore,
+        settings: Settings,
+        redis_url: str,
+        *,
+        poll_s: float = 0.05,
+        metrics: Metrics | None = None,
+    ):
         # its own connection, retrying through Redis outages: no transition may be dropped
-        self.store = JobStore.from_url(redis_url, prefix=store.prefix, stream_maxlen=store.stream_maxlen,
-                                       retry_s=WORKER_RETRY_S)
+        self.store = JobStore.from_url(
+            redis_url, prefix=store.prefix, stream_maxlen=store.stream_maxlen, retry_s=WORKER_RETRY_S
+        )
         self.settings = settings
         self.redis_url = redis_url
         self.poll_s = poll_s
@@ -110,7 +118,8 @@ class Scheduler:
             always_upload=settings.artifact_transfer == "always",
             max_bytes=int(settings.artifact_upload_max_mb * 2**20),
             ttl_s=max(1, int(settings.artifact_ttl_s)),
-            failed_ttl_s=max(1, int(settings.failed_artifact_ttl_s)))
+            failed_ttl_s=max(1, int(settings.failed_artifact_ttl_s)),
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -202,28 +211,35 @@ class Scheduler:
             try:
                 actor = ray.get_actor(name, namespace=NAMESPACE)
             except ValueError:
-                out = self.store.requeue(job_id, rec.attempts, "worker lost while the server "
-                                         "was down", max_attempts=self.settings.max_attempts)
+                out = self.store.requeue(
+                    job_id,
+                    rec.attempts,
+                    "worker lost while the server was down",
+                    max_attempts=self.settings.max_attempts,
+                )
                 self._requeued(job_id, out)
                 log.warning("job %s had no live worker; now %s", job_id, out, extra={"job_id": job_id})
                 continue
-            self.running[job_id] = Running(job_id, rec.attempts, actor,
-                                           actor.wait_done.remote(), gpu=False, slots=_workers(rec.spec))
+            self.running[job_id] = Running(
+                job_id, rec.attempts, actor, actor.wait_done.remote(), gpu=False, slots=_workers(rec.spec)
+            )
             log.info("re-attached to job %s attempt %d", job_id, rec.attempts, extra={"job_id": job_id})
         for name, members in packs.items():
             try:
                 actor = ray.get_actor(name, namespace=NAMESPACE)
             except ValueError:
                 for job_id, attempt in members:
-                    out = self.store.requeue(job_id, attempt, "worker lost while the server was down",
-                                             max_attempts=self.settings.max_attempts)
+                    out = self.store.requeue(
+                        job_id,
+                        attempt,
+                        "worker lost while the server was down",
+                        max_attempts=self.settings.max_attempts,
+                    )
                     self._requeued(job_id, out)
-                    log.warning("job %s had no live pack worker; now %s", job_id, out,
-                                extra={"job_id": job_id})
+                    log.warning("job %s had no live pack worker; now %s", job_id, out, extra={"job_id": job_id})
                 continue
             lead = members[0]
-            self.running[lead[0]] = Running(lead[0], lead[1], actor, actor.wait_done.remote(), gpu=False,
-                                            pack=members)
+            self.running[lead[0]] = Running(lead[0], lead[1], actor, actor.wait_done.remote(), gpu=False, pack=members)
             log.info("re-attached to a pack of %d jobs (%s)", len(members), name)
 
     # -- main loop -------------------------------------------------------------------------------
@@ -266,16 +282,21 @@ class Scheduler:
         gpus_busy = sum(1 for r in self.running.values() if r.gpu)
         use_gpu = rec.device == "cuda" or (rec.device == "auto" and self._gpus - gpus_busy >= 1)
         if rec.device == "cuda" and self._gpus < 1 and not self.settings.autoscale_headroom:
-            if self.store.finish(job_id, attempt, JobState.FAILED,
-                                 error="device: cuda was asked for but the cluster has no GPU"):
+            if self.store.finish(
+                job_id, attempt, JobState.FAILED, error="device: cuda was asked for but the cluster has no GPU"
+            ):
                 self._failed("error")
             log.warning("job %s: cuda asked for, the cluster has no GPU", job_id, extra={"job_id": job_id})
             return
         shares = _workers(rec.spec)
         if shares > 1 and shares * self.settings.job_cpus > self._cpus and not self.settings.autoscale_headroom:
-            if self.store.finish(job_id, attempt, JobState.FAILED,
-                                 error=f"workers: {shares} needs {shares * self.settings.job_cpus:g} CPUs "
-                                       f"(BEAMTRACK_JOB_CPUS each), the cluster has {self._cpus:g}"):
+            if self.store.finish(
+                job_id,
+                attempt,
+                JobState.FAILED,
+                error=f"workers: {shares} needs {shares * self.settings.job_cpus:g} CPUs "
+                f"(BEAMTRACK_JOB_CPUS each), the cluster has {self._cpus:g}",
+            ):
                 self._failed("error")
             return
         kind = "cuda" if use_gpu else (None if rec.device == "auto" else rec.device)
@@ -284,23 +305,36 @@ class Scheduler:
         if rec.pack_key and self.settings.pack_size > 1:
             pack = [(job_id, attempt), *self.store.claim_pack(rec, limit=self.settings.pack_size - 1, name=name)]
         try:
-            actor = (self._pack_cls if pack else self._actor_cls).options(
-                name=name, namespace=NAMESPACE,
-                lifetime="detached", num_cpus=self.settings.job_cpus, num_gpus=1 if use_gpu else 0,
-                max_restarts=0,
-            ).remote(self.redis_url, self.store.prefix, str(self.settings.artifacts),
-                     self.settings.hook_limits, self.settings.job_limits, self.transfer)
+            actor = (
+                (self._pack_cls if pack else self._actor_cls)
+                .options(
+                    name=name,
+                    namespace=NAMESPACE,
+                    lifetime="detached",
+                    num_cpus=self.settings.job_cpus,
+                    num_gpus=1 if use_gpu else 0,
+                    max_restarts=0,
+                )
+                .remote(
+                    self.redis_url,
+                    self.store.prefix,
+                    str(self.settings.artifacts),
+                    self.settings.hook_limits,
+                    self.settings.job_limits,
+                    self.transfer,
+                )
+            )
             if pack:
                 ref = actor.run_pack.remote(pack, kind)  # type: ignore[attr-defined,union-attr]  # a Ray actor handle
             else:
                 ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined,union-attr]  # a Ray actor handle
         except RayError as exc:
             for member, member_attempt in pack or [(job_id, attempt)]:
-                out = self.store.requeue(member, member_attempt, f"could not start a worker: {exc}",
-                                         max_attempts=self.settings.max_attempts)
+                out = self.store.requeue(
+                    member, member_attempt, f"could not start a worker: {exc}", max_attempts=self.settings.max_attempts
+                )
                 self._requeued(member, out)
-                log.warning("job %s: could not start a worker: %s; now %s", member, exc, out,
-                            extra={"job_id": member})
+                log.warning("job %s: could not start a worker: %s; now %s", member, exc, out, extra={"job_id": member})
             return
         self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack, slots=shares)
         self._observe_wait(job_id, rec.created_at)
@@ -309,8 +343,13 @@ class Scheduler:
                 self._observe_wait(member, self.store.get(member).created_at)
             except Exception:  # noqa: BLE001 - metrics only
                 pass
-        log.info("job %s attempt %d: worker started%s", job_id, attempt,
-                 f" (a pack of {len(pack)})" if pack else "", extra={"job_id": job_id})
+        log.info(
+            "job %s attempt %d: worker started%s",
+            job_id,
+            attempt,
+            f" (a pack of {len(pack)})" if pack else "",
+            extra={"job_id": job_id},
+        )
 
     def _reap(self, run: Running, ref: Any) -> None:
         """Record how the job's worker ended, then forget it. The store write comes first: if
@@ -324,42 +363,52 @@ class Scheduler:
             for job_id, attempt in run.members:
                 if killed_for_memory(exc):
                     # a rerun would be killed again: fail it, naming the cause
-                    if self.store.finish(job_id, attempt, JobState.FAILED,
-                                         error="out of memory: the worker was killed for memory "
-                                               f"({type(exc).__name__})"):
+                    if self.store.finish(
+                        job_id,
+                        attempt,
+                        JobState.FAILED,
+                        error=f"out of memory: the worker was killed for memory ({type(exc).__name__})",
+                    ):
                         self._failed("out_of_memory")
-                    log.warning("job %s attempt %d: killed for memory", job_id, attempt,
-                                extra={"job_id": job_id})
+                    log.warning("job %s attempt %d: killed for memory", job_id, attempt, extra={"job_id": job_id})
                 else:
                     reason = f"worker lost: {type(exc).__name__}"
-                    out = self.store.requeue(job_id, attempt, reason,
-                                             max_attempts=self.settings.max_attempts)
+                    out = self.store.requeue(job_id, attempt, reason, max_attempts=self.settings.max_attempts)
                     self._requeued(job_id, out)
-                    log.warning("job %s attempt %d: %s; now %s", job_id, attempt, reason, out,
-                                extra={"job_id": job_id})
+                    log.warning("job %s attempt %d: %s; now %s", job_id, attempt, reason, out, extra={"job_id": job_id})
         except (RayError, GetTimeoutError) as exc:
             cause = getattr(exc, "cause", None)
             for job_id, attempt in run.members:
                 if isinstance(exc, OutOfMemoryError):
-                    if self.store.finish(job_id, attempt, JobState.FAILED,
-                                         error=f"out of memory: {_first_line(exc)}"):
+                    if self.store.finish(job_id, attempt, JobState.FAILED, error=f"out of memory: {_first_line(exc)}"):
                         self._failed("out_of_memory")
                 elif isinstance(cause, ShardLost):
                     # an actor holding a share of the job's beam died: run it again, as for a lost worker
-                    out = self.store.requeue(job_id, attempt, f"worker lost: {cause}",
-                                             max_attempts=self.settings.max_attempts)
+                    out = self.store.requeue(
+                        job_id, attempt, f"worker lost: {cause}", max_attempts=self.settings.max_attempts
+                    )
                     self._requeued(job_id, out)
                 elif isinstance(cause, Unavailable):
                     # the worker could not reach the store for minutes: run it again
-                    out = self.store.requeue(job_id, attempt, f"job store unreachable: {cause}",
-                                             max_attempts=self.settings.max_attempts)
+                    out = self.store.requeue(
+                        job_id, attempt, f"job store unreachable: {cause}", max_attempts=self.settings.max_attempts
+                    )
                     self._requeued(job_id, out)
                 else:
-                    if self.store.finish(job_id, attempt, JobState.FAILED,
-                                         error=f"worker error: {type(exc).__name__}: {_first_line(exc)}"):
+                    if self.store.finish(
+                        job_id,
+                        attempt,
+                        JobState.FAILED,
+                        error=f"worker error: {type(exc).__name__}: {_first_line(exc)}",
+                    ):
                         self._failed("error")
-                log.warning("job %s attempt %d: worker ended with %s", job_id, attempt,
-                            type(exc).__name__, extra={"job_id": job_id})
+                log.warning(
+                    "job %s attempt %d: worker ended with %s",
+                    job_id,
+                    attempt,
+                    type(exc).__name__,
+                    extra={"job_id": job_id},
+                )
         del self.running[run.job_id]
         try:
             ray.kill(run.actor, no_restart=True)
@@ -369,8 +418,7 @@ class Scheduler:
             try:
                 pull(self.store, job_id, Path(self.settings.artifacts))
             except Exception:  # noqa: BLE001 - the upload stays; the first artifact request pulls it
-                log.exception("job %s: could not pull its uploaded artifacts", job_id,
-                              extra={"job_id": job_id})
+                log.exception("job %s: could not pull its uploaded artifacts", job_id, extra={"job_id": job_id})
 
     def _cancel_waiting(self) -> None:
         """End cancelled jobs whose worker never started (an actor waiting for a node the
@@ -383,21 +431,25 @@ class Scheduler:
                 except RayError:
                     pass
                 self.store.record_disk(run.job_id, rec.owner, 0)
-                self.store.finish(run.job_id, run.attempt, JobState.CANCELLED,
-                                  result={"steps": 0})
+                self.store.finish(run.job_id, run.attempt, JobState.CANCELLED, result={"steps": 0})
                 del self.running[run.job_id]
 
     def _enforce_wall_time(self, now: float) -> None:
         """Kill the worker of a job that ran past its wall-clock limit and did not stop."""
         limit = self.settings.job_wall_s + WALL_GRACE_S
         for run in [r for r in self.running.values() if now - r.started > limit]:
-            log.warning("job %s: past its wall-clock limit; killing its worker", run.job_id,
-                        extra={"job_id": run.job_id})
+            log.warning(
+                "job %s: past its wall-clock limit; killing its worker", run.job_id, extra={"job_id": run.job_id}
+            )
             for job_id, attempt in run.members:
-                if self.store.finish(job_id, attempt, JobState.FAILED,
-                                     error=f"wall-clock limit: the job ran past its limit of "
-                                           f"{self.settings.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S) "
-                                           "and did not stop; its worker was killed"):
+                if self.store.finish(
+                    job_id,
+                    attempt,
+                    JobState.FAILED,
+                    error=f"wall-clock limit: the job ran past its limit of "
+                    f"{self.settings.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S) "
+                    "and did not stop; its worker was killed",
+                ):
                     self._failed("wall_clock")
             del self.running[run.job_id]
             try:
@@ -410,8 +462,7 @@ class Scheduler:
         now = time.time() if now is None else now
         s = self.settings
         swept = []
-        for job_id in self.store.expired(ok_before=now - s.artifact_ttl_s,
-                                         bad_before=now - s.failed_artifact_ttl_s):
+        for job_id in self.store.expired(ok_before=now - s.artifact_ttl_s, bad_before=now - s.failed_artifact_ttl_s):
             if not job_id.isalnum():
                 continue
             shutil.rmtree(Path(s.artifacts) / job_id, ignore_errors=True)

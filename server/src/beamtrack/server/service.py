@@ -85,7 +85,12 @@ class JobService:
 
     # -- operations ----------------------------------------------------------------------------
     def submit(
-        self, who: Principal, spec: Any, *, priority: int = 0, device: str = "auto",
+        self,
+        who: Principal,
+        spec: Any,
+        *,
+        priority: int = 0,
+        device: str = "auto",
         hook_module: str | None = None,
     ) -> JobRecord:
         """Validate and queue a job. ``spec`` is a dict or JSON text of a JobSpec. A job whose
@@ -95,8 +100,9 @@ class JobService:
         try:
             job_spec = load_spec(spec)
         except SpecError as exc:
-            details = [{"loc": f"spec.{e['loc']}" if e["loc"] != "(root)" else "spec",
-                        "msg": e["msg"]} for e in exc.errors]
+            details = [
+                {"loc": f"spec.{e['loc']}" if e["loc"] != "(root)" else "spec", "msg": e["msg"]} for e in exc.errors
+            ]
             raise InvalidArgument(
                 "invalid job spec: " + "; ".join(f"{d['loc']}: {d['msg']}" for d in details),
                 details=details,
@@ -112,17 +118,25 @@ class JobService:
             hit = self.store.cache_lookup(who.user, [key]).get(key)
             if hit is not None:
                 (job_id,) = self.store.submit_jobs(
-                    owner=who.user, priority=priority, device=device,
-                    jobs=[NewJob(job_spec.name, spec_json, hook_module or "", cache_key=key, cached=hit)])
+                    owner=who.user,
+                    priority=priority,
+                    device=device,
+                    jobs=[NewJob(job_spec.name, spec_json, hook_module or "", cache_key=key, cached=hit)],
+                )
                 return self.store.get(job_id)
-        rec = self.store.submit(owner=who.user, name=job_spec.name, spec_json=spec_json,
-                                priority=priority, device=device, hook_module=hook_module or "",
-                                disk_estimate=int(est.disk.amount))
+        rec = self.store.submit(
+            owner=who.user,
+            name=job_spec.name,
+            spec_json=spec_json,
+            priority=priority,
+            device=device,
+            hook_module=hook_module or "",
+            disk_estimate=int(est.disk.amount),
+        )
         self.store.cache_add(who.user, key, rec.id)
         return rec
 
-    def _check_options(self, who: Principal, *, priority: int, device: str,
-                       hook_module: str | None) -> None:
+    def _check_options(self, who: Principal, *, priority: int, device: str, hook_module: str | None) -> None:
         """InvalidArgument / PermissionDenied naming the submit option that is refused."""
         if hook_module:
             _check_hook_module(hook_module, enabled=self.settings.hook_sandbox)
@@ -130,8 +144,10 @@ class JobService:
             msg = f"must be between {PRIORITY_MIN} and {PRIORITY_MAX}"
             raise InvalidArgument(f"priority: {msg}", details=[{"loc": "priority", "msg": msg}])
         if priority > self.settings.user_priority_max and not who.admin:
-            msg = (f"priority {priority} is above {self.settings.user_priority_max}, the highest a "
-                   "non-admin token may ask for (BEAMTRACK_USER_PRIORITY_MAX)")
+            msg = (
+                f"priority {priority} is above {self.settings.user_priority_max}, the highest a "
+                "non-admin token may ask for (BEAMTRACK_USER_PRIORITY_MAX)"
+            )
             raise PermissionDenied(f"priority: {msg}", details=[{"loc": "priority", "msg": msg}])
         device = device or "auto"
         if device not in DEVICES:
@@ -150,17 +166,32 @@ class JobService:
             (est.disk, s.job_disk_mb * 2**20, "output", "the per-job disk limit", "JOB_DISK_MB"),
         ]
         if s.artifact_transfer == "always":  # every job's files will travel through Redis
-            checks.append((est.disk, s.artifact_upload_max_mb * 2**20, "output",
-                           "the limit of an upload through the job store", "ARTIFACT_UPLOAD_MAX_MB"))
+            checks.append(
+                (
+                    est.disk,
+                    s.artifact_upload_max_mb * 2**20,
+                    "output",
+                    "the limit of an upload through the job store",
+                    "ARTIFACT_UPLOAD_MAX_MB",
+                )
+            )
         for cost, limit, what, name, env in checks:
             if cost.amount > limit:
-                over.append({"loc": f"spec.{cost.loc}",
-                             "msg": f"{cost.why} need about {mib(cost.amount)} of {what}, over "
-                                    f"{name} of {mib(limit)} (BEAMTRACK_{env})"})
+                over.append(
+                    {
+                        "loc": f"spec.{cost.loc}",
+                        "msg": f"{cost.why} need about {mib(cost.amount)} of {what}, over "
+                        f"{name} of {mib(limit)} (BEAMTRACK_{env})",
+                    }
+                )
         if est.time_s.amount > s.job_wall_s:
-            over.append({"loc": f"spec.{est.time_s.loc}",
-                         "msg": f"{est.time_s.why} take at least {est.time_s.amount:,.0f} s, over the "
-                                f"per-job wall-clock limit of {s.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S)"})
+            over.append(
+                {
+                    "loc": f"spec.{est.time_s.loc}",
+                    "msg": f"{est.time_s.why} take at least {est.time_s.amount:,.0f} s, over the "
+                    f"per-job wall-clock limit of {s.job_wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S)",
+                }
+            )
         if not over and quota:
             problem = self._quota_problem(who, est.disk.amount, est.disk.why)
             if problem:
@@ -178,8 +209,10 @@ class JobService:
         quota = self.settings.user_disk_mb * 2**20
         if used + amount <= quota:
             return ""
-        return (f"{why} need about {mib(amount)} of output; user {who.user} already holds "
-                f"{mib(used)} of a disk quota of {mib(quota)} (BEAMTRACK_USER_DISK_MB)")
+        return (
+            f"{why} need about {mib(amount)} of output; user {who.user} already holds "
+            f"{mib(used)} of a disk quota of {mib(quota)} (BEAMTRACK_USER_DISK_MB)"
+        )
 
     def get(self, who: Principal, job_id: str) -> JobRecord:
         """The job, if the caller may see it (else NotFound, as for an unknown id)."""
@@ -191,7 +224,11 @@ class JobService:
         return rec
 
     def list_jobs(
-        self, who: Principal, *, state: str | None = None, limit: int = 50,
+        self,
+        who: Principal,
+        *,
+        state: str | None = None,
+        limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[builtins.list[JobRecord], str | None]:
         """A page of the caller's jobs (all jobs for an admin), newest first."""
@@ -204,8 +241,9 @@ class JobService:
         seq: int | None = None
         if cursor:
             if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-                raise InvalidArgument("cursor: not a cursor returned by this API",
-                                      details=[{"loc": "cursor", "msg": "invalid cursor"}])
+                raise InvalidArgument(
+                    "cursor: not a cursor returned by this API", details=[{"loc": "cursor", "msg": "invalid cursor"}]
+                )
             seq = int(cursor)
         owner = None if who.admin else who.user
         recs, nxt = self.store.list_jobs(owner=owner, state=state, limit=limit, cursor=seq)
@@ -218,15 +256,19 @@ class JobService:
         return self.store.get(job_id)
 
     def events(
-        self, who: Principal, job_id: str, after: str | None = None,
+        self,
+        who: Principal,
+        job_id: str,
+        after: str | None = None,
     ) -> Iterator[builtins.list[StreamEvent]]:
         """Batches of the job's events after cursor ``after`` until its result (an empty batch
         is a keep-alive tick)."""
         self.get(who, job_id)
         cursor = after or "0-0"
         if not _valid_stream_id(cursor):
-            raise InvalidArgument("after: not an event id returned by this API",
-                                  details=[{"loc": "after", "msg": "invalid event id"}])
+            raise InvalidArgument(
+                "after: not an event id returned by this API", details=[{"loc": "after", "msg": "invalid event id"}]
+            )
         return self.store.follow(job_id, cursor, block_ms=self.settings.stream_block_ms)
 
     def diagnostics(self, who: Principal, job_id: str) -> builtins.list[dict[str, float]]:
@@ -252,8 +294,9 @@ class JobService:
         root = self.job_dir(rec.cached_from or job_id)
         if not root.is_dir():
             return []
-        return [{"name": str(p.relative_to(root)), "size": p.stat().st_size}
-                for p in sorted(root.rglob("*")) if p.is_file()]
+        return [
+            {"name": str(p.relative_to(root)), "size": p.stat().st_size} for p in sorted(root.rglob("*")) if p.is_file()
+        ]
 
     def artifact_path(self, who: Principal, job_id: str, name: str) -> Path:
         """Absolute path of one artifact; NotFound for anything outside the job's directory."""
@@ -268,7 +311,12 @@ class JobService:
 
     # -- scans -----------------------------------------------------------------------------------
     def submit_scan(
-        self, who: Principal, scan: Any, *, priority: int = 0, device: str = "auto",
+        self,
+        who: Principal,
+        scan: Any,
+        *,
+        priority: int = 0,
+        device: str = "auto",
         hook_module: str | None = None,
     ) -> dict[str, Any]:
         """Validate a ScanSpec, expand it and queue every variant as a job of the new scan (all
@@ -281,8 +329,10 @@ class JobService:
             scan_spec = parse_scan(scan)
             variants = expand(scan_spec, max_variants=self.settings.max_scan_variants)
         except SpecError as exc:
-            details = [{"loc": "scan" if e["loc"] in ("(root)", "(scan)") else f"scan.{e['loc']}",
-                        "msg": e["msg"]} for e in exc.errors]
+            details = [
+                {"loc": "scan" if e["loc"] in ("(root)", "(scan)") else f"scan.{e['loc']}", "msg": e["msg"]}
+                for e in exc.errors
+            ]
             raise InvalidArgument(
                 "invalid scan: " + "; ".join(f"{d['loc']}: {d['msg']}" for d in details),
                 details=details,
@@ -293,19 +343,31 @@ class JobService:
             try:
                 est = self._check_limits(who, spec, quota=False)
             except InvalidArgument as exc:
-                over.extend({"loc": f"scan.variants[{i}].{d['loc'].removeprefix('spec.')}",
-                             "msg": d["msg"]} for d in exc.details)
+                over.extend(
+                    {"loc": f"scan.variants[{i}].{d['loc'].removeprefix('spec.')}", "msg": d["msg"]}
+                    for d in exc.details
+                )
                 if len(over) >= MAX_SCAN_ERRORS:
                     break
                 continue
             spec_json = spec.model_dump_json()
-            jobs.append(NewJob(spec.name, spec_json, hook_module or "", int(est.disk.amount),
-                               cache_key(spec_json, hook_module=hook_module or "", device=device),
-                               i, values, pack_key=pack_key(spec, hook_module=hook_module or "")))
+            jobs.append(
+                NewJob(
+                    spec.name,
+                    spec_json,
+                    hook_module or "",
+                    int(est.disk.amount),
+                    cache_key(spec_json, hook_module=hook_module or "", device=device),
+                    i,
+                    values,
+                    pack_key=pack_key(spec, hook_module=hook_module or ""),
+                )
+            )
         if over:
             raise InvalidArgument(
-                "scan variants over their resource limits: "
-                + "; ".join(f"{d['loc']}: {d['msg']}" for d in over), details=over)
+                "scan variants over their resource limits: " + "; ".join(f"{d['loc']}: {d['msg']}" for d in over),
+                details=over,
+            )
         if self.settings.result_cache and scan_spec.use_cache:
             hits = self.store.cache_lookup(who.user, [j.cache_key for j in jobs])
             for job in jobs:
@@ -315,10 +377,19 @@ class JobService:
         if problem:
             raise InvalidArgument(f"scan: {problem}", details=[{"loc": "scan", "msg": problem}])
         scan_id = uuid.uuid4().hex
-        self.store.submit_jobs(owner=who.user, jobs=jobs, priority=priority, device=device, scan={
-            "id": scan_id, "name": scan_spec.name or scan_spec.base.name,
-            "spec": scan_spec.model_dump_json(), "paths": scan_spec.paths(),
-            "columns": scan_spec.columns})
+        self.store.submit_jobs(
+            owner=who.user,
+            jobs=jobs,
+            priority=priority,
+            device=device,
+            scan={
+                "id": scan_id,
+                "name": scan_spec.name or scan_spec.base.name,
+                "spec": scan_spec.model_dump_json(),
+                "paths": scan_spec.paths(),
+                "columns": scan_spec.columns,
+            },
+        )
         return self.get_scan(who, scan_id)
 
     def _scan(self, who: Principal, scan_id: str) -> ScanRecord:
@@ -334,8 +405,9 @@ class JobService:
         rec = self._scan(who, scan_id)
         return scan_public(rec, self.store.scan_counts(scan_id))
 
-    def list_scans(self, who: Principal, *, limit: int = 50, cursor: str | None = None
-                   ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+    def list_scans(
+        self, who: Principal, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """A page of the caller's scans (all for an admin), newest first."""
         if not 1 <= limit <= MAX_PAGE:
             msg = f"must be between 1 and {MAX_PAGE}"
@@ -343,12 +415,12 @@ class JobService:
         seq: int | None = None
         if cursor:
             if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-                raise InvalidArgument("cursor: not a cursor returned by this API",
-                                      details=[{"loc": "cursor", "msg": "invalid cursor"}])
+                raise InvalidArgument(
+                    "cursor: not a cursor returned by this API", details=[{"loc": "cursor", "msg": "invalid cursor"}]
+                )
             seq = int(cursor)
         recs, nxt = self.store.list_scans(owner=None if who.admin else who.user, limit=limit, cursor=seq)
-        return ([scan_public(r, self.store.scan_counts(r.id)) for r in recs],
-                str(nxt) if nxt is not None else None)
+        return ([scan_public(r, self.store.scan_counts(r.id)) for r in recs], str(nxt) if nxt is not None else None)
 
     def cancel_scan(self, who: Principal, scan_id: str) -> dict[str, Any]:
         """Cancel every unfinished variant (queued at once, running asked to stop); finished
@@ -357,16 +429,16 @@ class JobService:
         self.store.cancel_scan(scan_id)
         return self.get_scan(who, scan_id)
 
-    def scan_results(self, who: Principal, scan_id: str
-                     ) -> tuple[builtins.list[str], builtins.list[dict[str, Any]]]:
+    def scan_results(self, who: Principal, scan_id: str) -> tuple[builtins.list[str], builtins.list[dict[str, Any]]]:
         """The scan's table: its columns, and one row per variant (variant, job_id, state,
         cached_from, the parameter values by path, then the chosen columns of the last
         diagnostics row of each succeeded variant; None where a variant has no such value)."""
         rec = self._scan(who, scan_id)
         jobs = self.store.jobs(self.store.scan_job_ids(scan_id))
         done = [j for j in jobs if j.state is JobState.SUCCEEDED]
-        last = dict(zip((j.id for j in done),
-                        self.store.last_diagnostics([j.cached_from or j.id for j in done]), strict=True))
+        last = dict(
+            zip((j.id for j in done), self.store.last_diagnostics([j.cached_from or j.id for j in done]), strict=True)
+        )
         diag_cols = list(rec.columns or [])
         if rec.columns is None:
             for last_row in last.values():
@@ -374,8 +446,12 @@ class JobService:
         columns = [*SCAN_ROW_COLUMNS, *rec.paths, *(c for c in diag_cols if c not in rec.paths)]
         rows = []
         for j in jobs:
-            row: dict[str, Any] = {"variant": j.variant, "job_id": j.id, "state": j.state.value,
-                                   "cached_from": j.cached_from or None}
+            row: dict[str, Any] = {
+                "variant": j.variant,
+                "job_id": j.id,
+                "state": j.state.value,
+                "cached_from": j.cached_from or None,
+            }
             row.update({p: j.values.get(p) for p in rec.paths})
             diag = last.get(j.id) or {}
             row.update({c: diag.get(c) for c in diag_cols if c not in rec.paths})
@@ -392,14 +468,13 @@ def _check_hook_module(source: str, *, enabled: bool) -> None:
         raise InvalidArgument(msg, details=[{"loc": "hook_module", "msg": msg}])
     problem = hook_module_problem(source)
     if problem:
-        raise InvalidArgument(f"hook_module: {problem}",
-                              details=[{"loc": "hook_module", "msg": problem}])
+        raise InvalidArgument(f"hook_module: {problem}", details=[{"loc": "hook_module", "msg": problem}])
 
 
 def _valid_stream_id(cursor: str) -> bool:
     """A Redis stream entry id ``ms[-seq]``, both parts unsigned 64-bit (what Redis accepts)."""
     ms, dash, seq = cursor.partition("-")
-    return (_u64(ms) and (not dash or _u64(seq)))
+    return _u64(ms) and (not dash or _u64(seq))
 
 
 def _u64(text: str) -> bool:
@@ -410,14 +485,29 @@ def job_public(rec: JobRecord) -> dict[str, Any]:
     """The public form of a job (``beamtrack.spec.contract.JobPublic``) as JSON-ready data: REST
     bodies, the CLI, and (through ``beamtrack.spec.v1.convert``) gRPC."""
     return JobPublic(
-        id=rec.id, owner=rec.owner, name=rec.name, state=rec.state.value, priority=rec.priority,
+        id=rec.id,
+        owner=rec.owner,
+        name=rec.name,
+        state=rec.state.value,
+        priority=rec.priority,
         device=rec.device,
-        progress=Progress(step=rec.step, total_steps=rec.total_steps,
-                          fraction=(rec.step / rec.total_steps) if rec.total_steps else 0.0),
-        created_at=rec.created_at, started_at=rec.started_at, finished_at=rec.finished_at,
-        attempts=rec.attempts, error=rec.error or None, cancel_requested=rec.cancel_requested,
-        result=rec.result or None, artifacts_expired=rec.artifacts_expired, scan_id=rec.scan_id or None,
-        variant=rec.variant, values=rec.values or None, cached_from=rec.cached_from or None,
+        progress=Progress(
+            step=rec.step,
+            total_steps=rec.total_steps,
+            fraction=(rec.step / rec.total_steps) if rec.total_steps else 0.0,
+        ),
+        created_at=rec.created_at,
+        started_at=rec.started_at,
+        finished_at=rec.finished_at,
+        attempts=rec.attempts,
+        error=rec.error or None,
+        cancel_requested=rec.cancel_requested,
+        result=rec.result or None,
+        artifacts_expired=rec.artifacts_expired,
+        scan_id=rec.scan_id or None,
+        variant=rec.variant,
+        values=rec.values or None,
+        cached_from=rec.cached_from or None,
     ).model_dump()
 
 

@@ -130,14 +130,17 @@ class Settings(BaseSettings):
     @property
     def hook_limits(self) -> dict[str, float]:
         """The fields of beamtrack.workers.sandbox.supervisor.SandboxLimits these settings set."""
-        return {"cpu_s": self.hook_cpu_s, "wall_s": self.hook_wall_s,
-                "memory_mb": self.hook_memory_mb, "fsize_mb": self.hook_fsize_mb}
+        return {
+            "cpu_s": self.hook_cpu_s,
+            "wall_s": self.hook_wall_s,
+            "memory_mb": self.hook_memory_mb,
+            "fsize_mb": self.hook_fsize_mb,
+        }
 
     @property
     def job_limits(self) -> dict[str, float]:
         """The limits a worker enforces while a job runs (beamtrack.workers.runner.JobLimits)."""
-        return {"memory_mb": self.job_memory_mb, "disk_mb": self.job_disk_mb,
-                "wall_s": self.job_wall_s}
+        return {"memory_mb": self.job_memory_mb, "disk_mb": self.job_disk_mb, "wall_s": self.job_wall_s}
 
     @property
     def artifacts(self) -> Path:

@@ -97,15 +97,15 @@ class StreamHub:
             raise NotFound(f"job {job_id!r} not found")
         cursor = after or "0-0"
         if not _valid_stream_id(cursor):
-            raise InvalidArgument("after: not an event id returned by this API",
-                                  details=[{"loc": "after", "msg": "invalid event id"}])
+            raise InvalidArgument(
+                "after: not an event id returned by this API", details=[{"loc": "after", "msg": "invalid event id"}]
+            )
         (owner,) = await self.streams.job_fields(job_id, "owner")
         if owner is None or (not who.admin and owner != who.user):
             raise NotFound(f"job {job_id} not found")
         held = self.per_user.get(who.user, 0)
         if held >= self.max_per_user:
-            msg = (f"{held} streams open; at most {self.max_per_user} per user "
-                   "(BEAMTRACK_MAX_STREAMS_PER_USER)")
+            msg = f"{held} streams open; at most {self.max_per_user} per user (BEAMTRACK_MAX_STREAMS_PER_USER)"
             raise ResourceExhausted(f"streams: {msg}", details=[{"loc": "streams", "msg": msg}])
         self.per_user[who.user] = held + 1
         self._watch.setdefault(job_id, _Watch()).refs += 1
@@ -168,8 +168,7 @@ class StreamHub:
             self._changed.clear()
             self._blocked, self._wake_sent = True, False
             try:
-                newest, self._wake_cursor = await self.streams.wait(
-                    cursors, self._wake_cursor, block_ms=self.block_ms)
+                newest, self._wake_cursor = await self.streams.wait(cursors, self._wake_cursor, block_ms=self.block_ms)
             except ServiceError as exc:
                 log.warning("stream hub: %s", exc.message)
                 # subscribers re-read on their own (and see the outage) while this retries

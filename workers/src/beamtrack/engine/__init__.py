@@ -1,6 +1,6 @@
 """beamtrack.engine: ImpactX-compatible beam tracking on compiled C kernels.
 
-    from beamtrack.engine import Simulation, elements, distribution
+from beamtrack.engine import Simulation, elements, distribution
 """
 
 import os

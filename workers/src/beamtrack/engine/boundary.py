@@ -22,7 +22,9 @@ def check_particle_bc(bc: str, bucket_length: float) -> None:
     if bc not in PARTICLE_BCS:
         raise ValueError(f"particle_bc must be one of {', '.join(PARTICLE_BCS)}, not {bc!r}")
     if bc != "open" and not bucket_length > 0.0:
-        raise ValueError(f"particle_bc = {bc!r} needs a bucket length > 0 [m] (set_bucket_length), not {bucket_length!r}")
+        raise ValueError(
+            f"particle_bc = {bc!r} needs a bucket length > 0 [m] (set_bucket_length), not {bucket_length!r}"
+        )
 
 
 def apply_particle_bc(beam: Any, ref: Any, bc: str, bucket_length: float) -> None:

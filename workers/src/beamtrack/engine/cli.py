@@ -34,7 +34,9 @@ def run(
     spec_file: Annotated[Path, typer.Argument(help="JobSpec JSON file (shared/spec/README.md)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory (diags/ is written inside)")] = Path("out"),
     kind: Annotated[str | None, typer.Option(help="kernel kind: serial, openmp or cuda (default: auto)")] = None,
-    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: on a terminal)")] = None,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: on a terminal)")
+    ] = None,
 ) -> None:
     """Track the beam of SPEC_FILE through its lattice; write openPMD and reduced diagnostics to OUT/diags."""
     from beamtrack.engine import HookError, Simulation, TrackingCancelled
@@ -63,8 +65,13 @@ def run(
     if show:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn(f"[bold]{spec.name}"), BarColumn(), TextColumn("step {task.completed}/{task.total}"),
-                       TimeRemainingColumn(), transient=True)
+        bar = Progress(
+            TextColumn(f"[bold]{spec.name}"),
+            BarColumn(),
+            TextColumn("step {task.completed}/{task.total}"),
+            TimeRemainingColumn(),
+            transient=True,
+        )
         task = bar.add_task("track", total=sim.total_steps)
         sim.progress_listeners.append(lambda step, total: bar.update(task, completed=step))
         bar.start()

@@ -37,8 +37,9 @@ class Lattice(list[Element]):
         """Total length of one period [m]."""
         return float(sum(el.ds for el in self))
 
-    def twiss(self, init: TwissInit | dict[str, float] | None = None, reference: RefPart | None = None,
-              **kwargs: Any) -> TwissTable:
+    def twiss(
+        self, init: TwissInit | dict[str, float] | None = None, reference: RefPart | None = None, **kwargs: Any
+    ) -> TwissTable:
         """Twiss functions along this lattice (``beamtrack.engine.optics.twiss``): periodic with
         ``init=None`` (tunes, chromaticity, momentum compaction), else from the initial conditions
         ``init`` (betx, alfx, bety, alfy, dx, dpx, ...) of a transfer line. The reference particle is
@@ -59,7 +60,7 @@ class Lattice(list[Element]):
         """
         from .simulation import Simulation
 
-        ref = (self._sim.reference if self._sim is not None else None)
+        ref = self._sim.reference if self._sim is not None else None
         sim = Simulation(kind=kind, diagnostics=False)
         if ref is not None:
             sim.reference = ref.copy()

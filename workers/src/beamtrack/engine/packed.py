@@ -42,11 +42,26 @@ def pack_signature(sim: Simulation) -> tuple[Any, ...] | None:
     for el in sim.lattice:
         if isinstance(el, Programmable):
             return None
-        line.append((type(el).__name__, el.kernel.name if el.kernel is not None else None, el.nslice,
-                     isinstance(el, BeamMonitor)))
-    return (tuple(line), sim.beam.size, sim.periods, sim.tracking_step, sim.kind, sim.nthreads,
-            sim.diagnostics, sim.slice_step_diagnostics, sim.compose_linear,
-            tuple(sorted(sim.kernel_config().items())))
+        line.append(
+            (
+                type(el).__name__,
+                el.kernel.name if el.kernel is not None else None,
+                el.nslice,
+                isinstance(el, BeamMonitor),
+            )
+        )
+    return (
+        tuple(line),
+        sim.beam.size,
+        sim.periods,
+        sim.tracking_step,
+        sim.kind,
+        sim.nthreads,
+        sim.diagnostics,
+        sim.slice_step_diagnostics,
+        sim.compose_linear,
+        tuple(sorted(sim.kernel_config().items())),
+    )
 
 
 def _noop_ops(n: int) -> np.ndarray:
@@ -67,8 +82,10 @@ class PackedRun:
             raise PackError("variant 0 cannot be packed (space charge, hooks or Programmable elements)")
         for v, sim in enumerate(self.sims[1:], 1):
             if pack_signature(sim) != sig:
-                raise PackError(f"variant {v} does not share variant 0's lattice structure, particle count, "
-                                "periods, kernel kind or diagnostics settings")
+                raise PackError(
+                    f"variant {v} does not share variant 0's lattice structure, particle count, "
+                    "periods, kernel kind or diagnostics settings"
+                )
         self.trackers = [Tracker(sim) for sim in self.sims]
         self.kernel = self.trackers[0].kernel
         if any(t.kernel is not self.kernel for t in self.trackers):

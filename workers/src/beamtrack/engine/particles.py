@@ -19,8 +19,13 @@ from . import constants
 #: Rows of the float64 block, in order; ImpactX's names for the public views.
 REAL_ROWS = ("x", "y", "t", "px", "py", "pt", "weight")
 IMPACTX_NAMES = {
-    "x": "position_x", "y": "position_y", "t": "position_t",
-    "px": "momentum_x", "py": "momentum_y", "pt": "momentum_t", "weight": "weighting",
+    "x": "position_x",
+    "y": "position_y",
+    "t": "position_t",
+    "px": "momentum_x",
+    "py": "momentum_y",
+    "pt": "momentum_t",
+    "weight": "weighting",
 }
 #: Rows 7..9 of a beam with spin, and ImpactX's names for them
 SPIN_ROWS = ("sx", "sy", "sz")
@@ -99,8 +104,20 @@ class ParticleContainer:
         return out
 
     # --- filling ------------------------------------------------------------------------------
-    def add_n_particles(self, x: Any, y: Any, t: Any, px: Any, py: Any, pt: Any, qm: float, bunch_charge: float,
-                        sx: Any = None, sy: Any = None, sz: Any = None) -> None:
+    def add_n_particles(
+        self,
+        x: Any,
+        y: Any,
+        t: Any,
+        px: Any,
+        py: Any,
+        pt: Any,
+        qm: float,
+        bunch_charge: float,
+        sx: Any = None,
+        sy: Any = None,
+        sz: Any = None,
+    ) -> None:
         """Append particles from arrays (ImpactX signature).
 
         qm: charge/mass [C/kg]; bunch_charge: charge [C] of the particles added (|q| sets weights);

@@ -28,12 +28,29 @@ _FAMILIES: dict[str, tuple[str, float]] = {
     "other": ("0.5", 0.3),
 }
 _TYPE_FAMILY = {
-    "Quad": "quad", "ChrQuad": "quad", "SoftQuadrupole": "quad", "ConstF": "quad",
-    "Sbend": "bend", "ExactSbend": "bend", "CFbend": "bend", "ThinDipole": "bend", "DipEdge": "bend",
-    "Multipole": "multipole", "NonlinearLens": "multipole", "Kicker": "multipole",
-    "RFCavity": "rf", "ShortRF": "rf", "Buncher": "rf",
-    "Sol": "solenoid", "SoftSolenoid": "solenoid",
-    "Drift": "", "ChrDrift": "", "ExactDrift": "", "Marker": "", "PRot": "", "PlaneXYRot": "",
+    "Quad": "quad",
+    "ChrQuad": "quad",
+    "SoftQuadrupole": "quad",
+    "ConstF": "quad",
+    "Sbend": "bend",
+    "ExactSbend": "bend",
+    "CFbend": "bend",
+    "ThinDipole": "bend",
+    "DipEdge": "bend",
+    "Multipole": "multipole",
+    "NonlinearLens": "multipole",
+    "Kicker": "multipole",
+    "RFCavity": "rf",
+    "ShortRF": "rf",
+    "Buncher": "rf",
+    "Sol": "solenoid",
+    "SoftSolenoid": "solenoid",
+    "Drift": "",
+    "ChrDrift": "",
+    "ExactDrift": "",
+    "Marker": "",
+    "PRot": "",
+    "PlaneXYRot": "",
 }
 
 
@@ -59,7 +76,9 @@ def lattice_boxes(lattice: Sequence[Any]) -> list[tuple[float, float, str, float
         ds = float(getattr(model, "ds", 0.0) or 0.0)
         fam = _TYPE_FAMILY.get(model.type, "other")
         if fam:
-            k = float(getattr(model, "k", 0.0) or getattr(model, "K_normal", 0.0) or getattr(model, "gscale", 0.0) or 0.0)
+            k = float(
+                getattr(model, "k", 0.0) or getattr(model, "K_normal", 0.0) or getattr(model, "gscale", 0.0) or 0.0
+            )
             out.append((s, ds, fam, -1.0 if (fam == "quad" and k < 0) else 1.0))
         s += ds
     return out
@@ -89,15 +108,20 @@ def draw_lattice(ax: Any, lattice: Sequence[Any], s0: float = 0.0) -> None:
 def _with_lattice(lattice: Sequence[Any] | None, nrows: int = 1) -> tuple[Any, list[Any], Any]:
     plt = _pyplot()
     ratios = [3] * nrows + ([0.6] if lattice is not None else [])
-    fig, axes = plt.subplots(len(ratios), 1, sharex=True, figsize=(8, 2.6 * nrows + 1.2),
-                             gridspec_kw={"height_ratios": ratios}, squeeze=False)
+    fig, axes = plt.subplots(
+        len(ratios),
+        1,
+        sharex=True,
+        figsize=(8, 2.6 * nrows + 1.2),
+        gridspec_kw={"height_ratios": ratios},
+        squeeze=False,
+    )
     axes = list(axes[:, 0])
     strip = axes.pop() if lattice is not None else None
     return fig, axes, strip
 
 
-def twiss(tw: pd.DataFrame, lattice: Sequence[Any] | None = None,
-          path: str | os.PathLike[str] | None = None) -> Any:
+def twiss(tw: pd.DataFrame, lattice: Sequence[Any] | None = None, path: str | os.PathLike[str] | None = None) -> Any:
     """beta_x, beta_y [m] and, on a second axis, the dispersion D_x [m] vs s, from a TwissTable
     (``lattice.twiss()``); the lattice drawn beneath when given."""
     fig, (ax,), strip = _with_lattice(lattice)
@@ -133,8 +157,11 @@ def read_reduced(path: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.read_csv(p, sep=r"\s+")
 
 
-def moments(reduced: pd.DataFrame | str | os.PathLike[str], lattice: Sequence[Any] | None = None,
-            path: str | os.PathLike[str] | None = None) -> Any:
+def moments(
+    reduced: pd.DataFrame | str | os.PathLike[str],
+    lattice: Sequence[Any] | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Any:
     """Beam sizes sigma_x, sigma_y [mm] and normalised emittances [mm mrad] vs s, from reduced beam
     characteristics (a DataFrame of ImpactX's columns, or its file / diags directory); the lattice
     beneath when given (drawn from the first row's s, one period)."""
@@ -187,8 +214,9 @@ def _read_monitor(io: Any, path: str | os.PathLike[str], iteration: int | None) 
         series.close()
 
 
-def phase_space(source: Any, path: str | os.PathLike[str] | None = None, bins: int = 80,
-                iteration: int | None = None) -> Any:
+def phase_space(
+    source: Any, path: str | os.PathLike[str] | None = None, bins: int = 80, iteration: int | None = None
+) -> Any:
     """Phase-space densities x-px, y-py, t-pt and x-y (weighted 2D histograms) of a beam: a
     ParticleContainer, a DataFrame with ImpactX's columns (``beam.to_df()``), or a BeamMonitor
     openPMD series path (``iteration``: default the last)."""
@@ -200,8 +228,12 @@ def phase_space(source: Any, path: str | os.PathLike[str] | None = None, bins: i
         df = source.to_df()
     plt = _pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(8, 7))
-    pairs = [("position_x", "momentum_x", "x [mm]", "px [mrad]"), ("position_y", "momentum_y", "y [mm]", "py [mrad]"),
-             ("position_t", "momentum_t", "t [mm]", r"pt [$10^{-3}$]"), ("position_x", "position_y", "x [mm]", "y [mm]")]
+    pairs = [
+        ("position_x", "momentum_x", "x [mm]", "px [mrad]"),
+        ("position_y", "momentum_y", "y [mm]", "py [mrad]"),
+        ("position_t", "momentum_t", "t [mm]", r"pt [$10^{-3}$]"),
+        ("position_x", "position_y", "x [mm]", "y [mm]"),
+    ]
     w = np.asarray(df["weighting"]) if "weighting" in df else None
     for ax, (a, b, la, lb) in zip(axes.ravel(), pairs, strict=True):
         ax.hist2d(1e3 * np.asarray(df[a]), 1e3 * np.asarray(df[b]), bins=bins, weights=w, cmap="viridis")

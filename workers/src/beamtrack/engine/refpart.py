@@ -64,7 +64,9 @@ class RefPart:
     def set_kin_energy_MeV(self, kin_energy_MeV: float) -> RefPart:
         """Set the kinetic energy [MeV] (> 0); the reference moves along +z."""
         if not kin_energy_MeV > 0.0:
-            raise ReferenceEnergyError(f"kin_energy_MeV must be > 0 (the reference particle must move), not {kin_energy_MeV}")
+            raise ReferenceEnergyError(
+                f"kin_energy_MeV must be > 0 (the reference particle must move), not {kin_energy_MeV}"
+            )
         gamma = 1.0 + kin_energy_MeV / self.mass_MeV
         self.pt = -gamma
         self.px = self.py = 0.0
@@ -77,7 +79,8 @@ class RefPart:
         if not self.pt * self.pt - 1.0 > 0.0:
             raise ReferenceEnergyError(
                 f"the reference particle has no kinetic energy (kin_energy_MeV = {self.kin_energy_MeV:g}); "
-                "set it with sim.reference.set_kin_energy_MeV(...) before tracking or computing optics")
+                "set it with sim.reference.set_kin_energy_MeV(...) before tracking or computing optics"
+            )
 
     # --- derived quantities ------------------------------------------------------------------
     @property
@@ -122,8 +125,18 @@ class RefPart:
     def to_dict(self) -> dict[str, float]:
         """Attributes as written to ref_particle files and openPMD (ImpactX names, no _ref suffix)."""
         return {
-            "s": self.s, "beta": self.beta, "gamma": self.gamma, "beta_gamma": self.beta_gamma,
-            "x": self.x, "y": self.y, "z": self.z, "t": self.t,
-            "px": self.px, "py": self.py, "pz": self.pz, "pt": self.pt,
-            "mass": self.mass, "charge": self.charge,
+            "s": self.s,
+            "beta": self.beta,
+            "gamma": self.gamma,
+            "beta_gamma": self.beta_gamma,
+            "x": self.x,
+            "y": self.y,
+            "z": self.z,
+            "t": self.t,
+            "px": self.px,
+            "py": self.py,
+            "pz": self.pz,
+            "pt": self.pt,
+            "mass": self.mass,
+            "charge": self.charge,
         }

@@ -44,8 +44,19 @@ class BeamSnapshot:
     ref: dict[str, float]
 
 
-REF_ATTRS = ("s_ref", "x_ref", "y_ref", "z_ref", "t_ref", "px_ref", "py_ref", "pz_ref", "pt_ref", "mass_ref",
-             "charge_ref")
+REF_ATTRS = (
+    "s_ref",
+    "x_ref",
+    "y_ref",
+    "z_ref",
+    "t_ref",
+    "px_ref",
+    "py_ref",
+    "pz_ref",
+    "pt_ref",
+    "mass_ref",
+    "charge_ref",
+)
 
 
 def _check_not_being_written(path: Path) -> None:
@@ -53,12 +64,15 @@ def _check_not_being_written(path: Path) -> None:
 
     for key, w in list(BeamMonitorWriter._shared.items()):
         if not w.closed and Path(key).resolve() == path.resolve():
-            raise RestartError(f"{path} is still open for writing by a BeamMonitor of this process: call "
-                               "sim.finalize() before reading it back")
+            raise RestartError(
+                f"{path} is still open for writing by a BeamMonitor of this process: call "
+                "sim.finalize() before reading it back"
+            )
 
 
-def read_beam_series(openpmd_path: str | Path, load_step: int | None = None,
-                     load_step_index: int | None = None) -> BeamSnapshot:
+def read_beam_series(
+    openpmd_path: str | Path, load_step: int | None = None, load_step_index: int | None = None
+) -> BeamSnapshot:
     """Read species ``beam`` of one iteration of the series at ``openpmd_path`` (see the module doc)."""
     from .diagnostics.openpmd import IO_LOCK
 
@@ -66,8 +80,7 @@ def read_beam_series(openpmd_path: str | Path, load_step: int | None = None,
         return _read_beam_series(openpmd_path, load_step, load_step_index)
 
 
-def _read_beam_series(openpmd_path: str | Path, load_step: int | None,
-                      load_step_index: int | None) -> BeamSnapshot:
+def _read_beam_series(openpmd_path: str | Path, load_step: int | None, load_step_index: int | None) -> BeamSnapshot:
     import openpmd_api as io
 
     if load_step is not None and load_step_index is not None:
@@ -114,10 +127,17 @@ def _read_beam_series(openpmd_path: str | Path, load_step: int | None,
         series.flush()
         # copies: nothing returned may hold openpmd-api buffers or handles (see the finally clause)
         coords = np.array([np.array(c, dtype=np.float64).reshape(n) for c in chunks])
-        spin = None if spin_chunks is None else np.array([np.array(c, dtype=np.float64).reshape(n)
-                                                          for c in spin_chunks])
-        snap = BeamSnapshot(step=step, coords=coords, weighting=np.array(w_chunk, dtype=np.float64).reshape(n),
-                            spin=spin, ids=np.array(id_chunk).astype(np.int64).reshape(n), ref=ref)
+        spin = (
+            None if spin_chunks is None else np.array([np.array(c, dtype=np.float64).reshape(n) for c in spin_chunks])
+        )
+        snap = BeamSnapshot(
+            step=step,
+            coords=coords,
+            weighting=np.array(w_chunk, dtype=np.float64).reshape(n),
+            spin=spin,
+            ids=np.array(id_chunk).astype(np.int64).reshape(n),
+            ref=ref,
+        )
         del chunks, spin_chunks, w_chunk, id_chunk, beam, it
         return snap
     finally:
@@ -128,8 +148,14 @@ def _read_beam_series(openpmd_path: str | Path, load_step: int | None,
         gc.collect()
 
 
-def load_beam(sim: Simulation, openpmd_path: str | Path, *, load_ref_particle: bool = True,
-              load_step: int | None = None, load_step_index: int | None = None) -> BeamSnapshot:
+def load_beam(
+    sim: Simulation,
+    openpmd_path: str | Path,
+    *,
+    load_ref_particle: bool = True,
+    load_step: int | None = None,
+    load_step_index: int | None = None,
+) -> BeamSnapshot:
     """Append the beam of one step of a BeamMonitor series to ``sim.beam`` (ImpactX 26.10's Source):
     the reference particle first when ``load_ref_particle``, then the particles with their weights
     (and spins, when the series has them), new ids and the reference's q/m."""
@@ -150,7 +176,11 @@ def load_beam(sim: Simulation, openpmd_path: str | Path, *, load_ref_particle: b
     pc = sim.beam
     n0 = pc.size
     spin = () if snap.spin is None else tuple(snap.spin)
-    pc.add_n_particles(*snap.coords, qm=ref.qm_ratio_SI, bunch_charge=float(snap.weighting.sum()) * constants.qe,
-                       **dict(zip(("sx", "sy", "sz"), spin, strict=False)))
-    pc.real[6, n0:n0 + n] = pc.xp.asarray(snap.weighting)
+    pc.add_n_particles(
+        *snap.coords,
+        qm=ref.qm_ratio_SI,
+        bunch_charge=float(snap.weighting.sum()) * constants.qe,
+        **dict(zip(("sx", "sy", "sz"), spin, strict=False)),
+    )
+    pc.real[6, n0 : n0 + n] = pc.xp.asarray(snap.weighting)
     return snap

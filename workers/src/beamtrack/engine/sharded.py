@@ -94,8 +94,10 @@ def partial_moments(pc: ParticleContainer) -> tuple[int, float, np.ndarray, np.n
         return 0, 0.0, np.zeros(6), np.full(6, np.inf), np.full(6, -np.inf)
     block = pc.real[:, :n] if count == n else pc.real[:, alive]
     coords, w = block[:6], block[6]
-    host = np.asarray(pc.host(pc.xp.concatenate([w.sum().reshape(1), coords @ w, coords.min(axis=1),
-                                                 coords.max(axis=1)])), dtype=np.float64)
+    host = np.asarray(
+        pc.host(pc.xp.concatenate([w.sum().reshape(1), coords @ w, coords.min(axis=1), coords.max(axis=1)])),
+        dtype=np.float64,
+    )
     return count, float(host[0]), host[1:7], host[7:13], host[13:19]
 
 
@@ -111,8 +113,9 @@ def partial_cov(pc: ParticleContainer, means: np.ndarray) -> np.ndarray:
     return np.asarray(pc.host((d * w) @ d.T), dtype=np.float64)
 
 
-def merge_moments(parts: Sequence[tuple[int, float, np.ndarray, np.ndarray, np.ndarray]]
-                  ) -> tuple[int, float, np.ndarray, np.ndarray, np.ndarray]:
+def merge_moments(
+    parts: Sequence[tuple[int, float, np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[int, float, np.ndarray, np.ndarray, np.ndarray]:
     """(alive count, sum w, means, min, max) of the whole beam from its shares' ``partial_moments``
     (NaN means and extrema for an empty beam, as the single-worker diagnostics)."""
     count = sum(p[0] for p in parts)
@@ -174,8 +177,17 @@ class ShardSimulation(Simulation):
     def _write_monitor(self, el: BeamMonitor) -> None:
         if self.tracking_period % el.period_sample_intervals != 0:
             return
-        self.exchange("monitor", (el.name, el.backend, el.encoding, self.tracking_step, self.reference.copy(),
-                                  _host_particles(self.beam, None)))
+        self.exchange(
+            "monitor",
+            (
+                el.name,
+                el.backend,
+                el.encoding,
+                self.tracking_step,
+                self.reference.copy(),
+                _host_particles(self.beam, None),
+            ),
+        )
 
     def finalize(self) -> None:
         if self.tracking_step > 0 and not getattr(self, "_finalized", False):
@@ -187,8 +199,12 @@ class ShardSimulation(Simulation):
 
 def _host_particles(pc: ParticleContainer, mask: Any) -> dict[str, np.ndarray]:
     sel = slice(None) if mask is None else mask
-    return {"real": pc.host(pc.real[:, sel]), "id": pc.host(pc.id[sel]), "state": pc.host(pc.state[sel]),
-            "s_lost": pc.host(pc.s_lost[sel])}
+    return {
+        "real": pc.host(pc.real[:, sel]),
+        "id": pc.host(pc.id[sel]),
+        "state": pc.host(pc.state[sel]),
+        "s_lost": pc.host(pc.s_lost[sel]),
+    }
 
 
 def sc_kick_3d(solver: Any, beam: Any, ref: Any, ds: float, exchange: Callable[[str, Any], Any]) -> None:
@@ -353,8 +369,12 @@ class ShardReducer:
 ENDED = ("done", "error", "cancelled")
 
 
-def drive(reducer: ShardReducer, first: list[tuple[str, Any]],
-          send: Callable[[Any], list[tuple[str, Any]]], stop_requested: Callable[[], bool]) -> int:
+def drive(
+    reducer: ShardReducer,
+    first: list[tuple[str, Any]],
+    send: Callable[[Any], list[tuple[str, Any]]],
+    stop_requested: Callable[[], bool],
+) -> int:
     """The lockstep loop: ``first`` holds each share's first message (tag, payload); ``send(reply)`` hands
     the reply to every share still running and returns every share's latest message (an ended share's
     last one). Returns the tracking step the shares ended at; raises TrackingCancelled after a stop, or the
@@ -437,12 +457,18 @@ class ThreadShard:
         self._thread.join()
 
 
-def run_threads(spec: Any, count: int, output_dir: str | Path | None = None, kind: str | None = None,
-                listeners: Sequence[Callable[[dict[str, float]], Any]] = (),
-                stop_requested: Callable[[], bool] = lambda: False) -> ShardReducer:
+def run_threads(
+    spec: Any,
+    count: int,
+    output_dir: str | Path | None = None,
+    kind: str | None = None,
+    listeners: Sequence[Callable[[dict[str, float]], Any]] = (),
+    stop_requested: Callable[[], bool] = lambda: False,
+) -> ShardReducer:
     """Track the job ``spec`` as ``count`` shares in threads of this process; returns the reducer (its rows
     went to ``listeners``, its files under ``output_dir``). ``stop_requested`` is asked before every round:
     True stops every share (TrackingCancelled)."""
+
     def maker(i: int) -> Callable[[Comm], ShardSimulation]:
         return lambda c: ShardSimulation.for_share(spec, i, count, c, kind)
 

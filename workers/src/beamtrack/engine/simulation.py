@@ -62,9 +62,15 @@ class Simulation:
     working directory, as ImpactX). diagnostics: write reduced diagnostics and monitor output.
     """
 
-    def __init__(self, kind: str | None = None, output_dir: str | os.PathLike[str] | None = None,
-                 diagnostics: bool = True, slice_step_diagnostics: bool = False, compose_linear: bool = True,
-                 nthreads: int | None = None):
+    def __init__(
+        self,
+        kind: str | None = None,
+        output_dir: str | os.PathLike[str] | None = None,
+        diagnostics: bool = True,
+        slice_step_diagnostics: bool = False,
+        compose_linear: bool = True,
+        nthreads: int | None = None,
+    ):
         kind = kind or default_kind()
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -137,8 +143,9 @@ class Simulation:
         self._npart = 0
 
     # --- beam ------------------------------------------------------------------------------------
-    def add_particles(self, bunch_charge_C: float, distr: Any, npart: int, spin_distr: Any = None, *,
-                      seed: int | None = None) -> None:
+    def add_particles(
+        self, bunch_charge_C: float, distr: Any, npart: int, spin_distr: Any = None, *, seed: int | None = None
+    ) -> None:
         """Draw ``npart`` particles from distribution ``distr`` (reproducible by ``seed``) and add them;
         with ``spin_distr`` (``distribution.SpinvMF``) each particle also gets a spin drawn from it
         (after the phase space, from the same generator).
@@ -154,7 +161,9 @@ class Simulation:
         coords = d.sample(int(npart), rng, ref=self.reference, bunch_charge_C=bunch_charge_C)
         spins: dict[str, Any] = {}
         if spin_distr is not None and not callable(getattr(spin_distr, "sample", None)):
-            raise TypeError(f"spin_distr must be a spin distribution (distribution.SpinvMF), not {type(spin_distr).__name__}")
+            raise TypeError(
+                f"spin_distr must be a spin distribution (distribution.SpinvMF), not {type(spin_distr).__name__}"
+            )
         if spin_distr is not None:
             spins = dict(zip(("sx", "sy", "sz"), spin_distr.sample(int(npart), rng), strict=True))
         self.bunch_charge_C = bunch_charge_C
@@ -162,8 +171,9 @@ class Simulation:
         self._spin_distr = spin_distr
         ref = self.reference
         # the engine's own method (qm in C/kg), also when ``beam`` is beamtrack.impactx's container (qm in 1/eV)
-        ParticleContainer.add_n_particles(self.beam, *coords, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C,
-                                          **spins)
+        ParticleContainer.add_n_particles(
+            self.beam, *coords, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C, **spins
+        )
 
     # --- kernels ---------------------------------------------------------------------------------
     def kernel(self, kind: str | None = None) -> Any:
@@ -227,8 +237,15 @@ class Simulation:
                 if self._isr_rng is None:
                     seed = self.isr_seed if self.isr_seed is not None else [self._seed or 0, 0x15B]
                     self._isr_rng = self.beam.xp.random.default_rng(seed)
-                isr_push(self.beam, self.reference, slice_ds, rc, int(self.isr_order), bool(self.isr_on_ref_part),
-                         self._isr_rng)
+                isr_push(
+                    self.beam,
+                    self.reference,
+                    slice_ds,
+                    rc,
+                    int(self.isr_order),
+                    bool(self.isr_on_ref_part),
+                    self._isr_rng,
+                )
         if self.space_charge_enabled:
             self._space_charge_kick(slice_ds)
 
@@ -294,8 +311,10 @@ class Simulation:
         from .envelope import track_envelope
 
         if self.isr or self.csr:
-            raise NotImplementedError("sim.isr / sim.csr (synchrotron radiation) in envelope tracking is not "
-                                      "implemented in beamtrack; switch them off or track particles")
+            raise NotImplementedError(
+                "sim.isr / sim.csr (synchrotron radiation) in envelope tracking is not "
+                "implemented in beamtrack; switch them off or track particles"
+            )
         track_envelope(self, self.envelope, self._envelope_ref)
 
     @property
@@ -321,7 +340,11 @@ class Simulation:
         from .diagnostics import ReducedDiagnosticsWriter, RefParticleWriter, reduced_beam_characteristics
 
         row = reduced_beam_characteristics(self.beam, self.reference, kind=self.kind, nthreads=self.nthreads)
-        row = {"step": self.tracking_step, "s": self.reference.s, **{k: v for k, v in row.items() if k not in ("step", "s")}}
+        row = {
+            "step": self.tracking_step,
+            "s": self.reference.s,
+            **{k: v for k, v in row.items() if k not in ("step", "s")},
+        }
         if self.diagnostics:
             if "reduced" not in self._writers:
                 self._writers["reduced"] = ReducedDiagnosticsWriter(self._diag_dir(), spin_columns=bool(self.spin))
@@ -376,8 +399,12 @@ class Simulation:
 
     # --- spec round trip -------------------------------------------------------------------------
     @classmethod
-    def from_spec(cls, spec: JobSpec | dict[str, Any] | str, output_dir: str | os.PathLike[str] | None = None,
-                  kind: str | None = None) -> Simulation:
+    def from_spec(
+        cls,
+        spec: JobSpec | dict[str, Any] | str,
+        output_dir: str | os.PathLike[str] | None = None,
+        kind: str | None = None,
+    ) -> Simulation:
         """A ready-to-track Simulation from a JobSpec (or its dict / JSON form)."""
         if not isinstance(spec, JobSpec):
             spec = load_spec(spec)
@@ -402,8 +429,12 @@ class Simulation:
         for m in spec.lattice.elements:
             sim.lattice.append(element_class(m.type).from_model(m))
         sim.periods = spec.lattice.periods
-        sim.add_particles(bunch_charge_C=spec.beam.bunch_charge_C or 0.0, distr=spec.beam.distribution,
-                          npart=spec.beam.npart, seed=spec.beam.seed)
+        sim.add_particles(
+            bunch_charge_C=spec.beam.bunch_charge_C or 0.0,
+            distr=spec.beam.distribution,
+            npart=spec.beam.npart,
+            seed=spec.beam.seed,
+        )
         sim._spec_name = spec.name
         return sim
 
@@ -412,17 +443,31 @@ class Simulation:
         if self._distr is None:
             raise ValueError("to_spec needs the beam to come from add_particles(distr=...)")
         if self.isr or self.csr or self.particle_bc != "open":
-            raise NotImplementedError("to_spec: a JobSpec has no synchrotron radiation (sim.isr / sim.csr) or particle "
-                                      "boundary condition (sim.particle_bc) yet; run this simulation from Python")
+            raise NotImplementedError(
+                "to_spec: a JobSpec has no synchrotron radiation (sim.isr / sim.csr) or particle "
+                "boundary condition (sim.particle_bc) yet; run this simulation from Python"
+            )
         if self.spin or getattr(self, "_spin_distr", None) is not None:
             raise ValueError("to_spec: a JobSpec has no spin tracking or spin distribution (this simulation has)")
         ref = getattr(self, "_spec_reference", None)
         if ref is None:
-            species = next((k for k, (m, q) in SPECIES.items()
-                            if abs(m - self.reference.mass_MeV) < 1e-9 and q == self.reference.charge_qe), None)
-            ref = Reference(species=species, kin_energy_MeV=self.reference.kin_energy_MeV) if species else Reference(
-                mass_MeV=self.reference.mass_MeV, charge_qe=self.reference.charge_qe,
-                kin_energy_MeV=self.reference.kin_energy_MeV)
+            species = next(
+                (
+                    k
+                    for k, (m, q) in SPECIES.items()
+                    if abs(m - self.reference.mass_MeV) < 1e-9 and q == self.reference.charge_qe
+                ),
+                None,
+            )
+            ref = (
+                Reference(species=species, kin_energy_MeV=self.reference.kin_energy_MeV)
+                if species
+                else Reference(
+                    mass_MeV=self.reference.mass_MeV,
+                    charge_qe=self.reference.charge_qe,
+                    kin_energy_MeV=self.reference.kin_energy_MeV,
+                )
+            )
         sc = None
         if self.space_charge_enabled:
             from .spacecharge.solver import GAUSS_MODES, _mode
@@ -432,20 +477,33 @@ class Simulation:
             if mode in GAUSS_MODES:
                 gauss["gauss_nint"] = self.space_charge_gauss_nint
             if mode == "Gauss2.5D":
-                gauss.update(gauss_taylor_delta=self.space_charge_gauss_taylor_delta,
-                             gauss_charge_z_bins=self.space_charge_gauss_charge_z_bins,
-                             gauss_long_scale=self.space_charge_gauss_long_scale)
+                gauss.update(
+                    gauss_taylor_delta=self.space_charge_gauss_taylor_delta,
+                    gauss_charge_z_bins=self.space_charge_gauss_charge_z_bins,
+                    gauss_long_scale=self.space_charge_gauss_long_scale,
+                )
             if self.poisson_solver != "fft":
                 gauss["poisson_solver"] = self.poisson_solver
             if not self.strang_split:
                 gauss["strang_split"] = False
-            sc = SpaceCharge(mode=mode, n_cell=list(self.n_cell), particle_shape=self.particle_shape,
-                             prob_relative=self.prob_relative, num_longitudinal_bins=self.num_longitudinal_bins, **gauss)
+            sc = SpaceCharge(
+                mode=mode,
+                n_cell=list(self.n_cell),
+                particle_shape=self.particle_shape,
+                prob_relative=self.prob_relative,
+                num_longitudinal_bins=self.num_longitudinal_bins,
+                **gauss,
+            )
         return JobSpec(
             name=name or getattr(self, "_spec_name", "simulation"),
             reference=ref,
-            beam=BeamSpec(npart=self._npart, seed=self._seed or 0, bunch_charge_C=self.bunch_charge_C,
-                          current_A=self.current_A, distribution=self._distr.model),
+            beam=BeamSpec(
+                npart=self._npart,
+                seed=self._seed or 0,
+                bunch_charge_C=self.bunch_charge_C,
+                current_A=self.current_A,
+                distribution=self._distr.model,
+            ),
             lattice=LatticeSpec(periods=self.periods, elements=[el.model for el in self.lattice]),
             space_charge=sc,
             diagnostics=Diagnostics(slice_step_diagnostics=self.slice_step_diagnostics),

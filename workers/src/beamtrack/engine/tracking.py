@@ -62,8 +62,12 @@ class Group:
 
 
 def plan_groups(sim: Simulation) -> list[Group]:
-    slice_level = (bool(sim.hook.get("before_slice")) or sim.collective_enabled or sim.slice_step_diagnostics
-                   or sim.particle_bc != "open")
+    slice_level = (
+        bool(sim.hook.get("before_slice"))
+        or sim.collective_enabled
+        or sim.slice_step_diagnostics
+        or sim.particle_bc != "open"
+    )
     element_level = slice_level or bool(sim.hook.get("before_element")) or bool(sim.hook.get("after_element"))
     groups: list[Group] = []
     i, els = 0, sim.lattice
@@ -83,9 +87,16 @@ def plan_groups(sim: Simulation) -> list[Group]:
 def tracker_signature(sim: Simulation) -> tuple[Any, ...]:
     """What the plan and the kernel of a Tracker depend on. Parameter changes are not part of it: the
     groups rebuild their ops on those, and the kernel hands over to a wider one when an op needs it."""
-    return (tuple(map(id, sim.lattice)), tuple(sorted(k for k, v in sim.hook.items() if v is not None)),
-            sim.collective_enabled, sim.slice_step_diagnostics, sim.particle_bc, sim.kind, sim.nthreads,
-            sim.compose_linear)
+    return (
+        tuple(map(id, sim.lattice)),
+        tuple(sorted(k for k, v in sim.hook.items() if v is not None)),
+        sim.collective_enabled,
+        sim.slice_step_diagnostics,
+        sim.particle_bc,
+        sim.kind,
+        sim.nthreads,
+        sim.compose_linear,
+    )
 
 
 def check_spin_support(elements: Any) -> None:
@@ -94,8 +105,9 @@ def check_spin_support(elements: Any) -> None:
     for i, el in enumerate(elements):
         k = el.kernel
         if k is not None and k.spin_header is None:
-            raise NotImplementedError(f"spin tracking through {type(el).__name__} (lattice position {i}) is not "
-                                      "implemented in beamtrack")
+            raise NotImplementedError(
+                f"spin tracking through {type(el).__name__} (lattice position {i}) is not implemented in beamtrack"
+            )
         if k is not None and len(el.params()) > GYRO_PARAM:
             raise RuntimeError(f"{type(el).__name__}: kernel parameter slot {GYRO_PARAM} is the spin kernels' G")
 
@@ -126,7 +138,9 @@ class Tracker:
         self._halves: dict[tuple[int, int], Element] = {}
 
     # --- ops -------------------------------------------------------------------------------------
-    def _build_ops(self, els: list[Element], idx0: int, ref: RefPart, nslices: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _build_ops(
+        self, els: list[Element], idx0: int, ref: RefPart, nslices: int | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Push a copy of ``ref`` through ``els`` and fill their ops; nslices=None means whole elements."""
         r = ref.copy()
         s0 = r.s
@@ -257,8 +271,14 @@ class Tracker:
             ref.sedge = ref.s
             el.push_ref(ref, el.nslice)
         if all(el.geometric_ref for el in els):
-            delta = (ref.x - before[0], ref.y - before[1], ref.z - before[2], ref.t - before[3], ref.s - before[4],
-                     ref.sedge - before[4])
+            delta = (
+                ref.x - before[0],
+                ref.y - before[1],
+                ref.z - before[2],
+                ref.t - before[3],
+                ref.s - before[4],
+                ref.sedge - before[4],
+            )
             g.ref_motion = (entry, (ref.px, ref.py, ref.pz), delta)
 
     def _push_element(self, i: int, g: Group) -> None:
@@ -320,13 +340,14 @@ class Tracker:
     def _push_programmable(self, el: Programmable) -> None:
         sim = self.sim
         if not el.has_code:
-            raise HookError(f"Programmable element {el.name!r} (lattice position {sim.tracking_element}) has "
-                            "no code: set its push or beam_particles (and ref_particle), or in a service job "
-                            "define them in the hook module's `programmable` dict")
+            raise HookError(
+                f"Programmable element {el.name!r} (lattice position {sim.tracking_element}) has "
+                "no code: set its push or beam_particles (and ref_particle), or in a service job "
+                "define them in the hook module's `programmable` dict"
+            )
         if el.push is not None:
             el.push(sim, sim.tracking_step, sim.tracking_period)
             return
         el.push_ref(sim.reference, 1)
         if el.beam_particles is not None:
             el.beam_particles(sim.beam.arrays(), sim.reference)
-

@@ -20,5 +20,20 @@ from .simulation import ImpactX, ImpactXParticleContainer
 amr = amrex
 __version__ = "26.10"
 
-__all__ = ["Config", "Envelope", "ImpactX", "ImpactXParticleContainer", "Map3x6", "Map6x6", "RefPart", "amr", "amrex",
-           "create_envelope", "distribution", "elements", "push", "twiss", "wakeconvolution"]
+__all__ = [
+    "Config",
+    "Envelope",
+    "ImpactX",
+    "ImpactXParticleContainer",
+    "Map3x6",
+    "Map6x6",
+    "RefPart",
+    "amr",
+    "amrex",
+    "create_envelope",
+    "distribution",
+    "elements",
+    "push",
+    "twiss",
+    "wakeconvolution",
+]

@@ -181,5 +181,7 @@ class SmallMatrix_6x3_F_SI1_double(_SmallMatrix):  # noqa: N801
 
 
 _SMALL: dict[tuple[int, int], type[_SmallMatrix]] = {
-    (6, 6): SmallMatrix_6x6_F_SI1_double, (3, 6): SmallMatrix_3x6_F_SI1_double, (6, 3): SmallMatrix_6x3_F_SI1_double,
+    (6, 6): SmallMatrix_6x6_F_SI1_double,
+    (3, 6): SmallMatrix_3x6_F_SI1_double,
+    (6, 3): SmallMatrix_6x3_F_SI1_double,
 }

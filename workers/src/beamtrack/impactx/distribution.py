@@ -15,5 +15,15 @@ from beamtrack.engine.distribution import (
     Waterbag,
 )
 
-__all__ = ["Empty", "Gaussian", "KVdist", "Kurth4D", "Kurth6D", "Semigaussian", "SpinvMF", "Thermal", "Triangle",
-           "Waterbag"]
+__all__ = [
+    "Empty",
+    "Gaussian",
+    "KVdist",
+    "Kurth4D",
+    "Kurth6D",
+    "Semigaussian",
+    "SpinvMF",
+    "Thermal",
+    "Triangle",
+    "Waterbag",
+]

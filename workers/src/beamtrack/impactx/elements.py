@@ -20,20 +20,50 @@ _REQ = object()  # marks a required parameter
 #: bindings' signatures (``help(impactx.elements.Quad)``); _REQ = required.
 _COMMON_THICK = (("dx", 0.0), ("dy", 0.0), ("rotation", 0.0), ("aperture_x", 0.0), ("aperture_y", 0.0))
 SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
-    "Aperture": (("aperture_x", _REQ), ("aperture_y", _REQ), ("repeat_x", 0.0), ("repeat_y", 0.0),
-                 ("shift_odd_x", False), ("shape", "rectangular"), ("action", "transmit"), ("dx", 0.0),
-                 ("dy", 0.0), ("rotation", 0.0), ("name", None)),
-    "BeamMonitor": (("name", _REQ), ("backend", "default"), ("encoding", "g"), ("period_sample_intervals", 1),
-                    ("particles", True), ("beam_moments", True)),
+    "Aperture": (
+        ("aperture_x", _REQ),
+        ("aperture_y", _REQ),
+        ("repeat_x", 0.0),
+        ("repeat_y", 0.0),
+        ("shift_odd_x", False),
+        ("shape", "rectangular"),
+        ("action", "transmit"),
+        ("dx", 0.0),
+        ("dy", 0.0),
+        ("rotation", 0.0),
+        ("name", None),
+    ),
+    "BeamMonitor": (
+        ("name", _REQ),
+        ("backend", "default"),
+        ("encoding", "g"),
+        ("period_sample_intervals", 1),
+        ("particles", True),
+        ("beam_moments", True),
+    ),
     "Buncher": (("V", _REQ), ("k", _REQ), *_COMMON_THICK, ("name", None)),
     "CFbend": (("ds", _REQ), ("rc", _REQ), ("k", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "ChrDrift": (("ds", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "ChrQuad": (("ds", _REQ), ("k", _REQ), ("unit", 0), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "ConstF": (("ds", _REQ), ("kx", _REQ), ("ky", _REQ), ("kt", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
-    "DipEdge": (("psi", _REQ), ("rc", _REQ), ("g", _REQ), ("R", 1.0), ("K0", 1.6449340668482264), ("K1", 0.0),
-                ("K2", 1.0), ("K3", 0.16666666666666666), ("K4", 0.0), ("K5", 0.0), ("K6", 0.0),
-                ("model", "linear"), ("location", "entry"), ("modify_ref_part", False), *_COMMON_THICK,
-                ("name", None)),
+    "DipEdge": (
+        ("psi", _REQ),
+        ("rc", _REQ),
+        ("g", _REQ),
+        ("R", 1.0),
+        ("K0", 1.6449340668482264),
+        ("K1", 0.0),
+        ("K2", 1.0),
+        ("K3", 0.16666666666666666),
+        ("K4", 0.0),
+        ("K5", 0.0),
+        ("K6", 0.0),
+        ("model", "linear"),
+        ("location", "entry"),
+        ("modify_ref_part", False),
+        *_COMMON_THICK,
+        ("name", None),
+    ),
     "Drift": (("ds", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "ExactDrift": (("ds", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "ExactSbend": (("ds", _REQ), ("phi", _REQ), ("B", 0.0), *_COMMON_THICK, ("nslice", 1), ("name", None)),
@@ -47,14 +77,41 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
     "PlaneXYRot": (("angle", _REQ), ("dx", 0.0), ("dy", 0.0), ("rotation", 0.0), ("name", None)),
     "Programmable": (("ds", 0.0), ("nslice", 1), ("name", None)),
     "Quad": (("ds", _REQ), ("k", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
-    "RFCavity": (("ds", _REQ), ("escale", _REQ), ("freq", _REQ), ("phase", _REQ), ("cos_coefficients", _REQ),
-                 ("sin_coefficients", _REQ), *_COMMON_THICK, ("mapsteps", 10), ("nslice", 1), ("name", None)),
+    "RFCavity": (
+        ("ds", _REQ),
+        ("escale", _REQ),
+        ("freq", _REQ),
+        ("phase", _REQ),
+        ("cos_coefficients", _REQ),
+        ("sin_coefficients", _REQ),
+        *_COMMON_THICK,
+        ("mapsteps", 10),
+        ("nslice", 1),
+        ("name", None),
+    ),
     "Sbend": (("ds", _REQ), ("rc", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "ShortRF": (("V", _REQ), ("freq", _REQ), ("phase", -90.0), *_COMMON_THICK, ("name", None)),
-    "SoftQuadrupole": (("ds", _REQ), ("gscale", _REQ), ("cos_coefficients", _REQ), ("sin_coefficients", _REQ),
-                       *_COMMON_THICK, ("mapsteps", 10), ("nslice", 1), ("name", None)),
-    "SoftSolenoid": (("ds", _REQ), ("bscale", _REQ), ("cos_coefficients", _REQ), ("sin_coefficients", _REQ),
-                     ("unit", 0), *_COMMON_THICK, ("mapsteps", 10), ("nslice", 1), ("name", None)),
+    "SoftQuadrupole": (
+        ("ds", _REQ),
+        ("gscale", _REQ),
+        ("cos_coefficients", _REQ),
+        ("sin_coefficients", _REQ),
+        *_COMMON_THICK,
+        ("mapsteps", 10),
+        ("nslice", 1),
+        ("name", None),
+    ),
+    "SoftSolenoid": (
+        ("ds", _REQ),
+        ("bscale", _REQ),
+        ("cos_coefficients", _REQ),
+        ("sin_coefficients", _REQ),
+        ("unit", 0),
+        *_COMMON_THICK,
+        ("mapsteps", 10),
+        ("nslice", 1),
+        ("name", None),
+    ),
     "Sol": (("ds", _REQ), ("ks", _REQ), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "ThinDipole": (("theta", _REQ), ("rc", _REQ), *_COMMON_THICK, ("name", None)),
     "Empty": (),
@@ -62,22 +119,68 @@ SIGNATURES: dict[str, tuple[tuple[str, Any], ...]] = {
     "ChrPlasmaLens": (("ds", _REQ), ("k", _REQ), ("unit", 0), *_COMMON_THICK, ("nslice", 1), ("name", None)),
     "TaperedPL": (("k", _REQ), ("taper", _REQ), ("unit", 0), *_COMMON_THICK, ("name", None)),
     "QuadEdge": (("k", _REQ), ("unit", 0), ("flag", "entry"), *_COMMON_THICK, ("name", None)),
-    "PolygonAperture": (("vertices_x", _REQ), ("vertices_y", _REQ), ("min_radius2", 0.0), ("repeat_x", 0.0),
-                        ("repeat_y", 0.0), ("shift_odd_x", False), ("action", "transmit"), ("dx", 0.0),
-                        ("dy", 0.0), ("rotation", 0.0), ("name", None)),
-    "Source": (("distribution", _REQ), ("openpmd_path", _REQ), ("active_once", True), ("load_ref_particle", True),
-               ("load_step", None), ("load_step_index", None), ("name", None)),
-    "ExactQuad": (("ds", _REQ), ("k", _REQ), ("unit", 0), *_COMMON_THICK, ("int_order", 2), ("mapsteps", 10),
-                  ("nslice", 1), ("name", None)),
-    "ExactMultipole": (("ds", _REQ), ("k_normal", _REQ), ("k_skew", _REQ), ("unit", 0), *_COMMON_THICK,
-                       ("int_order", 2), ("mapsteps", 10), ("nslice", 1), ("name", None)),
-    "ExactCFbend": (("ds", _REQ), ("k_normal", _REQ), ("k_skew", _REQ), ("unit", 0), *_COMMON_THICK,
-                    ("int_order", 2), ("mapsteps", 10), ("nslice", 1), ("name", None)),
+    "PolygonAperture": (
+        ("vertices_x", _REQ),
+        ("vertices_y", _REQ),
+        ("min_radius2", 0.0),
+        ("repeat_x", 0.0),
+        ("repeat_y", 0.0),
+        ("shift_odd_x", False),
+        ("action", "transmit"),
+        ("dx", 0.0),
+        ("dy", 0.0),
+        ("rotation", 0.0),
+        ("name", None),
+    ),
+    "Source": (
+        ("distribution", _REQ),
+        ("openpmd_path", _REQ),
+        ("active_once", True),
+        ("load_ref_particle", True),
+        ("load_step", None),
+        ("load_step_index", None),
+        ("name", None),
+    ),
+    "ExactQuad": (
+        ("ds", _REQ),
+        ("k", _REQ),
+        ("unit", 0),
+        *_COMMON_THICK,
+        ("int_order", 2),
+        ("mapsteps", 10),
+        ("nslice", 1),
+        ("name", None),
+    ),
+    "ExactMultipole": (
+        ("ds", _REQ),
+        ("k_normal", _REQ),
+        ("k_skew", _REQ),
+        ("unit", 0),
+        *_COMMON_THICK,
+        ("int_order", 2),
+        ("mapsteps", 10),
+        ("nslice", 1),
+        ("name", None),
+    ),
+    "ExactCFbend": (
+        ("ds", _REQ),
+        ("k_normal", _REQ),
+        ("k_skew", _REQ),
+        ("unit", 0),
+        *_COMMON_THICK,
+        ("int_order", 2),
+        ("mapsteps", 10),
+        ("nslice", 1),
+        ("name", None),
+    ),
 }
 
 #: parameters ImpactX takes as float sequences (lists, NumPy arrays), passed on as lists
-_FLOAT_LISTS = {"PolygonAperture": ("vertices_x", "vertices_y"), "ExactMultipole": ("k_normal", "k_skew"),
-                "ExactCFbend": ("k_normal", "k_skew")}
+_FLOAT_LISTS = {
+    "PolygonAperture": ("vertices_x", "vertices_y"),
+    "ExactMultipole": ("k_normal", "k_skew"),
+    "ExactCFbend": ("k_normal", "k_skew"),
+}
 
 #: ImpactX element types beamtrack does not have yet.
 MISSING: tuple[str, ...] = ()
@@ -115,8 +218,9 @@ def _engine_kwargs(type_name: str, engine_cls: type[E.Element], bound: dict[str,
                 continue
             kw[n] = v
         elif v != defaults[n]:
-            raise NotImplementedError(f"ImpactX option {type_name}({n}={v!r}) is not implemented in beamtrack "
-                                      f"(only {n}={defaults[n]!r})")
+            raise NotImplementedError(
+                f"ImpactX option {type_name}({n}={v!r}) is not implemented in beamtrack (only {n}={defaults[n]!r})"
+            )
     return kw
 
 
@@ -124,8 +228,11 @@ def _make(type_name: str) -> type[E.Element]:
     engine_cls: type[E.Element] = getattr(E, type_name)
 
     def __init__(self: E.Element, *args: Any, **kwargs: Any) -> None:
-        extra = {k: kwargs.pop(k) for k in ("push", "beam_particles", "ref_particle") if k in kwargs} \
-            if type_name == "Programmable" else {}
+        extra = (
+            {k: kwargs.pop(k) for k in ("push", "beam_particles", "ref_particle") if k in kwargs}
+            if type_name == "Programmable"
+            else {}
+        )
         bound = _bind(type_name, args, kwargs)
         if type_name == "LinearMap":
             bound["R"] = _matrix_rows(bound["R"])
@@ -136,8 +243,10 @@ def _make(type_name: str) -> type[E.Element]:
             bound[key] = [float(v) for v in bound[key]]
         engine_cls.__init__(self, **_engine_kwargs(type_name, engine_cls, bound), **extra)
 
-    doc = f"ImpactX's ``elements.{type_name}({', '.join(n for n, _ in SIGNATURES[type_name])})`` " \
-          f"over the engine's {type_name}."
+    doc = (
+        f"ImpactX's ``elements.{type_name}({', '.join(n for n, _ in SIGNATURES[type_name])})`` "
+        f"over the engine's {type_name}."
+    )
     return type(type_name, (engine_cls,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
 
 
@@ -165,8 +274,15 @@ def _missing(type_name: str) -> type:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError(f"ImpactX element {type_name} is not implemented in beamtrack")
 
-    return type(type_name, (), {"__init__": __init__, "__module__": __name__,
-                                "__doc__": f"ImpactX's {type_name}: not implemented in beamtrack (raises)."})
+    return type(
+        type_name,
+        (),
+        {
+            "__init__": __init__,
+            "__module__": __name__,
+            "__doc__": f"ImpactX's {type_name}: not implemented in beamtrack (raises).",
+        },
+    )
 
 
 Aperture = _make("Aperture")
@@ -204,20 +320,25 @@ def _set_push(self: Any, fn: Any) -> None:
 
 def _set_beam_particles(self: Any, fn: Any) -> None:
     if fn is not None:
-        raise NotImplementedError("ImpactX option Programmable.beam_particles (the particle-iterator interface) "
-                                  "is not implemented in beamtrack.impactx; use push(pc, step, period)")
+        raise NotImplementedError(
+            "ImpactX option Programmable.beam_particles (the particle-iterator interface) "
+            "is not implemented in beamtrack.impactx; use push(pc, step, period)"
+        )
     object.__setattr__(self, "_beam_particles", None)
 
 
 def _set_nonlinear_lens_invariants(self: Any, on: bool) -> None:
     if on:
-        raise NotImplementedError("ImpactX option BeamMonitor.nonlinear_lens_invariants = True (the H and I records "
-                                  "of the IOTA nonlinear lens) is not implemented in beamtrack")
+        raise NotImplementedError(
+            "ImpactX option BeamMonitor.nonlinear_lens_invariants = True (the H and I records "
+            "of the IOTA nonlinear lens) is not implemented in beamtrack"
+        )
     object.__setattr__(self, "_nonlinear_lens_invariants", False)
 
 
 BeamMonitor.nonlinear_lens_invariants = property(  # type: ignore[attr-defined]
-    lambda self: False, _set_nonlinear_lens_invariants)
+    lambda self: False, _set_nonlinear_lens_invariants
+)
 Programmable.push = property(_get_push, _set_push)  # type: ignore[attr-defined]
 Programmable.beam_particles = property(lambda self: None, _set_beam_particles)  # type: ignore[attr-defined]
 Quad = _make("Quad")

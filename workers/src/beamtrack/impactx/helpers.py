@@ -8,11 +8,27 @@ from typing import Any
 from beamtrack.engine.refpart import RefPart
 
 
-def twiss(beta_x: float, beta_y: float, beta_t: float, emitt_x: float, emitt_y: float, emitt_t: float,
-          alpha_x: float = 0.0, alpha_y: float = 0.0, alpha_t: float = 0.0, mean_x: float = 0.0,
-          mean_y: float = 0.0, mean_t: float = 0.0, mean_px: float = 0.0, mean_py: float = 0.0,
-          mean_pt: float = 0.0, dispersion_x: float = 0.0, dispersion_y: float = 0.0,
-          dispersion_px: float = 0.0, dispersion_py: float = 0.0) -> dict[str, float]:
+def twiss(
+    beta_x: float,
+    beta_y: float,
+    beta_t: float,
+    emitt_x: float,
+    emitt_y: float,
+    emitt_t: float,
+    alpha_x: float = 0.0,
+    alpha_y: float = 0.0,
+    alpha_t: float = 0.0,
+    mean_x: float = 0.0,
+    mean_y: float = 0.0,
+    mean_t: float = 0.0,
+    mean_px: float = 0.0,
+    mean_py: float = 0.0,
+    mean_pt: float = 0.0,
+    dispersion_x: float = 0.0,
+    dispersion_y: float = 0.0,
+    dispersion_px: float = 0.0,
+    dispersion_py: float = 0.0,
+) -> dict[str, float]:
     """Courant-Snyder parameters -> the phase-space ellipse keywords of ImpactX's distributions.
 
     With gamma = (1 + alpha^2) / beta per plane: lambdaQ = sqrt(emitt / gamma) [m], lambdaPq =
@@ -24,14 +40,27 @@ def twiss(beta_x: float, beta_y: float, beta_t: float, emitt_x: float, emitt_y: 
     if min(emitt_x, emitt_y, emitt_t) <= 0.0:
         raise ValueError("Input Error: Emittance values need to be non-zero positive values in all dimensions.")
     out: dict[str, float] = {}
-    for q, beta, alpha, emitt in (("X", beta_x, alpha_x, emitt_x), ("Y", beta_y, alpha_y, emitt_y),
-                                  ("T", beta_t, alpha_t, emitt_t)):
+    for q, beta, alpha, emitt in (
+        ("X", beta_x, alpha_x, emitt_x),
+        ("Y", beta_y, alpha_y, emitt_y),
+        ("T", beta_t, alpha_t, emitt_t),
+    ):
         gamma = (1.0 + alpha * alpha) / beta
         out[f"lambda{q}"] = math.sqrt(emitt / gamma)
         out[f"lambdaP{q.lower()}"] = math.sqrt(emitt / beta)
         out[f"mu{q.lower()}p{q.lower()}"] = alpha / math.sqrt(beta * gamma)
-    out.update(meanX=mean_x, meanY=mean_y, meanT=mean_t, meanPx=mean_px, meanPy=mean_py, meanPt=mean_pt,
-               dispX=dispersion_x, dispY=dispersion_y, dispPx=dispersion_px, dispPy=dispersion_py)
+    out.update(
+        meanX=mean_x,
+        meanY=mean_y,
+        meanT=mean_t,
+        meanPx=mean_px,
+        meanPy=mean_py,
+        meanPt=mean_pt,
+        dispX=dispersion_x,
+        dispY=dispersion_y,
+        dispPx=dispersion_px,
+        dispPy=dispersion_py,
+    )
     return out
 
 
@@ -71,5 +100,17 @@ class Config:
 
     @classmethod
     def to_dict(cls) -> dict[str, Any]:
-        return {k: getattr(cls, k) for k in ("precision", "precision_particles", "have_mpi", "have_gpu", "have_omp",
-                                             "have_fft", "have_openpmd", "have_simd", "gpu_backend")}
+        return {
+            k: getattr(cls, k)
+            for k in (
+                "precision",
+                "precision_particles",
+                "have_mpi",
+                "have_gpu",
+                "have_omp",
+                "have_fft",
+                "have_openpmd",
+                "have_simd",
+                "gpu_backend",
+            )
+        }

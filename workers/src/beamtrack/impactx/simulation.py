@@ -25,14 +25,31 @@ _C2 = constants.c * constants.c
 
 #: ImpactX options that only steer AMReX's grid decomposition, profiling, logging or warnings: accepted,
 #: no effect on the physics here (one rank, one FFT grid).
-NO_PHYSICS = frozenset({
-    "blocking_factor_x", "blocking_factor_y", "blocking_factor_z", "max_grid_size", "max_grid_size_x",
-    "max_grid_size_y", "max_grid_size_z", "dynamic_size", "verbose", "tiny_profiler", "tiny_profiler_file",
-    "memory_profiler", "abort_on_warning_threshold", "always_warn_immediately", "abort_on_unused_inputs",
-    # MLMG's iteration controls: poisson_solver = "multigrid" solves MLMG's boundary problem exactly (sine
-    # transforms), which meets any tolerance and iteration limit MLMG is given
-    "mlmg_absolute_tolerance", "mlmg_relative_tolerance", "mlmg_max_iters", "mlmg_verbosity",
-})
+NO_PHYSICS = frozenset(
+    {
+        "blocking_factor_x",
+        "blocking_factor_y",
+        "blocking_factor_z",
+        "max_grid_size",
+        "max_grid_size_x",
+        "max_grid_size_y",
+        "max_grid_size_z",
+        "dynamic_size",
+        "verbose",
+        "tiny_profiler",
+        "tiny_profiler_file",
+        "memory_profiler",
+        "abort_on_warning_threshold",
+        "always_warn_immediately",
+        "abort_on_unused_inputs",
+        # MLMG's iteration controls: poisson_solver = "multigrid" solves MLMG's boundary problem exactly (sine
+        # transforms), which meets any tolerance and iteration limit MLMG is given
+        "mlmg_absolute_tolerance",
+        "mlmg_relative_tolerance",
+        "mlmg_max_iters",
+        "mlmg_verbosity",
+    }
+)
 
 #: ImpactX options beamtrack implements only at one value: {name: (accepted values, what it is)}.
 ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
@@ -47,19 +64,43 @@ ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
 
 #: ImpactX methods / properties beamtrack does not implement.
 MISSING_METHODS = {
-    "load_inputs_file": "ImpactX inputs files", "init_beam_distribution_from_inputs": "ImpactX inputs files",
-    "init_lattice_elements_from_inputs": "ImpactX inputs files", "deposit_charge": "charge deposition from Python",
-    "resize_mesh": "resizing the AMReX mesh from Python", "Geom": "AMReX geometry objects",
-    "DistributionMap": "AMReX distribution maps", "boxArray": "AMReX box arrays",
+    "load_inputs_file": "ImpactX inputs files",
+    "init_beam_distribution_from_inputs": "ImpactX inputs files",
+    "init_lattice_elements_from_inputs": "ImpactX inputs files",
+    "deposit_charge": "charge deposition from Python",
+    "resize_mesh": "resizing the AMReX mesh from Python",
+    "Geom": "AMReX geometry objects",
+    "DistributionMap": "AMReX distribution maps",
+    "boxArray": "AMReX box arrays",
 }
 
-_SC_MODES = {"3D": "3D", "2D": "2D", "2P5D": "2.5D", "2.5D": "2.5D", "TRUE": "3D", "GAUSS3D": "Gauss3D",
-             "GAUSS2P5D": "Gauss2.5D", "GAUSS2.5D": "Gauss2.5D"}
+_SC_MODES = {
+    "3D": "3D",
+    "2D": "2D",
+    "2P5D": "2.5D",
+    "2.5D": "2.5D",
+    "TRUE": "3D",
+    "GAUSS3D": "Gauss3D",
+    "GAUSS2P5D": "Gauss2.5D",
+    "GAUSS2.5D": "Gauss2.5D",
+}
 
 
 #: ImpactX 26.10's ``to_df`` columns, in its order (measured on impactx-noacc 26.10); spin_* are 0 without spin.
-DF_COLUMNS = ("idcpu", "position_x", "position_y", "position_t", "momentum_x", "momentum_y", "momentum_t",
-              "spin_x", "spin_y", "spin_z", "qm", "weighting")
+DF_COLUMNS = (
+    "idcpu",
+    "position_x",
+    "position_y",
+    "position_t",
+    "momentum_x",
+    "momentum_y",
+    "momentum_t",
+    "spin_x",
+    "spin_y",
+    "spin_z",
+    "qm",
+    "weighting",
+)
 #: AMReX's idcpu packing (AMReX_Particle.H): bit 63 = valid, bits 24..62 = particle id, bits 0..23 = cpu (0)
 _IDCPU_VALID = np.uint64(1 << 63)
 _IDCPU_SHIFT = np.uint64(24)
@@ -96,9 +137,21 @@ class ImpactXParticleContainer(ParticleContainer):
     def get_bucket_length(self) -> float:
         return float(self._sim.bucket_length)
 
-    def add_n_particles(self, x: Any, y: Any, t: Any, px: Any, py: Any, pt: Any, qm: float,  # type: ignore[override]
-                        bunch_charge: float | None = None, w: Any = None, sx: Any = None, sy: Any = None,
-                        sz: Any = None) -> None:
+    def add_n_particles(  # type: ignore[override]
+        self,
+        x: Any,
+        y: Any,
+        t: Any,
+        px: Any,
+        py: Any,
+        pt: Any,
+        qm: float,
+        bunch_charge: float | None = None,
+        w: Any = None,
+        sx: Any = None,
+        sy: Any = None,
+        sz: Any = None,
+    ) -> None:
         """Append particles (ImpactX's signature): qm = q / (m c^2) [1/eV]; bunch_charge [C] or weights w;
         sx, sy, sz: spin components (all three or none)."""
         if (bunch_charge is None) == (w is None):
@@ -112,8 +165,13 @@ class ImpactXParticleContainer(ParticleContainer):
         if w is not None:
             self.real[6, n0:] = self.xp.asarray(w, dtype=self.xp.float64).ravel()
 
-    def to_df(self, local: bool = True, comm: Any = None, root_rank: int = 0,  # type: ignore[override]
-              include_lost: bool = False) -> Any:
+    def to_df(  # type: ignore[override]
+        self,
+        local: bool = True,
+        comm: Any = None,
+        root_rank: int = 0,
+        include_lost: bool = False,
+    ) -> Any:
         """The alive particles as ImpactX's DataFrame (its columns and order, ``idcpu`` packed as AMReX does);
         None when there are none, as ImpactX. include_lost (beamtrack extension) adds the lost ones with
         their ``state`` and ``s_lost`` [m] columns."""
@@ -196,13 +254,17 @@ class ImpactX(Simulation):
         if isinstance(cls_attr, property):
             object.__setattr__(self, name, value)
         elif name in MISSING_METHODS:
-            raise NotImplementedError(f"ImpactX option sim.{name} ({MISSING_METHODS[name]}) is not implemented in beamtrack")
+            raise NotImplementedError(
+                f"ImpactX option sim.{name} ({MISSING_METHODS[name]}) is not implemented in beamtrack"
+            )
         elif name in NO_PHYSICS:
             self._options[name] = value
         elif name in ONLY_VALUES:
             allowed, what = ONLY_VALUES[name]
             if not any(value == a and type(value) is not bool or value is a for a in allowed):
-                raise NotImplementedError(f"ImpactX option sim.{name} = {value!r} ({what}) is not implemented in beamtrack")
+                raise NotImplementedError(
+                    f"ImpactX option sim.{name} = {value!r} ({what}) is not implemented in beamtrack"
+                )
             self._options[name] = value
         elif name == "omp_threads":
             self._options[name] = value
@@ -221,7 +283,9 @@ class ImpactX(Simulation):
             from beamtrack.engine.boundary import PARTICLE_BCS
 
             if value not in PARTICLE_BCS:
-                raise ValueError(f"ImpactX option sim.particle_bc must be one of {', '.join(PARTICLE_BCS)}, not {value!r}")
+                raise ValueError(
+                    f"ImpactX option sim.particle_bc must be one of {', '.join(PARTICLE_BCS)}, not {value!r}"
+                )
             object.__setattr__(self, name, value)
         elif name == "poisson_solver":
             if value not in ("fft", "multigrid"):
@@ -255,7 +319,9 @@ class ImpactX(Simulation):
             solver = self.__dict__.get("_sc_solver")
             field = {"space_charge_field": "fields"}.get(name, name)
             if solver is None or getattr(solver, field, None) is None:
-                raise NotImplementedError(f"ImpactX sim.{name} is available only after a space-charge kick in beamtrack")
+                raise NotImplementedError(
+                    f"ImpactX sim.{name} is available only after a space-charge kick in beamtrack"
+                )
             return getattr(solver, field)
         raise AttributeError(f"ImpactX has no attribute {name!r}")
 
@@ -288,8 +354,15 @@ class ImpactX(Simulation):
     def particle_container(self) -> ImpactXParticleContainer:
         return self.beam  # type: ignore[return-value]
 
-    def add_particles(self, bunch_charge: float, distr: Any, npart: int, spin_distr: Any = None,  # type: ignore[override]
-                      *, seed: int | None = None) -> None:
+    def add_particles(
+        self,
+        bunch_charge: float,
+        distr: Any,
+        npart: int,
+        spin_distr: Any = None,  # type: ignore[override]
+        *,
+        seed: int | None = None,
+    ) -> None:
         """ImpactX's add_particles(bunch_charge [C], distr, npart, spin_distr); seed: beamtrack's RNG seed."""
         if seed is None:  # deterministic, as ImpactX (AMReX's RNG starts from a fixed seed): s0, s0 + 1, ... per call
             seed = _first_seed() + self._draws
@@ -330,6 +403,8 @@ def _space_charge_mode(value: Any) -> bool | str:
         return False
     key = "TRUE" if value is True else str(value).strip().upper()
     if key not in _SC_MODES:
-        raise NotImplementedError(f"ImpactX option sim.space_charge = {value!r} is not implemented in beamtrack "
-                                  f"(implemented: False, '3D', '2D', '2p5D', 'Gauss3D', 'Gauss2p5D')")
+        raise NotImplementedError(
+            f"ImpactX option sim.space_charge = {value!r} is not implemented in beamtrack "
+            f"(implemented: False, '3D', '2D', '2p5D', 'Gauss3D', 'Gauss2p5D')"
+        )
     return _SC_MODES[key]

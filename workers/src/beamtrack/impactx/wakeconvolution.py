@@ -45,7 +45,9 @@ def w_t_rf(s: Any, a: float, g: float, L: float) -> Any:
     return _scalar(_w.w_t_rf(s, a, g, L))
 
 
-def deposit_charge(pc: Any, charge_distribution: Any, bin_min: float, bin_size: float, is_unity_particle_weight: bool) -> None:
+def deposit_charge(
+    pc: Any, charge_distribution: Any, bin_min: float, bin_size: float, is_unity_particle_weight: bool
+) -> None:
     """Add the alive particles of ``pc`` to ``charge_distribution`` [C/m per bin] in place (ImpactX's deposit_charge)."""
     n = pc.size
     alive = pc.host(pc.state[:n]) == 0

@@ -12,10 +12,19 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Conflict": "errors", "InvalidArgument": "errors", "NotFound": "errors", "ServiceError": "errors",
-    "Unauthenticated": "errors", "Unavailable": "errors",
-    "DEVICES": "store", "PRIORITY_MAX": "store", "PRIORITY_MIN": "store", "JobRecord": "store",
-    "JobState": "store", "JobStore": "store", "StreamEvent": "store",
+    "Conflict": "errors",
+    "InvalidArgument": "errors",
+    "NotFound": "errors",
+    "ServiceError": "errors",
+    "Unauthenticated": "errors",
+    "Unavailable": "errors",
+    "DEVICES": "store",
+    "PRIORITY_MAX": "store",
+    "PRIORITY_MIN": "store",
+    "JobRecord": "store",
+    "JobState": "store",
+    "JobStore": "store",
+    "StreamEvent": "store",
 }
 
 __all__ = sorted(_EXPORTS)

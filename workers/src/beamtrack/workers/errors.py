@@ -16,6 +16,13 @@ from beamtrack.spec.contract import (
 )
 
 __all__ = [
-    "Conflict", "InvalidArgument", "NotFound", "PayloadTooLarge", "PermissionDenied", "ResourceExhausted",
-    "ServiceError", "Unauthenticated", "Unavailable",
+    "Conflict",
+    "InvalidArgument",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "ServiceError",
+    "Unauthenticated",
+    "Unavailable",
 ]

@@ -102,8 +102,9 @@ class PackRunner(JobRunner):
         return [states[job_id] for job_id, _ in members]
 
     # -- one variant -------------------------------------------------------------------------------
-    def _prepare(self, job_id: str, attempt: int, kind: str | None, worker: str, size: int,
-                 states: dict[str, str]) -> _Variant | None:
+    def _prepare(
+        self, job_id: str, attempt: int, kind: str | None, worker: str, size: int, states: dict[str, str]
+    ) -> _Variant | None:
         """Start the variant's record and build its Simulation; None (its state in ``states``)
         when it ended already: cancelled before it started, or a spec or setup failure."""
         store = self.store
@@ -137,8 +138,14 @@ class PackRunner(JobRunner):
             states[job_id] = JobState.FAILED.value
             return None
         store.mark_started(job_id, worker=worker, total_steps=int(sim.total_steps))
-        store.publish(job_id, "log", {"msg": f"attempt {attempt} started on {worker} (kind={kind or 'auto'}, "
-                                             f"{sim.total_steps} steps) in a pack of {size} variants"})
+        store.publish(
+            job_id,
+            "log",
+            {
+                "msg": f"attempt {attempt} started on {worker} (kind={kind or 'auto'}, "
+                f"{sim.total_steps} steps) in a pack of {size} variants"
+            },
+        )
         return _Variant(job_id, attempt, rec.owner, out_dir, sim, skip=rec.diag_count)
 
     @staticmethod

@@ -158,19 +158,39 @@ class RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._take_data_dir(timeout)
         args = [
-            self.binary, "--bind", "127.0.0.1", "--port", str(self.port),
-            "--dir", str(self.data_dir.resolve()), "--appendonly", "yes", "--appendfsync", "everysec",
-            "--save", "", "--protected-mode", "yes", "--daemonize", "no",
-            "--logfile", str(self.data_dir / "redis.log"),
+            self.binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir.resolve()),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
         # PDEATHSIG follows the starting thread: only tie the child to a thread that lives as long
         # as the process does
         on_main = threading.current_thread() is threading.main_thread()
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE,
-                                     preexec_fn=_die_with_parent if on_main else None)  # noqa: PLW1509
-        self.owner_file.write_text(json.dumps({"owner_pid": os.getpid(), "redis_pid": self.proc.pid,
-                                               "port": self.port}))
+        self.proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent if on_main else None,
+        )  # noqa: PLW1509
+        self.owner_file.write_text(
+            json.dumps({"owner_pid": os.getpid(), "redis_pid": self.proc.pid, "port": self.port})
+        )
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
         deadline = time.monotonic() + timeout
         try:
@@ -180,8 +200,7 @@ class RedisServer:
                     log = self.data_dir / "redis.log"
                     tail = log.read_text()[-2000:] if log.exists() else ""
                     self._release_data_dir()
-                    raise RuntimeError(f"redis-server exited with {self.proc.returncode}: "
-                                       f"{err}{tail}")
+                    raise RuntimeError(f"redis-server exited with {self.proc.returncode}: {err}{tail}")
                 try:
                     if client.ping():
                         return self

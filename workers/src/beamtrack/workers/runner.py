@@ -74,17 +74,23 @@ def resident_mb() -> float:
 def limit_exceeded(limits: JobLimits, *, elapsed_s: float, out_dir: Path) -> str:
     """The job's error when it is over one of ``limits``, else ''."""
     if elapsed_s > limits.wall_s:
-        return (f"wall-clock limit: the job ran {elapsed_s:,.0f} s, over its limit of "
-                f"{limits.wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S)")
+        return (
+            f"wall-clock limit: the job ran {elapsed_s:,.0f} s, over its limit of "
+            f"{limits.wall_s:,.0f} s (BEAMTRACK_JOB_WALL_S)"
+        )
     rss = resident_mb()
     if rss > limits.memory_mb:
-        return (f"out of memory: the worker held {rss:,.0f} MiB, over the job's limit of "
-                f"{limits.memory_mb:,.0f} MiB (BEAMTRACK_JOB_MEMORY_MB)")
+        return (
+            f"out of memory: the worker held {rss:,.0f} MiB, over the job's limit of "
+            f"{limits.memory_mb:,.0f} MiB (BEAMTRACK_JOB_MEMORY_MB)"
+        )
     if math.isfinite(limits.disk_mb):
         written = tree_bytes(out_dir) / 2**20
         if written > limits.disk_mb:
-            return (f"disk quota: the job wrote {written:,.0f} MiB, over its limit of "
-                    f"{limits.disk_mb:,.0f} MiB (BEAMTRACK_JOB_DISK_MB)")
+            return (
+                f"disk quota: the job wrote {written:,.0f} MiB, over its limit of "
+                f"{limits.disk_mb:,.0f} MiB (BEAMTRACK_JOB_DISK_MB)"
+            )
     return ""
 
 
@@ -141,10 +147,15 @@ def _hook_error(exc: BaseException) -> str:
 class JobRunner:
     """Runs job attempts: engine calls, diagnostics to the stream, cancel, terminal state."""
 
-    def __init__(self, redis_url: str, prefix: str, artifact_dir: str,
-                 hook_limits: dict[str, float] | None = None,
-                 job_limits: dict[str, float] | None = None,
-                 transfer: Transfer | None = None):
+    def __init__(
+        self,
+        redis_url: str,
+        prefix: str,
+        artifact_dir: str,
+        hook_limits: dict[str, float] | None = None,
+        job_limits: dict[str, float] | None = None,
+        transfer: Transfer | None = None,
+    ):
         self.store = JobStore.from_url(redis_url, prefix=prefix, retry_s=WORKER_RETRY_S)
         self.artifact_dir = Path(artifact_dir)
         #: how the job's files reach the server (beamtrack.workers.transfer); without one the
@@ -182,7 +193,7 @@ class JobRunner:
         root = scratch_root()
         head = f"{self.store.prefix}-"
         for path in root.glob(head + "*") if root.is_dir() else []:
-            job_id = path.name[len(head):]
+            job_id = path.name[len(head) :]
             if not job_id.isalnum():
                 continue
             try:
@@ -194,8 +205,7 @@ class JobRunner:
                 swept.append(job_id)
         return swept
 
-    def _deliver(self, job_id: str, attempt: int, out_dir: Path, state: JobState
-                 ) -> tuple[list[str], str]:
+    def _deliver(self, job_id: str, attempt: int, out_dir: Path, state: JobState) -> tuple[list[str], str]:
         """Hand the job's files to the server (an upload when ``out_dir`` is this worker's own
         scratch directory, which is then removed); returns their names and an error ('' when
         none)."""
@@ -204,8 +214,14 @@ class JobRunner:
             return names, ""
         t = self.transfer
         try:
-            upload(self.store, job_id, attempt, out_dir, max_bytes=t.max_bytes,
-                   ttl_s=t.ttl_s if state is JobState.SUCCEEDED else t.failed_ttl_s)
+            upload(
+                self.store,
+                job_id,
+                attempt,
+                out_dir,
+                max_bytes=t.max_bytes,
+                ttl_s=t.ttl_s if state is JobState.SUCCEEDED else t.failed_ttl_s,
+            )
         except UploadTooLarge as exc:
             return [], f"artifacts: {exc}"
         finally:
@@ -240,8 +256,13 @@ class JobRunner:
             if spec.workers > 1:  # one job across spec.workers actors (beamtrack.workers.sharded)
                 from .sharded import ShardedRun
 
-                sim = ShardedRun(spec, out_dir, kind, hooks=bool(rec.hook_module),
-                                 log=lambda msg: store.publish(job_id, "log", {"msg": msg}))
+                sim = ShardedRun(
+                    spec,
+                    out_dir,
+                    kind,
+                    hooks=bool(rec.hook_module),
+                    log=lambda msg: store.publish(job_id, "log", {"msg": msg}),
+                )
             else:
                 sim = Simulation.from_spec(spec, out_dir, kind=kind)
         except ShardLost:
@@ -254,8 +275,11 @@ class JobRunner:
             store.finish(job_id, attempt, JobState.FAILED, error=why)
             return JobState.FAILED.value
         store.mark_started(job_id, worker=worker, total_steps=int(sim.total_steps))
-        store.publish(job_id, "log", {"msg": f"attempt {attempt} started on {worker} "
-                                             f"(kind={kind or 'auto'}, {sim.total_steps} steps)"})
+        store.publish(
+            job_id,
+            "log",
+            {"msg": f"attempt {attempt} started on {worker} (kind={kind or 'auto'}, {sim.total_steps} steps)"},
+        )
 
         # A retry reruns the same seeded, deterministic simulation: rows an earlier attempt
         # already published are skipped, so a stream never carries a row twice.
@@ -298,16 +322,16 @@ class JobRunner:
         if rec.hook_module:
             from .sandbox.supervisor import HookSandbox, SandboxLimits
 
-            sandbox = HookSandbox(rec.hook_module, limits=SandboxLimits(**self.hook_limits),
-                                  on_emit=on_emit)
+            sandbox = HookSandbox(rec.hook_module, limits=SandboxLimits(**self.hook_limits), on_emit=on_emit)
             try:
                 names = sandbox.start(sim)
             except Exception as exc:  # noqa: BLE001 - SandboxError or OS failure: the job fails
                 sandbox.close()
                 sim.finalize()
                 names, _ = self._deliver(job_id, attempt, out_dir, JobState.FAILED)
-                store.finish(job_id, attempt, JobState.FAILED, error=_hook_error(exc),
-                             result={"steps": 0, "artifacts": names})
+                store.finish(
+                    job_id, attempt, JobState.FAILED, error=_hook_error(exc), result={"steps": 0, "artifacts": names}
+                )
                 return JobState.FAILED.value
             store.publish(job_id, "log", {"msg": f"hook sandbox started: {', '.join(names)}"})
         done = threading.Event()

@@ -77,14 +77,23 @@ class ShardedRun:
     ``diagnostics_listeners``, ``total_steps``, ``tracking_step``, ``track_particles``, ``request_stop``,
     ``finalize``. The shares start (and draw their beams) here."""
 
-    def __init__(self, spec: Any, out_dir: Path, kind: str | None, *, hooks: bool = False,
-                 log: Callable[[str], Any] | None = None, num_cpus: float | None = None):
+    def __init__(
+        self,
+        spec: Any,
+        out_dir: Path,
+        kind: str | None,
+        *,
+        hooks: bool = False,
+        log: Callable[[str], Any] | None = None,
+        num_cpus: float | None = None,
+    ):
         import ray
         from beamtrack.engine.sharded import ShardReducer, ShardSimulation, ThreadShard
 
         if hooks:
-            raise NotImplementedError("workers > 1 does not support a hook module (hooks see one worker's "
-                                      "particles only)")
+            raise NotImplementedError(
+                "workers > 1 does not support a hook module (hooks see one worker's particles only)"
+            )
         count = int(spec.workers)
         self.count = count
         self.diagnostics_listeners: list[Callable[[dict[str, float]], Any]] = []
@@ -116,8 +125,10 @@ class ShardedRun:
         if log is not None:
             where = ray.get([a.where.remote() for a in self._actors]) if self._actors else []
             here = f"{socket.gethostname()}:{os.getpid()}"
-            log(f"{count} shares of {spec.beam.npart} particles: share 0 on {here}, " +
-                ", ".join(f"share {i} on {w}" for i, w in enumerate(where, 1)))
+            log(
+                f"{count} shares of {spec.beam.npart} particles: share 0 on {here}, "
+                + ", ".join(f"share {i} on {w}" for i, w in enumerate(where, 1))
+            )
         self.wall_s = 0.0
 
     def _row(self, row: dict[str, float]) -> None:
@@ -168,9 +179,13 @@ class ShardedRun:
         import ray
 
         shares = ray.get([a.seconds.remote() for a in self._actors]) if self._actors else []
-        return {"wall_s": self.wall_s, "reduce_s": float(sum(self.reducer.timings.values())),
-                "max_share_s": max(shares, default=0.0), "rounds": float(self.reducer.rounds),
-                **{f"reduce_{k}_s": v for k, v in self.reducer.timings.items()}}
+        return {
+            "wall_s": self.wall_s,
+            "reduce_s": float(sum(self.reducer.timings.values())),
+            "max_share_s": max(shares, default=0.0),
+            "rounds": float(self.reducer.rounds),
+            **{f"reduce_{k}_s": v for k, v in self.reducer.timings.items()},
+        }
 
     def _abort(self) -> None:
         """Stop share 0's thread and kill the share actors (after a loss or a failed start)."""

@@ -74,8 +74,6 @@ def _store_call(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-
-
 @dataclass
 class StreamEvent:
     """One entry of a job's stream: ``id`` is the Redis entry id (the resume cursor), ``raw``
@@ -136,20 +134,33 @@ class JobRecord:
             return float(v) if v else None
 
         return cls(
-            id=h["id"], owner=h["owner"], name=h.get("name", ""), state=JobState(h["state"]),
-            priority=int(h.get("priority", 0)), device=h.get("device", "auto"),
-            seq=int(h.get("seq", 0)), created_at=float(h.get("created_at", 0.0)),
-            started_at=opt("started_at"), finished_at=opt("finished_at"),
-            attempts=int(h.get("attempts", 0)), step=int(h.get("step", 0)),
-            total_steps=int(h.get("total_steps", 0)), error=h.get("error", ""),
-            cancel_requested=h.get("cancel_requested", "0") == "1", worker=h.get("worker", ""),
-            diag_count=int(h.get("diag_count", 0)), spec=h.get("spec", ""),
-            hook_module=h.get("hook_module", ""), result=json.loads(h.get("result") or "{}"),
+            id=h["id"],
+            owner=h["owner"],
+            name=h.get("name", ""),
+            state=JobState(h["state"]),
+            priority=int(h.get("priority", 0)),
+            device=h.get("device", "auto"),
+            seq=int(h.get("seq", 0)),
+            created_at=float(h.get("created_at", 0.0)),
+            started_at=opt("started_at"),
+            finished_at=opt("finished_at"),
+            attempts=int(h.get("attempts", 0)),
+            step=int(h.get("step", 0)),
+            total_steps=int(h.get("total_steps", 0)),
+            error=h.get("error", ""),
+            cancel_requested=h.get("cancel_requested", "0") == "1",
+            worker=h.get("worker", ""),
+            diag_count=int(h.get("diag_count", 0)),
+            spec=h.get("spec", ""),
+            hook_module=h.get("hook_module", ""),
+            result=json.loads(h.get("result") or "{}"),
             artifacts_expired=h.get("artifacts_expired", "0") == "1",
             scan_id=h.get("scan_id", ""),
             variant=int(h["variant"]) if h.get("variant", "") != "" else None,
-            values=json.loads(h.get("values") or "{}"), cached_from=h.get("cached_from", ""),
-            pack_key=h.get("pack_key", ""), pack=h.get("pack", ""),
+            values=json.loads(h.get("values") or "{}"),
+            cached_from=h.get("cached_from", ""),
+            pack_key=h.get("pack_key", ""),
+            pack=h.get("pack", ""),
         )
 
 
@@ -322,13 +333,17 @@ class JobStore:
         self._cancel = self.r.register_script(_CANCEL)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "bt", stream_maxlen: int = 1_000_000,
-                 retry_s: float = 2.0) -> JobStore:
+    def from_url(
+        cls, url: str, *, prefix: str = "bt", stream_maxlen: int = 1_000_000, retry_s: float = 2.0
+    ) -> JobStore:
         """Connect to ``url`` (redis://host:port/db); responses are decoded as UTF-8. A command
         whose connection fails is retried for about ``retry_s`` seconds (workers and the
         scheduler pass minutes: their writes wait for Redis to come back)."""
         client = redis.Redis.from_url(
-            url, decode_responses=True, health_check_interval=30, retry=_retry(retry_s),
+            url,
+            decode_responses=True,
+            health_check_interval=30,
+            retry=_retry(retry_s),
             retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         )
         return cls(client, prefix=prefix, stream_maxlen=stream_maxlen)
@@ -356,8 +371,15 @@ class JobStore:
 
     # -- submit / read -----------------------------------------------------------------------
     def submit(
-        self, *, owner: str, name: str, spec_json: str, priority: int = 0, device: str = "auto",
-        hook_module: str = "", disk_estimate: int = 0,
+        self,
+        *,
+        owner: str,
+        name: str,
+        spec_json: str,
+        priority: int = 0,
+        device: str = "auto",
+        hook_module: str = "",
+        disk_estimate: int = 0,
     ) -> JobRecord:
         """Store a new job in state queued and enqueue it; returns the record. ``disk_estimate``
         [B] is charged to the owner's disk account until the job's real output is measured."""
@@ -369,11 +391,24 @@ class JobStore:
             now = time.time()
             qscore = -priority * 2**40 + seq
             rec = {
-                "id": job_id, "owner": owner, "name": name, "state": JobState.QUEUED.value,
-                "priority": priority, "device": device, "seq": seq, "qscore": qscore,
-                "created_at": repr(now), "attempts": 0, "step": 0, "total_steps": 0,
-                "error": "", "cancel_requested": "0", "diag_count": 0, "spec": spec_json,
-                "hook_module": hook_module, "result": "",
+                "id": job_id,
+                "owner": owner,
+                "name": name,
+                "state": JobState.QUEUED.value,
+                "priority": priority,
+                "device": device,
+                "seq": seq,
+                "qscore": qscore,
+                "created_at": repr(now),
+                "attempts": 0,
+                "step": 0,
+                "total_steps": 0,
+                "error": "",
+                "cancel_requested": "0",
+                "diag_count": 0,
+                "spec": spec_json,
+                "hook_module": hook_module,
+                "result": "",
             }
             pipe = self.r.pipeline(transaction=True)
             pipe.hset(self.job_key(job_id), mapping=rec)
@@ -401,7 +436,11 @@ class JobStore:
 
     @_store_call
     def list_jobs(
-        self, *, owner: str | None, state: str | None = None, limit: int = 50,
+        self,
+        *,
+        owner: str | None,
+        state: str | None = None,
+        limit: int = 50,
         cursor: int | None = None,
     ) -> tuple[builtins.list[JobRecord], int | None]:
         """Jobs newest first (of ``owner``, or all when None), optionally only in ``state``.
@@ -478,8 +517,9 @@ class JobStore:
         ``name``; returns their (id, attempt) in queue order (the lead not included)."""
         if not lead.pack_key or not lead.scan_id:
             return []
-        res = self._claim_pack(args=[self.prefix, repr(time.time()), lead.id, lead.pack_key, lead.scan_id,
-                                     int(limit), name])
+        res = self._claim_pack(
+            args=[self.prefix, repr(time.time()), lead.id, lead.pack_key, lead.scan_id, int(limit), name]
+        )
         return [(str(res[i]), int(res[i + 1])) for i in range(0, len(res), 2)]
 
     @_store_call
@@ -497,7 +537,12 @@ class JobStore:
 
     @_store_call
     def finish(
-        self, job_id: str, attempt: int, state: JobState, *, error: str = "",
+        self,
+        job_id: str,
+        attempt: int,
+        state: JobState,
+        *,
+        error: str = "",
         result: dict[str, Any] | None = None,
     ) -> bool:
         """Move a running job (this attempt) to a terminal state; False when fenced off."""
@@ -505,16 +550,16 @@ class JobStore:
             raise ValueError(f"finish needs a terminal state, not {state.value}")
         payload = dict(result or {})
         payload.update(state=state.value, error=error)
-        ok = self._finish(args=[self.prefix, job_id, attempt, state.value, repr(time.time()),
-                                error, json.dumps(payload)])
+        ok = self._finish(
+            args=[self.prefix, job_id, attempt, state.value, repr(time.time()), error, json.dumps(payload)]
+        )
         return bool(ok)
 
     @_store_call
     def requeue(self, job_id: str, attempt: int, reason: str, *, max_attempts: int) -> str:
         """After a worker loss: 'queued' again, or 'failed' after ``max_attempts``, or
         'cancelled' when a cancel was pending; 'stale' when the attempt no longer runs."""
-        return str(self._requeue(args=[self.prefix, job_id, attempt, reason, max_attempts,
-                                       repr(time.time())]))
+        return str(self._requeue(args=[self.prefix, job_id, attempt, reason, max_attempts, repr(time.time())]))
 
     # -- disk accounting and retention ---------------------------------------------------------
     @_store_call
@@ -575,8 +620,12 @@ class JobStore:
         n = 0
         last_step: float | None = None
         for row in rows:
-            pipe.xadd(self.stream_key(job_id), {"k": "diag", "d": json.dumps(row)},
-                      maxlen=self.stream_maxlen, approximate=True)
+            pipe.xadd(
+                self.stream_key(job_id),
+                {"k": "diag", "d": json.dumps(row)},
+                maxlen=self.stream_maxlen,
+                approximate=True,
+            )
             last_step = row.get("step", last_step)
             n += 1
         if n:
@@ -596,8 +645,12 @@ class JobStore:
             if not rows:
                 continue
             for row in rows:
-                pipe.xadd(self.stream_key(job_id), {"k": "diag", "d": json.dumps(row)},
-                          maxlen=self.stream_maxlen, approximate=True)
+                pipe.xadd(
+                    self.stream_key(job_id),
+                    {"k": "diag", "d": json.dumps(row)},
+                    maxlen=self.stream_maxlen,
+                    approximate=True,
+                )
             pipe.hincrby(self.job_key(job_id), "diag_count", len(rows))
             last_step = rows[-1].get("step")
             if last_step is not None:
@@ -614,12 +667,20 @@ class JobStore:
     @_store_call
     def publish(self, job_id: str, kind: str, data: dict[str, Any]) -> str:
         """Append one event of ``kind`` (log, custom) to the job's stream; returns its id."""
-        return str(self.r.xadd(self.stream_key(job_id), {"k": kind, "d": json.dumps(data)},
-                               maxlen=self.stream_maxlen, approximate=True))
+        return str(
+            self.r.xadd(
+                self.stream_key(job_id), {"k": kind, "d": json.dumps(data)}, maxlen=self.stream_maxlen, approximate=True
+            )
+        )
 
     # -- streams -----------------------------------------------------------------------------
     def read_events(
-        self, job_id: str, after: str = "0-0", *, block_ms: int | None = None, count: int = 1000,
+        self,
+        job_id: str,
+        after: str = "0-0",
+        *,
+        block_ms: int | None = None,
+        count: int = 1000,
     ) -> builtins.list[StreamEvent]:
         """Events strictly after entry id ``after``; waits up to ``block_ms`` when none yet."""
         res = self.r.xread({self.stream_key(job_id): after}, count=count, block=block_ms)
@@ -629,8 +690,7 @@ class JobStore:
                 out.append(StreamEvent(entry_id, fields["k"], fields["d"]))
         return out
 
-    def follow(self, job_id: str, after: str = "0-0", *, block_ms: int = 5000
-               ) -> Iterator[list[StreamEvent]]:
+    def follow(self, job_id: str, after: str = "0-0", *, block_ms: int = 5000) -> Iterator[list[StreamEvent]]:
         """Yield batches of events after ``after`` until the job's ``result`` event (or at once
         when the job is finished and ``after`` is past it); an empty batch after each idle wait
         lets callers send a keep-alive and notice a disconnected client."""
@@ -678,7 +738,12 @@ class JobStore:
 
     @_store_call
     def submit_jobs(
-        self, *, owner: str, jobs: builtins.list[NewJob], priority: int = 0, device: str = "auto",
+        self,
+        *,
+        owner: str,
+        jobs: builtins.list[NewJob],
+        priority: int = 0,
+        device: str = "auto",
         scan: dict[str, Any] | None = None,
     ) -> builtins.list[str]:
         """Store ``jobs`` in one transaction (all or none), and the scan record ``scan`` when
@@ -696,11 +761,23 @@ class JobStore:
         if scan is not None:
             scan_id = scan["id"]
             scan_seq = int(self.r.incr(self._k("scanseq")))
-            pipe.hset(self.scan_key(scan_id), mapping={
-                "id": scan_id, "owner": owner, "name": scan["name"], "seq": scan_seq,
-                "created_at": now, "n": n, "priority": priority, "device": device,
-                "spec": scan["spec"], "paths": json.dumps(scan["paths"]),
-                "columns": json.dumps(scan["columns"]), "cancel_requested": "0"})
+            pipe.hset(
+                self.scan_key(scan_id),
+                mapping={
+                    "id": scan_id,
+                    "owner": owner,
+                    "name": scan["name"],
+                    "seq": scan_seq,
+                    "created_at": now,
+                    "n": n,
+                    "priority": priority,
+                    "device": device,
+                    "spec": scan["spec"],
+                    "paths": json.dumps(scan["paths"]),
+                    "columns": json.dumps(scan["columns"]),
+                    "cancel_requested": "0",
+                },
+            )
             pipe.zadd(self._k("scans", "all"), {scan_id: scan_seq})
             pipe.zadd(self._k("scans", "user", owner), {scan_id: scan_seq})
         ids: builtins.list[str] = []
@@ -710,13 +787,28 @@ class JobStore:
             seq = seq0 + i + 1
             qscore = -priority * 2**40 + seq
             rec: dict[str, Any] = {
-                "id": job_id, "owner": owner, "name": job.name, "state": JobState.QUEUED.value,
-                "priority": priority, "device": device, "seq": seq, "qscore": qscore,
-                "created_at": now, "attempts": 0, "step": 0, "total_steps": 0, "error": "",
-                "cancel_requested": "0", "diag_count": 0, "spec": job.spec_json,
-                "hook_module": job.hook_module, "result": "", "scan_id": scan_id,
+                "id": job_id,
+                "owner": owner,
+                "name": job.name,
+                "state": JobState.QUEUED.value,
+                "priority": priority,
+                "device": device,
+                "seq": seq,
+                "qscore": qscore,
+                "created_at": now,
+                "attempts": 0,
+                "step": 0,
+                "total_steps": 0,
+                "error": "",
+                "cancel_requested": "0",
+                "diag_count": 0,
+                "spec": job.spec_json,
+                "hook_module": job.hook_module,
+                "result": "",
+                "scan_id": scan_id,
                 "variant": "" if job.variant is None else job.variant,
-                "values": json.dumps(job.values), "cache_key": job.cache_key,
+                "values": json.dumps(job.values),
+                "cache_key": job.cache_key,
                 "pack_key": job.pack_key,
             }
             sk = self.stream_key(job_id)
@@ -724,12 +816,20 @@ class JobStore:
             if job.cached is not None:
                 src = job.cached
                 result = json.dumps({**src.result, "cached_from": src.id})
-                rec.update(state=JobState.SUCCEEDED.value, started_at=now, finished_at=now,
-                           step=src.step, total_steps=src.total_steps, diag_count=src.diag_count,
-                           result=result, cached_from=src.id)
+                rec.update(
+                    state=JobState.SUCCEEDED.value,
+                    started_at=now,
+                    finished_at=now,
+                    step=src.step,
+                    total_steps=src.total_steps,
+                    diag_count=src.diag_count,
+                    result=result,
+                    cached_from=src.id,
+                )
                 pipe.zadd(self._k("finished", "ok"), {job_id: float(now)})
-                pipe.xadd(sk, {"k": "state", "d": json.dumps({"state": "succeeded", "error": "",
-                                                              "cached_from": src.id})})
+                pipe.xadd(
+                    sk, {"k": "state", "d": json.dumps({"state": "succeeded", "error": "", "cached_from": src.id})}
+                )
                 pipe.xadd(sk, {"k": "result", "d": result})
             else:
                 pipe.hset(self._k("disk", owner), job_id, int(job.disk_estimate))
@@ -815,8 +915,9 @@ class JobStore:
         return counts
 
     @_store_call
-    def list_scans(self, *, owner: str | None, limit: int = 50, cursor: int | None = None
-                   ) -> tuple[builtins.list[ScanRecord], int | None]:
+    def list_scans(
+        self, *, owner: str | None, limit: int = 50, cursor: int | None = None
+    ) -> tuple[builtins.list[ScanRecord], int | None]:
         """Scans newest first (of ``owner``, or all when None); cursor as for ``list``."""
         index = self._k("scans", "user", owner) if owner is not None else self._k("scans", "all")
         hi = f"({cursor}" if cursor is not None else "+inf"
@@ -863,6 +964,7 @@ class JobStore:
             out.append(row)
         return out
 
+
 @dataclass
 class NewJob:
     """A job to store with ``JobStore.submit_jobs``."""
@@ -900,10 +1002,16 @@ class ScanRecord:
     @classmethod
     def from_hash(cls, h: dict[str, str]) -> ScanRecord:
         return cls(
-            id=h["id"], owner=h["owner"], name=h.get("name", ""), seq=int(h.get("seq", 0)),
-            created_at=float(h.get("created_at", 0.0)), n=int(h.get("n", 0)),
-            priority=int(h.get("priority", 0)), device=h.get("device", "auto"),
-            spec=h.get("spec", ""), paths=json.loads(h.get("paths") or "[]"),
+            id=h["id"],
+            owner=h["owner"],
+            name=h.get("name", ""),
+            seq=int(h.get("seq", 0)),
+            created_at=float(h.get("created_at", 0.0)),
+            n=int(h.get("n", 0)),
+            priority=int(h.get("priority", 0)),
+            device=h.get("device", "auto"),
+            spec=h.get("spec", ""),
+            paths=json.loads(h.get("paths") or "[]"),
             columns=json.loads(h.get("columns") or "null"),
             cancel_requested=h.get("cancel_requested", "0") == "1",
         )

@@ -33,18 +33,22 @@ def _unavailable(exc: redis.RedisError) -> Unavailable:
 class AsyncStreams:
     """Stream reads of one server process over redis.asyncio; use from one event loop."""
 
-    def __init__(self, store: JobStore, url: str, *, max_connections: int = 16,
-                 pool_timeout_s: float = 10.0):
+    def __init__(self, store: JobStore, url: str, *, max_connections: int = 16, pool_timeout_s: float = 10.0):
         self.store = store
         self.pool = aredis.BlockingConnectionPool.from_url(
-            url, decode_responses=True, max_connections=max_connections, timeout=pool_timeout_s,
-            health_check_interval=30, client_name=CLIENT_NAME)
+            url,
+            decode_responses=True,
+            max_connections=max_connections,
+            timeout=pool_timeout_s,
+            health_check_interval=30,
+            client_name=CLIENT_NAME,
+        )
         self.r = aredis.Redis(connection_pool=self.pool)
         # the blocking read: a connection of its own, never one of the pool's
         # its reads block up to a minute (the longest stream_block_ms): the socket waits longer
-        self._blocking = aredis.Redis.from_url(url, decode_responses=True,
-                                               single_connection_client=True,
-                                               client_name=CLIENT_NAME, socket_timeout=75.0)
+        self._blocking = aredis.Redis.from_url(
+            url, decode_responses=True, single_connection_client=True, client_name=CLIENT_NAME, socket_timeout=75.0
+        )
         self.wake_key = store._k("wake", uuid.uuid4().hex)
 
     async def close(self) -> None:
@@ -86,8 +90,7 @@ class AsyncStreams:
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
 
-    async def wait(self, cursors: dict[str, str], wake_cursor: str, *, block_ms: int
-                   ) -> tuple[dict[str, str], str]:
+    async def wait(self, cursors: dict[str, str], wake_cursor: str, *, block_ms: int) -> tuple[dict[str, str], str]:
         """Block until a job stream in ``cursors`` (job id -> entry id) has an entry after its
         cursor, a ``wake`` came after ``wake_cursor``, or ``block_ms`` passed. Returns
         ``({job id: id of the stream's newest entry}, wake cursor)`` for the streams that moved."""

@@ -132,17 +132,18 @@ def files_of(src: Path) -> list[tuple[str, int]]:
     return out
 
 
-def upload(store: JobStore, job_id: str, attempt: int, src: Path, *, max_bytes: int,
-           ttl_s: int) -> int:
+def upload(store: JobStore, job_id: str, attempt: int, src: Path, *, max_bytes: int, ttl_s: int) -> int:
     """Upload every file under ``src`` as attempt ``attempt`` of ``job_id``; returns the bytes
     sent (0 when the attempt no longer runs: it commits nothing and its chunks are deleted).
     Raises UploadTooLarge, sending nothing, over ``max_bytes``."""
     files = files_of(src)
     total = sum(size for _, size in files)
     if total > max_bytes:
-        raise UploadTooLarge(f"the job's files hold {total / 2**20:,.1f} MiB, over the "
-                             f"{max_bytes / 2**20:,.0f} MiB an upload through the job store may "
-                             "carry (BEAMTRACK_ARTIFACT_UPLOAD_MAX_MB)")
+        raise UploadTooLarge(
+            f"the job's files hold {total / 2**20:,.1f} MiB, over the "
+            f"{max_bytes / 2**20:,.0f} MiB an upload through the job store may "
+            "carry (BEAMTRACK_ARTIFACT_UPLOAD_MAX_MB)"
+        )
     rb = _binary(store)
     keys_set = _key(store, job_id, "keys")
     manifest: list[dict[str, Any]] = []
@@ -184,7 +185,7 @@ def upload(store: JobStore, job_id: str, attempt: int, src: Path, *, max_bytes: 
 
 def _delete(rb: redis.Redis, keys_set: str, keys: list[str]) -> None:
     for i in range(0, len(keys), 512):
-        part = keys[i:i + 512]
+        part = keys[i : i + 512]
         rb.delete(*part)
         rb.srem(keys_set, *part)
 
@@ -220,8 +221,10 @@ def pull(store: JobStore, job_id: str, root: Path) -> bool:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with open(path, "wb") as fh:
                     for c0 in range(0, int(entry["chunks"]), CHUNKS_PER_CALL):
-                        keys = [_key(store, job_id, attempt, f, c)
-                                for c in range(c0, min(c0 + CHUNKS_PER_CALL, int(entry["chunks"])))]
+                        keys = [
+                            _key(store, job_id, attempt, f, c)
+                            for c in range(c0, min(c0 + CHUNKS_PER_CALL, int(entry["chunks"])))
+                        ]
                         for key, data in zip(keys, rb.mget(keys), strict=True):
                             if data is None:
                                 if dest.is_dir():  # another reader pulled it and deleted it
@@ -229,8 +232,9 @@ def pull(store: JobStore, job_id: str, root: Path) -> bool:
                                 raise ValueError(f"chunk {key} of the upload is missing")
                             fh.write(data)
                 if path.stat().st_size != int(entry["size"]):
-                    raise ValueError(f"artifact {entry['name']!r}: {path.stat().st_size} B "
-                                     f"arrived, {entry['size']} B were sent")
+                    raise ValueError(
+                        f"artifact {entry['name']!r}: {path.stat().st_size} B arrived, {entry['size']} B were sent"
+                    )
             try:
                 tmp.rename(dest)
             except OSError:

@@ -11,9 +11,7 @@ from beamtrack.spec.contract import JobPublic, JobState
 from . import jobs_pb2 as pb
 
 #: JobState value -> pb.JobState number, from the names (JOB_STATE_<NAME>); a test checks parity.
-STATE_TO_PB: dict[str, pb.JobState] = {
-    s.value: getattr(pb, f"JOB_STATE_{s.name}") for s in JobState
-}
+STATE_TO_PB: dict[str, pb.JobState] = {s.value: getattr(pb, f"JOB_STATE_{s.name}") for s in JobState}
 PB_TO_STATE: dict[int, str] = {int(v): k for k, v in STATE_TO_PB.items()}
 
 
@@ -21,22 +19,41 @@ def job_to_pb(job: JobPublic | Mapping[str, Any]) -> pb.Job:
     """``pb.Job`` of a public job (the fields the message has; None times become 0)."""
     j = job if isinstance(job, JobPublic) else JobPublic.model_validate(job)
     return pb.Job(
-        id=j.id, owner=j.owner, name=j.name, state=STATE_TO_PB[j.state], priority=j.priority,
-        device=j.device, step=j.progress.step, total_steps=j.progress.total_steps,
-        created_at=j.created_at, started_at=j.started_at or 0.0, finished_at=j.finished_at or 0.0,
-        attempts=j.attempts, error=j.error or "", cancel_requested=j.cancel_requested,
+        id=j.id,
+        owner=j.owner,
+        name=j.name,
+        state=STATE_TO_PB[j.state],
+        priority=j.priority,
+        device=j.device,
+        step=j.progress.step,
+        total_steps=j.progress.total_steps,
+        created_at=j.created_at,
+        started_at=j.started_at or 0.0,
+        finished_at=j.finished_at or 0.0,
+        attempts=j.attempts,
+        error=j.error or "",
+        cancel_requested=j.cancel_requested,
     )
 
 
 def job_from_pb(msg: pb.Job) -> dict[str, Any]:
     """The public-job fields a ``pb.Job`` carries, as the REST body names them."""
     return {
-        "id": msg.id, "owner": msg.owner, "name": msg.name,
-        "state": PB_TO_STATE.get(msg.state, "unspecified"), "priority": msg.priority,
+        "id": msg.id,
+        "owner": msg.owner,
+        "name": msg.name,
+        "state": PB_TO_STATE.get(msg.state, "unspecified"),
+        "priority": msg.priority,
         "device": msg.device,
-        "progress": {"step": msg.step, "total_steps": msg.total_steps,
-                     "fraction": (msg.step / msg.total_steps) if msg.total_steps else 0.0},
-        "created_at": msg.created_at, "started_at": msg.started_at or None,
-        "finished_at": msg.finished_at or None, "attempts": msg.attempts, "error": msg.error or None,
+        "progress": {
+            "step": msg.step,
+            "total_steps": msg.total_steps,
+            "fraction": (msg.step / msg.total_steps) if msg.total_steps else 0.0,
+        },
+        "created_at": msg.created_at,
+        "started_at": msg.started_at or None,
+        "finished_at": msg.finished_at or None,
+        "attempts": msg.attempts,
+        "error": msg.error or None,
         "cancel_requested": msg.cancel_requested,
     }

@@ -91,8 +91,14 @@ class ReducedDiagnosticsWriter(_AsciiTable):
     ``spin_columns``: ``SPIN_COLUMNS`` before ``charge_C`` (ImpactX 26.10 with spin tracking).
     """
 
-    def __init__(self, path_dir: str | Path, name: str = "reduced_beam_characteristics", suffix: str = ".0.0",
-                 period_column: bool = False, spin_columns: bool = False):
+    def __init__(
+        self,
+        path_dir: str | Path,
+        name: str = "reduced_beam_characteristics",
+        suffix: str = ".0.0",
+        period_column: bool = False,
+        spin_columns: bool = False,
+    ):
         head = ("step", "period", "s") if period_column else ("step", "s")
         self._nint = 2 if period_column else 1
         cols = REDUCED_COLUMNS
@@ -105,8 +111,8 @@ class ReducedDiagnosticsWriter(_AsciiTable):
         missing = [c for c in self.columns[1:] if c not in row]
         if missing:
             raise KeyError(f"reduced diagnostics row lacks {', '.join(missing)}")
-        ints = [int(row[c]) for c in self.columns[1:self._nint]]
-        self._write_line(step, [float(row[c]) for c in self.columns[self._nint:]], ints)
+        ints = [int(row[c]) for c in self.columns[1 : self._nint]]
+        self._write_line(step, [float(row[c]) for c in self.columns[self._nint :]], ints)
 
 
 class RefParticleWriter(_AsciiTable):

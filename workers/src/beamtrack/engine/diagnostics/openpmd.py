@@ -87,8 +87,14 @@ def series_path(out_dir: str | Path, name: str, file_name: str) -> Path:
     that leads out of ``out_dir`` would let a job spec write anywhere the process can. The spec's
     name pattern refuses such names first; this check holds for every caller of the writer.
     """
-    if (not name or "/" in name or "\\" in name or "\x00" in name or name.startswith(".")
-            or any(ord(c) < 32 for c in name)):
+    if (
+        not name
+        or "/" in name
+        or "\\" in name
+        or "\x00" in name
+        or name.startswith(".")
+        or any(ord(c) < 32 for c in name)
+    ):
         raise ValueError(f"BeamMonitor name {name!r} is not a plain file name (letters, digits, _ . + -)")
     out = Path(out_dir).resolve()
     path = (out / file_name).resolve()
@@ -268,8 +274,16 @@ class BeamMonitorWriter:
         self._raise_pending_error()
 
     def _write_iteration(
-        self, series: io.Series, step: int, real: np.ndarray, ids: np.ndarray, rbc: dict[str, float], ref: Any,
-        qm: float, has_spin: bool, extra: dict[str, np.ndarray]
+        self,
+        series: io.Series,
+        step: int,
+        real: np.ndarray,
+        ids: np.ndarray,
+        rbc: dict[str, float],
+        ref: Any,
+        qm: float,
+        has_spin: bool,
+        extra: dict[str, np.ndarray],
     ) -> None:
         n_alive = int(ids.size)
 

@@ -181,8 +181,9 @@ def reduced_beam_characteristics(
     return out
 
 
-def characteristics_from_moments(w_sum: float, means: np.ndarray, cov: np.ndarray, mins: np.ndarray,
-                                 maxs: np.ndarray, ref: RefPart) -> dict[str, float]:
+def characteristics_from_moments(
+    w_sum: float, means: np.ndarray, cov: np.ndarray, mins: np.ndarray, maxs: np.ndarray, ref: RefPart
+) -> dict[str, float]:
     """The columns of ``reduced_beam_characteristics`` (without spin) from the beam's total weight, weighted
     means (6,), central covariance (6, 6), minima and maxima (6,) in the order x, y, t, px, py, pt (NaN for an
     empty beam); a beam split across workers combines its parts' sums into these (``engine.sharded``)."""

@@ -17,13 +17,15 @@ class Aperture(Element):
     periods repeat_x, repeat_y [m], are lost; the loss is recorded (state, s_lost), not dropped."""
 
     model_cls = spec.Aperture
-    kernel = KernelClass("Aperture", header("aperture.h"), can_lose=True,
-                         spin_header=spin_header("field_free.h"))
+    kernel = KernelClass("Aperture", header("aperture.h"), can_lose=True, spin_header=spin_header("field_free.h"))
     positional = ("aperture_x", "aperture_y")
 
     def params(self) -> Sequence[float]:
         return (
-            self.aperture_x, self.aperture_y, self.repeat_x, self.repeat_y,
+            self.aperture_x,
+            self.aperture_y,
+            self.repeat_x,
+            self.repeat_y,
             0.0 if self.shape == "rectangular" else 1.0,
             0.0 if self.action == "transmit" else 1.0,
         )
@@ -39,10 +41,16 @@ class PolygonAperture(Element):
     positional = ("vertices_x", "vertices_y", "min_radius2", "repeat_x", "repeat_y", "shift_odd_x", "action")
 
     def params(self) -> Sequence[float]:
-        return (self.min_radius2, self.repeat_x, self.repeat_y, 1.0 if self.shift_odd_x else 0.0,
-                0.0 if self.action == "transmit" else 1.0)
+        return (
+            self.min_radius2,
+            self.repeat_x,
+            self.repeat_y,
+            1.0 if self.shift_odd_x else 0.0,
+            0.0 if self.action == "transmit" else 1.0,
+        )
 
     def aux_data(self) -> np.ndarray:
         """The vertices' x then their y [m] (the kernel reads aux_len / 2 of each)."""
-        return np.concatenate([np.asarray(self.vertices_x, dtype=np.float64),
-                               np.asarray(self.vertices_y, dtype=np.float64)])
+        return np.concatenate(
+            [np.asarray(self.vertices_x, dtype=np.float64), np.asarray(self.vertices_y, dtype=np.float64)]
+        )

@@ -56,8 +56,7 @@ class ExactSbend(Element):
     """
 
     model_cls = spec.ExactSbend
-    kernel = KernelClass("ExactSbend", header("exactsbend.h"), can_lose=True,
-                         spin_header=spin_header("exactsbend.h"))
+    kernel = KernelClass("ExactSbend", header("exactsbend.h"), can_lose=True, spin_header=spin_header("exactsbend.h"))
     positional = ("ds", "phi", "B")
 
     @property

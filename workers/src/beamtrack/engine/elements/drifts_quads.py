@@ -37,5 +37,4 @@ class ExactDrift(Element):
     """
 
     model_cls = spec.ExactDrift
-    kernel = KernelClass("ExactDrift", header("exactdrift.h"), can_lose=True,
-                         spin_header=spin_header("field_free.h"))
+    kernel = KernelClass("ExactDrift", header("exactdrift.h"), can_lose=True, spin_header=spin_header("field_free.h"))

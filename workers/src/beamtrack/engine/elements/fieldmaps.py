@@ -23,8 +23,9 @@ from ..refpart import RefPart
 from .base import Element, fill_common, header
 
 
-def fourier_field(zeval: float, zlen: float, cos_c: np.ndarray, sin_c: np.ndarray,
-                  integral_outside: bool = False) -> tuple[float, float, float]:
+def fourier_field(
+    zeval: float, zlen: float, cos_c: np.ndarray, sin_c: np.ndarray, integral_outside: bool = False
+) -> tuple[float, float, float]:
     """On-axis profile f(z), f'(z) and its integral from the element centre, at zeval [m] from the entry.
 
     f(z) = cos_c[0] / 2 + sum_j cos_c[j] cos(2 pi j z / zlen) + sin_c[j] sin(2 pi j z / zlen), z from the
@@ -53,7 +54,7 @@ def drift_t(ref: RefPart, tau: float) -> None:
     """The reference time advance over tau [m] used by the split maps: t += tau / beta."""
     pt = ref.pt
     if pt < -1.0:
-        ref.t += tau / math.sqrt(1.0 - pt ** -2)
+        ref.t += tau / math.sqrt(1.0 - pt**-2)
 
 
 class IntegratedMapElement(Element, metaclass=ABCMeta):
@@ -72,8 +73,10 @@ class IntegratedMapElement(Element, metaclass=ABCMeta):
         c = np.asarray(self.cos_coefficients, dtype=float)
         s = np.asarray(self.sin_coefficients, dtype=float)
         if c.size != s.size:
-            raise ValueError(f"{type(self).__name__}: cos_coefficients and sin_coefficients must have the same length "
-                             f"({c.size} != {s.size})")
+            raise ValueError(
+                f"{type(self).__name__}: cos_coefficients and sin_coefficients must have the same length "
+                f"({c.size} != {s.size})"
+            )
         return c, s
 
     @abstractmethod
@@ -162,7 +165,7 @@ def _drift_map(tau: float, ref: RefPart, z: list[float], R: np.ndarray) -> None:
     """map1 of SoftSolenoid / SoftQuadrupole: a drift of tau [m] of the reference and of the map."""
     drift_t(ref, tau)
     z[0] += tau
-    bg2 = ref.beta_gamma ** 2
+    bg2 = ref.beta_gamma**2
     R[0, :4] += tau * R[1, :4]
     R[2, :4] += tau * R[3, :4]
     R[4, 4] += tau * R[5, 4] / bg2

@@ -57,8 +57,12 @@ class Programmable(Element):
         el._set_code(None, None, None)
         return el
 
-    def _set_code(self, push: Callable[..., Any] | None, beam_particles: Callable[..., Any] | None,
-                  ref_particle: Callable[..., Any] | None) -> None:
+    def _set_code(
+        self,
+        push: Callable[..., Any] | None,
+        beam_particles: Callable[..., Any] | None,
+        ref_particle: Callable[..., Any] | None,
+    ) -> None:
         self.push: Callable[..., Any] | None = push
         self.beam_particles: Callable[..., Any] | None = beam_particles
         self.ref_particle: Callable[..., Any] | None = ref_particle

@@ -73,13 +73,13 @@ class RFCavity(IntegratedMapElement):
         s = tau / ref.beta_gamma
         L = E0 * ezp * math.sin(k * ref.t + self._phi) / (2.0 * k)
         for u in (0, 2):
-            a, b = R[u, u:u + 2].copy(), R[u + 1, u:u + 2].copy()
-            R[u, u:u + 2] = (1.0 - s * L) * a + s * b
-            R[u + 1, u:u + 2] = -s * L * L * a + (1.0 + s * L) * b
+            a, b = R[u, u : u + 2].copy(), R[u + 1, u : u + 2].copy()
+            R[u, u : u + 2] = (1.0 - s * L) * a + s * b
+            R[u + 1, u : u + 2] = -s * L * L * a + (1.0 + s * L) * b
 
     def _map3(self, tau: float, ref: RefPart, z: list[float], R: np.ndarray) -> None:
         drift_t(ref, tau)
-        bg3 = ref.beta_gamma ** 3
+        bg3 = ref.beta_gamma**3
         R[4, 4:] += tau * R[5, 4:] / bg3
 
 

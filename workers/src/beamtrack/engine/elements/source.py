@@ -21,8 +21,7 @@ class Source(Programmable):
     not packed or sharded)."""
 
     model_cls = spec.Source  # type: ignore[assignment]
-    positional = ("distribution", "openpmd_path", "active_once", "load_ref_particle", "load_step",
-                  "load_step_index")
+    positional = ("distribution", "openpmd_path", "active_once", "load_ref_particle", "load_step", "load_step_index")
 
     def __init__(self, *args: Any, **kwargs: Any):
         Element.__init__(self, *args, **kwargs)
@@ -40,5 +39,10 @@ class Source(Programmable):
             return
         from ..restart import load_beam
 
-        load_beam(sim, self.openpmd_path, load_ref_particle=bool(self.load_ref_particle),
-                  load_step=self.load_step, load_step_index=self.load_step_index)
+        load_beam(
+            sim,
+            self.openpmd_path,
+            load_ref_particle=bool(self.load_ref_particle),
+            load_step=self.load_step,
+            load_step_index=self.load_step_index,
+        )

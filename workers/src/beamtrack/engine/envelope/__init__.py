@@ -13,6 +13,18 @@ from .covariance import MAP_ORDER, Envelope, EnvelopeError, create_envelope, env
 from .spacecharge import EnvelopeSpaceChargeWarning, elliptic_rd, space_charge2d_push, space_charge3d_push
 from .tracking import EXPLICIT_MAPS, EnvelopeTrackingError, SliceMaps, track_envelope
 
-__all__ = ["EXPLICIT_MAPS", "MAP_ORDER", "Envelope", "EnvelopeError", "EnvelopeSpaceChargeWarning",
-           "EnvelopeTrackingError", "SliceMaps", "create_envelope", "elliptic_rd", "envelope_moments",
-           "space_charge2d_push", "space_charge3d_push", "track_envelope"]
+__all__ = [
+    "EXPLICIT_MAPS",
+    "MAP_ORDER",
+    "Envelope",
+    "EnvelopeError",
+    "EnvelopeSpaceChargeWarning",
+    "EnvelopeTrackingError",
+    "SliceMaps",
+    "create_envelope",
+    "elliptic_rd",
+    "envelope_moments",
+    "space_charge2d_push",
+    "space_charge3d_push",
+    "track_envelope",
+]

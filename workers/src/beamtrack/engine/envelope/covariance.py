@@ -84,15 +84,18 @@ def create_envelope(distr: Any, intensity: float | None = None) -> Envelope:
     model = getattr(distr, "model", distr)
     name = getattr(model, "type", type(distr).__name__)
     if not hasattr(model, "lambda_mu"):
-        raise EnvelopeError(f"{name} distributions cannot create a covariance matrix (ImpactX: only the "
-                            "lambda/mu distributions Gaussian, Waterbag, Kurth4D, Kurth6D, KVdist, Semigaussian, Triangle)")
+        raise EnvelopeError(
+            f"{name} distributions cannot create a covariance matrix (ImpactX: only the "
+            "lambda/mu distributions Gaussian, Waterbag, Kurth4D, Kurth6D, KVdist, Semigaussian, Triangle)"
+        )
     means = [float(getattr(model, k)) for k in ("meanX", "meanY", "meanT", "meanPx", "meanPy", "meanPt")]
     if any(means):
         raise EnvelopeError("cannot create an envelope for a distribution with non-zero means (ImpactX issue 1114)")
     lm = model.lambda_mu()
     cv = np.zeros((6, 6))
-    for k, (lq, lp, mu) in enumerate((("lambdaX", "lambdaPx", "muxpx"), ("lambdaY", "lambdaPy", "muypy"),
-                                      ("lambdaT", "lambdaPt", "mutpt"))):
+    for k, (lq, lp, mu) in enumerate(
+        (("lambdaX", "lambdaPx", "muxpx"), ("lambdaY", "lambdaPy", "muypy"), ("lambdaT", "lambdaPt", "mutpt"))
+    ):
         q, p, m = lm[lq], lm[lp], lm[mu]
         denom = 1.0 - m * m
         i = 2 * k
@@ -119,8 +122,10 @@ def envelope_moments(cm: np.ndarray, ref: RefPart, aliases: bool = False) -> dic
     xpt, pxpt, ypt, pypt = float(cm[0, 5]), float(cm[1, 5]), float(cm[2, 5]), float(cm[3, 5])
     out: dict[str, float] = {"s": float(ref.s)}
     with np.errstate(divide="ignore", invalid="ignore"):
-        sig = {q: float(np.sqrt(np.float64(v))) for q, v in
-               (("x", x_ms), ("y", y_ms), ("t", t_ms), ("px", px_ms), ("py", py_ms), ("pt", pt_ms))}
+        sig = {
+            q: float(np.sqrt(np.float64(v)))
+            for q, v in (("x", x_ms), ("y", y_ms), ("t", t_ms), ("px", px_ms), ("py", py_ms), ("pt", pt_ms))
+        }
         for q in ("x", "y", "t"):
             out[f"mean_{q}"], out[f"min_{q}"], out[f"max_{q}"] = 0.0, nan, nan
         for q in ("x", "y", "t"):

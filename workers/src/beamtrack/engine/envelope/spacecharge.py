@@ -96,11 +96,16 @@ def space_charge3d_push(ref: RefPart, cm: np.ndarray, bunch_charge: float, ds: f
     rcN = abs(ref.charge * bunch_charge) / (4.0 * math.pi * ep0 * ref.mass * c**2)
     coeff = ds * rcN / bg2 * (1.0 / (5.0 * math.sqrt(5.0)))
     x, y, z = float(cm[0, 0]), float(cm[2, 2]), bg2 * float(cm[4, 4])
-    corr = [0.0 if a * b == 0.0 else abs(v / math.sqrt(a * b)) for v, a, b in
-            ((cm[0, 2], x, y), (cm[2, 4], y, z), (cm[4, 0], z, x))]
+    corr = [
+        0.0 if a * b == 0.0 else abs(v / math.sqrt(a * b))
+        for v, a, b in ((cm[0, 2], x, y), (cm[2, 4], y, z), (cm[4, 0], z, x))
+    ]
     if max(corr) > ERRTOL:
-        warnings.warn("the 3D envelope space-charge model assumes <xy> = <yt> = <tx> = 0 but non-zero "
-                      "correlations are present", EnvelopeSpaceChargeWarning, stacklevel=2)
+        warnings.warn(
+            "the 3D envelope space-charge model assumes <xy> = <yt> = <tx> = 0 but non-zero correlations are present",
+            EnvelopeSpaceChargeWarning,
+            stacklevel=2,
+        )
     R = np.eye(6)
     R[1, 0] = coeff * elliptic_rd(y, z, x)
     R[3, 2] = coeff * elliptic_rd(z, x, y)

@@ -147,8 +147,10 @@ class SliceMaps:
         if explicit is not None:
             return explicit(el, ref_out)
         if el.kernel is None:
-            raise EnvelopeTrackingError(f"{el.model.type}: Linear transport map is not yet implemented for this "
-                                        "element (ImpactX: envelope tracking needs each element's linear map)")
+            raise EnvelopeTrackingError(
+                f"{el.model.type}: Linear transport map is not yet implemented for this "
+                "element (ImpactX: envelope tracking needs each element's linear map)"
+            )
         n = el.op_count(1)
         ops = empty_ops(n)
         r = ref_in.copy()
@@ -181,8 +183,10 @@ def _diag_writers(sim: Simulation) -> dict[str, Any]:
     from ..diagnostics import ReducedDiagnosticsWriter, RefParticleWriter
 
     d = sim._diag_dir()
-    return {"reduced": ReducedDiagnosticsWriter(d, suffix=SUFFIX, period_column=True),
-            "ref": RefParticleWriter(d, suffix=SUFFIX)}
+    return {
+        "reduced": ReducedDiagnosticsWriter(d, suffix=SUFFIX, period_column=True),
+        "ref": RefParticleWriter(d, suffix=SUFFIX),
+    }
 
 
 def _space_charge_mode(sim: Simulation) -> str | None:
@@ -191,8 +195,10 @@ def _space_charge_mode(sim: Simulation) -> str | None:
     mode = str(sim.space_charge).upper()
     if mode in ("2D", "3D"):
         return mode
-    raise NotImplementedError(f"space_charge = {sim.space_charge!r} in envelope tracking: ImpactX's envelope "
-                              "tracking has 2D (beam current) and 3D (bunch charge) space charge only")
+    raise NotImplementedError(
+        f"space_charge = {sim.space_charge!r} in envelope tracking: ImpactX's envelope "
+        "tracking has 2D (beam current) and 3D (bunch charge) space charge only"
+    )
 
 
 def _halved(el: Element) -> Element:
@@ -218,12 +224,17 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
         if el.model.type in NO_ENVELOPE_MAP:
             raise NotImplementedError(
                 f"envelope tracking through {el.model.type} ({el.name!r}) is not implemented in beamtrack: "
-                "ImpactX's envelope map of this element is not reproduced yet")
+                "ImpactX's envelope map of this element is not reproduced yet"
+            )
     maps = SliceMaps(sim) if any(el.kernel is not None for el in sim.lattice) else None
     cm = env.cm
     if mode is not None and env.beam_intensity == 0.0:
-        warnings.warn(f"space charge ({mode}) is enabled but the envelope's beam intensity is 0: no space-charge "
-                      "push (as ImpactX)", EnvelopeSpaceChargeWarning, stacklevel=2)
+        warnings.warn(
+            f"space charge ({mode}) is enabled but the envelope's beam intensity is 0: no space-charge "
+            "push (as ImpactX)",
+            EnvelopeSpaceChargeWarning,
+            stacklevel=2,
+        )
     sc_push = {"2D": space_charge2d_push, "3D": space_charge3d_push}.get(mode or "")
     sim.tracking_step = 0
     sim.tracking_period = 0
@@ -283,9 +294,12 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
     if sim.diagnostics:
         from ..diagnostics import ReducedDiagnosticsWriter, RefParticleWriter
 
-        final = {"reduced": ReducedDiagnosticsWriter(sim._diag_dir(), "reduced_beam_characteristics_final", SUFFIX,
-                                                     period_column=True),
-                 "ref": RefParticleWriter(sim._diag_dir(), "ref_particle_final", SUFFIX)}
+        final = {
+            "reduced": ReducedDiagnosticsWriter(
+                sim._diag_dir(), "reduced_beam_characteristics_final", SUFFIX, period_column=True
+            ),
+            "ref": RefParticleWriter(sim._diag_dir(), "ref_particle_final", SUFFIX),
+        }
         try:
             output(final)
         finally:

@@ -43,7 +43,9 @@ PACKAGE_PREBUILT_DIR = Path(__file__).resolve().parent / "prebuilt"
 def cache_dir() -> Path:
     """User kernel cache: $BEAMTRACK_KERNEL_CACHE, else $XDG_CACHE_HOME/beamtrack/kernels (~/.cache/...)."""
     env = os.environ.get("BEAMTRACK_KERNEL_CACHE")
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "beamtrack" / "kernels"
+    base = (
+        Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "beamtrack" / "kernels"
+    )
     base.mkdir(parents=True, exist_ok=True)
     return base
 
@@ -118,7 +120,11 @@ def toolchain(kind: str) -> dict[str, object]:
         from cupy.cuda import nvrtc
 
         major, minor = nvrtc.getVersion()
-        return {"compiler": f"nvrtc {major}.{minor} (cupy {cupy.__version__})", "flags": ["--std=c++14"], "arch": cuda_arch()}
+        return {
+            "compiler": f"nvrtc {major}.{minor} (cupy {cupy.__version__})",
+            "flags": ["--std=c++14"],
+            "arch": cuda_arch(),
+        }
     return {"compiler": compiler_version(), "flags": cflags(kind), "cpu": host_cpu()}
 
 
@@ -212,7 +218,9 @@ def compile_cuda(source: str, include_roots: Sequence[Path], out: Path) -> dict[
         try:
             nvrtc.compileProgram(prog, (*nvrtc_options(include_roots), f"--gpu-architecture={arch}"))
         except nvrtc.NVRTCError as exc:
-            raise KernelBuildError(f"compiling the cuda kernel failed: {exc}\n{nvrtc.getProgramLog(prog)[-4000:]}") from None
+            raise KernelBuildError(
+                f"compiling the cuda kernel failed: {exc}\n{nvrtc.getProgramLog(prog)[-4000:]}"
+            ) from None
         binary = nvrtc.getCUBIN(prog)
     finally:
         nvrtc.destroyProgram(prog)

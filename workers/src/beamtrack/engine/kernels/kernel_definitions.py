@@ -79,7 +79,8 @@ def resolve(type_name: str, defaults: dict[str, dict[str, Any]]) -> KernelClass 
     except Exception as exc:
         raise KernelDefinitionError(
             f"cannot build {type_name} to find its kernel class ({exc}); add minimal constructor arguments "
-            f"for it to BUILD_DEFAULTS in its package's prebuilt_kernel_definitions") from None
+            f"for it to BUILD_DEFAULTS in its package's prebuilt_kernel_definitions"
+        ) from None
     return el.kernel
 
 
@@ -93,8 +94,10 @@ def definitions(mods: Sequence[ModuleType] | None = None) -> list[Definition]:
         names += [x for x in n if x not in names]
         extra += [x for x in e if x not in extra]
         defaults.update(d)
-    return [(name, {"config": dict(cfg), "classes": list(names), "extra_classes": list(extra), "build_defaults": defaults})
-            for name, cfg in CONFIGS]
+    return [
+        (name, {"config": dict(cfg), "classes": list(names), "extra_classes": list(extra), "build_defaults": defaults})
+        for name, cfg in CONFIGS
+    ]
 
 
 def kernel_classes(entry: dict[str, Any]) -> list[KernelClass]:

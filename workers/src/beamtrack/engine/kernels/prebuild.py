@@ -53,8 +53,9 @@ def clean(store: Path | None = None, names: Sequence[str] | None = None, kinds: 
     return n
 
 
-def build_one(name: str, priority: int, entry: dict[str, Any], kind: str, store: Path,
-              include_roots: Sequence[Path]) -> dict[str, Any]:
+def build_one(
+    name: str, priority: int, entry: dict[str, Any], kind: str, store: Path, include_roots: Sequence[Path]
+) -> dict[str, Any]:
     """Compile one definition for one kind into the store and write its metadata."""
     classes = kernel_definitions.kernel_classes(entry)
     extra = list(entry.get("extra_classes", []))
@@ -67,7 +68,11 @@ def build_one(name: str, priority: int, entry: dict[str, Any], kind: str, store:
         else:
             meta = build.compile_cpu(src, kind, include_roots, out)
         meta.update(
-            name=name, kind=kind, priority=priority, config=config, file=out.name,
+            name=name,
+            kind=kind,
+            priority=priority,
+            config=config,
+            file=out.name,
             classes=[select.class_to_json(k) for k in classes],
             extra_classes=[select.class_to_json(k) for k in extra],
             element_types=list(entry["classes"]),
@@ -78,24 +83,37 @@ def build_one(name: str, priority: int, entry: dict[str, Any], kind: str, store:
     return meta
 
 
-def _up_to_date(name: str, entry: dict[str, Any], kind: str, store: Path, roots: Sequence[Path]) -> dict[str, Any] | None:
+def _up_to_date(
+    name: str, entry: dict[str, Any], kind: str, store: Path, roots: Sequence[Path]
+) -> dict[str, Any] | None:
     """The stored metadata of (name, kind) when its kernel exists and is what a build now would give."""
     meta_path = store / f"{name}.{kind}.json"
     if not meta_path.exists() or not (store / f"{name}.{kind}{select.SUFFIX[kind]}").exists():
         return None
     try:
         meta = json.loads(meta_path.read_text())
-        src = variants.generate(kind, kernel_definitions.kernel_classes(entry), variants.normalize(entry["config"]),
-                                list(entry.get("extra_classes", [])))
+        src = variants.generate(
+            kind,
+            kernel_definitions.kernel_classes(entry),
+            variants.normalize(entry["config"]),
+            list(entry.get("extra_classes", [])),
+        )
         current = build.source_hash(src, roots, kind)
     except Exception:  # unreadable metadata or a definition that no longer builds: rebuild it
         return None
     return meta if meta.get("source_hash") == current and build.cpu_mismatch(meta) is None else None
 
 
-def regenerate(kinds: Sequence[str] = ("serial",), only: Sequence[str] | None = None, store: Path | None = None,
-               definitions: list[kernel_definitions.Definition] | None = None, jobs: int | None = None,
-               include_roots: Sequence[Path] | None = None, log: Any = None, force: bool = False) -> list[dict[str, Any]]:
+def regenerate(
+    kinds: Sequence[str] = ("serial",),
+    only: Sequence[str] | None = None,
+    store: Path | None = None,
+    definitions: list[kernel_definitions.Definition] | None = None,
+    jobs: int | None = None,
+    include_roots: Sequence[Path] | None = None,
+    log: Any = None,
+    force: bool = False,
+) -> list[dict[str, Any]]:
     """Build every definition (or those named in ``only``) for every kind; returns their metadata.
 
     Kernels already in the store with the source hash a build would give now are kept, unless ``force``."""
@@ -117,12 +135,19 @@ def regenerate(kinds: Sequence[str] = ("serial",), only: Sequence[str] | None = 
     ignore = store / ".gitignore"
     if not ignore.exists():
         ignore.write_text("# prebuilt kernels are build outputs (beamtrack-prebuild regenerate), never committed\n*\n")
-    todo = [(name, prio, entry, kind) for prio, (name, entry) in enumerate(defs) if only is None or name in only
-            for kind in kinds]
+    todo = [
+        (name, prio, entry, kind)
+        for prio, (name, entry) in enumerate(defs)
+        if only is None or name in only
+        for kind in kinds
+    ]
     kept = []
     if not force:
-        fresh = {(name, kind): m for name, _, entry, kind in todo
-                 if (m := _up_to_date(name, entry, kind, store, roots)) is not None}
+        fresh = {
+            (name, kind): m
+            for name, _, entry, kind in todo
+            if (m := _up_to_date(name, entry, kind, store, roots)) is not None
+        }
         kept = list(fresh.values())
         todo = [t for t in todo if (t[0], t[3]) not in fresh]
         if log is not None and kept:
@@ -140,8 +165,11 @@ def regenerate(kinds: Sequence[str] = ("serial",), only: Sequence[str] | None = 
             meta = f.result()
             metas.append(meta)
             if log is not None:
-                print(f"built {meta['name']}.{meta['kind']}: {len(meta['classes'])} classes, "
-                      f"config {meta['config']}, {meta['build_seconds']:.1f} s", file=log)
+                print(
+                    f"built {meta['name']}.{meta['kind']}: {len(meta['classes'])} classes, "
+                    f"config {meta['config']}, {meta['build_seconds']:.1f} s",
+                    file=log,
+                )
     if log is not None:
         print(f"{len(metas)} kernels built in {time.perf_counter() - t0:.1f} s -> {store}", file=log)
     return kept + metas
@@ -166,9 +194,12 @@ def list_store(store: Path | None = None, out: Any = sys.stdout) -> list[dict[st
     print(f"prebuilt kernels in {store} (priority order):", file=out)
     for m in metas:
         cfg = ",".join(k for k, v in sorted(m["config"].items()) if v) or "-"
-        print(f"  {m['name']:<22} {m['kind']:<7} config[{cfg}] {len(m['classes'])} classes  "
-              f"{_fresh(m, include_roots())}  built {m.get('built_at', '?')} in {m.get('build_seconds', 0):.1f} s  "
-              f"{m.get('compiler', '')}", file=out)
+        print(
+            f"  {m['name']:<22} {m['kind']:<7} config[{cfg}] {len(m['classes'])} classes  "
+            f"{_fresh(m, include_roots())}  built {m.get('built_at', '?')} in {m.get('build_seconds', 0):.1f} s  "
+            f"{m.get('compiler', '')}",
+            file=out,
+        )
     return metas
 
 

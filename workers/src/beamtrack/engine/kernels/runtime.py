@@ -41,8 +41,14 @@ class CpuKernel:
     selector), so a hook that misaligns an element mid-run still tracks correctly.
     """
 
-    def __init__(self, path: Path, classes: Sequence[KernelClass], kind: str, origin: str = "",
-                 config: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        path: Path,
+        classes: Sequence[KernelClass],
+        kind: str,
+        origin: str = "",
+        config: Mapping[str, Any] | None = None,
+    ):
         self.path, self.kind, self.origin = Path(path), kind, origin
         self.classes = list(classes)
         self.index = {k.name: i for i, k in enumerate(self.classes)}
@@ -86,10 +92,16 @@ class CpuKernel:
         if n == 0 or len(ops) == 0:
             return
         self._for(ops)._lib.bt_track(
-            real.ctypes.data, n, n, pc.state.ctypes.data, pc.s_lost.ctypes.data,
-            ops.ctypes.data, len(ops), aux.ctypes.data, self.nthreads,
+            real.ctypes.data,
+            n,
+            n,
+            pc.state.ctypes.data,
+            pc.s_lost.ctypes.data,
+            ops.ctypes.data,
+            len(ops),
+            aux.ctypes.data,
+            self.nthreads,
         )
-
 
     def track_batch(self, pc: Any, nvar: int, stride: int, npv: int, ops: np.ndarray, aux: np.ndarray) -> None:
         """Packed execution: push variant ``v``'s ``npv`` particles (columns ``v * stride`` on) of
@@ -102,8 +114,17 @@ class CpuKernel:
         if nvar == 0 or npv == 0 or len(ops) == 0:
             return
         self._for(ops)._lib.bt_track_batch(
-            real.ctypes.data, real.shape[1], nvar, stride, npv, pc.state.ctypes.data, pc.s_lost.ctypes.data,
-            ops.ctypes.data, len(ops) // nvar, aux.ctypes.data, self.nthreads,
+            real.ctypes.data,
+            real.shape[1],
+            nvar,
+            stride,
+            npv,
+            pc.state.ctypes.data,
+            pc.s_lost.ctypes.data,
+            ops.ctypes.data,
+            len(ops) // nvar,
+            aux.ctypes.data,
+            self.nthreads,
         )
 
 
@@ -120,8 +141,15 @@ class CudaKernel:
 
     block = 256
 
-    def __init__(self, source: str | None, classes: Sequence[KernelClass], include_roots: Sequence[Path],
-                 origin: str = "", config: Mapping[str, Any] | None = None, path: Path | None = None):
+    def __init__(
+        self,
+        source: str | None,
+        classes: Sequence[KernelClass],
+        include_roots: Sequence[Path],
+        origin: str = "",
+        config: Mapping[str, Any] | None = None,
+        path: Path | None = None,
+    ):
         import cupy as cp
 
         self.kind, self.origin, self.classes = "cuda", origin, list(classes)
@@ -160,7 +188,11 @@ class CudaKernel:
         d_ops = cp.asarray(ops.view(np.uint8))
         d_aux = cp.asarray(aux)
         grid = ((n + self.block - 1) // self.block,)
-        k._track(grid, (self.block,), (pc.real, np.int64(n), np.int64(n), pc.state, pc.s_lost, d_ops, np.int64(len(ops)), d_aux))
+        k._track(
+            grid,
+            (self.block,),
+            (pc.real, np.int64(n), np.int64(n), pc.state, pc.s_lost, d_ops, np.int64(len(ops)), d_aux),
+        )
 
     def track_batch(self, pc: Any, nvar: int, stride: int, npv: int, ops: np.ndarray, aux: np.ndarray) -> None:
         """Packed execution on the device (see ``CpuKernel.track_batch``): one thread a particle."""
@@ -173,9 +205,22 @@ class CudaKernel:
         d_aux = cp.asarray(aux)
         total = nvar * npv
         grid = ((total + self.block - 1) // self.block,)
-        k._track_batch(grid, (self.block,), (pc.real, np.int64(pc.real.shape[1]), np.int64(nvar), np.int64(stride),
-                                             np.int64(npv), pc.state, pc.s_lost, d_ops, np.int64(len(ops) // nvar),
-                                             d_aux))
+        k._track_batch(
+            grid,
+            (self.block,),
+            (
+                pc.real,
+                np.int64(pc.real.shape[1]),
+                np.int64(nvar),
+                np.int64(stride),
+                np.int64(npv),
+                pc.state,
+                pc.s_lost,
+                d_ops,
+                np.int64(len(ops) // nvar),
+                d_aux,
+            ),
+        )
 
 
 _loaded: dict[tuple[Any, ...], Any] = {}
@@ -186,8 +231,13 @@ def forget() -> None:
     _loaded.clear()
 
 
-def load_kernel(kind: str, classes: Sequence[KernelClass], include_roots: Sequence[Path],
-                config: Mapping[str, Any] | None = None, extra_classes: Sequence[KernelClass] = ()) -> Any:
+def load_kernel(
+    kind: str,
+    classes: Sequence[KernelClass],
+    include_roots: Sequence[Path],
+    config: Mapping[str, Any] | None = None,
+    extra_classes: Sequence[KernelClass] = (),
+) -> Any:
     """The kernel for exactly ``classes`` (in this order) on ``kind``, built for ``config``: from this
     process, the user cache (content-addressed by build key), or a fresh compile stored there.
 
@@ -216,12 +266,19 @@ def load_kernel(kind: str, classes: Sequence[KernelClass], include_roots: Sequen
                 if so.exists():
                     vprint(f"using cached {kind} kernel {so}: another process compiled it while this one waited")
                 else:
-                    vprint(f"compile started: {kind} kernel, config {cfg}, classes {', '.join(k.name for k in classes)}")
+                    vprint(
+                        f"compile started: {kind} kernel, config {cfg}, classes {', '.join(k.name for k in classes)}"
+                    )
                     t0 = time.perf_counter()
                     meta = build.compile_cpu(src, kind, roots, so)
-                    meta.update(kind=kind, config=cfg, classes=[k.name for k in classes],
-                                extra_classes=[k.name for k in extra_classes],
-                                source_hash=build.source_hash(src, roots, kind), build_key=digest)
+                    meta.update(
+                        kind=kind,
+                        config=cfg,
+                        classes=[k.name for k in classes],
+                        extra_classes=[k.name for k in extra_classes],
+                        source_hash=build.source_hash(src, roots, kind),
+                        build_key=digest,
+                    )
                     build.write_metadata(so.with_suffix(".json"), meta)
                     vprint(f"compiled in {time.perf_counter() - t0:.2f} s -> {so}")
                     origin = f"compiled:{so}"
@@ -230,8 +287,14 @@ def load_kernel(kind: str, classes: Sequence[KernelClass], include_roots: Sequen
     return kernel
 
 
-def load_file(kind: str, path: Path, classes: Sequence[KernelClass], include_roots: Sequence[Path],
-              config: Mapping[str, Any], origin: str) -> Any:
+def load_file(
+    kind: str,
+    path: Path,
+    classes: Sequence[KernelClass],
+    include_roots: Sequence[Path],
+    config: Mapping[str, Any],
+    origin: str,
+) -> Any:
     """A kernel from an already built file (a prebuilt shared object or cubin), kept for this process."""
     key = ("file", str(path), kind)
     if key not in _loaded:

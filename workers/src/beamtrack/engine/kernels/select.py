@@ -21,8 +21,9 @@ from .codegen import KernelClass
 from .runtime import vprint
 
 #: Always in a line kernel: composed linear segments and integrated maps run as LinearMap ops.
-ALWAYS = KernelClass("LinearMap", "beamtrack/engine/elements/c/linearmap.h",
-                     spin_header="beamtrack/engine/elements/c/spin/field_free.h")
+ALWAYS = KernelClass(
+    "LinearMap", "beamtrack/engine/elements/c/linearmap.h", spin_header="beamtrack/engine/elements/c/spin/field_free.h"
+)
 
 #: file suffix of a kernel binary per kind
 SUFFIX = {"serial": ".so", "openmp": ".so", "cuda": ".cubin"}
@@ -72,12 +73,20 @@ def prebuilt_source(meta: Mapping[str, Any]) -> str:
 
 def config_diff(have: Mapping[str, Any], want: Mapping[str, Any]) -> list[str]:
     keys = sorted(set(have) | set(want))
-    return [f"{k}: prebuilt {have.get(k, '<absent>')!r}, wanted {want.get(k, '<absent>')!r}"
-            for k in keys if have.get(k, "<absent>") != want.get(k, "<absent>")]
+    return [
+        f"{k}: prebuilt {have.get(k, '<absent>')!r}, wanted {want.get(k, '<absent>')!r}"
+        for k in keys
+        if have.get(k, "<absent>") != want.get(k, "<absent>")
+    ]
 
 
-def rejection(meta: Mapping[str, Any], kind: str, config: Mapping[str, Any], needed: Sequence[KernelClass],
-              include_roots: Sequence[Path]) -> str | None:
+def rejection(
+    meta: Mapping[str, Any],
+    kind: str,
+    config: Mapping[str, Any],
+    needed: Sequence[KernelClass],
+    include_roots: Sequence[Path],
+) -> str | None:
     """Why the prebuilt kernel ``meta`` cannot serve this request, or None when it can."""
     if meta.get("kind") != kind:
         return f"kind differs (prebuilt {meta.get('kind')}, wanted {kind})"
@@ -108,8 +117,13 @@ def load_prebuilt(meta: Mapping[str, Any], include_roots: Sequence[Path]) -> Any
     return runtime.load_file(meta["kind"], Path(meta["_path"]), classes, include_roots, meta["config"], origin)
 
 
-def same_list_kernel(kind: str, classes: Sequence[KernelClass], extra: Sequence[KernelClass], config: Mapping[str, Any],
-                     include_roots: Sequence[Path]) -> Any:
+def same_list_kernel(
+    kind: str,
+    classes: Sequence[KernelClass],
+    extra: Sequence[KernelClass],
+    config: Mapping[str, Any],
+    include_roots: Sequence[Path],
+) -> Any:
     """A kernel with exactly ``classes`` in this order (so op kind ids stay valid) built for ``config``:
     a prebuilt one with that very list when fresh, else compiled into the user cache."""
     for meta in store_entries():
@@ -127,7 +141,9 @@ def _with_widen(kernel: Any, kind: str, extra: Sequence[KernelClass], include_ro
     return kernel
 
 
-def get_kernel(kind: str, classes: Iterable[KernelClass], config: Mapping[str, Any], include_roots: Sequence[Path]) -> Any:
+def get_kernel(
+    kind: str, classes: Iterable[KernelClass], config: Mapping[str, Any], include_roots: Sequence[Path]
+) -> Any:
     """The kernel of ``kind`` for a line using ``classes``, built for ``config`` (see the module doc)."""
     cfg = variants.normalize(config)
     needed = line_classes(classes)

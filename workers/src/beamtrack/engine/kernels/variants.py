@@ -85,8 +85,9 @@ def config_block(config: Mapping[str, Any], extra_classes: Sequence[KernelClass]
     return "\n".join(lines)
 
 
-def generate(kind: str, classes: Sequence[KernelClass], config: Mapping[str, Any],
-             extra_classes: Sequence[KernelClass] = ()) -> str:
+def generate(
+    kind: str, classes: Sequence[KernelClass], config: Mapping[str, Any], extra_classes: Sequence[KernelClass] = ()
+) -> str:
     """The kernel source for ``kind`` holding ``classes`` (kind ids = positions), built for ``config``.
 
     ``extra_classes`` are helper headers whose C API the kernel must contain without dispatching to them.

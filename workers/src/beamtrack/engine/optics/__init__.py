@@ -13,6 +13,22 @@ from .tunes import UnstableMotionError, fractional_tunes, naff_tune, normal_form
 from .turn_by_turn import TurnByTurnMonitor, track_turn_by_turn
 from .twiss import TwissInit, TwissTable, twiss
 
-__all__ = ["MapsAlongS", "Prober", "ReferenceEnergyError", "TurnByTurnMonitor", "TwissInit", "TwissTable", "UnstableMotionError",
-           "check_reference", "chromaticity", "closed_orbit", "delta_of_pt", "fractional_tunes", "naff_tune",
-           "normal_form_4d", "pt_of_delta", "track_turn_by_turn", "twiss"]
+__all__ = [
+    "MapsAlongS",
+    "Prober",
+    "ReferenceEnergyError",
+    "TurnByTurnMonitor",
+    "TwissInit",
+    "TwissTable",
+    "UnstableMotionError",
+    "check_reference",
+    "chromaticity",
+    "closed_orbit",
+    "delta_of_pt",
+    "fractional_tunes",
+    "naff_tune",
+    "normal_form_4d",
+    "pt_of_delta",
+    "track_turn_by_turn",
+    "twiss",
+]

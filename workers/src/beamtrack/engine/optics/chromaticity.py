@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-def chromaticity(tunes_at: Callable[[float], tuple[float, float]], delta0: float = 0.0,
-                 delta_chrom: float = 5e-5) -> tuple[float, float]:
+def chromaticity(
+    tunes_at: Callable[[float], tuple[float, float]], delta0: float = 0.0, delta_chrom: float = 5e-5
+) -> tuple[float, float]:
     """(dqx, dqy) from ``tunes_at(delta) -> (qx, qy)``, the total tunes at momentum deviation delta."""
     if not delta_chrom > 0:
         raise ValueError(f"delta_chrom must be > 0, not {delta_chrom}")

@@ -31,8 +31,17 @@ if TYPE_CHECKING:
 ROW_OF = (0, 3, 1, 4, 2, 5)
 
 
-__all__ = ["MapsAlongS", "Prober", "ReferenceEnergyError", "check_reference", "closed_orbit", "delta_of_pt",
-           "element_names", "pt_of_delta", "to_xsuite"]
+__all__ = [
+    "MapsAlongS",
+    "Prober",
+    "ReferenceEnergyError",
+    "check_reference",
+    "closed_orbit",
+    "delta_of_pt",
+    "element_names",
+    "pt_of_delta",
+    "to_xsuite",
+]
 
 
 def check_reference(ref: RefPart) -> None:
@@ -159,8 +168,10 @@ class Prober:
         sim.track_particles(periods=1)
         state = np.asarray(sim.beam.state)
         if (state != 0).any():
-            raise ArithmeticError("a test particle of the optics calculation was lost (aperture or "
-                                  "outside an element's domain): the orbit or eps is too large for this lattice")
+            raise ArithmeticError(
+                "a test particle of the optics calculation was lost (aperture or "
+                "outside an element's domain): the orbit or eps is too large for this lattice"
+            )
         return np.array(self._s), np.array(self._records)
 
     def maps(self, orbit0: np.ndarray, eps: float = 1e-6) -> MapsAlongS:
@@ -181,8 +192,9 @@ class Prober:
         return np.asarray(rec[-1, :4, 0])
 
 
-def closed_orbit(prober: Prober, pt: float = 0.0, eps: float = 1e-6, tol: float = 1e-15,
-                 max_iter: int = 30) -> np.ndarray:
+def closed_orbit(
+    prober: Prober, pt: float = 0.0, eps: float = 1e-6, tol: float = 1e-15, max_iter: int = 30
+) -> np.ndarray:
     """The 4D closed orbit (x, px, y, py) at fixed pt (t free), by Newton iteration on the tracked
     one-turn map with its finite-difference Jacobian; returns the full 6D start (t = 0)."""
     z = np.zeros(6)
@@ -195,4 +207,6 @@ def closed_orbit(prober: Prober, pt: float = 0.0, eps: float = 1e-6, tol: float 
         z[:4] += dz
         if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z[:4]))):
             return z
-    raise ArithmeticError(f"closed orbit search did not converge in {max_iter} iterations (|dz| = {np.abs(dz).max():.3e})")
+    raise ArithmeticError(
+        f"closed orbit search did not converge in {max_iter} iterations (|dz| = {np.abs(dz).max():.3e})"
+    )

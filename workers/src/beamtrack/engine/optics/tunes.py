@@ -27,8 +27,10 @@ def normal_form_4d(R4: np.ndarray, tol: float = 1e-6) -> tuple[np.ndarray, np.nd
     4x4 transverse one-turn map R4."""
     lam, V = np.linalg.eig(np.asarray(R4, dtype=float))
     if np.any(np.abs(np.abs(lam) - 1.0) > tol) or np.any(np.abs(lam.imag) < 1e-14):
-        raise UnstableMotionError(f"one-turn map eigenvalues {np.round(lam, 8)} are not on the unit circle: "
-                                  "the lattice has no stable periodic optics")
+        raise UnstableMotionError(
+            f"one-turn map eigenvalues {np.round(lam, 8)} are not on the unit circle: "
+            "the lattice has no stable periodic optics"
+        )
     modes: list[tuple[np.ndarray, complex]] = []
     for k in range(4):
         v = V[:, k]

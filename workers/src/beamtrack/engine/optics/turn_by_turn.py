@@ -31,8 +31,9 @@ class TurnByTurnMonitor:
     the turn it is lost. Use as a context manager or call ``attach()`` / ``detach()``.
     """
 
-    def __init__(self, sim: Simulation, ids: Iterable[int] | None = None, period_sample_intervals: int = 1,
-                 reduced: bool = False):
+    def __init__(
+        self, sim: Simulation, ids: Iterable[int] | None = None, period_sample_intervals: int = 1, reduced: bool = False
+    ):
         if period_sample_intervals < 1:
             raise ValueError(f"period_sample_intervals must be >= 1, not {period_sample_intervals}")
         self.sim = sim
@@ -125,8 +126,10 @@ class TurnByTurnMonitor:
         out: dict[str, list[float]] = {"id": [], "qx": [], "qy": []}
         opt = {"x": (1.0, 0.0), "y": (1.0, 0.0)}
         if twiss is not None:
-            opt = {"x": (float(twiss["betx"].iloc[0]), float(twiss["alfx"].iloc[0])),
-                   "y": (float(twiss["bety"].iloc[0]), float(twiss["alfy"].iloc[0]))}
+            opt = {
+                "x": (float(twiss["betx"].iloc[0]), float(twiss["alfx"].iloc[0])),
+                "y": (float(twiss["bety"].iloc[0]), float(twiss["alfy"].iloc[0])),
+            }
         x, px, y, py = (self.coordinates(n) for n in ("x", "px", "y", "py"))
         for k, i in enumerate(self.ids):
             out["id"].append(int(i))
@@ -136,8 +139,13 @@ class TurnByTurnMonitor:
         return pd.DataFrame(out)
 
 
-def track_turn_by_turn(sim: Simulation, periods: int, ids: Iterable[int] | None = None,
-                       period_sample_intervals: int = 1, reduced: bool = False) -> TurnByTurnMonitor:
+def track_turn_by_turn(
+    sim: Simulation,
+    periods: int,
+    ids: Iterable[int] | None = None,
+    period_sample_intervals: int = 1,
+    reduced: bool = False,
+) -> TurnByTurnMonitor:
     """Track ``periods`` periods while recording particles ``ids`` (and, with ``reduced``, the reduced
     beam characteristics) every ``period_sample_intervals`` periods; returns the monitor."""
     mon = TurnByTurnMonitor(sim, ids, period_sample_intervals, reduced)

@@ -36,8 +36,21 @@ from .maps import MapsAlongS, Prober, closed_orbit, delta_of_pt, pt_of_delta, to
 from .tunes import normal_form_4d
 
 #: scalar results of a TwissTable, kept in ``DataFrame.attrs``
-SCALARS = ("qx", "qy", "dqx", "dqy", "momentum_compaction_factor", "slip_factor", "length", "periodic",
-           "delta0", "R_matrix", "R_matrix_xsuite", "coupling", "method")
+SCALARS = (
+    "qx",
+    "qy",
+    "dqx",
+    "dqy",
+    "momentum_compaction_factor",
+    "slip_factor",
+    "length",
+    "periodic",
+    "delta0",
+    "R_matrix",
+    "R_matrix_xsuite",
+    "coupling",
+    "method",
+)
 
 
 @dataclass
@@ -99,8 +112,9 @@ class TwissTable(pd.DataFrame):
         return plot_twiss(self, *args, **kwargs)
 
 
-def _lattice_functions(maps: MapsAlongS, W0: np.ndarray, D0: np.ndarray, beta0: float,
-                       mu0: tuple[float, float]) -> dict[str, np.ndarray]:
+def _lattice_functions(
+    maps: MapsAlongS, W0: np.ndarray, D0: np.ndarray, beta0: float, mu0: tuple[float, float]
+) -> dict[str, np.ndarray]:
     Mx = to_xsuite(maps.M, beta0)
     W = np.einsum("kij,jl->kil", Mx[:, :4, :4], W0)
     # the dispersion vector (D0, zeta 0, pzeta 1) carried by the maps
@@ -120,7 +134,10 @@ def _lattice_functions(maps: MapsAlongS, W0: np.ndarray, D0: np.ndarray, beta0: 
         "bety1": W[:, 2, 0] ** 2 + W[:, 2, 1] ** 2,
         "betx2": W[:, 0, 2] ** 2 + W[:, 0, 3] ** 2,
         "bety2": W[:, 2, 2] ** 2 + W[:, 2, 3] ** 2,
-        "dx": D[:, 0], "dpx": D[:, 1], "dy": D[:, 2], "dpy": D[:, 3],
+        "dx": D[:, 0],
+        "dpx": D[:, 1],
+        "dy": D[:, 2],
+        "dpy": D[:, 3],
         "mux": (phix - phix[0]) / (2.0 * np.pi) + mu0[0],
         "muy": (phiy - phiy[0]) / (2.0 * np.pi) + mu0[1],
     }
@@ -148,9 +165,17 @@ def _momentum_compaction(Rx: np.ndarray, length: float, gamma0: float) -> tuple[
     return float(slip + 1.0 / gamma0**2), float(slip)
 
 
-def twiss(lattice: Sequence[Element], reference: RefPart, init: TwissInit | dict[str, float] | None = None,
-          *, delta0: float = 0.0, at: str = "element", chromaticity: bool = True, delta_chrom: float = 5e-5,
-          eps: float = 1e-7) -> TwissTable:
+def twiss(
+    lattice: Sequence[Element],
+    reference: RefPart,
+    init: TwissInit | dict[str, float] | None = None,
+    *,
+    delta0: float = 0.0,
+    at: str = "element",
+    chromaticity: bool = True,
+    delta_chrom: float = 5e-5,
+    eps: float = 1e-7,
+) -> TwissTable:
     """Twiss functions of ``lattice`` for the reference particle ``reference``.
 
     init: None for the periodic solution (a ring: closed orbit, tunes, chromaticity, momentum
@@ -162,8 +187,11 @@ def twiss(lattice: Sequence[Element], reference: RefPart, init: TwissInit | dict
     prober = Prober(lattice, reference, at=at)
     ref = prober.reference
     beta0, gamma0 = ref.beta, ref.gamma
-    scalars: dict[str, Any] = {"length": float(sum(el.ds for el in prober.sim.lattice)), "method": "4d",
-                               "coupling": "Mais-Ripken (betx1, betx2, bety1, bety2)"}
+    scalars: dict[str, Any] = {
+        "length": float(sum(el.ds for el in prober.sim.lattice)),
+        "method": "4d",
+        "coupling": "Mais-Ripken (betx1, betx2, bety1, bety2)",
+    }
     if init is None:
         maps, W0, D0 = _periodic_solution(prober, delta0, eps)
         mu0 = (0.0, 0.0)
@@ -178,9 +206,15 @@ def twiss(lattice: Sequence[Element], reference: RefPart, init: TwissInit | dict
         mu0 = (ti.mux, ti.muy)
         scalars.update(periodic=False, momentum_compaction_factor=np.nan, slip_factor=np.nan)
     cols = _lattice_functions(maps, W0, D0, beta0, mu0)
-    scalars.update(qx=float(cols["mux"][-1]), qy=float(cols["muy"][-1]), delta0=delta0,
-                   R_matrix=maps.one_turn, R_matrix_xsuite=to_xsuite(maps.one_turn, beta0))
+    scalars.update(
+        qx=float(cols["mux"][-1]),
+        qy=float(cols["muy"][-1]),
+        delta0=delta0,
+        R_matrix=maps.one_turn,
+        R_matrix_xsuite=to_xsuite(maps.one_turn, beta0),
+    )
     if init is None and chromaticity:
+
         def tunes_at(d: float) -> tuple[float, float]:
             m, W, D = _periodic_solution(prober, d, eps)
             c = _lattice_functions(m, W, D, beta0, (0.0, 0.0))
@@ -190,9 +224,18 @@ def twiss(lattice: Sequence[Element], reference: RefPart, init: TwissInit | dict
     else:
         scalars["dqx"] = scalars["dqy"] = np.nan
     orbit = maps.orbit
-    data: dict[str, Any] = {"name": maps.name, "element_type": maps.element_type, "s": maps.s,
-                            "x": orbit[:, 0], "px": orbit[:, 1], "y": orbit[:, 2], "py": orbit[:, 3],
-                            "t": orbit[:, 4], "pt": orbit[:, 5], "delta": delta_of_pt(orbit[:, 5], ref)}
+    data: dict[str, Any] = {
+        "name": maps.name,
+        "element_type": maps.element_type,
+        "s": maps.s,
+        "x": orbit[:, 0],
+        "px": orbit[:, 1],
+        "y": orbit[:, 2],
+        "py": orbit[:, 3],
+        "t": orbit[:, 4],
+        "pt": orbit[:, 5],
+        "delta": delta_of_pt(orbit[:, 5], ref),
+    }
     data.update(cols)
     tw = TwissTable(data)
     tw.attrs.update(scalars)

@@ -12,5 +12,14 @@ slice of a thick element.
 from .poisson import DirichletPoissonSolver, GreenCache, OpenPoissonSolver, fast_even_len
 from .solver import MODES, POISSON_SOLVERS, SpaceChargeError, SpaceChargeSolver, make_backend
 
-__all__ = ["MODES", "POISSON_SOLVERS", "DirichletPoissonSolver", "GreenCache", "OpenPoissonSolver", "SpaceChargeError",
-           "SpaceChargeSolver", "fast_even_len", "make_backend"]
+__all__ = [
+    "MODES",
+    "POISSON_SOLVERS",
+    "DirichletPoissonSolver",
+    "GreenCache",
+    "OpenPoissonSolver",
+    "SpaceChargeError",
+    "SpaceChargeSolver",
+    "fast_even_len",
+    "make_backend",
+]

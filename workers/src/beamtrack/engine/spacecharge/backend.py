@@ -49,17 +49,30 @@ class CpuBackend:
     def _vec(a: Any) -> np.ndarray:
         return np.ascontiguousarray(a, dtype=np.float64)
 
-    def prepare(self, real: np.ndarray, state: np.ndarray, n: int, to_fixed_t: bool, ptd: float) -> tuple[int, np.ndarray]:
+    def prepare(
+        self, real: np.ndarray, state: np.ndarray, n: int, to_fixed_t: bool, ptd: float
+    ) -> tuple[int, np.ndarray]:
         mm = np.empty(6)
-        alive = self.k.sc_prepare(real.ctypes.data, real.shape[1], n, state.ctypes.data, int(to_fixed_t), ptd,
-                                  mm.ctypes.data, self.nthreads)
+        alive = self.k.sc_prepare(
+            real.ctypes.data, real.shape[1], n, state.ctypes.data, int(to_fixed_t), ptd, mm.ctypes.data, self.nthreads
+        )
         return int(alive), mm
 
     def to_fixed_s_all(self, real: np.ndarray, state: np.ndarray, n: int, pzd: float) -> None:
         self.k.sc_to_fixed_s_all(real.ctypes.data, real.shape[1], n, state.ctypes.data, pzd, self.nthreads)
 
-    def deposit(self, real: np.ndarray, state: np.ndarray, n: int, has_w: bool, wscale: float, order: int,
-                lo: np.ndarray, inv_d: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    def deposit(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        has_w: bool,
+        wscale: float,
+        order: int,
+        lo: np.ndarray,
+        inv_d: np.ndarray,
+        shape: tuple[int, ...],
+    ) -> np.ndarray:
         ng = int(np.prod(shape))
         rho = np.empty(ng + self.PAD)[:ng].reshape(shape)
         cap = real.shape[1]
@@ -67,15 +80,47 @@ class CpuBackend:
         lo, inv_d = self._vec(lo), self._vec(inv_d)
         scratch = self._scratch_for(ng)
         fn = self.k.sc_deposit3d if len(shape) == 3 else self.k.sc_deposit2d
-        fn(real.ctypes.data, cap, n, state.ctypes.data, w, wscale, order, lo.ctypes.data, inv_d.ctypes.data, *shape,
-           rho.ctypes.data, scratch.ctypes.data, self.nthreads)
+        fn(
+            real.ctypes.data,
+            cap,
+            n,
+            state.ctypes.data,
+            w,
+            wscale,
+            order,
+            lo.ctypes.data,
+            inv_d.ctypes.data,
+            *shape,
+            rho.ctypes.data,
+            scratch.ctypes.data,
+            self.nthreads,
+        )
         return rho
 
-    def deposit_line(self, real: np.ndarray, state: np.ndarray, n: int, has_w: bool, wscale: float, bin_min: float,
-                     bin_size: float, nb: int) -> np.ndarray:
+    def deposit_line(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        has_w: bool,
+        wscale: float,
+        bin_min: float,
+        bin_size: float,
+        nb: int,
+    ) -> np.ndarray:
         out = np.empty(nb)
-        self.k.sc_deposit_line(real.ctypes.data, real.shape[1], n, state.ctypes.data,
-                               real[6].ctypes.data if has_w else None, wscale, bin_min, bin_size, nb, out.ctypes.data)
+        self.k.sc_deposit_line(
+            real.ctypes.data,
+            real.shape[1],
+            n,
+            state.ctypes.data,
+            real[6].ctypes.data if has_w else None,
+            wscale,
+            bin_min,
+            bin_size,
+            nb,
+            out.ctypes.data,
+        )
         return out
 
     def grad(self, phi: np.ndarray, h: np.ndarray) -> Any:
@@ -99,37 +144,118 @@ class CpuBackend:
         m = F.shape if F.ndim == 3 else (F.shape[0], 1, F.shape[1])
         self.k.sc_mul_folded(F.ctypes.data, *m, D.ctypes.data, self.nthreads)
 
-    def gather_push3d(self, real: np.ndarray, state: np.ndarray, n: int, order: int, lo: np.ndarray,
-                      inv_d: np.ndarray, E: list[np.ndarray], kick: float, fixed_t: bool, pzd: float,
-                      eout: np.ndarray | None = None) -> None:
+    def gather_push3d(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        order: int,
+        lo: np.ndarray,
+        inv_d: np.ndarray,
+        E: list[np.ndarray],
+        kick: float,
+        fixed_t: bool,
+        pzd: float,
+        eout: np.ndarray | None = None,
+    ) -> None:
         lo, inv_d = self._vec(lo), self._vec(inv_d)
-        self.k.sc_gather_push3d(real.ctypes.data, real.shape[1], n, state.ctypes.data, order, lo.ctypes.data,
-                                inv_d.ctypes.data, *E.shape[:3], E.ctypes.data, kick, int(fixed_t), pzd,
-                                None if eout is None else eout.ctypes.data, self.nthreads)
+        self.k.sc_gather_push3d(
+            real.ctypes.data,
+            real.shape[1],
+            n,
+            state.ctypes.data,
+            order,
+            lo.ctypes.data,
+            inv_d.ctypes.data,
+            *E.shape[:3],
+            E.ctypes.data,
+            kick,
+            int(fixed_t),
+            pzd,
+            None if eout is None else eout.ctypes.data,
+            self.nthreads,
+        )
 
-    def gather_push2d(self, real: np.ndarray, state: np.ndarray, n: int, order: int, lo: np.ndarray,
-                      inv_d: np.ndarray, ex: np.ndarray, ey: np.ndarray, phi: np.ndarray, kxy: float, kt: float,
-                      prof: np.ndarray | None, slope: np.ndarray | None, bin_min: float, bin_size: float,
-                      eout: np.ndarray | None = None) -> None:
+    def gather_push2d(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        order: int,
+        lo: np.ndarray,
+        inv_d: np.ndarray,
+        ex: np.ndarray,
+        ey: np.ndarray,
+        phi: np.ndarray,
+        kxy: float,
+        kt: float,
+        prof: np.ndarray | None,
+        slope: np.ndarray | None,
+        bin_min: float,
+        bin_size: float,
+        eout: np.ndarray | None = None,
+    ) -> None:
         lo, inv_d = self._vec(lo), self._vec(inv_d)
         nb = 0 if prof is None else prof.size
-        self.k.sc_gather_push2d(real.ctypes.data, real.shape[1], n, state.ctypes.data, order, lo.ctypes.data,
-                                inv_d.ctypes.data, *ex.shape, ex.ctypes.data, ey.ctypes.data, phi.ctypes.data, kxy, kt,
-                                None if prof is None else prof.ctypes.data,
-                                None if slope is None else slope.ctypes.data, bin_min, bin_size, nb,
-                                None if eout is None else eout.ctypes.data, self.nthreads)
+        self.k.sc_gather_push2d(
+            real.ctypes.data,
+            real.shape[1],
+            n,
+            state.ctypes.data,
+            order,
+            lo.ctypes.data,
+            inv_d.ctypes.data,
+            *ex.shape,
+            ex.ctypes.data,
+            ey.ctypes.data,
+            phi.ctypes.data,
+            kxy,
+            kt,
+            None if prof is None else prof.ctypes.data,
+            None if slope is None else slope.ctypes.data,
+            bin_min,
+            bin_size,
+            nb,
+            None if eout is None else eout.ctypes.data,
+            self.nthreads,
+        )
 
-    def push3d(self, real: np.ndarray, state: np.ndarray, n: int, e: np.ndarray, kick: float, fixed_t: bool,
-               pzd: float) -> None:
-        self.k.sc_push3d(real.ctypes.data, real.shape[1], n, state.ctypes.data, e.ctypes.data, kick, int(fixed_t), pzd,
-                         self.nthreads)
+    def push3d(
+        self, real: np.ndarray, state: np.ndarray, n: int, e: np.ndarray, kick: float, fixed_t: bool, pzd: float
+    ) -> None:
+        self.k.sc_push3d(
+            real.ctypes.data, real.shape[1], n, state.ctypes.data, e.ctypes.data, kick, int(fixed_t), pzd, self.nthreads
+        )
 
-    def push2d(self, real: np.ndarray, state: np.ndarray, n: int, e: np.ndarray, kxy: float, kt: float,
-               prof: np.ndarray | None, slope: np.ndarray | None, bin_min: float, bin_size: float) -> None:
+    def push2d(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        e: np.ndarray,
+        kxy: float,
+        kt: float,
+        prof: np.ndarray | None,
+        slope: np.ndarray | None,
+        bin_min: float,
+        bin_size: float,
+    ) -> None:
         nb = 0 if prof is None else prof.size
-        self.k.sc_push2d(real.ctypes.data, real.shape[1], n, state.ctypes.data, e.ctypes.data, kxy, kt,
-                         None if prof is None else prof.ctypes.data, None if slope is None else slope.ctypes.data,
-                         bin_min, bin_size, nb, self.nthreads)
+        self.k.sc_push2d(
+            real.ctypes.data,
+            real.shape[1],
+            n,
+            state.ctypes.data,
+            e.ctypes.data,
+            kxy,
+            kt,
+            None if prof is None else prof.ctypes.data,
+            None if slope is None else slope.ctypes.data,
+            bin_min,
+            bin_size,
+            nb,
+            self.nthreads,
+        )
 
     def igf(self, shape: tuple[int, ...], cell: tuple[float, ...]) -> np.ndarray:
         G = np.empty(shape)
@@ -145,22 +271,82 @@ class CpuBackend:
         self.k.sc_wmoments(real.ctypes.data, real.shape[1], n, state.ctypes.data, out.ctypes.data, self.nthreads)
         return out
 
-    def gauss3d_push(self, real: np.ndarray, state: np.ndarray, n: int, nint: int, sig: Any, gamma: float,
-                     scale: Any, kick: float, fixed_t: bool, pzd: float, eout: np.ndarray | None = None) -> None:
+    def gauss3d_push(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        nint: int,
+        sig: Any,
+        gamma: float,
+        scale: Any,
+        kick: float,
+        fixed_t: bool,
+        pzd: float,
+        eout: np.ndarray | None = None,
+    ) -> None:
         sig, scale = self._vec(sig), self._vec(scale)
-        self.k.sc_gauss3d_push(real.ctypes.data, real.shape[1], n, state.ctypes.data, nint, sig.ctypes.data, gamma,
-                               scale.ctypes.data, kick, int(fixed_t), pzd, None if eout is None else eout.ctypes.data,
-                               self.nthreads)
+        self.k.sc_gauss3d_push(
+            real.ctypes.data,
+            real.shape[1],
+            n,
+            state.ctypes.data,
+            nint,
+            sig.ctypes.data,
+            gamma,
+            scale.ctypes.data,
+            kick,
+            int(fixed_t),
+            pzd,
+            None if eout is None else eout.ctypes.data,
+            self.nthreads,
+        )
 
-    def gauss2p5d_push(self, real: np.ndarray, state: np.ndarray, n: int, nint: int, delta: float, sigx: float,
-                       sigy: float, prof: np.ndarray, slope: np.ndarray, bin_min: float, bin_size: float,
-                       lam_scale: float, slope_scale: float, pz_const: float, kick: float, fixed_t: bool, pzd: float,
-                       eout: np.ndarray | None = None) -> None:
+    def gauss2p5d_push(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        nint: int,
+        delta: float,
+        sigx: float,
+        sigy: float,
+        prof: np.ndarray,
+        slope: np.ndarray,
+        bin_min: float,
+        bin_size: float,
+        lam_scale: float,
+        slope_scale: float,
+        pz_const: float,
+        kick: float,
+        fixed_t: bool,
+        pzd: float,
+        eout: np.ndarray | None = None,
+    ) -> None:
         prof, slope = self._vec(prof), self._vec(slope)
-        self.k.sc_gauss2p5d_push(real.ctypes.data, real.shape[1], n, state.ctypes.data, nint, delta, sigx, sigy,
-                                 prof.ctypes.data, slope.ctypes.data, bin_min, bin_size, slope.size, lam_scale,
-                                 slope_scale, pz_const, kick, int(fixed_t), pzd,
-                                 None if eout is None else eout.ctypes.data, self.nthreads)
+        self.k.sc_gauss2p5d_push(
+            real.ctypes.data,
+            real.shape[1],
+            n,
+            state.ctypes.data,
+            nint,
+            delta,
+            sigx,
+            sigy,
+            prof.ctypes.data,
+            slope.ctypes.data,
+            bin_min,
+            bin_size,
+            slope.size,
+            lam_scale,
+            slope_scale,
+            pz_const,
+            kick,
+            int(fixed_t),
+            pzd,
+            None if eout is None else eout.ctypes.data,
+            self.nthreads,
+        )
 
     def synchronize(self) -> None:
         return None
@@ -200,21 +386,57 @@ class CudaBackend:
     def to_fixed_s_all(self, real: Any, state: Any, n: int, pzd: float) -> None:
         self.k.launch("sc_to_fixed_s_k", n, real, np.int64(real.shape[1]), np.int64(n), state, np.float64(pzd))
 
-    def deposit(self, real: Any, state: Any, n: int, has_w: bool, wscale: float, order: int, lo: Any, inv_d: Any,
-                shape: tuple[int, ...]) -> Any:
+    def deposit(
+        self,
+        real: Any,
+        state: Any,
+        n: int,
+        has_w: bool,
+        wscale: float,
+        order: int,
+        lo: Any,
+        inv_d: Any,
+        shape: tuple[int, ...],
+    ) -> Any:
         cp = self.xp
         rho = cp.zeros(shape, dtype=cp.float64)
         lo, inv_d = cp.asarray(lo, dtype=cp.float64), cp.asarray(inv_d, dtype=cp.float64)
         name = "sc_deposit3d_k" if len(shape) == 3 else "sc_deposit2d_k"
-        self.k.launch(name, n, real, np.int64(real.shape[1]), np.int64(n), state, np.int32(has_w), np.float64(wscale),
-                      np.int32(order), lo, inv_d, *map(np.int64, shape), rho)
+        self.k.launch(
+            name,
+            n,
+            real,
+            np.int64(real.shape[1]),
+            np.int64(n),
+            state,
+            np.int32(has_w),
+            np.float64(wscale),
+            np.int32(order),
+            lo,
+            inv_d,
+            *map(np.int64, shape),
+            rho,
+        )
         return rho
 
-    def deposit_line(self, real: Any, state: Any, n: int, has_w: bool, wscale: float, bin_min: float,
-                     bin_size: float, nb: int) -> Any:
+    def deposit_line(
+        self, real: Any, state: Any, n: int, has_w: bool, wscale: float, bin_min: float, bin_size: float, nb: int
+    ) -> Any:
         out = self.xp.zeros(nb, dtype=self.xp.float64)
-        self.k.launch("sc_deposit_line_k", n, real, np.int64(real.shape[1]), np.int64(n), state, np.int32(has_w),
-                      np.float64(wscale), np.float64(bin_min), np.float64(bin_size), np.int64(nb), out)
+        self.k.launch(
+            "sc_deposit_line_k",
+            n,
+            real,
+            np.int64(real.shape[1]),
+            np.int64(n),
+            state,
+            np.int32(has_w),
+            np.float64(wscale),
+            np.float64(bin_min),
+            np.float64(bin_size),
+            np.int64(nb),
+            out,
+        )
         return out
 
     def grad(self, phi: Any, h: Any) -> list[Any]:
@@ -223,27 +445,90 @@ class CudaBackend:
         self.k.launch(name, phi.size, phi, *map(np.int64, phi.shape), *map(np.float64, h), *E)
         return E
 
-    def gather_push3d(self, real: Any, state: Any, n: int, order: int, lo: Any, inv_d: Any, E: list[Any],
-                      kick: float, fixed_t: bool, pzd: float, eout: Any = None) -> None:
+    def gather_push3d(
+        self,
+        real: Any,
+        state: Any,
+        n: int,
+        order: int,
+        lo: Any,
+        inv_d: Any,
+        E: list[Any],
+        kick: float,
+        fixed_t: bool,
+        pzd: float,
+        eout: Any = None,
+    ) -> None:
         cp = self.xp
         lo, inv_d = cp.asarray(lo, dtype=cp.float64), cp.asarray(inv_d, dtype=cp.float64)
         dummy = eout if eout is not None else cp.empty(1)
-        self.k.launch("sc_gather_push3d_k", n, real, np.int64(real.shape[1]), np.int64(n), state, np.int32(order), lo,
-                      inv_d, *map(np.int64, E[0].shape), *E, np.float64(kick), np.int32(fixed_t), np.float64(pzd),
-                      np.int32(eout is not None), dummy)
+        self.k.launch(
+            "sc_gather_push3d_k",
+            n,
+            real,
+            np.int64(real.shape[1]),
+            np.int64(n),
+            state,
+            np.int32(order),
+            lo,
+            inv_d,
+            *map(np.int64, E[0].shape),
+            *E,
+            np.float64(kick),
+            np.int32(fixed_t),
+            np.float64(pzd),
+            np.int32(eout is not None),
+            dummy,
+        )
 
-    def gather_push2d(self, real: Any, state: Any, n: int, order: int, lo: Any, inv_d: Any, ex: Any, ey: Any,
-                      phi: Any, kxy: float, kt: float, prof: Any, slope: Any, bin_min: float, bin_size: float,
-                      eout: Any = None) -> None:
+    def gather_push2d(
+        self,
+        real: Any,
+        state: Any,
+        n: int,
+        order: int,
+        lo: Any,
+        inv_d: Any,
+        ex: Any,
+        ey: Any,
+        phi: Any,
+        kxy: float,
+        kt: float,
+        prof: Any,
+        slope: Any,
+        bin_min: float,
+        bin_size: float,
+        eout: Any = None,
+    ) -> None:
         cp = self.xp
         lo, inv_d = cp.asarray(lo, dtype=cp.float64), cp.asarray(inv_d, dtype=cp.float64)
         one = cp.zeros(1)
         nb = 0 if prof is None else int(prof.size)
-        self.k.launch("sc_gather_push2d_k", n, real, np.int64(real.shape[1]), np.int64(n), state, np.int32(order), lo,
-                      inv_d, *map(np.int64, ex.shape), ex, ey, phi, np.float64(kxy), np.float64(kt),
-                      np.int32(prof is not None), one if prof is None else prof, one if slope is None else slope,
-                      np.float64(bin_min), np.float64(bin_size), np.int64(nb), np.int32(eout is not None),
-                      one if eout is None else eout)
+        self.k.launch(
+            "sc_gather_push2d_k",
+            n,
+            real,
+            np.int64(real.shape[1]),
+            np.int64(n),
+            state,
+            np.int32(order),
+            lo,
+            inv_d,
+            *map(np.int64, ex.shape),
+            ex,
+            ey,
+            phi,
+            np.float64(kxy),
+            np.float64(kt),
+            np.int32(prof is not None),
+            one if prof is None else prof,
+            one if slope is None else slope,
+            np.float64(bin_min),
+            np.float64(bin_size),
+            np.int64(nb),
+            np.int32(eout is not None),
+            one if eout is None else eout,
+        )
 
     def igf(self, shape: tuple[int, ...], cell: tuple[float, ...]) -> Any:
         cp = self.xp
@@ -267,24 +552,88 @@ class CudaBackend:
         sd = [float((w * (real[r, :n] - m[r]) ** 2).sum()) / sw for r in range(3)]
         return np.array([sw, *m, *(v**0.5 for v in sd)])
 
-    def gauss3d_push(self, real: Any, state: Any, n: int, nint: int, sig: Any, gamma: float, scale: Any, kick: float,
-                     fixed_t: bool, pzd: float, eout: Any = None) -> None:
+    def gauss3d_push(
+        self,
+        real: Any,
+        state: Any,
+        n: int,
+        nint: int,
+        sig: Any,
+        gamma: float,
+        scale: Any,
+        kick: float,
+        fixed_t: bool,
+        pzd: float,
+        eout: Any = None,
+    ) -> None:
         cp = self.xp
         sig, scale = cp.asarray(sig, dtype=cp.float64), cp.asarray(scale, dtype=cp.float64)
-        self.k.launch("sc_gauss3d_push_k", n, real, np.int64(real.shape[1]), np.int64(n), state, np.int32(nint), sig,
-                      np.float64(gamma), scale, np.float64(kick), np.int32(fixed_t), np.float64(pzd),
-                      np.int32(eout is not None), eout if eout is not None else cp.empty(1))
+        self.k.launch(
+            "sc_gauss3d_push_k",
+            n,
+            real,
+            np.int64(real.shape[1]),
+            np.int64(n),
+            state,
+            np.int32(nint),
+            sig,
+            np.float64(gamma),
+            scale,
+            np.float64(kick),
+            np.int32(fixed_t),
+            np.float64(pzd),
+            np.int32(eout is not None),
+            eout if eout is not None else cp.empty(1),
+        )
 
-    def gauss2p5d_push(self, real: Any, state: Any, n: int, nint: int, delta: float, sigx: float, sigy: float,
-                       prof: Any, slope: Any, bin_min: float, bin_size: float, lam_scale: float, slope_scale: float,
-                       pz_const: float, kick: float, fixed_t: bool, pzd: float, eout: Any = None) -> None:
+    def gauss2p5d_push(
+        self,
+        real: Any,
+        state: Any,
+        n: int,
+        nint: int,
+        delta: float,
+        sigx: float,
+        sigy: float,
+        prof: Any,
+        slope: Any,
+        bin_min: float,
+        bin_size: float,
+        lam_scale: float,
+        slope_scale: float,
+        pz_const: float,
+        kick: float,
+        fixed_t: bool,
+        pzd: float,
+        eout: Any = None,
+    ) -> None:
         cp = self.xp
         prof, slope = cp.ascontiguousarray(prof, dtype=cp.float64), cp.ascontiguousarray(slope, dtype=cp.float64)
-        self.k.launch("sc_gauss2p5d_push_k", n, real, np.int64(real.shape[1]), np.int64(n), state, np.int32(nint),
-                      np.float64(delta), np.float64(sigx), np.float64(sigy), prof, slope, np.float64(bin_min),
-                      np.float64(bin_size), np.int64(slope.size), np.float64(lam_scale), np.float64(slope_scale),
-                      np.float64(pz_const), np.float64(kick), np.int32(fixed_t), np.float64(pzd),
-                      np.int32(eout is not None), eout if eout is not None else cp.empty(1))
+        self.k.launch(
+            "sc_gauss2p5d_push_k",
+            n,
+            real,
+            np.int64(real.shape[1]),
+            np.int64(n),
+            state,
+            np.int32(nint),
+            np.float64(delta),
+            np.float64(sigx),
+            np.float64(sigy),
+            prof,
+            slope,
+            np.float64(bin_min),
+            np.float64(bin_size),
+            np.int64(slope.size),
+            np.float64(lam_scale),
+            np.float64(slope_scale),
+            np.float64(pz_const),
+            np.float64(kick),
+            np.int32(fixed_t),
+            np.float64(pzd),
+            np.int32(eout is not None),
+            eout if eout is not None else cp.empty(1),
+        )
 
     def synchronize(self) -> None:
         self.xp.cuda.Device().synchronize()
@@ -328,9 +677,14 @@ def np_to_fixed_s(pzd: float, x: Any, y: Any, z: Any, px: Any, py: Any, pz: Any)
 
 def np_igf3d_corner(x: Any, y: Any, z: Any) -> Any:
     r = np.sqrt(x * x + y * y + z * z)
-    return (-0.5 * z * z * np.arctan(x * y / (z * r)) - 0.5 * y * y * np.arctan(x * z / (y * r))
-            - 0.5 * x * x * np.arctan(y * z / (x * r)) + y * z * np.arcsinh(x / np.sqrt(y * y + z * z))
-            + x * z * np.arcsinh(y / np.sqrt(x * x + z * z)) + x * y * np.arcsinh(z / np.sqrt(x * x + y * y)))
+    return (
+        -0.5 * z * z * np.arctan(x * y / (z * r))
+        - 0.5 * y * y * np.arctan(x * z / (y * r))
+        - 0.5 * x * x * np.arctan(y * z / (x * r))
+        + y * z * np.arcsinh(x / np.sqrt(y * y + z * z))
+        + x * z * np.arcsinh(y / np.sqrt(x * x + z * z))
+        + x * y * np.arcsinh(z / np.sqrt(x * x + y * y))
+    )
 
 
 def np_igf2d_corner(x: Any, y: Any) -> Any:
@@ -366,13 +720,20 @@ def np_gauss2d_integrals(delta: float, nint: int, x: Any, y: Any, sx: float, sy:
     td = A * A + (1.0 - A * A) * delta * delta
     a = -0.5 * (X * X + Y * Y / td)
     gd = np.exp(delta * delta * a)
-    trap = [0.5 * delta * delta * gd / np.sqrt(td), 0.5 * delta * delta * gd / td**1.5, 0.5 * delta * delta * a / np.sqrt(td)]
+    trap = [
+        0.5 * delta * delta * gd / np.sqrt(td),
+        0.5 * delta * delta * gd / td**1.5,
+        0.5 * delta * delta * a / np.sqrt(td),
+    ]
     u = (delta + np.arange(wt.size) * h)[:, None]
     t = A * A + (1.0 - A * A) * u * u
     g = np.exp(-0.5 * u * u * (X * X + Y * Y / t))
     s = [wt @ (u * g / np.sqrt(t)), wt @ (u * g / t**1.5), wt @ ((g - 1.0) / (u * np.sqrt(t)))]
-    return [2 * A * X * (trap[0] + s[0] * h) / (3 * sx), 2 * A * Y * (trap[1] + s[1] * h) / (3 * sy),
-            2 * A * (trap[2] + s[2] * h) / 3]
+    return [
+        2 * A * X * (trap[0] + s[0] * h) / (3 * sx),
+        2 * A * Y * (trap[1] + s[1] * h) / (3 * sy),
+        2 * A * (trap[2] + s[2] * h) / 3,
+    ]
 
 
 class NumpyBackend:
@@ -390,7 +751,9 @@ class NumpyBackend:
     def field_list(E: Any) -> list[np.ndarray]:
         return E
 
-    def prepare(self, real: np.ndarray, state: np.ndarray, n: int, to_fixed_t: bool, ptd: float) -> tuple[int, np.ndarray]:
+    def prepare(
+        self, real: np.ndarray, state: np.ndarray, n: int, to_fixed_t: bool, ptd: float
+    ) -> tuple[int, np.ndarray]:
         alive = state[:n] == 0
         na = int(alive.sum())
         if to_fixed_t and na:
@@ -428,8 +791,18 @@ class NumpyBackend:
             wt = (wt[:, :, None] * weights[ax][:, None, :]).reshape(idx.size, -1)
         return flat, wt, ok
 
-    def deposit(self, real: np.ndarray, state: np.ndarray, n: int, has_w: bool, wscale: float, order: int,
-                lo: Any, inv_d: Any, shape: tuple[int, ...]) -> np.ndarray:
+    def deposit(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        has_w: bool,
+        wscale: float,
+        order: int,
+        lo: Any,
+        inv_d: Any,
+        shape: tuple[int, ...],
+    ) -> np.ndarray:
         idx = np.flatnonzero(state[:n] == 0)
         flat, wt, ok = self._stencil(real, idx, order, lo, inv_d, shape)
         q = wscale * (real[6, idx] if has_w else np.ones(idx.size))
@@ -441,8 +814,17 @@ class NumpyBackend:
             rho += np.bincount(flat[:, c], weights=q * wt[:, c], minlength=ng)
         return rho.reshape(shape)
 
-    def deposit_line(self, real: np.ndarray, state: np.ndarray, n: int, has_w: bool, wscale: float, bin_min: float,
-                     bin_size: float, nb: int) -> np.ndarray:
+    def deposit_line(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        has_w: bool,
+        wscale: float,
+        bin_min: float,
+        bin_size: float,
+        nb: int,
+    ) -> np.ndarray:
         idx = np.flatnonzero(state[:n] == 0)
         b = np.floor((real[2, idx] - bin_min) / bin_size).astype(np.int64)
         ok = (b >= 0) & (b < nb)
@@ -460,15 +842,28 @@ class NumpyBackend:
             E.append(e)
         return E
 
-    def _gather(self, real: np.ndarray, idx: np.ndarray, order: int, lo: Any, inv_d: Any,
-                fields: list[np.ndarray]) -> list[np.ndarray]:
+    def _gather(
+        self, real: np.ndarray, idx: np.ndarray, order: int, lo: Any, inv_d: Any, fields: list[np.ndarray]
+    ) -> list[np.ndarray]:
         flat, wt, ok = self._stencil(real, idx, order, lo, inv_d, fields[0].shape)
         flat = np.where(ok[:, None], flat, 0)
         wt = np.where(ok[:, None], wt, 0.0)
         return [(f.ravel()[flat] * wt).sum(axis=1) for f in fields]
 
-    def gather_push3d(self, real: np.ndarray, state: np.ndarray, n: int, order: int, lo: Any, inv_d: Any,
-                      E: list[np.ndarray], kick: float, fixed_t: bool, pzd: float, eout: np.ndarray | None = None) -> None:
+    def gather_push3d(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        order: int,
+        lo: Any,
+        inv_d: Any,
+        E: list[np.ndarray],
+        kick: float,
+        fixed_t: bool,
+        pzd: float,
+        eout: np.ndarray | None = None,
+    ) -> None:
         idx = np.flatnonzero(state[:n] == 0)
         e = self._gather(real, idx, order, lo, inv_d, E)
         if eout is not None:
@@ -481,9 +876,25 @@ class NumpyBackend:
             for r in range(6):
                 real[r, idx] = cols[r]
 
-    def gather_push2d(self, real: np.ndarray, state: np.ndarray, n: int, order: int, lo: Any, inv_d: Any,
-                      ex: np.ndarray, ey: np.ndarray, phi: np.ndarray, kxy: float, kt: float, prof: Any, slope: Any,
-                      bin_min: float, bin_size: float, eout: np.ndarray | None = None) -> None:
+    def gather_push2d(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        order: int,
+        lo: Any,
+        inv_d: Any,
+        ex: np.ndarray,
+        ey: np.ndarray,
+        phi: np.ndarray,
+        kxy: float,
+        kt: float,
+        prof: Any,
+        slope: Any,
+        bin_min: float,
+        bin_size: float,
+        eout: np.ndarray | None = None,
+    ) -> None:
         idx = np.flatnonzero(state[:n] == 0)
         fields = [ex, ey] + ([phi] if prof is not None else [])
         e = self._gather(real, idx, order, lo, inv_d, fields)
@@ -501,8 +912,9 @@ class NumpyBackend:
         real[4, idx] += kxy * fxy * e[1]
         real[5, idx] -= kt * fz * e[2]
 
-    def push3d(self, real: np.ndarray, state: np.ndarray, n: int, e: np.ndarray, kick: float, fixed_t: bool,
-               pzd: float) -> None:
+    def push3d(
+        self, real: np.ndarray, state: np.ndarray, n: int, e: np.ndarray, kick: float, fixed_t: bool, pzd: float
+    ) -> None:
         idx = np.flatnonzero(state[:n] == 0)
         for r in range(3):
             real[3 + r, idx] += kick * e[r, idx]
@@ -511,8 +923,19 @@ class NumpyBackend:
             for r in range(6):
                 real[r, idx] = cols[r]
 
-    def push2d(self, real: np.ndarray, state: np.ndarray, n: int, e: np.ndarray, kxy: float, kt: float, prof: Any,
-               slope: Any, bin_min: float, bin_size: float) -> None:
+    def push2d(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        e: np.ndarray,
+        kxy: float,
+        kt: float,
+        prof: Any,
+        slope: Any,
+        bin_min: float,
+        bin_size: float,
+    ) -> None:
         idx = np.flatnonzero(state[:n] == 0)
         fxy: Any = 1.0
         fz: Any = 0.0
@@ -547,8 +970,17 @@ class NumpyBackend:
     #: particles per chunk of the vectorised Simpson sums (bounds the (nint, chunk) temporaries)
     CHUNK = 8192
 
-    def _gauss_push(self, real: np.ndarray, state: np.ndarray, n: int, fields: Any, kick: Any, fixed_t: bool,
-                    pzd: float, eout: np.ndarray | None) -> None:
+    def _gauss_push(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        fields: Any,
+        kick: Any,
+        fixed_t: bool,
+        pzd: float,
+        eout: np.ndarray | None,
+    ) -> None:
         idx = np.flatnonzero(state[:n] == 0)
         for a in range(0, idx.size, self.CHUNK):
             sel = idx[a : a + self.CHUNK]
@@ -561,8 +993,20 @@ class NumpyBackend:
         if fixed_t:
             self.to_fixed_s_all(real, state, n, pzd)
 
-    def gauss3d_push(self, real: np.ndarray, state: np.ndarray, n: int, nint: int, sig: Any, gamma: float,
-                     scale: Any, kick: float, fixed_t: bool, pzd: float, eout: np.ndarray | None = None) -> None:
+    def gauss3d_push(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        nint: int,
+        sig: Any,
+        gamma: float,
+        scale: Any,
+        kick: float,
+        fixed_t: bool,
+        pzd: float,
+        eout: np.ndarray | None = None,
+    ) -> None:
         def fields(sel: np.ndarray) -> list[np.ndarray]:
             x, y, z = real[0, sel], real[1, sel], real[2, sel]
             integ = np_gauss3d_integrals(nint, x, y, z, sig, gamma)
@@ -570,10 +1014,27 @@ class NumpyBackend:
 
         self._gauss_push(real, state, n, fields, (kick, kick, kick), fixed_t, pzd, eout)
 
-    def gauss2p5d_push(self, real: np.ndarray, state: np.ndarray, n: int, nint: int, delta: float, sigx: float,
-                       sigy: float, prof: np.ndarray, slope: np.ndarray, bin_min: float, bin_size: float,
-                       lam_scale: float, slope_scale: float, pz_const: float, kick: float, fixed_t: bool, pzd: float,
-                       eout: np.ndarray | None = None) -> None:
+    def gauss2p5d_push(
+        self,
+        real: np.ndarray,
+        state: np.ndarray,
+        n: int,
+        nint: int,
+        delta: float,
+        sigx: float,
+        sigy: float,
+        prof: np.ndarray,
+        slope: np.ndarray,
+        bin_min: float,
+        bin_size: float,
+        lam_scale: float,
+        slope_scale: float,
+        pz_const: float,
+        kick: float,
+        fixed_t: bool,
+        pzd: float,
+        eout: np.ndarray | None = None,
+    ) -> None:
         def fields(sel: np.ndarray) -> list[np.ndarray]:
             integ = np_gauss2d_integrals(delta, nint, real[0, sel], real[1, sel], sigx, sigy)
             b = np.clip(((real[2, sel] - bin_min) / bin_size).astype(np.int64), 0, slope.size - 1)

@@ -29,8 +29,10 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "sc_grad3d": ([_p, _i64, _i64, _i64, _p, _p, _i32], None),
     "sc_grad2d": ([_p, _i64, _i64, _p, _p, _p, _i32], None),
     "sc_gather_push3d": ([_p, _i64, _i64, _p, _i32, _p, _p, _i64, _i64, _i64, _p, _d, _i32, _d, _p, _i32], None),
-    "sc_gather_push2d": ([_p, _i64, _i64, _p, _i32, _p, _p, _i64, _i64, _p, _p, _p, _d, _d, _p, _p, _d, _d, _i64, _p,
-                          _i32], None),
+    "sc_gather_push2d": (
+        [_p, _i64, _i64, _p, _i32, _p, _p, _i64, _i64, _p, _p, _p, _d, _d, _p, _p, _d, _d, _i64, _p, _i32],
+        None,
+    ),
     "sc_push3d": ([_p, _i64, _i64, _p, _p, _d, _i32, _d, _i32], None),
     "sc_push2d": ([_p, _i64, _i64, _p, _p, _d, _d, _p, _p, _d, _d, _i64, _i32], None),
     "sc_igf3d": ([_i64, _i64, _i64, _d, _d, _d, _d, _p, _p, _i32], None),
@@ -39,8 +41,10 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "sc_mul_folded": ([_p, _i64, _i64, _i64, _p, _i32], None),
     "sc_wmoments": ([_p, _i64, _i64, _p, _p, _i32], None),
     "sc_gauss3d_push": ([_p, _i64, _i64, _p, _i32, _p, _d, _p, _d, _i32, _d, _p, _i32], None),
-    "sc_gauss2p5d_push": ([_p, _i64, _i64, _p, _i32, _d, _d, _d, _p, _p, _d, _d, _i64, _d, _d, _d, _d, _i32, _d, _p,
-                           _i32], None),
+    "sc_gauss2p5d_push": (
+        [_p, _i64, _i64, _p, _i32, _d, _d, _d, _p, _p, _d, _d, _i64, _d, _d, _d, _d, _i32, _d, _p, _i32],
+        None,
+    ),
 }
 
 
@@ -85,9 +89,22 @@ class CudaSpaceChargeKernels:
     """The same kernels compiled by NVRTC through CuPy (data stays on the device)."""
 
     block = 256
-    names = ("sc_to_fixed_t_k", "sc_to_fixed_s_k", "sc_deposit3d_k", "sc_deposit2d_k", "sc_deposit_line_k",
-             "sc_grad3d_k", "sc_grad2d_k", "sc_gather_push3d_k", "sc_gather_push2d_k", "sc_igf3d_corners_k",
-             "sc_igf3d_diff_k", "sc_igf2d_k", "sc_gauss3d_push_k", "sc_gauss2p5d_push_k")
+    names = (
+        "sc_to_fixed_t_k",
+        "sc_to_fixed_s_k",
+        "sc_deposit3d_k",
+        "sc_deposit2d_k",
+        "sc_deposit_line_k",
+        "sc_grad3d_k",
+        "sc_grad2d_k",
+        "sc_gather_push3d_k",
+        "sc_gather_push2d_k",
+        "sc_igf3d_corners_k",
+        "sc_igf3d_diff_k",
+        "sc_igf2d_k",
+        "sc_gauss3d_push_k",
+        "sc_gauss2p5d_push_k",
+    )
 
     def __init__(self) -> None:
         import cupy as cp

@@ -123,24 +123,42 @@ class SpaceChargeSolver:
     (3D: in the fixed-t frame, z along the reference). ``timings`` accumulates seconds per phase.
     """
 
-    def __init__(self, mode: str = "3D", n_cell: Sequence[int] = (32, 32, 32), particle_shape: int = 2,
-                 prob_relative: float | Sequence[float] = 1.1, num_longitudinal_bins: int = 100,
-                 current_A: float | None = None, kind: str = "openmp", nthreads: int | None = None,
-                 split_gather_push: bool = False, gauss_nint: int = 101, gauss_taylor_delta: float = 0.01,
-                 gauss_charge_z_bins: int = 129, gauss_long_scale: float | None = None,
-                 poisson_solver: str = "fft", gather_shape: int | None = None):
+    def __init__(
+        self,
+        mode: str = "3D",
+        n_cell: Sequence[int] = (32, 32, 32),
+        particle_shape: int = 2,
+        prob_relative: float | Sequence[float] = 1.1,
+        num_longitudinal_bins: int = 100,
+        current_A: float | None = None,
+        kind: str = "openmp",
+        nthreads: int | None = None,
+        split_gather_push: bool = False,
+        gauss_nint: int = 101,
+        gauss_taylor_delta: float = 0.01,
+        gauss_charge_z_bins: int = 129,
+        gauss_long_scale: float | None = None,
+        poisson_solver: str = "fft",
+        gather_shape: int | None = None,
+    ):
         self.mode = _mode(mode)
         if poisson_solver not in POISSON_SOLVERS:
-            raise SpaceChargeError(f"poisson_solver must be one of {', '.join(POISSON_SOLVERS)}, not {poisson_solver!r}")
+            raise SpaceChargeError(
+                f"poisson_solver must be one of {', '.join(POISSON_SOLVERS)}, not {poisson_solver!r}"
+            )
         if poisson_solver == "multigrid" and self.mode in ("2D", "2.5D"):
-            raise SpaceChargeError(f"poisson_solver = 'multigrid' supports only 3D space charge (ImpactX: "
-                                   f"algo.poisson_solver must be fft for {self.mode}), not {self.mode}")
+            raise SpaceChargeError(
+                f"poisson_solver = 'multigrid' supports only 3D space charge (ImpactX: "
+                f"algo.poisson_solver must be fft for {self.mode}), not {self.mode}"
+            )
         self.poisson_solver = poisson_solver
         self.gauss = self.mode in GAUSS_MODES
         n_cell = [int(v) for v in n_cell]
         ndim = 3 if self.mode == "3D" else 2
         if not self.gauss and (len(n_cell) < ndim or any(v < 2 for v in n_cell[:ndim])):
-            raise SpaceChargeError(f"n_cell must give at least 2 cells in each of the first {ndim} dimensions: {n_cell}")
+            raise SpaceChargeError(
+                f"n_cell must give at least 2 cells in each of the first {ndim} dimensions: {n_cell}"
+            )
         self.n_cell = n_cell
         if particle_shape not in (1, 2, 3):
             raise SpaceChargeError(f"particle_shape must be 1, 2 or 3, not {particle_shape!r}")
@@ -159,7 +177,9 @@ class SpaceChargeSolver:
         if int(gauss_nint) < 2:
             raise SpaceChargeError(f"gauss_nint must be >= 2 (Simpson points), not {gauss_nint!r}")
         if not 0.0 < float(gauss_taylor_delta) < 0.05:
-            raise SpaceChargeError(f"gauss_taylor_delta must be in (0, 0.05) (ImpactX's range), not {gauss_taylor_delta!r}")
+            raise SpaceChargeError(
+                f"gauss_taylor_delta must be in (0, 0.05) (ImpactX's range), not {gauss_taylor_delta!r}"
+            )
         if int(gauss_charge_z_bins) < 2:
             raise SpaceChargeError(f"gauss_charge_z_bins must be >= 2, not {gauss_charge_z_bins!r}")
         if gauss_long_scale is not None and not (float(gauss_long_scale) > 0.0 and math.isfinite(gauss_long_scale)):
@@ -188,15 +208,22 @@ class SpaceChargeSolver:
     @classmethod
     def from_simulation(cls, sim: Any) -> SpaceChargeSolver:
         """A solver with the simulation's settings (sim.space_charge, n_cell, particle_shape, ...)."""
-        return cls(mode=sim.space_charge, n_cell=sim.n_cell, particle_shape=sim.particle_shape,
-                   prob_relative=sim.prob_relative, num_longitudinal_bins=sim.num_longitudinal_bins,
-                   current_A=getattr(sim, "current_A", None), kind=sim.kind, nthreads=getattr(sim, "nthreads", None),
-                   gauss_nint=getattr(sim, "space_charge_gauss_nint", 101),
-                   gauss_taylor_delta=getattr(sim, "space_charge_gauss_taylor_delta", 0.01),
-                   gauss_charge_z_bins=getattr(sim, "space_charge_gauss_charge_z_bins", 129),
-                   gauss_long_scale=getattr(sim, "space_charge_gauss_long_scale", None),
-                   poisson_solver=getattr(sim, "poisson_solver", "fft"),
-                   gather_shape=getattr(sim, "space_charge_gather_shape", None))
+        return cls(
+            mode=sim.space_charge,
+            n_cell=sim.n_cell,
+            particle_shape=sim.particle_shape,
+            prob_relative=sim.prob_relative,
+            num_longitudinal_bins=sim.num_longitudinal_bins,
+            current_A=getattr(sim, "current_A", None),
+            kind=sim.kind,
+            nthreads=getattr(sim, "nthreads", None),
+            gauss_nint=getattr(sim, "space_charge_gauss_nint", 101),
+            gauss_taylor_delta=getattr(sim, "space_charge_gauss_taylor_delta", 0.01),
+            gauss_charge_z_bins=getattr(sim, "space_charge_gauss_charge_z_bins", 129),
+            gauss_long_scale=getattr(sim, "space_charge_gauss_long_scale", None),
+            poisson_solver=getattr(sim, "poisson_solver", "fft"),
+            gather_shape=getattr(sim, "space_charge_gather_shape", None),
+        )
 
     # --- helpers ---------------------------------------------------------------------------------
     def _tick(self, name: str, t0: float) -> float:
@@ -231,15 +258,19 @@ class SpaceChargeSolver:
         names = "xyz" if self.mode == "3D" else "xy"
         for ax in range(ndim):
             if not width[ax] > 0.0:
-                raise SpaceChargeError(f"flat beam: every alive particle has {names[ax]} = {lo_b[ax]!r}; "
-                                       "space charge needs a beam of non-zero extent (ImpactX refuses it too)")
+                raise SpaceChargeError(
+                    f"flat beam: every alive particle has {names[ax]} = {lo_b[ax]!r}; "
+                    "space charge needs a beam of non-zero extent (ImpactX refuses it too)"
+                )
         n = np.array(self.n_cell[:ndim], dtype=np.int64)
         cell = width * self.prob_relative / n
         lo = lo_b - 0.5 * width * (self.prob_relative - 1.0) - GUARD_LO * cell
         shape = tuple(int(v) + 1 + GUARD_LO + GUARD_HI for v in n)
         return lo, cell, shape
 
-    def _support(self, mm: np.ndarray, lo: np.ndarray, inv_d: np.ndarray, shape: tuple[int, ...]) -> list[tuple[int, int]]:
+    def _support(
+        self, mm: np.ndarray, lo: np.ndarray, inv_d: np.ndarray, shape: tuple[int, ...]
+    ) -> list[tuple[int, int]]:
         """Per axis the nodes the alive particles deposit on: the stencils of the lowest and the highest one
         (the first node of a stencil grows with the position; same arithmetic as the kernels' sc_shape)."""
         out = []
@@ -311,8 +342,9 @@ class SpaceChargeSolver:
                 nb = self.num_longitudinal_bins
                 t_min, t_max = float(mm[2]), float(mm[5])
                 if not t_max > t_min:
-                    raise SpaceChargeError(f"flat beam: every alive particle has t = {t_min!r}; the 2.5D model "
-                                           "needs a longitudinal extent")
+                    raise SpaceChargeError(
+                        f"flat beam: every alive particle has t = {t_min!r}; the 2.5D model needs a longitudinal extent"
+                    )
                 bin_size = (t_max - t_min) / (nb - 1)
                 cd = b.deposit_line(real, state, n, has_w, constants.qe * wfac, t_min, bin_size, nb + 1)
                 line = (cd, t_min, bin_size)
@@ -353,8 +385,24 @@ class SpaceChargeSolver:
                         kxy = kt = 0.0
                 kx = 0.0 if split else kxy
                 ktt = 0.0 if split else kt
-                b.gather_push2d(real, state, n, self.gather_order, lo, inv_d, E[0], E[1], phi, kx, ktt, prof, slope,
-                                bin_min, bin_size, e_tmp)
+                b.gather_push2d(
+                    real,
+                    state,
+                    n,
+                    self.gather_order,
+                    lo,
+                    inv_d,
+                    E[0],
+                    E[1],
+                    phi,
+                    kx,
+                    ktt,
+                    prof,
+                    slope,
+                    bin_min,
+                    bin_size,
+                    e_tmp,
+                )
                 if split:
                     t0 = self._tick("gather", t0)
                     b.push2d(real, state, n, e_tmp, kxy, kt, prof, slope, bin_min, bin_size)
@@ -379,8 +427,10 @@ class SpaceChargeSolver:
             sig = np.asarray(mom[4:7], dtype=np.float64)
             for ax, name in enumerate("xyz" if fixed_t else "xyt"):
                 if not sig[ax] > 0.0:
-                    raise SpaceChargeError(f"flat beam: sig_{name} = {sig[ax]!r}; the {self.mode} model needs a beam "
-                                           f"of non-zero rms size in {', '.join('xyz' if fixed_t else 'xyt')}")
+                    raise SpaceChargeError(
+                        f"flat beam: sig_{name} = {sig[ax]!r}; the {self.mode} model needs a beam "
+                        f"of non-zero rms size in {', '.join('xyz' if fixed_t else 'xyt')}"
+                    )
             q = ref.charge
             push = ds / (beta * constants.c) * q / (gamma * gamma * bg * ref.mass * constants.c)
             t0 = self._tick("moments", t0)
@@ -400,13 +450,33 @@ class SpaceChargeSolver:
                 if aspect > 1.0 and not self._warned_long:
                     import warnings
 
-                    warnings.warn(f"Gauss2.5D model assumes a long bunch, but here sigma_perp / (beta_gamma * sigma_t) "
-                                  f"= {aspect:.4g} > 1 (ImpactX warns likewise)", stacklevel=3)
+                    warnings.warn(
+                        f"Gauss2.5D model assumes a long bunch, but here sigma_perp / (beta_gamma * sigma_t) "
+                        f"= {aspect:.4g} > 1 (ImpactX warns likewise)",
+                        stacklevel=3,
+                    )
                     self._warned_long = True
                 pz_const = -math.log(2.0) + 0.577216 - 2.0 * math.log((sig[0] + sig[1]) / long_scale / 2.0)
-                b.gauss2p5d_push(real, state, n, self.gauss_nint, self.gauss_taylor_delta, float(sig[0]), float(sig[1]),
-                                 prof, slope, t_min, bin_size, math.copysign(_K_GAUSS, q) / beta, q * _K_GAUSS / beta,
-                                 pz_const, push, False, bg, eout)
+                b.gauss2p5d_push(
+                    real,
+                    state,
+                    n,
+                    self.gauss_nint,
+                    self.gauss_taylor_delta,
+                    float(sig[0]),
+                    float(sig[1]),
+                    prof,
+                    slope,
+                    t_min,
+                    bin_size,
+                    math.copysign(_K_GAUSS, q) / beta,
+                    q * _K_GAUSS / beta,
+                    pz_const,
+                    push,
+                    False,
+                    bg,
+                    eout,
+                )
             restore = False
             self._tick("gather_push", t0)
             self.nsteps += 1

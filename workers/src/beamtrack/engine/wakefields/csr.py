@@ -35,16 +35,22 @@ def csr_wake(s: Any, R: float, bin_size: float, xp: Any) -> Any:
     """ImpactX's w_l_csr: the steady-state CSR wake averaged over one bin [J/m per particle per metre of slope]."""
     kappa = 2.0 * R_E_CSR * constants.me_kg * constants.c**2 / 3.0 ** (1.0 / 3.0) / R ** (2.0 / 3.0)
     hi, lo = s + 0.5 * bin_size, s - 0.5 * bin_size
-    return -1.5 * kappa / bin_size * (xp.where(hi >= 0.0, xp.abs(hi) ** (2.0 / 3.0), 0.0)
-                                       - xp.where(lo >= 0.0, xp.abs(lo) ** (2.0 / 3.0), 0.0))
+    return (
+        -1.5
+        * kappa
+        / bin_size
+        * (xp.where(hi >= 0.0, xp.abs(hi) ** (2.0 / 3.0), 0.0) - xp.where(lo >= 0.0, xp.abs(lo) ** (2.0 / 3.0), 0.0))
+    )
 
 
 def csr_force(t: Any, w: Any, R: float, bins: int, xp: Any) -> tuple[Any, float, float]:
     """(F [J/m] per bin, t_min [m], bin size [m]) of the particles at t [m] with weights w (number per particle)."""
     t_min, t_max = float(t.min()), float(t.max())
     if not t_max > t_min:
-        raise ValueError("coherent synchrotron radiation (csr) needs a beam with a finite extent in t; "
-                         f"{'there is one particle' if t.size == 1 else 'the beam is flat in t'} (ImpactX refuses it too)")
+        raise ValueError(
+            "coherent synchrotron radiation (csr) needs a beam with a finite extent in t; "
+            f"{'there is one particle' if t.size == 1 else 'the beam is flat in t'} (ImpactX refuses it too)"
+        )
     b = (t_max - t_min) / (bins - 1)
     k = xp.floor((t - t_min) / b).astype(xp.int64)
     ok = (k >= 0) & (k < bins + 1)

@@ -12,6 +12,13 @@ from .layout import HOOK_NAMES
 from .support import MAX_HOOK_MODULE_BYTES, hook_module_problem, sandbox_unsupported
 
 __all__ = [
-    "HOOK_NAMES", "MAX_HOOK_MODULE_BYTES", "HookFailed", "SandboxError", "SandboxLimitExceeded",
-    "SandboxUnavailable", "SandboxViolation", "hook_module_problem", "sandbox_unsupported",
+    "HOOK_NAMES",
+    "MAX_HOOK_MODULE_BYTES",
+    "HookFailed",
+    "SandboxError",
+    "SandboxLimitExceeded",
+    "SandboxUnavailable",
+    "SandboxViolation",
+    "hook_module_problem",
+    "sandbox_unsupported",
 ]

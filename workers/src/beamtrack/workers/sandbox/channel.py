@@ -89,8 +89,8 @@ class Receiver:
         if n > MAX_MESSAGE:
             raise ProtocolError(f"message length {n} exceeds {MAX_MESSAGE} bytes")
         self._fill(_LEN.size + n, deadline)
-        raw = bytes(self.buf[_LEN.size:_LEN.size + n])
-        del self.buf[:_LEN.size + n]
+        raw = bytes(self.buf[_LEN.size : _LEN.size + n])
+        del self.buf[: _LEN.size + n]
         fds, self.fds = self.fds, []
         try:
             msg = json.loads(raw, parse_constant=_no_constant)

@@ -64,8 +64,11 @@ def _fs_rights(abi: int) -> int:
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
 
 
 class _PathBeneathAttr(ctypes.Structure):
@@ -86,8 +89,9 @@ def _check(ret: int, what: str) -> int:
 
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version; 0 when Landlock is not built in or disabled."""
-    ret = _libc.syscall(_NR_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
-                        ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION))
+    ret = _libc.syscall(
+        _NR_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION)
+    )
     return int(ret) if ret > 0 else 0
 
 
@@ -101,8 +105,7 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
 def drop_capabilities() -> None:
@@ -129,12 +132,16 @@ def landlock_restrict(read_paths: Iterable[str], write_paths: Iterable[str]) -> 
     if abi < 1:
         raise SandboxSetupError(errno.EOPNOTSUPP, "Landlock is not available in this kernel")
     fs = _fs_rights(abi)
-    attr = _RulesetAttr(fs, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
-                        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
+    attr = _RulesetAttr(
+        fs,
+        NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
+        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0,
+    )
     size = 8 if abi < 4 else 16 if abi < 6 else 24
-    rfd = _check(_libc.syscall(_NR_LANDLOCK_CREATE_RULESET, ctypes.byref(attr),
-                               ctypes.c_size_t(size), ctypes.c_uint32(0)),
-                 "landlock_create_ruleset")
+    rfd = _check(
+        _libc.syscall(_NR_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)),
+        "landlock_create_ruleset",
+    )
     try:
         for paths, rights in ((read_paths, READ_RIGHTS), (write_paths, fs)):
             for path in paths:
@@ -147,14 +154,21 @@ def landlock_restrict(read_paths: Iterable[str], write_paths: Iterable[str]) -> 
                     if not os.path.isdir(path):
                         allowed &= FILE_RIGHTS
                     rule = _PathBeneathAttr(allowed, pfd)
-                    _check(_libc.syscall(_NR_LANDLOCK_ADD_RULE, ctypes.c_int(rfd),
-                                         ctypes.c_int(_LANDLOCK_RULE_PATH_BENEATH),
-                                         ctypes.byref(rule), ctypes.c_uint32(0)),
-                           f"landlock_add_rule({path})")
+                    _check(
+                        _libc.syscall(
+                            _NR_LANDLOCK_ADD_RULE,
+                            ctypes.c_int(rfd),
+                            ctypes.c_int(_LANDLOCK_RULE_PATH_BENEATH),
+                            ctypes.byref(rule),
+                            ctypes.c_uint32(0),
+                        ),
+                        f"landlock_add_rule({path})",
+                    )
                 finally:
                     os.close(pfd)
-        _check(_libc.syscall(_NR_LANDLOCK_RESTRICT_SELF, ctypes.c_int(rfd), ctypes.c_uint32(0)),
-               "landlock_restrict_self")
+        _check(
+            _libc.syscall(_NR_LANDLOCK_RESTRICT_SELF, ctypes.c_int(rfd), ctypes.c_uint32(0)), "landlock_restrict_self"
+        )
     finally:
         os.close(rfd)
     return abi
@@ -173,8 +187,12 @@ def _scmp_act_errno(err: int) -> int:
 
 
 class _ArgCmp(ctypes.Structure):
-    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
-                ("datum_b", ctypes.c_uint64)]
+    _fields_ = [
+        ("arg", ctypes.c_uint),
+        ("op", ctypes.c_int),
+        ("datum_a", ctypes.c_uint64),
+        ("datum_b", ctypes.c_uint64),
+    ]
 
 
 #: Denied outright (EPERM): new sockets (the channel to the parent is opened before the filter),
@@ -182,32 +200,123 @@ class _ArgCmp(ctypes.Structure):
 #: kernel modules and other administration, io_uring (it would run I/O outside this filter),
 #: handle-based opens (they bypass path checks).
 DENIED_SYSCALLS = (
-    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
-    "fork", "vfork", "execve", "execveat",
-    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "kcmp",
-    "pidfd_open", "pidfd_getfd", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
-    "setrlimit", "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "move_mount",
-    "open_tree", "fsopen", "fsmount", "fsconfig", "fspick", "mount_setattr",
-    "reboot", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-    "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key",
-    "io_uring_setup", "io_uring_enter", "io_uring_register",
-    "open_by_handle_at", "name_to_handle_at", "swapon", "swapoff", "syslog", "acct",
-    "quotactl", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "sethostname",
-    "setdomainname", "iopl", "ioperm", "mknod", "mknodat", "setuid", "setgid", "setreuid",
-    "setregid", "setresuid", "setresgid", "setgroups", "setfsuid", "setfsgid", "capset",
-    "memfd_secret", "uselib", "vhangup",
+    "socket",
+    "socketpair",
+    "connect",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
+    "fork",
+    "vfork",
+    "execve",
+    "execveat",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "process_madvise",
+    "kcmp",
+    "pidfd_open",
+    "pidfd_getfd",
+    "pidfd_send_signal",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    "setrlimit",
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsmount",
+    "fsconfig",
+    "fspick",
+    "mount_setattr",
+    "reboot",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "swapon",
+    "swapoff",
+    "syslog",
+    "acct",
+    "quotactl",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "sethostname",
+    "setdomainname",
+    "iopl",
+    "ioperm",
+    "mknod",
+    "mknodat",
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "setgroups",
+    "setfsuid",
+    "setfsgid",
+    "capset",
+    "memfd_secret",
+    "uselib",
+    "vhangup",
     # file metadata: Landlock (ABI <= 7) does not cover mode, owner, times or extended
     # attributes, so these would change any file the sandbox can name, scratch or not
-    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
-    "utime", "utimes", "utimensat", "futimesat", "setxattr", "lsetxattr", "fsetxattr",
-    "setxattrat", "removexattr", "lremovexattr", "fremovexattr", "removexattrat",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "fchown",
+    "lchown",
+    "fchownat",
+    "utime",
+    "utimes",
+    "utimensat",
+    "futimesat",
+    "setxattr",
+    "lsetxattr",
+    "fsetxattr",
+    "setxattrat",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "removexattrat",
     # watching paths shows other jobs' files appear (Landlock does not cover these either)
-    "inotify_init", "inotify_init1", "inotify_add_watch", "fanotify_init", "fanotify_mark",
+    "inotify_init",
+    "inotify_init1",
+    "inotify_add_watch",
+    "fanotify_init",
+    "fanotify_mark",
     # memfd pages are not counted by RLIMIT_AS: the host needs none after start-up
     "memfd_create",
     # only the worker passes descriptors (the host's replies go out with send/sendto)
-    "sendmsg", "sendmmsg",
-    "personality", "lookup_dcookie", "process_mrelease", "quotactl_fd",
+    "sendmsg",
+    "sendmmsg",
+    "personality",
+    "lookup_dcookie",
+    "process_mrelease",
+    "quotactl_fd",
 )
 
 #: fcntl commands refused (EPERM): signal-driven I/O towards another process, leases, dnotify.
@@ -215,8 +324,14 @@ DENIED_FCNTL = (8, 10, 15, 1024, 1026)  # F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SET
 
 #: System calls refused (EPERM) unless their first argument is 0 (this process/thread):
 #: scheduling, affinity and memory placement of other processes.
-SELF_ONLY_SYSCALLS = ("sched_setaffinity", "sched_setscheduler", "sched_setparam",
-                      "sched_setattr", "migrate_pages", "move_pages")
+SELF_ONLY_SYSCALLS = (
+    "sched_setaffinity",
+    "sched_setscheduler",
+    "sched_setparam",
+    "sched_setattr",
+    "migrate_pages",
+    "move_pages",
+)
 
 
 @functools.cache
@@ -231,8 +346,13 @@ def _libseccomp() -> ctypes.CDLL:
         lib = ctypes.CDLL(name, use_errno=True)
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
-    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
-                                           ctypes.c_uint, ctypes.POINTER(_ArgCmp)]
+    lib.seccomp_rule_add_array.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.POINTER(_ArgCmp),
+    ]
     lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
     lib.seccomp_load.argtypes = [ctypes.c_void_p]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]

@@ -118,12 +118,10 @@ class Guard:
             return
         if event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
-            write = any(c in mode for c in "wax+") if isinstance(mode, str) else \
-                bool((flags or 0) & _WRITE_FLAGS)
+            write = any(c in mode for c in "wax+") if isinstance(mode, str) else bool((flags or 0) & _WRITE_FLAGS)
             ok, real = self._path_ok(path, write)
             if not ok:
-                self.deny(f"file access outside the scratch directory: "
-                          f"open({real!r}, {'write' if write else 'read'})")
+                self.deny(f"file access outside the scratch directory: open({real!r}, {'write' if write else 'read'})")
         elif event in ("os.listdir", "os.scandir"):
             ok, real = self._path_ok(args[0] if args else None, False)
             if not ok:
@@ -158,16 +156,31 @@ class Guard:
                     self.deny(message)
 
 
-_FS_WRITE_EVENTS = ("os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.link", "os.symlink",
-                    "os.truncate")
+_FS_WRITE_EVENTS = ("os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.link", "os.symlink", "os.truncate")
 #: refused everywhere, scratch directory included (the kernel refuses them: see confinement.py)
-_META_EVENTS = ("os.chmod", "os.chown", "os.utime", "os.setxattr", "os.removexattr",
-                "os.chflags", "os.lchflags")
-_NET_EVENTS = ("socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo",
-               "socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo",
-               "socket.sendto", "socket.sendmsg")
-_PROC_EVENTS = ("os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn",
-                "subprocess.Popen", "os.system", "pty.spawn")
+_META_EVENTS = ("os.chmod", "os.chown", "os.utime", "os.setxattr", "os.removexattr", "os.chflags", "os.lchflags")
+_NET_EVENTS = (
+    "socket.__new__",
+    "socket.connect",
+    "socket.bind",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "socket.gethostbyaddr",
+    "socket.getnameinfo",
+    "socket.sendto",
+    "socket.sendmsg",
+)
+_PROC_EVENTS = (
+    "os.fork",
+    "os.forkpty",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "subprocess.Popen",
+    "os.system",
+    "pty.spawn",
+)
+
 
 def _symbols(what: str, names: str) -> dict[str, str]:
     return dict.fromkeys(names.split(), what)
@@ -175,33 +188,63 @@ def _symbols(what: str, names: str) -> dict[str, str]:
 
 #: C functions a hook may not look up through ctypes, and the violation each is.
 _DENIED_SYMBOLS = {
-    **_symbols("file metadata change", "chmod fchmod fchmodat lchmod chown fchown lchown fchownat "
-               "utime utimes lutimes futimes futimens utimensat futimesat setxattr lsetxattr "
-               "fsetxattr removexattr lremovexattr fremovexattr"),
-    **_symbols("file access through ctypes (Python's open and os functions are checked)",
-               "open open64 openat openat64 creat creat64 fopen fopen64 freopen opendir rename "
-               "renameat renameat2 link linkat symlink symlinkat unlink unlinkat mkdir mkdirat "
-               "rmdir truncate truncate64 ftruncate ftruncate64"),
-    **_symbols("watching files", "inotify_init inotify_init1 inotify_add_watch fanotify_init "
-               "fanotify_mark"),
+    **_symbols(
+        "file metadata change",
+        "chmod fchmod fchmodat lchmod chown fchown lchown fchownat "
+        "utime utimes lutimes futimes futimens utimensat futimesat setxattr lsetxattr "
+        "fsetxattr removexattr lremovexattr fremovexattr",
+    ),
+    **_symbols(
+        "file access through ctypes (Python's open and os functions are checked)",
+        "open open64 openat openat64 creat creat64 fopen fopen64 freopen opendir rename "
+        "renameat renameat2 link linkat symlink symlinkat unlink unlinkat mkdir mkdirat "
+        "rmdir truncate truncate64 ftruncate ftruncate64",
+    ),
+    **_symbols("watching files", "inotify_init inotify_init1 inotify_add_watch fanotify_init fanotify_mark"),
     **_symbols("shared memory outside the memory limit", "memfd_create shm_open"),
-    **_symbols("network access", "socket socketpair connect bind listen accept accept4 sendmsg "
-               "sendmmsg getaddrinfo gethostbyname gethostbyname2 gethostbyaddr"),
-    **_symbols("process creation", "fork vfork _Fork clone clone3 execve execv execvp execvpe "
-               "execl execlp execle fexecve posix_spawn posix_spawnp system popen daemon"),
-    **_symbols("touching another process", "ptrace kill tkill tgkill killpg sigqueue "
-               "process_vm_readv process_vm_writev pidfd_open pidfd_send_signal setpriority "
-               "sched_setaffinity sched_setscheduler"),
+    **_symbols(
+        "network access",
+        "socket socketpair connect bind listen accept accept4 sendmsg "
+        "sendmmsg getaddrinfo gethostbyname gethostbyname2 gethostbyaddr",
+    ),
+    **_symbols(
+        "process creation",
+        "fork vfork _Fork clone clone3 execve execv execvp execvpe "
+        "execl execlp execle fexecve posix_spawn posix_spawnp system popen daemon",
+    ),
+    **_symbols(
+        "touching another process",
+        "ptrace kill tkill tgkill killpg sigqueue "
+        "process_vm_readv process_vm_writev pidfd_open pidfd_send_signal setpriority "
+        "sched_setaffinity sched_setscheduler",
+    ),
     **_symbols("changing a resource limit", "setrlimit setrlimit64 prlimit prlimit64"),
-    **_symbols("privileged operation", "unshare setns mount umount umount2 pivot_root chroot "
-               "personality bpf keyctl add_key request_key io_uring_setup io_uring_enter "
-               "setuid setgid seteuid setegid setreuid setregid setresuid setresgid setgroups "
-               "capset mknod mknodat"),
+    **_symbols(
+        "privileged operation",
+        "unshare setns mount umount umount2 pivot_root chroot "
+        "personality bpf keyctl add_key request_key io_uring_setup io_uring_enter "
+        "setuid setgid seteuid setegid setreuid setregid setresuid setresgid setgroups "
+        "capset mknod mknodat",
+    ),
     "syscall": "a raw system call",
 }
-_WATCHED = frozenset(("open", "os.listdir", "os.scandir", "os.kill", "os.killpg",
-                      "resource.setrlimit", "resource.prlimit", "fcntl.fcntl", "ctypes.dlsym",
-                      *_FS_WRITE_EVENTS, *_META_EVENTS, *_NET_EVENTS, *_PROC_EVENTS))
+_WATCHED = frozenset(
+    (
+        "open",
+        "os.listdir",
+        "os.scandir",
+        "os.kill",
+        "os.killpg",
+        "resource.setrlimit",
+        "resource.prlimit",
+        "fcntl.fcntl",
+        "ctypes.dlsym",
+        *_FS_WRITE_EVENTS,
+        *_META_EVENTS,
+        *_NET_EVENTS,
+        *_PROC_EVENTS,
+    )
+)
 
 
 def _short(args: tuple[Any, ...]) -> str:
@@ -223,8 +266,7 @@ class Reference:
         if not self._writable:
             raise AttributeError("the reference particle is read-only in a sandboxed hook")
         if name not in REF_STATE:
-            raise AttributeError(f"reference particle: {name!r} cannot be set (settable: "
-                                 f"{', '.join(REF_STATE)})")
+            raise AttributeError(f"reference particle: {name!r} cannot be set (settable: {', '.join(REF_STATE)})")
         v = float(value)
         if not math.isfinite(v):
             raise ValueError(f"reference particle: {name} must be finite, not {v}")
@@ -263,8 +305,7 @@ class Beam:
     def arrays(self) -> dict[str, np.ndarray]:
         """Views keyed by ImpactX's names (position_x, ..., momentum_t, weighting, id, state),
         as ``sim.beam.arrays()`` of the engine."""
-        names = ("position_x", "position_y", "position_t", "momentum_x", "momentum_y",
-                 "momentum_t", "weighting")
+        names = ("position_x", "position_y", "position_t", "momentum_x", "momentum_y", "momentum_t", "weighting")
         out = {n: self.real[i] for i, n in enumerate(names)}
         out["id"] = self.id
         out["state"] = self.state
@@ -324,6 +365,7 @@ def lock_down(scratch: str, limits: dict[str, float], guard: Guard) -> None:
     confinement.landlock_restrict(python_read_paths(), [scratch])
     confinement.seccomp_restrict()
     sys.addaudithook(guard)
+
     # os.memfd_create has no audit event: name the violation before the kernel refuses it
     def memfd_create(*args: Any, **kwargs: Any) -> int:
         guard.deny("shared memory outside the memory limit: os.memfd_create")
@@ -347,14 +389,19 @@ def _error(kind: str, hook: str, exc: BaseException, guard: Guard) -> dict[str, 
     # only the module's own frames, whose source is in linecache already: reading other files
     # for a traceback would itself be file access
     try:
-        frames = traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__),
-                                                lookup_lines=False)
+        frames = traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__), lookup_lines=False)
         text = "".join(traceback.format_list([f for f in frames if f.filename == MODULE_NAME]))
     except BaseException:  # noqa: BLE001
         text = ""
-    return {"op": "error", "kind": kind, "hook": hook, "type": _text(lambda: type(exc).__name__, 200),
-            "message": _text(lambda: str(exc), 2000), "traceback": text[-4000:],
-            "violation": guard.violation}
+    return {
+        "op": "error",
+        "kind": kind,
+        "hook": hook,
+        "type": _text(lambda: type(exc).__name__, 200),
+        "message": _text(lambda: str(exc), 2000),
+        "traceback": text[-4000:],
+        "violation": guard.violation,
+    }
 
 
 def _map(fds: list[int], n: int) -> Beam:
@@ -372,17 +419,19 @@ def _programmable(module: types.ModuleType) -> dict[str, dict[str, Any]]:
     if table is None:
         return {}
     if not isinstance(table, dict):
-        raise TypeError(f"{PROGRAMMABLE_DICT} must be a dict of element name -> dict of functions, "
-                        f"not {type(table).__name__}")
+        raise TypeError(
+            f"{PROGRAMMABLE_DICT} must be a dict of element name -> dict of functions, not {type(table).__name__}"
+        )
     out: dict[str, dict[str, Any]] = {}
     for name, fns in table.items():
         if not isinstance(name, str) or not isinstance(fns, dict):
-            raise TypeError(f"{PROGRAMMABLE_DICT}[{name!r}] must map an element name (str) to a "
-                            f"dict of functions")
+            raise TypeError(f"{PROGRAMMABLE_DICT}[{name!r}] must map an element name (str) to a dict of functions")
         for fn_name, fn in fns.items():
             if fn_name not in PROGRAMMABLE_FUNCTIONS or not callable(fn):
-                raise TypeError(f"{PROGRAMMABLE_DICT}[{name!r}][{fn_name!r}] must be one of "
-                                f"{', '.join(PROGRAMMABLE_FUNCTIONS)} and callable")
+                raise TypeError(
+                    f"{PROGRAMMABLE_DICT}[{name!r}][{fn_name!r}] must be one of "
+                    f"{', '.join(PROGRAMMABLE_FUNCTIONS)} and callable"
+                )
         out[name] = dict(fns)
     return out
 
@@ -412,8 +461,7 @@ def serve(sock: socket.socket) -> int:
     if guard.violation:
         send_msg(sock, {"op": "violation", "hook": "", "what": guard.violation})
         return 0
-    send_msg(sock, {"op": "ready", "hooks": sorted(hooks),
-                    "programmable": {k: sorted(v) for k, v in elements.items()}})
+    send_msg(sock, {"op": "ready", "hooks": sorted(hooks), "programmable": {k: sorted(v) for k, v in elements.items()}})
 
     while True:
         try:
@@ -462,6 +510,7 @@ def serve(sock: socket.socket) -> int:
 def _watch_parent(parent: int) -> None:
     """Ends this process when the worker is gone (killed, say, while a hook sleeps): a daemon
     thread that looks at the parent pid once a second."""
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)

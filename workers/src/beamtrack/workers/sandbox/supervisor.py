@@ -109,7 +109,7 @@ def _start_ticks(pid: int) -> str | None:
             stat = fh.read()
     except OSError:
         return None
-    return stat[stat.rindex(b")") + 2:].split()[19].decode()
+    return stat[stat.rindex(b")") + 2 :].split()[19].decode()
 
 
 @functools.cache
@@ -136,8 +136,14 @@ class HookSandbox:
     """Runs an uploaded hook module for one Simulation in a locked-down process (see the module
     docstring). Use as a context manager, or call ``start(sim)`` then ``close()``."""
 
-    def __init__(self, source: str, *, limits: SandboxLimits | None = None,
-                 on_emit: EmitFn | None = None, scratch_root: str | None = None):
+    def __init__(
+        self,
+        source: str,
+        *,
+        limits: SandboxLimits | None = None,
+        on_emit: EmitFn | None = None,
+        scratch_root: str | None = None,
+    ):
         self.source = source
         self.limits = limits or SandboxLimits()
         self.on_emit = on_emit
@@ -178,40 +184,73 @@ class HookSandbox:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = parent
         self._rx = Receiver(parent)
-        env = {"PATH": os.defpath, "HOME": self._scratch, "TMPDIR": self._scratch,
-               "LC_ALL": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
+        env = {
+            "PATH": os.defpath,
+            "HOME": self._scratch,
+            "TMPDIR": self._scratch,
+            "LC_ALL": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-m", "beamtrack.workers.sandbox.host",
-                 str(child.fileno()), str(os.getpid())],
-                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=self._log,
-                stderr=subprocess.STDOUT, cwd=self._scratch, env=env, start_new_session=True,
+                [
+                    sys.executable,
+                    "-I",
+                    "-B",
+                    "-m",
+                    "beamtrack.workers.sandbox.host",
+                    str(child.fileno()),
+                    str(os.getpid()),
+                ],
+                pass_fds=(child.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                cwd=self._scratch,
+                env=env,
+                start_new_session=True,
             )
         finally:
             child.close()
-        limits = {"cpu_s": self.limits.cpu_s, "memory_mb": self.limits.memory_mb,
-                  "fsize_mb": self.limits.fsize_mb}
-        send_msg(parent, {"op": "init", "source": self.source, "n": self._block.n,
-                          "scratch": self._scratch, "limits": limits}, fds=self._block.sandbox_fds)
+        limits = {"cpu_s": self.limits.cpu_s, "memory_mb": self.limits.memory_mb, "fsize_mb": self.limits.fsize_mb}
+        send_msg(
+            parent,
+            {"op": "init", "source": self.source, "n": self._block.n, "scratch": self._scratch, "limits": limits},
+            fds=self._block.sandbox_fds,
+        )
         deadline = time.monotonic() + self.limits.startup_s + self.limits.wall_s
         reply = self._receive("", deadline, "loading the hook module")
         if reply["op"] == "setup_failed":
-            raise SandboxUnavailable("", "the hook sandbox could not be set up: "
-                                         + clean_text(reply.get("message"), 500))
+            raise SandboxUnavailable(
+                "", "the hook sandbox could not be set up: " + clean_text(reply.get("message"), 500)
+            )
         hooks, table = reply.get("hooks"), reply.get("programmable", {})
-        if reply["op"] != "ready" or not _str_list(hooks, set(HOOK_NAMES)) or not (
-                isinstance(table, dict) and all(isinstance(k, str) and len(k) <= 1000
-                                                and _str_list(v, set(PROGRAMMABLE_FUNCTIONS))
-                                                for k, v in table.items())):
+        if (
+            reply["op"] != "ready"
+            or not _str_list(hooks, set(HOOK_NAMES))
+            or not (
+                isinstance(table, dict)
+                and all(
+                    isinstance(k, str) and len(k) <= 1000 and _str_list(v, set(PROGRAMMABLE_FUNCTIONS))
+                    for k, v in table.items()
+                )
+            )
+        ):
             self._kill()
-            raise SandboxViolation("", "the hook module broke the sandbox: a forged reply to "
-                                       f"init ({clean_text(reply, 200)})")
+            raise SandboxViolation(
+                "", f"the hook module broke the sandbox: a forged reply to init ({clean_text(reply, 200)})"
+            )
         self.hooks = list(hooks)
         self.programmable = {k: list(v) for k, v in table.items()}
         if not self.hooks and not self.programmable:
-            raise HookFailed("", "the hook module defines none of the hook functions "
-                                 + ", ".join(HOOK_NAMES) + f" and no {PROGRAMMABLE_DICT} dict")
+            raise HookFailed(
+                "",
+                "the hook module defines none of the hook functions "
+                + ", ".join(HOOK_NAMES)
+                + f" and no {PROGRAMMABLE_DICT} dict",
+            )
         installed = self._install_programmable(sim)
         for name in self.hooks:
             sim.hook[name] = self._proxy(name)
@@ -234,8 +273,11 @@ class HookSandbox:
         if self._block is not None:
             if self._adopted:
                 beam = self._beam
-                beam.real, beam.id, beam.state = (self._block.real.copy(), self._block.id.copy(),
-                                                  self._block.state.copy())
+                beam.real, beam.id, beam.state = (
+                    self._block.real.copy(),
+                    self._block.id.copy(),
+                    self._block.state.copy(),
+                )
             self._block.close()
         if self._log is not None:
             self._log.close()
@@ -279,8 +321,7 @@ class HookSandbox:
                 self._forged("", f"answered {clean_text(reply['op'], 50)!r} to remap")
             old.close()
             self._adopt()
-        if self._adopted and beam.real is block.real and beam.id is block.id \
-                and beam.state is block.state:
+        if self._adopted and beam.real is block.real and beam.id is block.id and beam.state is block.state:
             return
         self._adopted = False
         block.real[...] = beam.host(beam.real)
@@ -307,11 +348,14 @@ class HookSandbox:
         found = {el.name for el in sim.lattice if isinstance(el, Programmable)}
         missing = sorted(set(self.programmable) - found)
         if missing:
-            raise HookFailed("", f"the hook module's {PROGRAMMABLE_DICT} names "
-                                 f"{clean_text(', '.join(map(repr, missing)), 300)}, which "
-                                 f"{'is not a Programmable element' if len(missing) == 1 else 'are not Programmable elements'}"
-                                 f" of the lattice (its Programmable elements: "
-                                 f"{', '.join(sorted(map(repr, found))) or 'none'})")
+            raise HookFailed(
+                "",
+                f"the hook module's {PROGRAMMABLE_DICT} names "
+                f"{clean_text(', '.join(map(repr, missing)), 300)}, which "
+                f"{'is not a Programmable element' if len(missing) == 1 else 'are not Programmable elements'}"
+                f" of the lattice (its Programmable elements: "
+                f"{', '.join(sorted(map(repr, found))) or 'none'})",
+            )
         for el in sim.lattice:
             fns = self.programmable.get(el.name) if isinstance(el, Programmable) else None
             if not fns:
@@ -326,14 +370,18 @@ class HookSandbox:
 
     def _element_fn(self, element: str, fn: str) -> Callable[..., None]:
         if fn == "ref_particle":
+
             def call(refpart: Any) -> None:
                 self.call(fn, self._sim, element=element, ref=refpart)
         elif fn == "beam_particles":
+
             def call(arrays: Any, refpart: Any) -> None:  # type: ignore[misc]
                 self.call(fn, self._sim, element=element, ref=refpart)
         else:
+
             def call(sim: Any, step: int, period: int) -> None:  # type: ignore[misc]
                 self.call(fn, sim, element=element, ref=sim.reference)
+
         call.__name__ = f"{fn}__{element}"
         return call
 
@@ -345,9 +393,14 @@ class HookSandbox:
         self._sync_in()
         assert self._sock is not None
         ref = sim.reference if ref is None else ref
-        msg: dict[str, Any] = {"op": "call", "hook": name, "step": int(sim.tracking_step),
-                               "period": int(sim.tracking_period),
-                               "element": int(sim.tracking_element), "ref": ref.to_dict()}
+        msg: dict[str, Any] = {
+            "op": "call",
+            "hook": name,
+            "step": int(sim.tracking_step),
+            "period": int(sim.tracking_period),
+            "element": int(sim.tracking_element),
+            "ref": ref.to_dict(),
+        }
         if element is not None:
             msg["programmable"] = element
         send_msg(self._sock, msg)
@@ -382,22 +435,23 @@ class HookSandbox:
         if not isinstance(emits, list):
             self._forged(who, "'emits' is not a list")
         if len(emits) > MAX_EMITS_PER_CALL:
-            self._forged(who, f"{len(emits)} emitted values in one call (at most "
-                              f"{MAX_EMITS_PER_CALL})")
+            self._forged(who, f"{len(emits)} emitted values in one call (at most {MAX_EMITS_PER_CALL})")
         if self.emitted + len(emits) > self.limits.emits_per_job:
             self._kill()
-            raise SandboxLimitExceeded(who, f"{_who(who)} emitted more than "
-                                            f"{self.limits.emits_per_job} values, the limit per job")
+            raise SandboxLimitExceeded(
+                who, f"{_who(who)} emitted more than {self.limits.emits_per_job} values, the limit per job"
+            )
         out: list[tuple[str, float | None, int]] = []
         for i, item in enumerate(emits):
             if not (isinstance(item, list) and len(item) == 3):
                 self._forged(who, f"emits[{i}] is not [name, value, step]")
             name, value, at = item
             if not (isinstance(name, str) and 1 <= len(name) <= MAX_NAME and name.isprintable()):
-                self._forged(who, f"emits[{i}] name is not a printable string of 1 to "
-                                  f"{MAX_NAME} characters")
-            if not (value is None or (isinstance(value, int | float) and not isinstance(value, bool)
-                                      and math.isfinite(value))):
+                self._forged(who, f"emits[{i}] name is not a printable string of 1 to {MAX_NAME} characters")
+            if not (
+                value is None
+                or (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value))
+            ):
                 self._forged(who, f"emits[{i}] value is not a finite number or null")
             if type(at) is not int or at != step:
                 self._forged(who, f"emits[{i}] step is not this call's step {step}")
@@ -406,14 +460,16 @@ class HookSandbox:
         return out
 
     def _check_ref(self, who: str, state: Any) -> dict[str, float]:
-        if not (isinstance(state, dict) and set(state) <= set(REF_STATE)
-                and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-                        for v in state.values())):
-            self._forged(who, "'ref' is not a dict of finite reference-particle fields "
-                              + ", ".join(REF_STATE))
+        if not (
+            isinstance(state, dict)
+            and set(state) <= set(REF_STATE)
+            and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in state.values())
+        ):
+            self._forged(who, "'ref' is not a dict of finite reference-particle fields " + ", ".join(REF_STATE))
         if "pt" in state and not state["pt"] <= -1.0:
-            raise HookFailed(who, f"{_who(who)} set the reference particle's pt to {state['pt']!r}; "
-                                  f"it must be <= -1 (pt = -gamma)")
+            raise HookFailed(
+                who, f"{_who(who)} set the reference particle's pt to {state['pt']!r}; it must be <= -1 (pt = -gamma)"
+            )
         return {k: float(v) for k, v in state.items()}
 
     # --- replies and failures ------------------------------------------------------------------
@@ -424,33 +480,39 @@ class HookSandbox:
             msg, _ = self._rx.recv(deadline)
         except ChannelTimeout:
             self._kill()
-            raise SandboxLimitExceeded(hook, f"{_who(hook)} ran past the wall-time limit of "
-                                             f"{self.limits.wall_s:g} s ({doing}); the sandbox "
-                                             f"was stopped") from None
+            raise SandboxLimitExceeded(
+                hook,
+                f"{_who(hook)} ran past the wall-time limit of "
+                f"{self.limits.wall_s:g} s ({doing}); the sandbox "
+                f"was stopped",
+            ) from None
         except (ChannelClosed, ConnectionError):
             raise self._death(hook) from None
         except ProtocolError as exc:
             self._kill()
-            raise SandboxViolation(hook, f"{_who(hook)} broke the sandbox: it broke the channel "
-                                         f"protocol: {clean_text(str(exc), 300)}") from None
+            raise SandboxViolation(
+                hook, f"{_who(hook)} broke the sandbox: it broke the channel protocol: {clean_text(str(exc), 300)}"
+            ) from None
         op = msg["op"]
         if op == "violation":
             self._kill()
-            raise SandboxViolation(hook, f"{_who(hook)} broke the sandbox: "
-                                         f"{clean_text(msg.get('what'), MAX_MESSAGE_CHARS)}")
+            raise SandboxViolation(
+                hook, f"{_who(hook)} broke the sandbox: {clean_text(msg.get('what'), MAX_MESSAGE_CHARS)}"
+            )
         if op == "error":
             raise self._error(hook, msg)
         return msg
 
     def _error(self, hook: str, msg: dict[str, Any]) -> SandboxError:
-        exc = (f"{clean_text(msg.get('type'), 200)}: "
-               f"{clean_text(msg.get('message'), MAX_MESSAGE_CHARS)}")
+        exc = f"{clean_text(msg.get('type'), 200)}: {clean_text(msg.get('message'), MAX_MESSAGE_CHARS)}"
         if msg.get("violation"):
-            return SandboxViolation(hook, f"{_who(hook)} broke the sandbox: "
-                                          f"{clean_text(msg['violation'], MAX_MESSAGE_CHARS)}")
+            return SandboxViolation(
+                hook, f"{_who(hook)} broke the sandbox: {clean_text(msg['violation'], MAX_MESSAGE_CHARS)}"
+            )
         if msg.get("kind") == "memory":
-            return SandboxLimitExceeded(hook, f"{_who(hook)} ran out of memory: the sandbox's "
-                                              f"limit is {self.limits.memory_mb:g} MiB ({exc})")
+            return SandboxLimitExceeded(
+                hook, f"{_who(hook)} ran out of memory: the sandbox's limit is {self.limits.memory_mb:g} MiB ({exc})"
+            )
         tb = clean_text(msg.get("traceback") or "", MAX_TRACEBACK_CHARS)
         if msg.get("kind") == "load":
             text = f"hook module failed to load: {exc}"
@@ -477,19 +539,20 @@ class HookSandbox:
             cpu = ru.ru_utime + ru.ru_stime
         rc = proc.returncode
         if rc == -signal.SIGXCPU or (rc == -signal.SIGKILL and cpu >= self.limits.cpu_s - 0.1):
-            return SandboxLimitExceeded(hook, f"{_who(hook)} ran out of CPU time: the sandbox's "
-                                              f"limit is {self.limits.cpu_s:g} s per job")
+            return SandboxLimitExceeded(
+                hook, f"{_who(hook)} ran out of CPU time: the sandbox's limit is {self.limits.cpu_s:g} s per job"
+            )
         if rc == -signal.SIGSYS:
             return SandboxViolation(hook, f"{_who(hook)} broke the sandbox: a forbidden system call")
         if rc == -signal.SIGXFSZ:
-            return SandboxLimitExceeded(hook, f"{_who(hook)} wrote a file larger than the "
-                                              f"sandbox's limit of {self.limits.fsize_mb:g} MiB")
+            return SandboxLimitExceeded(
+                hook, f"{_who(hook)} wrote a file larger than the sandbox's limit of {self.limits.fsize_mb:g} MiB"
+            )
         try:
             what = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
         except ValueError:
             what = f"signal {-rc}"
-        return SandboxLimitExceeded(hook, f"{_who(hook)}: the sandbox process ended ({what})"
-                                          + self._log_tail())
+        return SandboxLimitExceeded(hook, f"{_who(hook)}: the sandbox process ended ({what})" + self._log_tail())
 
     def _log_tail(self, limit: int = 1500) -> str:
         if self._log is None:

@@ -57,6 +57,5 @@ def hook_module_problem(source: str) -> str | None:
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
     if not names & {*HOOK_NAMES, PROGRAMMABLE_DICT}:
-        return (f"defines none of the hook functions {', '.join(HOOK_NAMES)} and no "
-                f"{PROGRAMMABLE_DICT} dict")
+        return f"defines none of the hook functions {', '.join(HOOK_NAMES)} and no {PROGRAMMABLE_DICT} dict"
     return None

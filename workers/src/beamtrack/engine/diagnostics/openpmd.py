@@ -29,10 +29,12 @@ empty beam) are left out of JSON series. HDF5 holds both.
 
 from __future__ import annotations
 
+import atexit
 import math
 import queue
 import threading
 import warnings
+import weakref
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
@@ -67,6 +69,18 @@ class BeamMonitorWarning(UserWarning):
 #: thread or a writer thread, of any series, holds this lock. Two series written at once from two
 #: threads crashed the process (SIGSEGV in a packed run with several monitors).
 IO_LOCK = threading.RLock()
+#: Writers not yet closed: closed at interpreter exit, so a script that raised before finalize() still
+#: gets complete series and does not abort in openpmd-api's destructors (its writer thread still running).
+_OPEN_WRITERS: weakref.WeakSet[BeamMonitorWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_writers() -> None:
+    for writer in list(_OPEN_WRITERS):
+        try:
+            writer.close()
+        except Exception:  # noqa: BLE001, S110 - at exit there is nobody left to tell
+            pass
 
 
 def resolve_backend(backend: str) -> str:
@@ -154,6 +168,7 @@ class BeamMonitorWriter:
         self._pending: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=self.MAX_PENDING)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        _OPEN_WRITERS.add(self)
 
     # --- shared series per path -----------------------------------------------------------------
     @staticmethod

@@ -114,8 +114,13 @@ def test_priorities_run_in_order(ray_local: None, server_factory: Any, rest: Any
 def test_server_restart_mid_queue_loses_nothing(ray_local: None, server_factory: Any, rest: Any) -> None:
     server = server_factory(scheduler=True, max_running=1)
     c = rest(server)
-    ids = [c.submit(fodo_spec(npart=4000, periods=2, name=f"r{i}"))["id"] for i in range(4)]
-    wait_for(lambda: running_with_rows(server.store, ids[0]), what="first job running")
+    ids = [c.submit(fodo_spec(npart=4000, periods=10, name=f"r{i}"))["id"] for i in range(4)]
+    # the first job may even have finished by the time the poll looks (a fast machine): the queue
+    # behind it is what the restart must keep
+    wait_for(
+        lambda: running_with_rows(server.store, ids[0]) or server.store.get(ids[0]).state.is_terminal(),
+        what="first job running",
+    )
     server.stop()  # the running actor keeps going; the queue waits in Redis
     restarted = server_factory(scheduler=True, max_running=1)
     c2 = rest(restarted)

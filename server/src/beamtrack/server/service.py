@@ -235,16 +235,7 @@ class JobService:
         if state is not None and state not in {s.value for s in JobState}:
             msg = f"must be one of {', '.join(s.value for s in JobState)}"
             raise InvalidArgument(f"state: {msg}", details=[{"loc": "state", "msg": msg}])
-        if not 1 <= limit <= MAX_PAGE:
-            msg = f"must be between 1 and {MAX_PAGE}"
-            raise InvalidArgument(f"limit: {msg}", details=[{"loc": "limit", "msg": msg}])
-        seq: int | None = None
-        if cursor:
-            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-                raise InvalidArgument(
-                    "cursor: not a cursor returned by this API", details=[{"loc": "cursor", "msg": "invalid cursor"}]
-                )
-            seq = int(cursor)
+        seq = _page(limit, cursor)
         owner = None if who.admin else who.user
         recs, nxt = self.store.list_jobs(owner=owner, state=state, limit=limit, cursor=seq)
         return recs, (str(nxt) if nxt is not None else None)
@@ -409,16 +400,7 @@ class JobService:
         self, who: Principal, *, limit: int = 50, cursor: str | None = None
     ) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """A page of the caller's scans (all for an admin), newest first."""
-        if not 1 <= limit <= MAX_PAGE:
-            msg = f"must be between 1 and {MAX_PAGE}"
-            raise InvalidArgument(f"limit: {msg}", details=[{"loc": "limit", "msg": msg}])
-        seq: int | None = None
-        if cursor:
-            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-                raise InvalidArgument(
-                    "cursor: not a cursor returned by this API", details=[{"loc": "cursor", "msg": "invalid cursor"}]
-                )
-            seq = int(cursor)
+        seq = _page(limit, cursor)
         recs, nxt = self.store.list_scans(owner=None if who.admin else who.user, limit=limit, cursor=seq)
         return ([scan_public(r, self.store.scan_counts(r.id)) for r in recs], str(nxt) if nxt is not None else None)
 
@@ -469,6 +451,21 @@ def _check_hook_module(source: str, *, enabled: bool) -> None:
     problem = hook_module_problem(source)
     if problem:
         raise InvalidArgument(f"hook_module: {problem}", details=[{"loc": "hook_module", "msg": problem}])
+
+
+def _page(limit: int, cursor: str | None) -> int | None:
+    """A list call's page size checked and its cursor (a seq returned by the API) parsed; InvalidArgument
+    naming ``limit`` or ``cursor`` otherwise."""
+    if not 1 <= limit <= MAX_PAGE:
+        msg = f"must be between 1 and {MAX_PAGE}"
+        raise InvalidArgument(f"limit: {msg}", details=[{"loc": "limit", "msg": msg}])
+    if not cursor:
+        return None
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+        raise InvalidArgument(
+            "cursor: not a cursor returned by this API", details=[{"loc": "cursor", "msg": "invalid cursor"}]
+        )
+    return int(cursor)
 
 
 def _valid_stream_id(cursor: str) -> bool:

@@ -19,6 +19,8 @@ from track_columns import (
     LINEAR,
     PHI_DEG,
     RC,
+    check_kernel_symplectic,
+    check_twin_symplectic,
     random_points,
     ref_after,
     rigidity,
@@ -83,38 +85,14 @@ def test_linear_maps_symplectic(name: str) -> None:
 
 @pytest.mark.parametrize("name", NONLINEAR)
 def test_twin_jacobian_symplectic(name: str) -> None:
-    """Complex-step Jacobian (exact to rounding) of the NumPy twin at random points of amplitude 5e-2."""
     _, twin, n = CASES[name]
-    for z0 in random_points(4, 5e-2, seed=11).T:
-        J = nm.complex_step_jacobian(lambda z: nm.repeat(twin, z, n), z0)
-        assert nm.symplecticity_error(J) < 1e-12, name
+    check_twin_symplectic(twin, n, name)
 
 
 @pytest.mark.parametrize("name", NONLINEAR)
 def test_kernel_jacobian_symplectic(name: str) -> None:
-    """Jacobian of the C kernel at random points by 4th-order central differences (step 1e-4).
-
-    Truncation error ~ h^4 |f^(5)| and rounding ~ eps / h bound the Jacobian to ~1e-11, so
-    M^T J M = J is checked to 1e-9 (the exact check to 1e-12 is the complex-step one on the twin,
-    which the kernel matches to 1e-12 in test_kernel_matches_numpy_twin). The same Jacobian is compared
-    to the twin's complex-step Jacobian.
-    """
     make, twin, n = CASES[name]
-    h = 1e-4
-    for z0 in random_points(3, 5e-2, seed=13).T:
-        cols = []
-        for j in range(6):
-            for m in (2, 1, -1, -2):
-                z = z0.copy()
-                z[j] += m * h
-                cols.append(z)
-        out, state, _ = track([make()], np.array(cols).T)
-        assert (state == 0).all()
-        out = out.reshape(6, 6, 4)  # coordinate, column j, step
-        Jk = (-out[:, :, 0] + 8 * out[:, :, 1] - 8 * out[:, :, 2] + out[:, :, 3]) / (12 * h)
-        assert nm.symplecticity_error(Jk) < 1e-9, name
-        Jt = nm.complex_step_jacobian(lambda z: nm.repeat(twin, z, n), z0)
-        np.testing.assert_allclose(Jk, Jt, atol=1e-9)
+    check_kernel_symplectic(make, twin, n, name)
 
 
 def test_exact_sbend_limits() -> None:

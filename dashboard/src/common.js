@@ -30,3 +30,23 @@ export const readFile = (setter) => async (e) => {
   if (f) setter(await f.text(), f.name);
   input.value = '';
 };
+
+// The priority and device fields of a submit form (jobs and scans), each with its field error;
+// ``prefix`` keeps the element ids of each form distinct, ``at(field)`` gives a field's errors.
+export function PriorityDevice({ prefix, priority, setPriority, device, setDevice, at }) {
+  const pid = `${prefix}priority`;
+  const did = `${prefix}device`;
+  return html`<div class="row">
+    <label for=${pid}>Priority</label>
+    <input id=${pid} type="number" min="-1000" max="1000" step="1" value=${priority}
+      aria-invalid=${at('priority').length ? 'true' : 'false'} aria-describedby=${`${pid}-error`}
+      onInput=${(e) => setPriority(e.currentTarget.value)} />
+    <${FieldError} id=${`${pid}-error`} errors=${at('priority')} />
+    <label for=${did}>Device</label>
+    <select id=${did} value=${device} onChange=${(e) => setDevice(e.currentTarget.value)}
+      aria-invalid=${at('device').length ? 'true' : 'false'} aria-describedby=${`${did}-error`}>
+      ${['auto', 'serial', 'openmp', 'cuda'].map((d) => html`<option value=${d}>${d}</option>`)}
+    </select>
+    <${FieldError} id=${`${did}-error`} errors=${at('device')} />
+  </div>`;
+}

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { load as loadYaml } from 'js-yaml';
 import fodo from '../../examples/fodo.json';
 import { api, ApiError, download, followEvents, listJobs, session, whenUnauthorized } from './api.js';
-import { ErrorBox, FieldError, fmtTime, go, POLL_MS, readFile, STATES, TERMINAL } from './common.js';
+import { ErrorBox, FieldError, PriorityDevice, fmtTime, go, POLL_MS, readFile, STATES, TERMINAL } from './common.js';
 import { locate, splitLoc } from './jsonloc.js';
 import { Heatmap, Lattice, LinePlot } from './plots.js';
 import { ScanPage, ScansPage, ScanSubmitPage } from './scans.js';
@@ -482,19 +482,8 @@ function SubmitPage() {
         ${result?.ok && html`<p class="ok" data-testid="spec-valid">Valid: ${result.ok.name}, ${result.ok.spec.lattice.elements.length} elements × ${result.ok.spec.lattice.periods} period(s)</p>`}
       </div>
       ${result?.ok && html`<${Lattice} spec=${result.ok.spec} />`}
-      <div class="row">
-        <label for="priority">Priority</label>
-        <input id="priority" type="number" min="-1000" max="1000" step="1" value=${priority}
-          aria-invalid=${at('priority').length ? 'true' : 'false'} aria-describedby="priority-error"
-          onInput=${(e) => setPriority(e.currentTarget.value)} />
-        <${FieldError} id="priority-error" errors=${at('priority')} />
-        <label for="device">Device</label>
-        <select id="device" value=${device} onChange=${(e) => setDevice(e.currentTarget.value)}
-          aria-invalid=${at('device').length ? 'true' : 'false'} aria-describedby="device-error">
-          ${['auto', 'serial', 'openmp', 'cuda'].map((d) => html`<option value=${d}>${d}</option>`)}
-        </select>
-        <${FieldError} id="device-error" errors=${at('device')} />
-      </div>
+      <${PriorityDevice} prefix="" priority=${priority} setPriority=${setPriority} device=${device}
+        setDevice=${setDevice} at=${at} />
       <details>
         <summary>Hook module (optional)</summary>
         <label for="hook">Python source defining before_period, after_period, before_element, after_element or before_slice</label>

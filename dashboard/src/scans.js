@@ -6,7 +6,7 @@ import { load as loadYaml } from 'js-yaml';
 import fodo from '../../examples/fodo.json';
 import scanExample from '../../examples/scan_fodo.yaml?raw';
 import { api, ApiError, download, listScans } from './api.js';
-import { ErrorBox, FieldError, fmtTime, go, POLL_MS, readFile, TERMINAL } from './common.js';
+import { ErrorBox, FieldError, PriorityDevice, fmtTime, go, POLL_MS, readFile, TERMINAL } from './common.js';
 import { locate, splitLoc } from './jsonloc.js';
 import { ScatterPlot } from './plots.js';
 
@@ -416,19 +416,8 @@ export function ScanSubmitPage() {
         </ul>`}
         ${parsed?.scan && !scanErrors.length && html`<p class="ok" data-testid="scan-summary">${`${parsed.scan.mode || 'grid'} scan of `}${Object.keys(parsed.scan.parameters || {}).length} parameter(s)${n !== null ? `, ${n} variant(s)` : ''}${parsed.bundled ? `; base: the bundled ${parsed.doc.base}` : ''}</p>`}
       </div>
-      <div class="row">
-        <label for="scan-priority">Priority</label>
-        <input id="scan-priority" type="number" min="-1000" max="1000" step="1" value=${priority}
-          aria-invalid=${at('priority').length ? 'true' : 'false'} aria-describedby="scan-priority-error"
-          onInput=${(e) => setPriority(e.currentTarget.value)} />
-        <${FieldError} id="scan-priority-error" errors=${at('priority')} />
-        <label for="scan-device">Device</label>
-        <select id="scan-device" value=${device} onChange=${(e) => setDevice(e.currentTarget.value)}
-          aria-invalid=${at('device').length ? 'true' : 'false'} aria-describedby="scan-device-error">
-          ${['auto', 'serial', 'openmp', 'cuda'].map((d) => html`<option value=${d}>${d}</option>`)}
-        </select>
-        <${FieldError} id="scan-device-error" errors=${at('device')} />
-      </div>
+      <${PriorityDevice} prefix="scan-" priority=${priority} setPriority=${setPriority} device=${device}
+        setDevice=${setDevice} at=${at} />
       <details>
         <summary>Hook module (optional, run with every variant)</summary>
         <label for="scan-hook">Python source defining before_period, after_period, before_element, after_element or before_slice</label>

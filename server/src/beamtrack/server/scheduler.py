@@ -44,6 +44,9 @@ RECONCILE_S = 10.0
 RETENTION_S = 60.0
 #: Time a job past its wall-clock limit gets to stop by itself before its worker is killed [s].
 WALL_GRACE_S = 30.0
+#: A re-attached worker that has not started its run this long after the job was claimed never will:
+#: its run call was owned by a server that died before the actor took it [s].
+NEVER_STARTED_S = 120.0
 
 
 def killed_for_memory(exc: BaseException) -> bool:
@@ -69,6 +72,8 @@ class Running:
     pack: list[tuple[str, int]] = field(default_factory=list)
     #: job slots it takes: spec ``workers`` (its coordinator and share actors, job_cpus each)
     slots: int = 1
+    #: found running by ``recover`` (launched by an earlier server), not launched here
+    reattached: bool = False
 
     @property
     def members(self) -> list[tuple[str, int]]:
@@ -193,12 +198,33 @@ class Scheduler:
                 self._failed(failure_reason(rec.error))
 
     # -- recovery --------------------------------------------------------------------------------
+    def _drop_if_never_started(self, job_id: str) -> None:
+        """Kill the re-attached worker of a job whose run never began (claimed NEVER_STARTED_S ago, no
+        worker recorded): its reap then requeues the job as a lost worker."""
+        run = self.running.get(job_id)
+        if run is None or not run.reattached or run.pack:
+            return
+        try:
+            rec = self.store.get(job_id)
+        except Exception:  # noqa: BLE001 - a vanished record has nothing to recover
+            return
+        if rec.worker or not rec.started_at or time.time() - rec.started_at < NEVER_STARTED_S:
+            return
+        log.warning(
+            "job %s: its re-attached worker never started the run; killing it", job_id, extra={"job_id": job_id}
+        )
+        try:
+            ray.kill(run.actor, no_restart=True)
+        except RayError:
+            pass
+
     def recover(self) -> None:
         """Re-attach to actors of jobs the store says are running, requeue the orphans."""
         watched = {job_id for run in self.running.values() for job_id, _ in run.members}
         packs: dict[str, list[tuple[str, int]]] = {}
         for job_id in self.store.running_ids():
             if job_id in watched:
+                self._drop_if_never_started(job_id)
                 continue
             try:
                 rec = self.store.get(job_id)
@@ -221,7 +247,13 @@ class Scheduler:
                 log.warning("job %s had no live worker; now %s", job_id, out, extra={"job_id": job_id})
                 continue
             self.running[job_id] = Running(
-                job_id, rec.attempts, actor, actor.wait_done.remote(), gpu=False, slots=_workers(rec.spec)
+                job_id,
+                rec.attempts,
+                actor,
+                actor.wait_done.remote(),
+                gpu=False,
+                slots=_workers(rec.spec),
+                reattached=True,
             )
             log.info("re-attached to job %s attempt %d", job_id, rec.attempts, extra={"job_id": job_id})
         for name, members in packs.items():

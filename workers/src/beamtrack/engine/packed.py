@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .elements.python_side import BeamMonitor, Programmable
+from .elements.python_pushed import BeamMonitor, Programmable
 from .kernels.ops import OP_DTYPE
 from .kernels.runtime import empty_ops
 from .particles import ParticleContainer

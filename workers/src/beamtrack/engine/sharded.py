@@ -42,7 +42,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import constants
-from .elements.python_side import BeamMonitor, Programmable
+from .elements.python_pushed import BeamMonitor, Programmable
 from .particles import ParticleContainer
 from .simulation import Simulation
 from .tracking import TrackingCancelled

@@ -14,7 +14,7 @@ from beamtrack.spec.job import Beam as BeamSpec
 from beamtrack.spec.job import Diagnostics, Reference, SpaceCharge
 
 from . import constants
-from .elements.python_side import BeamMonitor
+from .elements.python_pushed import BeamMonitor
 from .elements.registry import element_class, include_roots
 from .kernels import select
 from .lattice import Lattice

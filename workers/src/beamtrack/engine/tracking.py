@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .elements.base import Element
-from .elements.python_side import BeamMonitor, Programmable
+from .elements.python_pushed import BeamMonitor, Programmable
 from .kernels.ops import NPARAM
 from .kernels.runtime import empty_ops
 from .refpart import RefPart

@@ -9,7 +9,7 @@ from .drifts_quads import Drift, ExactDrift, Quad
 from .fieldmaps import SoftQuadrupole, SoftSolenoid
 from .focusing import ConstF, Sol
 from .linear_map import LinearMap
-from .python_side import BeamMonitor, Marker, Programmable
+from .python_pushed import BeamMonitor, Marker, Programmable
 from .rf import Buncher, RFCavity, ShortRF
 from .source import Source
 from .thin import Kicker, Multipole, NonlinearLens, PlaneXYRot, SpinMap

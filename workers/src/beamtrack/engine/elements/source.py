@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from beamtrack.spec import elements as spec
 
 from .base import Element
-from .python_side import Programmable
+from .python_pushed import Programmable
 
 if TYPE_CHECKING:
     from ..simulation import Simulation

@@ -6,7 +6,7 @@ The argument is a fetched ImpactX repository (a bare git dir, or a checkout); it
 extracted to a temporary directory with ``git archive`` (nothing of it enters this repository). Each
 Python test that ImpactX's ``examples/CMakeLists.txt`` defines (``add_impactx_test(name script is_mpi
 analysis plot)``, non-MPI) runs as ImpactX's CTest does: in a fresh run directory, the script, then its
-analysis script. ImpactX runs in .venv-impactx (scripts/setup_oracle.sh); beamtrack in .venv on a copy of
+analysis script, with the files CMakeLists.txt copies into the run directory. ImpactX runs in .venv-impactx (scripts/setup_oracle.sh); beamtrack in .venv on a copy of
 the tree whose ``import impactx`` / ``from impactx`` / ``import amrex.space3d as amr`` lines are renamed to
 ``beamtrack.impactx`` (``BEAMTRACK_KIND=serial``: one thread, as impactx-noacc). Prints, per example:
 run and analysis pass/fail and wall time of both codes, then a summary.
@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,18 @@ def python_tests(examples: Path) -> list[tuple[str, list[str], str | None]]:
     return out
 
 
+def copied_files(examples: Path) -> dict[str, list[Path]]:
+    """{test name: [files]} that examples/CMakeLists.txt copies into a test's run directory
+    (``file(COPY ${ImpactX_SOURCE_DIR}/examples/... DESTINATION ${CMAKE_RUNTIME_OUTPUT_DIRECTORY}/name)``:
+    MAD-X lattices, on-axis field data, helper modules)."""
+    text = (examples / "CMakeLists.txt").read_text()
+    out: dict[str, list[Path]] = {}
+    pat = r"file\(\s*COPY\s+\$\{ImpactX_SOURCE_DIR\}/(\S+)\s+DESTINATION\s+\$\{CMAKE_RUNTIME_OUTPUT_DIRECTORY\}/([^\s)]+)\s*\)"
+    for m in re.finditer(pat, text):
+        out.setdefault(m.group(2), []).append(examples.parent / m.group(1))
+    return out
+
+
 def run_one(
     py: Path,
     tree: Path,
@@ -84,6 +97,8 @@ def run_one(
     run_dir = workdir / name
     run_dir.mkdir(parents=True)
     src = tree.parent
+    for f in copied_files(tree).get(name, []):
+        shutil.copy(f, run_dir)
     t0 = time.perf_counter()
     try:
         r = subprocess.run(

@@ -132,6 +132,21 @@ def terminal_count(c: Client, ids: list[str]) -> int:
         return 0
 
 
+def situation(c: Client, servers: list[ServeProcess]) -> str:
+    """What a stuck run looks like: job states, Ray's named actors, the last server's log tail."""
+    import ray
+
+    try:
+        states: dict[str, int] = {}
+        for j in c.iter_jobs():
+            states[j["state"]] = states.get(j["state"], 0) + 1
+    except (ApiError, OSError) as exc:
+        states = {f"listing failed: {exc}": 0}
+    actors = [a.get("name") for a in ray.util.list_named_actors(all_namespaces=True) if isinstance(a, dict)]
+    log = servers[-1].log_path.read_text()[-4000:]
+    return f"job states: {states}\nnamed actors: {actors}\nlast server log:\n{log}"
+
+
 def test_no_job_row_or_hook_value_is_lost_or_repeated(ray_local: None, tmp_path: Path) -> None:
     import ray
 
@@ -154,7 +169,10 @@ def test_no_job_row_or_hook_value_is_lost_or_repeated(ray_local: None, tmp_path:
                 hooked.add(job["id"])
 
         def at(n: int) -> None:
-            wait_for(lambda: terminal_count(c, ids) >= n, 600, f"{n} jobs ended")
+            try:
+                wait_for(lambda: terminal_count(c, ids) >= n, 600, f"{n} jobs ended")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{situation(c, servers)}") from None
 
         at(N_JOBS // 20)
         kill_a_worker(c, ids)

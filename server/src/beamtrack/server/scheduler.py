@@ -74,6 +74,8 @@ class Running:
     slots: int = 1
     #: found running by ``recover`` (launched by an earlier server), not launched here
     reattached: bool = False
+    #: the worker's Ray actor name ('' for the tests' hand-made runs)
+    name: str = ""
 
     @property
     def members(self) -> list[tuple[str, int]]:
@@ -115,6 +117,8 @@ class Scheduler:
         self._resources_at = 0.0
         self.last_tick = 0.0
         self._reconciled_at = time.monotonic()
+        #: job actors no running job owned at the last reconcile (killed if still so at the next)
+        self._strays: set[str] = set()
         self._swept_at = 0.0
         self._actor_cls = ray.remote(JobRunner)
         self._pack_cls = ray.remote(PackRunner)
@@ -254,6 +258,7 @@ class Scheduler:
                 gpu=False,
                 slots=_workers(rec.spec),
                 reattached=True,
+                name=name,
             )
             log.info("re-attached to job %s attempt %d", job_id, rec.attempts, extra={"job_id": job_id})
         for name, members in packs.items():
@@ -271,8 +276,47 @@ class Scheduler:
                     log.warning("job %s had no live pack worker; now %s", job_id, out, extra={"job_id": job_id})
                 continue
             lead = members[0]
-            self.running[lead[0]] = Running(lead[0], lead[1], actor, actor.wait_done.remote(), gpu=False, pack=members)
+            self.running[lead[0]] = Running(
+                lead[0], lead[1], actor, actor.wait_done.remote(), gpu=False, pack=members, reattached=True, name=name
+            )
             log.info("re-attached to a pack of %d jobs (%s)", len(members), name)
+        self._kill_strays()
+
+    def _kill_strays(self) -> None:
+        """Kill the job actors of this prefix that no running job owns, seen so at two reconciles
+        in a row. A worker whose job ended while no server watched it (its server died between
+        the worker's terminal write and the reap that kills the actor) is detached and idle, and
+        would hold its CPUs forever. Two sightings leave alone an actor another replica is just
+        starting; killing one whose replica reaps it anyway is harmless (the store's attempt
+        fence keeps the job's terminal state)."""
+        start = f"{self.store.prefix}-job-"
+        try:
+            named = ray.util.list_named_actors(all_namespaces=True)
+        except RayError:
+            return
+        candidates = {
+            a["name"]
+            for a in named
+            if isinstance(a, dict) and a.get("namespace") == NAMESPACE and str(a.get("name", "")).startswith(start)
+        }
+        watched = {run.name for run in self.running.values()}
+        candidates -= watched
+        if candidates:
+            owned = set()
+            for job_id in self.store.running_ids():
+                try:
+                    rec = self.store.get(job_id)
+                except Exception:  # noqa: BLE001 - a vanished record owns nothing
+                    continue
+                owned.add(rec.pack or actor_name(self.store.prefix, job_id, rec.attempts))
+            candidates -= owned
+        for name in candidates & self._strays:
+            log.warning("killing worker %s: no running job owns it", name)
+            try:
+                ray.kill(ray.get_actor(name, namespace=NAMESPACE), no_restart=True)
+            except (ValueError, RayError):
+                pass
+        self._strays = candidates
 
     # -- main loop -------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -368,7 +412,7 @@ class Scheduler:
                 self._requeued(member, out)
                 log.warning("job %s: could not start a worker: %s; now %s", member, exc, out, extra={"job_id": member})
             return
-        self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack, slots=shares)
+        self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack, slots=shares, name=name)
         self._observe_wait(job_id, rec.created_at)
         for member, _ in pack[1:]:
             try:

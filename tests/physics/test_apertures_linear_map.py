@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import numpy as np
-import numpy_maps_b as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 import pytest
 from beamtrack.engine import elements as E
+from numpy_maps import apertures as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 from track_rows import (
     point_sampler,
     tmap,
@@ -21,22 +21,26 @@ random_points = point_sampler()
 
 # --- Aperture -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "shape,action,rx,ry",
+    "shape,action,rx,ry,shift",
     [
-        ("rectangular", "transmit", 0.0, 0.0),
-        ("elliptical", "transmit", 0.0, 0.0),
-        ("rectangular", "absorb", 0.0, 0.0),
-        ("elliptical", "absorb", 4e-3, 5e-3),
+        ("rectangular", "transmit", 0.0, 0.0, False),
+        ("elliptical", "transmit", 0.0, 0.0, False),
+        ("rectangular", "absorb", 0.0, 0.0, False),
+        ("elliptical", "absorb", 4e-3, 5e-3, False),
+        ("rectangular", "transmit", 2.5e-3, 3.5e-3, True),
+        ("elliptical", "absorb", 3e-3, 3.5e-3, True),
     ],
 )
-def test_aperture_losses(shape, action, rx, ry, cpu_kind):
-    """Which particles are lost (numpy_maps_b.aperture_lost), where (s_lost = s of the aperture), frozen coordinates."""
+def test_aperture_losses(shape, action, rx, ry, shift, cpu_kind):
+    """Which particles are lost (numpy_maps.apertures.aperture_lost), where (s_lost = s of the aperture), frozen coordinates."""
     ax, ay = 1e-3, 1.5e-3
     z = random_points(400, [2e-3, 1e-4, 2e-3, 1e-4, 1e-3, 1e-4])
     z[:, 1] = z[:, 3] = 0.0  # no transverse motion in the first drift: the aperture sees the initial x, y
-    ap = E.Aperture(ax, ay, repeat_x=rx, repeat_y=ry, shape=shape, action=action)
+    ap = E.Aperture(ax, ay, repeat_x=rx, repeat_y=ry, shape=shape, action=action, shift_odd_x=shift)
     out, sim = track([E.Drift(ds=1.5), ap, E.Drift(ds=2.0)], z, kind=cpu_kind)
-    expect = nm.aperture_lost(z[:, 0], z[:, 2], ax, ay, rx, ry, shape, action)
+    expect = nm.aperture_lost(z[:, 0], z[:, 2], ax, ay, rx, ry, shape, action, shift)
+    if shift:  # the shift changes which particles are lost
+        assert (expect != nm.aperture_lost(z[:, 0], z[:, 2], ax, ay, rx, ry, shape, action)).any()
     lost = np.asarray(sim.beam.state[:400]) > 0
     assert 0 < expect.sum() < 400
     np.testing.assert_array_equal(lost, expect)
@@ -51,6 +55,12 @@ def test_aperture_losses(shape, action, rx, ry, cpu_kind):
     df = sim.beam.lost_to_df()
     assert len(df) == expect.sum()
     assert sim.beam.total_number_of_particles() == 400 - expect.sum()
+
+
+def test_aperture_shift_odd_x_needs_rows():
+    """ImpactX: "shift_odd_x can only be used if repeat_y is set, too"."""
+    with pytest.raises(ValueError, match="shift_odd_x needs repeat_y"):
+        E.Aperture(1e-3, 1e-3, repeat_x=2e-3, shift_odd_x=True)
 
 
 # --- LinearMap ------------------------------------------------------------------------------------------------

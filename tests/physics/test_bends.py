@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy_maps_a as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 import pytest
 from beamtrack.engine import elements as E
+from numpy_maps import phase_space as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 from track_columns import (
     ALL_CASES,
     ALL_LINEAR_EXPECT,
@@ -200,3 +200,50 @@ def test_reference_thin_elements() -> None:
     for el in (E.DipEdge(psi=0.3, rc=RC, g=0.05, K2=0.45), E.PRot(phi_in=4.0, phi_out=-7.0)):
         r = ref_after(el)
         assert (r.s, r.x, r.z, r.t, r.px, r.pz, r.gamma) == (0.0, 0.0, 0.0, 0.0, 0.0, bg, GAMMA)
+
+
+_NL_EDGE = {"psi": 0.12, "rc": 3.0, "g": 0.05, "K2": 0.5, "R": 0.7, "K1": 0.3, "K4": 0.2, "K5": -0.1, "K6": 0.05}
+
+
+@pytest.mark.parametrize("location", ["entry", "exit"])
+def test_dipedge_nonlinear_is_symplectic(location: str, kind: str) -> None:
+    """Hwang and Lee's fringe map comes from a generating function, so its Jacobian is symplectic (central
+    differences with h = 1e-7 at 1 cm / 1 mrad amplitudes: error <= 1e-9, from the differences' truncation
+    and round-off); the map is not the linear one (its Jacobian differs by >= 1e-3)."""
+    el = E.DipEdge(**_NL_EDGE, model="nonlinear", location=location)
+    z0 = np.array([1e-2, 2e-3, -1e-2, 1e-3, 1e-3, 2e-3])
+    h = 1e-7
+    cols = [z0] + [z0 + s * h * np.eye(6)[j] for j in range(6) for s in (1.0, -1.0)]
+    out, state, _ = track([el], np.array(cols).T, kind)
+    assert (state == 0).all()
+    Jm = np.stack([(out[:, 1 + 2 * j] - out[:, 2 + 2 * j]) / (2 * h) for j in range(6)], axis=1)
+    J6 = np.kron(np.eye(3), np.array([[0.0, 1.0], [-1.0, 0.0]]))
+    assert np.abs(Jm.T @ J6 @ Jm - J6).max() <= 1e-9
+    R_linear = transfer_map([E.DipEdge(**_NL_EDGE)])
+    assert np.abs(Jm - R_linear).max() >= 1e-3
+
+
+def test_dipedge_location_only_changes_the_nonlinear_model() -> None:
+    """ImpactX: the location sign enters only the nonlinear map's c3, c4, c10, c11; the linear map ignores it."""
+    z = random_points(16, 1e-2)
+    entry, _, _ = track([E.DipEdge(**_NL_EDGE)], z)
+    exit_, _, _ = track([E.DipEdge(**_NL_EDGE, location="exit")], z)
+    np.testing.assert_array_equal(entry, exit_)
+    nl_entry, _, _ = track([E.DipEdge(**_NL_EDGE, model="nonlinear")], z)
+    nl_exit, _, _ = track([E.DipEdge(**_NL_EDGE, model="nonlinear", location="exit")], z)
+    assert np.abs(nl_entry - nl_exit).max() > 1e-6
+
+
+def test_dipedge_modify_ref_part_moves_the_reference() -> None:
+    """modify_ref_part: the reference takes the edge's offset x -> x - c3 (c3 = g^2 K0 / (rc cos^2 psi) at the entry)
+    and the kick dpx = c13 - c2 - c3 c5 added to its px [m c] as ImpactX's DipEdge(RefPart) does (pz ~ |p| here)."""
+    p = _NL_EDGE
+    r = ref_after(E.DipEdge(**p, model="nonlinear", modify_ref_part=True))
+    psi, rc, g, K0 = p["psi"], p["rc"], p["g"], math.pi**2 / 6
+    c2 = (g / rc) ** 2 * K0 * math.sin(psi) / math.cos(psi) ** 3 / 2
+    c3 = g * g / rc * K0 / math.cos(psi) ** 2
+    c5 = math.tan(psi) / (2 * rc)
+    c13 = math.sin(psi) ** 2 / (2 * math.cos(psi) ** 3) * g * g / (rc * p["R"]) * p["K4"]
+    assert r.x == pytest.approx(-c3, rel=1e-12)
+    assert r.px == pytest.approx(c13 - c2 - c3 * c5, rel=1e-12)
+    assert r.s == 0.0 and r.gamma == GAMMA

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy_maps_a as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 import pytest
 from beamtrack.engine import elements as E
+from numpy_maps import phase_space as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 from track_columns import (
     ALL_CASES,
     ALL_LINEAR_EXPECT,

@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy_maps_b as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 import pytest
 from beamtrack.engine import elements as E
+from numpy_maps import linear_matrices, soft_edge  # tests/physics is on sys.path (pytest rootdir-relative import)
+from numpy_maps import rf as rf_maps
 from track_rows import (
     COS,
     ROW_OF,
@@ -32,7 +33,7 @@ random_points = point_sampler()
 def test_buncher_matrix():
     bg, _ = ref_bg()
     R = tmap([E.Buncher(0.01, 15.0)])
-    np.testing.assert_allclose(R, nm.buncher_matrix(0.01, 15.0, bg), rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(R, linear_matrices.buncher_matrix(0.01, 15.0, bg), rtol=1e-14, atol=1e-16)
     assert symplectic_error(R) < 1e-12
 
 
@@ -116,8 +117,8 @@ def test_rfcavity_reference_and_longitudinal_map_against_ode():
     ref = sim.reference
     g0, bgi = ref.gamma, ref.beta_gamma
     R = el.transport_map(ref)
-    prof = lambda z: nm.fourier_profile(z, L, COS, SIN)  # noqa: E731
-    T, PT = nm.rf_on_axis(esc, prof, f, ph, L, 0.0, -g0)
+    prof = lambda z: soft_edge.fourier_profile(z, L, COS, SIN)  # noqa: E731
+    T, PT = rf_maps.rf_on_axis(esc, prof, f, ph, L, 0.0, -g0)
     err = []
     for steps in (100, 400):
         r = ref.copy()
@@ -134,8 +135,8 @@ def test_rfcavity_reference_and_longitudinal_map_against_ode():
     h = 1e-6
     col = []
     for dT, dPT in ((h, 0.0), (0.0, h)):
-        Tp, PTp = nm.rf_on_axis(esc, prof, f, ph, L, dT, -g0 + dPT)
-        Tm, PTm = nm.rf_on_axis(esc, prof, f, ph, L, -dT, -g0 - dPT)
+        Tp, PTp = rf_maps.rf_on_axis(esc, prof, f, ph, L, dT, -g0 + dPT)
+        Tm, PTm = rf_maps.rf_on_axis(esc, prof, f, ph, L, -dT, -g0 - dPT)
         col.append([(Tp - Tm) / (2 * h), (PTp - PTm) / (2 * h)])
     # dynamic block [[dT/dT0, dT/dPT0], [dPT/dT0, dPT/dPT0]]; static pt = PT_dev / bg
     dyn = np.array(col).T
@@ -241,13 +242,13 @@ def test_rfcavity_slicewise_equals_fused():
 # --- ShortRF ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("phase", [-90.0, -30.0, 0.0, 60.0])
 def test_shortrf_energy_kick(phase):
-    """Oracle: energy form of the thin gap (numpy_maps_b.shortrf); the reference gains V cos(phase) in gamma."""
+    """Oracle: energy form of the thin gap (numpy_maps.rf.shortrf); the reference gains V cos(phase) in gamma."""
     V, f = 0.02, 1.3e9
     bg, ref = ref_bg()
     g0 = ref.gamma
     z = random_points(30, [1e-3, 1e-4, 1e-3, 1e-4, 3e-2, 1e-3])
     out, sim = track([E.ShortRF(V, f, phase)], z)
-    px, py, pt, gf = nm.shortrf(z[:, 4], z[:, 1], z[:, 3], z[:, 5], V, f, phase, g0)
+    px, py, pt, gf = rf_maps.shortrf(z[:, 4], z[:, 1], z[:, 3], z[:, 5], V, f, phase, g0)
     assert sim.reference.gamma == pytest.approx(gf, rel=1e-15)
     assert sim.reference.gamma - g0 == pytest.approx(V * math.cos(math.radians(phase)), rel=1e-12, abs=1e-15)
     assert sim.reference.s == 0.0
@@ -266,7 +267,7 @@ def test_shortrf_linear_map_and_jacobian():
     bgi = ref.beta_gamma
     gf = ref.gamma + V * math.cos(math.radians(ph))
     bgf = math.sqrt(gf**2 - 1)
-    k = 2 * math.pi * f / nm.C_LIGHT
+    k = 2 * math.pi * f / rf_maps.C_LIGHT
     R = tmap([E.ShortRF(V, f, ph)])
     expect = np.eye(6)
     expect[1, 1] = expect[3, 3] = expect[5, 5] = bgi / bgf

@@ -5,9 +5,9 @@ ODE solutions, symplecticity, limits and the reference-particle push. Oracles: t
 from __future__ import annotations
 
 import numpy as np
-import numpy_maps_b as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 import pytest
 from beamtrack.engine import elements as E
+from numpy_maps import linear_matrices, soft_edge  # tests/physics is on sys.path (pytest rootdir-relative import)
 from track_rows import (
     COS,
     SIN,
@@ -28,7 +28,7 @@ def test_constf(kx, ky, kt):
     bg, _ = ref_bg()
     el = E.ConstF(ds=1.3, kx=kx, ky=ky, kt=kt, nslice=3)
     R = tmap([el])
-    np.testing.assert_allclose(R, nm.constf_matrix(kx, ky, kt, 1.3, bg), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(R, linear_matrices.constf_matrix(kx, ky, kt, 1.3, bg), rtol=1e-12, atol=1e-14)
     assert symplectic_error(R) < 1e-12
     if kx == ky == kt == 0.0:
         np.testing.assert_allclose(R, tmap([E.Drift(ds=1.3)]), rtol=1e-14, atol=1e-16)
@@ -41,7 +41,7 @@ def test_sol_textbook_matrix(ks, nslice):
     """Oracle: the hard-edge solenoid matrix with fringes (Wolski Sect. 3.4), R56 = L/bg^2."""
     bg, _ = ref_bg()
     R = tmap([E.Sol(ds=1.7, ks=ks, nslice=nslice)])
-    np.testing.assert_allclose(R, nm.solenoid_matrix(ks, 1.7, bg), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(R, linear_matrices.solenoid_matrix(ks, 1.7, bg), rtol=1e-12, atol=1e-14)
     assert symplectic_error(R) < 1e-12
 
 
@@ -61,7 +61,7 @@ def test_soft_solenoid_constant_profile_is_sol():
     bg, ref = ref_bg()
     el = E.SoftSolenoid(ds=1.2, bscale=1.5, cos_coefficients=[2.0], sin_coefficients=[0.0], nslice=2, mapsteps=200)
     R = el.transport_map(ref)
-    np.testing.assert_allclose(R, nm.solenoid_matrix(1.5, 1.2, bg), atol=2e-6)
+    np.testing.assert_allclose(R, linear_matrices.solenoid_matrix(1.5, 1.2, bg), atol=2e-6)
     np.testing.assert_allclose(tmap([el]), R, atol=1e-14)
     for Rs in el.slice_maps(ref):
         assert symplectic_error(Rs) < 1e-12
@@ -73,7 +73,7 @@ def test_soft_solenoid_against_ode_and_units():
     L, b0 = 1.0, 2.0
     el = E.SoftSolenoid(ds=L, bscale=b0, cos_coefficients=COS, sin_coefficients=SIN, nslice=3, mapsteps=150)
     R = el.transport_map(ref)
-    Rode = nm.soft_solenoid_map(lambda z: b0 * nm.fourier_profile(z, L, COS, SIN), L, bg)
+    Rode = soft_edge.soft_solenoid_map(lambda z: b0 * soft_edge.fourier_profile(z, L, COS, SIN), L, bg)
     np.testing.assert_allclose(R, Rode, atol=5e-6)
     assert symplectic_error(R) < 1e-12
     # unit=1: bscale in T, divided by B rho (same map for bscale_T = b0 * B rho)
@@ -86,11 +86,13 @@ def test_soft_solenoid_against_ode_and_units():
 def test_soft_quadrupole_constant_profile_is_quad_and_ode():
     bg, ref = ref_bg()
     el = E.SoftQuadrupole(ds=0.8, gscale=2.5, cos_coefficients=[2.0], sin_coefficients=[0.0], nslice=2, mapsteps=200)
-    np.testing.assert_allclose(el.transport_map(ref), nm.quad_matrix(2.5, 0.8, bg), atol=1e-5)  # O(dz^2) splitting
+    np.testing.assert_allclose(
+        el.transport_map(ref), linear_matrices.quad_matrix(2.5, 0.8, bg), atol=1e-5
+    )  # O(dz^2) splitting
     np.testing.assert_allclose(tmap([el]), el.transport_map(ref), atol=1e-14)
     el = E.SoftQuadrupole(ds=1.0, gscale=-3.0, cos_coefficients=COS, sin_coefficients=SIN, nslice=2, mapsteps=150)
     R = el.transport_map(ref)
-    Rode = nm.soft_quad_map(lambda z: -3.0 * nm.fourier_profile(z, 1.0, COS, SIN), 1.0, bg)
+    Rode = soft_edge.soft_quad_map(lambda z: -3.0 * soft_edge.fourier_profile(z, 1.0, COS, SIN), 1.0, bg)
     np.testing.assert_allclose(R, Rode, atol=5e-6)
     assert symplectic_error(R) < 1e-12
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy_maps_b as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 import pytest
 from beamtrack.engine import elements as E
+from numpy_maps import thin_kicks as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
+from numpy_maps.phase_space import C_LIGHT
 from track_rows import (
     jacobian,
     point_sampler,
@@ -91,7 +92,7 @@ def test_kicker_units():
     np.testing.assert_allclose(out[:, 3] - z[:, 3], -2e-3, rtol=1e-12)
     mp = 938.2720894282575  # ImpactX 26.10's proton rest energy [MeV] (CODATA 2022, RefPart.set_species)
     p_MeV = math.sqrt(250.0**2 + 2 * 250.0 * mp)
-    brho = p_MeV * 1e6 / nm.C_LIGHT  # [T m] for charge e
+    brho = p_MeV * 1e6 / C_LIGHT  # [T m] for charge e
     out, _ = track([E.Kicker(0.01, 0.02, "T-m")], z)
     np.testing.assert_allclose(out[:, 1] - z[:, 1], 0.01 / brho, rtol=1e-10)
     np.testing.assert_allclose(out[:, 3] - z[:, 3], 0.02 / brho, rtol=1e-10)

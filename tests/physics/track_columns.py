@@ -2,7 +2,7 @@
 phase-space points as columns z (6 x n) in ImpactX's map order (x, px, y, py, t, pt).
 
 Where the expected numbers come from:
-- NumPy twins (tests/physics/numpy_maps_a.py): ImpactX's formulas transcribed literally from
+- NumPy twins (tests/physics/numpy_maps/drifts_quads.py, bends.py): ImpactX's formulas transcribed literally from
   src/elements/<Name>.H; the C kernels use regrouped, cancellation-free forms.
 - Analytic matrices: A. Wolski, "Beam Dynamics in High Energy Particle Accelerators" (2014), ch. 3
   (drift, quadrupole, sector dipole, combined-function dipole, in (x, px, y, py, z, delta) with
@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy_maps_a as nm  # tests/physics is on sys.path (pytest rootdir-relative import)
 from beamtrack.engine import Simulation
 from beamtrack.engine import elements as E
+from numpy_maps import bends, drifts_quads, phase_space  # tests/physics is on sys.path (pytest rootdir-relative import)
 from scipy import constants as sc
 
 SPECIES, EKIN = "proton", 250.0  # beta ~ 0.61: chromatic terms differ clearly from the ultrarelativistic ones
@@ -66,28 +66,36 @@ def rigidity(ref_gamma: float) -> float:
 # --- elements, each with its NumPy twin (one slice) and slice count (test files pick their family) -----------------------------------
 RC, PHI_DEG = 4.0, 15.0
 ALL_CASES = {
-    "Drift": (lambda: E.Drift(ds=0.7, nslice=2), lambda z: nm.drift(z, 0.35, BETA, GAMMA), 2),
-    "Quad": (lambda: E.Quad(ds=0.6, k=-2.2, nslice=3), lambda z: nm.quad(z, 0.2, -2.2, BETA, GAMMA), 3),
-    "ChrDrift": (lambda: E.ChrDrift(ds=1.3, nslice=2), lambda z: nm.chr_drift(z, 0.65, BETA, GAMMA), 2),
-    "ExactDrift": (lambda: E.ExactDrift(ds=1.3, nslice=2), lambda z: nm.exact_drift(z, 0.65, BETA, GAMMA), 2),
-    "ChrQuadF": (lambda: E.ChrQuad(ds=0.5, k=3.1, nslice=2), lambda z: nm.chr_quad(z, 0.25, 3.1, BETA, GAMMA), 2),
-    "ChrQuadD": (lambda: E.ChrQuad(ds=0.5, k=-3.1), lambda z: nm.chr_quad(z, 0.5, -3.1, BETA, GAMMA), 1),
-    "Sbend": (lambda: E.Sbend(ds=1.2, rc=RC, nslice=3), lambda z: nm.sbend(z, 0.4, RC, BETA, GAMMA), 3),
+    "Drift": (lambda: E.Drift(ds=0.7, nslice=2), lambda z: drifts_quads.drift(z, 0.35, BETA, GAMMA), 2),
+    "Quad": (lambda: E.Quad(ds=0.6, k=-2.2, nslice=3), lambda z: drifts_quads.quad(z, 0.2, -2.2, BETA, GAMMA), 3),
+    "ChrDrift": (lambda: E.ChrDrift(ds=1.3, nslice=2), lambda z: drifts_quads.chr_drift(z, 0.65, BETA, GAMMA), 2),
+    "ExactDrift": (lambda: E.ExactDrift(ds=1.3, nslice=2), lambda z: drifts_quads.exact_drift(z, 0.65, BETA, GAMMA), 2),
+    "ChrQuadF": (
+        lambda: E.ChrQuad(ds=0.5, k=3.1, nslice=2),
+        lambda z: drifts_quads.chr_quad(z, 0.25, 3.1, BETA, GAMMA),
+        2,
+    ),
+    "ChrQuadD": (lambda: E.ChrQuad(ds=0.5, k=-3.1), lambda z: drifts_quads.chr_quad(z, 0.5, -3.1, BETA, GAMMA), 1),
+    "Sbend": (lambda: E.Sbend(ds=1.2, rc=RC, nslice=3), lambda z: bends.sbend(z, 0.4, RC, BETA, GAMMA), 3),
     "CFbend": (
         lambda: E.CFbend(ds=1.2, rc=RC, k=-0.8, nslice=2),
-        lambda z: nm.cfbend(z, 0.6, RC, -0.8, BETA, GAMMA),
+        lambda z: bends.cfbend(z, 0.6, RC, -0.8, BETA, GAMMA),
         2,
     ),
     "ExactSbend": (
         lambda: E.ExactSbend(ds=1.2, phi=PHI_DEG, nslice=3),
-        lambda z: nm.exact_sbend(z, 1.2 / math.radians(PHI_DEG), math.radians(PHI_DEG) / 3, BETA)[0],
+        lambda z: bends.exact_sbend(z, 1.2 / math.radians(PHI_DEG), math.radians(PHI_DEG) / 3, BETA)[0],
         3,
     ),
-    "DipEdge": (lambda: E.DipEdge(psi=0.3, rc=RC, g=0.05, K2=0.45), lambda z: nm.dipedge(z, 0.3, RC, 0.05, 0.45), 1),
-    "ThinDipole": (lambda: E.ThinDipole(theta=6.0, rc=RC), lambda z: nm.thin_dipole(z, math.radians(6.0), RC, BETA), 1),
+    "DipEdge": (lambda: E.DipEdge(psi=0.3, rc=RC, g=0.05, K2=0.45), lambda z: bends.dipedge(z, 0.3, RC, 0.05, 0.45), 1),
+    "ThinDipole": (
+        lambda: E.ThinDipole(theta=6.0, rc=RC),
+        lambda z: bends.thin_dipole(z, math.radians(6.0), RC, BETA),
+        1,
+    ),
     "PRot": (
         lambda: E.PRot(phi_in=4.0, phi_out=-7.0),
-        lambda z: nm.prot(z, math.radians(4.0), math.radians(-7.0), BETA)[0],
+        lambda z: bends.prot(z, math.radians(4.0), math.radians(-7.0), BETA)[0],
         1,
     ),
 }
@@ -184,8 +192,8 @@ def ref_after(el: E.Element) -> object:
 def check_twin_symplectic(twin, n: int, name: str) -> None:
     """Complex-step Jacobian (exact to rounding) of the NumPy twin at random points of amplitude 5e-2."""
     for z0 in random_points(4, 5e-2, seed=11).T:
-        J = nm.complex_step_jacobian(lambda z: nm.repeat(twin, z, n), z0)
-        assert nm.symplecticity_error(J) < 1e-12, name
+        J = phase_space.complex_step_jacobian(lambda z: phase_space.repeat(twin, z, n), z0)
+        assert phase_space.symplecticity_error(J) < 1e-12, name
 
 
 def check_kernel_symplectic(make, twin, n: int, name: str) -> None:
@@ -208,6 +216,6 @@ def check_kernel_symplectic(make, twin, n: int, name: str) -> None:
         assert (state == 0).all()
         out = out.reshape(6, 6, 4)  # coordinate, column j, step
         Jk = (-out[:, :, 0] + 8 * out[:, :, 1] - 8 * out[:, :, 2] + out[:, :, 3]) / (12 * h)
-        assert nm.symplecticity_error(Jk) < 1e-9, name
-        Jt = nm.complex_step_jacobian(lambda z: nm.repeat(twin, z, n), z0)
+        assert phase_space.symplecticity_error(Jk) < 1e-9, name
+        Jt = phase_space.complex_step_jacobian(lambda z: phase_space.repeat(twin, z, n), z0)
         np.testing.assert_allclose(Jk, Jt, atol=1e-9)

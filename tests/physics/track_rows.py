@@ -2,7 +2,7 @@
 test_solenoids_focusing.py, test_rf.py, test_apertures_linear_map.py): points as rows (n, 6) in ImpactX's
 map order (x, px, y, py, t, pt).
 
-Oracles: tests/physics/numpy_maps_b.py (written from textbook formulas / equations of motion, not
+Oracles: tests/physics/numpy_maps/ (thin_kicks, linear_matrices, soft_edge, rf, apertures) (written from textbook formulas / equations of motion, not
 from the C kernels); ImpactX's documentation and example analysis scripts where numbers are quoted.
 """
 

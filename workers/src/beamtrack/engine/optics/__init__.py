@@ -2,18 +2,19 @@
 
 - ``maps``: orbits and Jacobians at every element / slice boundary, from tracking test particles
 - ``tunes``: the linear normal form of a one-turn map; NAFF tunes of turn-by-turn data
-- ``chromaticity``: dQ/ddelta by central differences of the tunes
+- ``chromaticity``: dQ/ddelta and the chromatic functions by central differences in delta
 - ``twiss``: periodic and transfer-line lattice functions as a ``TwissTable`` (a pandas DataFrame)
 - ``turn_by_turn``: coordinates of chosen particles every turn
 """
 
-from .chromaticity import chromaticity
+from .chromaticity import CHROMATIC_COLUMNS, chromatic_functions
 from .maps import MapsAlongS, Prober, ReferenceEnergyError, check_reference, closed_orbit, delta_of_pt, pt_of_delta
 from .tunes import UnstableMotionError, fractional_tunes, naff_tune, normal_form_4d
 from .turn_by_turn import TurnByTurnMonitor, track_turn_by_turn
 from .twiss import TwissInit, TwissTable, twiss
 
 __all__ = [
+    "CHROMATIC_COLUMNS",
     "MapsAlongS",
     "Prober",
     "ReferenceEnergyError",
@@ -22,7 +23,7 @@ __all__ = [
     "TwissTable",
     "UnstableMotionError",
     "check_reference",
-    "chromaticity",
+    "chromatic_functions",
     "closed_orbit",
     "delta_of_pt",
     "fractional_tunes",

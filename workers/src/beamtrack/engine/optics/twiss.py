@@ -15,23 +15,33 @@ MAD-X's names, Mais-Ripken / Lebedev-Bogacz parametrisation of coupled motion):
   equal to xtrack's derivative with respect to pzeta; ImpactX's reduced diagnostics report
   -dx/dpt = dx/dptau = dx/delta / beta0)
 
-Scalars: qx, qy; dqx, dqy = dQ/ddelta (central difference of the tunes at delta = +-delta_chrom,
-xtrack's method and default step 5e-5); momentum_compaction_factor = 1/gamma0^2 - (dzeta/ddelta)/L
-and slip_factor (xtrack's definitions); R_matrix (ImpactX order) and R_matrix_xsuite.
+Chromatic properties (``optics.chromaticity``, xtrack's ``chrom=True``): the
+lattice functions at delta0 -+ delta_chrom, periodic (each at its own closed orbit) or, for a
+transfer line, from the initial conditions moved to the off-momentum orbit x0 + D0 delta (xtrack's
+open-line convention: the same beta and alpha at the start), give dmux, dmuy and Montague's
+bx_chrom, ax_chrom, wx_chrom (and y) along s; dqx, dqy are dmux, dmuy at the end.
+
+Scalars: qx, qy; dqx, dqy = dQ/ddelta; momentum_compaction_factor = 1/gamma0^2 - (dzeta/ddelta)/L
+and slip_factor (xtrack's definitions; a ring only); R_matrix (ImpactX order) and R_matrix_xsuite.
+
+Only the 4D method exists: a ring with RF (RFCavity, ShortRF, Buncher) or energy gain (ChrAcc)
+has longitudinal motion that 4D optics at fixed delta leaves out, so the periodic twiss of such a
+lattice raises NotImplementedError rather than ignoring the RF (xtrack's method="4d" freezes it;
+twiss the lattice without its RF for those optics). A transfer line with RF is tracked as it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..elements.base import Element
 from ..refpart import RefPart
-from .chromaticity import chromaticity as chromaticity_of
+from .chromaticity import chromatic_functions
 from .maps import MapsAlongS, Prober, closed_orbit, delta_of_pt, pt_of_delta, to_xsuite
 from .tunes import normal_form_4d
 
@@ -51,6 +61,9 @@ SCALARS = (
     "coupling",
     "method",
 )
+
+#: element types with longitudinal (t-dependent) kicks or energy gain: no 4D periodic solution
+LONGITUDINAL_TYPES = frozenset({"RFCavity", "ShortRF", "Buncher", "ChrAcc"})
 
 
 @dataclass
@@ -91,7 +104,9 @@ class TwissTable(pd.DataFrame):
 
     Columns (xtrack's names and units): name, element_type, s [m]; orbit x, px, y, py [m; 1],
     t [m], pt, delta [1]; betx, alfx, gamx, bety, alfy, gamy; betx1, bety1, betx2, bety2
-    (Mais-Ripken coupling betas) [m]; dx, dpx, dy, dpy (w.r.t. delta) [m; 1]; mux, muy [2 pi].
+    (Mais-Ripken coupling betas) [m]; dx, dpx, dy, dpy (w.r.t. delta) [m; 1]; mux, muy [2 pi];
+    with chromatic properties dmux, dmuy [2 pi], bx_chrom, ax_chrom, wx_chrom, by_chrom, ay_chrom,
+    wy_chrom [1] (``optics.chromaticity``).
     Scalars (``SCALARS``) are attributes: ``tw.qx``, ``tw.dqx``, ``tw.momentum_compaction_factor``...
     """
 
@@ -165,11 +180,28 @@ def _momentum_compaction(Rx: np.ndarray, length: float, gamma0: float) -> tuple[
     return float(slip + 1.0 / gamma0**2), float(slip)
 
 
+def _check_longitudinal(lattice: Sequence[Element]) -> None:
+    """Raise NotImplementedError naming the RF / energy-gain elements of a periodic lattice."""
+    types = [str(getattr(el.model, "type", "")) for el in lattice]
+    rf = [
+        f"{t} {el.model.name or '#' + str(i)}"
+        for i, (t, el) in enumerate(zip(types, lattice, strict=True))
+        if t in LONGITUDINAL_TYPES
+    ]
+    if rf:
+        raise NotImplementedError(
+            f"periodic twiss of a lattice with RF or energy gain ({', '.join(rf[:3])}): that needs the 6D "
+            "method, which beamtrack does not implement; for the 4D (coasting-beam) optics, as xtrack's "
+            "method='4d' gives them, twiss the lattice without these elements"
+        )
+
+
 def twiss(
     lattice: Sequence[Element],
     reference: RefPart,
     init: TwissInit | dict[str, float] | None = None,
     *,
+    method: Literal["4d"] = "4d",
     delta0: float = 0.0,
     at: str = "element",
     chromaticity: bool = True,
@@ -179,11 +211,19 @@ def twiss(
     """Twiss functions of ``lattice`` for the reference particle ``reference``.
 
     init: None for the periodic solution (a ring: closed orbit, tunes, chromaticity, momentum
-    compaction), or a TwissInit / dict of its fields for a transfer line. delta0: momentum deviation
-    of the orbit (periodic case). at: rows at every "element" boundary or every "slice" boundary.
-    delta_chrom: half-step of the chromaticity difference. eps: finite-difference step of the maps.
-    Raises UnstableMotionError (periodic case) when the one-turn map is unstable.
+    compaction), or a TwissInit / dict of its fields for a transfer line. method: "4d" (the only one;
+    "6d" raises NotImplementedError). delta0: momentum deviation of the orbit. at: rows at every
+    "element" boundary or every "slice" boundary. chromaticity: compute the chromatic properties
+    (dqx, dqy and the chromatic columns). delta_chrom: half-step of their difference in delta.
+    eps: finite-difference step of the maps. Raises UnstableMotionError (periodic case) when the
+    one-turn map is unstable, NotImplementedError for a periodic lattice with RF.
     """
+    if method != "4d":
+        raise NotImplementedError(f"twiss method {method!r}: only '4d' is implemented")
+    if init is None:
+        _check_longitudinal(lattice)
+    if chromaticity and not delta_chrom > 0:
+        raise ValueError(f"delta_chrom must be > 0, not {delta_chrom}")
     prober = Prober(lattice, reference, at=at)
     ref = prober.reference
     beta0, gamma0 = ref.beta, ref.gamma
@@ -213,14 +253,23 @@ def twiss(
         R_matrix=maps.one_turn,
         R_matrix_xsuite=to_xsuite(maps.one_turn, beta0),
     )
-    if init is None and chromaticity:
+    if chromaticity:
 
-        def tunes_at(d: float) -> tuple[float, float]:
-            m, W, D = _periodic_solution(prober, d, eps)
-            c = _lattice_functions(m, W, D, beta0, (0.0, 0.0))
-            return float(c["mux"][-1]), float(c["muy"][-1])
+        def off_momentum(d: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+            """Lattice functions and delta per row at momentum deviation d."""
+            if init is None:
+                m, W, D = _periodic_solution(prober, d, eps)
+            else:
+                z = z0.copy()
+                z[:4] += D0 * (d - delta0)
+                z[5] = pt_of_delta(d, ref)
+                m, W, D = prober.maps(z, eps), W0, D0
+            return _lattice_functions(m, W, D, beta0, mu0), delta_of_pt(m.orbit[:, 5], ref)
 
-        scalars["dqx"], scalars["dqy"] = chromaticity_of(tunes_at, delta0, delta_chrom)
+        (minus, dm), (plus, dp) = off_momentum(delta0 - delta_chrom), off_momentum(delta0 + delta_chrom)
+        chrom = chromatic_functions(minus, plus, dp - dm)
+        cols.update(chrom)
+        scalars["dqx"], scalars["dqy"] = float(chrom["dmux"][-1]), float(chrom["dmuy"][-1])
     else:
         scalars["dqx"] = scalars["dqy"] = np.nan
     orbit = maps.orbit

@@ -20,7 +20,7 @@ REF_KEYS = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
 
 def make_element(spec):
     kw = dict(spec["kwargs"])
-    if "R" in kw:
+    if spec["type"] == "LinearMap":
         R = Map6x6.identity()
         for i in range(6):
             for j in range(6):

@@ -190,10 +190,9 @@ def test_element_constructors_follow_impactx_order_and_defaults() -> None:
     d = elements.Drift(0.3, 1e-4, 0.0, 5.0, 0.0, 0.0, 4, "d")  # ds, dx, dy, rotation, aperture_x/y, nslice, name
     assert (d.ds, d.dx, d.rotation, d.nslice, d.name) == (0.3, 1e-4, 5.0, 4, "d")
     assert elements.DipEdge(0.1, 4.0, 0.02).K2 == 1.0  # ImpactX's default fringe-field integral
-    with pytest.raises(NotImplementedError, match="model"):
-        elements.DipEdge(0.1, 4.0, 0.02, model="nonlinear")
-    with pytest.raises(NotImplementedError, match="shift_odd_x"):
-        elements.Aperture(1e-3, 1e-3, shift_odd_x=True)
+    edge = elements.DipEdge(0.1, 4.0, 0.02, 0.5, 0.3, 0.1, 0.8, 0.2, 0.0, 0.0, 0.0, "nonlinear", "exit")
+    assert (edge.R, edge.K0, edge.K1, edge.K2, edge.K3, edge.location) == (0.5, 0.3, 0.1, 0.8, 0.2, "exit")
+    assert elements.Aperture(1e-3, 1e-3, 2e-3, 3e-3, True).shift_odd_x  # aperture_x/y, repeat_x/y, shift_odd_x
     with pytest.raises(NotImplementedError, match="aperture_x"):
         elements.Multipole(2, 1.0, 0.0, aperture_x=1e-3, aperture_y=1e-3)
     with pytest.raises(TypeError, match="unexpected keyword"):

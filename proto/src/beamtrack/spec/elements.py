@@ -148,13 +148,27 @@ class CFbend(ThickElement):
 
 
 class DipEdge(ThinElement):
-    """Dipole edge focusing, linear model; psi: pole-face angle [rad], rc [m], g: gap [m], K2: fringe-field integral."""
+    """Dipole edge focusing (ImpactX's DipEdge); psi: pole-face angle [rad], rc [m], g: gap [m], K2: fringe-field
+    integral. Nonlinear model (model="nonlinear", Hwang and Lee's sixth-order fringe map): R: scale length [m],
+    K0..K6: fringe-field integrals, location: the bend's entry or exit edge, modify_ref_part: the edge moves the
+    reference particle too. The linear model uses psi, rc, g and K2 only.
+    """
 
     type: Literal["DipEdge"] = "DipEdge"
     psi: float
     rc: float
     g: NonNegative = 0.0
     K2: float = 0.0
+    R: float = 1.0
+    K0: float = 1.6449340668482264  # pi^2 / 6, ImpactX's default
+    K1: float = 0.0
+    K3: float = 1.0 / 6.0
+    K4: float = 0.0
+    K5: float = 0.0
+    K6: float = 0.0
+    model: Literal["linear", "nonlinear"] = "linear"
+    location: Literal["entry", "exit"] = "entry"
+    modify_ref_part: bool = False
 
     @field_validator("rc")
     @classmethod
@@ -361,7 +375,8 @@ class Aperture(ThinElement):
     """Thin aperture; particles outside (transmit) or inside (absorb) the shape are lost and recorded.
 
     aperture_x, aperture_y: half-widths / half-axes [m]; repeat_x, repeat_y: period [m] of a repeated
-    aperture (0 = not repeated); shape: rectangular or elliptical.
+    aperture (0 = not repeated); shift_odd_x: shift every odd row (in y) by repeat_x / 2 (hexagonal /
+    triangular masks; needs repeat_y); shape: rectangular or elliptical.
     """
 
     type: Literal["Aperture"] = "Aperture"
@@ -369,8 +384,15 @@ class Aperture(ThinElement):
     aperture_y: Positive
     repeat_x: NonNegative = 0.0
     repeat_y: NonNegative = 0.0
+    shift_odd_x: bool = False
     shape: Literal["rectangular", "elliptical"] = "rectangular"
     action: Literal["transmit", "absorb"] = "transmit"
+
+    @model_validator(mode="after")
+    def _shift_needs_rows(self) -> Aperture:
+        if self.shift_odd_x and self.repeat_y == 0.0:
+            raise ValueError("Aperture: shift_odd_x needs repeat_y > 0")
+        return self
 
 
 class BeamMonitor(ThinElement):

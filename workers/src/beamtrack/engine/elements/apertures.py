@@ -14,7 +14,8 @@ from .base import Element, header, spin_header
 class Aperture(Element):
     """Thin aperture: particles outside (action="transmit") or inside (action="absorb") the
     rectangular or elliptical shape of half-axes aperture_x, aperture_y [m], optionally repeated with
-    periods repeat_x, repeat_y [m], are lost; the loss is recorded (state, s_lost), not dropped."""
+    periods repeat_x, repeat_y [m] (every odd row shifted by repeat_x / 2 with shift_odd_x), are lost;
+    the loss is recorded (state, s_lost), not dropped."""
 
     model_cls = spec.Aperture
     kernel = KernelClass("Aperture", header("aperture.h"), can_lose=True, spin_header=spin_header("field_free.h"))
@@ -28,6 +29,7 @@ class Aperture(Element):
             self.repeat_y,
             0.0 if self.shape == "rectangular" else 1.0,
             0.0 if self.action == "transmit" else 1.0,
+            1.0 if self.shift_odd_x else 0.0,
         )
 
 

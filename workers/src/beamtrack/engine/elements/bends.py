@@ -1,13 +1,15 @@
 """Bends and their edges: Sbend, ExactSbend, CFbend, DipEdge, ThinDipole, PRot (ImpactX's names and units).
 
 The reference particle follows ImpactX's ``operator()(RefPart)`` of each element: an arc of radius rc
-in the x-z plane for the thick bends, a rotation of (px, pz) for ThinDipole, nothing for DipEdge and PRot.
+in the x-z plane for the thick bends, a rotation of (px, pz) for ThinDipole, nothing for PRot and DipEdge
+(except DipEdge's nonlinear model with modify_ref_part, which shifts and kicks the reference).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 from beamtrack.spec import elements as spec
@@ -92,18 +94,69 @@ class ExactSbend(Element):
 
 
 class DipEdge(Element):
-    """Dipole edge focusing, linear model (ImpactX's DipEdge, model="linear").
+    """Dipole edge focusing (ImpactX's DipEdge), linear or nonlinear (sixth-order) fringe-field model.
 
-    psi: pole-face angle [rad]; rc: bend radius [m]; g: gap [m]; K2: fringe-field integral [1].
+    psi: pole-face angle [rad]; rc: bend radius [m]; g: gap [m]; K2: fringe-field integral [1]; nonlinear model:
+    R [m], K0..K6 [1], location entry/exit, modify_ref_part (the reference particle is moved by the edge too).
     """
 
     model_cls = spec.DipEdge
     kernel = KernelClass("DipEdge", header("dipedge.h"))
-    linear = True
     positional = ("psi", "rc", "g", "K2")
 
+    @property
+    def linear(self) -> bool:  # type: ignore[override]
+        return not self._nonlinear
+
+    @property
+    def _nonlinear(self) -> bool:
+        """model == "nonlinear" (the element's ``model`` attribute is its spec model)."""
+        return cast(spec.DipEdge, self.model).model == "nonlinear"
+
+    @property
+    def _moves_ref(self) -> bool:
+        return bool(self.modify_ref_part) and self._nonlinear
+
     def params(self) -> Sequence[float]:
-        return (self.psi, self.rc, self.g, self.K2)
+        return (
+            self.psi,
+            self.rc,
+            self.g,
+            self.K2,
+            self.R,
+            self.K0,
+            self.K1,
+            self.K3,
+            self.K4,
+            self.K5,
+            self.K6,
+            1.0 if self._nonlinear else 0.0,
+            0.0 if self.location == "entry" else 1.0,
+            1.0 if self.modify_ref_part else 0.0,
+        )
+
+    def push_ref(self, ref: RefPart, nslices: int) -> None:
+        """The nonlinear model with modify_ref_part shifts and kicks the reference (ImpactX's DipEdge(RefPart))."""
+        if not self._moves_ref:
+            return
+        psi, rc, g = self.psi, self.rc, self.g
+        loc = 1.0 if self.location == "entry" else -1.0
+        s, c = math.sin(psi), math.cos(psi)
+        c2 = (g / rc) ** 2 * self.K0 * s / c**3 / 2.0
+        c3 = loc * g * g / rc * self.K0 / c**2
+        c5 = s / c / (2.0 * rc)
+        c13 = s * s / (2.0 * c**3) * g * g / (rc * self.R) * self.K4
+        pnorm = math.sqrt(ref.pt * ref.pt - 1.0)
+        dx = -c3
+        dpx = c13 - c2 - c3 * c5
+        dpz = pnorm * (-1.0 + math.sqrt(1.0 - (dpx / pnorm) ** 2))
+        dt = -c3 * dpx / ref.beta
+        x, z, px, pz = ref.x, ref.z, ref.px, ref.pz
+        ref.x = x + (pz / pnorm) * dx
+        ref.z = z - (px / pnorm) * dx
+        ref.t += dt
+        ref.px = px + (pz / pnorm) * dpx + (px / pnorm) * dpz
+        ref.pz = pz - (px / pnorm) * dpx + (pz / pnorm) * dpz
 
 
 class ThinDipole(Element):

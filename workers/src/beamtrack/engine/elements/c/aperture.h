@@ -1,10 +1,12 @@
 /* Aperture (thin collimator; ImpactX's Aperture): a particle is lost when it is outside
  * (action transmit) or inside (action absorb) the rectangle |x| <= ax, |y| <= ay or the ellipse
  * (x/ax)^2 + (y/ay)^2 <= 1; with repeat_x / repeat_y > 0 the shape repeats with that period
- * (coordinates folded to the fundamental cell: u = fmod(|x| + rx/2, rx) - rx/2). Coordinates are
- * not changed. Source: ImpactX src/elements/Aperture.H.
+ * (coordinates folded to the fundamental cell: u = fmod(|x| + rx/2, rx) - rx/2); shift_odd_x
+ * shifts x by rx/2 on rows with odd floor((y + ry/2) / ry) (hexagonal masks). Coordinates are not
+ * changed. Source: ImpactX src/elements/Aperture.H.
  * p[0] = aperture_x, p[1] = aperture_y, p[2] = repeat_x, p[3] = repeat_y [m],
- * p[4] = shape (0 rectangular, 1 elliptical), p[5] = action (0 transmit, 1 absorb). */
+ * p[4] = shape (0 rectangular, 1 elliptical), p[5] = action (0 transmit, 1 absorb),
+ * p[6] = shift_odd_x (0/1). */
 #ifndef BEAMTRACK_APERTURE_H
 #define BEAMTRACK_APERTURE_H
 #include "beamtrack/engine/kernels/bt_common.h"
@@ -21,7 +23,9 @@ BT_FN void Aperture_push(const bt_op* op, const double* aux, bt_part* p)
 {
     (void)aux;
     double const rx = op->p[2], ry = op->p[3];
-    double u = (rx == 0.0) ? p->x : fmod(fabs(p->x) + 0.5 * rx, rx) - 0.5 * rx;
+    double sx = p->x;
+    if (op->p[6] != 0.0 && fmod(floor((p->y + 0.5 * ry) / ry), 2.0) != 0.0) sx += 0.5 * rx;
+    double u = (rx == 0.0) ? sx : fmod(fabs(sx) + 0.5 * rx, rx) - 0.5 * rx;
     double v = (ry == 0.0) ? p->y : fmod(fabs(p->y) + 0.5 * ry, ry) - 0.5 * ry;
     u *= op->c[0];
     v *= op->c[1];

@@ -32,6 +32,7 @@ from ..kernels.runtime import empty_ops
 from ..particles import ParticleContainer
 from ..refpart import RefPart
 from ..tracking import call_hook
+from . import linear_maps
 from .covariance import Envelope, envelope_moments
 from .spacecharge import EnvelopeSpaceChargeWarning, space_charge2d_push, space_charge3d_push
 
@@ -43,11 +44,6 @@ ROW_OF = (0, 3, 1, 4, 2, 5)
 H = 1.0e-5
 #: ImpactX's envelope tracking names its diagnostics files <name>.0 (the rank only)
 SUFFIX = ".0"
-
-
-#: Elements whose envelope map is not ImpactX's yet (the kernel's Jacobian differs from ImpactX's
-#: envelope push by 1e-7 to 1e-1, measured with tests/oracle/test_envelope_oracle.py): refused.
-NO_ENVELOPE_MAP = frozenset({"ChrAcc", "ChrPlasmaLens", "ExactQuad", "ExactMultipole", "ExactCFbend"})
 
 
 class EnvelopeTrackingError(RuntimeError):
@@ -127,6 +123,11 @@ EXPLICIT_MAPS: dict[str, Callable[[Element, RefPart], np.ndarray]] = {
     "ThinDipole": _thin_dipole,
     "ExactSbend": _exact_sbend,
     "NonlinearLens": _nonlinear_lens,
+    "ExactQuad": lambda el, ref: _rotated(linear_maps.exact_quad(el, ref), el),
+    "ExactMultipole": lambda el, ref: _rotated(linear_maps.exact_multipole(el, ref), el),
+    "ExactCFbend": lambda el, ref: _rotated(linear_maps.exact_cfbend(el, ref), el),
+    "ChrPlasmaLens": lambda el, ref: _rotated(linear_maps.chr_plasma_lens(el, ref), el),
+    "ChrAcc": lambda el, ref: _rotated(linear_maps.chr_acc(el, ref), el),
 }
 
 
@@ -221,11 +222,6 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
     for el in sim.lattice:
         if el.model.type == "Programmable":
             raise EnvelopeTrackingError("Programmable: Linear transport map is not yet implemented for this element")
-        if el.model.type in NO_ENVELOPE_MAP:
-            raise NotImplementedError(
-                f"envelope tracking through {el.model.type} ({el.name!r}) is not implemented in beamtrack: "
-                "ImpactX's envelope map of this element is not reproduced yet"
-            )
     maps = SliceMaps(sim) if any(el.kernel is not None for el in sim.lattice) else None
     cm = env.cm
     if mode is not None and env.beam_intensity == 0.0:

@@ -15,7 +15,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from beamtrack.engine import Simulation, distribution, elements, plot
+from beamtrack import plot
+from beamtrack.engine import Simulation, distribution, elements
 from beamtrack.engine.optics.maps import to_xsuite
 
 INIT = {"betx": 8.0, "alfx": 0.0, "bety": 8.0, "alfy": 0.0}

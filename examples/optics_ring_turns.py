@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from beamtrack.engine import Simulation, distribution, elements, plot
+from beamtrack import plot
+from beamtrack.engine import Simulation, distribution, elements
 from beamtrack.engine.optics import track_turn_by_turn
 
 

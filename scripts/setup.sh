@@ -37,7 +37,7 @@ if [ "$stale" = 1 ]; then
   .venv/bin/python -m pip install -q --upgrade pip wheel setuptools
   pkgs=(-e proto -e "workers[service]")
   [ -f server/pyproject.toml ] && pkgs+=(-e server)
-  [ -f client/pyproject.toml ] && pkgs+=(-e client)
+  [ -f client/pyproject.toml ] && pkgs+=(-e "client[plot]")
   [ -f tests/plugin_pkg/pyproject.toml ] && pkgs+=(-e tests/plugin_pkg)
   .venv/bin/python -m pip install -q -c constraints.txt "${pkgs[@]}" -r requirements-dev.txt
   touch "$stamp"

@@ -1,4 +1,4 @@
-"""beamtrack.engine.plot: figures are written (PNG, non-empty), the lattice strip has the right boxes.
+"""beamtrack.plot: figures are written (PNG, non-empty), the lattice strip has the right boxes.
 
 The box layout is checked against the lattice itself (positions are cumulative ds; a quad's box
 points up for k > 0 and down for k < 0); images are checked for existence, size and PNG signature.
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from beamtrack.engine import Simulation, distribution, plot
+from beamtrack import plot
+from beamtrack.engine import Simulation, distribution
 from beamtrack.engine import elements as E
+from beamtrack.engine import plot as engine_plot
 from beamtrack.engine.diagnostics import BeamMonitorWriter
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # before plot's first (lazy) import of pyplot
@@ -48,6 +50,17 @@ def test_lattice_boxes_follow_the_lattice() -> None:
     assert boxes[1][:2] == pytest.approx((1.5, 1.5))
     assert boxes[3][0] == pytest.approx(3.0) and boxes[3][3] == -1.0  # defocusing quad below the axis
     assert boxes[4][0] == pytest.approx(4.5)
+
+
+def test_lattice_boxes_of_a_job_spec_match_the_engine_lattice() -> None:
+    """A job's stored spec (JSON dicts, or its spec models) draws as the local lattice does."""
+    sim = _ring()
+    sim.add_particles(1e-12, distribution.Gaussian(1e-3, 1e-3, 1e-3, 1e-4, 1e-4, 1e-4), 10, seed=1)
+    spec = sim.to_spec()
+    assert plot.lattice_boxes(spec.lattice.elements) == plot.lattice_boxes(sim.lattice)
+    as_json = spec.model_dump(mode="json")["lattice"]["elements"]
+    assert plot.lattice_boxes(as_json) == plot.lattice_boxes(sim.lattice)
+    assert engine_plot.twiss is plot.twiss  # the engine's name for the same module
 
 
 def test_twiss_plot(tmp_path: Path) -> None:
@@ -87,3 +100,21 @@ def test_moments_and_phase_space_plots(tmp_path: Path) -> None:
     np.testing.assert_array_equal(back["position_x"], sim.beam.to_df()["position_x"])
     plot.phase_space(series, path=tmp_path / "ps_file.png")
     assert _is_png(tmp_path / "ps_file.png")
+
+
+def test_plots_of_a_run(tmp_path: Path) -> None:
+    """plot.run: twiss, moments (from the run's reduced-diagnostics file) and phase space of a Simulation."""
+    sim = _ring()
+    sim.output_dir, sim.diagnostics = tmp_path / "run", True
+    sim.add_particles(
+        1e-12,
+        distribution.Gaussian(lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-4, lambdaPy=1e-4, lambdaPt=1e-4),
+        500,
+        seed=2,
+    )
+    sim.track_particles(periods=2)
+    sim.finalize()
+    figs = plot.run(sim, tmp_path / "figs")
+    assert sorted(figs) == ["moments", "phase_space", "twiss"]
+    for name in figs:
+        assert _is_png(tmp_path / "figs" / f"{name}.png"), name

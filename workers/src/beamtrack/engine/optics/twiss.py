@@ -122,7 +122,7 @@ class TwissTable(pd.DataFrame):
     def plot(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """Beta functions and dispersion vs s with the lattice drawn beneath (``beamtrack.plot.twiss``);
         keyword arguments go there (lattice=..., ax=..., path=...)."""
-        from ..plot import twiss as plot_twiss
+        from beamtrack.plot import twiss as plot_twiss
 
         return plot_twiss(self, *args, **kwargs)
 

@@ -35,7 +35,17 @@ pytestmark = pytest.mark.physics
 ROOT = Path(__file__).resolve().parents[2]
 ORACLE = ROOT / ".venv-impactx" / "bin" / "python"
 SCRIPTS = Path(__file__).with_name("scripts")
-DETERMINISTIC = ["chicane.py", "apertures.py", "multipole_lens.py", "rf_solenoid.py"]
+DETERMINISTIC = [
+    "chicane.py",
+    "apertures.py",
+    "multipole_lens.py",
+    "rf_solenoid.py",
+    # MAD-X files (RefPart.load_file, lattice.load_file), Python elements (Programmable.beam_particles, LinearMap,
+    # lattice.select from a hook), elements from sampled on-axis fields (fourier_coefficients)
+    "madx_line.py",
+    "python_elements.py",
+    "field_data.py",
+]
 RTOL = 1e-10
 Z_MAX = 5.5
 #: moments compared by both kinds of scripts (names of ImpactX's beam_moments)

@@ -8,13 +8,13 @@ Names mean what ImpactX's documentation says (``add_particles(bunch_charge, dist
 ImpactX offers and beamtrack does not implement raises ``NotImplementedError`` naming it.
 """
 
-from beamtrack.engine.refpart import RefPart
-
 from . import amrex, distribution, elements, wakeconvolution
 from .amrex import SmallMatrix_3x6_F_SI1_double as Map3x6
 from .amrex import SmallMatrix_6x6_F_SI1_double as Map6x6
 from .envelope import Envelope, create_envelope
-from .helpers import Config, push, twiss
+from .helpers import Config, fourier_coefficients, push, twiss
+from .lattice import FilteredElementsList
+from .refpart import RefPart
 from .simulation import ImpactX, ImpactXParticleContainer
 
 amr = amrex
@@ -23,6 +23,7 @@ __version__ = "26.10"
 __all__ = [
     "Config",
     "Envelope",
+    "FilteredElementsList",
     "ImpactX",
     "ImpactXParticleContainer",
     "Map3x6",
@@ -33,6 +34,7 @@ __all__ = [
     "create_envelope",
     "distribution",
     "elements",
+    "fourier_coefficients",
     "push",
     "twiss",
     "wakeconvolution",

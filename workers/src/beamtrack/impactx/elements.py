@@ -182,6 +182,31 @@ _FLOAT_LISTS = {
     "ExactCFbend": ("k_normal", "k_skew"),
 }
 
+#: elements ImpactX 26.10 also builds from sampled on-axis data: (z, <this keyword>, ncoef) instead of the
+#: Fourier coefficients (its Python extensions of RFCavity, SoftSolenoid, SoftQuadrupole)
+_FIELD_DATA = {"RFCavity": "field_on_axis", "SoftSolenoid": "field_on_axis", "SoftQuadrupole": "gradient_on_axis"}
+
+
+def _coefficients_from_field_data(type_name: str, kwargs: dict[str, Any]) -> None:
+    """Replace z, field_on_axis (gradient_on_axis) and ncoef in kwargs by ImpactX's fourier_coefficients of them."""
+    data_key = _FIELD_DATA[type_name]
+    data = {k: kwargs.pop(k) for k in ("z", data_key, "ncoef") if k in kwargs and kwargs[k] is not None}
+    if not data:
+        return
+    if "cos_coefficients" in kwargs or "sin_coefficients" in kwargs:
+        raise ValueError(
+            f"{type_name}: provide either (cos_coefficients, sin_coefficients) or (z, {data_key}, ncoef), not both."
+        )
+    if len(data) != 3:
+        raise ValueError(
+            f"{type_name}: when using field data, all three parameters 'z', '{data_key}', and 'ncoef' must be provided."
+        )
+    from .helpers import fourier_coefficients
+
+    cos_c, sin_c = fourier_coefficients(data["z"], data[data_key], int(data["ncoef"]))
+    kwargs["cos_coefficients"], kwargs["sin_coefficients"] = list(cos_c), list(sin_c)
+
+
 #: ImpactX element types beamtrack does not have yet.
 MISSING: tuple[str, ...] = ()
 
@@ -233,6 +258,8 @@ def _make(type_name: str) -> type[E.Element]:
             if type_name == "Programmable"
             else {}
         )
+        if type_name in _FIELD_DATA:
+            _coefficients_from_field_data(type_name, kwargs)
         bound = _bind(type_name, args, kwargs)
         if type_name == "LinearMap":
             bound["R"] = _matrix_rows(bound["R"])
@@ -298,6 +325,19 @@ ExactDrift = _make("ExactDrift")
 ExactSbend = _make("ExactSbend")
 Kicker = _make("Kicker")
 LinearMap = _make("LinearMap")
+
+
+def _linear_map_symplectic(self: Any) -> bool:
+    """ImpactX's ``LinearMap.symplectic``: max |R^T J R - J| <= 1e-10 (its double-precision tolerance), J the
+    6x6 symplectic form on (x, px, y, py, t, pt)."""
+    import numpy as np
+
+    R = np.asarray(self.R, dtype=float).reshape(6, 6)
+    J = np.kron(np.eye(3), np.array([[0.0, 1.0], [-1.0, 0.0]]))
+    return bool(np.abs(R.T @ J @ R - J).max() <= 1e-10)
+
+
+LinearMap.symplectic = property(_linear_map_symplectic)  # type: ignore[attr-defined]
 Marker = _make("Marker")
 Multipole = _make("Multipole")
 NonlinearLens = _make("NonlinearLens")
@@ -307,24 +347,45 @@ Programmable = _make("Programmable")
 
 
 def _get_push(self: Any) -> Any:
-    """What the engine's tracking loop calls: ``push(sim, step, period)``, forwarding ``sim.beam``."""
+    """What the engine's tracking loop calls: ``push(sim, step, period)``, once per slice."""
     return self.__dict__.get("_engine_push")
 
 
 def _set_push(self: Any, fn: Any) -> None:
     """ImpactX calls ``push(pc, step, period)`` with the particle container; the engine passes the simulation."""
     object.__setattr__(self, "_impactx_push", fn)
-    engine_fn = None if fn is None else (lambda sim, step, period: fn(sim.beam, step, period))
-    object.__setattr__(self, "_engine_push", engine_fn)
+    _engine_code(self)
+
+
+def _get_beam_particles(self: Any) -> Any:
+    return self.__dict__.get("_impactx_beam_particles")
 
 
 def _set_beam_particles(self: Any, fn: Any) -> None:
-    if fn is not None:
-        raise NotImplementedError(
-            "ImpactX option Programmable.beam_particles (the particle-iterator interface) "
-            "is not implemented in beamtrack.impactx; use push(pc, step, period)"
-        )
-    object.__setattr__(self, "_beam_particles", None)
+    """ImpactX's ``beam_particles(pti, refpart)``: called with its particle iterator (``beamtrack.impactx.pariter``)."""
+    object.__setattr__(self, "_impactx_beam_particles", fn)
+    _engine_code(self)
+
+
+def _engine_code(self: Any) -> None:
+    """The engine-side push: ImpactX's ``push`` when set, else its push_all: the reference (``ref_particle``),
+    then ``beam_particles`` on the particles alive."""
+    push = self.__dict__.get("_impactx_push")
+    beam_particles = self.__dict__.get("_impactx_beam_particles")
+    engine_fn = None
+    if push is not None:
+
+        def engine_fn(sim: Any, step: int, period: int) -> None:
+            push(sim.beam, step, period)
+
+    elif beam_particles is not None:
+        from .pariter import call_beam_particles
+
+        def engine_fn(sim: Any, step: int, period: int) -> None:
+            self.push_ref(sim.reference, 1)
+            call_beam_particles(beam_particles, sim.beam, sim.reference)
+
+    object.__setattr__(self, "_engine_push", engine_fn)
 
 
 def _set_nonlinear_lens_invariants(self: Any, on: bool) -> None:
@@ -340,7 +401,7 @@ BeamMonitor.nonlinear_lens_invariants = property(  # type: ignore[attr-defined]
     lambda self: False, _set_nonlinear_lens_invariants
 )
 Programmable.push = property(_get_push, _set_push)  # type: ignore[attr-defined]
-Programmable.beam_particles = property(lambda self: None, _set_beam_particles)  # type: ignore[attr-defined]
+Programmable.beam_particles = property(_get_beam_particles, _set_beam_particles)  # type: ignore[attr-defined]
 Quad = _make("Quad")
 RFCavity = _make("RFCavity")
 Sbend = _make("Sbend")

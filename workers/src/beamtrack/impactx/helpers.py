@@ -1,4 +1,4 @@
-"""ImpactX's module-level helpers: ``twiss``, ``push``, ``Config``."""
+"""ImpactX's module-level helpers: ``twiss``, ``push``, ``fourier_coefficients``, ``Config``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,29 @@ def twiss(
         dispPy=dispersion_py,
     )
     return out
+
+
+def fourier_coefficients(z: Any, field_or_gradient: Any, ncoef: int) -> tuple[Any, Any]:
+    """Cosine and sine Fourier coefficients of on-axis field data (ImpactX's ``fourier_coefficients``).
+
+    z [m] (increasing, N samples from the element's entry to its exit; the range is scaled to the
+    element's ds), field_or_gradient (N values, usually normalised to a peak of 1; the element's
+    escale / bscale / gscale multiplies them). With L = z[-1] - z[0] and zmid the midpoint, for j < ncoef:
+    cos_j = (2/L) integral f(z) cos(2 pi j (z - zmid) / L) dz, sin_j likewise with sin: the trapezoidal
+    rule on N points spaced evenly over [z[0], z[-1]], f linearly interpolated there (as ImpactX 26.10).
+    """
+    import numpy as np
+
+    z = np.asarray(z, dtype=float)
+    f = np.asarray(field_or_gradient, dtype=float)
+    n = z.size
+    length = z[-1] - z[0]
+    grid = z[0] + np.arange(n) * (length / (n - 1))
+    weights = np.full(n, length / (n - 1))
+    weights[[0, -1]] *= 0.5
+    wf = weights * np.interp(grid, z, f) * (2.0 / length)
+    phase = np.outer(grid - 0.5 * (z[0] + z[-1]), 2.0 * np.pi * np.arange(ncoef) / length)
+    return wf @ np.cos(phase), wf @ np.sin(phase)
 
 
 def push(target: Any, element: Any, step: int = 0, period: int = 0) -> None:

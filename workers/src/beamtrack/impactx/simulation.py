@@ -17,8 +17,11 @@ from beamtrack.engine import constants
 from beamtrack.engine.diagnostics import reduced_beam_characteristics
 from beamtrack.engine.diagnostics.reduced import DEPRECATED_ALIASES
 from beamtrack.engine.particles import ParticleContainer
-from beamtrack.engine.refpart import RefPart
+from beamtrack.engine.refpart import RefPart as EngineRefPart
 from beamtrack.engine.simulation import Simulation
+
+from .lattice import ImpactXLattice
+from .refpart import RefPart, as_impactx_refpart
 
 #: c^2 [m^2/s^2]: ImpactX's qm [1/eV] = q / (m c^2) = (q/m [C/kg]) / c^2 (q in e, m c^2 in eV).
 _C2 = constants.c * constants.c
@@ -122,12 +125,12 @@ class ImpactXParticleContainer(ParticleContainer):
     @property
     def ref(self) -> RefPart:
         """The reference particle (ImpactX's ``beam.ref``, the engine's ``sim.reference``)."""
-        return self._sim.reference
+        return as_impactx_refpart(self._sim.reference)
 
     def ref_particle(self) -> RefPart:
-        return self._sim.reference
+        return as_impactx_refpart(self._sim.reference)
 
-    def set_ref_particle(self, ref: RefPart) -> None:
+    def set_ref_particle(self, ref: EngineRefPart) -> None:
         self._sim.reference = ref
 
     def set_bucket_length(self, bucket_length: float) -> None:
@@ -233,6 +236,8 @@ class ImpactX(Simulation):
     def __init__(self, kind: str | None = None, nthreads: int | None = None, output_dir: Any = None):
         super().__init__(kind=kind, nthreads=nthreads, output_dir=output_dir)
         self.beam = ImpactXParticleContainer(self, xp=self.beam.xp)
+        self.lattice = ImpactXLattice(sim=self)
+        self.reference = RefPart()
         self._tracking_element_index: int | None = None
         self._grids = False
         self._options: dict[str, Any] = {}
@@ -271,6 +276,8 @@ class ImpactX(Simulation):
             object.__setattr__(self, "nthreads", int(value) if isinstance(value, int) else None)
         elif name == "space_charge":
             object.__setattr__(self, name, _space_charge_mode(value))
+        elif name == "reference":
+            object.__setattr__(self, name, as_impactx_refpart(value))
         elif name == "isr_order":
             if value not in (1, 2, 3) or isinstance(value, bool):
                 raise ValueError(f"ImpactX option sim.isr_order must be 1, 2 or 3 (Taylor orders), not {value!r}")
@@ -369,7 +376,7 @@ class ImpactX(Simulation):
         self._draws += 1
         super().add_particles(bunch_charge, distr, npart, spin_distr, seed=seed)
 
-    def init_envelope(self, ref: RefPart, distr: Any, intensity: float | None = None) -> None:
+    def init_envelope(self, ref: EngineRefPart, distr: Any, intensity: float | None = None) -> None:
         """Envelope tracking mode: the covariance matrix of ``distr`` relative to (a copy of) ``ref``;
         intensity: bunch charge [C] (3D space charge) or beam current [A] (2D)."""
         from .envelope import create_envelope
@@ -381,12 +388,49 @@ class ImpactX(Simulation):
         """Run the main loop (ImpactX's evolve = track_particles)."""
         self.track_particles()
 
-    def track_reference(self, ref: RefPart) -> None:
-        """Track only the reference particle ``ref`` through ``periods`` passes of the lattice (ImpactX)."""
-        for _ in range(self.periods):
-            for el in self.lattice:
-                ref.sedge = ref.s
-                el.push_ref(ref, el.nslice)
+    def track_reference(self, ref: EngineRefPart) -> None:
+        """Track only the reference particle ``ref`` through ``periods`` passes of the lattice (ImpactX's
+        track_reference): the hooks run as in particle tracking; with diagnostics on, ``diags/ref_particle.0``
+        gets step 0 and, with slice_step_diagnostics, a row per slice; ``diags/ref_particle_final.0`` the end."""
+        from beamtrack.engine.diagnostics import RefParticleWriter
+        from beamtrack.engine.tracking import call_hook
+
+        if self.space_charge:
+            raise RuntimeError("Space charge effects cannot be modeled for single particle tracking.")
+        if self.csr:
+            raise RuntimeError(
+                "Coherent Synchrotron Radiation (CSR) cannot be modeled for single particle tracking. "
+                "Please set the CSR option to false."
+            )
+        writer = RefParticleWriter(self._diag_dir(), suffix=".0") if self.diagnostics else None
+        step = 0
+        try:
+            if writer is not None:
+                writer.write(step, ref)
+            for period in range(self.periods):
+                self.tracking_step, self.tracking_period = step, period
+                self.tracking_element = 0
+                call_hook(self, "before_period")
+                for i, el in enumerate(self.lattice):
+                    ref.sedge = ref.s
+                    self.tracking_element = i
+                    call_hook(self, "before_element")
+                    for _ in range(el.nslice):
+                        step += 1
+                        self.tracking_step = step
+                        call_hook(self, "before_slice")
+                        el.push_ref(ref, 1)
+                        if writer is not None and self.slice_step_diagnostics:
+                            writer.write(step, ref)
+                    call_hook(self, "after_element")
+                call_hook(self, "after_period")
+        finally:
+            if writer is not None:
+                writer.close()
+        self.tracking_element = None
+        if writer is not None:
+            with RefParticleWriter(self._diag_dir(), name="ref_particle_final", suffix=".0") as final:
+                final.write(step, ref)
 
 
 def _first_seed() -> int:

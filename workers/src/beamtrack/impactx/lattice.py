@@ -1,0 +1,178 @@
+"""ImpactX 26.10's ``sim.lattice``: the engine's lattice list with ImpactX's ``select`` and ``load_file``.
+
+``select(kind=..., name=...)`` returns a ``FilteredElementsList``: a view holding positions in the
+lattice, whose items are the lattice's own elements (changing ``ds``, ``k``, ... on them changes the
+lattice, also between turns from a hook). Within one call the criteria are OR-ed (a kind in the list,
+or a name in the list); chained ``select`` calls AND. A string is matched exactly unless it holds a
+regular-expression character (``.*+?^${}[]|()\\``), then with ``re.search``; a type matches by
+``isinstance``. As in ImpactX, a view is invalid once the lattice is edited (append, delete, ...):
+using it raises RuntimeError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from beamtrack.engine.elements.base import Element
+from beamtrack.engine.lattice import Lattice
+
+_REGEX_CHARS = set(r".*+?^${}[]|()\\")
+_INVALID = "this selection is no longer valid: the lattice was edited after it was taken; select again from the lattice"
+
+
+def _matches(text: str, pattern: str) -> bool:
+    if _REGEX_CHARS & set(pattern):
+        try:
+            return re.search(pattern, text) is not None
+        except re.error:
+            return text == pattern
+    return text == pattern
+
+
+def _kind_name(element: Element) -> str:
+    """The ImpactX element kind (the engine class's name: a user subclass keeps its base's kind)."""
+    from beamtrack.engine import elements as E
+
+    for base in type(element).__mro__:
+        if getattr(E, base.__name__, None) is base:
+            return base.__name__
+    return type(element).__name__
+
+
+def _as_list(value: Any, allowed: tuple[type, ...], what: str) -> list[Any] | None:
+    if value is None:
+        return None
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    for v in items:
+        if not isinstance(v, allowed):
+            raise TypeError(
+                f"'{what}' parameter must be a string{'/type' if type in allowed else ''} or a list of them"
+            )
+    return items
+
+
+def _match(element: Element, kinds: list[Any] | None, names: list[str] | None) -> bool:
+    for k in kinds or ():
+        if isinstance(k, type):
+            if isinstance(element, k):
+                return True
+        elif _matches(type(element).__name__, k) or _matches(_kind_name(element), k):
+            return True
+    name = getattr(element, "name", None)
+    return name is not None and any(_matches(str(name), n) for n in names or ())
+
+
+class FilteredElementsList:
+    """A selection of lattice positions (ImpactX's ``FilteredElementsList``); items are the lattice's elements."""
+
+    def __init__(self, lattice: ImpactXLattice, indices: Iterable[int]):
+        self._lattice = lattice
+        self._indices = list(indices)
+        self._stamp = lattice._stamp()
+
+    def _require_valid(self) -> None:
+        if self._lattice._stamp() != self._stamp:
+            raise RuntimeError(_INVALID)
+
+    def __getitem__(self, key: int | slice) -> Any:
+        self._require_valid()
+        if isinstance(key, slice):
+            return FilteredElementsList(self._lattice, self._indices[key])
+        if isinstance(key, int):
+            return self._lattice[self._indices[key]]
+        raise TypeError(f"Invalid key type: {type(key)}")
+
+    def __len__(self) -> int:
+        self._require_valid()
+        return len(self._indices)
+
+    def __iter__(self) -> Iterator[Element]:
+        self._require_valid()
+        for i in self._indices:
+            self._require_valid()
+            yield self._lattice[i]
+
+    def select(self, *, kind: Any = None, name: Any = None) -> FilteredElementsList:
+        """Narrow this selection (AND with the criteria so far); see the module docstring."""
+        self._require_valid()
+        if kind is None and name is None:
+            return FilteredElementsList(self._lattice, self._indices)
+        kinds = _as_list(kind, (str, type), "kind")
+        names = _as_list(name, (str,), "name")
+        return FilteredElementsList(self._lattice, [i for i in self._indices if _match(self._lattice[i], kinds, names)])
+
+    def delete(self) -> None:
+        """Remove the selected elements from the lattice (invalidates every selection of it)."""
+        self._require_valid()
+        drop = set(self._indices)
+        if drop:
+            kept = [el for i, el in enumerate(self._lattice) if i not in drop]
+            self._lattice.clear()
+            self._lattice.extend(kept)
+
+    def get_kinds(self) -> list[type]:
+        """The distinct element types selected, in order of first appearance."""
+        return _kinds(self)
+
+    def count_by_kind(self, kind_pattern: Any) -> int:
+        return sum(_match(el, [kind_pattern], None) for el in self)
+
+    def has_kind(self, kind_pattern: Any) -> bool:
+        return self.count_by_kind(kind_pattern) > 0
+
+    def __repr__(self) -> str:
+        self._require_valid()
+        return f"FilteredElementsList({len(self._indices)} elements: {[self._lattice[i] for i in self._indices]})"
+
+
+def _kinds(elements: Iterable[Element]) -> list[type]:
+    out: list[type] = []
+    for el in elements:
+        if type(el) not in out:
+            out.append(type(el))
+    return out
+
+
+class ImpactXLattice(Lattice):
+    """The engine's lattice list with ImpactX's ``select``, ``load_file`` and kind queries."""
+
+    def _stamp(self) -> tuple[int, ...]:
+        """What a selection checks: the identity of the element at each position."""
+        return tuple(map(id, self))
+
+    def select(self, *, kind: Any = None, name: Any = None) -> FilteredElementsList:
+        """Elements by kind and/or name (OR within one call); see the module docstring."""
+        return FilteredElementsList(self, range(len(self))).select(kind=kind, name=name)
+
+    def get_kinds(self) -> list[type]:
+        """The distinct element types in the lattice, in order of first appearance."""
+        return _kinds(self)
+
+    def count_by_kind(self, kind_pattern: Any) -> int:
+        return sum(_match(el, [kind_pattern], None) for el in self)
+
+    def has_kind(self, kind_pattern: Any) -> bool:
+        return self.count_by_kind(kind_pattern) > 0
+
+    def load_file(self, filename: str | Path, nslice: int = 1, *, min_model: str = "linear") -> None:
+        """Append the lattice of a MAD-X file (``.madx``; see ``beamtrack.impactx.madx`` for the subset read).
+
+        min_model: ImpactX's element-model floor; beamtrack builds ImpactX's default ("linear") models only.
+        """
+        if min_model != "linear":
+            raise NotImplementedError(
+                f"ImpactX option lattice.load_file(min_model={min_model!r}) is not implemented in beamtrack "
+                "(only 'linear')"
+            )
+        path = Path(filename)
+        if path.suffix == ".madx":
+            from .madx import load_lattice
+
+            self.extend(load_lattice(path, nslice))
+            return
+        if Path(path.stem).suffix == ".pals":
+            raise NotImplementedError(f"ImpactX lattice.load_file of PALS files ({path.name}) is not implemented")
+        raise RuntimeError(f"load_file: No support for file {filename} with extension {path.suffix} yet.")

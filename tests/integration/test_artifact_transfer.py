@@ -155,7 +155,7 @@ def test_a_job_over_the_upload_cap_is_refused_at_submit(server_factory: Any, res
     assert any("BEAMTRACK_ARTIFACT_UPLOAD_MAX_MB" in d["msg"] and d["loc"].startswith("spec.") for d in err.details), (
         err.details
     )
-    assert c.list()[0] == []
+    assert c.list_jobs()[0] == []
     c.submit(fodo_spec(npart=100, periods=1))  # a small one fits
 
 

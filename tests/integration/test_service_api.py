@@ -29,7 +29,7 @@ def test_submit_get_list_rest_and_grpc(server_factory: Any, rest: Any, grpc_clie
     assert c.get(gjob.id)["name"] == "viagrpc"
     ids = {j["id"] for j in c.iter_jobs()}
     assert ids == {job["id"], gjob.id}
-    gjobs, _ = g.list()
+    gjobs, _ = g.list_jobs()
     assert {j.id for j in gjobs} == ids
 
 
@@ -111,13 +111,13 @@ def test_auth_wrong_token_and_other_users(server_factory: Any, rest: Any, grpc_c
     bob = rest(server, "bob")
     bob_job = bob.submit(fodo_spec(name="bobs"))
     for token in (None, "wrong-token"):
-        with pytest.raises(ApiError) as e:
-            Client(url, token).list()
+        with Client(url, token) as anonymous, pytest.raises(ApiError) as e:
+            anonymous.list_jobs()
         assert e.value.status == 401 and e.value.code == "UNAUTHENTICATED"
     r = httpx.get(f"{url}/v1/jobs", headers={"Authorization": "Basic abc"})
     assert r.status_code == 401
-    with pytest.raises(grpc.RpcError) as ge:
-        GrpcClient(f"127.0.0.1:{server.grpc_port}", "wrong-token").list()
+    with GrpcClient(f"127.0.0.1:{server.grpc_port}", "wrong-token") as wrong, pytest.raises(grpc.RpcError) as ge:
+        wrong.list_jobs()
     assert ge.value.code() == grpc.StatusCode.UNAUTHENTICATED
     # bob cannot see, cancel or stream alice's job: it does not exist for him
     assert {j["id"] for j in bob.iter_jobs()} == {bob_job["id"]}
@@ -141,14 +141,14 @@ def test_pagination_and_state_filter(server_factory: Any, rest: Any) -> None:
     c.cancel(ids[1])
     pages, cursor = [], None
     while True:
-        items, cursor = c.list(limit=2, cursor=cursor)
+        items, cursor = c.list_jobs(limit=2, cursor=cursor)
         pages.append([j["id"] for j in items])
         if cursor is None:
             break
     assert pages == [ids[4:2:-1], ids[2:0:-1], ids[0:1]]
-    queued, nxt = c.list(state="queued", limit=10)
+    queued, nxt = c.list_jobs(state="queued", limit=10)
     assert [j["id"] for j in queued] == [ids[4], ids[3], ids[2], ids[0]] and nxt is None
-    cancelled, _ = c.list(state="cancelled")
+    cancelled, _ = c.list_jobs(state="cancelled")
     assert [j["id"] for j in cancelled] == [ids[1]]
 
 

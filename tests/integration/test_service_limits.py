@@ -45,7 +45,7 @@ def test_a_monitor_name_that_is_a_path_is_refused_and_nothing_written(
     err = refused(c, spec)
     assert err.status == 422
     assert "pattern" in details(err)["spec.lattice.elements[0].name"]
-    assert c.list()[0] == []
+    assert c.list_jobs()[0] == []
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_a_job_over_a_per_job_limit_is_refused_naming_the_field(
     assert err.status == 422 and err.code == "INVALID_ARGUMENT"
     assert loc in details(err), err.details
     assert limit in details(err)[loc]
-    assert c.list()[0] == []
+    assert c.list_jobs()[0] == []
 
 
 def test_the_per_user_disk_quota_counts_queued_jobs(server_factory, rest) -> None:
@@ -102,7 +102,7 @@ def test_the_per_user_disk_quota_counts_queued_jobs(server_factory, rest) -> Non
     err = refused(alice, spec)
     assert err.status == 422
     assert "BEAMTRACK_USER_DISK_MB" in details(err)["spec.beam.npart"]
-    assert len(alice.list()[0]) == 2
+    assert len(alice.list_jobs()[0]) == 2
     bob.submit(spec)
 
 

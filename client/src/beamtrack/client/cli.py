@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             jobs = list(rest.iter_jobs(state=args.state))
             cursor = None
         else:
-            jobs, cursor = rest.list(state=args.state, limit=args.limit, cursor=args.cursor)
+            jobs, cursor = rest.list_jobs(state=args.state, limit=args.limit, cursor=args.cursor)
         if args.json:
             print(json.dumps({"items": jobs, "next_cursor": cursor}, indent=2))
         else:

@@ -3,7 +3,6 @@ streams, optionally the REST client's ``Event`` form)."""
 
 from __future__ import annotations
 
-import builtins
 import json
 import os
 import time
@@ -52,14 +51,16 @@ class GrpcClient:
         req = pb.SubmitJobRequest(
             spec_json=json.dumps(load_spec_arg(spec)), priority=priority, device=device, hook_module=hook_module or ""
         )
-        return self._stub.SubmitJob(req, metadata=self._md, timeout=self.timeout)
+        job: pb.Job = self._stub.SubmitJob(req, metadata=self._md, timeout=self.timeout)
+        return job
 
     def get(self, job_id: str) -> pb.Job:
-        return self._stub.GetJob(pb.GetJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
+        job: pb.Job = self._stub.GetJob(pb.GetJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
+        return job
 
-    def list(
+    def list_jobs(
         self, *, state: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> tuple[builtins.list[pb.Job], str | None]:
+    ) -> tuple[list[pb.Job], str | None]:
         req = pb.ListJobsRequest(
             state=STATE_VALUES.get(state or "", pb.JOB_STATE_UNSPECIFIED), limit=limit, cursor=cursor or ""
         )
@@ -67,7 +68,8 @@ class GrpcClient:
         return list(resp.jobs), (resp.next_cursor or None)
 
     def cancel(self, job_id: str) -> pb.Job:
-        return self._stub.CancelJob(pb.CancelJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
+        job: pb.Job = self._stub.CancelJob(pb.CancelJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
+        return job
 
     def stream(self, job_id: str, *, after: str | None = None, reconnects: int = 5) -> Iterator[pb.JobEvent]:
         """The job's events as ``JobEvent`` messages until the result event, each diagnostics

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import json
 import os
 import time
@@ -27,10 +26,10 @@ class ApiError(Exception):
     (``beamtrack.spec.contract``), so ``except NotFound`` and ``except ApiError`` both work.
     """
 
-    def __init__(self, status: int, code: str, message: str, details: builtins.list[dict[str, str]]):
+    def __init__(self, status: int, code: str, message: str, details: list[dict[str, str]]):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
-        self.code = code  # type: ignore[misc]  # an instance value beside the contract's ClassVar
+        self.code = code
         self.message = message
         self.details = details
 
@@ -38,7 +37,7 @@ class ApiError(Exception):
 _API_ERRORS: dict[type[ServiceError], type[ApiError]] = {}
 
 
-def api_error(status: int, code: str, message: str, details: builtins.list[dict[str, str]]) -> ApiError:
+def api_error(status: int, code: str, message: str, details: list[dict[str, str]]) -> ApiError:
     """The ApiError for an error body, of the contract's class for ``code``."""
     kind = error_class(code)
     cls = _API_ERRORS.get(kind)
@@ -136,9 +135,9 @@ class Client:
     def get(self, job_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/v1/jobs/{job_id}"))
 
-    def list(
+    def list_jobs(
         self, *, state: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of jobs, newest first, and the cursor of the next page (None at the end)."""
         params: dict[str, Any] = {"limit": limit}
         if state:
@@ -152,7 +151,7 @@ class Client:
         """Every job (the caller's; all for an admin), following the pages."""
         cursor: str | None = None
         while True:
-            items, cursor = self.list(state=state, limit=page_size, cursor=cursor)
+            items, cursor = self.list_jobs(state=state, limit=page_size, cursor=cursor)
             yield from items
             if cursor is None:
                 return
@@ -203,7 +202,7 @@ class Client:
                 time.sleep(min(0.2 * 2**failures, 5.0))
 
     # -- results ---------------------------------------------------------------------------------
-    def diagnostics(self, job_id: str) -> builtins.list[dict[str, float]]:
+    def diagnostics(self, job_id: str) -> list[dict[str, float]]:
         """Reduced beam characteristics rows (ImpactX's columns)."""
         return list(self._json("GET", f"/v1/jobs/{job_id}/diagnostics")["rows"])
 
@@ -212,11 +211,11 @@ class Client:
         _raise_for(resp)
         return resp.text
 
-    def artifacts(self, job_id: str) -> builtins.list[dict[str, Any]]:
+    def artifacts(self, job_id: str) -> list[dict[str, Any]]:
         """``[{"name": relative path, "size": bytes}]`` of the job's output files."""
         return list(self._json("GET", f"/v1/jobs/{job_id}/artifacts"))
 
-    def download(self, job_id: str, dest: str | Path) -> builtins.list[Path]:
+    def download(self, job_id: str, dest: str | Path) -> list[Path]:
         """Fetch every artifact (openPMD series, reduced diagnostics) into ``dest``."""
         dest = Path(dest)
         out = []
@@ -242,11 +241,11 @@ class Client:
         parameters: dict[str, Any] | None = None,
         *,
         mode: str = "grid",
-        variants: builtins.list[dict[str, Any]] | None = None,
+        variants: list[dict[str, Any]] | None = None,
         samples: int | None = None,
         seed: int = 0,
         name: str | None = None,
-        columns: builtins.list[str] | None = None,
+        columns: list[str] | None = None,
         use_cache: bool = True,
         priority: int = 0,
         device: str = "auto",
@@ -280,9 +279,7 @@ class Client:
     def get_scan(self, scan_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/v1/scans/{scan_id}"))
 
-    def list_scans(
-        self, *, limit: int = 50, cursor: str | None = None
-    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+    def list_scans(self, *, limit: int = 50, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """One page of scans, newest first, and the next page's cursor (None at the end)."""
         params: dict[str, Any] = {"limit": limit}
         if cursor:
@@ -343,7 +340,7 @@ def _loads(text: str) -> Any:
 
 def _parse_sse(lines: Iterator[str]) -> Iterator[Event]:
     ev_id, kind = "", "message"
-    data: builtins.list[str] = []
+    data: list[str] = []
     for line in lines:
         if line == "":
             if data:

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import ray
+from beamtrack.spec.contract import JobState
 from beamtrack.workers.errors import Unavailable
 from beamtrack.workers.pack_runner import PackRunner
 from beamtrack.workers.runner import WORKER_RETRY_S, JobRunner
 from beamtrack.workers.sharded import ShardLost
-from beamtrack.workers.store import JobState, JobStore
+from beamtrack.workers.store import JobStore
 from beamtrack.workers.transfer import Transfer, forget, pull, store_marker
 from ray.exceptions import GetTimeoutError, OutOfMemoryError, RayActorError, RayError, WorkerCrashedError
 
@@ -401,9 +402,9 @@ class Scheduler:
                 )
             )
             if pack:
-                ref = actor.run_pack.remote(pack, kind)  # type: ignore[attr-defined,union-attr]  # a Ray actor handle
+                ref = actor.run_pack.remote(pack, kind)  # type: ignore[union-attr]  # a Ray actor handle
             else:
-                ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined,union-attr]  # a Ray actor handle
+                ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined]  # a Ray actor handle
         except RayError as exc:
             for member, member_attempt in pack or [(job_id, attempt)]:
                 out = self.store.requeue(

@@ -40,7 +40,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import redis
 
@@ -50,6 +50,9 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from .errors import Conflict, NotFound, Unavailable
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Backoff between retries of a command whose connection failed [s]: first wait, longest wait.
 RETRY_BASE_S, RETRY_CAP_S = 0.05, 1.0
@@ -61,11 +64,11 @@ def _retry(retry_s: float) -> Retry:
     return Retry(ExponentialBackoff(cap=RETRY_CAP_S, base=RETRY_BASE_S), retries)
 
 
-def _store_call(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _store_call(fn: Callable[P, R]) -> Callable[P, R]:
     """A store method whose Redis errors reach the caller as ``Unavailable``."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except redis.RedisError as exc:

@@ -4,7 +4,10 @@ field given as a Fourier series: SoftSolenoid, SoftQuadrupole, RFCavity (rf.py).
 As in ImpactX, the reference particle push integrates (t, pt) of the reference together with the
 6x6 map of each slice with a second-order symplectic splitting (R. D. Ryne, Computational Methods
 in Accelerator Physics, USPAS 2009); the beam is then pushed by that matrix. Here the per-slice
-matrices are computed in Python and handed to the LinearMap kernel (one op per slice).
+matrices are computed in Python and handed to the LinearMap kernel (one op per slice). For spin tracking
+the same integration carries ImpactX's spin-orbit coupling A (3x6, the spin rotation lambda = A z of the
+orbit z) and reference spin rotation vector v (3) of each slice; they reach the LinearMap spin push
+(elements/c/spin/linearmap.h) through aux.
 Source of every formula: ImpactX src/elements/SoftSol.H, SoftQuad.H, RFCavity.H and
 src/particles/integrators/Integrators.H.
 """
@@ -20,7 +23,7 @@ from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, fill_common, header
+from .base import Element, fill_common, header, spin_header
 
 
 def fourier_field(
@@ -50,6 +53,10 @@ def fourier_field(
     return 0.0, 0.0, fint
 
 
+#: doubles per slice in aux: A (3x6) and v (3), BT_SPIN_COUPLING_LEN of elements/c/spin/linearmap.h
+SPIN_COUPLING_LEN = 21
+
+
 def drift_t(ref: RefPart, tau: float) -> None:
     """The reference time advance over tau [m] used by the split maps: t += tau / beta."""
     pt = ref.pt
@@ -66,7 +73,7 @@ class IntegratedMapElement(Element, metaclass=ABCMeta):
 
     geometric_ref = False  # changes the energy or keeps state in push_ref
 
-    kernel = KernelClass("LinearMap", header("linearmap.h"))
+    kernel = KernelClass("LinearMap", header("linearmap.h"), spin_header=spin_header("linearmap.h"))
     linear = True
 
     def _coefficients(self) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +101,7 @@ class IntegratedMapElement(Element, metaclass=ABCMeta):
         """One slice: ImpactX's ``operator()(RefPart)`` of the soft-edge elements; returns the slice map."""
         x, y, z, px, py, pz, s = ref.x, ref.y, ref.z, ref.px, ref.py, ref.pz, ref.s
         bgi = ref.beta_gamma
+        self._A, self._v = np.zeros((3, 6)), np.zeros(3)  # the slice's spin coupling, built by the maps
         R = self._integrate(ref, zin, slice_ds)
         bgf = ref.beta_gamma
         ref.x = x + slice_ds * px / bgi
@@ -106,8 +114,15 @@ class IntegratedMapElement(Element, metaclass=ABCMeta):
     def push_ref(self, ref: RefPart, nslices: int) -> None:
         slice_ds = self.ds / self.nslice
         z0 = self._first_slice_z(ref, nslices)
+        spin = []
         for i in range(nslices):
             self._slice_push(ref, z0 + i * slice_ds, slice_ds)
+            spin.append(np.concatenate([self._A.ravel(), self._v]))
+        self._spin_aux = np.concatenate(spin)
+
+    def aux_data(self) -> np.ndarray:
+        """(A row-major, v) of each slice of the last ``push_ref`` (SPIN_COUPLING_LEN values per slice)."""
+        return self._spin_aux
 
     def op_count(self, nslices: int) -> int:
         return nslices
@@ -124,6 +139,8 @@ class IntegratedMapElement(Element, metaclass=ABCMeta):
             op["s_exit"] = s_exit - (nslices - 1 - i) * slice_ds
             fill_common(op, self, r)
             op["c"][:36] = R.ravel()
+            op["aux_offset"] += SPIN_COUPLING_LEN * i
+            op["aux_len"] = SPIN_COUPLING_LEN
 
     def slice_maps(self, ref: RefPart) -> list[np.ndarray]:
         """The per-slice maps of the whole element for a reference ``ref`` at its entry (not modified)."""
@@ -196,11 +213,29 @@ class SoftSolenoid(IntegratedMapElement):
     def _map2(self, tau: float, ref: RefPart, z: list[float], R: np.ndarray) -> None:
         alpha = self._B0 * self._bz(z[0]) * 0.5
         a2 = alpha * alpha
+        G = ref.gyromagnetic_anomaly
+        gf, cs, sn = (ref.gamma - 1.0) * G * tau, math.cos(self._v[2]), math.sin(self._v[2])
+        dA = np.zeros((3, 6))
+        dA[0, :4] = [
+            gf * a2 * (-2.0 * sn + tau * cs * alpha),
+            2.0 * gf * alpha * cs,
+            gf * a2 * (2.0 * cs + tau * sn * alpha),
+            2.0 * gf * alpha * sn,
+        ]
+        dA[1, :4] = [
+            -gf * a2 * (2.0 * cs + tau * sn * alpha),
+            -2.0 * gf * alpha * sn,
+            gf * a2 * (-2.0 * sn + tau * cs * alpha),
+            2.0 * gf * alpha * cs,
+        ]
+        dA[2, 5] = -2.0 * (1.0 + G) * tau * alpha / ref.beta
+        self._A += dA @ R
         R[1, :4] -= tau * a2 * R[0, :4]
         R[3, :4] -= tau * a2 * R[2, :4]
 
     def _map3(self, tau: float, ref: RefPart, z: list[float], R: np.ndarray) -> None:
         theta = tau * self._B0 * self._bz(z[0]) * 0.5
+        self._v[2] -= (1.0 + ref.gyromagnetic_anomaly) * 2.0 * theta
         cs, sn = math.cos(theta), math.sin(theta)
         old = R[:4, :4].copy()
         R[0, :4] = old[0] * cs + old[2] * sn
@@ -228,5 +263,8 @@ class SoftQuadrupole(IntegratedMapElement):
 
     def _map2(self, tau: float, ref: RefPart, z: list[float], R: np.ndarray) -> None:
         alpha = self.gscale * fourier_field(z[0], abs(self.ds), self._c, self._s)[0]
+        dA = np.zeros((3, 6))
+        dA[0, 2] = dA[1, 0] = -(1.0 + ref.gyromagnetic_anomaly * ref.gamma) * tau * alpha
+        self._A += dA @ R
         R[1, :4] -= tau * alpha * R[0, :4]
         R[3, :4] += tau * alpha * R[2, :4]

@@ -50,6 +50,7 @@ class RFCavity(IntegratedMapElement):
         # dynamic (momenta times beta gamma) -> static units: columns px, py, pt times bgi, rows / bgf
         R[:, 1::2] *= bgi
         R[1::2, :] /= bgf
+        self._A[:, 1::2] *= bgi
         return R
 
     def _ez(self, z: float) -> tuple[float, float, float]:
@@ -78,9 +79,23 @@ class RFCavity(IntegratedMapElement):
             R[u + 1, u : u + 2] = -s * L * L * a + (1.0 + s * L) * b
 
     def _map3(self, tau: float, ref: RefPart, z: list[float], R: np.ndarray) -> None:
+        self._spin_map3(tau, ref, z[0], R)
         drift_t(ref, tau)
         bg3 = ref.beta_gamma**3
         R[4, 4:] += tau * R[5, 4:] / bg3
+
+    def _spin_map3(self, tau: float, ref: RefPart, z: float, R: np.ndarray) -> None:
+        """ImpactX's RFCavity map3 spin-orbit coupling step, at the reference t, pt before the step
+        (pt is the reference's -gamma, as ImpactX evaluates it)."""
+        ez, ezp, _ = self._ez(z)
+        k, t, pt, G, E0 = self._k, ref.t, ref.pt, ref.gyromagnetic_anomaly, self.escale
+        cs, sn = math.cos(k * t + self._phi), math.sin(k * t + self._phi)
+        root, gterm = math.sqrt(1.0 + pt * pt), G + 1.0 / (1.0 - pt)
+        dA = np.zeros((3, 6))
+        dA[0, 2] = E0 * tau / 2.0 * (k * ez * (G * pt - 1.0) * sn / root + cs * gterm * ezp)
+        dA[0, 3] = E0 * tau / root * cs * gterm
+        dA[1, 0], dA[1, 1] = -dA[0, 2], -dA[0, 3]
+        self._A += dA @ R
 
 
 class ShortRF(Element):

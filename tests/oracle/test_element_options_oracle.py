@@ -47,6 +47,41 @@ ELEMENTS: dict[str, list[tuple[str, dict]]] = {
         ("Drift", {"ds": 0.3}),
     ],
     "DipEdge_nl_g0": [("DipEdge", {"psi": 0.3, "rc": 5.0, "g": 0.0, "K2": 0.4, "model": "nonlinear"})],
+    # negative ds: every family's map with a negative length, as ImpactX (its reversibility examples)
+    "neg_drifts": [("Drift", {"ds": -0.7, "nslice": 3}), ("ChrDrift", {"ds": -0.3}), ("ExactDrift", {"ds": -1.3})],
+    "neg_quads": [
+        ("Quad", {"ds": -0.5, "k": -3.1, "dx": 2e-4, "rotation": -5.0}),
+        ("ChrQuad", {"ds": -0.4, "k": -1.5, "unit": 1}),
+        ("ExactQuad", {"ds": -0.4, "k": 2.5, "int_order": 4, "mapsteps": 3}),
+    ],
+    "neg_bends": [
+        ("Sbend", {"ds": -1.2, "rc": 4.0, "nslice": 3}),
+        ("CFbend", {"ds": -0.6, "rc": -7.0, "k": -0.8}),
+        ("ExactSbend", {"ds": -1.0, "phi": -12.0, "nslice": 2}),
+        ("ExactSbend", {"ds": -0.5, "phi": 8.0, "B": 0.3}),
+    ],
+    "neg_solenoid_rf": [
+        ("Sol", {"ds": -0.8, "ks": 1.1, "nslice": 2}),
+        ("ConstF", {"ds": -0.5, "kx": 1.0, "ky": 2.0, "kt": 0.5}),
+        ("ChrPlasmaLens", {"ds": -0.2, "k": 1.5}),
+        ("LinearMap", {"R": np.eye(6).tolist(), "ds": -0.3}),
+    ],
+    # ImpactX's thin_dipole example: 200 thin kicks of 0.45 deg undone by an ExactSbend of ds < 0, phi < 0
+    "thin_dipole_inverse": [
+        *[
+            ("ThinDipole", {"theta": 0.45, "rc": 1.0}) if i % 2 else ("Drift", {"ds": 0.0039269908169872})
+            for i in range(41)
+        ],
+        ("ExactSbend", {"ds": -0.15707963267948966, "phi": -9.0}),
+    ],
+    # ImpactX's zero-bend-inverse example: Sbend with rc = 0 (a drift) and ExactSbend with phi = 0, undone
+    "zero_bend_inverse": [
+        ("Sbend", {"ds": 10.0, "rc": 0.0, "nslice": 4}),
+        ("Drift", {"ds": -10.0, "nslice": 4}),
+        ("ExactSbend", {"ds": 5.0, "phi": 0.0, "nslice": 4}),
+        ("ExactDrift", {"ds": -5.0, "nslice": 4}),
+    ],
+    "cfbend_quad_inverse": [("CFbend", {"ds": 1.5, "rc": 1.0e8, "k": 6.0}), ("Quad", {"ds": -1.5, "k": 6.0})],
 }
 
 

@@ -46,7 +46,8 @@ def errors_of(data: dict) -> dict[str, str]:
         (lambda d: d["beam"]["distribution"].update(type="Banana"), "beam.distribution", "Banana"),
         (lambda d: d["beam"]["distribution"].pop("lambdaPt"), "beam.distribution", "lambdaPt"),
         (lambda d: d["lattice"]["elements"][3].update(k="strong"), "lattice.elements[3].k", "valid number"),
-        (lambda d: d["lattice"]["elements"][1].update(ds=-1.0), "lattice.elements[1].ds", "greater than or equal to 0"),
+        # ds < 0 is valid (ImpactX runs the element backwards); a length must be finite
+        (lambda d: d["lattice"]["elements"][1].update(ds=float("nan")), "lattice.elements[1].ds", "finite"),
         (
             lambda d: d["lattice"]["elements"][1].update(nslice=0),
             "lattice.elements[1].nslice",

@@ -40,13 +40,14 @@ class ElementBase(SpecModel):
 
 
 class ThickElement(ElementBase):
-    """An element of length ``ds`` [m] pushed in ``nslice`` equal slices.
+    """An element of length ``ds`` [m] pushed in ``nslice`` equal slices; ds < 0 runs the element's map
+    backwards (ImpactX: the same map with a negative length, as its reversibility examples use).
 
     aperture_x, aperture_y: half-axes [m] of an elliptical aperture checked at the element exit;
     0 means no aperture.
     """
 
-    ds: NonNegative
+    ds: float
     nslice: Annotated[int, Field(ge=1, le=100_000)] = 1
     aperture_x: NonNegative = 0.0
     aperture_y: NonNegative = 0.0
@@ -111,17 +112,11 @@ class ChrQuad(ThickElement):
 
 
 class Sbend(ThickElement):
-    """Linear sector bend; rc: bending radius [m] (sign gives the bending direction), ds: arc length [m]."""
+    """Linear sector bend; rc: bending radius [m] (sign gives the bending direction; 0: a drift, as ImpactX),
+    ds: arc length [m]."""
 
     type: Literal["Sbend"] = "Sbend"
     rc: float
-
-    @field_validator("rc")
-    @classmethod
-    def _rc_nonzero(cls, v: float) -> float:
-        if v == 0.0:
-            raise ValueError("rc must be nonzero (use a Drift for a straight section)")
-        return v
 
 
 class ExactSbend(ThickElement):
@@ -350,11 +345,11 @@ class SpinMap(ElementBase):
 
 
 class LinearMap(ElementBase):
-    """User-given 6x6 linear map R on (x, px, y, py, t, pt) (ImpactX's order); ds [m] advances s only."""
+    """User-given 6x6 linear map R on (x, px, y, py, t, pt) (ImpactX's order); ds [m] advances s only (< 0: back)."""
 
     type: Literal["LinearMap"] = "LinearMap"
     R: list[list[float]]
-    ds: NonNegative = 0.0
+    ds: float = 0.0
 
     @property
     def nslice(self) -> int:

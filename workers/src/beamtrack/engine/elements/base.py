@@ -119,7 +119,7 @@ class Element:
 
     @property
     def thick(self) -> bool:
-        return self.ds > 0.0
+        return self.ds != 0.0
 
     # --- reference particle ----------------------------------------------------------------------
     def push_ref(self, ref: RefPart, nslices: int) -> None:

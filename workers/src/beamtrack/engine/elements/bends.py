@@ -20,7 +20,7 @@ from .base import Element, header, push_ref_arc, push_ref_bend, push_ref_straigh
 
 
 class Sbend(Element):
-    """Linear sector bend: arc length ds [m], bending radius rc [m] (ImpactX's Sbend)."""
+    """Linear sector bend: arc length ds [m], bending radius rc [m] (ImpactX's Sbend; rc = 0 is a drift)."""
 
     model_cls = spec.Sbend
     kernel = KernelClass("Sbend", header("sbend.h"), spin_header=spin_header("sbend.h"))
@@ -31,7 +31,11 @@ class Sbend(Element):
         return (self.rc,)
 
     def push_ref(self, ref: RefPart, nslices: int) -> None:
-        push_ref_bend(ref, self.ds / self.nslice * nslices, self.rc)
+        ds = self.ds / self.nslice * nslices
+        if self.rc == 0.0:  # ImpactX: a drift
+            push_ref_straight(ref, ds)
+        else:
+            push_ref_bend(ref, ds, self.rc)
 
 
 class CFbend(Element):
@@ -74,8 +78,8 @@ class ExactSbend(Element):
         return self.ds / math.radians(self.phi)
 
     def slice_angle(self, ref: RefPart) -> float:
-        """Bending angle of one slice [rad]; its sign is that of rc (ds > 0)."""
-        return math.copysign(abs(math.radians(self.phi)), self.radius(ref)) / self.nslice
+        """Bending angle of one slice [rad]; its sign is that of rc ds (ImpactX)."""
+        return math.copysign(abs(math.radians(self.phi)), self.radius(ref) * self.ds) / self.nslice
 
     def push_ref(self, ref: RefPart, nslices: int) -> None:
         ds = self.ds / self.nslice * nslices

@@ -1,4 +1,4 @@
-/* Sbend: linear sector bend (ImpactX's Sbend). p[0] = rc [m] (bending radius, sign = direction).
+/* Sbend: linear sector bend (ImpactX's Sbend). p[0] = rc [m] (bending radius, sign = direction; 0: drift).
  * Slice angle theta = ds / rc; with (t, pt) of opposite sign to Wolski's (z, delta):
  *   x' = cos x + rc sin px - rc (1 - cos)/beta pt,   px' = -sin/rc x + cos px - sin/beta pt,
  *   y' = y + ds py,   t' = t + sin/beta x + rc (1 - cos)/beta px + (ds/(beta gamma)^2 - rc (theta - sin)/beta^2) pt.
@@ -13,18 +13,19 @@ BT_FN void Sbend_setup(bt_op* op, const double* aux)
 {
     (void)aux;
     double const rc = op->p[0], L = op->ds, ib = 1.0 / op->beta;
-    double const theta = L / rc;
-    double const s = sin(theta), c = cos(theta), h = sin(0.5 * theta);
-    double const omc = 2.0 * h * h; /* 1 - cos(theta) */
+    double const h = (rc == 0.0) ? 0.0 : 1.0 / rc; /* rc = 0: a drift (ImpactX) */
+    double const theta = L * h;
+    double const s = sin(theta), c = cos(theta), sh = sin(0.5 * theta);
+    double const omc = 2.0 * sh * sh; /* 1 - cos(theta) */
     /* theta - sin(theta), by series where the difference cancels */
     double const t2 = theta * theta;
     double const tms = (fabs(theta) < 0.1)
         ? theta * t2 / 6.0 * (1.0 - t2 / 20.0 * (1.0 - t2 / 42.0 * (1.0 - t2 / 72.0 * (1.0 - t2 / 110.0))))
         : theta - s;
     op->c[0] = c;
-    op->c[1] = rc * s;
+    op->c[1] = (rc == 0.0) ? L : rc * s;
     op->c[2] = -rc * omc * ib;
-    op->c[3] = -s / rc;
+    op->c[3] = -s * h;
     op->c[4] = -s * ib;
     op->c[5] = L;
     op->c[6] = L / (op->beta_gamma * op->beta_gamma) - rc * tms * ib * ib;

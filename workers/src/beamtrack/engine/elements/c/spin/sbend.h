@@ -14,12 +14,12 @@ BT_FN void Sbend_spin_setup(bt_op* op, const double* aux)
 {
     (void)aux;
     double const G = op->p[BT_P_GYRO], gamma = op->gamma, beta = op->beta;
-    double const rc = op->p[0], theta = op->ds / rc;
+    double const rc = op->p[0], h = (rc == 0.0) ? 0.0 : 1.0 / rc, theta = op->ds * h;
     double const g = 1.0 + G * gamma, phi = G * gamma * theta;
     double const hp = sin(0.5 * phi), ht = sin(0.5 * theta);
     op->c[7] = -phi;
     op->c[8] = (gamma - 1.0) / gamma * 2.0 * hp * hp;
-    op->c[9] = -g * sin(theta) / rc;
+    op->c[9] = -g * sin(theta) * h;
     op->c[10] = -g * 2.0 * ht * ht;
     op->c[11] = -g * sin(theta) / beta + G * beta * gamma * theta;
     op->c[12] = (gamma - 1.0) / gamma * sin(phi);

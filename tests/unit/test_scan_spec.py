@@ -148,3 +148,60 @@ def test_variant_cap() -> None:
         expand(s, max_variants=9_999)
     assert e.value.errors[0]["loc"] == "(scan)" and "10,000 variants" in e.value.errors[0]["msg"]
     assert len(expand(scan(parameters={"beam.seed": [1, 2, 3]}), max_variants=3)) == 3
+
+
+def _whole(s: ScanSpec) -> list[Any]:
+    """Each variant validated as a whole JobSpec (what expand did before its partial checks)."""
+    from beamtrack.spec import load_spec
+
+    out = []
+    for i, values in enumerate(s.variant_values()):
+        doc = s.base.model_dump(mode="json")
+        for path, value in values.items():
+            set_path(doc, path, value)
+        doc["name"] = f"{(s.name or s.base.name)[:180]}-{i}"
+        out.append(load_spec(doc))
+    return out
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"parameters": {"lattice.elements[name=quad1].k": [0.5, 1.0], "beam.bunch_charge_C": [1e-9, 2e-9]}},
+        {"parameters": {"beam.seed": [1, 2], "beam.npart": [10, 20.0]}},  # 20.0 becomes the int 20
+        {"parameters": {"beam.distribution.lambdaX": [1e-5, 2e-5], "reference.kin_energy_MeV": [100, 200.5]}},
+        {"parameters": {"lattice.periods": [1, 2], "diagnostics.slice_step_diagnostics": [False, True]}},
+        {"parameters": {"lattice.elements[name=monitor].backend": ["h5", "json"], "workers": [1, 2]}},
+        {"mode": "list", "variants": [{"lattice.elements[3].nslice": 3, "lattice.elements[1].ds": 0.5}]},
+    ],
+)
+def test_partial_validation_gives_the_whole_validations_spec(kw: dict[str, Any]) -> None:
+    """Each variant re-validates only what its paths change; the JobSpec, its dict and its
+    canonical text are those of validating the variant whole (the reference: load_spec)."""
+    from beamtrack.spec.scan import expand_variants
+    from beamtrack.workers.cache import canonical_spec
+
+    s = scan(**kw)
+    for v, whole in zip(expand_variants(s), _whole(s), strict=True):
+        assert v.spec.model_dump_json() == whole.model_dump_json()
+        assert v.doc == whole.model_dump(mode="json")
+        assert v.canonical == canonical_spec(whole.model_dump_json())
+
+
+def test_partial_validation_refuses_what_the_whole_refuses() -> None:
+    """Out-of-range, non-finite, wrongly typed values and a JobSpec-level rule (workers > 1 needs
+    npart >= workers) are refused with the messages of a whole validation."""
+    for params, loc, msg in [
+        ({"beam.seed": [1.5]}, "variants[0].beam.seed", "fractional part"),
+        ({"beam.distribution.lambdaX": [-1.0]}, "variants[0].beam.distribution.lambdaX", "greater than or equal"),
+        ({"lattice.elements[name=quad1].k": ["x"]}, "variants[0].lattice.elements[3].k", "valid number"),
+        ({"workers": [65]}, "variants[0].workers", "less than or equal to 64"),
+        ({"workers": [8], "beam.npart": [4]}, "variants[0]", "needs beam.npart >= workers"),
+    ]:
+        errs = errors(parameters=params)
+        assert errs[0]["loc"] == loc and msg in errs[0]["msg"], errs
+    s = scan(parameters={"beam.seed": [1]})
+    s.parameters["beam.bunch_charge_C"] = [float("inf")]  # JSON cannot carry it; a Python caller can
+    with pytest.raises(SpecError) as e:
+        expand(s)
+    assert e.value.errors == [{"loc": "variants[0].beam.bunch_charge_C", "msg": "Input should be a finite number"}]

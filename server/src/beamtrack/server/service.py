@@ -8,6 +8,7 @@ translate wire formats.
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from beamtrack.spec import JobSpec, SpecError, expand, load_spec, parse_scan
+from beamtrack.spec import JobSpec, SpecError, load_spec, parse_scan
 from beamtrack.spec.contract import (
     DEVICES,
     PRIORITY_MAX,
@@ -29,7 +30,8 @@ from beamtrack.spec.contract import (
     Unauthenticated,
 )
 from beamtrack.spec.resources import ResourceEstimate, estimate, mib
-from beamtrack.workers.cache import cache_key
+from beamtrack.spec.scan import expand_variants
+from beamtrack.workers.cache import cache_key, cache_key_of_canonical
 from beamtrack.workers.packing import pack_key
 from beamtrack.workers.sandbox import hook_module_problem, sandbox_unsupported
 from beamtrack.workers.store import (
@@ -318,7 +320,7 @@ class JobService:
         device = device or "auto"
         try:
             scan_spec = parse_scan(scan)
-            variants = expand(scan_spec, max_variants=self.settings.max_scan_variants)
+            variants = expand_variants(scan_spec, max_variants=self.settings.max_scan_variants)
         except SpecError as exc:
             details = [
                 {"loc": "scan" if e["loc"] in ("(root)", "(scan)") else f"scan.{e['loc']}", "msg": e["msg"]}
@@ -330,7 +332,10 @@ class JobService:
             ) from None
         jobs: builtins.list[NewJob] = []
         over: builtins.list[dict[str, str]] = []
-        for i, (values, spec) in enumerate(variants):
+        hook = hook_module or ""
+        pack_memo: dict[int, Any] = {}
+        for i, variant in enumerate(variants):
+            spec = variant.spec
             try:
                 est = self._check_limits(who, spec, quota=False)
             except InvalidArgument as exc:
@@ -341,17 +346,19 @@ class JobService:
                 if len(over) >= MAX_SCAN_ERRORS:
                     break
                 continue
-            spec_json = spec.model_dump_json()
+            # the stored spec is the canonical JSON with the name first (one encoding per variant)
+            canonical = variant.canonical
+            spec_json = f'{{"name":{json.dumps(spec.name)},{canonical[1:]}'
             jobs.append(
                 NewJob(
                     spec.name,
                     spec_json,
-                    hook_module or "",
+                    hook,
                     int(est.disk.amount),
-                    cache_key(spec_json, hook_module=hook_module or "", device=device),
+                    cache_key_of_canonical(canonical, hook_module=hook, device=device),
                     i,
-                    values,
-                    pack_key=pack_key(spec, hook_module=hook_module or ""),
+                    variant.values,
+                    pack_key=pack_key(spec, hook_module=hook, memo=pack_memo),
                 )
             )
         if over:

@@ -44,8 +44,14 @@ def canonical_spec(spec_json: str) -> str:
 
 def cache_key(spec_json: str, *, hook_module: str = "", device: str = "auto") -> str:
     """The result-cache key of a job (hex SHA-256; see the module docstring)."""
+    return cache_key_of_canonical(canonical_spec(spec_json), hook_module=hook_module, device=device)
+
+
+def cache_key_of_canonical(canonical: str, *, hook_module: str = "", device: str = "auto") -> str:
+    """``cache_key`` from the spec's canonical JSON (``canonical_spec``, or
+    ``beamtrack.spec.scan.canonical_json`` of a scan variant's dict: the same text)."""
     h = hashlib.sha256()
-    for part in (canonical_spec(spec_json), hook_module, engine_version(), device):
+    for part in (canonical, hook_module, engine_version(), device):
         h.update(part.encode())
         h.update(b"\x00")
     return h.hexdigest()

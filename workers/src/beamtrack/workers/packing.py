@@ -14,22 +14,38 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from typing import Any
 
 from beamtrack.spec import JobSpec
 
 
-def pack_key(spec: JobSpec, *, hook_module: str = "") -> str:
-    """The variant's pack key (hex SHA-256), or '' when it must run as an ordinary job."""
+def pack_key(spec: JobSpec, *, hook_module: str = "", memo: dict[int, tuple[Any, Any]] | None = None) -> str:
+    """The variant's pack key (hex SHA-256), or '' when it must run as an ordinary job.
+
+    ``memo``: a dict kept across the variants of one scan, which share most element objects:
+    what the key takes from an element is then read once per element object."""
     if hook_module or spec.space_charge is not None or spec.workers > 1:
         return ""
+    memo = {} if memo is None else memo
     line = []
     for m in spec.lattice.elements:
-        if m.type == "Programmable":
+        hit = memo.get(id(m))
+        if hit is None or hit[0] is not m:
+            hit = (m, _element_part(m))
+            memo[id(m)] = hit
+        if hit[1] is None:
             return ""
-        f = vars(m)  # the model's field values (getattr of a field a model lacks is slow in pydantic)
-        misaligned = any(float(f.get(k) or 0.0) != 0.0 for k in ("dx", "dy", "rotation"))
-        line.append((m.type, int(f.get("nslice", 1)), misaligned, float(f.get("aperture_x") or 0.0) > 0.0))
+        line.append(hit[1])
     return _digest(tuple(line), spec.beam.npart, spec.lattice.periods, spec.diagnostics.slice_step_diagnostics)
+
+
+def _element_part(m: Any) -> tuple[str, int, bool, bool] | None:
+    """What the key holds of element ``m`` (None: a Programmable element, never packed)."""
+    if m.type == "Programmable":
+        return None
+    f = vars(m)  # the model's field values (getattr of a field a model lacks is slow in pydantic)
+    misaligned = any(float(f.get(k) or 0.0) != 0.0 for k in ("dx", "dy", "rotation"))
+    return (m.type, int(f.get("nslice", 1)), misaligned, float(f.get("aperture_x") or 0.0) > 0.0)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -322,6 +322,103 @@ return 'terminal:' .. state
 """
 
 
+# Store a chunk of new jobs (``JobStore.submit_jobs``: several of these in one MULTI/EXEC).
+# ARGV: prefix, owner, scan id ('' for none), now, the fields every job shares (JSON list
+# [f1, v1, ...]), the jobs (JSON list of [id, seq, qscore, [f1, v1, ...], result, cached
+# state event, disk estimate, cache key, variant]; result '' for a job to queue), then each
+# job's spec JSON (apart: a spec inside the JSON list would be escaped and decoded again).
+_SUBMIT_JOBS = """
+local p, owner, scan, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local common = cjson.decode(ARGV[5])
+local jobs = cjson.decode(ARGV[6])
+local queued, disk, idx, in_scan = {}, {}, {}, {}
+for n, j in ipairs(jobs) do
+  local id = j[1]
+  local sk = p .. ':stream:' .. id
+  redis.call('XADD', sk, '*', 'k', 'state', 'd', '{"state": "queued"}')
+  if j[5] ~= '' then
+    redis.call('ZADD', p .. ':finished:ok', now, id)
+    redis.call('XADD', sk, '*', 'k', 'state', 'd', j[6])
+    redis.call('XADD', sk, '*', 'k', 'result', 'd', j[5])
+  else
+    table.insert(disk, id)
+    table.insert(disk, j[7])
+    table.insert(queued, j[3])
+    table.insert(queued, id)
+    if j[8] ~= '' then redis.call('ZADD', p .. ':cache:' .. owner .. ':' .. j[8], j[2], id) end
+  end
+  local h = {}
+  for _, v in ipairs(common) do table.insert(h, v) end
+  for _, v in ipairs(j[4]) do table.insert(h, v) end
+  table.insert(h, 'spec')
+  table.insert(h, ARGV[6 + n])
+  redis.call('HSET', p .. ':job:' .. id, unpack(h))
+  table.insert(idx, j[2])
+  table.insert(idx, id)
+  table.insert(in_scan, j[9])
+  table.insert(in_scan, id)
+end
+if #queued > 0 then
+  redis.call('HSET', p .. ':disk:' .. owner, unpack(disk))
+  redis.call('ZADD', p .. ':queue', unpack(queued))
+  redis.call('ZADD', p .. ':uq:' .. owner, unpack(queued))
+end
+if #idx > 0 then
+  redis.call('ZADD', p .. ':idx:all', unpack(idx))
+  redis.call('ZADD', p .. ':idx:user:' .. owner, unpack(idx))
+  if scan ~= '' then redis.call('ZADD', p .. ':scan:' .. scan .. ':jobs', unpack(in_scan)) end
+end
+return #jobs
+"""
+
+# The result cache's hits (``JobStore.cache_lookup``): for each key ARGV[3..], the newest of the
+# owner's jobs with it that succeeded and has its artifacts; drops finished candidates that
+# cannot serve. Returns [key index (1-based), job id, ...] for the keys with a hit.
+# ARGV: prefix, owner, key...
+_CACHE_HITS = """
+local p, owner = ARGV[1], ARGV[2]
+local out = {}
+for i = 3, #ARGV do
+  local ck = p .. ':cache:' .. owner .. ':' .. ARGV[i]
+  local hit = false
+  for _, id in ipairs(redis.call('ZREVRANGE', ck, 0, -1)) do
+    local h = redis.call('HMGET', p .. ':job:' .. id, 'state', 'artifacts_expired')
+    if not h[1] then
+      redis.call('ZREM', ck, id)
+    elseif h[1] == 'succeeded' and h[2] ~= '1' then
+      if not hit then
+        hit = true
+        table.insert(out, i - 2)
+        table.insert(out, id)
+      end
+    elseif h[1] == 'succeeded' or h[1] == 'failed' or h[1] == 'cancelled' then
+      redis.call('ZREM', ck, id)
+    end
+  end
+end
+return out
+"""
+
+# How many of scan ARGV[2]'s jobs are in each state: [state, count, ...]. ARGV: prefix, scan id
+_SCAN_COUNTS = """
+local p = ARGV[1]
+local counts = {}
+for _, id in ipairs(redis.call('ZRANGE', p .. ':scan:' .. ARGV[2] .. ':jobs', 0, -1)) do
+  local state = redis.call('HGET', p .. ':job:' .. id, 'state')
+  if state then counts[state] = (counts[state] or 0) + 1 end
+end
+local out = {}
+for state, n in pairs(counts) do
+  table.insert(out, state)
+  table.insert(out, n)
+end
+return out
+"""
+
+#: Jobs per ``_SUBMIT_JOBS`` call (its arguments are held in memory by Redis while it runs).
+SUBMIT_CHUNK = 1000
+
+
 class JobStore:
     """Every Redis key and every transition of the service (see the module docstring)."""
 
@@ -334,6 +431,9 @@ class JobStore:
         self._finish = self.r.register_script(_FINISH)
         self._requeue = self.r.register_script(_REQUEUE)
         self._cancel = self.r.register_script(_CANCEL)
+        self._submit_jobs = self.r.register_script(_SUBMIT_JOBS)
+        self._cache_hits = self.r.register_script(_CACHE_HITS)
+        self._scan_counts = self.r.register_script(_SCAN_COUNTS)
 
     @classmethod
     def from_url(
@@ -783,68 +883,54 @@ class JobStore:
             )
             pipe.zadd(self._k("scans", "all"), {scan_id: scan_seq})
             pipe.zadd(self._k("scans", "user", owner), {scan_id: scan_seq})
+        # the fields every job starts with (a cached job's hash overrides some of them)
+        common = [
+            *("owner", owner, "state", JobState.QUEUED.value, "priority", str(priority), "device", device),
+            *("created_at", now, "attempts", "0", "step", "0", "total_steps", "0", "error", ""),
+            *("cancel_requested", "0", "diag_count", "0", "result", "", "scan_id", scan_id),
+        ]
         ids: builtins.list[str] = []
+        chunk: builtins.list[builtins.list[Any]] = []
+        specs: builtins.list[str] = []
         for i, job in enumerate(jobs):
             job_id = uuid.uuid4().hex
             ids.append(job_id)
             seq = seq0 + i + 1
             qscore = -priority * 2**40 + seq
-            rec: dict[str, Any] = {
-                "id": job_id,
-                "owner": owner,
-                "name": job.name,
-                "state": JobState.QUEUED.value,
-                "priority": priority,
-                "device": device,
-                "seq": seq,
-                "qscore": qscore,
-                "created_at": now,
-                "attempts": 0,
-                "step": 0,
-                "total_steps": 0,
-                "error": "",
-                "cancel_requested": "0",
-                "diag_count": 0,
-                "spec": job.spec_json,
-                "hook_module": job.hook_module,
-                "result": "",
-                "scan_id": scan_id,
-                "variant": "" if job.variant is None else job.variant,
-                "values": json.dumps(job.values),
-                "cache_key": job.cache_key,
-                "pack_key": job.pack_key,
-            }
-            sk = self.stream_key(job_id)
-            pipe.xadd(sk, {"k": "state", "d": json.dumps({"state": "queued"})})
+            fields = [
+                *("id", job_id, "name", job.name, "seq", str(seq), "qscore", str(qscore)),
+                *("hook_module", job.hook_module, "variant", "" if job.variant is None else str(job.variant)),
+                *("values", json.dumps(job.values), "cache_key", job.cache_key, "pack_key", job.pack_key),
+            ]
+            result = state_event = ""
             if job.cached is not None:
                 src = job.cached
                 result = json.dumps({**src.result, "cached_from": src.id})
-                rec.update(
-                    state=JobState.SUCCEEDED.value,
-                    started_at=now,
-                    finished_at=now,
-                    step=src.step,
-                    total_steps=src.total_steps,
-                    diag_count=src.diag_count,
-                    result=result,
-                    cached_from=src.id,
+                state_event = json.dumps({"state": "succeeded", "error": "", "cached_from": src.id})
+                fields += [
+                    *("state", JobState.SUCCEEDED.value, "started_at", now, "finished_at", now),
+                    *("step", str(src.step), "total_steps", str(src.total_steps), "diag_count", str(src.diag_count)),
+                    *("result", result, "cached_from", src.id),
+                ]
+            chunk.append(
+                [
+                    job_id,
+                    str(seq),
+                    str(qscore),
+                    fields,
+                    result,
+                    state_event,
+                    str(int(job.disk_estimate)),
+                    job.cache_key,
+                    i,
+                ]
+            )
+            specs.append(job.spec_json)
+            if len(chunk) >= SUBMIT_CHUNK or i == n - 1:
+                self._submit_jobs(
+                    args=[self.prefix, owner, scan_id, now, json.dumps(common), json.dumps(chunk), *specs], client=pipe
                 )
-                pipe.zadd(self._k("finished", "ok"), {job_id: float(now)})
-                pipe.xadd(
-                    sk, {"k": "state", "d": json.dumps({"state": "succeeded", "error": "", "cached_from": src.id})}
-                )
-                pipe.xadd(sk, {"k": "result", "d": result})
-            else:
-                pipe.hset(self._k("disk", owner), job_id, int(job.disk_estimate))
-                pipe.zadd(self._k("queue"), {job_id: qscore})
-                pipe.zadd(self._k("uq", owner), {job_id: qscore})
-                if job.cache_key:
-                    pipe.zadd(self._k("cache", owner, job.cache_key), {job_id: seq})
-            pipe.hset(self.job_key(job_id), mapping=rec)
-            pipe.zadd(self._k("idx", "all"), {job_id: seq})
-            pipe.zadd(self._k("idx", "user", owner), {job_id: seq})
-            if scan_id:
-                pipe.zadd(self._k("scan", scan_id, "jobs"), {job_id: i})
+                chunk, specs = [], []
         pipe.sadd(self._k("qowners"), owner)
         pipe.execute()
         return ids
@@ -862,27 +948,14 @@ class JobStore:
         has its artifacts; candidates that failed, were cancelled or lost their artifacts are
         dropped from the key's set. Keys without such a job are absent."""
         keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        res = self._cache_hits(args=[self.prefix, owner, *keys])
+        hits = [(keys[int(res[i]) - 1], str(res[i + 1])) for i in range(0, len(res), 2)]
         pipe = self.r.pipeline(transaction=False)
-        for key in keys:
-            pipe.zrevrange(self._k("cache", owner, key), 0, -1)
-        candidates = dict(zip(keys, pipe.execute(), strict=True))
-        pipe = self.r.pipeline(transaction=False)
-        flat = [(key, job_id) for key, ids in candidates.items() for job_id in ids]
-        for _key, job_id in flat:
+        for _key, job_id in hits:
             pipe.hgetall(self.job_key(job_id))
-        out: dict[str, JobRecord] = {}
-        stale = self.r.pipeline(transaction=False)
-        for (key, job_id), h in zip(flat, pipe.execute(), strict=True):
-            if not h:
-                stale.zrem(self._k("cache", owner, key), job_id)
-                continue
-            rec = JobRecord.from_hash(h)
-            if rec.state is JobState.SUCCEEDED and not rec.artifacts_expired:
-                out.setdefault(key, rec)
-            elif rec.state.is_terminal():
-                stale.zrem(self._k("cache", owner, key), job_id)
-        stale.execute()
-        return out
+        return {key: JobRecord.from_hash(h) for (key, _id), h in zip(hits, pipe.execute(), strict=True) if h}
 
     @_store_call
     def get_scan(self, scan_id: str) -> ScanRecord:
@@ -907,14 +980,12 @@ class JobStore:
 
     @_store_call
     def scan_counts(self, scan_id: str) -> dict[str, int]:
-        """How many of the scan's variants are in each job state (every state named)."""
-        pipe = self.r.pipeline(transaction=False)
-        for job_id in self.scan_job_ids(scan_id):
-            pipe.hget(self.job_key(job_id), "state")
+        """How many of the scan's variants are in each job state (every state named); counted
+        in Redis (one round trip, whatever the scan's size)."""
+        res = self._scan_counts(args=[self.prefix, scan_id])
         counts = {s.value: 0 for s in JobState}
-        for state in pipe.execute():
-            if state:
-                counts[state] += 1
+        for i in range(0, len(res), 2):
+            counts[str(res[i])] = int(res[i + 1])
         return counts
 
     @_store_call

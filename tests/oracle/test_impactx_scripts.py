@@ -121,6 +121,32 @@ def test_script_final_beam_matches_impactx(name: str, script_dirs: tuple[Path, P
         assert abs(bt_m["moments"][k] - ix_m["moments"][k]) <= 1e-9 * scale_k, k
 
 
+def _id_records(run_dir: Path, name: str) -> dict[int, np.ndarray]:
+    import openpmd_api as io
+
+    series = io.Series(str(run_dir / "diags" / "openPMD" / f"{name}.h5"), io.Access.read_only)
+    out = {}
+    for step in series.iterations:
+        rc = series.iterations[step].particles["beam"]["id"][io.Record_Component.SCALAR]
+        data = rc.load_chunk()
+        series.flush()
+        out[int(step)] = np.array(data, dtype=np.uint64)
+    series.close()
+    return out
+
+
+def test_openpmd_id_records_are_impactx_packed_idcpu(script_dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    """The ``id`` records of a BeamMonitor series and of particles_lost.h5 hold what ImpactX 26.10 writes (AMReX's
+    packed idcpu), value for value, so ImpactX's analysis scripts that index particles by ``id`` work unchanged."""
+    _both("python_elements.py", script_dirs, tmp_path)
+    for name in ("mon", "particles_lost"):
+        ix, bt = _id_records(tmp_path / "ix", name), _id_records(tmp_path / "bt", name)
+        assert sorted(ix) == sorted(bt) and ix, name
+        for step in ix:
+            assert ix[step].size > 0
+            np.testing.assert_array_equal(np.sort(bt[step]), np.sort(ix[step]))
+
+
 def test_drawn_gaussian_through_fodo_matches_impactx_statistically(
     script_dirs: tuple[Path, Path], tmp_path: Path
 ) -> None:

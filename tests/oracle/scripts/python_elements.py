@@ -1,7 +1,8 @@
 """Elements written in Python through ImpactX's interfaces: a Programmable pushed by ``beam_particles(pti, refpart)``
 (the particle iterator's ``soa().to_xp()`` arrays, written in place) with its ``ref_particle``, a LinearMap built from
 a Map6x6 (``symplectic`` checked), and a before_period hook that changes elements found by ``lattice.select``.
-An aperture loses particles first, so the iterator sees only the particles alive."""
+An aperture loses particles first, so the iterator sees only the particles alive; a BeamMonitor and finalize()
+write openPMD files (diags/openPMD/mon.h5, particles_lost.h5)."""
 
 import _output
 import numpy as np
@@ -77,6 +78,7 @@ sim.lattice.extend(
         elements.Drift(name="d1", ds=0.5),
         elements.Quad(name="qd", ds=0.3, k=-2.0, nslice=2),
         drift_map,
+        elements.BeamMonitor("mon", backend="h5"),
     ]
 )
 sim.periods = 3

@@ -83,6 +83,8 @@ def read_beam_series(
 def _read_beam_series(openpmd_path: str | Path, load_step: int | None, load_step_index: int | None) -> BeamSnapshot:
     import openpmd_api as io
 
+    from .diagnostics.openpmd import unpack_ids
+
     if load_step is not None and load_step_index is not None:
         raise RestartError("set at most one of load_step and load_step_index")
     path = Path(openpmd_path)
@@ -135,7 +137,7 @@ def _read_beam_series(openpmd_path: str | Path, load_step: int | None, load_step
             coords=coords,
             weighting=np.array(w_chunk, dtype=np.float64).reshape(n),
             spin=spin,
-            ids=np.array(id_chunk).astype(np.int64).reshape(n),
+            ids=unpack_ids(np.array(id_chunk).reshape(n)),
             ref=ref,
         )
         del chunks, spin_chunks, w_chunk, id_chunk, beam, it

@@ -118,6 +118,8 @@ class Simulation:
         self.space_charge_gauss_long_scale: float | None = None
         #: ImpactX's algo.poisson_solver: "fft" (open boundaries) or "multigrid" (3D, grounded domain walls)
         self.poisson_solver = "fft"
+        #: openPMD ``id`` records as ImpactX 26.10 writes them (AMReX's packed idcpu); else the plain id
+        self.openpmd_packed_ids = False
         #: shape of the PIC field gather (None: particle_shape; ImpactX gathers with 1, beamtrack.impactx sets that)
         self.space_charge_gather_shape: int | None = None
         # synchrotron radiation in bends (ImpactX's algo.isr, isr_order, isr_on_ref_part, algo.csr, csr_bins)
@@ -368,7 +370,9 @@ class Simulation:
             return
         from .diagnostics import BeamMonitorWriter
 
-        w = BeamMonitorWriter.open(self._diag_dir() / "openPMD", el.name, el.backend, el.encoding)
+        w = BeamMonitorWriter.open(
+            self._diag_dir() / "openPMD", el.name, el.backend, el.encoding, packed_ids=self.openpmd_packed_ids
+        )
         self._writers.setdefault(f"monitor:{el.name}", w)
         w.write(self.tracking_step, self.beam, self.reference)
 
@@ -383,7 +387,7 @@ class Simulation:
         pc.real = self.beam.xp.ascontiguousarray(self.beam.real[:, lost])
         pc.id, pc.s_lost = self.beam.id[lost], self.beam.s_lost[lost]
         pc.state = self.beam.xp.zeros(pc.real.shape[1], dtype=self.beam.xp.int32)
-        w = BeamMonitorWriter(self._diag_dir() / "openPMD", "particles_lost", "h5")
+        w = BeamMonitorWriter(self._diag_dir() / "openPMD", "particles_lost", "h5", packed_ids=self.openpmd_packed_ids)
         try:
             # one iteration, number 0, as ImpactX writes it (its examples read iterations[0])
             w.write(0, pc, self.reference, extra={"s_lost": pc.s_lost})

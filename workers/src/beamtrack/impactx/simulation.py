@@ -248,6 +248,8 @@ class ImpactX(Simulation):
         # mesh to prob_relative 3; measured: the unset run's phi is the Dirichlet solution, its domain 3 x the beam)
         self.poisson_solver = "multigrid"
         self.prob_relative = 3.0
+        # openPMD ids as ImpactX writes them: AMReX's packed idcpu (ImpactX's analysis scripts index by it)
+        self.openpmd_packed_ids = True
         self._locked = True
 
     # --- strict attributes -------------------------------------------------------------------------

@@ -124,6 +124,24 @@ def _software_version() -> str:
         return "unknown"
 
 
+_IDCPU_VALID = np.uint64(1 << 63)
+_IDCPU_SHIFT = np.uint64(24)
+_ID_MASK = np.uint64((1 << 39) - 1)
+
+
+def pack_idcpu(ids: np.ndarray) -> np.ndarray:
+    """Particle ids as AMReX's idcpu (AMReX_Particle.H): bit 63 = valid, bits 24..62 = id, bits 0..23 = cpu (0)."""
+    return (np.asarray(ids, dtype=np.uint64) << _IDCPU_SHIFT) | _IDCPU_VALID
+
+
+def unpack_ids(raw: np.ndarray) -> np.ndarray:
+    """Particle ids from an ``id`` record: AMReX's packed idcpu (ImpactX's files) when its valid bit is set, else
+    the plain id (beamtrack's engine files)."""
+    raw = np.asarray(raw, dtype=np.uint64)
+    packed = (raw & _IDCPU_VALID) != 0
+    return np.where(packed, (raw >> _IDCPU_SHIFT) & _ID_MASK, raw).astype(np.int64)
+
+
 class BeamMonitorWriter:
     """One openPMD series ``<out_dir>/<name>.<ext>`` of beam snapshots (ImpactX's BeamMonitor layout).
 
@@ -139,8 +157,12 @@ class BeamMonitorWriter:
     _shared: ClassVar[dict[str, BeamMonitorWriter]] = {}
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, out_dir: str | Path, name: str, backend: str = "default", encoding: str = "g"):
+    def __init__(
+        self, out_dir: str | Path, name: str, backend: str = "default", encoding: str = "g", packed_ids: bool = False
+    ):
         self.name = name
+        #: write ``id`` as ImpactX 26.10 does: AMReX's packed idcpu (bit 63 valid, id in bits 24..62, cpu 0)
+        self.packed_ids = packed_ids
         self.backend = resolve_backend(backend)
         if encoding not in _ENCODINGS:
             raise ValueError(f"encoding: {encoding!r} is not one of g, f, v")
@@ -178,13 +200,15 @@ class BeamMonitorWriter:
         return str(series_path(out_dir, name, f"{name}{suffix}.{ext}"))
 
     @classmethod
-    def open(cls, out_dir: str | Path, name: str, backend: str = "default", encoding: str = "g") -> BeamMonitorWriter:
+    def open(
+        cls, out_dir: str | Path, name: str, backend: str = "default", encoding: str = "g", packed_ids: bool = False
+    ) -> BeamMonitorWriter:
         """The writer shared by every BeamMonitor writing to the same series path (created on first use)."""
         key = cls._key(out_dir, name, backend, encoding)
         with cls._shared_lock:
             writer = cls._shared.get(key)
             if writer is None or writer.closed:
-                writer = cls(out_dir, name, backend, encoding)
+                writer = cls(out_dir, name, backend, encoding, packed_ids)
                 cls._shared[key] = writer
             return writer
 
@@ -254,6 +278,8 @@ class BeamMonitorWriter:
             real, ids = pc.real[:, alive], pc.id[alive]
         real = np.array(pc.host(real), dtype=np.float64, order="C")
         ids = np.array(pc.host(ids), dtype=np.uint64)
+        if self.packed_ids:
+            ids = pack_idcpu(ids)
         rbc = reduced_beam_characteristics(pc, ref)
         n_alive = int(ids.size)
         host_extra: dict[str, np.ndarray] = {}

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import distributions, elements
 from .errors import SpecError, parse_model
-from .job import SPECIES, Beam, Diagnostics, JobSpec, Lattice, Reference, SpaceCharge
+from .job import SPECIES, Beam, Diagnostics, JobSpec, Lattice, ParticleBoundary, Radiation, Reference, SpaceCharge
 from .scan import Range, ScanSpec, expand, parse_scan
 
 __all__ = [
@@ -15,6 +15,8 @@ __all__ = [
     "Diagnostics",
     "JobSpec",
     "Lattice",
+    "ParticleBoundary",
+    "Radiation",
     "Range",
     "Reference",
     "ScanSpec",

@@ -118,6 +118,49 @@ class SpaceCharge(SpecModel):
         return self
 
 
+class Radiation(SpecModel):
+    """Synchrotron radiation in the bends (ImpactX's algo.isr, algo.isr_order, algo.isr_on_ref_part, algo.csr,
+    algo.csr_bins), applied after each slice of every bend (Sbend, CFbend, ExactSbend: ImpactX's radiating
+    elements).
+
+    isr: incoherent synchrotron radiation (each particle's mean energy loss and its quantum fluctuation, drawn
+    with the beam's seed); isr_order: 1, 2 or 3, the order in chi of ImpactX's Taylor polynomials; isr_on_ref_part:
+    the reference loses the mean loss of a reference-energy particle and the particles' changes are taken
+    relative to it (off: the reference keeps its energy). csr: coherent
+    synchrotron radiation (ImpactX's 1D steady-state wake of the line-charge density, which needs
+    beam.bunch_charge_C > 0); csr_bins: longitudinal bins of that density. An option of a radiation that is off is
+    an error.
+    """
+
+    isr: bool = False
+    isr_order: Literal[1, 2, 3] = 1
+    isr_on_ref_part: bool = False
+    csr: bool = False
+    csr_bins: Annotated[int, Field(ge=2, le=1_000_000)] = 150
+
+    @model_validator(mode="after")
+    def _options_of_what_is_on(self) -> Radiation:
+        defaults = type(self).model_fields
+        given = {k for k in self.model_fields_set if getattr(self, k) != defaults[k].default}
+        for on, opts in ((self.isr, {"isr_order", "isr_on_ref_part"}), (self.csr, {"csr_bins"})):
+            unused = sorted(given & opts) if not on else []
+            if unused:
+                what = "isr" if "isr_order" in opts else "csr"
+                raise ValueError(f"{', '.join(unused)}: does not apply while radiation.{what} is off")
+        if not (self.isr or self.csr):
+            raise ValueError("radiation: set isr and/or csr to true (or leave radiation out)")
+        return self
+
+
+class ParticleBoundary(SpecModel):
+    """Longitudinal particle boundary condition after each slice (ImpactX's algo.particle_bc): "periodic" wraps t
+    into the bucket, "absorbing" loses a particle that leaves it, "reflecting" reflects t and pt at its edges;
+    bucket_length_m [m]: the bucket's length along the orbit (ImpactX's bucket_length)."""
+
+    particle_bc: Literal["periodic", "absorbing", "reflecting"]
+    bucket_length_m: Annotated[float, Field(gt=0.0)]
+
+
 class Diagnostics(SpecModel):
     """slice_step_diagnostics: reduced diagnostics after every slice, not only at the ends."""
 
@@ -132,6 +175,9 @@ class JobSpec(SpecModel):
     beam: Beam
     lattice: Lattice
     space_charge: SpaceCharge | None = None
+    radiation: Radiation | None = None
+    #: None: ImpactX's default "open" boundary (nothing happens to particles outside any bucket)
+    boundary: ParticleBoundary | None = None
     diagnostics: Diagnostics = Diagnostics()
     #: Ray actors the job's particles are split across (contiguous shares of the beam drawn as one worker
     #: draws it, tracked in lockstep; diagnostics and the space-charge grid reduced across them)
@@ -144,6 +190,8 @@ class JobSpec(SpecModel):
         sc = self.space_charge
         if sc is not None and sc.mode != "3D":
             raise ValueError(f"workers > 1 supports space_charge.mode 3D only (or none), not {sc.mode}")
+        if self.radiation is not None:
+            raise ValueError("workers > 1 does not support radiation (ISR / CSR)")
         if any(m.type == "Programmable" for m in self.lattice.elements):
             raise ValueError(
                 "workers > 1 does not support Programmable elements (their code sees one worker's particles only)"
@@ -162,4 +210,6 @@ class JobSpec(SpecModel):
                 raise ValueError("space_charge.mode 2D needs beam.current_A > 0")
             if sc.mode == "2.5D" and not (self.beam.current_A or self.beam.bunch_charge_C):
                 raise ValueError("space_charge.mode 2.5D needs beam.current_A > 0 or beam.bunch_charge_C > 0")
+        if self.radiation is not None and self.radiation.csr and not self.beam.bunch_charge_C:
+            raise ValueError("radiation.csr needs beam.bunch_charge_C > 0 (the wake scales with the bunch charge)")
         return self

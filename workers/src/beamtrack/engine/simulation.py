@@ -11,7 +11,7 @@ import numpy as np
 from beamtrack.spec import SPECIES, JobSpec, load_spec
 from beamtrack.spec import Lattice as LatticeSpec
 from beamtrack.spec.job import Beam as BeamSpec
-from beamtrack.spec.job import Diagnostics, Reference, SpaceCharge
+from beamtrack.spec.job import Diagnostics, ParticleBoundary, Radiation, Reference, SpaceCharge
 
 from . import constants
 from .elements.python_pushed import BeamMonitor
@@ -437,6 +437,12 @@ class Simulation:
             sim.space_charge_gauss_long_scale = sc.gauss_long_scale
             sim.poisson_solver = sc.poisson_solver
             sim.strang_split = sc.strang_split
+        rad = spec.radiation
+        if rad is not None:
+            sim.isr, sim.isr_order, sim.isr_on_ref_part = rad.isr, rad.isr_order, rad.isr_on_ref_part
+            sim.csr, sim.csr_bins = rad.csr, rad.csr_bins
+        if spec.boundary is not None:
+            sim.particle_bc, sim.bucket_length = spec.boundary.particle_bc, spec.boundary.bucket_length_m
         for m in spec.lattice.elements:
             sim.lattice.append(element_class(m.type).from_model(m))
         sim.periods = spec.lattice.periods
@@ -453,11 +459,8 @@ class Simulation:
         """The JobSpec describing this simulation (needs a beam added by add_particles)."""
         if self._distr is None:
             raise ValueError("to_spec needs the beam to come from add_particles(distr=...)")
-        if self.isr or self.csr or self.particle_bc != "open":
-            raise NotImplementedError(
-                "to_spec: a JobSpec has no synchrotron radiation (sim.isr / sim.csr) or particle "
-                "boundary condition (sim.particle_bc) yet; run this simulation from Python"
-            )
+        if self.isr and self.isr_seed is not None:
+            raise ValueError("to_spec: a JobSpec draws the ISR numbers from the beam's seed, not sim.isr_seed")
         if self.spin or getattr(self, "_spin_distr", None) is not None:
             raise ValueError("to_spec: a JobSpec has no spin tracking or spin distribution (this simulation has)")
         ref = getattr(self, "_spec_reference", None)
@@ -517,8 +520,26 @@ class Simulation:
             ),
             lattice=LatticeSpec(periods=self.periods, elements=[el.model for el in self.lattice]),
             space_charge=sc,
+            radiation=self._radiation_spec(),
+            boundary=(
+                None
+                if self.particle_bc == "open"
+                else ParticleBoundary(particle_bc=self.particle_bc, bucket_length_m=self.bucket_length)
+            ),
             diagnostics=Diagnostics(slice_step_diagnostics=self.slice_step_diagnostics),
         )
+
+
+    def _radiation_spec(self) -> Radiation | None:
+        """The JobSpec's radiation block of sim.isr / sim.csr (the options of a radiation that is on only)."""
+        if not (self.isr or self.csr):
+            return None
+        opts: dict[str, Any] = {"isr": bool(self.isr), "csr": bool(self.csr)}
+        if self.isr:
+            opts.update(isr_order=int(self.isr_order), isr_on_ref_part=bool(self.isr_on_ref_part))
+        if self.csr:
+            opts["csr_bins"] = int(self.csr_bins)
+        return Radiation(**opts)
 
 
 def _distribution(model: Any) -> Any:

@@ -26,6 +26,8 @@ def pack_key(spec: JobSpec, *, hook_module: str = "", memo: dict[int, tuple[Any,
     what the key takes from an element is then read once per element object."""
     if hook_module or spec.space_charge is not None or spec.workers > 1:
         return ""
+    if spec.radiation is not None or spec.boundary is not None:  # a pack runs bare lines
+        return ""
     memo = {} if memo is None else memo
     line = []
     for m in spec.lattice.elements:

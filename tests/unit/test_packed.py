@@ -164,3 +164,32 @@ def test_what_cannot_be_packed() -> None:
     d = make_sim("serial", 0)
     d.lattice.extend([*line(0), elements.Programmable(name="p")])
     assert pack_signature(d) is None
+
+
+@pytest.mark.parametrize(("kind", "nthreads"), [("serial", None), ("openmp", 2), ("openmp", 3)])
+def test_pack_rows_equal_each_beams_own_characteristics(kind: str, nthreads: int | None) -> None:
+    """The reduced diagnostics of all variants in one pass (packed_diagnostics.pack_rows) are, bit for
+    bit, each beam's reduced_beam_characteristics (the reference): 1,500 particles a variant (three
+    sum chunks, split over the threads an unpacked run uses), one variant with no live particle."""
+    from beamtrack.engine.diagnostics import reduced_beam_characteristics
+    from beamtrack.engine.packed_diagnostics import pack_rows
+
+    sims = [make_sim(kind, v, n=1500, nthreads=nthreads) for v in range(4)]
+    for sim in sims:
+        sim.lattice.extend(line(0))
+    run = PackedRun(sims)
+    run.beam.state[2 * 1500 : 3 * 1500] = 1  # variant 2 lost everything
+    rows = pack_rows(
+        run.beam,
+        4,
+        1500,
+        [s.beam for s in sims],
+        [s.reference for s in sims],
+        [0, 1, 2, 3],
+        kind=kind,
+        nthreads=nthreads,
+    )
+    for v, sim in enumerate(sims):
+        want = reduced_beam_characteristics(sim.beam, sim.reference, kind=kind, nthreads=nthreads)
+        assert json.dumps(rows[v]) == json.dumps(want)
+    assert rows[2]["charge_C"] == 0.0 and rows[1]["sigma_x"] > 0.0

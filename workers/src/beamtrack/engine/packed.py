@@ -25,6 +25,7 @@ import numpy as np
 from .elements.python_pushed import BeamMonitor, Programmable
 from .kernels.ops import OP_DTYPE
 from .kernels.runtime import empty_ops
+from .packed_diagnostics import BufferedReducedWriter, BufferedRefWriter, pack_rows
 from .particles import ParticleContainer
 from .simulation import Simulation
 from .tracking import Group, Tracker, TrackingCancelled, tracker_signature
@@ -154,10 +155,10 @@ class PackedRun:
             sim.reference.check_energy()
             sim._total_steps = sim.tracking_step + periods * sum(el.nslice for el in sim.lattice)
             sim._tracker = self.trackers[v]
-            if sim.tracking_step == 0:
-                sim._reduced_diagnostics()
 
+        first = [v for v in self.active if self.sims[v].tracking_step == 0]
         self._each(start)
+        self._diagnostics([v for v in first if v in self.active])
         for _ in range(periods):
             self._each(lambda v: self.sims[v]._check_stop())
             for gi, g in enumerate(self.trackers[0].groups):
@@ -168,7 +169,7 @@ class PackedRun:
             for v in self.active:
                 self.sims[v].tracking_period += 1
         if not lead.slice_step_diagnostics:
-            self._each(lambda v: self.sims[v]._reduced_diagnostics())
+            self._diagnostics(self.active)
         if any(tracker_signature(s) != t.signature for s, t in zip(self.sims, self.trackers, strict=True)):
             raise PackError("a variant's line or settings changed while the pack was tracked")
 
@@ -222,6 +223,7 @@ class PackedRun:
 
     def _push_slice(self, i: int) -> None:
         """One slice of element ``i`` for every variant (one launch when it is a kernel element)."""
+        lead = self.sims[0]
         tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
         def prepare(v: int) -> None:
@@ -242,14 +244,49 @@ class PackedRun:
 
         self._each(prepare)
         self._launch(tables)
+        if lead.slice_step_diagnostics:
+            self._diagnostics(self.active)
+        self._each(lambda v: self.sims[v]._after_group())
 
-        def after(v: int) -> None:
+    def _diagnostics(self, which: list[int]) -> None:
+        """The reduced-diagnostics row of each variant in ``which`` at this step, all computed in one
+        pass (``packed_diagnostics.pack_rows``), each to its variant's files and listeners as
+        ``Simulation._reduced_diagnostics`` writes it."""
+        which = [v for v in which if self.sims[v].diagnostics or self.sims[v].diagnostics_listeners]
+        if not which:
+            return
+        lead = self.sims[0]
+        rows = pack_rows(
+            self.beam,
+            len(self.sims),
+            self.npart,
+            [sim.beam for sim in self.sims],
+            [sim.reference for sim in self.sims],
+            which,
+            kind=lead.kind,
+            nthreads=lead.nthreads,
+        )
+
+        def emit(v: int) -> None:
             sim = self.sims[v]
-            if sim.slice_step_diagnostics:
-                sim._reduced_diagnostics()
-            sim._after_group()
+            row = {"step": sim.tracking_step, "s": sim.reference.s}
+            row.update((k, x) for k, x in rows[v].items() if k not in ("step", "s"))
+            if sim.diagnostics:
+                if "reduced" not in sim._writers:
+                    sim._writers["reduced"] = BufferedReducedWriter(sim._diag_dir(), spin_columns=bool(sim.spin))
+                    sim._writers["ref"] = BufferedRefWriter(sim._diag_dir())
+                sim._writers["reduced"].write(sim.tracking_step, row)
+                sim._writers["ref"].write(sim.tracking_step, sim.reference)
+            for fn in sim.diagnostics_listeners:
+                fn(row)
 
-        self._each(after)
+        for v in which:
+            if v in self.errors:
+                continue
+            try:
+                emit(v)
+            except Exception as exc:  # noqa: BLE001 - the variant fails alone, the pack goes on
+                self._drop(v, exc)
 
 
 def track_packed(sims: Sequence[Simulation], periods: int | None = None) -> dict[int, BaseException]:

@@ -31,6 +31,10 @@ class ReducedKernel:
         fn.argtypes = [p, i64, i64, p, i32, p, i32]
         fn.restype = i64
         self._fn = fn
+        batch = self._lib.rbc_sums_batch
+        batch.argtypes = [p, i64, i64, i64, p, i32, p, i32, i32]
+        batch.restype = i64
+        self._batch = batch
 
     def sums(self, real: np.ndarray, state: np.ndarray, n: int, nspin: int, nthreads: int) -> np.ndarray:
         """The weighted sums of the first ``n`` particles of a C-contiguous float64 (rows, cap) block
@@ -38,6 +42,18 @@ class ReducedKernel:
         out = np.empty(NOUT)
         if self._fn(real.ctypes.data, real.shape[1], n, state.ctypes.data, nspin, out.ctypes.data, nthreads) < 0:
             raise MemoryError("rbc_sums: no memory for the per-thread sums")
+        return out
+
+    def sums_batch(
+        self, real: np.ndarray, state: np.ndarray, nvar: int, n: int, nspin: int, split: int, nthreads: int
+    ) -> np.ndarray:
+        """``sums`` of ``nvar`` beams of ``n`` particles side by side in one C-contiguous float64
+        (rows, cap) block (beam v: columns [v n, (v + 1) n)), each as ``sums(..., nthreads=split)``
+        gives it; ``nthreads`` threads share the beams. Returns (nvar, NOUT)."""
+        out = np.empty((nvar, NOUT))
+        args = (real.ctypes.data, real.shape[1], nvar, n, state.ctypes.data, nspin, out.ctypes.data, split, nthreads)
+        if self._batch(*args) < 0:
+            raise MemoryError("rbc_sums_batch: no memory for the per-thread sums")
         return out
 
 

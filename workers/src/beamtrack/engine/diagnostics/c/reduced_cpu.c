@@ -215,3 +215,66 @@ int64_t rbc_sums(const double* real, int64_t cap, int64_t n, const int32_t* stat
     for (int r = 0; r < nrow_s; ++r) out[O_SK + r] = k[6 + r];
     return (int64_t)out[O_CNT];
 }
+
+/* rbc_sums of nvar beams of n particles each, held side by side in one (nrows, cap) block: beam v is the
+ * columns [v * n, (v + 1) * n) (a packed run, beamtrack.engine.packed). out: nvar rows of RBC_NOUT doubles,
+ * row v exactly what rbc_sums(beam v as its own block, n, ..., split) gives: the same shift, the same
+ * chunks, summed as `split` threads would sum them (thread shares added in thread order), whichever
+ * thread takes the beam. The beams are shared out among nthreads threads. Returns 0, or -1 when the
+ * per-thread sums find no memory. */
+int64_t rbc_sums_batch(const double* real, int64_t cap, int64_t nvar, int64_t n, const int32_t* state,
+                       int32_t nspin, double* out, int32_t split, int32_t nthreads)
+{
+    int const nrow_s = nspin == 3 ? 3 : 0;
+    int64_t const nchunks = (n + RBC_CHUNK - 1) / RBC_CHUNK;
+    int nt = split > 0 ? split : 1;
+#ifndef _OPENMP
+    nt = 1;
+#endif
+    if (nt > nchunks) nt = nchunks > 0 ? (int)nchunks : 1;
+    int64_t failed = 0;
+    int team = nthreads > 0 ? nthreads : 1;
+    if (team > nvar) team = nvar > 0 ? (int)nvar : 1;
+#pragma omp parallel num_threads(team) reduction(+: failed)
+    {
+        double* part = calloc((size_t)nt * RBC_NACC, sizeof(double));
+        if (!part) failed += 1;
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t v = 0; v < nvar; ++v) {
+            double* o = out + (size_t)v * RBC_NACC;
+            const double* r = real + v * n;
+            const int32_t* st = state + v * n;
+            double k[9] = {0};
+            memset(o, 0, RBC_NACC * sizeof(double));
+            if (!part || rbc_shift(r, cap, n, st, nrow_s, k) == 0) continue;
+            memset(part, 0, (size_t)nt * RBC_NACC * sizeof(double));
+            for (int t = 0; t < nt; ++t) { /* thread t's share, as rbc_sums's team of nt would take it */
+                int64_t const c_lo = nchunks * t / nt, c_hi = nchunks * (t + 1) / nt;
+                int64_t const lo = c_lo * RBC_CHUNK, hi = c_hi * RBC_CHUNK < n ? c_hi * RBC_CHUNK : n;
+                double* acc = part + (size_t)t * RBC_NACC;
+                for (int q = 0; q < 6; ++q) {
+                    acc[O_MIN + q] = INFINITY;
+                    acc[O_MAX + q] = -INFINITY;
+                }
+                if (lo < hi) rbc_range(r, cap, st, nrow_s, k, lo, hi, acc);
+            }
+            for (int q = 0; q < 6; ++q) {
+                o[O_MIN + q] = INFINITY;
+                o[O_MAX + q] = -INFINITY;
+            }
+            for (int t = 0; t < nt; ++t) {
+                const double* acc = part + (size_t)t * RBC_NACC;
+                for (int j = 0; j < RBC_NACC; ++j) {
+                    if (j >= O_MIN && j < O_NAN)
+                        o[j] = j < O_MAX ? fmin(o[j], acc[j]) : fmax(o[j], acc[j]);
+                    else if (j < O_K || j >= O_S1)
+                        o[j] += acc[j];
+                }
+            }
+            for (int q = 0; q < 6; ++q) o[O_K + q] = k[q];
+            for (int q = 0; q < nrow_s; ++q) o[O_SK + q] = k[6 + q];
+        }
+        free(part);
+    }
+    return failed ? -1 : 0;
+}

@@ -202,3 +202,58 @@ def test_openpmd_ids_packed_as_amrex_idcpu_and_read_back_either_way() -> None:
     np.testing.assert_array_equal(unpack_ids(packed), ids.astype(np.int64))
     np.testing.assert_array_equal(unpack_ids(ids), ids.astype(np.int64))  # beamtrack engine files: plain ids
     assert ImpactX(kind="serial").openpmd_packed_ids
+
+
+def _sc_sim(mode: str) -> ImpactX:
+    sim = make_sim()
+    sim.space_charge = mode
+    sim.poisson_solver = "fft"
+    sim.n_cell = [8, 8, 8]
+    sim.beam.ref.set_species("proton").set_kin_energy_MeV(10.0)
+    rng = np.random.default_rng(1)
+    c = [rng.normal(0.0, s, 500) for s in (1e-3, 1e-3, 1e-3, 1e-5, 1e-5, 1e-5)]
+    sim.beam.add_n_particles(*c, sim.beam.ref.charge_qe / (sim.beam.ref.mass_MeV * 1e6), bunch_charge=1e-10)
+    return sim
+
+
+def test_space_charge_grids_from_hooks() -> None:
+    """Shapes as ImpactX's (n_cell + 1 valid nodes, ghosts 2 / 1 / 2); the charge on the valid nodes times the cell
+    volume is the bunch charge (rho in C/m^3: every particle deposits inside the domain); a write lasts until the
+    next solve; the grids are 3D only and level 0 only. The values against ImpactX: tests/oracle/test_impactx_scripts.py."""
+    sim = _sc_sim("3D")
+    with pytest.raises(RuntimeError, match="first space-charge kick"):
+        sim.rho(0)
+    seen: dict[str, object] = {}
+
+    def before_slice(sim: ImpactX) -> None:
+        if "kicked" in seen:  # the second slice: the grid of the first slice's solve, with the write
+            seen["after_write"] = float(sim.rho(0).to_numpy()[0][0, 0, 0, 0])
+
+    def after_element(sim: ImpactX) -> None:
+        if "kicked" in seen:
+            seen["next_solve"] = float(sim.rho(0).to_numpy()[0][0, 0, 0, 0])
+            return
+        rho = sim.rho(0)
+        assert rho.shape == (9, 9, 9, 1) and rho.n_grow_vect == (2, 2, 2)
+        assert sim.phi(0).shape_with_ghosts == (11, 11, 11, 1)
+        assert sim.space_charge_field(0, "z").array(next(iter(rho))).to_numpy().shape == (13, 13, 13, 1)
+        cell = sim._sc_solver.cell
+        seen["charge"] = rho.sum() * float(np.prod(cell))
+        rho.array(next(iter(rho))).to_numpy()[0, 0, 0, 0] = 7.0
+        seen["kicked"] = True
+        with pytest.raises(IndexError):
+            sim.phi(1)
+
+    sim.hook["before_slice"] = before_slice
+    sim.hook["after_element"] = after_element
+    sim.lattice.extend([elements.Drift(ds=0.01), elements.Drift(ds=0.01)])
+    sim.track_particles()
+    assert seen["charge"] == pytest.approx(1e-10, rel=1e-12)
+    assert seen["after_write"] == 7.0 and seen["next_solve"] == 0.0
+
+    sim2 = _sc_sim("2D")
+    sim2.current_A = 1.0
+    sim2.hook["after_element"] = lambda s: s.rho(0)
+    sim2.lattice.append(elements.Drift(ds=0.01))
+    with pytest.raises(Exception, match="3D only"):
+        sim2.track_particles()

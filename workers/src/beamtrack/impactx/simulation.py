@@ -324,14 +324,6 @@ class ImpactX(Simulation):
             return ONLY_VALUES[name][0][0]
         if name == "space_charge_num_longitudinal_bins":
             return self.num_longitudinal_bins
-        if name in ("rho", "phi", "space_charge_field"):
-            solver = self.__dict__.get("_sc_solver")
-            field = {"space_charge_field": "fields"}.get(name, name)
-            if solver is None or getattr(solver, field, None) is None:
-                raise NotImplementedError(
-                    f"ImpactX sim.{name} is available only after a space-charge kick in beamtrack"
-                )
-            return getattr(solver, field)
         raise AttributeError(f"ImpactX has no attribute {name!r}")
 
     # --- ImpactX's surface -------------------------------------------------------------------------
@@ -355,6 +347,38 @@ class ImpactX(Simulation):
     @property
     def finest_level(self) -> int:
         return 0
+
+    # --- the space-charge grids (beamtrack.impactx.fields) ------------------------------------------
+    def _grid_multifabs(self, lev: int, what: str) -> Any:
+        from .fields import grids
+
+        if lev != 0:
+            raise IndexError(f"sim.{what}({lev}): beamtrack has one mesh-refinement level, 0")
+        solver = self.__dict__.get("_sc_solver")
+        if solver is None or solver.rho is None:
+            raise RuntimeError(
+                f"sim.{what}: beamtrack allocates the space-charge grid at the first space-charge kick "
+                "(read it from a hook after one, e.g. after_element)"
+            )
+        cached = self.__dict__.get("_grid_views")
+        if cached is None or cached[0] != (id(solver), solver.nsteps):
+            cached = ((id(solver), solver.nsteps), grids(solver, self.poisson_solver))
+            object.__setattr__(self, "_grid_views", cached)
+        return cached[1]
+
+    def rho(self, lev: int) -> Any:
+        """Charge density [C/m^3] of the last space-charge solve (2D / 2.5D: x-y projected, [C/m^2]), a MultiFab."""
+        return self._grid_multifabs(lev, "rho")["rho"]
+
+    def phi(self, lev: int) -> Any:
+        """Scalar potential [V] of the last space-charge solve, a MultiFab."""
+        return self._grid_multifabs(lev, "phi")["phi"]
+
+    def space_charge_field(self, lev: int, comp: str) -> Any:
+        """Space-charge field component comp (x, y or z) [V/m] of the last solve, a MultiFab."""
+        if comp not in ("x", "y", "z"):
+            raise KeyError(f"space_charge_field: comp must be x, y or z, not {comp!r}")
+        return self._grid_multifabs(lev, "space_charge_field")[comp]
 
     def init_grids(self) -> None:
         """ImpactX's grid set-up: n_cell, prob_relative, blocking factors already set are kept; no AMReX grid here."""

@@ -204,6 +204,7 @@ class SpaceChargeSolver:
         self.fields: list[Any] = []
         self.grid_lo: np.ndarray | None = None
         self.cell: np.ndarray | None = None
+        self.solve_cell: tuple[float, ...] | None = None
 
     @classmethod
     def from_simulation(cls, sim: Any) -> SpaceChargeSolver:
@@ -358,6 +359,7 @@ class SpaceChargeSolver:
             E = b.grad(phi, 0.5 / cell)
             t0 = self._tick("solve", t0)
             self.rho, self.phi, self.fields, self.grid_lo, self.cell = rho, phi, b.field_list(E), lo, cell
+            self.solve_cell = gcell  # the Green's function's cell sizes (3D: z stretched by gamma) [m]
             # ImpactX GatherAndPush: dt = ds / (beta c), push_consts = dt q / (gamma^2 p0)
             push = ds / (beta * constants.c) * q / (gamma * gamma * bg * ref.mass * constants.c)
             split = self.split_gather_push and eout is None and hasattr(b, "push3d")

@@ -57,3 +57,40 @@ def test_twiss_of_a_job_periodic_and_from_initial_conditions(server_factory: Any
 
     other = httpx.get(f"{url}/{job['id']}/twiss", headers={"Authorization": f"Bearer {TOKENS['bob']}"})
     assert other.status_code == 404 and other.json()["error"]["code"] == "NOT_FOUND", other.text
+
+
+def test_sdk_twiss_spec_and_plots_of_a_finished_job(
+    ray_local: None, server_factory: Any, rest: Any, tmp_path: Any, capsys: Any
+) -> None:
+    """Through the SDK: the job's JobSpec and Twiss model (equal to the engine's table), and
+    beamtrack.plot.job / ``beamtrack-client plot`` writing the three figures of a job that ran."""
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from beamtrack import plot
+    from beamtrack.client.cli import main
+
+    server = server_factory(scheduler=True)
+    c = rest(server)
+    spec = fodo_spec(npart=500)
+    job = c.submit(spec)
+    done = c.wait(job.id, timeout=120)
+    assert done.state == "succeeded", done.error
+    assert c.spec(job.id) == load_spec(spec)
+    tw = c.twiss(job.id).to_pandas()
+    expected = Simulation.from_spec(load_spec(spec), kind="serial").lattice.twiss()
+    assert list(tw.columns) == list(expected.columns) and _close(tw.attrs["qx"], expected.qx)
+    assert any(a.name.startswith("diags/openPMD/") for a in c.artifacts(job.id))
+
+    figs = plot.job(c, job.id, tmp_path / "figs")
+    assert sorted(figs) == ["moments", "phase_space", "twiss"]
+    for name in figs:
+        png = tmp_path / "figs" / f"{name}.png"
+        assert png.is_file() and png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG", name
+
+    argv = ["--url", c.url, "--token", TOKENS["alice"], "plot", job.id, "--out", str(tmp_path / "cli")]
+    assert main(argv) == 0
+    assert (tmp_path / "cli" / "phase_space.png").is_file()
+    assert main(["--url", c.url, "--token", TOKENS["alice"], "plot", "0" * 32, "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: NOT_FOUND: ") and "\n" not in err

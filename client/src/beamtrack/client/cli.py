@@ -1,7 +1,9 @@
-"""``beamtrack-client``: submit / status / list / cancel / watch / fetch / scan against a service.
+"""``beamtrack-client``: submit / status / list / cancel / watch / fetch / twiss / plot / scan against a service.
 
 The URL and token come from --url/--token or $BEAMTRACK_URL/$BEAMTRACK_TOKEN; --grpc TARGET
-uses the gRPC front door instead of REST.
+uses the gRPC front door instead of REST. A job spec is a JobSpec file, JSON or YAML. Errors are
+one line on stderr (``error: CODE: message``), never a traceback; the exit status is 1 for an
+error answer of the service, 2 for a bad input or an unreachable service.
 """
 
 from __future__ import annotations
@@ -16,21 +18,21 @@ from typing import Any
 
 import grpc
 import httpx
+from beamtrack.spec.contract import ServiceError
 
 from .grpc_client import GrpcClient
+from .grpc_errors import GrpcApiError
+from .models import Job
 from .rest import ApiError, Client, Event, load_spec_arg
 
 DIAG_COLUMNS = ("sigma_x", "sigma_y", "sigma_t", "emittance_x", "emittance_y", "emittance_t")
 
 
-def _fmt_job(job: dict[str, Any]) -> str:
-    p = job["progress"]
-    line = (
-        f"{job['id']}  {job['name']:<20} {job['state']:<10} prio={job['priority']:<4} "
-        f"step {p['step']}/{p['total_steps']}"
-    )
-    if job.get("error"):
-        line += f"  error: {job['error']}"
+def _fmt_job(job: Job) -> str:
+    p = job.progress
+    line = f"{job.id}  {job.name:<20} {job.state:<10} prio={job.priority:<4} step {p.step}/{p.total_steps}"
+    if job.error:
+        line += f"  error: {job.error}"
     return line
 
 
@@ -74,7 +76,11 @@ def _watch(args: argparse.Namespace, job_id: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    rest = Client(args.url, args.token)
+    with Client(args.url, args.token) as rest:
+        return _dispatch(args, rest)
+
+
+def _dispatch(args: argparse.Namespace, rest: Client) -> int:
     if args.cmd == "submit":
         hook = Path(args.hook).read_text() if args.hook else None
         if args.grpc:
@@ -83,12 +89,12 @@ def run(args: argparse.Namespace) -> int:
             )
             job_id = job_pb.id
         else:
-            job_id = rest.submit(args.spec, priority=args.priority, device=args.device, hook_module=hook)["id"]
+            job_id = rest.submit(args.spec, priority=args.priority, device=args.device, hook_module=hook).id
         print(job_id, flush=True)
         return _watch(args, job_id) if args.watch else 0
     if args.cmd == "status":
         job = rest.get(args.job_id)
-        print(json.dumps(job, indent=2) if args.json else _fmt_job(job))
+        print(job.model_dump_json(indent=2) if args.json else _fmt_job(job))
         return 0
     if args.cmd == "list":
         if args.all:
@@ -97,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             jobs, cursor = rest.list_jobs(state=args.state, limit=args.limit, cursor=args.cursor)
         if args.json:
-            print(json.dumps({"items": jobs, "next_cursor": cursor}, indent=2))
+            items = [j.model_dump(mode="json") for j in jobs]
+            print(json.dumps({"items": items, "next_cursor": cursor}, indent=2))
         else:
             for job in jobs:
                 print(_fmt_job(job))
@@ -106,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.cmd == "cancel":
         job = rest.cancel(args.job_id)
-        print("cancelled" if job["state"] == "cancelled" else "cancel requested")
+        print("cancelled" if job.state == "cancelled" else "cancel requested")
         return 0
     if args.cmd == "watch":
         return _watch(args, args.job_id)
@@ -129,6 +136,22 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.buffer.write(data)
         return 0
+    if args.cmd == "twiss":
+        tw = rest.twiss(args.job_id, _init_arg(args.init), at=args.at)
+        if args.json:
+            print(tw.model_dump_json(indent=2))
+        else:
+            print("  ".join(f"{k}={v:.10g}" for k, v in tw.scalars.items() if isinstance(v, int | float)))
+        return 0
+    if args.cmd == "plot":
+        try:
+            import beamtrack.plot as plot
+        except ImportError as exc:
+            raise ValueError(f"plots need the plot extra: pip install 'beamtrack-client[plot]' ({exc})") from None
+        figs = plot.job(rest, args.job_id, args.out, twiss_init=_init_arg(args.init), monitor=args.monitor)
+        for name in figs:
+            print(Path(args.out) / f"{name}.png")
+        return 0
     if args.cmd == "fetch":
         out = Path(args.out)
         files = rest.download(args.job_id, out)
@@ -140,12 +163,28 @@ def run(args: argparse.Namespace) -> int:
     raise AssertionError(args.cmd)
 
 
+def _init_arg(pairs: Sequence[str] | None) -> dict[str, float] | None:
+    """``["betx=3", "alfx=0.5", ...]`` -> {"betx": 3.0, ...} (None when empty)."""
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--init {pair!r}: expected NAME=VALUE (betx, alfx, bety, alfy, dx, dpx, dy, dpy)")
+        out[key.strip()] = float(value)
+    return out
+
+
 def load_scan_file(path: Path) -> dict[str, Any]:
     """A ScanSpec from a YAML or JSON file; a ``base`` given as a string is a JobSpec file
     (relative to the scan file)."""
     import yaml
 
-    scan = yaml.safe_load(path.read_text())
+    try:
+        scan = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not YAML: {exc}") from None
     if not isinstance(scan, dict):
         raise ValueError(f"{path}: a scan file holds a mapping (base, mode, parameters, ...)")
     if isinstance(scan.get("base"), str):
@@ -190,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--grpc", metavar="HOST:PORT", help="use gRPC at HOST:PORT for submit/watch instead of REST")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("submit", help="queue a job spec (JSON file); prints the job id")
-    s.add_argument("spec", help="JobSpec JSON file (or a reference case file)")
+    s.add_argument("spec", help="JobSpec file, JSON or YAML (.yaml, .yml), or a reference case file")
     s.add_argument("--priority", type=int, default=0, help="higher runs first (-1000..1000)")
     s.add_argument("--device", default="auto", choices=["auto", "serial", "openmp", "cuda"])
     s.add_argument(
@@ -231,10 +270,29 @@ def parser() -> argparse.ArgumentParser:
     sr.add_argument("scan_id")
     sr.add_argument("--format", default="csv", choices=["csv", "json", "parquet"])
     sr.add_argument("--out", help="write here instead of stdout")
+    tw = sub.add_parser("twiss", help="the Twiss scalars (tunes, chromaticity, ...) of a job's lattice")
+    tw.add_argument("job_id")
+    tw.add_argument(
+        "--init",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="a transfer line's initial betx, alfx, bety, alfy (dx, dpx, ...)",
+    )
+    tw.add_argument("--at", default="element", choices=["element", "slice"])
+    tw.add_argument("--json", action="store_true", help="the whole table")
+    pl = sub.add_parser("plot", help="twiss.png, moments.png, phase_space.png of a job (beamtrack.plot)")
+    pl.add_argument("job_id")
+    pl.add_argument("--out", required=True, help="destination directory")
+    pl.add_argument("--init", nargs="+", metavar="NAME=VALUE", help="a transfer line's initial Twiss parameters")
+    pl.add_argument("--monitor", help="the BeamMonitor whose last write to plot (default: the first)")
     f = sub.add_parser("fetch", help="download a job's artifacts and diagnostics.csv")
     f.add_argument("job_id")
     f.add_argument("--out", required=True, help="destination directory")
     return p
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,17 +300,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except ApiError as exc:
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        fields = "; ".join(f"{d.get('loc')}: {d.get('msg')}" for d in exc.details if d.get("loc"))
+        why = exc.message + (f" ({fields})" if fields and fields not in exc.message else "")
+        print(f"error: {exc.code}: {_one_line(why)}", file=sys.stderr)
+        return 1
+    except GrpcApiError as exc:
+        print(f"error: {exc.status.name}: {_one_line(exc.message)}", file=sys.stderr)
         return 1
     except grpc.RpcError as exc:
-        print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        print(f"error: {exc.code().name}: {_one_line(exc.details())}", file=sys.stderr)
+        return 1
+    except ServiceError as exc:
+        print(f"error: {exc.code}: {_one_line(exc.message)}", file=sys.stderr)
         return 1
     except httpx.TransportError as exc:
-        print(f"error: cannot reach the service: {exc}", file=sys.stderr)
+        print(f"error: cannot reach the service: {_one_line(exc)}", file=sys.stderr)
         return 2
     except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the CLI's promise: one line, never a traceback
+        print(f"error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 from beamtrack.spec.v1.convert import PB_TO_STATE, STATE_TO_PB
 
+from .grpc_errors import TypedErrorStub, grpc_error
 from .rest import Event, SpecArg, load_spec_arg
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -24,7 +25,8 @@ STATE_VALUES = STATE_TO_PB
 class GrpcClient:
     """gRPC client. ``target`` and ``token`` default to $BEAMTRACK_GRPC and $BEAMTRACK_TOKEN.
 
-    Errors are ``grpc.RpcError`` with the service's status codes (INVALID_ARGUMENT, ...).
+    Errors are ``grpc.RpcError`` with the service's status codes (INVALID_ARGUMENT, ...), each also
+    of the job contract's class for its code (``grpc_errors``: ``except NotFound`` works).
     """
 
     def __init__(self, target: str | None = None, token: str | None = None, *, timeout: float = 30.0):
@@ -33,7 +35,7 @@ class GrpcClient:
         self._md = [("authorization", f"Bearer {token}")] if token else []
         self.timeout = timeout
         self._channel = grpc.insecure_channel(self.target)
-        self._stub = pb_grpc.JobServiceStub(self._channel)
+        self._stub = TypedErrorStub(pb_grpc.JobServiceStub(self._channel))
         self._batched = True  # StreamEvents until a server answers UNIMPLEMENTED
 
     def close(self) -> None:
@@ -161,7 +163,7 @@ class GrpcClient:
                     self._batched = False  # an older server: one message per event
                     continue
                 if code != grpc.StatusCode.UNAVAILABLE or failures >= reconnects:
-                    raise
+                    raise grpc_error(exc) from None
                 failures += 1
                 time.sleep(min(0.2 * 2**failures, 5.0))
             finally:

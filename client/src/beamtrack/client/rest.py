@@ -1,4 +1,5 @@
-"""Synchronous REST client (httpx); keyword-only options, errors as ApiError."""
+"""Synchronous REST client (httpx); keyword-only options; answers as the job contract's models
+(``models``: Job, Artifact, Twiss; a JobSpec for ``spec``), errors as ApiError of the contract's class."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import httpx
 import orjson
 from beamtrack.spec import JobSpec
 from beamtrack.spec.contract import TERMINAL_STATES, ServiceError, error_class
+
+from .models import Artifact, Job, Twiss
 
 TERMINAL = TERMINAL_STATES
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -61,19 +64,36 @@ class HasToSpec(Protocol):
     def to_spec(self) -> JobSpec: ...
 
 
-#: what ``submit`` takes: a JobSpec, an object with ``to_spec()``, a dict, a JSON file path or JSON text
+#: what ``submit`` takes: a JobSpec, an object with ``to_spec()``, a dict, a JSON or YAML file path, or JSON text
 SpecArg: TypeAlias = "JobSpec | HasToSpec | dict[str, Any] | str | Path"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _read_spec_file(path: Path) -> Any:
+    text = path.read_text()
+    if path.suffix.lower() in YAML_SUFFIXES:
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not YAML: {' '.join(str(exc).split())}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON: {exc}") from None
 
 
 def load_spec_arg(spec: SpecArg) -> dict[str, Any]:
     """A JobSpec dict from a JobSpec, a ``Simulation`` (anything with ``to_spec()``), a dict, a JSON
-    file path, or JSON text; a reference-case file (``{"spec": ..., "checks": ...}``) gives its spec."""
+    or YAML (.yaml, .yml) file path, or JSON text; a reference-case file (``{"spec": ..., "checks":
+    ...}``) gives its spec."""
     if isinstance(spec, JobSpec):
         return spec.model_dump(mode="json")
     if isinstance(spec, dict):
         data = spec
     elif isinstance(spec, Path) or (isinstance(spec, str) and not spec.lstrip().startswith("{")):
-        data = json.loads(Path(spec).read_text())
+        data = _read_spec_file(Path(spec))
     elif isinstance(spec, str):
         data = json.loads(spec)
     elif callable(getattr(spec, "to_spec", None)):
@@ -123,21 +143,25 @@ class Client:
         return resp.json()
 
     # -- jobs ------------------------------------------------------------------------------------
-    def submit(
-        self, spec: SpecArg, *, priority: int = 0, device: str = "auto", hook_module: str | None = None
-    ) -> dict[str, Any]:
-        """Queue a job; returns it (``["id"]`` names it)."""
+    def submit(self, spec: SpecArg, *, priority: int = 0, device: str = "auto", hook_module: str | None = None) -> Job:
+        """Queue a job (a JobSpec, a Simulation, a dict, a JSON/YAML file or JSON text); returns it
+        (``.id`` names it)."""
         body: dict[str, Any] = {"spec": load_spec_arg(spec), "priority": priority, "device": device}
         if hook_module is not None:
             body["hook_module"] = hook_module
-        return dict(self._json("POST", "/v1/jobs", json=body))
+        return Job.model_validate(self._json("POST", "/v1/jobs", json=body))
 
-    def get(self, job_id: str) -> dict[str, Any]:
-        return dict(self._json("GET", f"/v1/jobs/{job_id}"))
+    def get(self, job_id: str) -> Job:
+        """The job now."""
+        return Job.model_validate(self._json("GET", f"/v1/jobs/{job_id}"))
+
+    def spec(self, job_id: str) -> JobSpec:
+        """The JobSpec the job was submitted with."""
+        return JobSpec.model_validate(self._json("GET", f"/v1/jobs/{job_id}/spec")["spec"])
 
     def list_jobs(
         self, *, state: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Job], str | None]:
         """One page of jobs, newest first, and the cursor of the next page (None at the end)."""
         params: dict[str, Any] = {"limit": limit}
         if state:
@@ -145,9 +169,9 @@ class Client:
         if cursor:
             params["cursor"] = cursor
         page = self._json("GET", "/v1/jobs", params=params)
-        return list(page["items"]), page["next_cursor"]
+        return [Job.model_validate(j) for j in page["items"]], page["next_cursor"]
 
-    def iter_jobs(self, *, state: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
+    def iter_jobs(self, *, state: str | None = None, page_size: int = 100) -> Iterator[Job]:
         """Every job (the caller's; all for an admin), following the pages."""
         cursor: str | None = None
         while True:
@@ -156,18 +180,19 @@ class Client:
             if cursor is None:
                 return
 
-    def cancel(self, job_id: str) -> dict[str, Any]:
-        return dict(self._json("DELETE", f"/v1/jobs/{job_id}"))
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or running job; returns it (state cancelled, or cancel_requested)."""
+        return Job.model_validate(self._json("DELETE", f"/v1/jobs/{job_id}"))
 
-    def wait(self, job_id: str, *, timeout: float = 600.0, poll_s: float = 0.2) -> dict[str, Any]:
+    def wait(self, job_id: str, *, timeout: float = 600.0, poll_s: float = 0.2) -> Job:
         """Poll until the job is finished; TimeoutError after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while True:
             job = self.get(job_id)
-            if job["state"] in TERMINAL:
+            if job.state in TERMINAL:
                 return job
             if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+                raise TimeoutError(f"job {job_id} still {job.state} after {timeout} s")
             time.sleep(poll_s)
 
     # -- live stream -------------------------------------------------------------------------------
@@ -211,28 +236,36 @@ class Client:
         _raise_for(resp)
         return resp.text
 
-    def artifacts(self, job_id: str) -> list[dict[str, Any]]:
-        """``[{"name": relative path, "size": bytes}]`` of the job's output files."""
-        return list(self._json("GET", f"/v1/jobs/{job_id}/artifacts"))
+    def artifacts(self, job_id: str) -> list[Artifact]:
+        """The job's output files: ``name`` (relative path) and ``size`` [bytes] of each."""
+        return [Artifact.model_validate(a) for a in self._json("GET", f"/v1/jobs/{job_id}/artifacts")]
+
+    def download_artifact(self, job_id: str, name: str, dest: str | Path) -> Path:
+        """Fetch artifact ``name`` to ``dest / name``; returns that path."""
+        dest = Path(dest)
+        target = (dest / name).resolve()
+        if not target.is_relative_to(dest.resolve()):
+            raise ApiError(0, "BAD_ARTIFACT", f"refusing artifact path {name!r}", [])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self._http.stream("GET", f"/v1/jobs/{job_id}/artifacts/{name}") as resp:
+            if not resp.is_success:
+                resp.read()
+                _raise_for(resp)
+            with target.open("wb") as f:
+                for chunk in resp.iter_bytes(1 << 20):
+                    f.write(chunk)
+        return target
 
     def download(self, job_id: str, dest: str | Path) -> list[Path]:
         """Fetch every artifact (openPMD series, reduced diagnostics) into ``dest``."""
-        dest = Path(dest)
-        out = []
-        for art in self.artifacts(job_id):
-            target = (dest / art["name"]).resolve()
-            if not target.is_relative_to(dest.resolve()):
-                raise ApiError(0, "BAD_ARTIFACT", f"refusing artifact path {art['name']!r}", [])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with self._http.stream("GET", f"/v1/jobs/{job_id}/artifacts/{art['name']}") as resp:
-                if not resp.is_success:
-                    resp.read()
-                    _raise_for(resp)
-                with target.open("wb") as f:
-                    for chunk in resp.iter_bytes(1 << 20):
-                        f.write(chunk)
-            out.append(target)
-        return out
+        return [self.download_artifact(job_id, art.name, dest) for art in self.artifacts(job_id)]
+
+    def twiss(self, job_id: str, init: dict[str, float] | None = None, *, at: str = "element") -> Twiss:
+        """The Twiss table of the job's lattice, computed by the service from its spec: periodic, or
+        from the initial conditions ``init`` (betx, alfx, bety, alfy [m; 1], optionally dx, dpx, dy,
+        dpy) of a transfer line; rows at every "element" or "slice" boundary. ``.to_pandas()``."""
+        params: dict[str, Any] = {"at": at, **(init or {})}
+        return Twiss.model_validate(self._json("GET", f"/v1/jobs/{job_id}/twiss", params=params))
 
     # -- scans -----------------------------------------------------------------------------------
     def scan(

@@ -93,6 +93,9 @@ def twiss_frame(tw: Any) -> pd.DataFrame:
     columns, rows, scalars)."""
     if isinstance(tw, pd.DataFrame):
         return tw
+    if callable(getattr(tw, "to_pandas", None)):  # the SDK's Twiss model
+        df: pd.DataFrame = tw.to_pandas()
+        return df
     data = tw if isinstance(tw, Mapping) else tw.model_dump() if hasattr(tw, "model_dump") else None
     if data is None or not {"columns", "rows"} <= set(data):
         raise TypeError(f"not a Twiss table: {type(tw).__name__}")

@@ -78,6 +78,27 @@ class JobList(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
 
 
+class Artifact(BaseModel):
+    """One output file of a job (``GET /v1/jobs/{id}/artifacts``)."""
+
+    name: str = Field(description="Path under the job's output directory, e.g. diags/openPMD/monitor.h5")
+    size: int = Field(description="Size [bytes]")
+
+
+class TwissPublic(BaseModel):
+    """``GET /v1/jobs/{id}/twiss``: the Twiss table of the job's lattice as columns and rows, and the
+    scalars (tunes qx, qy [1]; chromaticities dqx, dqy w.r.t. delta [1]; momentum_compaction_factor
+    [1], length [m], ...), in xtrack's names and units (``beamtrack.engine.optics.twiss``)."""
+
+    job_id: str
+    periodic: bool
+    columns: list[str]
+    rows: list[list[Any]] = Field(
+        description="One per element boundary (or slice, with at=slice); non-finite numbers as null"
+    )
+    scalars: dict[str, Any]
+
+
 class ServiceError(Exception):
     """Base of every error a client may see.
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import redis
-from beamtrack.spec.contract import PRIORITY_MAX, PRIORITY_MIN, JobList, JobPublic
+from beamtrack.spec.contract import PRIORITY_MAX, PRIORITY_MIN, Artifact, JobList, JobPublic
 from beamtrack.workers.errors import (
     ServiceError,
     Unauthenticated,
@@ -79,11 +79,6 @@ class SubmitJob(BaseModel):
         "before_slice; runs in the hook sandbox (refused where the "
         "sandbox cannot run)",
     )
-
-
-class Artifact(BaseModel):
-    name: str
-    size: int
 
 
 def _finite(v: Any) -> Any:

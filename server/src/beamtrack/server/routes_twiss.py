@@ -15,27 +15,14 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from beamtrack.spec import load_spec
+from beamtrack.spec.contract import TwissPublic
 from beamtrack.workers.errors import InvalidArgument
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
 
 from .service import JobService, Principal
 
 #: Query parameters of a transfer line's initial conditions; the first four are required together.
 INIT_FIELDS = ("betx", "alfx", "bety", "alfy", "dx", "dpx", "dy", "dpy")
-
-
-class TwissPublic(BaseModel):
-    """GET /v1/jobs/{id}/twiss: the table as columns and rows, and the scalars (tunes qx, qy [1];
-    chromaticities dqx, dqy w.r.t. delta [1]; momentum_compaction_factor [1], length [m], ...)."""
-
-    job_id: str
-    periodic: bool
-    columns: list[str]
-    rows: list[list[Any]] = Field(
-        description="One per element boundary (or slice, with at=slice); non-finite numbers as null"
-    )
-    scalars: dict[str, Any]
 
 
 def _json_value(v: Any) -> Any:

@@ -125,6 +125,21 @@ def test_element_signatures_come_from_the_spec_models() -> None:
     assert (el.ds, el.phi, el.B, el.nslice) == (1.5, 12.0, 0.0, 3)
 
 
+def test_element_docstrings_list_parameters_with_units() -> None:
+    """help() shows a Parameters section generated from the spec model: every field with its type,
+    default and unit (the shared fields' units, and "name [unit]" as the class docstring writes it)."""
+    import pydoc
+
+    text = pydoc.render_doc(E.Quad, renderer=pydoc.plaintext)
+    assert "ds: float -- length [m]" in text and "k: float -- [1/m^2]" in text
+    assert "rotation: float = 0.0 -- roll about s [deg]" in text
+    assert "phase: float = -90.0 -- [deg]" in (E.ShortRF.__doc__ or "")
+    for cls in BUILTIN_ELEMENTS:
+        section = (cls.__doc__ or "").split("Parameters (spec model")[1]
+        names = {line.split(":")[0].strip() for line in section.splitlines()[1:]}
+        assert names == set(inspect.signature(cls).parameters), cls.__name__
+
+
 def test_missing_beam_energy_is_a_clear_error() -> None:
     """A reference without kinetic energy: ReferenceEnergyError naming the fix, not ZeroDivisionError."""
     sim = Simulation(kind="serial", diagnostics=False)

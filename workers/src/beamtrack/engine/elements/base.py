@@ -11,6 +11,7 @@ import functools
 import inspect
 import math
 import operator
+import re
 import types
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
@@ -59,6 +60,7 @@ class Element:
             sig = constructor_signature(cls)
             if sig is not None:
                 cls.__signature__ = sig  # type: ignore[attr-defined]
+                cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n" + parameters_doc(cls, sig)
 
     def __init__(self, *args: Any, **kwargs: Any):
         if len(args) > len(self.positional):
@@ -191,6 +193,42 @@ def constructor_signature(cls: type[Element]) -> inspect.Signature | None:
         # a required positional after one with a default (e.g. Source): every field keyword-only, so
         # the signature still names exactly the model's fields
         return inspect.Signature([p.replace(kind=P.KEYWORD_ONLY) for p in params])
+
+
+#: units of the fields every element shares (``ElementBase``, ``ThickElement``); an element's own
+#: fields are described, with their units, in its class docstring or their Field(description=...)
+COMMON_FIELD_DOCS = {
+    "ds": "length [m]",
+    "name": "element name (a BeamMonitor's is its file name)",
+    "dx": "horizontal misalignment [m]",
+    "dy": "vertical misalignment [m]",
+    "rotation": "roll about s [deg]",
+    "nslice": "slices the tracking loop pushes the element in",
+    "aperture_x": "elliptical aperture half-axis in x at the exit [m]; 0: none",
+    "aperture_y": "elliptical aperture half-axis in y at the exit [m]; 0: none",
+}
+
+
+def _unit_in(doc: str, name: str) -> str | None:
+    """The unit a docstring gives ``name`` as "name [unit]" or "name, other [unit]", else None."""
+    m = re.search(rf"\b{re.escape(name)}\b((?:\s*,\s*\w+)*)\s*\[([^\]]+)\]", doc)
+    return m.group(2) if m else None
+
+
+def parameters_doc(cls: type[Element], sig: inspect.Signature) -> str:
+    """The "Parameters" section of an element class's docstring (help(), IDEs): each constructor
+    parameter with its type, default, and description (its Field's, or ``COMMON_FIELD_DOCS``) or
+    the unit the class or model docstring gives it ("k [1/m^2]")."""
+    fields = cls.model_cls.model_fields
+    docs = (cls.__doc__ or "") + "\n" + (cls.model_cls.__doc__ or "")
+    lines = [f"Parameters (spec model beamtrack.spec.elements.{cls.model_cls.__name__}):"]
+    for p in sig.parameters.values():
+        ann = getattr(p.annotation, "__name__", None) or str(p.annotation).replace("typing.", "")
+        head = f"{p.name}: {ann}" + ("" if p.default is inspect.Parameter.empty else f" = {p.default!r}")
+        unit = _unit_in(docs, p.name)
+        info = fields[p.name].description or COMMON_FIELD_DOCS.get(p.name) or (f"[{unit}]" if unit else None)
+        lines.append(f"    {head}" + (f" -- {info}" if info else ""))
+    return "\n".join(lines)
 
 
 def fill_common(op: np.void, el: Element, ref: RefPart) -> None:

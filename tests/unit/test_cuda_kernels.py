@@ -1,5 +1,5 @@
-"""The CUDA path: every built-in element's kernel compiles for sm_90 with nvcc (no device needed),
-and on a GPU machine the cuda kind tracks exactly like the serial kind."""
+"""The CUDA path: every built-in element's kernel (and every spin push) compiles for sm_90 with nvcc
+(no device needed), and on a GPU machine the cuda kind tracks exactly like the serial kind."""
 
 from __future__ import annotations
 
@@ -11,17 +11,22 @@ import numpy as np
 import pytest
 from beamtrack.engine import Simulation, elements
 from beamtrack.engine.elements.registry import all_elements, include_roots
-from beamtrack.engine.kernels import codegen
+from beamtrack.engine.kernels import variants
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
-def test_all_element_kernels_compile_for_sm90(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spin", [False, True], ids=["phase_space", "spin"])
+def test_all_element_kernels_compile_for_sm90(tmp_path: Path, spin: bool) -> None:
+    """The widest config (misalignment and apertures compiled in); the spin kernel of every class with a spin push."""
     classes = sorted({c.kernel for c in all_elements().values() if c.kernel is not None}, key=lambda k: k.name)
+    if spin:
+        classes = [k for k in classes if k.spin_header is not None]
     assert len(classes) >= 3
+    config = {"misalignment": True, "apertures": True, "spin": spin}
     src = tmp_path / "kernel.cu"
-    src.write_text(codegen.generate_cuda(classes))
+    src.write_text(variants.generate("cuda", classes, config))
     cmd = [
         "nvcc",
         "-arch=sm_90",

@@ -3,11 +3,12 @@
 A config is a dict with exactly these keys (all bool):
 - ``misalignment``: the per-slice shift/roll into and out of the element frame (``BT_MISALIGNED`` ops);
 - ``apertures``: the elliptical aperture check with its loss bookkeeping (``BT_APERTURE`` ops).
-A switch that is off defines its flag as 0 in the generated source, so the compiler drops that
-code path (precision is always float64). One more key, ``spin``, is present only when true: the
+Each key is a compile switch of ``loops/config.h`` (``BT_WITH_MISALIGNMENT``, ``BT_WITH_APERTURES``)
+defined at the top of the generated source; one that is off makes the compiler drop that code path
+(precision is always float64). One more key, ``spin``, is present only when true: the
 kernel also carries each particle's spin (rows 7..9 of the particle block) through the spin pushes
-of its classes (``bt_spin.h``); a config without it is the config, and the source, of a kernel
-built before spin tracking existed, so spin-less runs and their prebuilt kernels are unchanged. The engine asks for the config its lattice needs
+of its classes (``bt_spin.h``; switch ``BT_SPIN``); a config without it is a kernel without spin rows.
+The engine asks for the config its lattice needs
 (:func:`lattice_config`); an op whose flags a kernel was not compiled for is never pushed by it:
 the kernel hands over to one compiled with the wider config (see ``runtime.CpuKernel``).
 """
@@ -23,7 +24,8 @@ from .ops import APERTURE, MISALIGNED, empty_ops
 
 #: config key -> op flag it enables
 FLAGS: dict[str, int] = {"misalignment": MISALIGNED, "apertures": APERTURE}
-_MACRO = {"misalignment": "BT_MISALIGNED", "apertures": "BT_APERTURE"}
+#: config key -> its compile switch in loops/config.h
+_MACRO = {"misalignment": "BT_WITH_MISALIGNMENT", "apertures": "BT_WITH_APERTURES"}
 DEFAULT_CONFIG: dict[str, bool] = {k: False for k in FLAGS}
 
 
@@ -76,13 +78,9 @@ def lattice_config(elements: Iterable[Any]) -> dict[str, bool]:
     return config_for_flags(flags)
 
 
-def config_block(config: Mapping[str, Any], extra_classes: Sequence[KernelClass]) -> str:
-    lines = [f"/* kernel config: {', '.join(f'{k}={int(bool(config[k]))}' for k in sorted(config))} */"]
-    for key in sorted(config):
-        if not config[key] and key in _MACRO:
-            lines += [f"#undef {_MACRO[key]}", f"#define {_MACRO[key]} 0"]
-    lines += [f'#include "{k.header}"' for k in dict.fromkeys(extra_classes)]
-    return "\n".join(lines)
+def defines(config: Mapping[str, Any]) -> dict[str, int]:
+    """The ``loops/config.h`` compile switches of a normalized ``config`` (``spin`` is not one: see ``generate``)."""
+    return {_MACRO[key]: int(bool(config[key])) for key in sorted(config) if key in _MACRO}
 
 
 def generate(
@@ -93,8 +91,5 @@ def generate(
     ``extra_classes`` are helper headers whose C API the kernel must contain without dispatching to them.
     """
     cfg = normalize(config)
-    spin = cfg.get("spin", False)
-    src = codegen.generate_cuda(classes, spin) if kind == "cuda" else codegen.generate_cpu(classes, kind, spin=spin)
-    anchor = '#include "beamtrack/engine/kernels/bt_common.h"\n'
-    at = src.index(anchor) + len(anchor)
-    return src[:at] + config_block(cfg, extra_classes) + "\n" + src[at:]
+    comment = f"kernel config: {', '.join(f'{k}={int(bool(cfg[k]))}' for k in sorted(cfg))}"
+    return codegen.generate(kind, classes, defines(cfg), extra_classes, spin=cfg.get("spin", False), comment=comment)

@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 folders=(proto workers server client tests bench)
 .venv/bin/ruff check "${folders[@]}"
-# server and client: every module, strict; spec, engine, workers, impactx: all but pyproject's [[tool.mypy.overrides]]
-.venv/bin/mypy --strict --explicit-package-bases server/src/beamtrack/server client/src/beamtrack/client
+# server, client and plot: every module, strict; spec, engine, workers, impactx: all but pyproject's [[tool.mypy.overrides]]
+.venv/bin/mypy --strict --explicit-package-bases server/src/beamtrack/server client/src/beamtrack/client client/src/beamtrack/plot
 MYPYPATH=proto/src:workers/src .venv/bin/mypy --explicit-package-bases proto/src/beamtrack/spec \
   workers/src/beamtrack/engine workers/src/beamtrack/workers workers/src/beamtrack/impactx
 # the dependency rule (pyproject [tool.importlinter])

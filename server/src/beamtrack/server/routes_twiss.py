@@ -42,11 +42,11 @@ def job_twiss(
 ) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
     """Columns, rows and scalars of the Twiss table of a stored spec (runs the engine's optics)."""
     from beamtrack.engine import Simulation
-    from beamtrack.engine.optics import UnstableMotionError
+    from beamtrack.engine.optics import UnstableMotionError, twiss
 
     sim = Simulation.from_spec(load_spec(spec_json), kind="serial")
     try:
-        tw = sim.lattice.twiss(init, at=at)
+        tw = twiss(sim.lattice, sim.reference, init, at=at)
     except UnstableMotionError as exc:
         raise InvalidArgument(
             f"no periodic solution: {exc}; give betx, alfx, bety, alfy for a transfer line",

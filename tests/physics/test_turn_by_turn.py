@@ -100,3 +100,15 @@ def test_monitor_chains_an_existing_hook_and_restores_it() -> None:
     assert sim.hook["after_period"] is hook
     with pytest.raises(KeyError, match="not in the beam"):
         TurnByTurnMonitor(sim, ids=[99])
+
+
+def test_an_empty_beam_or_nothing_to_record_is_an_error() -> None:
+    """A monitor of a beam with no particles, or with no ids and no reduced rows, would record
+    nothing and return empty tunes: a ValueError instead."""
+    sim = ring(sextupoles=False)
+    with pytest.raises(ValueError, match="no particles"):
+        track_turn_by_turn(sim, 3)
+    _beam(sim, 1e-4)
+    with pytest.raises(ValueError, match="nothing to record"):
+        TurnByTurnMonitor(sim, ids=[])
+    assert TurnByTurnMonitor(sim, ids=[], reduced=True).ids.size == 0

@@ -118,3 +118,9 @@ def test_plots_of_a_run(tmp_path: Path) -> None:
     assert sorted(figs) == ["moments", "phase_space", "twiss"]
     for name in figs:
         assert _is_png(tmp_path / "figs" / f"{name}.png"), name
+
+
+def test_phase_space_of_an_empty_beam_is_an_error() -> None:
+    sim = _ring()
+    with pytest.raises(ValueError, match="no particles to plot"):
+        plot.phase_space(sim.beam)

@@ -103,6 +103,8 @@ def phase_space(source: Any, path: PathArg = None, bins: int = 80, iteration: in
     import matplotlib.pyplot as plt
 
     df = particles_frame(source, iteration)
+    if len(df) == 0:
+        raise ValueError("no particles to plot (an empty beam, or every particle lost)")
     fig, axes = plt.subplots(2, 2, figsize=(8, 7))
     pairs = [
         ("position_x", "momentum_x", "x [mm]", "px [mrad]"),

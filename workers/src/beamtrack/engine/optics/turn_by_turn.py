@@ -28,7 +28,8 @@ class TurnByTurnMonitor:
     reduced beam characteristics of the whole beam, every ``period_sample_intervals`` periods.
 
     Coordinates are ImpactX's (x, y [m], px, py [1], t [m], pt [1]); a lost particle reads NaN from
-    the turn it is lost. Use as a context manager or call ``attach()`` / ``detach()``.
+    the turn it is lost. Use as a context manager or call ``attach()`` / ``detach()``. An empty beam,
+    or nothing to record, is a ValueError.
     """
 
     def __init__(
@@ -38,7 +39,11 @@ class TurnByTurnMonitor:
             raise ValueError(f"period_sample_intervals must be >= 1, not {period_sample_intervals}")
         self.sim = sim
         beam_ids = np.asarray(sim.beam.host(sim.beam.id))
+        if beam_ids.size == 0:
+            raise ValueError("the beam has no particles to record: add_particles before tracking turn by turn")
         self.ids = np.asarray(list(ids) if ids is not None else beam_ids[:16], dtype=np.int64)
+        if self.ids.size == 0 and not reduced:
+            raise ValueError("nothing to record: no particle ids given and reduced=False")
         index = {int(i): k for k, i in enumerate(beam_ids)}
         missing = [int(i) for i in self.ids if int(i) not in index]
         if missing:

@@ -19,6 +19,7 @@ from track_columns import (
     LINEAR,
     PHI_DEG,
     RC,
+    REF,
     check_kernel_symplectic,
     check_twin_symplectic,
     random_points,
@@ -247,3 +248,12 @@ def test_dipedge_modify_ref_part_moves_the_reference() -> None:
     assert r.x == pytest.approx(-c3, rel=1e-12)
     assert r.px == pytest.approx(c13 - c2 - c3 * c5, rel=1e-12)
     assert r.s == 0.0 and r.gamma == GAMMA
+
+
+def test_dipedge_envelope_map_is_the_linear_one() -> None:
+    """ImpactX's DipEdge::transport_map (envelope tracking) is the linear edge map for either model."""
+    from beamtrack.engine.envelope.tracking import EXPLICIT_MAPS
+
+    R_linear = transfer_map([E.DipEdge(**_NL_EDGE, rotation=20.0)])
+    R_env = EXPLICIT_MAPS["DipEdge"](E.DipEdge(**_NL_EDGE, model="nonlinear", rotation=20.0), REF)
+    np.testing.assert_allclose(R_env, R_linear, rtol=0, atol=1e-13)

@@ -32,7 +32,6 @@ def make_sim() -> ImpactX:
     ("name", "value"),
     [
         ("max_level", 1),
-        ("eigenemittances", True),
     ],
 )
 def test_unimplemented_options_raise_naming_them(name: str, value: object) -> None:
@@ -159,12 +158,21 @@ def test_species_are_impactx_codata_2022_doubles() -> None:
     )
 
 
-def test_beam_monitor_nonlinear_lens_invariants_raise() -> None:
-    # ImpactX writes H and I records when it is on (examples/iota_lens); beamtrack does not, so it must say so
+def test_beam_monitor_nonlinear_lens_invariants_are_settable() -> None:
+    # ImpactX's BeamMonitor properties (examples/iota_lens): set after construction, ImpactX's defaults before
     monitor = elements.BeamMonitor("monitor", backend="h5")
-    monitor.nonlinear_lens_invariants = False
-    with pytest.raises(NotImplementedError, match="nonlinear_lens_invariants"):
-        monitor.nonlinear_lens_invariants = True
+    assert (monitor.nonlinear_lens_invariants, monitor.alpha, monitor.beta, monitor.tn, monitor.cn) == (
+        False,
+        0.0,
+        1.0,
+        0.4,
+        0.01,
+    )
+    monitor.nonlinear_lens_invariants = True
+    monitor.beta = 1.5
+    assert monitor.nonlinear_lens_invariants and monitor.beta == 1.5
+    with pytest.raises(ValueError, match="beta"):
+        monitor.beta = -1.0
 
 
 def test_beam_moments_have_impactx_deprecated_aliases() -> None:

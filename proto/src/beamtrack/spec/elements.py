@@ -391,13 +391,23 @@ class Aperture(ThinElement):
 
 
 class BeamMonitor(ThinElement):
-    """Writes the beam to an openPMD series ``diags/openPMD/<name>.<backend>`` (ImpactX layout)."""
+    """Writes the beam to an openPMD series ``diags/openPMD/<name>.<backend>`` (ImpactX layout).
+
+    nonlinear_lens_invariants: also write the IOTA nonlinear insert's invariants H and I per particle (records
+    ``H``, ``I``), from the bare lattice's Twiss alpha [1] and beta [m] at the monitor and the insert's
+    dimensionless strength tn and scale cn [m^(1/2)] (ImpactX's defaults).
+    """
 
     type: Literal["BeamMonitor"] = "BeamMonitor"
     name: ElementName = "monitor"  # type: ignore[assignment]
     backend: Literal["default", "h5", "bp", "bp4", "bp5", "json"] = "default"
     encoding: Literal["g", "f", "v"] = "g"
     period_sample_intervals: Annotated[int, Field(ge=1)] = 1
+    nonlinear_lens_invariants: bool = False
+    alpha: float = 0.0
+    beta: Positive = 1.0
+    tn: float = 0.4
+    cn: Positive = 0.01
 
 
 class Marker(ThinElement):

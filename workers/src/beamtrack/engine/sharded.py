@@ -27,7 +27,7 @@ Ray actors in ``beamtrack.workers.sharded``).
 
 A reply ``STOP`` makes every share raise ``TrackingCancelled`` at its next exchange.
 Not supported with K > 1 (refused when the shares are made): hooks, Programmable elements, spin,
-ISR / CSR, space-charge modes other than 3D.
+ISR / CSR, eigen-emittances, nonlinear-lens invariants, space-charge modes other than 3D.
 """
 
 from __future__ import annotations
@@ -75,6 +75,10 @@ def unsupported(sim: Simulation) -> str:
         return "spin tracking"
     if sim.isr or sim.csr:
         return "ISR / CSR"
+    if sim.eigenemittances:
+        return "eigen-emittances"
+    if any(getattr(el.model, "nonlinear_lens_invariants", False) for el in sim.lattice):
+        return "BeamMonitor nonlinear_lens_invariants"
     if sim.space_charge_enabled:
         from .spacecharge.solver import _mode
 

@@ -116,6 +116,8 @@ class Simulation:
         self.space_charge_gauss_taylor_delta = 0.01
         self.space_charge_gauss_charge_z_bins = 129
         self.space_charge_gauss_long_scale: float | None = None
+        #: ImpactX's diag.eigenemittances: the reduced diagnostics and BeamMonitor attributes add emittance_1..3
+        self.eigenemittances = False
         #: ImpactX's algo.poisson_solver: "fft" (open boundaries) or "multigrid" (3D, grounded domain walls)
         self.poisson_solver = "fft"
         #: openPMD ``id`` records as ImpactX 26.10 writes them (AMReX's packed idcpu); else the plain id
@@ -348,7 +350,9 @@ class Simulation:
             return
         from .diagnostics import ReducedDiagnosticsWriter, RefParticleWriter, reduced_beam_characteristics
 
-        row = reduced_beam_characteristics(self.beam, self.reference, kind=self.kind, nthreads=self.nthreads)
+        row = reduced_beam_characteristics(
+            self.beam, self.reference, kind=self.kind, nthreads=self.nthreads, eigenemittances=self.eigenemittances
+        )
         row = {
             "step": self.tracking_step,
             "s": self.reference.s,
@@ -356,7 +360,9 @@ class Simulation:
         }
         if self.diagnostics:
             if "reduced" not in self._writers:
-                self._writers["reduced"] = ReducedDiagnosticsWriter(self._diag_dir(), spin_columns=bool(self.spin))
+                self._writers["reduced"] = ReducedDiagnosticsWriter(
+                    self._diag_dir(), spin_columns=bool(self.spin), eigen_columns=self.eigenemittances
+                )
                 self._writers["ref"] = RefParticleWriter(self._diag_dir())
             self._writers["reduced"].write(self.tracking_step, row)
             self._writers["ref"].write(self.tracking_step, self.reference)
@@ -374,7 +380,13 @@ class Simulation:
             self._diag_dir() / "openPMD", el.name, el.backend, el.encoding, packed_ids=self.openpmd_packed_ids
         )
         self._writers.setdefault(f"monitor:{el.name}", w)
-        w.write(self.tracking_step, self.beam, self.reference)
+        w.write(
+            self.tracking_step,
+            self.beam,
+            self.reference,
+            el.extra_records(self.beam),
+            eigenemittances=self.eigenemittances,
+        )
 
     def _write_lost_particles(self) -> None:
         """Lost particles to diags/openPMD/particles_lost.h5 with their ``s_lost`` [m] (as ImpactX)."""
@@ -528,7 +540,6 @@ class Simulation:
             ),
             diagnostics=Diagnostics(slice_step_diagnostics=self.slice_step_diagnostics),
         )
-
 
     def _radiation_spec(self) -> Radiation | None:
         """The JobSpec's radiation block of sim.isr / sim.csr (the options of a radiation that is on only)."""

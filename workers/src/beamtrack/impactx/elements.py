@@ -388,18 +388,6 @@ def _engine_code(self: Any) -> None:
     object.__setattr__(self, "_engine_push", engine_fn)
 
 
-def _set_nonlinear_lens_invariants(self: Any, on: bool) -> None:
-    if on:
-        raise NotImplementedError(
-            "ImpactX option BeamMonitor.nonlinear_lens_invariants = True (the H and I records "
-            "of the IOTA nonlinear lens) is not implemented in beamtrack"
-        )
-    object.__setattr__(self, "_nonlinear_lens_invariants", False)
-
-
-BeamMonitor.nonlinear_lens_invariants = property(  # type: ignore[attr-defined]
-    lambda self: False, _set_nonlinear_lens_invariants
-)
 Programmable.push = property(_get_push, _set_push)  # type: ignore[attr-defined]
 Programmable.beam_particles = property(_get_beam_particles, _set_beam_particles)  # type: ignore[attr-defined]
 Quad = _make("Quad")

@@ -56,7 +56,6 @@ NO_PHYSICS = frozenset(
 
 #: ImpactX options beamtrack implements only at one value: {name: (accepted values, what it is)}.
 ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
-    "eigenemittances": ((False,), "eigen-emittances in the reduced diagnostics"),
     "max_level": ((0,), "mesh refinement"),
     "particle_lost_diagnostics_backend": (("h5", "default"), "lost-particle backend other than HDF5"),
     "diag_file_prefix": (("diags",), "a diagnostics folder other than diags"),

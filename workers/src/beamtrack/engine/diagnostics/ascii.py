@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TextIO
 
+from .eigenemittances import EIGEN_COLUMNS
 from .reduced import REDUCED_COLUMNS, SPIN_COLUMNS
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class ReducedDiagnosticsWriter(_AsciiTable):
     particle tracking names it, ``.0`` as its envelope tracking does. ``period_column``: an integer
     ``period`` column after ``step`` (ImpactX 26.10's envelope files; the row carries ``period``).
     ``spin_columns``: ``SPIN_COLUMNS`` before ``charge_C`` (ImpactX 26.10 with spin tracking).
+    ``eigen_columns``: ``EIGEN_COLUMNS`` after ``emittance_tn`` (ImpactX with ``eigenemittances``).
     """
 
     def __init__(
@@ -98,12 +100,17 @@ class ReducedDiagnosticsWriter(_AsciiTable):
         suffix: str = ".0.0",
         period_column: bool = False,
         spin_columns: bool = False,
+        eigen_columns: bool = False,
     ):
         head = ("step", "period", "s") if period_column else ("step", "s")
         self._nint = 2 if period_column else 1
-        cols = REDUCED_COLUMNS
-        if spin_columns:  # ImpactX 26.10 with spin tracking: the spin moments before charge_C
-            cols = (*REDUCED_COLUMNS[:-1], *SPIN_COLUMNS, REDUCED_COLUMNS[-1])
+        # ImpactX's order: ... emittance_tn, [emittance_1..3], [spin moments], charge_C
+        cols = (
+            *REDUCED_COLUMNS[:-1],
+            *(EIGEN_COLUMNS if eigen_columns else ()),
+            *(SPIN_COLUMNS if spin_columns else ()),
+            REDUCED_COLUMNS[-1],
+        )
         super().__init__(path_dir, f"{name}{suffix}", (*head, *cols))
 
     def write(self, step: int, row: Mapping[str, float]) -> None:

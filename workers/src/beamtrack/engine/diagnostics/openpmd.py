@@ -231,11 +231,19 @@ class BeamMonitorWriter:
         """Iterations written so far, ascending."""
         return sorted(self._steps)
 
-    def write(self, step: int, pc: ParticleContainer, ref: RefPart, extra: dict[str, Any] | None = None) -> None:
+    def write(
+        self,
+        step: int,
+        pc: ParticleContainer,
+        ref: RefPart,
+        extra: dict[str, Any] | None = None,
+        eigenemittances: bool = False,
+    ) -> None:
         """Write the alive particles and the reference particle as iteration ``step``.
 
         ``extra``: additional per-particle scalar records (e.g. ``s_lost`` [m] of lost particles), one
-        value per alive particle. The alive particles are copied to the host here; a background thread
+        value per alive particle. ``eigenemittances``: the beam attributes include emittance_1..3 (ImpactX's
+        ``sim.eigenemittances``). The alive particles are copied to the host here; a background thread
         stores them and closes the iteration (``flush`` waits for it, ``close`` flushes). An error of
         that thread is raised by the next ``write``, ``flush`` or ``close``.
         """
@@ -261,14 +269,16 @@ class BeamMonitorWriter:
                     stacklevel=2,
                 )
                 return
-            snapshot = self._snapshot(step, pc, ref, extra or {})
+            snapshot = self._snapshot(step, pc, ref, extra or {}, eigenemittances)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=f"openPMD {self.path.name}", daemon=True)
                 self._thread.start()
             self._steps.add(step)
             self._pending.put((series, *snapshot))
 
-    def _snapshot(self, step: int, pc: ParticleContainer, ref: RefPart, extra: dict[str, Any]) -> tuple[Any, ...]:
+    def _snapshot(
+        self, step: int, pc: ParticleContainer, ref: RefPart, extra: dict[str, Any], eigenemittances: bool
+    ) -> tuple[Any, ...]:
         """Everything an iteration holds, copied off the beam (which the tracking goes on changing)."""
         n = pc.size
         alive = pc.state[:n] == 0
@@ -280,7 +290,7 @@ class BeamMonitorWriter:
         ids = np.array(pc.host(ids), dtype=np.uint64)
         if self.packed_ids:
             ids = pack_idcpu(ids)
-        rbc = reduced_beam_characteristics(pc, ref)
+        rbc = reduced_beam_characteristics(pc, ref, eigenemittances=eigenemittances)
         n_alive = int(ids.size)
         host_extra: dict[str, np.ndarray] = {}
         for name, values in extra.items():

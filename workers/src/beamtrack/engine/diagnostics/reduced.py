@@ -35,6 +35,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..kernels.runtime import default_threads, vprint
+from .eigenemittances import EIGEN_COLUMNS
+from .eigenemittances import eigenemittances as _eigenemittances
+from .eigenemittances import impactx_sigma as _impactx_sigma
 
 if TYPE_CHECKING:
     from ..particles import ParticleContainer
@@ -158,7 +161,12 @@ def _spin_from_sums(s: np.ndarray) -> dict[str, float]:
 
 
 def reduced_beam_characteristics(
-    pc: ParticleContainer, ref: RefPart, *, kind: str | None = None, nthreads: int | None = None
+    pc: ParticleContainer,
+    ref: RefPart,
+    *,
+    kind: str | None = None,
+    nthreads: int | None = None,
+    eigenemittances: bool = False,
 ) -> dict[str, float]:
     """ImpactX's reduced beam characteristics of the alive particles, weighted by ``weight``.
 
@@ -166,7 +174,8 @@ def reduced_beam_characteristics(
     Python floats; units as in ImpactX's docs:
     positions and sigmas of x, y, t [m], of px, py, pt [1]; emittances [m]; beta [m]; alpha [1];
     dispersion_x/y [m], dispersion_px/py [1]; charge_C [C]. Works on NumPy and CuPy beams (only
-    the 55 reduced numbers leave the device).
+    the 55 reduced numbers leave the device). ``eigenemittances``: also ImpactX's ``emittance_1..3`` [m]
+    (``EIGEN_COLUMNS``, diagnostics/eigenemittances.py).
 
     ``kind``: how the sums of a NumPy beam are taken: "serial" (the default) or "openmp" (``nthreads``
     threads, default as the tracking kernels) run the one-pass C kernel of c/reduced_cpu.c; "numpy"
@@ -175,18 +184,28 @@ def reduced_beam_characteristics(
     if kind not in (None, "serial", "openmp", "numpy", "cuda"):
         raise ValueError(f"kind must be serial, openmp, numpy or cuda, not {kind!r}")
     sums = None if kind in ("numpy", "cuda") else _c_sums(pc, kind or "serial", nthreads)
-    out = characteristics_from_moments(*(_moments(pc) if sums is None else _moments_from_sums(sums)), ref)
+    out = characteristics_from_moments(
+        *(_moments(pc) if sums is None else _moments_from_sums(sums)), ref, eigenemittances=eigenemittances
+    )
     if pc.has_spin:
         out.update(_spin_moments(pc) if sums is None else _spin_from_sums(sums))
     return out
 
 
 def characteristics_from_moments(
-    w_sum: float, means: np.ndarray, cov: np.ndarray, mins: np.ndarray, maxs: np.ndarray, ref: RefPart
+    w_sum: float,
+    means: np.ndarray,
+    cov: np.ndarray,
+    mins: np.ndarray,
+    maxs: np.ndarray,
+    ref: RefPart,
+    *,
+    eigenemittances: bool = False,
 ) -> dict[str, float]:
     """The columns of ``reduced_beam_characteristics`` (without spin) from the beam's total weight, weighted
     means (6,), central covariance (6, 6), minima and maxima (6,) in the order x, y, t, px, py, pt (NaN for an
-    empty beam); a beam split across workers combines its parts' sums into these (``engine.sharded``)."""
+    empty beam); a beam split across workers combines its parts' sums into these (``engine.sharded``).
+    ``eigenemittances``: with ImpactX's emittance_1..3 [m] (NaN for an empty beam)."""
     bg = ref.beta_gamma
     out: dict[str, Any] = {"s": float(ref.s)}
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -232,6 +251,9 @@ def characteristics_from_moments(
             out[f"dispersion_{k}"] = disp[k]
         for q in _PLANES:
             out[f"emittance_{q}n"] = emit[q] * bg
+        if eigenemittances:
+            eig = (float("nan"),) * 3 if w_sum == 0.0 else _eigenemittances(_impactx_sigma(cov, bg))
+            out.update(zip(EIGEN_COLUMNS, eig, strict=True))
         out["charge_C"] = w_sum * ref.charge + 0.0  # + 0.0: no "-0" for an empty beam
     return {k: float(v) for k, v in out.items()}
 

@@ -8,15 +8,28 @@ from typing import Any
 
 from beamtrack.spec import elements as spec
 
+from ..particles import ParticleContainer
 from ..refpart import RefPart
 from .base import Element, push_ref_straight
 
 
 class BeamMonitor(Element):
-    """Writes the beam to the openPMD series diags/openPMD/<name>.<backend> (ImpactX layout)."""
+    """Writes the beam to the openPMD series diags/openPMD/<name>.<backend> (ImpactX layout); with
+    nonlinear_lens_invariants, the IOTA invariants H and I of each particle too (alpha, beta [m], tn, cn [m^(1/2)])."""
 
     model_cls = spec.BeamMonitor
     positional = ("name", "backend", "encoding")
+
+    def extra_records(self, pc: ParticleContainer) -> dict[str, Any]:
+        """Per-particle records beyond the phase space, for the alive particles: {"H", "I"} or nothing."""
+        if not self.nonlinear_lens_invariants:
+            return {}
+        from ..diagnostics.nonlinear_lens import nonlinear_lens_invariants
+
+        alive = pc.state[: pc.size] == 0
+        x, y, _, px, py = (pc.real[i, : pc.size][alive] for i in range(5))
+        H, I_ = nonlinear_lens_invariants(x, y, px, py, self.alpha, self.beta, self.tn, self.cn, pc.xp)
+        return {"H": H, "I": I_}
 
 
 class Marker(Element):

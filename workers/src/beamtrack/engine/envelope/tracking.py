@@ -111,6 +111,18 @@ def _nonlinear_lens(el: Element, ref: RefPart) -> np.ndarray:
     return _rotated(R, el)
 
 
+def _dip_edge(el: Element, ref: RefPart) -> np.ndarray:
+    """ImpactX DipEdge::transport_map: the linear edge map (R21 = tan(psi)/rc, R43 = (1 + sin^2 psi)/cos^3 psi
+    g K2 / rc^2 - R21) whatever the model (the nonlinear model's Jacobian differs from it)."""
+    m = el.model
+    psi, rc = float(m.psi), float(m.rc)
+    s, c = math.sin(psi), math.cos(psi)
+    R = np.eye(6)
+    R[1, 0] = math.tan(psi) / rc
+    R[3, 2] = (1.0 + s * s) / c**3 * float(m.g) * float(m.K2) / (rc * rc) - R[1, 0]
+    return _rotated(R, el)
+
+
 #: ImpactX type -> (element, reference after the slice) -> R, where ImpactX's transport_map is not the
 #: Jacobian of its particle push at the reference orbit (or where no kernel runs)
 EXPLICIT_MAPS: dict[str, Callable[[Element, RefPart], np.ndarray]] = {
@@ -121,6 +133,7 @@ EXPLICIT_MAPS: dict[str, Callable[[Element, RefPart], np.ndarray]] = {
     "PolygonAperture": _identity,
     "Kicker": _identity,
     "ThinDipole": _thin_dipole,
+    "DipEdge": _dip_edge,
     "ExactSbend": _exact_sbend,
     "NonlinearLens": _nonlinear_lens,
     "ExactQuad": lambda el, ref: _rotated(linear_maps.exact_quad(el, ref), el),
@@ -218,6 +231,10 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
     entry, then the whole slice).
     """
     ref.check_energy()
+    if sim.eigenemittances:
+        raise NotImplementedError(
+            "ImpactX option sim.eigenemittances = True in envelope tracking is not implemented in beamtrack"
+        )
     mode = _space_charge_mode(sim)
     for el in sim.lattice:
         if el.model.type == "Programmable":

@@ -11,7 +11,7 @@ import { locate, splitLoc } from './jsonloc.js';
 import { ScatterPlot } from './plots.js';
 
 /** The columns every results table starts with; parameter paths and diagnostics follow. */
-const ROW_COLUMNS = ['variant', 'job_id', 'state', 'cached_from'];
+const ROW_COLUMNS = ['variant', 'job_id', 'state', 'attempts', 'cached_from'];
 const TABLE_PAGE = 100;
 /** Result columns the plot's y does not start on (where the beam is, not what it is). */
 const AXIS_COLUMNS = new Set(['s', 'step', 'period', 'turn']);

@@ -82,7 +82,7 @@ def test_scan_submit_progress_results_and_plot(page: Page, service: Any) -> None
         "document.querySelectorAll('[data-testid=results-table] tbody tr[data-state=succeeded]').length === 4"
     )
     head = table.locator("thead th").all_inner_texts()
-    assert head[:6] == ["variant", "job_id", "state", "cached_from", K, Q]
+    assert head[:7] == ["variant", "job_id", "state", "attempts", "cached_from", K, Q]
     assert "sigma_x" in head and "emittance_x" in head
     # every variant's job is linked; its final sigma_x is the table's
     first = table.locator("tbody tr[data-variant='0']")

@@ -40,11 +40,12 @@ def test_scan_end_to_end_table_and_cache(ray_local: None, server_factory: Any, r
     done = c.wait_scan(scan["id"], timeout=120)
     assert done["state"] == "succeeded" and done["counts"]["succeeded"] == 6
     table = c.scan_results(scan["id"])
-    assert table["columns"] == ["variant", "job_id", "state", "cached_from", K, Q, "s", "sigma_x", "emittance_x"]
+    columns = ["variant", "job_id", "state", "attempts", "cached_from", K, Q, "s", "sigma_x", "emittance_x"]
+    assert table["columns"] == columns
     rows = table["rows"]
     assert [r["variant"] for r in rows] == list(range(6))
     assert [(r[K], r[Q]) for r in rows] == [(k, q) for k in (0.8, 1.0, 1.2) for q in (1e-9, 2e-9)]
-    assert all(r["state"] == "succeeded" and r["cached_from"] is None for r in rows)
+    assert all(r["state"] == "succeeded" and r["cached_from"] is None and r["attempts"] == 1 for r in rows)
     # the last row of each job's diagnostics, and the focusing changes the beam
     for r in rows:
         assert r["sigma_x"] == c.diagnostics(r["job_id"])[-1]["sigma_x"]
@@ -57,7 +58,7 @@ def test_scan_end_to_end_table_and_cache(ray_local: None, server_factory: Any, r
     pqt = pq.read_table(io.BytesIO(c.scan_results_file(scan["id"], "parquet")))
     assert pqt.column_names == table["columns"] and pqt.column("sigma_x").to_pylist() == [r["sigma_x"] for r in rows]
     df = to_pandas(table)
-    assert df.shape == (6, 9) and list(df[K]) == [0.8, 0.8, 1.0, 1.0, 1.2, 1.2]
+    assert df.shape == (6, 10) and list(df[K]) == [0.8, 0.8, 1.0, 1.0, 1.2, 1.2]
 
     # the same scan again: every variant from the cache, nothing runs, the table is the same
     again = c.scan(small_base(), {K: [0.8, 1.0, 1.2], Q: [1e-9, 2e-9]}, columns=["s", "sigma_x", "emittance_x"])
@@ -163,5 +164,40 @@ def test_cli_scan_file_status_cancel(server_factory: Any, capsys: pytest.Capture
     assert " cancelled " in out and "6 variants: 0 queued, 0 running, 0 succeeded, 0 failed, 6 cancelled" in out
     assert cli.main([*conn, "scan-results", scan_id, "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("variant,job_id,state,cached_from,lattice.elements[name=quad1].k,beam.bunch_charge_C")
+    assert lines[0].startswith(
+        "variant,job_id,state,attempts,cached_from,lattice.elements[name=quad1].k,beam.bunch_charge_C"
+    )
     assert len(lines) == 7 and all(",cancelled," in line for line in lines[1:])
+
+
+def test_scan_event_stream(ray_local: None, server_factory: Any, rest: Any) -> None:
+    """GET /v1/scans/{id}/events: the submit, each variant's state changes in order (running, then
+    succeeded, one try each), then the result with the counts; resumable after any event id; a
+    scan served from the cache streams its submit and result only."""
+    server = server_factory(scheduler=True)
+    c = rest(server)
+    scan = c.scan(small_base(npart=200), {K: [0.9, 1.1]})
+    events = list(c.scan_events(scan["id"]))
+    assert events[0].kind == "state" and events[0].data == {"state": "queued", "variants": 2}
+    assert events[-1].kind == "result"
+    assert events[-1].data == {
+        "state": "succeeded",
+        "counts": {"queued": 0, "running": 0, "succeeded": 2, "failed": 0, "cancelled": 0},
+    }
+    changes = [e.data for e in events if e.kind == "variant"]
+    for v in (0, 1):
+        mine = [(d["state"], d["attempts"]) for d in changes if d["variant"] == v]
+        assert mine == [("running", 1), ("succeeded", 1)], changes
+    job_ids = {d["job_id"] for d in changes}
+    assert job_ids == {r["job_id"] for r in c.scan_results(scan["id"])["rows"]}
+    ids = [e.id for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert [e.id for e in c.scan_events(scan["id"], after=ids[1])] == ids[2:]  # resumed exactly
+    again = c.scan(small_base(npart=200), {K: [0.9, 1.1]})
+    assert [(e.kind, e.data["state"]) for e in c.scan_events(again["id"])] == [
+        ("state", "queued"),
+        ("result", "succeeded"),
+    ]
+    with pytest.raises(ApiError) as e:
+        list(c.scan_events("0" * 32))
+    assert e.value.status == 404

@@ -199,6 +199,11 @@ class Client:
     def events(self, job_id: str, *, after: str | None = None, reconnects: int = 5) -> Iterator[Event]:
         """The job's events (server-sent) until its ``result`` event; a dropped connection is
         resumed from the last event seen, so no event is lost or repeated."""
+        yield from self._sse_events(f"/v1/jobs/{job_id}/events", after, reconnects)
+
+    def _sse_events(self, path: str, after: str | None, reconnects: int) -> Iterator[Event]:
+        """The server-sent events of ``path`` until a ``result`` event, resumed after a dropped
+        connection from the last event seen."""
         last = after
         failures = 0
         while True:
@@ -206,7 +211,7 @@ class Client:
             try:
                 with self._http.stream(
                     "GET",
-                    f"/v1/jobs/{job_id}/events",
+                    path,
                     params=params,
                     timeout=httpx.Timeout(self._http.timeout.connect, read=None),
                 ) as resp:
@@ -335,9 +340,15 @@ class Client:
                 raise TimeoutError(f"scan {scan_id} still {scan['state']} after {timeout} s")
             time.sleep(poll_s)
 
+    def scan_events(self, scan_id: str, *, after: str | None = None, reconnects: int = 5) -> Iterator[Event]:
+        """The scan's live events until its ``result`` event: ``state`` at submit, ``variant``
+        ({variant, job_id, state, attempts}) at each variant's state change, ``result`` ({state,
+        counts}) once all have ended; resumed after a dropped connection as ``events`` is."""
+        yield from self._sse_events(f"/v1/scans/{scan_id}/events", after, reconnects)
+
     def scan_results(self, scan_id: str) -> dict[str, Any]:
         """The results table: ``{"columns": [...], "rows": [{column: value}, ...]}``, one row per
-        variant (variant, job_id, state, cached_from, parameter values, final diagnostics)."""
+        variant (variant, job_id, state, attempts, cached_from, parameter values, final diagnostics)."""
         return dict(self._json("GET", f"/v1/scans/{scan_id}/results"))
 
     def scan_results_file(self, scan_id: str, format: str = "csv") -> bytes:

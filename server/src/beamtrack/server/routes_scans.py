@@ -1,7 +1,14 @@
-"""REST routes of parameter scans: /v1/scans (submit, list, state, cancel, results table).
+"""REST routes of parameter scans: /v1/scans (submit, list, state, cancel, results table, events).
 
 A scan is a base JobSpec plus parameters addressed by path (beamtrack.spec.scan); each variant
 runs as an ordinary job that records its ``scan_id``, ``variant`` and parameter ``values``.
+
+``GET /v1/scans/{id}/events`` is the scan's live event stream as server-sent events, resumable
+with ``?after=`` or ``Last-Event-ID``: ``state`` ({state: queued, variants}) at submit, ``variant``
+({variant, job_id, state, attempts}) at each state change of a variant, ``result`` ({state,
+counts}) once every variant has ended; the stream ends with it. An idle stream sends a comment
+line every ``stream_block_ms`` (keep-alive). Unlike a job's stream it holds one server thread
+while it waits (a scan has few followers; its variants' own streams go through the stream hub).
 """
 
 # No "from __future__ import annotations": FastAPI resolves the route annotations, some of
@@ -11,13 +18,14 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from beamtrack.spec.contract import PRIORITY_MAX, PRIORITY_MIN
 from beamtrack.workers.errors import InvalidArgument
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from beamtrack.workers.store import StreamEvent
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .limits import check_spec_size
@@ -100,6 +108,16 @@ def scans_router(service: JobService, principal: Callable[..., Principal], *, ma
     def cancel_scan(scan_id: str, who: Caller) -> dict[str, Any]:
         return service.cancel_scan(who, scan_id)
 
+    @router.get("/{scan_id}/events", response_model=None)
+    def scan_events(
+        scan_id: str,
+        who: Caller,
+        after: Annotated[str | None, Query(description="resume after this event id")] = None,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> StreamingResponse:
+        batches = service.scan_events(who, scan_id, after or last_event_id)
+        return StreamingResponse(_sse(batches), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
     @router.get("/{scan_id}/results", response_model=None)
     def scan_results(
         scan_id: str,
@@ -118,6 +136,16 @@ def scans_router(service: JobService, principal: Callable[..., Principal], *, ma
         return Response(_parquet(columns, rows), media_type=PARQUET)
 
     return router
+
+
+def _sse(batches: Iterator[list[StreamEvent]]) -> Iterator[str]:
+    """Server-sent events of the scan's batches (its payloads are one-line JSON written by the
+    store's scripts); a comment line for an idle wait."""
+    for batch in batches:
+        if not batch:
+            yield ": keep-alive\n\n"
+            continue
+        yield "".join(f"id: {ev.id}\nevent: {ev.kind}\ndata: {ev.raw}\n\n" for ev in batch)
 
 
 def _cell(v: Any) -> Any:

@@ -48,7 +48,7 @@ from .settings import Settings, hash_token
 
 log = logging.getLogger("beamtrack.server")
 #: The first columns of a scan's results table; the parameter paths and diagnostics follow.
-SCAN_ROW_COLUMNS = ("variant", "job_id", "state", "cached_from")
+SCAN_ROW_COLUMNS = ("variant", "job_id", "state", "attempts", "cached_from")
 #: The most per-variant limit errors one refused scan lists.
 MAX_SCAN_ERRORS = 20
 HOOK_REFUSED = "hook modules need the hook sandbox, which cannot run on this server"
@@ -418,9 +418,22 @@ class JobService:
         self.store.cancel_scan(scan_id)
         return self.get_scan(who, scan_id)
 
+    def scan_events(
+        self, who: Principal, scan_id: str, after: str | None = None
+    ) -> Iterator[builtins.list[StreamEvent]]:
+        """The scan's live event stream (``JobStore.follow_scan``) after event id ``after``:
+        ``state`` (submitted), ``variant`` (a variant changed state), ``result`` (all ended)."""
+        self._scan(who, scan_id)
+        cursor = after or "0-0"
+        if not _valid_stream_id(cursor):
+            raise InvalidArgument(
+                "after: not an event id returned by this API", details=[{"loc": "after", "msg": "invalid event id"}]
+            )
+        return self.store.follow_scan(scan_id, cursor, block_ms=self.settings.stream_block_ms)
+
     def scan_results(self, who: Principal, scan_id: str) -> tuple[builtins.list[str], builtins.list[dict[str, Any]]]:
         """The scan's table: its columns, and one row per variant (variant, job_id, state,
-        cached_from, the parameter values by path, then the chosen columns of the last
+        attempts (its tries: more than one after a retry), cached_from, the parameter values by path, then the chosen columns of the last
         diagnostics row of each succeeded variant; None where a variant has no such value)."""
         rec = self._scan(who, scan_id)
         jobs = self.store.jobs(self.store.scan_job_ids(scan_id))
@@ -439,6 +452,7 @@ class JobService:
                 "variant": j.variant,
                 "job_id": j.id,
                 "state": j.state.value,
+                "attempts": j.attempts,
                 "cached_from": j.cached_from or None,
             }
             row.update({p: j.values.get(p) for p in rec.paths})

@@ -51,6 +51,11 @@ from redis.retry import Retry
 
 from .errors import Conflict, NotFound, Unavailable
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson comes with the service extra
+    orjson = None  # type: ignore[assignment]
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -172,6 +177,39 @@ class JobRecord:
 # among equal priorities the owner whose last claim is oldest, then the lowest queue score. Ids
 # only in P:queue (queued by a server without owner queues) are claimed when no owner has one.
 # ARGV: prefix, now
+# A scan's event stream (P:scan:{id}:events): a ``variant`` event at each state change of one of
+# its jobs ({variant, job_id, state, attempts}), and a ``result`` event ({state, counts}) once every
+# variant has ended (counted in the scan's ``ended`` field: each job ends once). Prepended to the
+# scripts that change a job's state; a job of no scan is left alone.
+_SCAN_NOTE = """
+local function scan_counts(p, scan)
+  local counts = {queued=0, running=0, succeeded=0, failed=0, cancelled=0}
+  for _, j in ipairs(redis.call('ZRANGE', p .. ':scan:' .. scan .. ':jobs', 0, -1)) do
+    local st = redis.call('HGET', p .. ':job:' .. j, 'state')
+    if st then counts[st] = (counts[st] or 0) + 1 end
+  end
+  return counts
+end
+local function scan_ended(p, scan, n_ended)
+  local sk = p .. ':scan:' .. scan
+  local ended = redis.call('HINCRBY', sk, 'ended', n_ended)
+  local h = redis.call('HMGET', sk, 'n', 'cancel_requested')
+  if n_ended > 0 and ended >= tonumber(h[1] or '0') then
+    local counts = scan_counts(p, scan)
+    local state = 'failed'
+    if h[2] == '1' then state = 'cancelled' elseif counts.succeeded == tonumber(h[1]) then state = 'succeeded' end
+    redis.call('XADD', sk .. ':events', '*', 'k', 'result', 'd', cjson.encode({state=state, counts=counts}))
+  end
+end
+local function scan_note(p, id, state)
+  local h = redis.call('HMGET', p .. ':job:' .. id, 'scan_id', 'variant', 'attempts')
+  if not h[1] or h[1] == '' then return end
+  redis.call('XADD', p .. ':scan:' .. h[1] .. ':events', '*', 'k', 'variant', 'd',
+    cjson.encode({variant=tonumber(h[2]), job_id=id, state=state, attempts=tonumber(h[3] or '0')}))
+  if state == 'succeeded' or state == 'failed' or state == 'cancelled' then scan_ended(p, h[1], 1) end
+end
+"""
+
 _CLAIM = """
 local p = ARGV[1]
 while true do
@@ -207,6 +245,7 @@ while true do
     redis.call('SADD', p .. ':running', id)
     redis.call('XADD', p .. ':stream:' .. id, '*', 'k', 'state',
       'd', cjson.encode({state='running', attempt=attempt}))
+    scan_note(p, id, 'running')
     return {id, attempt}
   end
 end
@@ -239,6 +278,7 @@ for _, id in ipairs(ids) do
     redis.call('SADD', p .. ':running', id)
     redis.call('XADD', p .. ':stream:' .. id, '*', 'k', 'state',
       'd', cjson.encode({state='running', attempt=attempt, pack=ARGV[7]}))
+    scan_note(p, id, 'running')
     table.insert(out, id)
     table.insert(out, attempt)
   end
@@ -259,6 +299,7 @@ redis.call('ZADD', p .. ':finished:' .. (ARGV[4] == 'succeeded' and 'ok' or 'bad
 local sk = p .. ':stream:' .. id
 redis.call('XADD', sk, '*', 'k', 'state', 'd', cjson.encode({state=ARGV[4], error=ARGV[6]}))
 redis.call('XADD', sk, '*', 'k', 'result', 'd', ARGV[7])
+scan_note(p, id, ARGV[4])
 return 1
 """
 
@@ -284,6 +325,7 @@ if final then
   redis.call('ZADD', p .. ':finished:bad', ARGV[6], id)
   redis.call('XADD', sk, '*', 'k', 'state', 'd', cjson.encode({state=final, error=err}))
   redis.call('XADD', sk, '*', 'k', 'result', 'd', res)
+  scan_note(p, id, final)
   return final
 end
 redis.call('HSET', jk, 'state', 'queued', 'error', '')
@@ -292,6 +334,7 @@ redis.call('ZADD', p .. ':uq:' .. h[5], h[3], id)
 redis.call('SADD', p .. ':qowners', h[5])
 redis.call('XADD', sk, '*', 'k', 'state',
   'd', cjson.encode({state='queued', reason='retry after: ' .. ARGV[4]}))
+scan_note(p, id, 'queued')
 return 'queued'
 """
 
@@ -311,6 +354,7 @@ if state == 'queued' then
   redis.call('ZADD', p .. ':finished:bad', ARGV[3], id)
   redis.call('XADD', sk, '*', 'k', 'state', 'd', cjson.encode({state='cancelled', error=''}))
   redis.call('XADD', sk, '*', 'k', 'result', 'd', res)
+  scan_note(p, id, 'cancelled')
   return 'cancelled'
 end
 if state == 'running' then
@@ -332,11 +376,13 @@ local p, owner, scan, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local common = cjson.decode(ARGV[5])
 local jobs = cjson.decode(ARGV[6])
 local queued, disk, idx, in_scan = {}, {}, {}, {}
+local cached = 0
 for n, j in ipairs(jobs) do
   local id = j[1]
   local sk = p .. ':stream:' .. id
   redis.call('XADD', sk, '*', 'k', 'state', 'd', '{"state": "queued"}')
   if j[5] ~= '' then
+    cached = cached + 1
     redis.call('ZADD', p .. ':finished:ok', now, id)
     redis.call('XADD', sk, '*', 'k', 'state', 'd', j[6])
     redis.call('XADD', sk, '*', 'k', 'result', 'd', j[5])
@@ -363,11 +409,19 @@ if #queued > 0 then
   redis.call('ZADD', p .. ':queue', unpack(queued))
   redis.call('ZADD', p .. ':uq:' .. owner, unpack(queued))
 end
+if scan ~= '' then
+  local first = tonumber(ARGV[7 + #jobs] or '0')
+  if first == 1 then
+    redis.call('XADD', p .. ':scan:' .. scan .. ':events', '*', 'k', 'state', 'd',
+      cjson.encode({state='queued', variants=tonumber(redis.call('HGET', p .. ':scan:' .. scan, 'n'))}))
+  end
+end
 if #idx > 0 then
   redis.call('ZADD', p .. ':idx:all', unpack(idx))
   redis.call('ZADD', p .. ':idx:user:' .. owner, unpack(idx))
   if scan ~= '' then redis.call('ZADD', p .. ':scan:' .. scan .. ':jobs', unpack(in_scan)) end
 end
+if scan ~= '' then scan_ended(p, scan, cached) end
 return #jobs
 """
 
@@ -415,6 +469,25 @@ end
 return out
 """
 
+# Diagnostics rows of several jobs (``JobStore.publish_rows_many``: a pack's variants), atomically.
+# ARGV: prefix, stream maxlen, then per job: id, row count c, last step ('' for none), c rows (JSON).
+_PUBLISH_ROWS = """
+local p, maxlen = ARGV[1], ARGV[2]
+local i = 3
+while i <= #ARGV do
+  local id, c, step = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local sk = p .. ':stream:' .. id
+  for r = 1, c do
+    redis.call('XADD', sk, 'MAXLEN', '~', maxlen, '*', 'k', 'diag', 'd', ARGV[i + 2 + r])
+  end
+  local jk = p .. ':job:' .. id
+  redis.call('HINCRBY', jk, 'diag_count', c)
+  if step ~= '' then redis.call('HSET', jk, 'step', step) end
+  i = i + 3 + c
+end
+return 0
+"""
+
 #: Jobs per ``_SUBMIT_JOBS`` call (its arguments are held in memory by Redis while it runs).
 SUBMIT_CHUNK = 1000
 
@@ -426,14 +499,15 @@ class JobStore:
         self.r = client
         self.prefix = prefix
         self.stream_maxlen = stream_maxlen
-        self._claim = self.r.register_script(_CLAIM)
-        self._claim_pack = self.r.register_script(_CLAIM_PACK)
-        self._finish = self.r.register_script(_FINISH)
-        self._requeue = self.r.register_script(_REQUEUE)
-        self._cancel = self.r.register_script(_CANCEL)
-        self._submit_jobs = self.r.register_script(_SUBMIT_JOBS)
+        self._claim = self.r.register_script(_SCAN_NOTE + _CLAIM)
+        self._claim_pack = self.r.register_script(_SCAN_NOTE + _CLAIM_PACK)
+        self._finish = self.r.register_script(_SCAN_NOTE + _FINISH)
+        self._requeue = self.r.register_script(_SCAN_NOTE + _REQUEUE)
+        self._cancel = self.r.register_script(_SCAN_NOTE + _CANCEL)
+        self._submit_jobs = self.r.register_script(_SCAN_NOTE + _SUBMIT_JOBS)
         self._cache_hits = self.r.register_script(_CACHE_HITS)
         self._scan_counts = self.r.register_script(_SCAN_COUNTS)
+        self._publish_rows = self.r.register_script(_PUBLISH_ROWS)
 
     @classmethod
     def from_url(
@@ -740,27 +814,19 @@ class JobStore:
 
     @_store_call
     def publish_rows_many(self, batches: Iterable[tuple[str, int, builtins.list[dict[str, Any]]]]) -> int:
-        """``publish_rows`` for several jobs (id, attempt, rows) in one MULTI/EXEC (a pack's
-        variants); returns how many rows were written."""
-        pipe = self.r.pipeline(transaction=True)
+        """``publish_rows`` for several jobs (id, attempt, rows) in one script call (a pack's
+        variants; atomic as ``publish_rows``'s transaction); returns how many rows were written."""
+        args: builtins.list[Any] = [self.prefix, self.stream_maxlen]
         n = 0
         for job_id, _attempt, rows in batches:
             if not rows:
                 continue
-            for row in rows:
-                pipe.xadd(
-                    self.stream_key(job_id),
-                    {"k": "diag", "d": json.dumps(row)},
-                    maxlen=self.stream_maxlen,
-                    approximate=True,
-                )
-            pipe.hincrby(self.job_key(job_id), "diag_count", len(rows))
             last_step = rows[-1].get("step")
-            if last_step is not None:
-                pipe.hset(self.job_key(job_id), "step", int(last_step))
+            args += [job_id, len(rows), "" if last_step is None else int(last_step)]
+            args += [_encode_row(row) for row in rows]
             n += len(rows)
         if n:
-            pipe.execute()
+            self._publish_rows(args=args)
         return n
 
     @_store_call
@@ -927,8 +993,10 @@ class JobStore:
             )
             specs.append(job.spec_json)
             if len(chunk) >= SUBMIT_CHUNK or i == n - 1:
+                first = "1" if i < SUBMIT_CHUNK else "0"  # the scan's first event comes with its first chunk
                 self._submit_jobs(
-                    args=[self.prefix, owner, scan_id, now, json.dumps(common), json.dumps(chunk), *specs], client=pipe
+                    args=[self.prefix, owner, scan_id, now, json.dumps(common), json.dumps(chunk), *specs, first],
+                    client=pipe,
                 )
                 chunk, specs = [], []
         pipe.sadd(self._k("qowners"), owner)
@@ -956,6 +1024,55 @@ class JobStore:
         for _key, job_id in hits:
             pipe.hgetall(self.job_key(job_id))
         return {key: JobRecord.from_hash(h) for (key, _id), h in zip(hits, pipe.execute(), strict=True) if h}
+
+    def scan_stream_key(self, scan_id: str) -> str:
+        """The scan's event stream (see ``_SCAN_NOTE``)."""
+        return self._k("scan", scan_id, "events")
+
+    @_store_call
+    def read_scan_events(
+        self, scan_id: str, after: str = "0-0", *, block_ms: int | None = None, count: int = 1000
+    ) -> builtins.list[StreamEvent]:
+        """The scan's events strictly after entry id ``after``; waits up to ``block_ms`` when none yet."""
+        res = self.r.xread({self.scan_stream_key(scan_id): after}, count=count, block=block_ms)
+        return [StreamEvent(i, f["k"], f["d"]) for _key, entries in res or [] for i, f in entries]
+
+    def follow_scan(
+        self, scan_id: str, after: str = "0-0", *, block_ms: int = 5000
+    ) -> Iterator[builtins.list[StreamEvent]]:
+        """Batches of the scan's events after ``after`` until its ``result`` event (or at once when
+        the scan has ended and ``after`` is past it); an empty batch after each idle wait, as
+        ``follow`` does for a job."""
+        cursor = after
+        while True:
+            events = self.read_scan_events(scan_id, cursor)
+            if not events:
+                if self._scan_ended(scan_id):
+                    # the result event is written atomically with the last variant's end
+                    events = self.read_scan_events(scan_id, cursor)
+                    if not events:
+                        return
+                else:
+                    events = self.read_scan_events(scan_id, cursor, block_ms=block_ms)
+                    if not events:
+                        yield []
+                        continue
+            for n, ev in enumerate(events):
+                if ev.kind == "result":
+                    yield events[: n + 1]
+                    return
+            cursor = events[-1].id
+            yield events
+
+    @_store_call
+    def _scan_ended(self, scan_id: str) -> bool:
+        ended, n = self.r.hmget(self.scan_key(scan_id), ["ended", "n"])
+        if n is None:
+            return True  # the scan is gone
+        if ended is not None:
+            return int(ended) >= int(n)
+        counts = self.scan_counts(scan_id)  # a scan stored before scans counted their ended variants
+        return counts["queued"] + counts["running"] == 0
 
     @_store_call
     def get_scan(self, scan_id: str) -> ScanRecord:
@@ -1089,6 +1206,13 @@ class ScanRecord:
             columns=json.loads(h.get("columns") or "null"),
             cancel_requested=h.get("cancel_requested", "0") == "1",
         )
+
+
+def _encode_row(row: dict[str, Any]) -> bytes | str:
+    """A diagnostics row as JSON (orjson where installed: a pack publishes 100,000s of rows)."""
+    if orjson is not None:
+        return orjson.dumps(row)
+    return json.dumps(row)
 
 
 def scan_state(counts: dict[str, int], *, cancel_requested: bool) -> str:

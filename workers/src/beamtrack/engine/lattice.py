@@ -12,13 +12,13 @@ from .elements.base import Element
 if TYPE_CHECKING:
     from .optics.twiss import TwissInit, TwissTable
     from .refpart import RefPart
-    from .simulation import Simulation
+    from .tracked_run import TrackedRun
 
 
 class Lattice(list[Element]):
     """A list of engine elements (ImpactX's ``sim.lattice``: append / extend / clear / load_file-free)."""
 
-    def __init__(self, elements: Iterable[Element] = (), sim: Simulation | None = None):
+    def __init__(self, elements: Iterable[Element] = (), sim: TrackedRun | None = None):
         super().__init__()
         self._sim = sim
         self.extend(elements)
@@ -43,7 +43,7 @@ class Lattice(list[Element]):
         """Twiss functions along this lattice (``beamtrack.engine.optics.twiss``): periodic with
         ``init=None`` (tunes, chromaticity, momentum compaction), else from the initial conditions
         ``init`` (betx, alfx, bety, alfy, dx, dpx, ...) of a transfer line. The reference particle is
-        the simulation's unless ``reference`` is given. Other keywords: delta0, at ("element" or
+        the owning run's unless ``reference`` is given. Other keywords: delta0, at ("element" or
         "slice"), chromaticity, delta_chrom, eps."""
         from .optics import twiss
 
@@ -55,13 +55,14 @@ class Lattice(list[Element]):
     def transfer_map(self, kind: str = "serial") -> np.ndarray:
         """6x6 linear map of one period on (x, px, y, py, t, pt) (ImpactX's ordering), about the reference orbit.
 
-        Computed by tracking through this lattice's own kernels: exact for linear elements (unit
-        vectors), a central-difference Jacobian at amplitude 1e-8 for nonlinear ones.
+        Computed by tracking through this lattice's own kernels (on a bare ``TrackedRun``: no output,
+        no collective kicks): exact for linear elements (unit vectors), a central-difference Jacobian
+        at amplitude 1e-8 for nonlinear ones.
         """
-        from .simulation import Simulation
+        from .tracked_run import TrackedRun
 
         ref = self._sim.reference if self._sim is not None else None
-        sim = Simulation(kind=kind, diagnostics=False)
+        sim = TrackedRun(kind=kind, compose_linear=False)
         if ref is not None:
             sim.reference = ref.copy()
         sim.lattice.extend(el for el in self if el.kernel is not None or type(el).__name__ == "Programmable")
@@ -74,9 +75,8 @@ class Lattice(list[Element]):
         for j in range(6):
             coords[row_of[j], 2 * j] = eps
             coords[row_of[j], 2 * j + 1] = -eps
-        sim.beam.add_n_particles(*coords, qm=sim.beam.qm, bunch_charge=0.0)
-        sim.diagnostics = False
-        sim.compose_linear = False
+        x, y, t, px, py, pt = coords
+        sim.beam.add_n_particles(x, y, t, px, py, pt, qm=sim.beam.qm, bunch_charge=0.0)
         sim.track_particles(periods=1)
         out = np.asarray(sim.beam.host(sim.beam.real))
         R = np.empty((6, 6))

@@ -160,7 +160,7 @@ class PackedRun:
         self._each(start)
         self._diagnostics([v for v in first if v in self.active])
         for _ in range(periods):
-            self._each(lambda v: self.sims[v]._check_stop())
+            self._each(lambda v: self.sims[v].check_stop())
             for gi, g in enumerate(self.trackers[0].groups):
                 if g.kernel and not g.slicewise:
                     self._push_fused(gi)
@@ -204,7 +204,7 @@ class PackedRun:
         def finish(v: int) -> None:
             sim = self.sims[v]
             sim.tracking_step += self.trackers[v].groups[gi].nsteps
-            sim._after_group()
+            sim.report_progress()
 
         self._each(finish)
 
@@ -228,11 +228,11 @@ class PackedRun:
 
         def prepare(v: int) -> None:
             sim = self.sims[v]
-            sim._check_stop()
+            sim.check_stop()
             sim.tracking_step += 1
             el = sim.lattice[i]
             if isinstance(el, BeamMonitor):
-                sim._write_monitor(el)
+                sim.write_monitor(el)
             elif el.kernel is not None:
                 ops, aux, s_rel = self.trackers[v]._build_ops([el], i, sim.reference, 1)
                 s_entry = sim.reference.s
@@ -246,12 +246,12 @@ class PackedRun:
         self._launch(tables)
         if lead.slice_step_diagnostics:
             self._diagnostics(self.active)
-        self._each(lambda v: self.sims[v]._after_group())
+        self._each(lambda v: self.sims[v].report_progress())
 
     def _diagnostics(self, which: list[int]) -> None:
         """The reduced-diagnostics row of each variant in ``which`` at this step, all computed in one
         pass (``packed_diagnostics.pack_rows``), each to its variant's files and listeners as
-        ``Simulation._reduced_diagnostics`` writes it."""
+        ``Simulation.write_reduced_diagnostics`` writes it."""
         which = [v for v in which if self.sims[v].diagnostics or self.sims[v].diagnostics_listeners]
         if not which:
             return

@@ -167,7 +167,7 @@ class ShardSimulation(Simulation):
         return reply
 
     # --- reductions in place of the single run's --------------------------------------------------
-    def _reduced_diagnostics(self) -> None:
+    def write_reduced_diagnostics(self) -> None:
         means = self.exchange("moments", partial_moments(self.beam))
         self.exchange("cov", (partial_cov(self.beam, means), self.tracking_step, self.reference.copy()))
 
@@ -178,7 +178,7 @@ class ShardSimulation(Simulation):
             self._sc_solver = SpaceChargeSolver.from_simulation(self)
         sc_kick_3d(self._sc_solver, self.beam, self.reference, slice_ds, self.exchange)
 
-    def _write_monitor(self, el: BeamMonitor) -> None:
+    def write_monitor(self, el: BeamMonitor) -> None:
         if self.tracking_period % el.period_sample_intervals != 0:
             return
         self.exchange(

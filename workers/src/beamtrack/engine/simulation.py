@@ -1,4 +1,8 @@
-"""Simulation: ImpactX's Python interface (reference, beam, lattice, hooks, track_particles)."""
+"""Simulation: ImpactX's Python interface (reference, beam, lattice, hooks, track_particles).
+
+The tracking itself is ``tracked_run.TrackedRun``'s; a Simulation adds diagnostics files, space charge,
+ISR and CSR, envelope tracking and the JobSpec round trip.
+"""
 
 from __future__ import annotations
 
@@ -15,52 +19,22 @@ from beamtrack.spec.job import Diagnostics, ParticleBoundary, Radiation, Referen
 
 from . import constants
 from .elements.python_pushed import BeamMonitor
-from .elements.registry import element_class, include_roots
-from .kernels import select
+from .elements.registry import element_class
 from .lattice import Lattice
 from .particles import ParticleContainer
 from .refpart import RefPart
-from .tracking import HOOK_NAMES, Tracker, TrackingCancelled, tracker_signature
-
-KINDS = ("serial", "openmp", "cuda")
-
-
-def gpu_available() -> bool:
-    try:
-        import cupy
-
-        return bool(cupy.cuda.is_available())
-    except Exception:  # cupy missing or no driver: no GPU
-        return False
+from .tracked_run import KINDS, Hooks, TrackedRun, default_kind, gpu_available
+from .tracking import TrackingCancelled
 
 
-def default_kind() -> str:
-    """cuda when CuPy sees a GPU, else openmp on a multi-core machine, else serial (BEAMTRACK_KIND overrides)."""
-    env = os.environ.get("BEAMTRACK_KIND")
-    if env:
-        return env
-    if gpu_available():
-        return "cuda"
-    return "openmp" if (os.cpu_count() or 1) > 1 else "serial"
-
-
-class Hooks(dict[str, Callable[[Any], Any]]):
-    """``sim.hook[name] = fn(sim)`` for name in before_period, after_period, before_element, after_element, before_slice."""
-
-    def __setitem__(self, name: str, fn: Callable[[Any], Any]) -> None:
-        if name not in HOOK_NAMES:
-            raise KeyError(f"unknown hook {name!r}; hooks are {', '.join(HOOK_NAMES)}")
-        if fn is not None and not callable(fn):
-            raise TypeError(f"hook {name!r} must be callable")
-        super().__setitem__(name, fn)
-
-
-class Simulation:
+class Simulation(TrackedRun):
     """One beam through one lattice.
 
     kind: serial | openmp | cuda | None (auto). output_dir: where ``diags/`` is written (default: the
     working directory, as ImpactX). diagnostics: write reduced diagnostics and monitor output.
     """
+
+    lattice: Lattice
 
     def __init__(
         self,
@@ -71,34 +45,13 @@ class Simulation:
         compose_linear: bool = True,
         nthreads: int | None = None,
     ):
-        kind = kind or default_kind()
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        if kind == "cuda" and not gpu_available():
-            raise RuntimeError("kind 'cuda' needs CuPy and a GPU; use 'serial' or 'openmp'")
-        self.kind = kind
-        self.nthreads = nthreads
+        super().__init__(kind=kind, compose_linear=compose_linear, nthreads=nthreads)
         self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
         self.diagnostics = diagnostics
         self.slice_step_diagnostics = slice_step_diagnostics
-        self.compose_linear = compose_linear
-        self.reference = RefPart()
-        xp: Any = np
-        if kind == "cuda":
-            import cupy
-
-            xp = cupy
-        self.beam = ParticleContainer(xp=xp)
         self.lattice = Lattice(sim=self)
-        self.periods = 1
-        self.hook = Hooks()
-        self.tracking_step = 0
-        self.tracking_period = 0
-        self.tracking_element = 0
         #: called with each reduced-diagnostics row (dict of ImpactX column names -> float)
         self.diagnostics_listeners: list[Callable[[dict[str, float]], Any]] = []
-        #: called after each pushed group with (tracking_step, total_steps)
-        self.progress_listeners: list[Callable[[int, int], Any]] = []
         # space charge (ImpactX names)
         self.space_charge: bool | str = False
         self.n_cell = [32, 32, 32]
@@ -107,10 +60,6 @@ class Simulation:
         self.num_longitudinal_bins = 100
         self.current_A: float | None = None
         self.bunch_charge_C: float | None = None
-        #: collective kicks between two half slices (ImpactX's default), else before the whole slice
-        self.strang_split = True
-        #: spin tracking (ImpactX's algo.spin): push each particle's spin (Thomas-BMT) through every element
-        self.spin = False
         # the Gauss3D / Gauss2p5D models (ImpactX's algo.space_charge.gauss_* options)
         self.space_charge_gauss_nint = 101
         self.space_charge_gauss_taylor_delta = 0.01
@@ -133,15 +82,8 @@ class Simulation:
         self.csr = False
         self.csr_bins = 150
         self._isr_rng: Any = None
-        #: ImpactX's algo.particle_bc: open | periodic | absorbing | reflecting, with the bucket length [m]
-        self.particle_bc = "open"
-        self.bucket_length = 0.0
-        self._stop = False
         self._writers: dict[str, Any] = {}
         self._sc_solver: Any = None
-        self._tracker: Tracker | None = None
-        self._config_cache: tuple[Any, dict[str, Any]] | None = None
-        self._total_steps = 0
         self._seed: int | None = None
         self._distr: Any = None
         self._npart = 0
@@ -178,26 +120,6 @@ class Simulation:
         ParticleContainer.add_n_particles(
             self.beam, *coords, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C, **spins
         )
-
-    # --- kernels ---------------------------------------------------------------------------------
-    def kernel(self, kind: str | None = None) -> Any:
-        """The kernel for this lattice's element classes (prebuilt, cached, or compiled now)."""
-        classes = {el.kernel for el in self.lattice if el.kernel is not None}
-        k = select.get_kernel(kind or self.kind, classes, self.kernel_config(), include_roots())
-        if k.kind == "openmp" and self.nthreads:
-            k.nthreads = self.nthreads
-        return k
-
-    def kernel_config(self) -> dict[str, Any]:
-        """Compile-time switches this run asks of its kernel (``kernels.variants``): misalignment and
-        aperture code only when an element of the lattice is misaligned or has an aperture."""
-        key = (tuple(el.version for el in self.lattice), tuple(map(id, self.lattice)), bool(self.spin))
-        if self._config_cache is None or self._config_cache[0] != key:
-            cfg = select.variants.lattice_config(self.lattice)
-            if self.spin:
-                cfg["spin"] = True
-            self._config_cache = (key, cfg)
-        return self._config_cache[1]
 
     # --- space charge ----------------------------------------------------------------------------
     @property
@@ -236,7 +158,7 @@ class Simulation:
             )
         return kicks
 
-    def _collective_kicks(self, el: Any, slice_ds: float) -> None:
+    def collective_kicks(self, el: Any, slice_ds: float) -> None:
         """The kicks of one slice of ``el`` in ImpactX's order: CSR (its wakefield step), ISR, space charge."""
         if self.isr or self.csr:
             from .wakefields import bend_radius, csr_push, isr_push
@@ -259,45 +181,6 @@ class Simulation:
                 )
         if self.space_charge_enabled:
             self._space_charge_kick(slice_ds)
-
-    def _particle_boundary(self) -> None:
-        """ImpactX's ParticleBoundary after each slice's push (``particle_bc``, ``bucket_length``)."""
-        if self.particle_bc != "open":
-            from .boundary import apply_particle_bc
-
-            apply_particle_bc(self.beam, self.reference, self.particle_bc, self.bucket_length)
-
-    # --- tracking --------------------------------------------------------------------------------
-    @property
-    def total_steps(self) -> int:
-        """Global steps of a full run: periods x slices of one period."""
-        return self.periods * sum(el.nslice for el in self.lattice)
-
-    def request_stop(self) -> None:
-        """Ask a running track_particles() to stop at the next step boundary (raises TrackingCancelled)."""
-        self._stop = True
-
-    def _check_stop(self) -> None:
-        if self._stop:
-            raise TrackingCancelled(f"stopped at step {self.tracking_step}")
-
-    def track_particles(self, periods: int | None = None) -> None:
-        """Track the beam through ``periods`` passes of the lattice (default ``sim.periods``)."""
-        periods = self.periods if periods is None else periods
-        self.reference.check_energy()
-        self._total_steps = self.tracking_step + periods * sum(el.nslice for el in self.lattice)
-        # a Tracker keeps its kernel and cached ops: reuse it while the line and settings are the same
-        # (an ImpactX script often calls track_particles one period at a time)
-        tracker = self._tracker
-        if tracker is None or tracker.signature != tracker_signature(self) or tracker.config != self.kernel_config():
-            tracker = self._tracker = Tracker(self)
-        if self.spin:
-            self.beam.enable_spin()
-        if self.tracking_step == 0:
-            self._reduced_diagnostics()
-        tracker.run(periods)
-        if not self.slice_step_diagnostics:
-            self._reduced_diagnostics()
 
     # --- envelope tracking -------------------------------------------------------------------------
     def init_envelope(self, ref: RefPart, distr: Any, intensity: float | None = None) -> None:
@@ -335,17 +218,14 @@ class Simulation:
         ref: RefPart = self._envelope_ref
         return ref
 
-    def _after_group(self) -> None:
-        for fn in self.progress_listeners:
-            fn(self.tracking_step, self._total_steps)
-
     # --- diagnostics -----------------------------------------------------------------------------
     def _diag_dir(self) -> Path:
         d = self.output_dir / "diags"
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def _reduced_diagnostics(self) -> None:
+    def write_reduced_diagnostics(self) -> None:
+        """The beam's reduced diagnostics at this step: to diags/ (with ``diagnostics``) and the listeners."""
         if not self.diagnostics and not self.diagnostics_listeners:
             return
         from .diagnostics import ReducedDiagnosticsWriter, RefParticleWriter, reduced_beam_characteristics
@@ -369,7 +249,9 @@ class Simulation:
         for fn in self.diagnostics_listeners:
             fn(row)
 
-    def _write_monitor(self, el: BeamMonitor) -> None:
+    def write_monitor(self, el: BeamMonitor) -> None:
+        """The beam at BeamMonitor ``el`` to its openPMD series (with ``diagnostics``, every
+        ``period_sample_intervals`` periods)."""
         if not self.diagnostics:
             return
         if self.tracking_period % el.period_sample_intervals != 0:
@@ -559,4 +441,4 @@ def _distribution(model: Any) -> Any:
     return from_model(model)
 
 
-__all__ = ["Simulation", "TrackingCancelled", "constants"]
+__all__ = ["KINDS", "Hooks", "Simulation", "TrackingCancelled", "constants", "default_kind", "gpu_available"]

@@ -25,7 +25,7 @@ from .kernels.runtime import empty_ops
 from .refpart import RefPart
 
 if TYPE_CHECKING:
-    from .simulation import Simulation
+    from .tracked_run import TrackedRun
 
 _version = attrgetter("version")
 
@@ -61,7 +61,7 @@ class Group:
     ref_motion: tuple[Any, ...] | None = None
 
 
-def plan_groups(sim: Simulation) -> list[Group]:
+def plan_groups(sim: TrackedRun) -> list[Group]:
     slice_level = (
         bool(sim.hook.get("before_slice"))
         or sim.collective_enabled
@@ -84,7 +84,7 @@ def plan_groups(sim: Simulation) -> list[Group]:
     return groups
 
 
-def tracker_signature(sim: Simulation) -> tuple[Any, ...]:
+def tracker_signature(sim: TrackedRun) -> tuple[Any, ...]:
     """What the plan and the kernel of a Tracker depend on. Parameter changes are not part of it: the
     groups rebuild their ops on those, and the kernel hands over to a wider one when an op needs it."""
     return (
@@ -112,7 +112,7 @@ def check_spin_support(elements: Any) -> None:
             raise RuntimeError(f"{type(el).__name__}: kernel parameter slot {GYRO_PARAM} is the spin kernels' G")
 
 
-def call_hook(sim: Simulation, name: str) -> None:
+def call_hook(sim: TrackedRun, name: str) -> None:
     fn: Callable[[Any], Any] | None = sim.hook.get(name)
     if fn is None:
         return
@@ -124,9 +124,9 @@ def call_hook(sim: Simulation, name: str) -> None:
 
 
 class Tracker:
-    """Runs the loop for one Simulation; keeps kernel ops cached across passes."""
+    """Runs the loop for one TrackedRun (a Simulation or a bare run); keeps kernel ops cached across passes."""
 
-    def __init__(self, sim: Simulation):
+    def __init__(self, sim: TrackedRun):
         self.sim = sim
         self.signature = tracker_signature(sim)
         self.groups = plan_groups(sim)
@@ -186,7 +186,8 @@ class Tracker:
         coords = np.zeros((6, 6))
         for j in range(6):
             coords[row_of[j], j] = 1.0
-        probe.add_n_particles(*coords, qm=1.0, bunch_charge=0.0)
+        x, y, t, px, py, pt = coords
+        probe.add_n_particles(x, y, t, px, py, pt, qm=1.0, bunch_charge=0.0)
         self.kernel_cpu().track(probe, ops, aux)
         out = probe.real[:6]
         R = out[row_of, :]  # R[i, j] = map-coordinate i of unit vector j
@@ -207,7 +208,7 @@ class Tracker:
         if self.spin:
             sim.beam.enable_spin()
         for _ in range(periods):
-            sim._check_stop()
+            sim.check_stop()
             call_hook(sim, "before_period")
             for g in self.groups:
                 if g.kernel and not g.slicewise:
@@ -243,7 +244,7 @@ class Tracker:
         sim.tracking_step += g.nsteps
         if element_level:
             call_hook(sim, "after_element")
-        sim._after_group()
+        sim.report_progress()
 
     @staticmethod
     def _push_ref_group(g: Group, els: list[Element], ref: RefPart, key: Any) -> None:
@@ -288,7 +289,7 @@ class Tracker:
         sim.reference.sedge = sim.reference.s  # s at the element entry (ImpactX's RefPart::sedge)
         call_hook(sim, "before_element")
         for _ in range(el.nslice):
-            sim._check_stop()
+            sim.check_stop()
             sim.tracking_step += 1
             call_hook(sim, "before_slice")
             kicks = sim.has_collective_kick(el)
@@ -296,27 +297,27 @@ class Tracker:
                 # ImpactX's Strang split (its default): half a slice, the collective kicks of the whole slice,
                 # the other half (checked against ImpactX 26.10 to round-off)
                 self._push_kernel_slice(i, self._half_slice(el))
-                sim._collective_kicks(el, el.ds / el.nslice)
+                sim.collective_kicks(el, el.ds / el.nslice)
                 self._push_kernel_slice(i, self._half_slice(el))
-                sim._particle_boundary()
+                sim.apply_particle_boundary()
                 if sim.slice_step_diagnostics:
-                    sim._reduced_diagnostics()
-                sim._after_group()
+                    sim.write_reduced_diagnostics()
+                sim.report_progress()
                 continue
             if kicks:
-                sim._collective_kicks(el, el.ds / el.nslice)
+                sim.collective_kicks(el, el.ds / el.nslice)
             if isinstance(el, BeamMonitor):
-                sim._write_monitor(el)
+                sim.write_monitor(el)
             elif isinstance(el, Programmable):
                 self._push_programmable(el)
             elif el.kernel is not None:
                 self._push_kernel_slice(i, el)
             else:
                 el.push_ref(sim.reference, 1)
-            sim._particle_boundary()
+            sim.apply_particle_boundary()
             if sim.slice_step_diagnostics:
-                sim._reduced_diagnostics()
-            sim._after_group()
+                sim.write_reduced_diagnostics()
+            sim.report_progress()
         call_hook(sim, "after_element")
 
     def _push_kernel_slice(self, i: int, el: Element) -> None:

@@ -272,7 +272,7 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
     try:
         output(writers)
         for period in range(sim.periods):  # noqa: B007 (read by output)
-            sim._check_stop()
+            sim.check_stop()
             sim.tracking_element = 0
             call_hook(sim, "before_period")
             for i, el in enumerate(sim.lattice):
@@ -284,7 +284,7 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
                 split = kick and sim.strang_split
                 half = _halved(el) if split else el
                 for _k in range(el.nslice):
-                    sim._check_stop()
+                    sim.check_stop()
                     sim.tracking_step += 1
                     call_hook(sim, "before_slice")
                     if split and sc_push is not None:
@@ -297,7 +297,7 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
                         push(el)
                     if sim.slice_step_diagnostics:
                         output(writers)
-                    sim._after_group()
+                    sim.report_progress()
                 call_hook(sim, "after_element")
             call_hook(sim, "after_period")
             sim.tracking_period += 1

@@ -25,7 +25,7 @@ from ..particles import ParticleContainer
 from ..refpart import ReferenceEnergyError, RefPart
 
 if TYPE_CHECKING:
-    from ..simulation import Simulation
+    from ..tracked_run import TrackedRun
 
 #: map order (x, px, y, py, t, pt) -> rows of the particle container (x, y, t, px, py, pt)
 ROW_OF = (0, 3, 1, 4, 2, 5)
@@ -104,19 +104,19 @@ def element_names(lattice: Sequence[Element]) -> list[str]:
 class Prober:
     """Tracks bundles of test particles through one lattice with the engine's serial kernel.
 
-    The Simulation (and its compiled kernel and cached ops) is kept between calls, so Newton
-    iterations of a closed-orbit search cost one pass each.
+    The run (a bare ``TrackedRun``, with its compiled kernel and cached ops) is kept between calls, so
+    Newton iterations of a closed-orbit search cost one pass each.
     """
 
     def __init__(self, lattice: Sequence[Element], reference: RefPart, at: str = "element"):
-        from ..simulation import Simulation
+        from ..tracked_run import TrackedRun
 
         if at not in ("element", "slice"):
             raise ValueError(f"at must be 'element' or 'slice', not {at!r}")
         check_reference(reference)
         self.reference = reference.copy()
         self.at = at
-        self.sim: Simulation = Simulation(kind="serial", diagnostics=False, compose_linear=False)
+        self.sim = TrackedRun(kind="serial", compose_linear=False)
         self.sim.lattice.extend(lattice)
         names = element_names(self.sim.lattice)
         self.names: list[str] = []
@@ -137,17 +137,17 @@ class Prober:
             self.sim.hook["before_slice"] = self._before_slice
 
     # --- hooks -------------------------------------------------------------------------------
-    def _record(self, sim: Simulation) -> None:
+    def _record(self, sim: TrackedRun) -> None:
         self._records.append(np.array(sim.beam.real[:6])[list(ROW_OF)])
         self._s.append(sim.reference.s)
 
-    def _after_element(self, sim: Simulation) -> None:
+    def _after_element(self, sim: TrackedRun) -> None:
         self._record(sim)
 
-    def _before_element(self, sim: Simulation) -> None:
+    def _before_element(self, sim: TrackedRun) -> None:
         self._first_slice = True
 
-    def _before_slice(self, sim: Simulation) -> None:
+    def _before_slice(self, sim: TrackedRun) -> None:
         if not self._first_slice:
             self._record(sim)
         self._first_slice = False

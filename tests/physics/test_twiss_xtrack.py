@@ -166,7 +166,7 @@ def results() -> dict[str, tuple[TwissTable, Any, Any]]:
             default = None
         else:
             tw = sim.lattice.twiss()
-            fine = line.twiss(method="4d", **XT_FINE)
+            fine = line.twiss(method="4d", coupling_edw_teng=True, **XT_FINE)
             default = line.twiss(method="4d")
         out[name] = (tw, fine, default)
     return out
@@ -205,6 +205,28 @@ def test_coupling_betas_match_xtrack(results: dict[str, Any]) -> None:
     assert tw["betx2"].max() > 1e-3 * tw["betx"].max()
     tw0, fine0, _ = results["fodo"]
     assert tw0["betx2"].max() < 1e-20 and tw0["bety1"].max() < 1e-20
+
+
+ET_COLUMNS = ["betx_edw_teng", "alfx_edw_teng", "bety_edw_teng", "alfy_edw_teng", "g_edw_teng"]
+ET_R = ["r11_edw_teng", "r12_edw_teng", "r21_edw_teng", "r22_edw_teng"]
+
+
+@pytest.mark.parametrize("case", ["fodo", "fodo_skew", "sextupole_ring"])
+def test_edwards_teng_matches_xtrack(results: dict[str, Any], case: str) -> None:
+    """Edwards-Teng betas, alphas, g and coupling matrix R to 1e-8 of xtrack's (coupling_edw_teng=True);
+    without coupling R = 0, g = 1 and the Edwards-Teng betas are the Courant-Snyder ones (to 1e-10)."""
+    tw, fine, _ = results[case]
+    for col in ET_COLUMNS:
+        assert _rel(tw[col], fine[col]) < 1e-8, col
+    if case == "fodo_skew":
+        for col in ET_R:
+            assert _rel(tw[col], fine[col]) < 1e-8, col
+        assert np.max(np.abs(tw["r12_edw_teng"])) > 0.1  # coupled: R does not vanish
+    else:
+        # 1e-10: the finite-difference maps through exact bends are symplectic to ~1e-11
+        assert max(np.max(np.abs(tw[col])) for col in ET_R) < 1e-10
+        np.testing.assert_allclose(tw["g_edw_teng"], 1.0, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(tw["betx_edw_teng"], tw["betx"], rtol=1e-10)
 
 
 @pytest.mark.parametrize("case", ["fodo", "fodo_skew", "sextupole_ring"])
@@ -283,3 +305,15 @@ def test_ring_with_rf_needs_the_6d_method() -> None:
     with pytest.raises(NotImplementedError, match="6d"):
         sim.lattice.twiss(init=CHICANE_INIT, method="6d")
     assert np.isfinite(sim.lattice.twiss(init=CHICANE_INIT).dqx)
+
+
+def test_edwards_teng_of_equal_tunes_without_coupling() -> None:
+    """A symmetric FODO (qx = qy: Delta = tr M - tr N = 0, where the R formula divides by ~0) has
+    R = 0 and g = 1 without a warning (warnings are errors here)."""
+    sim = Simulation(kind="serial", diagnostics=False)
+    sim.reference.set_species("proton").set_kin_energy_MeV(250.0)
+    sim.lattice.extend([E.Quad(ds=LQ, k=K1), E.Drift(ds=LD), E.Quad(ds=LQ, k=-K1), E.Drift(ds=LD)])
+    tw = sim.lattice.twiss(chromaticity=False)
+    assert abs(tw.qx - tw.qy) < 1e-12
+    assert max(np.max(np.abs(tw[c])) for c in ("r11_edw_teng", "r12_edw_teng", "r21_edw_teng", "r22_edw_teng")) == 0
+    np.testing.assert_allclose(tw["g_edw_teng"], 1.0, rtol=0, atol=1e-12)

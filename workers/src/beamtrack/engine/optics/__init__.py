@@ -3,11 +3,13 @@
 - ``maps``: orbits and Jacobians at every element / slice boundary, from tracking test particles
 - ``tunes``: the linear normal form of a one-turn map; NAFF tunes of turn-by-turn data
 - ``chromaticity``: dQ/ddelta and the chromatic functions by central differences in delta
+- ``coupling``: Edwards-Teng parameters of the 4D normal form
 - ``twiss``: periodic and transfer-line lattice functions as a ``TwissTable`` (a pandas DataFrame)
 - ``turn_by_turn``: coordinates of chosen particles every turn
 """
 
 from .chromaticity import CHROMATIC_COLUMNS, chromatic_functions
+from .coupling import EDWARDS_TENG_COLUMNS, edwards_teng
 from .maps import MapsAlongS, Prober, ReferenceEnergyError, check_reference, closed_orbit, delta_of_pt, pt_of_delta
 from .tunes import UnstableMotionError, fractional_tunes, naff_tune, normal_form_4d
 from .turn_by_turn import TurnByTurnMonitor, track_turn_by_turn
@@ -15,6 +17,7 @@ from .twiss import TwissInit, TwissTable, twiss
 
 __all__ = [
     "CHROMATIC_COLUMNS",
+    "EDWARDS_TENG_COLUMNS",
     "MapsAlongS",
     "Prober",
     "ReferenceEnergyError",
@@ -26,6 +29,7 @@ __all__ = [
     "chromatic_functions",
     "closed_orbit",
     "delta_of_pt",
+    "edwards_teng",
     "fractional_tunes",
     "naff_tune",
     "normal_form_4d",

@@ -11,6 +11,8 @@ MAD-X's names, Mais-Ripken / Lebedev-Bogacz parametrisation of coupled motion):
   are the coupling betas (0 without coupling) [m; 1; 1/m]
 - mux, muy: phase advance from the start [2 pi], unwrapped atan2(W01, W00), atan2(W23, W22);
   tunes qx = mux at the end (integer part included)
+- Edwards-Teng's parameters of the same motion (``optics.coupling``): betx_edw_teng, alfx_edw_teng,
+  bety_edw_teng, alfy_edw_teng [m; 1], g_edw_teng and the coupling matrix r11..r22_edw_teng [1]
 - dx, dpx, dy, dpy: dispersion with respect to delta = dp/p0 [m; 1] (first order in delta,
   equal to xtrack's derivative with respect to pzeta; ImpactX's reduced diagnostics report
   -dx/dpt = dx/dptau = dx/delta / beta0)
@@ -42,6 +44,7 @@ import pandas as pd
 from ..elements.base import Element
 from ..refpart import RefPart
 from .chromaticity import chromatic_functions
+from .coupling import edwards_teng
 from .maps import MapsAlongS, Prober, closed_orbit, delta_of_pt, pt_of_delta, to_xsuite
 from .tunes import normal_form_4d
 
@@ -104,7 +107,8 @@ class TwissTable(pd.DataFrame):
 
     Columns (xtrack's names and units): name, element_type, s [m]; orbit x, px, y, py [m; 1],
     t [m], pt, delta [1]; betx, alfx, gamx, bety, alfy, gamy; betx1, bety1, betx2, bety2
-    (Mais-Ripken coupling betas) [m]; dx, dpx, dy, dpy (w.r.t. delta) [m; 1]; mux, muy [2 pi];
+    (Mais-Ripken coupling betas) [m]; betx_edw_teng, alfx_edw_teng, bety_edw_teng, alfy_edw_teng,
+    g_edw_teng, r11_edw_teng..r22_edw_teng (Edwards-Teng); dx, dpx, dy, dpy (w.r.t. delta) [m; 1]; mux, muy [2 pi];
     with chromatic properties dmux, dmuy [2 pi], bx_chrom, ax_chrom, wx_chrom, by_chrom, ay_chrom,
     wy_chrom [1] (``optics.chromaticity``).
     Scalars (``SCALARS``) are attributes: ``tw.qx``, ``tw.dqx``, ``tw.momentum_compaction_factor``...
@@ -138,6 +142,7 @@ def _lattice_functions(
     D = d[:, :4] / d[:, 5:6]
     phix = np.unwrap(np.arctan2(W[:, 0, 1], W[:, 0, 0]))
     phiy = np.unwrap(np.arctan2(W[:, 2, 3], W[:, 2, 2]))
+    coupling = edwards_teng(W, (phix[-1] - phix[0]) / (2.0 * np.pi), (phiy[-1] - phiy[0]) / (2.0 * np.pi))
     return {
         "betx": W[:, 0, 0] ** 2 + W[:, 0, 1] ** 2,
         "alfx": -(W[:, 0, 0] * W[:, 1, 0] + W[:, 0, 1] * W[:, 1, 1]),
@@ -155,6 +160,7 @@ def _lattice_functions(
         "dpy": D[:, 3],
         "mux": (phix - phix[0]) / (2.0 * np.pi) + mu0[0],
         "muy": (phiy - phiy[0]) / (2.0 * np.pi) + mu0[1],
+        **coupling,
     }
 
 
@@ -230,7 +236,7 @@ def twiss(
     scalars: dict[str, Any] = {
         "length": float(sum(el.ds for el in prober.sim.lattice)),
         "method": "4d",
-        "coupling": "Mais-Ripken (betx1, betx2, bety1, bety2)",
+        "coupling": "Mais-Ripken (betx1, betx2, bety1, bety2) and Edwards-Teng (betx_edw_teng, ..., r11_edw_teng, ...)",
     }
     if init is None:
         maps, W0, D0 = _periodic_solution(prober, delta0, eps)

@@ -61,17 +61,14 @@ def format_event(ev: Event) -> str:
 
 
 def _watch(args: argparse.Namespace, job_id: str) -> int:
-    events: Iterator[Event]
-    if args.grpc:
-        events = GrpcClient(args.grpc, args.token).events(job_id, after=args.after)
-    else:
-        events = Client(args.url, args.token).events(job_id, after=args.after)
-    state = ""
-    for ev in events:
-        if not args.quiet or ev.kind != "diag":
-            print(format_event(ev), flush=True)
-        if ev.kind == "result":
-            state = ev.data.get("state", "")
+    with GrpcClient(args.grpc, args.token) if args.grpc else Client(args.url, args.token) as client:
+        events: Iterator[Event] = client.events(job_id, after=args.after)
+        state = ""
+        for ev in events:
+            if not args.quiet or ev.kind != "diag":
+                print(format_event(ev), flush=True)
+            if ev.kind == "result":
+                state = ev.data.get("state", "")
     return 0 if state == "succeeded" else 1
 
 

@@ -95,6 +95,24 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool | float]] = {
     "NonlinearLens_mis": ([("NonlinearLens", {"knll": -4e-4, "cnll": 0.004, "dy": 2e-4, "rotation": 20.0})], True),
     "PRot": ([("PRot", {"phi_in": 5.0, "phi_out": -3.0})], True),
     "PlaneXYRot": ([("PlaneXYRot", {"angle": 30.0})], True),
+    "DipEdge": ([("DipEdge", {"psi": 0.3, "rc": 3.0, "g": 0.05, "K2": 0.5})], True),
+    "DipEdge_neg_mis": ([("DipEdge", {"psi": -0.2, "rc": -4.0, "g": 0.03, "dx": 1e-4, "rotation": 8.0})], True),
+    "DipEdge_nonlinear_exit": (
+        [("DipEdge", {"psi": 0.15, "rc": 2.5, "g": 0.03, "model": "nonlinear", "location": "exit"})],
+        True,
+    ),
+    "DipEdge_nonlinear_ref": (
+        [("DipEdge", {"psi": -0.1, "rc": 5.0, "g": 0.04, "model": "nonlinear", "modify_ref_part": True})],
+        True,
+    ),
+    "bend_with_edges": (
+        [
+            ("DipEdge", {"psi": 0.1, "rc": 5.0, "g": 0.04}),
+            ("Sbend", {"ds": 0.5, "rc": 5.0, "nslice": 2}),
+            ("DipEdge", {"psi": 0.1, "rc": 5.0, "g": 0.04, "location": "exit"}),
+        ],
+        True,
+    ),
     "SoftSolenoid": ([("SoftSolenoid", {"ds": 0.6, "bscale": 1.2, **FOURIER, "mapsteps": 20, "nslice": 2})], True),
     "SoftSolenoid_T_mis": (
         [("SoftSolenoid", {"ds": 0.5, "bscale": -0.4, **FOURIER, "unit": 1, "dx": 1e-4, "rotation": 10.0})],
@@ -238,22 +256,18 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
 @pytest.mark.parametrize(
     ("element", "kwargs"),
     [
-        ("DipEdge", {"psi": 0.3, "rc": 3.0, "g": 0.05, "K2": 0.5}),
         ("ShortRF", {"V": 0.01, "freq": 1.3e9, "phase": -30.0}),
         ("Buncher", {"V": 0.01, "k": 15.0}),
     ],
 )
 def test_elements_without_a_spin_push_refuse_spin_tracking(element: str, kwargs: dict) -> None:
-    """ImpactX 26.10 rotates spins in DipEdge, ShortRF and Buncher, whose 26.10 sources are not public (the mirrored
-    ImpactX of 2026-06 has no spin push for them). Measured on ImpactX 26.10 (max |s_out - s_in| over 8 random
-    particles within 1e-3, proton 250 MeV / electron 2 GeV, these kwargs): DipEdge 0.043 / 0.40, ShortRF 1.7e-5 /
-    1.1e-8, Buncher 2.8e-4 / 4.8e-7. For DipEdge the reference particle's rotation vector is
-    G (gamma - 1) sin(psi) / rc (-cos psi, 0, sin psi) [rad, rc in m] (independent of g and K2; psi = 0.1, 0.3,
-    rc = 3, 6 m) plus a part of about -(1 + G) (y / rc) (sin psi, 0, cos psi) (a linear fit at psi = 0.3, rc = 3 m,
-    within 4e-4 of it) and smaller px, pt terms along (cos psi, 0, -sin psi); the Thomas-BMT rule of the thin
-    kicks (the integrated field at the halfway momentum) and an electric-field analogue for the RF gaps miss
-    ImpactX's rotations by 2e-4 (Buncher) and 2.5e-7 (ShortRF). beamtrack has no spin push for them, so a spin
-    run through one must fail rather than leave the spins unrotated."""
+    """ImpactX 26.10 rotates spins in ShortRF and Buncher, whose 26.10 sources are not public (the mirrored ImpactX of
+    2026-06 has no spin push for them). Measured on ImpactX 26.10 (max |s_out - s_in| over 8 random particles
+    within 1e-3, proton 250 MeV / electron 2 GeV, these kwargs): ShortRF 1.7e-5 / 1.1e-8, Buncher 2.8e-4 / 4.8e-7.
+    The Thomas-BMT rule of the thin kicks (the integrated field at the halfway momentum) and its electric-field
+    analogue (E L from the kick, E_z L from the change of pt) miss them by 2e-4 (Buncher) and 2.5e-7 (ShortRF).
+    beamtrack has no spin push for them, so a spin run through one must fail rather than leave the spins
+    unrotated (DipEdge's map, identified the same way, is elements/c/spin/dipedge.h)."""
     with pytest.raises(NotImplementedError, match=f"spin tracking through {element}"):
         track([("Drift", {"ds": 0.1}), (element, kwargs)], "proton", 250.0, "serial")
 

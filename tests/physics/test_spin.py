@@ -65,6 +65,11 @@ def cases(beta: float, gamma: float, G: float) -> dict:
             lambda z: bends.sbend(z, 1.2, 4.0, beta, gamma),
         ),
         "Sol": (E.Sol(ds=0.7, ks=1.3), lambda z, s: spin.sol(z, s, 0.7, 1.3, G, beta, gamma), None),
+        "DipEdge_exit": (
+            E.DipEdge(psi=-0.2, rc=3.0, g=0.05, K2=0.5, location="exit"),
+            lambda z, s: spin.dipedge(z, s, -0.2, 3.0, True, G, beta, gamma),
+            lambda z: bends.dipedge(z, -0.2, 3.0, 0.05, 0.5),
+        ),
         "SpinMap": (
             E.SpinMap(v=[0.3, -0.2, 0.5], A=SPINMAP_A.tolist()),
             lambda z, s: spin.coupled(z, s, SPINMAP_A, [0.3, -0.2, 0.5]),
@@ -73,7 +78,7 @@ def cases(beta: float, gamma: float, G: float) -> dict:
     }
 
 
-@pytest.mark.parametrize("name", ["QuadF", "QuadD", "Sbend", "Sol", "SpinMap"])
+@pytest.mark.parametrize("name", ["QuadF", "QuadD", "Sbend", "Sol", "DipEdge_exit", "SpinMap"])
 def test_kernel_spin_matches_numpy_twin(name: str, kind: str) -> None:
     z, s = random_points(64, 1e-3), spins(64)
     probe = Simulation(kind="serial", diagnostics=False)

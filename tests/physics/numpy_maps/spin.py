@@ -1,5 +1,5 @@
-"""Spin pushes (ImpactX's spin_and_phasespace_push) of Quad, Sbend, Sol, SpinMap and the soft-edge slices
-(a 3x6 spin-orbit coupling A and a rotation v), for one slice.
+"""Spin pushes (ImpactX's spin_and_phasespace_push) of Quad, Sbend, Sol, SpinMap, the soft-edge slices
+(a 3x6 spin-orbit coupling A and a rotation v) and DipEdge, for one slice.
 
 Each function takes the phase-space vector ``z = (x, px, y, py, t, pt)`` of the slice entry (ImpactX's units and
 map order, arrays) and the spin ``s = (sx, sy, sz)`` and returns the rotated spin; the phase space is pushed by
@@ -7,7 +7,9 @@ the element twins (drifts_quads.py, bends.py). The formulas are ImpactX's, trans
 src/elements/{Quad,Sbend,Sol,SpinMap,SoftSol}.H and src/elements/mixin/spintransport.H (BLAST-ImpactX/impactx,
 2026: compute_constants and spin_and_phasespace_push) as ImpactX writes them (quaternion of rotate_spin, the
 A_ij coefficients with their own grouping), apart from the C headers in elements/c/spin/. ``G`` is the
-gyromagnetic anomaly, ``beta``, ``gamma`` the reference particle's.
+gyromagnetic anomaly, ``beta``, ``gamma`` the reference particle's. DipEdge's 26.10 source is not public: its
+twin is the map identified on ImpactX 26.10 (tests/oracle/test_spin_oracle.py), written as the rotation about
+the pole face's frame.
 """
 
 from __future__ import annotations
@@ -88,3 +90,17 @@ def coupled(z: Vec, s: Spin, A: np.ndarray, v: Sequence[float]) -> Spin:
     s = rotate_spin(lam[0].reshape(zz.shape[1:]), lam[1].reshape(zz.shape[1:]), lam[2].reshape(zz.shape[1:]), s)
     one = np.ones(zz.shape[1:])
     return rotate_spin(v[0] * one, v[1] * one, v[2] * one, s)
+
+
+def dipedge(z: Vec, s: Spin, psi: float, rc: float, exit: bool, G: float, beta: float, gamma: float) -> Spin:
+    """ImpactX 26.10 DipEdge (identified): lambda = sigma (a e1 + b n) with a = G (gamma - 1)/rc (p . e1), p the
+    momentum (px, py, pz), b = -(1 + G) y / rc, e1 = (cos psi, 0, -sin psi), n = (sin psi, 0, cos psi), sigma = -1
+    at the exit."""
+    x, px, y, py, _, pt = as_arrays(z)
+    pz = np.sqrt(1.0 - 2.0 * pt / beta + pt**2 - px**2 - py**2)
+    e1 = np.array([np.cos(psi), 0.0, -np.sin(psi)])
+    n = np.array([np.sin(psi), 0.0, np.cos(psi)])
+    sigma = -1.0 if exit else 1.0
+    a = sigma * G * (gamma - 1.0) / rc * (px * e1[0] + pz * e1[2])
+    b = -sigma * (1.0 + G) * y / rc
+    return rotate_spin(a * e1[0] + b * n[0], 0.0 * x, a * e1[2] + b * n[2], s)

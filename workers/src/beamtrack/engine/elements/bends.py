@@ -105,7 +105,7 @@ class DipEdge(Element):
     """
 
     model_cls = spec.DipEdge
-    kernel = KernelClass("DipEdge", header("dipedge.h"))
+    kernel = KernelClass("DipEdge", header("dipedge.h"), spin_header=spin_header("dipedge.h"))
     positional = ("psi", "rc", "g", "K2")
 
     @property

@@ -14,6 +14,8 @@ from typing import Any
 
 from beamtrack.engine import elements as E
 
+from .lattice import KnownElementsList as KnownElementsList  # ImpactX keeps its list type in impactx.elements
+
 _REQ = object()  # marks a required parameter
 
 #: ImpactX 26.10's constructor parameters per element type, in order (name, default), from its Python
@@ -411,4 +413,4 @@ Source = _make("Source")
 SpinMap = _make("SpinMap")
 TaperedPL = _make("TaperedPL")
 
-__all__ = sorted([*SIGNATURES, *MISSING])
+__all__ = sorted([*SIGNATURES, *MISSING, "KnownElementsList"])

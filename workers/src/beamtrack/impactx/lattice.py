@@ -68,7 +68,7 @@ def _match(element: Element, kinds: list[Any] | None, names: list[str] | None) -
 class FilteredElementsList:
     """A selection of lattice positions (ImpactX's ``FilteredElementsList``); items are the lattice's elements."""
 
-    def __init__(self, lattice: ImpactXLattice, indices: Iterable[int]):
+    def __init__(self, lattice: KnownElementsList, indices: Iterable[int]):
         self._lattice = lattice
         self._indices = list(indices)
         self._stamp = lattice._stamp()
@@ -136,8 +136,9 @@ def _kinds(elements: Iterable[Element]) -> list[type]:
     return out
 
 
-class ImpactXLattice(Lattice):
-    """The engine's lattice list with ImpactX's ``select``, ``load_file`` and kind queries."""
+class KnownElementsList(Lattice):
+    """ImpactX's element list (``sim.lattice``, ``elements.KnownElementsList()``): the engine's lattice list with
+    ImpactX's ``select``, ``load_file`` and kind queries."""
 
     def _stamp(self) -> tuple[int, ...]:
         """What a selection checks: the identity of the element at each position."""

@@ -20,7 +20,7 @@ from beamtrack.engine.particles import ParticleContainer
 from beamtrack.engine.refpart import RefPart as EngineRefPart
 from beamtrack.engine.simulation import Simulation
 
-from .lattice import ImpactXLattice
+from .lattice import KnownElementsList
 from .refpart import RefPart, as_impactx_refpart
 
 #: c^2 [m^2/s^2]: ImpactX's qm [1/eV] = q / (m c^2) = (q/m [C/kg]) / c^2 (q in e, m c^2 in eV).
@@ -235,7 +235,7 @@ class ImpactX(Simulation):
     def __init__(self, kind: str | None = None, nthreads: int | None = None, output_dir: Any = None):
         super().__init__(kind=kind, nthreads=nthreads, output_dir=output_dir)
         self.beam = ImpactXParticleContainer(self, xp=self.beam.xp)
-        self.lattice = ImpactXLattice(sim=self)
+        self.lattice = KnownElementsList(sim=self)
         self.reference = RefPart()
         self._tracking_element_index: int | None = None
         self._grids = False

@@ -201,3 +201,42 @@ def test_scan_event_stream(ray_local: None, server_factory: Any, rest: Any) -> N
     with pytest.raises(ApiError) as e:
         list(c.scan_events("0" * 32))
     assert e.value.status == 404
+
+
+def test_scans_over_grpc(ray_local: None, server_factory: Any, grpc_client: Any) -> None:
+    """SubmitScan, StreamScanEvents, GetScan, GetScanResults, ListScans, CancelScan on the gRPC
+    JobService: the same scan, events and table as REST gives; a bad value refused with
+    INVALID_ARGUMENT naming the variant and field; another user's scan NOT_FOUND."""
+    import grpc
+    from beamtrack.spec.v1 import jobs_pb2 as pb
+
+    server = server_factory(scheduler=True)
+    g = grpc_client(server)
+    scan = g.submit_scan({"base": small_base(npart=200), "parameters": {K: [0.9, 1.1]}}, priority=2)
+    assert scan.variants == 2 and list(scan.parameters) == [K] and scan.priority == 2
+    events = list(g.scan_events(scan.id))
+    assert events[0].WhichOneof("payload") == "submitted" and events[0].submitted.variants == 2
+    changes = [e.variant for e in events if e.HasField("variant")]
+    assert sorted((c.variant, c.state, c.attempts) for c in changes) == [
+        (0, pb.JOB_STATE_RUNNING, 1),
+        (0, pb.JOB_STATE_SUCCEEDED, 1),
+        (1, pb.JOB_STATE_RUNNING, 1),
+        (1, pb.JOB_STATE_SUCCEEDED, 1),
+    ]
+    assert events[-1].result.state == pb.JOB_STATE_SUCCEEDED and events[-1].result.counts.succeeded == 2
+    done = g.get_scan(scan.id)
+    assert done.state == pb.JOB_STATE_SUCCEEDED and done.counts.succeeded == 2
+    table = g.scan_results(scan.id)
+    assert table["columns"][:6] == ["variant", "job_id", "state", "attempts", "cached_from", K]
+    assert [(r["variant"], r[K], r["attempts"]) for r in table["rows"]] == [(0, 0.9, 1), (1, 1.1, 1)]
+    assert {c.job_id for c in changes} == {r["job_id"] for r in table["rows"]}
+    scans, nxt = g.list_scans()
+    assert [s.id for s in scans] == [scan.id] and nxt is None
+    cancelled = g.cancel_scan(scan.id)  # nothing left to stop: the finished results stay
+    assert cancelled.cancel_requested and cancelled.counts.succeeded == 2
+    with pytest.raises(grpc.RpcError) as e:
+        g.submit_scan({"base": small_base(), "parameters": {"beam.npart": [10, -1]}})
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "scan.variants[1].beam.npart" in e.value.details()
+    with pytest.raises(grpc.RpcError) as e:
+        grpc_client(server, "bob").get_scan(scan.id)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND

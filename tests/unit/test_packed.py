@@ -193,3 +193,21 @@ def test_pack_rows_equal_each_beams_own_characteristics(kind: str, nthreads: int
         want = reduced_beam_characteristics(sim.beam, sim.reference, kind=kind, nthreads=nthreads)
         assert json.dumps(rows[v]) == json.dumps(want)
     assert rows[2]["charge_C"] == 0.0 and rows[1]["sigma_x"] > 0.0
+
+
+def test_packed_rows_with_eigenemittances_equal_unpacked() -> None:
+    """A variant asking for ImpactX's eigen-emittance columns gets them in a pack too (its rows are
+    computed on their own there), the same as run alone (the reference: the unpacked run)."""
+    alone, packed, rows_a, rows_p = [], [], [], []
+    for v in range(3):
+        for out, rows in ((alone, rows_a), (packed, rows_p)):
+            sim = make_sim("serial", v)
+            sim.eigenemittances = v == 1
+            sim.lattice.extend(line(v))
+            rows.append(rows_of(sim))
+            out.append(sim)
+    for sim in alone:
+        sim.track_particles()
+    assert track_packed(packed) == {}
+    assert json.dumps(rows_a) == json.dumps(rows_p)
+    assert "emittance_1" in rows_p[1][-1] and "emittance_1" not in rows_p[0][-1]

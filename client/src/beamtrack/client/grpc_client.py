@@ -73,6 +73,60 @@ class GrpcClient:
         job: pb.Job = self._stub.CancelJob(pb.CancelJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
         return job
 
+    # -- scans ------------------------------------------------------------------------------------
+    def submit_scan(
+        self, scan: dict[str, Any], *, priority: int = 0, device: str = "auto", hook_module: str | None = None
+    ) -> pb.Scan:
+        """Queue a ScanSpec given as a dict (as ``Client.submit_scan``; its ``base`` a JobSpec
+        dict, file name or model)."""
+        body = {**scan, "base": load_spec_arg(scan["base"])} if "base" in scan else scan
+        req = pb.SubmitScanRequest(
+            scan_json=json.dumps(body), priority=priority, device=device, hook_module=hook_module or ""
+        )
+        out: pb.Scan = self._stub.SubmitScan(req, metadata=self._md, timeout=self.timeout)
+        return out
+
+    def get_scan(self, scan_id: str) -> pb.Scan:
+        out: pb.Scan = self._stub.GetScan(pb.GetScanRequest(id=scan_id), metadata=self._md, timeout=self.timeout)
+        return out
+
+    def list_scans(self, *, limit: int = 50, cursor: str | None = None) -> tuple[list[pb.Scan], str | None]:
+        req = pb.ListScansRequest(limit=limit, cursor=cursor or "")
+        resp = self._stub.ListScans(req, metadata=self._md, timeout=self.timeout)
+        return list(resp.scans), (resp.next_cursor or None)
+
+    def cancel_scan(self, scan_id: str) -> pb.Scan:
+        out: pb.Scan = self._stub.CancelScan(pb.GetScanRequest(id=scan_id), metadata=self._md, timeout=self.timeout)
+        return out
+
+    def scan_results(self, scan_id: str) -> dict[str, Any]:
+        """The results table as ``Client.scan_results`` gives it: ``{"scan_id", "columns", "rows"}``."""
+        resp = self._stub.GetScanResults(pb.GetScanRequest(id=scan_id), metadata=self._md, timeout=self.timeout)
+        return {"scan_id": resp.scan_id, "columns": list(resp.columns), "rows": json.loads(resp.rows_json or "[]")}
+
+    def scan_events(self, scan_id: str, *, after: str | None = None, reconnects: int = 5) -> Iterator[pb.ScanEvent]:
+        """The scan's events (submitted, variant, result) until its result event; an UNAVAILABLE
+        connection is resumed from the last event seen."""
+        last = after or ""
+        failures = 0
+        while True:
+            call = self._stub.StreamScanEvents(pb.StreamScanEventsRequest(id=scan_id, after_id=last), metadata=self._md)
+            try:
+                for ev in call:
+                    last = ev.id
+                    failures = 0
+                    yield ev
+                    if ev.HasField("result"):
+                        return
+                return
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or failures >= reconnects:
+                    raise grpc_error(exc) from None
+                failures += 1
+                time.sleep(min(0.2 * 2**failures, 5.0))
+            finally:
+                call.cancel()
+
     def stream(self, job_id: str, *, after: str | None = None, reconnects: int = 5) -> Iterator[pb.JobEvent]:
         """The job's events as ``JobEvent`` messages until the result event, each diagnostics
         row with its ``values`` map filled (as StreamDiagnostics sends them); an UNAVAILABLE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import json
 import math
@@ -15,6 +16,7 @@ from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 from beamtrack.spec.v1.convert import PB_TO_STATE, STATE_TO_PB, job_to_pb
 from beamtrack.workers.errors import (
+    InvalidArgument,
     ServiceError,
 )
 from beamtrack.workers.store import JobRecord, StreamEvent
@@ -184,10 +186,140 @@ class EventPacker:
             yield out
 
 
+def _counts_pb(counts: dict[str, Any]) -> pb.ScanCounts:
+    return pb.ScanCounts(
+        **{k: _int(counts.get(k), INT32) for k in ("queued", "running", "succeeded", "failed", "cancelled")}
+    )
+
+
+def scan_pb(scan: dict[str, Any]) -> pb.Scan:
+    """``pb.Scan`` of a scan's public form (``service.scan_public``)."""
+    return pb.Scan(
+        id=scan["id"],
+        owner=scan["owner"],
+        name=scan["name"],
+        state=_state(scan["state"]),
+        variants=_int(scan["variants"], INT32),
+        counts=_counts_pb(scan["counts"]),
+        parameters=list(scan["parameters"]),
+        priority=scan["priority"],
+        device=scan["device"],
+        created_at=scan["created_at"],
+        cancel_requested=scan["cancel_requested"],
+    )
+
+
+def scan_event_pb(ev: StreamEvent) -> pb.ScanEvent:
+    """The ScanEvent of a stored scan event (written by the store's scripts: ``state``,
+    ``variant``, ``result``)."""
+    d = _payload(ev)
+    if ev.kind == "variant":
+        return pb.ScanEvent(
+            id=ev.id,
+            variant=pb.ScanVariantChange(
+                variant=_int(d.get("variant"), INT32),
+                job_id=_str(d.get("job_id")),
+                state=_state(d.get("state")),
+                attempts=_int(d.get("attempts"), INT32),
+            ),
+        )
+    if ev.kind == "result":
+        counts = d.get("counts")
+        return pb.ScanEvent(
+            id=ev.id,
+            result=pb.ScanFinished(
+                state=_state(d.get("state")), counts=_counts_pb(counts if isinstance(counts, dict) else {})
+            ),
+        )
+    return pb.ScanEvent(id=ev.id, submitted=pb.ScanSubmitted(variants=_int(d.get("variants"), INT32)))
+
+
+class ScanServicer:
+    """The scan calls of beamtrack.v1.JobService (mixed into JobServicer): JobService's scan
+    operations, as the REST routes of routes_scans call them."""
+
+    service: JobService
+    metrics: Metrics
+    max_spec_bytes: int
+    _call: Callable[..., Any]
+    _who: Callable[[Any], Principal]
+
+    def SubmitScan(self, request: pb.SubmitScanRequest, context: Any) -> pb.Scan:
+        def go(who: Principal) -> pb.Scan:
+            check_spec_size(len(request.scan_json.encode()), self.max_spec_bytes)
+            try:
+                scan = json.loads(request.scan_json or "{}")
+            except ValueError as exc:
+                msg = f"not JSON: {exc}"
+                raise InvalidArgument(f"scan: {msg}", details=[{"loc": "scan", "msg": msg}]) from None
+            out = self.service.submit_scan(
+                who,
+                scan,
+                priority=request.priority,
+                device=request.device or "auto",
+                hook_module=request.hook_module or None,
+            )
+            return scan_pb(out)
+
+        out: pb.Scan = self._call("SubmitScan", context, go)
+        return out
+
+    def GetScan(self, request: pb.GetScanRequest, context: Any) -> pb.Scan:
+        out: pb.Scan = self._call("GetScan", context, lambda who: scan_pb(self.service.get_scan(who, request.id)))
+        return out
+
+    def ListScans(self, request: pb.ListScansRequest, context: Any) -> pb.ListScansResponse:
+        def go(who: Principal) -> pb.ListScansResponse:
+            items, nxt = self.service.list_scans(who, limit=request.limit or 50, cursor=request.cursor or None)
+            return pb.ListScansResponse(scans=[scan_pb(i) for i in items], next_cursor=nxt or "")
+
+        out: pb.ListScansResponse = self._call("ListScans", context, go)
+        return out
+
+    def CancelScan(self, request: pb.GetScanRequest, context: Any) -> pb.Scan:
+        out: pb.Scan = self._call("CancelScan", context, lambda who: scan_pb(self.service.cancel_scan(who, request.id)))
+        return out
+
+    def GetScanResults(self, request: pb.GetScanRequest, context: Any) -> pb.ScanResults:
+        def go(who: Principal) -> pb.ScanResults:
+            columns, rows = self.service.scan_results(who, request.id)
+            finite = [
+                {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in r.items()} for r in rows
+            ]
+            return pb.ScanResults(scan_id=request.id, columns=columns, rows_json=json.dumps(finite))
+
+        out: pb.ScanResults = self._call("GetScanResults", context, go)
+        return out
+
+    async def StreamScanEvents(
+        self, request: pb.StreamScanEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[pb.ScanEvent]:
+        # the store's follow is blocking: each read runs on a thread (a scan has few followers)
+        try:
+            who = self._who(context)
+            batches = await asyncio.to_thread(self.service.scan_events, who, request.id, request.after_id or None)
+        except ServiceError as exc:
+            code = grpc_code(exc)
+            self.metrics.grpc_requests.labels("StreamScanEvents", code.name).inc()
+            await context.abort(code, exc.message)
+        self.metrics.grpc_requests.labels("StreamScanEvents", "OK").inc()
+        done = object()
+        try:
+            while True:
+                batch = await asyncio.to_thread(next, batches, done)
+                if batch is done:
+                    return
+                assert isinstance(batch, list)
+                for ev in batch:
+                    yield scan_event_pb(ev)
+        except ServiceError as exc:
+            await context.abort(grpc_code(exc), exc.message)
+
+
 T = TypeVar("T")
 
 
-class JobServicer(pb_grpc.JobServiceServicer):
+class JobServicer(ScanServicer, pb_grpc.JobServiceServicer):
     """Translates beamtrack.v1 messages to JobService calls; errors become status codes.
 
     Unary calls are plain functions (grpc.aio runs them on its thread pool); the streams are

@@ -120,7 +120,13 @@ class PackedRun:
 
     def _each(self, fn: Any) -> None:
         """``fn(v)`` for every active variant; an exception drops that variant from the pack."""
-        for v in self.active:
+        self._each_of(self.active, fn)
+
+    def _each_of(self, which: list[int], fn: Any) -> None:
+        """``fn(v)`` for each variant of ``which`` still active; an exception drops that variant."""
+        for v in which:
+            if v in self.errors:
+                continue
             try:
                 fn(v)
             except Exception as exc:  # noqa: BLE001 - the variant fails alone, the pack goes on
@@ -253,6 +259,11 @@ class PackedRun:
         pass (``packed_diagnostics.pack_rows``), each to its variant's files and listeners as
         ``Simulation.write_reduced_diagnostics`` writes it."""
         which = [v for v in which if self.sims[v].diagnostics or self.sims[v].diagnostics_listeners]
+        # rows with more columns than the batch computes (eigen-emittances, spin): each on its own
+        alone = [v for v in which if self.sims[v].eigenemittances or self.sims[v].spin]
+        if alone:
+            self._each_of(alone, lambda v: self.sims[v].write_reduced_diagnostics())
+            which = [v for v in which if v not in alone]
         if not which:
             return
         lead = self.sims[0]

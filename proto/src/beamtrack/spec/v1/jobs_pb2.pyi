@@ -186,3 +186,133 @@ class JobResult(_message.Message):
     wall_time_s: float
     artifacts: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., steps: _Optional[int] = ..., wall_time_s: _Optional[float] = ..., artifacts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SubmitScanRequest(_message.Message):
+    __slots__ = ("scan_json", "priority", "device", "hook_module")
+    SCAN_JSON_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    HOOK_MODULE_FIELD_NUMBER: _ClassVar[int]
+    scan_json: str
+    priority: int
+    device: str
+    hook_module: str
+    def __init__(self, scan_json: _Optional[str] = ..., priority: _Optional[int] = ..., device: _Optional[str] = ..., hook_module: _Optional[str] = ...) -> None: ...
+
+class GetScanRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ListScansRequest(_message.Message):
+    __slots__ = ("limit", "cursor")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    cursor: str
+    def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListScansResponse(_message.Message):
+    __slots__ = ("scans", "next_cursor")
+    SCANS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    scans: _containers.RepeatedCompositeFieldContainer[Scan]
+    next_cursor: str
+    def __init__(self, scans: _Optional[_Iterable[_Union[Scan, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class ScanCounts(_message.Message):
+    __slots__ = ("queued", "running", "succeeded", "failed", "cancelled")
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    queued: int
+    running: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    def __init__(self, queued: _Optional[int] = ..., running: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ...) -> None: ...
+
+class Scan(_message.Message):
+    __slots__ = ("id", "owner", "name", "state", "variants", "counts", "parameters", "priority", "device", "created_at", "cancel_requested")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    owner: str
+    name: str
+    state: JobState
+    variants: int
+    counts: ScanCounts
+    parameters: _containers.RepeatedScalarFieldContainer[str]
+    priority: int
+    device: str
+    created_at: float
+    cancel_requested: bool
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., variants: _Optional[int] = ..., counts: _Optional[_Union[ScanCounts, _Mapping]] = ..., parameters: _Optional[_Iterable[str]] = ..., priority: _Optional[int] = ..., device: _Optional[str] = ..., created_at: _Optional[float] = ..., cancel_requested: _Optional[bool] = ...) -> None: ...
+
+class ScanResults(_message.Message):
+    __slots__ = ("scan_id", "columns", "rows_json")
+    SCAN_ID_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_JSON_FIELD_NUMBER: _ClassVar[int]
+    scan_id: str
+    columns: _containers.RepeatedScalarFieldContainer[str]
+    rows_json: str
+    def __init__(self, scan_id: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., rows_json: _Optional[str] = ...) -> None: ...
+
+class StreamScanEventsRequest(_message.Message):
+    __slots__ = ("id", "after_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    after_id: str
+    def __init__(self, id: _Optional[str] = ..., after_id: _Optional[str] = ...) -> None: ...
+
+class ScanEvent(_message.Message):
+    __slots__ = ("id", "submitted", "variant", "result")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTED_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    submitted: ScanSubmitted
+    variant: ScanVariantChange
+    result: ScanFinished
+    def __init__(self, id: _Optional[str] = ..., submitted: _Optional[_Union[ScanSubmitted, _Mapping]] = ..., variant: _Optional[_Union[ScanVariantChange, _Mapping]] = ..., result: _Optional[_Union[ScanFinished, _Mapping]] = ...) -> None: ...
+
+class ScanSubmitted(_message.Message):
+    __slots__ = ("variants",)
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    variants: int
+    def __init__(self, variants: _Optional[int] = ...) -> None: ...
+
+class ScanVariantChange(_message.Message):
+    __slots__ = ("variant", "job_id", "state", "attempts")
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    variant: int
+    job_id: str
+    state: JobState
+    attempts: int
+    def __init__(self, variant: _Optional[int] = ..., job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., attempts: _Optional[int] = ...) -> None: ...
+
+class ScanFinished(_message.Message):
+    __slots__ = ("state", "counts")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    state: JobState
+    counts: ScanCounts
+    def __init__(self, state: _Optional[_Union[JobState, str]] = ..., counts: _Optional[_Union[ScanCounts, _Mapping]] = ...) -> None: ...

@@ -64,6 +64,36 @@ class JobServiceStub:
                 request_serializer=beamtrack_dot_v1_dot_jobs__pb2.StreamDiagnosticsRequest.SerializeToString,
                 response_deserializer=beamtrack_dot_v1_dot_jobs__pb2.JobEventBatch.FromString,
                 _registered_method=True)
+        self.SubmitScan = channel.unary_unary(
+                '/beamtrack.v1.JobService/SubmitScan',
+                request_serializer=beamtrack_dot_v1_dot_jobs__pb2.SubmitScanRequest.SerializeToString,
+                response_deserializer=beamtrack_dot_v1_dot_jobs__pb2.Scan.FromString,
+                _registered_method=True)
+        self.GetScan = channel.unary_unary(
+                '/beamtrack.v1.JobService/GetScan',
+                request_serializer=beamtrack_dot_v1_dot_jobs__pb2.GetScanRequest.SerializeToString,
+                response_deserializer=beamtrack_dot_v1_dot_jobs__pb2.Scan.FromString,
+                _registered_method=True)
+        self.ListScans = channel.unary_unary(
+                '/beamtrack.v1.JobService/ListScans',
+                request_serializer=beamtrack_dot_v1_dot_jobs__pb2.ListScansRequest.SerializeToString,
+                response_deserializer=beamtrack_dot_v1_dot_jobs__pb2.ListScansResponse.FromString,
+                _registered_method=True)
+        self.CancelScan = channel.unary_unary(
+                '/beamtrack.v1.JobService/CancelScan',
+                request_serializer=beamtrack_dot_v1_dot_jobs__pb2.GetScanRequest.SerializeToString,
+                response_deserializer=beamtrack_dot_v1_dot_jobs__pb2.Scan.FromString,
+                _registered_method=True)
+        self.GetScanResults = channel.unary_unary(
+                '/beamtrack.v1.JobService/GetScanResults',
+                request_serializer=beamtrack_dot_v1_dot_jobs__pb2.GetScanRequest.SerializeToString,
+                response_deserializer=beamtrack_dot_v1_dot_jobs__pb2.ScanResults.FromString,
+                _registered_method=True)
+        self.StreamScanEvents = channel.unary_stream(
+                '/beamtrack.v1.JobService/StreamScanEvents',
+                request_serializer=beamtrack_dot_v1_dot_jobs__pb2.StreamScanEventsRequest.SerializeToString,
+                response_deserializer=beamtrack_dot_v1_dot_jobs__pb2.ScanEvent.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -117,6 +147,48 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitScan(self, request, context):
+        """Parameter scans (REST: /v1/scans): a base JobSpec plus parameters by path, each variant an
+        ordinary job of the scan. Submit (every variant validated; INVALID_ARGUMENT names the variant
+        and field, e.g. "scan.variants[7].beam.npart: ..."), state, list, cancel, the results table
+        and the scan's live events. Unary but the last.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetScan(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScans(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelScan(self, request, context):
+        """Cancel every unfinished variant (queued at once, running at their next step).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetScanResults(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamScanEvents(self, request, context):
+        """Server streaming: the scan's events from the start (or after `after_id`) until `result`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -149,6 +221,36 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.StreamEvents,
                     request_deserializer=beamtrack_dot_v1_dot_jobs__pb2.StreamDiagnosticsRequest.FromString,
                     response_serializer=beamtrack_dot_v1_dot_jobs__pb2.JobEventBatch.SerializeToString,
+            ),
+            'SubmitScan': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitScan,
+                    request_deserializer=beamtrack_dot_v1_dot_jobs__pb2.SubmitScanRequest.FromString,
+                    response_serializer=beamtrack_dot_v1_dot_jobs__pb2.Scan.SerializeToString,
+            ),
+            'GetScan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetScan,
+                    request_deserializer=beamtrack_dot_v1_dot_jobs__pb2.GetScanRequest.FromString,
+                    response_serializer=beamtrack_dot_v1_dot_jobs__pb2.Scan.SerializeToString,
+            ),
+            'ListScans': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScans,
+                    request_deserializer=beamtrack_dot_v1_dot_jobs__pb2.ListScansRequest.FromString,
+                    response_serializer=beamtrack_dot_v1_dot_jobs__pb2.ListScansResponse.SerializeToString,
+            ),
+            'CancelScan': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelScan,
+                    request_deserializer=beamtrack_dot_v1_dot_jobs__pb2.GetScanRequest.FromString,
+                    response_serializer=beamtrack_dot_v1_dot_jobs__pb2.Scan.SerializeToString,
+            ),
+            'GetScanResults': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetScanResults,
+                    request_deserializer=beamtrack_dot_v1_dot_jobs__pb2.GetScanRequest.FromString,
+                    response_serializer=beamtrack_dot_v1_dot_jobs__pb2.ScanResults.SerializeToString,
+            ),
+            'StreamScanEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamScanEvents,
+                    request_deserializer=beamtrack_dot_v1_dot_jobs__pb2.StreamScanEventsRequest.FromString,
+                    response_serializer=beamtrack_dot_v1_dot_jobs__pb2.ScanEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -313,6 +415,168 @@ class JobService:
             '/beamtrack.v1.JobService/StreamEvents',
             beamtrack_dot_v1_dot_jobs__pb2.StreamDiagnosticsRequest.SerializeToString,
             beamtrack_dot_v1_dot_jobs__pb2.JobEventBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitScan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/beamtrack.v1.JobService/SubmitScan',
+            beamtrack_dot_v1_dot_jobs__pb2.SubmitScanRequest.SerializeToString,
+            beamtrack_dot_v1_dot_jobs__pb2.Scan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetScan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/beamtrack.v1.JobService/GetScan',
+            beamtrack_dot_v1_dot_jobs__pb2.GetScanRequest.SerializeToString,
+            beamtrack_dot_v1_dot_jobs__pb2.Scan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/beamtrack.v1.JobService/ListScans',
+            beamtrack_dot_v1_dot_jobs__pb2.ListScansRequest.SerializeToString,
+            beamtrack_dot_v1_dot_jobs__pb2.ListScansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelScan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/beamtrack.v1.JobService/CancelScan',
+            beamtrack_dot_v1_dot_jobs__pb2.GetScanRequest.SerializeToString,
+            beamtrack_dot_v1_dot_jobs__pb2.Scan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetScanResults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/beamtrack.v1.JobService/GetScanResults',
+            beamtrack_dot_v1_dot_jobs__pb2.GetScanRequest.SerializeToString,
+            beamtrack_dot_v1_dot_jobs__pb2.ScanResults.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamScanEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/beamtrack.v1.JobService/StreamScanEvents',
+            beamtrack_dot_v1_dot_jobs__pb2.StreamScanEventsRequest.SerializeToString,
+            beamtrack_dot_v1_dot_jobs__pb2.ScanEvent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -269,7 +269,7 @@ def test_default_definitions_follow_the_registry(monkeypatch: pytest.MonkeyPatch
 
         @property
         def kernel(self):  # type: ignore[override]
-            return select.KernelClass("Kicker", "beamtrack/engine/elements/c/kicker.h") if self.strength else None
+            return pkg.Kicker.kernel if self.strength else None
 
     monkeypatch.setattr(pkg, "BUILTIN_ELEMENTS", [*pkg.BUILTIN_ELEMENTS, LateKick])
     defs = kernel_definitions.definitions()

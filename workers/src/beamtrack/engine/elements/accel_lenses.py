@@ -31,7 +31,7 @@ class ChrPlasmaLens(Element):
     """
 
     model_cls = spec.ChrPlasmaLens
-    kernel = KernelClass("ChrPlasmaLens", header("chrplasmalens.h"))
+    kernel = KernelClass("ChrPlasmaLens", header("chrplasmalens.h"), params=("g",))
     positional = ("ds", "k", "unit")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
@@ -44,7 +44,7 @@ class TaperedPL(Element):
     (unit=0) or integrated gradient in T (unit=1), taper [1/m]."""
 
     model_cls = spec.TaperedPL
-    kernel = KernelClass("TaperedPL", header("taperedpl.h"))
+    kernel = KernelClass("TaperedPL", header("taperedpl.h"), params=("g", "taper"))
     positional = ("k", "taper", "unit")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
@@ -58,7 +58,7 @@ class QuadEdge(Element):
     flag entry or exit."""
 
     model_cls = spec.QuadEdge
-    kernel = KernelClass("QuadEdge", header("quadedge.h"))
+    kernel = KernelClass("QuadEdge", header("quadedge.h"), params=("g", "flag"))
     positional = ("k", "unit", "flag")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
@@ -77,7 +77,7 @@ class ChrAcc(Element):
     geometric_ref = False  # changes the energy
 
     model_cls = spec.ChrAcc
-    kernel = KernelClass("ChrAcc", header("chracc.h"), can_lose=True)
+    kernel = KernelClass("ChrAcc", header("chracc.h"), can_lose=True, params=("ez", "bz"))
     positional = ("ds", "ez", "bz")
 
     def params(self) -> Sequence[float]:
@@ -126,7 +126,7 @@ class ExactQuad(Element):
     without real forward momentum is lost."""
 
     model_cls = spec.ExactQuad
-    kernel = KernelClass("ExactQuad", header("exactquad.h"), can_lose=True)
+    kernel = KernelClass("ExactQuad", header("exactquad.h"), can_lose=True, params=("g", "int_order", "mapsteps"))
     positional = ("ds", "k", "unit")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
@@ -141,7 +141,9 @@ class ExactMultipole(Element):
     (order m from 0: dipole), unit 0 (1/m^(m+1)) or 1 (T/m^m), int_order 2/4/6, mapsteps per slice."""
 
     model_cls = spec.ExactMultipole
-    kernel = KernelClass("ExactMultipole", header("exactmultipole.h"), can_lose=True)
+    kernel = KernelClass(
+        "ExactMultipole", header("exactmultipole.h"), can_lose=True, params=("int_order", "mapsteps", "scale")
+    )
     positional = ("ds", "k_normal", "k_skew", "unit")
 
     def aux_data(self) -> np.ndarray:
@@ -161,7 +163,9 @@ class ExactCFbend(ExactMultipole):
     decapole, int_order 2/4/6, mapsteps per slice."""
 
     model_cls = spec.ExactCFbend  # type: ignore[assignment]
-    kernel = KernelClass("ExactCFbend", header("exactcfbend.h"), can_lose=True)
+    kernel = KernelClass(
+        "ExactCFbend", header("exactcfbend.h"), can_lose=True, params=("int_order", "mapsteps", "scale")
+    )
 
     def radius(self, ref: RefPart) -> float:
         """rc [m] = 1 / k_normal[0] (divided by the rigidity for unit 1), as ImpactX."""

@@ -18,7 +18,13 @@ class Aperture(Element):
     the loss is recorded (state, s_lost), not dropped."""
 
     model_cls = spec.Aperture
-    kernel = KernelClass("Aperture", header("aperture.h"), can_lose=True, spin_header=spin_header("field_free.h"))
+    kernel = KernelClass(
+        "Aperture",
+        header("aperture.h"),
+        can_lose=True,
+        spin_header=spin_header("field_free.h"),
+        params=("aperture_x", "aperture_y", "repeat_x", "repeat_y", "shape", "action", "shift_odd_x"),
+    )
     positional = ("aperture_x", "aperture_y")
 
     def params(self) -> Sequence[float]:
@@ -39,7 +45,12 @@ class PolygonAperture(Element):
     repeat_x, repeat_y [m], shift_odd_x, action transmit/absorb; losses are recorded, not dropped."""
 
     model_cls = spec.PolygonAperture
-    kernel = KernelClass("PolygonAperture", header("polygonaperture.h"), can_lose=True)
+    kernel = KernelClass(
+        "PolygonAperture",
+        header("polygonaperture.h"),
+        can_lose=True,
+        params=("min_radius2", "repeat_x", "repeat_y", "shift_odd_x", "action"),
+    )
     positional = ("vertices_x", "vertices_y", "min_radius2", "repeat_x", "repeat_y", "shift_odd_x", "action")
 
     def params(self) -> Sequence[float]:

@@ -131,7 +131,8 @@ class Element:
 
     # --- kernel ops ------------------------------------------------------------------------------
     def params(self) -> Sequence[float]:
-        """Values of op.p for the C kernel (at most NPARAM)."""
+        """Values of op.p for the C kernel, one per name of ``kernel.params`` in that order (the C headers
+        read them as ``NAME_<param>(op)``), or none when ``fill_ops`` writes the slots itself."""
         return ()
 
     def aux_data(self) -> np.ndarray | None:
@@ -151,6 +152,9 @@ class Element:
         p = list(self.params())
         if len(p) > NPARAM:
             raise ValueError(f"{type(self).__name__}: {len(p)} kernel parameters > {NPARAM}")
+        names = self.kernel.params if self.kernel is not None else ()
+        if p and names and len(p) != len(names):
+            raise ValueError(f"{type(self).__name__}: params() gives {len(p)} values for the kernel's {names}")
         op["p"][: len(p)] = p
 
     def op_count(self, nslices: int) -> int:

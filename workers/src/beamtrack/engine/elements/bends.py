@@ -23,7 +23,7 @@ class Sbend(Element):
     """Linear sector bend: arc length ds [m], bending radius rc [m] (ImpactX's Sbend; rc = 0 is a drift)."""
 
     model_cls = spec.Sbend
-    kernel = KernelClass("Sbend", header("sbend.h"), spin_header=spin_header("sbend.h"))
+    kernel = KernelClass("Sbend", header("sbend.h"), spin_header=spin_header("sbend.h"), params=("rc",))
     linear = True
     positional = ("ds", "rc")
 
@@ -42,7 +42,7 @@ class CFbend(Element):
     """Linear combined-function sector bend: ds [m], rc [m], quadrupole strength k [1/m^2] (ImpactX's CFbend)."""
 
     model_cls = spec.CFbend
-    kernel = KernelClass("CFbend", header("cfbend.h"), spin_header=spin_header("cfbend.h"))
+    kernel = KernelClass("CFbend", header("cfbend.h"), spin_header=spin_header("cfbend.h"), params=("rc", "k"))
     linear = True
     positional = ("ds", "rc", "k")
 
@@ -62,7 +62,13 @@ class ExactSbend(Element):
     """
 
     model_cls = spec.ExactSbend
-    kernel = KernelClass("ExactSbend", header("exactsbend.h"), can_lose=True, spin_header=spin_header("exactsbend.h"))
+    kernel = KernelClass(
+        "ExactSbend",
+        header("exactsbend.h"),
+        can_lose=True,
+        spin_header=spin_header("exactsbend.h"),
+        params=("rc", "slice_angle", "zero_field"),
+    )
     positional = ("ds", "phi", "B")
 
     @property
@@ -105,7 +111,12 @@ class DipEdge(Element):
     """
 
     model_cls = spec.DipEdge
-    kernel = KernelClass("DipEdge", header("dipedge.h"), spin_header=spin_header("dipedge.h"))
+    kernel = KernelClass(
+        "DipEdge",
+        header("dipedge.h"),
+        spin_header=spin_header("dipedge.h"),
+        params=tuple("psi rc g K2 R K0 K1 K3 K4 K5 K6 model location modify_ref_part".split()),
+    )
     positional = ("psi", "rc", "g", "K2")
 
     @property
@@ -167,7 +178,9 @@ class ThinDipole(Element):
     """Thin dipole kick with chromatic terms (ImpactX's ThinDipole): theta [deg], rc [m]."""
 
     model_cls = spec.ThinDipole
-    kernel = KernelClass("ThinDipole", header("thindipole.h"), spin_header=spin_header("thin.h"))
+    kernel = KernelClass(
+        "ThinDipole", header("thindipole.h"), spin_header=spin_header("thin.h"), params=("theta_rad", "rc")
+    )
     positional = ("theta", "rc")
 
     def params(self) -> Sequence[float]:
@@ -190,7 +203,9 @@ class PRot(Element):
     """
 
     model_cls = spec.PRot
-    kernel = KernelClass("PRot", header("prot.h"), can_lose=True, spin_header=spin_header("thin.h"))
+    kernel = KernelClass(
+        "PRot", header("prot.h"), can_lose=True, spin_header=spin_header("thin.h"), params=("phi_in_rad", "phi_out_rad")
+    )
     positional = ("phi_in", "phi_out")
 
     def params(self) -> Sequence[float]:

@@ -25,7 +25,7 @@ class ChrQuad(Element):
     """
 
     model_cls = spec.ChrQuad
-    kernel = KernelClass("ChrQuad", header("chrquad.h"), spin_header=spin_header("chrquad.h"))
+    kernel = KernelClass("ChrQuad", header("chrquad.h"), spin_header=spin_header("chrquad.h"), params=("g",))
     positional = ("ds", "k", "unit")
 
     def strength(self, ref: RefPart) -> float:

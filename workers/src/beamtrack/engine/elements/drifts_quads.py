@@ -22,7 +22,7 @@ class Quad(Element):
     """Linear quadrupole of length ds [m], strength k [1/m^2] (ImpactX's Quad)."""
 
     model_cls = spec.Quad
-    kernel = KernelClass("Quad", header("quad.h"), spin_header=spin_header("quad.h"))
+    kernel = KernelClass("Quad", header("quad.h"), spin_header=spin_header("quad.h"), params=("k",))
     linear = True
     positional = ("ds", "k")
 

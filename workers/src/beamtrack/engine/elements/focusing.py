@@ -15,7 +15,9 @@ class ConstF(Element):
     kt >= 0 [1/m] (ImpactX's ConstF)."""
 
     model_cls = spec.ConstF
-    kernel = KernelClass("ConstF", header("constf.h"), spin_header=spin_header("field_free.h"))
+    kernel = KernelClass(
+        "ConstF", header("constf.h"), spin_header=spin_header("field_free.h"), params=("kx", "ky", "kt")
+    )
     linear = True
     positional = ("ds", "kx", "ky", "kt")
 
@@ -30,7 +32,7 @@ class Sol(Element):
     (ImpactX's Sol)."""
 
     model_cls = spec.Sol
-    kernel = KernelClass("Sol", header("sol.h"), spin_header=spin_header("sol.h"))
+    kernel = KernelClass("Sol", header("sol.h"), spin_header=spin_header("sol.h"), params=("ks",))
     linear = True
     positional = ("ds", "ks")
 

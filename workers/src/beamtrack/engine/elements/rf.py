@@ -106,7 +106,7 @@ class ShortRF(Element):
     geometric_ref = False  # changes the energy or keeps state in push_ref
 
     model_cls = spec.ShortRF
-    kernel = KernelClass("ShortRF", header("shortrf.h"))
+    kernel = KernelClass("ShortRF", header("shortrf.h"), params=("V", "freq", "phase"))
     positional = ("V", "freq", "phase")
 
     def params(self) -> Sequence[float]:
@@ -126,7 +126,7 @@ class Buncher(Element):
     (ImpactX's Buncher)."""
 
     model_cls = spec.Buncher
-    kernel = KernelClass("Buncher", header("buncher.h"))
+    kernel = KernelClass("Buncher", header("buncher.h"), params=("V", "k"))
     linear = True
     positional = ("V", "k")
 

@@ -17,7 +17,12 @@ class Multipole(Element):
     strengths K_normal, K_skew [1/m^(multipole-1)] (ImpactX's Multipole; MAD-X KNL/KSL)."""
 
     model_cls = spec.Multipole
-    kernel = KernelClass("Multipole", header("multipole.h"), spin_header=spin_header("multipole.h"))
+    kernel = KernelClass(
+        "Multipole",
+        header("multipole.h"),
+        spin_header=spin_header("multipole.h"),
+        params=("multipole", "K_normal", "K_skew"),
+    )
     positional = ("multipole", "K_normal", "K_skew")
 
     def params(self) -> Sequence[float]:
@@ -29,7 +34,9 @@ class NonlinearLens(Element):
     singularities from the axis [m] (ImpactX's NonlinearLens; MAD-X NLLENS)."""
 
     model_cls = spec.NonlinearLens
-    kernel = KernelClass("NonlinearLens", header("nonlinearlens.h"), spin_header=spin_header("thin.h"))
+    kernel = KernelClass(
+        "NonlinearLens", header("nonlinearlens.h"), spin_header=spin_header("thin.h"), params=("knll", "cnll")
+    )
     positional = ("knll", "cnll")
 
     def params(self) -> Sequence[float]:
@@ -41,7 +48,7 @@ class Kicker(Element):
     T m (unit="T-m", divided by the reference rigidity B rho [T m]) (ImpactX's Kicker)."""
 
     model_cls = spec.Kicker
-    kernel = KernelClass("Kicker", header("kicker.h"), spin_header=spin_header("thin.h"))
+    kernel = KernelClass("Kicker", header("kicker.h"), spin_header=spin_header("thin.h"), params=("xkick", "ykick"))
     positional = ("xkick", "ykick", "unit")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
@@ -54,7 +61,7 @@ class PlaneXYRot(Element):
     """Rotation of the transverse plane (x, y) and (px, py) about s by ``angle`` [deg] (ImpactX's PlaneXYRot)."""
 
     model_cls = spec.PlaneXYRot
-    kernel = KernelClass("PlaneXYRot", header("planexyrot.h"), spin_header=spin_header("thin.h"))
+    kernel = KernelClass("PlaneXYRot", header("planexyrot.h"), spin_header=spin_header("thin.h"), params=("angle",))
     linear = True
     positional = ("angle",)
 
@@ -67,7 +74,9 @@ class SpinMap(Element):
     unchanged (the identity outside spin runs); ds [m] advances s only."""
 
     model_cls = spec.SpinMap
-    kernel = KernelClass("SpinMap", header("spinmap.h"), spin_header=spin_header("spinmap.h"))
+    kernel = KernelClass(
+        "SpinMap", header("spinmap.h"), spin_header=spin_header("spinmap.h"), params=("vx", "vy", "vz")
+    )
     positional = ("v", "A", "ds")
 
     def push_ref(self, ref: RefPart, nslices: int) -> None:

@@ -4,6 +4,9 @@
  * defining, for an element class NAME:
  *   BT_FN void NAME_setup(bt_op* op, const double* aux);          once per pass: op->p, op->ref -> op->c
  *   BT_FN void NAME_push(const bt_op* op, const double* aux, bt_part* p);   one slice, one particle
+ * An element's parameters are read through accessors NAME_<param>(op) (Quad_k(op) is op->p[0]), which the
+ * generated kernel source defines from the names in the element class's KernelClass.params (the Python
+ * element definitions, beamtrack.engine.kernels.codegen), never by slot number in a header.
  * Coordinates and units are ImpactX's: x, y, t [m] (t = c * arrival-time difference), px, py, pt [1]
  * (normalised by the reference momentum; pt = -dE / (p0 c)), relative to the reference particle.
  * The same headers compile for the CPU (serial, OpenMP) and, through CuPy/NVRTC, for CUDA.

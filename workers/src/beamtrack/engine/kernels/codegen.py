@@ -14,7 +14,8 @@ is the one an unpacked run gives.
 
 The loops are C headers under ``kernels/loops/`` (``cpu_class_loop.h``, ``cpu_kernel.h``,
 ``cuda_kernel.h``; their switches in ``loops/config.h``). The generated source is only the config's
-``#define`` lines, the ``#include`` of each class's header, one ``BT_CLASS``/``BT_CLASS_ID``/
+``#define`` lines, each class's parameter accessors (``KernelClass.params``), the ``#include`` of each
+class's header, one ``BT_CLASS``/``BT_CLASS_ID``/
 ``BT_CAN_LOSE`` block per class for its CPU loop, and the class list as the ``BT_CLASSES`` X-macro.
 """
 
@@ -23,7 +24,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .ops import NPARAM
+
 KINDS = ("serial", "openmp", "cuda")
+
+#: op->p slots an element class may name (the last of ops.NPARAM is the spin kernels' G, bt_spin.h)
+MAX_PARAMS = NPARAM - 1
 
 COMMON_HEADER = "beamtrack/engine/kernels/bt_common.h"
 LOOPS_DIR = "beamtrack/engine/kernels/loops"
@@ -36,12 +42,26 @@ class KernelClass:
     ``spin_header``: the header of its spin push (``NAME_spin_setup`` / ``NAME_spin_push``, see
     ``bt_spin.h``), None when the class has no spin tracking. It is not part of the class's identity
     (equality, hash, prebuilt metadata): only spin kernels include it, and those are compiled per line.
+
+    ``params``: the names of its element parameters, in the order of the op's ``p`` slots (the order
+    ``Element.params()`` returns their values). Each kernel defines the accessor ``NAME_<param>(op)``
+    for each (``Quad_k(op)`` is ``op->p[0]``), which the class's C headers read instead of a slot number.
     """
 
     name: str
     header: str
     can_lose: bool = False
     spin_header: str | None = field(default=None, compare=False)
+    params: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        bad = [p for p in self.params if not p.isidentifier() or not p.isascii()]
+        if bad or len(set(self.params)) != len(self.params):
+            raise ValueError(
+                f"KernelClass {self.name}: parameter names must be distinct C identifiers, got {self.params}"
+            )
+        if len(self.params) > MAX_PARAMS:
+            raise ValueError(f"KernelClass {self.name}: {len(self.params)} parameters > {MAX_PARAMS}")
 
 
 def _includes(headers: Sequence[str]) -> list[str]:
@@ -53,6 +73,14 @@ def _spin_headers(classes: Sequence[KernelClass]) -> list[str]:
     if missing:
         raise ValueError(f"spin kernel: element class(es) {', '.join(missing)} have no spin push")
     return [str(k.spin_header) for k in classes]
+
+
+def _param_accessors(classes: Sequence[KernelClass]) -> list[str]:
+    """``#define NAME_<param>(op) ((op)->p[i])`` for each named parameter of each class."""
+    out = []
+    for k in dict.fromkeys(classes):
+        out += [f"#define {k.name}_{p}(op) ((op)->p[{i}])" for i, p in enumerate(k.params)]
+    return out
 
 
 def _class_list(classes: Sequence[KernelClass]) -> list[str]:
@@ -99,6 +127,7 @@ def generate(
     lines += [f"#define {name} {value}" for name, value in (defines or {}).items()]
     if spin:
         lines.append("#define BT_SPIN 1")
+    lines += _param_accessors([*classes, *extra_classes])
     lines += _includes([COMMON_HEADER, *(k.header for k in extra_classes)])
     if kind != "cuda":
         lines += _includes([f"{LOOPS_DIR}/cpu_vector_math.h"])

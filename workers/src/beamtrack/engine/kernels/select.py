@@ -43,11 +43,11 @@ def line_classes(classes: Iterable[KernelClass]) -> list[KernelClass]:
 
 
 def class_to_json(k: KernelClass) -> dict[str, Any]:
-    return {"name": k.name, "header": k.header, "can_lose": k.can_lose}
+    return {"name": k.name, "header": k.header, "can_lose": k.can_lose, "params": list(k.params)}
 
 
 def class_from_json(d: Mapping[str, Any]) -> KernelClass:
-    return KernelClass(str(d["name"]), str(d["header"]), bool(d["can_lose"]))
+    return KernelClass(str(d["name"]), str(d["header"]), bool(d["can_lose"]), params=tuple(d.get("params", ())))
 
 
 def store_entries(store: Path | None = None) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-/* CFbend: linear combined-function sector bend (ImpactX's CFbend). p[0] = rc [m], p[1] = k [1/m^2].
+/* CFbend: linear combined-function sector bend (ImpactX's CFbend). CFbend_rc(op) [m], CFbend_k(op) [1/m^2].
  * gx = k + 1/rc^2 (x), gy = -k (y); matrix of F. C. Iselin, Part. Accel. 17, 143 (1985), Sec. 4,
  * with (t, pt) of opposite sign. Source: ImpactX src/elements/CFbend.H. Unlike ImpactX, gx = 0 or
  * gy = 0 (k = 0, k = -1/rc^2) take the drift limits instead of 0/0.
@@ -39,7 +39,7 @@ BT_FN void bt_focus_functions(double g, double L, double* C, double* S, double* 
 BT_FN void CFbend_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const rc = op->p[0], k = op->p[1], L = op->ds, ib = 1.0 / op->beta;
+    double const rc = CFbend_rc(op), k = CFbend_k(op), L = op->ds, ib = 1.0 / op->beta;
     double const gx = k + 1.0 / (rc * rc), gy = -k;
     double cx, sx, ax, bx, cy, sy, ay, by;
     bt_focus_functions(gx, L, &cx, &sx, &ax, &bx);

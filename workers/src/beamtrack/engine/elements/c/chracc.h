@@ -8,7 +8,7 @@
  * and the momenta go back to units of the exit reference momentum. A particle whose pt_i or pt_f
  * (total) has |pt| <= 1 (no forward motion) is lost. bz = 0: the limit sin(theta)/alpha -> theta/alpha.
  * Formulas: ImpactX src/elements/ChrUniformAcc.H (26.10).
- * p[0] = ez, p[1] = bz [1/m].
+ * ChrAcc_ez(op), ChrAcc_bz(op) [1/m].
  */
 #ifndef BEAMTRACK_CHRACC_H
 #define BEAMTRACK_CHRACC_H
@@ -19,7 +19,7 @@
 BT_FN void ChrAcc_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const ez = op->p[0], bz = op->p[1];
+    double const ez = ChrAcc_ez(op), bz = ChrAcc_bz(op);
     double const ptf = op->pt_ref, pti = ptf + ez * op->ds;
     op->c[0] = ptf;
     op->c[1] = pti;
@@ -34,7 +34,7 @@ BT_FN void ChrAcc_setup(bt_op* op, const double* aux)
 BT_FN void ChrAcc_push(const bt_op* op, const double* aux, bt_part* p)
 {
     (void)aux;
-    double const ez = op->p[0];
+    double const ez = ChrAcc_ez(op);
     double const ptf_ref = op->c[0], pti_ref = op->c[1], bgf = op->c[2], bgi = op->c[3];
     double const alpha = op->c[4];
     double const px = p->px * bgi, py = p->py * bgi, pt = p->pt * bgi;

@@ -3,7 +3,7 @@
  * both planes oscillate (g > 0) or grow (g < 0) with omega^2 = |g| / D, w = omega D; t advances by
  * -(pt + (D - 1)/beta) L / D plus the integral of the transverse terms of dH/dpt in closed form;
  * g == 0 is the chromatic drift. Formulas: ImpactX src/elements/ChrPlasmaLens.H (26.10).
- * p[0] = g [1/m^2] (k for unit 0, k / rigidity for unit 1; converted in Python).
+ * ChrPlasmaLens_g(op) [1/m^2] (k for unit 0, k / rigidity for unit 1; converted in Python).
  */
 #ifndef BEAMTRACK_CHRPLASMALENS_H
 #define BEAMTRACK_CHRPLASMALENS_H
@@ -13,7 +13,7 @@
 BT_FN void ChrPlasmaLens_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const g = op->p[0], b = op->beta;
+    double const g = ChrPlasmaLens_g(op), b = op->beta;
     op->c[0] = b;
     op->c[1] = g;
     op->c[2] = fabs(g);

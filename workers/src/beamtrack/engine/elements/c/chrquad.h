@@ -3,7 +3,7 @@
  * g [1/m^2] > 0 focuses in x. The transverse motion is solved exactly (omega^2 = |g| / D, w = omega D);
  * t advances by the integral of dH/dpt = (1/beta - pt)/D - 1/beta + (1/beta - pt) p(s)^2 / (2 D^3)
  * along the solution, with the integrals of px(s)^2 and py(s)^2 in closed form (equal to ImpactX's
- * terms 1..5 regrouped). Source: ImpactX src/elements/ChrQuad.H. p[0] = g [1/m^2] (ImpactX's m_g:
+ * terms 1..5 regrouped). Source: ImpactX src/elements/ChrQuad.H. ChrQuad_g(op) [1/m^2] (ImpactX's m_g:
  * k for unit 0, k / rigidity for unit 1; converted in Python).
  */
 #ifndef BEAMTRACK_CHRQUAD_H
@@ -18,7 +18,7 @@
 BT_FN void ChrQuad_setup(bt_op* op, const double* aux)
 {
     ChrDrift_setup(op, aux);
-    double const g = op->p[0];
+    double const g = ChrQuad_g(op);
     op->c[3] = g;
     op->c[4] = (g == 0.0) ? 1.0 : fabs(g);
     op->c[5] = (g > 0.0) ? 1.0 : 0.0;

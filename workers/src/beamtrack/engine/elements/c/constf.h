@@ -2,7 +2,7 @@
  * oscillator of wavenumber ku [1/m] (kx, ky < 0: defocusing, cosh/sinh), with the longitudinal
  * pair (t, pt) scaled by (beta gamma)^2:
  *   t' = cos(kt L) t + sin(kt L) / (kt bg^2) pt,  pt' = -kt bg^2 sin(kt L) t + cos(kt L) pt.
- * Source: ImpactX src/elements/ConstF.H. p[0] = kx, p[1] = ky, p[2] = kt (>= 0) [1/m]. */
+ * Source: ImpactX src/elements/ConstF.H. ConstF_kx(op), ConstF_ky(op), ConstF_kt(op) (>= 0) [1/m]. */
 #ifndef BEAMTRACK_CONSTF_H
 #define BEAMTRACK_CONSTF_H
 #include "beamtrack/engine/kernels/bt_common.h"
@@ -24,10 +24,10 @@ BT_FN void bt_constf_plane(double k, double L, double* out)
 BT_FN void ConstF_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const L = op->ds, kt = op->p[2];
+    double const L = op->ds, kt = ConstF_kt(op);
     double const bg2 = op->beta_gamma * op->beta_gamma;
-    bt_constf_plane(op->p[0], L, op->c);
-    bt_constf_plane(op->p[1], L, op->c + 3);
+    bt_constf_plane(ConstF_kx(op), L, op->c);
+    bt_constf_plane(ConstF_ky(op), L, op->c + 3);
     op->c[6] = cos(kt * L);
     op->c[7] = (kt > 0.0 ? sin(kt * L) / kt : L) / bg2;
     op->c[8] = -kt * bg2 * sin(kt * L);

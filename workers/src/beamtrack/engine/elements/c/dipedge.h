@@ -6,9 +6,9 @@
  * location sign (+1 entry, -1 exit); its coefficients c2, c3, c7..c12 scale with 1/(1 + delta).
  * modify_ref_part removes the orbit offset of the reference (the element moves the reference too).
  * Source: ImpactX src/elements/DipEdge.H.
- * p[0] = psi [rad], p[1] = rc [m], p[2] = g [m], p[3] = K2, p[4] = R [m], p[5] = K0, p[6] = K1,
- * p[7] = K3, p[8] = K4, p[9] = K5, p[10] = K6, p[11] = model (0 linear, 1 nonlinear),
- * p[12] = location (0 entry, 1 exit), p[13] = modify_ref_part (0/1).
+ * DipEdge_psi(op) [rad], DipEdge_rc(op) [m], DipEdge_g(op) [m], DipEdge_K2(op), DipEdge_R(op) [m], DipEdge_K0(op),
+ * DipEdge_K1(op), DipEdge_K3(op), DipEdge_K4(op), DipEdge_K5(op), DipEdge_K6(op), DipEdge_model(op) (0 linear, 1 nonlinear),
+ * DipEdge_location(op) (0 entry, 1 exit), DipEdge_modify_ref_part(op) (0/1).
  */
 #ifndef BEAMTRACK_DIPEDGE_H
 #define BEAMTRACK_DIPEDGE_H
@@ -20,9 +20,10 @@
 BT_FN void DipEdge_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const psi = op->p[0], rc = op->p[1], g = op->p[2], K2 = op->p[3], R = op->p[4];
-    double const K0 = op->p[5], K1 = op->p[6], K3 = op->p[7], K4 = op->p[8], K5 = op->p[9], K6 = op->p[10];
-    double const loc = (op->p[12] == 0.0) ? 1.0 : -1.0;
+    double const psi = DipEdge_psi(op), rc = DipEdge_rc(op), g = DipEdge_g(op), K2 = DipEdge_K2(op), R = DipEdge_R(op);
+    double const K0 = DipEdge_K0(op), K1 = DipEdge_K1(op), K3 = DipEdge_K3(op);
+    double const K4 = DipEdge_K4(op), K5 = DipEdge_K5(op), K6 = DipEdge_K6(op);
+    double const loc = (DipEdge_location(op) == 0.0) ? 1.0 : -1.0;
     double const s = sin(psi), c = cos(psi), tn = s / c, sec = 1.0 / c;
     double const c3p = c * c * c, rc2 = rc * rc;
     op->c[0] = tan(psi) / rc;
@@ -40,13 +41,13 @@ BT_FN void DipEdge_setup(bt_op* op, const double* aux)
     op->c[12] = 0.5 * s / c3p * g / (rc * R) * K5;
     op->c[13] = (K6 / (rc * R)) / c3p;
     op->c[14] = 1.0 / op->beta;
-    op->c[15] = op->p[13];
+    op->c[15] = DipEdge_modify_ref_part(op);
 }
 
 BT_FN void DipEdge_push(const bt_op* op, const double* aux, bt_part* p)
 {
     (void)aux;
-    if (op->p[11] == 0.0) {
+    if (DipEdge_model(op) == 0.0) {
         p->px += op->c[0] * p->x;
         p->py += op->c[1] * p->y;
         return;

@@ -5,7 +5,8 @@
  * rho = 1 + x/rc, ln rho, y/rc with strengths rc^m kn_m, rc^m ks_m), composed by ImpactX's symplectic
  * integrators (symplectic.h). Formulas: ImpactX src/elements/ExactCFbend.H (26.10). A particle outside
  * the map's domain (px^2 >= pperp^2 before or after the bend rotation) is lost (ImpactX leaves it unpushed).
- * p[0] = int_order, p[1] = mapsteps, p[2] = 1 / rigidity for unit 1 else 1; aux: n k_normal then n k_skew.
+ * ExactCFbend_int_order(op), ExactCFbend_mapsteps(op),
+ * ExactCFbend_scale(op) = 1 / rigidity for unit 1 else 1; aux: n k_normal then n k_skew.
  */
 #ifndef BEAMTRACK_EXACTCFBEND_H
 #define BEAMTRACK_EXACTCFBEND_H
@@ -18,7 +19,7 @@ BT_FN void ExactCFbend_setup(bt_op* op, const double* aux)
     int64_t const n = op->aux_len / 2;
     const double* kn = aux + op->aux_offset;
     const double* ks = kn + n;
-    double const scale = op->p[2];
+    double const scale = ExactCFbend_scale(op);
     double const rc = 1.0 / (kn[0] * scale);
     op->c[0] = 1.0 / op->beta;
     op->c[1] = rc;
@@ -85,6 +86,7 @@ BT_FN void bt_exactcfbend_map2(const bt_op* op, const double* aux, double tau, b
 
 BT_FN void ExactCFbend_push(const bt_op* op, const double* aux, bt_part* p)
 {
-    BT_SYMP_INTEGRATE(bt_exactcfbend_map1, bt_exactcfbend_map2, op, aux, p, (int)op->p[0], (int)op->p[1], op->ds);
+    BT_SYMP_INTEGRATE(bt_exactcfbend_map1, bt_exactcfbend_map2, op, aux, p, (int)ExactCFbend_int_order(op),
+                      (int)ExactCFbend_mapsteps(op), op->ds);
 }
 #endif

@@ -4,7 +4,8 @@
  * (m = 0 dipole, 1 quadrupole, ...; kn_m, ks_m in 1/m^(m+1), or T/m^m divided by the rigidity for unit 1:
  * map2), composed by ImpactX's symplectic integrators (symplectic.h). Formulas: ImpactX
  * src/elements/ExactMultipole.H (26.10). A particle with no real pz is lost (ImpactX: NaN).
- * p[0] = int_order, p[1] = mapsteps, p[2] = 1 / rigidity for unit 1 else 1; aux: the n k_normal then the
+ * ExactMultipole_int_order(op), ExactMultipole_mapsteps(op),
+ * ExactMultipole_scale(op) = 1 / rigidity for unit 1 else 1; aux: the n k_normal then the
  * n k_skew values.
  */
 #ifndef BEAMTRACK_EXACTMULTIPOLE_H
@@ -40,7 +41,7 @@ BT_FN void bt_exactmultipole_map2(const bt_op* op, const double* aux, double tau
     int64_t const n = op->aux_len / 2;
     const double* kn = aux + op->aux_offset;
     const double* ks = kn + n;
-    double const scale = op->p[2];
+    double const scale = ExactMultipole_scale(op);
     double zr = 1.0, zi = 0.0, fact = 1.0, dpx = 0.0, dpy = 0.0;  /* (x + i y)^m, m! */
     for (int64_t m = 0; m < n; ++m) {
         double const ar = kn[m] * scale, ai = ks[m] * scale;
@@ -57,7 +58,8 @@ BT_FN void bt_exactmultipole_map2(const bt_op* op, const double* aux, double tau
 
 BT_FN void ExactMultipole_push(const bt_op* op, const double* aux, bt_part* p)
 {
-    BT_SYMP_INTEGRATE(bt_exactmultipole_map1, bt_exactmultipole_map2, op, aux, p, (int)op->p[0], (int)op->p[1],
+    BT_SYMP_INTEGRATE(bt_exactmultipole_map1, bt_exactmultipole_map2, op, aux, p, (int)ExactMultipole_int_order(op),
+                      (int)ExactMultipole_mapsteps(op),
                       op->ds);
 }
 #endif

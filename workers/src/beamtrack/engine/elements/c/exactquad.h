@@ -6,8 +6,9 @@
  * Yoshida's with alpha = 1 - 2^(1/3); order 6: Yoshida's w0..w3), mapsteps steps per slice.
  * Formulas: ImpactX src/elements/ExactQuad.H, src/particles/integrators/Integrators.H (26.10). A particle
  * with no real pz (pz^2 <= 0) is lost; ImpactX lets it become NaN.
- * p[0] = g [1/m^2] (k for unit 0, k / rigidity for unit 1; converted in Python), p[1] = int_order (2, 4, 6),
- * p[2] = mapsteps.
+ * ExactQuad_g(op) [1/m^2] (k for unit 0, k / rigidity for unit 1; converted in Python), ExactQuad_int_order(op) (2,
+ * 4, 6),
+ * ExactQuad_mapsteps(op).
  */
 #ifndef BEAMTRACK_EXACTQUAD_H
 #define BEAMTRACK_EXACTQUAD_H
@@ -18,7 +19,7 @@
 BT_FN void ExactQuad_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const pt = op->pt_ref, g = op->p[0];
+    double const pt = op->pt_ref, g = ExactQuad_g(op);
     op->c[0] = 1.0 / (pt * pt - 1.0);
     op->c[1] = op->beta;
     op->c[2] = 1.0 / op->beta;
@@ -64,6 +65,7 @@ BT_FN void bt_exactquad_map2(const bt_op* op, const double* aux, double tau, bt_
 
 BT_FN void ExactQuad_push(const bt_op* op, const double* aux, bt_part* p)
 {
-    BT_SYMP_INTEGRATE(bt_exactquad_map1, bt_exactquad_map2, op, aux, p, (int)op->p[1], (int)op->p[2], op->ds);
+    BT_SYMP_INTEGRATE(bt_exactquad_map1, bt_exactquad_map2, op, aux, p, (int)ExactQuad_int_order(op),
+                      (int)ExactQuad_mapsteps(op), op->ds);
 }
 #endif

@@ -1,7 +1,8 @@
 /* ExactSbend: body of an ideal sector bend with the exact Hamiltonian (ImpactX's ExactSbend;
  * D. L. Bruhwiler et al., EPAC 98, 1171; E. Forest et al., Part. Accel. 45, 65 (1994)).
- * p[0] = rc [m] (reference radius: rigidity / B, or ds / phi), p[1] = slice angle phi [rad] (sign of
- * rc), p[2] = 1 for the zero-field case (phi = 0 and B = 0: an exact drift, as ImpactX).
+ * ExactSbend_rc(op) [m] (reference radius: rigidity / B, or ds / phi),
+ * ExactSbend_slice_angle(op) = slice angle phi [rad] (sign of
+ * rc), ExactSbend_zero_field(op) = 1 for the zero-field case (phi = 0 and B = 0: an exact drift, as ImpactX).
  * With pperp^2 = 1 - 2 pt/beta + pt^2 - py^2, pzi = sqrt(pperp^2 - px^2):
  *   pxf = px cos(phi) + (pzi - 1 - x/rc) sin(phi),  pzf = sqrt(pperp^2 - pxf^2),
  *   x'  = x cos(phi) + rc (pzf - pzi + px sin(phi) - (1 - pzi)(1 - cos(phi))),
@@ -21,8 +22,8 @@
 BT_FN void ExactSbend_setup(bt_op* op, const double* aux)
 {
     ExactDrift_setup(op, aux);
-    double const phi = op->p[1], h = sin(0.5 * phi);
-    op->c[4] = op->p[0];
+    double const phi = ExactSbend_slice_angle(op), h = sin(0.5 * phi);
+    op->c[4] = ExactSbend_rc(op);
     op->c[5] = phi;
     op->c[6] = sin(phi);
     op->c[7] = 2.0 * h * h;
@@ -31,7 +32,7 @@ BT_FN void ExactSbend_setup(bt_op* op, const double* aux)
 
 BT_FN void ExactSbend_push(const bt_op* op, const double* aux, bt_part* p)
 {
-    if (op->p[2] != 0.0) {
+    if (ExactSbend_zero_field(op) != 0.0) {
         ExactDrift_push(op, aux, p);
         return;
     }

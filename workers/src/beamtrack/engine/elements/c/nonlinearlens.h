@@ -3,7 +3,7 @@
  * F'(zeta) = zeta / (1 - zeta^2) + arcsin(zeta) / (1 - zeta^2)^(3/2),
  * arcsin(zeta) = -i log(i zeta + sqrt(1 - zeta^2)) (principal branches).
  * Source: ImpactX src/elements/NonlinearLens.H; V. Danilov, S. Nagaitsev, PRSTAB 13, 084002 (2010).
- * p[0] = knll [m], p[1] = cnll [m]. */
+ * NonlinearLens_knll(op) [m], NonlinearLens_cnll(op) [m]. */
 #ifndef BEAMTRACK_NONLINEARLENS_H
 #define BEAMTRACK_NONLINEARLENS_H
 #include "beamtrack/engine/kernels/bt_common.h"
@@ -35,8 +35,8 @@ BT_FN void bt_cdiv(double a, double b, double c, double d, double* re, double* i
 BT_FN void NonlinearLens_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    op->c[0] = 1.0 / op->p[1];
-    op->c[1] = -op->p[0] * op->c[0];
+    op->c[0] = 1.0 / NonlinearLens_cnll(op);
+    op->c[1] = -NonlinearLens_knll(op) * op->c[0];
 }
 
 BT_FN void NonlinearLens_push(const bt_op* op, const double* aux, bt_part* p)

@@ -1,6 +1,6 @@
 /* PlaneXYRot (rotation of the transverse plane about s by angle phi; ImpactX's PlaneXYRot):
  * (x, y) -> (x cos phi - y sin phi, x sin phi + y cos phi), the same for (px, py).
- * Source: ImpactX src/elements/PlaneXYRot.H. p[0] = angle [deg]. */
+ * Source: ImpactX src/elements/PlaneXYRot.H. PlaneXYRot_angle(op) [deg]. */
 #ifndef BEAMTRACK_PLANEXYROT_H
 #define BEAMTRACK_PLANEXYROT_H
 #include "beamtrack/engine/kernels/bt_common.h"
@@ -8,7 +8,7 @@
 BT_FN void PlaneXYRot_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const phi = op->p[0] * (3.14159265358979323846 / 180.0);
+    double const phi = PlaneXYRot_angle(op) * (3.14159265358979323846 / 180.0);
     op->c[0] = cos(phi);
     op->c[1] = sin(phi);
 }

@@ -5,8 +5,9 @@
  * repeat_x / repeat_y > 0 the polygon repeats with that period (u = fmod(|x| + rx/2, rx) - rx/2);
  * shift_odd_x shifts x by rx/2 on rows with odd floor((y + ry/2) / ry). Coordinates are not changed.
  * Formulas: ImpactX src/elements/PolygonAperture.H (26.10).
- * p[0] = min_radius2 [m^2], p[1] = repeat_x, p[2] = repeat_y [m], p[3] = shift_odd_x (0/1),
- * p[4] = action (0 transmit, 1 absorb); aux[aux_offset ..]: the n vertices' x then their y.
+ * PolygonAperture_min_radius2(op) [m^2], PolygonAperture_repeat_x(op), PolygonAperture_repeat_y(op) [m],
+ * PolygonAperture_shift_odd_x(op) (0/1),
+ * PolygonAperture_action(op) (0 transmit, 1 absorb); aux[aux_offset ..]: the n vertices' x then their y.
  */
 #ifndef BEAMTRACK_POLYGONAPERTURE_H
 #define BEAMTRACK_POLYGONAPERTURE_H
@@ -20,15 +21,15 @@ BT_FN void PolygonAperture_setup(bt_op* op, const double* aux)
 
 BT_FN void PolygonAperture_push(const bt_op* op, const double* aux, bt_part* p)
 {
-    double const rx = op->p[1], ry = op->p[2];
+    double const rx = PolygonAperture_repeat_x(op), ry = PolygonAperture_repeat_y(op);
     double const hx = 0.5 * rx, hy = 0.5 * ry;
     double sx = p->x;
     double const sy = p->y;
-    if (op->p[3] != 0.0 && fmod(floor((sy + hy) / ry), 2.0) != 0.0) sx += hx;
+    if (PolygonAperture_shift_odd_x(op) != 0.0 && fmod(floor((sy + hy) / ry), 2.0) != 0.0) sx += hx;
     double const u = (rx == 0.0) ? sx : fmod(fabs(sx) + hx, rx) - hx;
     double const v = (ry == 0.0) ? sy : fmod(fabs(sy) + hy, ry) - hy;
     int inside = 1;
-    if (!(u * u + v * v < op->p[0])) {
+    if (!(u * u + v * v < PolygonAperture_min_radius2(op))) {
         int64_t const n = op->aux_len / 2;
         const double* vx = aux + op->aux_offset;
         const double* vy = vx + n;
@@ -40,7 +41,7 @@ BT_FN void PolygonAperture_push(const bt_op* op, const double* aux, bt_part* p)
         }
         inside = fabs(sum / (2.0 * 3.14159265358979323846)) > 1.0e-12;
     }
-    int const lose = (op->p[4] == 0.0) ? !inside : inside;
+    int const lose = (PolygonAperture_action(op) == 0.0) ? !inside : inside;
     if (lose) p->lost = 1;
 }
 #endif

@@ -1,5 +1,6 @@
 /* PRot: exact pole-face rotation in the x-z plane (ImpactX's PRot; MaryLie 3.0 manual, Sec. 6.5;
- * A. J. Dragt, Lie Methods ..., App. V). p[0] = phi_in, p[1] = phi_out [rad]; theta = phi_out - phi_in.
+ * A. J. Dragt, Lie Methods ..., App. V). PRot_phi_in_rad(op) = phi_in,
+ * PRot_phi_out_rad(op) = phi_out [rad]; theta = phi_out - phi_in.
  *   pz = sqrt(1 - 2 pt/beta + pt^2 - py^2 - (px + sin phi_in)^2),
  *   pzf = pz cos(theta) - (px + sin phi_in) sin(theta),
  *   x' = x pz/pzf,  px' = px cos(theta) + (pz - cos phi_in) sin(theta),
@@ -15,12 +16,12 @@
 BT_FN void PRot_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const theta = op->p[1] - op->p[0];
+    double const theta = PRot_phi_out_rad(op) - PRot_phi_in_rad(op);
     op->c[0] = 1.0 / op->beta;
     op->c[1] = sin(theta);
     op->c[2] = cos(theta);
-    op->c[3] = sin(op->p[0]);
-    op->c[4] = cos(op->p[0]);
+    op->c[3] = sin(PRot_phi_in_rad(op));
+    op->c[4] = cos(PRot_phi_in_rad(op));
 }
 
 BT_FN void PRot_push(const bt_op* op, const double* aux, bt_part* p)

@@ -1,5 +1,5 @@
 /* Quad (linear quadrupole, ImpactX's Quad): k [1/m^2] > 0 focuses in x, defocuses in y; t as a drift.
- * Source: ImpactX src/elements/Quad.H. p[0] = k. */
+ * Source: ImpactX src/elements/Quad.H. Quad_k(op). */
 #ifndef BEAMTRACK_QUAD_H
 #define BEAMTRACK_QUAD_H
 #include "beamtrack/engine/kernels/bt_common.h"
@@ -8,7 +8,7 @@
 BT_FN void Quad_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const k = op->p[0], L = op->ds;
+    double const k = Quad_k(op), L = op->ds;
     double const w = sqrt(fabs(k));
     double f[4] = {1.0, L, 0.0, 1.0}, d[4] = {1.0, L, 0.0, 1.0};
     if (w > 0.0) {

@@ -6,7 +6,7 @@
  *   N = 1 - 9 a^2 (x^2 - y^2)^2,
  *   t' = t + a (px' (x^3 + 3 x y^2) - py' (y^3 + 3 x^2 y)) (pt - 1/beta) / D^2.
  * Formulas: ImpactX src/elements/QuadEdge.H (26.10).
- * p[0] = g [1/m^2] (k for unit 0, k / rigidity for unit 1; converted in Python), p[1] = flag (+1, -1).
+ * QuadEdge_g(op) [1/m^2] (k for unit 0, k / rigidity for unit 1; converted in Python), QuadEdge_flag(op) (+1, -1).
  */
 #ifndef BEAMTRACK_QUADEDGE_H
 #define BEAMTRACK_QUADEDGE_H
@@ -17,7 +17,7 @@ BT_FN void QuadEdge_setup(bt_op* op, const double* aux)
 {
     (void)aux;
     op->c[0] = 1.0 / op->beta;
-    op->c[1] = op->p[1] * (-op->p[0] / 12.0);
+    op->c[1] = QuadEdge_flag(op) * (-QuadEdge_g(op) / 12.0);
 }
 
 BT_FN void QuadEdge_push(const bt_op* op, const double* aux, bt_part* p)

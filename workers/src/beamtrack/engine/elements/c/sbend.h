@@ -1,4 +1,4 @@
-/* Sbend: linear sector bend (ImpactX's Sbend). p[0] = rc [m] (bending radius, sign = direction; 0: drift).
+/* Sbend: linear sector bend (ImpactX's Sbend). Sbend_rc(op) [m] (bending radius, sign = direction; 0: drift).
  * Slice angle theta = ds / rc; with (t, pt) of opposite sign to Wolski's (z, delta):
  *   x' = cos x + rc sin px - rc (1 - cos)/beta pt,   px' = -sin/rc x + cos px - sin/beta pt,
  *   y' = y + ds py,   t' = t + sin/beta x + rc (1 - cos)/beta px + (ds/(beta gamma)^2 - rc (theta - sin)/beta^2) pt.
@@ -12,7 +12,7 @@
 BT_FN void Sbend_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const rc = op->p[0], L = op->ds, ib = 1.0 / op->beta;
+    double const rc = Sbend_rc(op), L = op->ds, ib = 1.0 / op->beta;
     double const h = (rc == 0.0) ? 0.0 : 1.0 / rc; /* rc = 0: a drift (ImpactX) */
     double const theta = L * h;
     double const s = sin(theta), c = cos(theta), sh = sin(0.5 * theta);

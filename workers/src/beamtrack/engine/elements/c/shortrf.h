@@ -2,7 +2,8 @@
  * pt -> pt - V cos(k t + phi) + V cos(phi), k = 2 pi freq / c, with momenta scaled by the
  * reference beta gamma before (bgi) and after (bgf) the gap; the reference loses V cos(phi) in pt
  * (gains energy for V cos(phi) > 0). phase = 0: on crest; -90 deg: zero crossing, bunching.
- * Source: ImpactX src/elements/ShortRF.H. p[0] = V (q V / (m c^2)), p[1] = freq [Hz], p[2] = phase [deg].
+ * Source: ImpactX src/elements/ShortRF.H. ShortRF_V(op) (q V / (m c^2)), ShortRF_freq(op) [Hz],
+ * ShortRF_phase(op) [deg].
  * op->pt_ref is the reference after the gap (ImpactX pushes the reference first). */
 #ifndef BEAMTRACK_SHORTRF_H
 #define BEAMTRACK_SHORTRF_H
@@ -13,9 +14,9 @@ BT_FN void ShortRF_setup(bt_op* op, const double* aux)
 {
     (void)aux;
     double const pi = 3.14159265358979323846;
-    double const V = op->p[0];
-    op->c[0] = 2.0 * pi / 299792458.0 * op->p[1];
-    op->c[1] = op->p[2] * pi / 180.0;
+    double const V = ShortRF_V(op);
+    op->c[0] = 2.0 * pi / 299792458.0 * ShortRF_freq(op);
+    op->c[1] = ShortRF_phase(op) * pi / 180.0;
     op->c[2] = V * cos(op->c[1]);
     double const ptf = op->pt_ref, pti = ptf + op->c[2];
     op->c[3] = sqrt(pti * pti - 1.0);
@@ -26,7 +27,7 @@ BT_FN void ShortRF_push(const bt_op* op, const double* aux, bt_part* p)
 {
     (void)aux;
     double const bgi = op->c[3], ibgf = op->c[4];
-    double const pt = p->pt * bgi - op->p[0] * cos(op->c[0] * p->t + op->c[1]) + op->c[2];
+    double const pt = p->pt * bgi - ShortRF_V(op) * cos(op->c[0] * p->t + op->c[1]) + op->c[2];
     p->px = p->px * bgi * ibgf;
     p->py = p->py * bgi * ibgf;
     p->pt = pt * ibgf;

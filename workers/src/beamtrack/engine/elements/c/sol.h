@@ -5,7 +5,7 @@
  *   (alpha = ks / 2, u = x, y), t' = t + L / bg^2 pt;
  *   rotation: x' = cos x + sin y, y' = -sin x + cos y (the same for px, py).
  * ks -> 0: sin(theta) / alpha -> L (the drift). Source: ImpactX src/elements/Sol.H;
- * A. Chao et al., Handbook of Accelerator Physics and Engineering, solenoid matrix. p[0] = ks [1/m]. */
+ * A. Chao et al., Handbook of Accelerator Physics and Engineering, solenoid matrix. Sol_ks(op) [1/m]. */
 #ifndef BEAMTRACK_SOL_H
 #define BEAMTRACK_SOL_H
 #include "beamtrack/engine/kernels/bt_common.h"
@@ -14,7 +14,7 @@
 BT_FN void Sol_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const L = op->ds, alpha = 0.5 * op->p[0], theta = alpha * L;
+    double const L = op->ds, alpha = 0.5 * Sol_ks(op), theta = alpha * L;
     op->c[0] = cos(theta);
     op->c[1] = sin(theta);
     op->c[2] = (alpha != 0.0) ? sin(theta) / alpha : L;

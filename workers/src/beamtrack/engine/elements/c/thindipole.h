@@ -1,6 +1,6 @@
 /* ThinDipole: thin dipole kick with chromatic effects (ImpactX's ThinDipole; G. Ripken, F. Schmidt,
  * CERN/SL/95-12 (AP), Sec. 3.1, eqs. 3.2b, 3.2e; MAD-X's thin dipole).
- * p[0] = theta [rad], p[1] = rc [m]; equivalent length l = theta rc, curvature kx = 1/rc:
+ * ThinDipole_theta_rad(op) = theta [rad], ThinDipole_rc(op) [m]; equivalent length l = theta rc, curvature kx = 1/rc:
  *   px += -kx^2 l x + kx l f(pt),   t += kx l x f'(pt),
  * f = D - 1 = (pt^2 - 2 pt/beta) / (D + 1) (no cancellation), f' = (1 - beta pt) / (beta D),
  * D = sqrt(1 - 2 pt/beta + pt^2). Source: ImpactX src/elements/ThinDipole.H.
@@ -13,7 +13,7 @@
 BT_FN void ThinDipole_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const theta = op->p[0], rc = op->p[1];
+    double const theta = ThinDipole_theta_rad(op), rc = ThinDipole_rc(op);
     double const kx = 1.0 / rc, l = theta * rc;
     op->c[0] = kx * kx * l;
     op->c[1] = kx * l;

@@ -14,7 +14,7 @@ BT_FN void CFbend_spin_setup(bt_op* op, const double* aux)
 {
     (void)aux;
     double const G = op->p[BT_P_GYRO], gamma = op->gamma, beta = op->beta, L = op->ds;
-    double const rc = op->p[0], k = op->p[1], h = 1.0 / rc;
+    double const rc = CFbend_rc(op), k = CFbend_k(op), h = 1.0 / rc;
     double const gx = k + h * h, gy = -k;
     double cx, sx, ax, bx, cy, sy, ay, by;
     bt_focus_functions(gx, L, &cx, &sx, &ax, &bx);

@@ -17,8 +17,8 @@
 BT_FN void DipEdge_spin_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const G = op->p[BT_P_GYRO], psi = op->p[0], rc = op->p[1];
-    double const sigma = (op->p[12] == 0.0) ? 1.0 : -1.0;
+    double const G = op->p[BT_P_GYRO], psi = DipEdge_psi(op), rc = DipEdge_rc(op);
+    double const sigma = (DipEdge_location(op) == 0.0) ? 1.0 : -1.0;
     op->c[16] = sigma * G * (op->gamma - 1.0) / rc;
     op->c[17] = -sigma * (1.0 + G) / rc;
     op->c[18] = cos(psi);

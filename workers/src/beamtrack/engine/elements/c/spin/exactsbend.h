@@ -17,7 +17,7 @@ BT_FN void ExactSbend_spin_setup(bt_op* op, const double* aux)
 
 BT_FN void ExactSbend_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_spin* s)
 {
-    if (op->p[2] != 0.0) {
+    if (ExactSbend_zero_field(op) != 0.0) {
         ExactDrift_push(op, aux, p);
         return;
     }

@@ -26,7 +26,7 @@ BT_FN void Multipole_spin_push(const bt_op* op, const double* aux, bt_part* p, b
         zi = zr * y + zi * x;
         zr = r;
     }
-    double const kn = op->p[1], ks = op->p[2], beta = op->beta, gref = op->gamma;
+    double const kn = Multipole_K_normal(op), ks = Multipole_K_skew(op), beta = op->beta, gref = op->gamma;
     double const kr = zr * kn - zi * ks, ki = zr * ks + zi * kn;
     double const Bx = ki * op->c[0] * beta * gref, By = kr * op->c[0] * beta * gref;
     Multipole_push(op, aux, p);

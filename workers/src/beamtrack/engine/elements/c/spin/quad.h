@@ -12,7 +12,7 @@
 BT_FN void Quad_spin_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const k = op->p[0], L = op->ds, w = sqrt(fabs(k));
+    double const k = Quad_k(op), L = op->ds, w = sqrt(fabs(k));
     double const g = 1.0 + op->p[BT_P_GYRO] * op->gamma;
     double const hs = sin(0.5 * w * L), hh = sinh(0.5 * w * L);
     double const omc = 2.0 * hs * hs, chm1 = 2.0 * hh * hh; /* 1 - cos, cosh - 1 */

@@ -14,7 +14,7 @@ BT_FN void Sbend_spin_setup(bt_op* op, const double* aux)
 {
     (void)aux;
     double const G = op->p[BT_P_GYRO], gamma = op->gamma, beta = op->beta;
-    double const rc = op->p[0], h = (rc == 0.0) ? 0.0 : 1.0 / rc, theta = op->ds * h;
+    double const rc = Sbend_rc(op), h = (rc == 0.0) ? 0.0 : 1.0 / rc, theta = op->ds * h;
     double const g = 1.0 + G * gamma, phi = G * gamma * theta;
     double const hp = sin(0.5 * phi), ht = sin(0.5 * theta);
     op->c[7] = -phi;

@@ -12,7 +12,7 @@
 BT_FN void Sol_spin_setup(bt_op* op, const double* aux)
 {
     (void)aux;
-    double const G = op->p[BT_P_GYRO], ks = op->p[0], theta = 0.5 * ks * op->ds;
+    double const G = op->p[BT_P_GYRO], ks = Sol_ks(op), theta = 0.5 * ks * op->ds;
     double const h = sin(G * theta);
     op->c[5] = 0.5 * (op->gamma - 1.0);
     op->c[6] = sin(2.0 * G * theta);

@@ -18,7 +18,7 @@ BT_FN void SpinMap_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_
         l[i] = A[6 * i] * z[0] + A[6 * i + 1] * z[1] + A[6 * i + 2] * z[2] + A[6 * i + 3] * z[3]
                + A[6 * i + 4] * z[4] + A[6 * i + 5] * z[5];
     bt_rotate_spin(l[0], l[1], l[2], s);
-    bt_rotate_spin(op->p[0], op->p[1], op->p[2], s);
+    bt_rotate_spin(SpinMap_vx(op), SpinMap_vy(op), SpinMap_vz(op), s);
     SpinMap_push(op, aux, p);
 }
 #endif

@@ -47,7 +47,7 @@ BT_FN void Kicker_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_s
     double const px0 = p->px, py0 = p->py;
     Kicker_push(op, aux, p);
     double const bg = op->beta_gamma;
-    bt_spin_thin_magnetic(op, p, px0, py0, 0.0, op->p[1] * bg, -op->p[0] * bg, 1.0, s);
+    bt_spin_thin_magnetic(op, p, px0, py0, 0.0, Kicker_ykick(op) * bg, -Kicker_xkick(op) * bg, 1.0, s);
 }
 
 BT_FN void NonlinearLens_spin_setup(bt_op* op, const double* aux) { (void)op; (void)aux; }
@@ -64,7 +64,7 @@ BT_FN void ThinDipole_spin_setup(bt_op* op, const double* aux) { (void)op; (void
 
 BT_FN void ThinDipole_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_spin* s)
 {
-    double const px0 = p->px, py0 = p->py, theta = op->p[0], rc = op->p[1];
+    double const px0 = p->px, py0 = p->py, theta = ThinDipole_theta_rad(op), rc = ThinDipole_rc(op);
     ThinDipole_push(op, aux, p);
     bt_spin_thin_magnetic(op, p, px0, py0, 1.0 / rc, 0.0, op->beta_gamma / rc, theta * rc, s);
 }
@@ -74,7 +74,7 @@ BT_FN void PRot_spin_setup(bt_op* op, const double* aux) { (void)op; (void)aux; 
 BT_FN void PRot_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_spin* s)
 {
     PRot_push(op, aux, p);
-    bt_rotate_spin(0.0, op->p[1] - op->p[0], 0.0, s);
+    bt_rotate_spin(0.0, PRot_phi_out_rad(op) - PRot_phi_in_rad(op), 0.0, s);
 }
 
 BT_FN void PlaneXYRot_spin_setup(bt_op* op, const double* aux) { (void)op; (void)aux; }
@@ -82,6 +82,6 @@ BT_FN void PlaneXYRot_spin_setup(bt_op* op, const double* aux) { (void)op; (void
 BT_FN void PlaneXYRot_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_spin* s)
 {
     PlaneXYRot_push(op, aux, p);
-    bt_rotate_spin(0.0, 0.0, op->p[0] * (3.14159265358979323846 / 180.0), s);
+    bt_rotate_spin(0.0, 0.0, PlaneXYRot_angle(op) * (3.14159265358979323846 / 180.0), s);
 }
 #endif

@@ -178,8 +178,14 @@ def load_beam(
     pc = sim.beam
     n0 = pc.size
     spin = () if snap.spin is None else tuple(snap.spin)
+    x, y, t, px, py, pt = snap.coords
     pc.add_n_particles(
-        *snap.coords,
+        x,
+        y,
+        t,
+        px,
+        py,
+        pt,
         qm=ref.qm_ratio_SI,
         bunch_charge=float(snap.weighting.sum()) * constants.qe,
         **dict(zip(("sx", "sy", "sz"), spin, strict=False)),

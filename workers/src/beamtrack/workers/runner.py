@@ -21,7 +21,7 @@ from typing import Any
 from beamtrack.spec import SpecError, load_spec
 
 from .errors import NotFound
-from .sharded import ShardLost
+from .sharded import ShardedRun, ShardLost
 from .store import JobState, JobStore
 from .transfer import Transfer, UploadTooLarge, shares_store, upload
 
@@ -152,7 +152,7 @@ class JobRunner:
         redis_url: str,
         prefix: str,
         artifact_dir: str,
-        hook_limits: dict[str, float] | None = None,
+        hook_limits: dict[str, Any] | None = None,
         job_limits: dict[str, float] | None = None,
         transfer: Transfer | None = None,
     ):
@@ -253,9 +253,8 @@ class JobRunner:
         out_dir.mkdir(parents=True, mode=0o700)
         t0 = time.monotonic()
         try:
+            sim: Simulation | ShardedRun
             if spec.workers > 1:  # one job across spec.workers actors (beamtrack.workers.sharded)
-                from .sharded import ShardedRun
-
                 sim = ShardedRun(
                     spec,
                     out_dir,

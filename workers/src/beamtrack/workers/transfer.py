@@ -27,7 +27,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -204,7 +204,7 @@ def pull(store: JobStore, job_id: str, root: Path) -> bool:
         return False
     rb = _binary(store)
     try:
-        head = rb.hgetall(_key(store, job_id))
+        head = cast(dict[bytes, bytes], rb.hgetall(_key(store, job_id)))  # a bytes client (_binary)
         if not head:
             return False
         attempt = head[b"attempt"].decode()
@@ -225,7 +225,8 @@ def pull(store: JobStore, job_id: str, root: Path) -> bool:
                             _key(store, job_id, attempt, f, c)
                             for c in range(c0, min(c0 + CHUNKS_PER_CALL, int(entry["chunks"])))
                         ]
-                        for key, data in zip(keys, rb.mget(keys), strict=True):
+                        chunks = cast(list[bytes | None], rb.mget(keys))  # a bytes client (_binary)
+                        for key, data in zip(keys, chunks, strict=True):
                             if data is None:
                                 if dest.is_dir():  # another reader pulled it and deleted it
                                     return True

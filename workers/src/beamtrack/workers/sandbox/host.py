@@ -258,6 +258,8 @@ class Reference:
     element's ``ref_particle`` and ``push`` may set s, x, y, z, t, px, py, pz and pt (beta, gamma
     and beta_gamma follow pt), which go back to the worker's reference particle."""
 
+    _writable: bool
+
     def __init__(self, values: dict[str, Any], writable: bool = False):
         object.__setattr__(self, "_writable", writable)
         self.__dict__.update({k: float(v) for k, v in values.items() if isinstance(v, int | float)})

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -564,7 +564,7 @@ class HookSandbox:
         return f"; its output ends with:\n{text}" if text else ""
 
 
-def _str_list(value: Any, allowed: set[str]) -> bool:
+def _str_list(value: Any, allowed: set[str]) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(v, str) and v in allowed for v in value)
 
 

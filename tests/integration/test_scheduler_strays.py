@@ -32,6 +32,7 @@ def test_an_idle_worker_of_an_ended_job_is_killed_and_a_running_ones_is_kept(
     claimed = sched.store.claim()
     assert claimed == (running["id"], 1)
     prefix = server.store.prefix
+
     class Idle:  # defined here so Ray ships it by value (a worker cannot import the tests)
         """Stands in for a JobRunner whose run ended: answers, holds no job."""
 

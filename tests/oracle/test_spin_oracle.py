@@ -113,6 +113,22 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool | float]] = {
         ],
         True,
     ),
+    "Buncher": ([("Buncher", {"V": 0.01, "k": 15.0})], 1e-7),
+    "Buncher_mis": ([("Buncher", {"V": -0.02, "k": 5.0, "dx": 1e-4, "rotation": 12.0})], 1e-7),
+    "ShortRF": ([("ShortRF", {"V": 0.01, "freq": 1.3e9, "phase": -30.0})], 5e-9),
+    "ShortRF_decel_mis": (
+        [("ShortRF", {"V": 0.02, "freq": 6.5e8, "phase": 150.0, "dy": 1e-4, "rotation": -20.0})],
+        5e-9,
+    ),
+    "rf_line": (
+        [
+            ("Drift", {"ds": 0.3}),
+            ("ShortRF", {"V": 0.01, "freq": 1.3e9, "phase": -60.0}),
+            ("Quad", {"ds": 0.2, "k": 2.0}),
+            ("Buncher", {"V": 0.01, "k": 15.0}),
+        ],
+        True,
+    ),
     "SoftSolenoid": ([("SoftSolenoid", {"ds": 0.6, "bscale": 1.2, **FOURIER, "mapsteps": 20, "nslice": 2})], True),
     "SoftSolenoid_T_mis": (
         [("SoftSolenoid", {"ds": 0.5, "bscale": -0.4, **FOURIER, "unit": 1, "dx": 1e-4, "rotation": 10.0})],
@@ -253,23 +269,11 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
         assert moved > (1e-6 if rotates is True else rotates)
 
 
-@pytest.mark.parametrize(
-    ("element", "kwargs"),
-    [
-        ("ShortRF", {"V": 0.01, "freq": 1.3e9, "phase": -30.0}),
-        ("Buncher", {"V": 0.01, "k": 15.0}),
-    ],
-)
-def test_elements_without_a_spin_push_refuse_spin_tracking(element: str, kwargs: dict) -> None:
-    """ImpactX 26.10 rotates spins in ShortRF and Buncher, whose 26.10 sources are not public (the mirrored ImpactX of
-    2026-06 has no spin push for them). Measured on ImpactX 26.10 (max |s_out - s_in| over 8 random particles
-    within 1e-3, proton 250 MeV / electron 2 GeV, these kwargs): ShortRF 1.7e-5 / 1.1e-8, Buncher 2.8e-4 / 4.8e-7.
-    The Thomas-BMT rule of the thin kicks (the integrated field at the halfway momentum) and its electric-field
-    analogue (E L from the kick, E_z L from the change of pt) miss them by 2e-4 (Buncher) and 2.5e-7 (ShortRF).
-    beamtrack has no spin push for them, so a spin run through one must fail rather than leave the spins
-    unrotated (DipEdge's map, identified the same way, is elements/c/spin/dipedge.h)."""
-    with pytest.raises(NotImplementedError, match=f"spin tracking through {element}"):
-        track([("Drift", {"ds": 0.1}), (element, kwargs)], "proton", 250.0, "serial")
+def test_elements_without_a_spin_push_refuse_spin_tracking() -> None:
+    """ImpactX pushes spin through ExactQuad (src/elements/ExactQuad.H, spin_and_phasespace_push); beamtrack has no
+    spin push for it yet, so a spin run through it must fail rather than leave the spins unrotated."""
+    with pytest.raises(NotImplementedError, match="spin tracking through ExactQuad"):
+        track([("Drift", {"ds": 0.1}), ("ExactQuad", {"ds": 0.5, "k": 2.0})], "proton", 250.0, "serial")
 
 
 #: SpinvMF mean polarization vectors: ImpactX's example's, one along an axis (mu_perp = 0 branch), a weak one

@@ -13,7 +13,7 @@ from beamtrack.spec import elements as spec
 from .. import constants
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, header
+from .base import Element, header, spin_header
 from .fieldmaps import IntegratedMapElement, drift_t, fourier_field, symp2_split3
 
 
@@ -106,7 +106,7 @@ class ShortRF(Element):
     geometric_ref = False  # changes the energy or keeps state in push_ref
 
     model_cls = spec.ShortRF
-    kernel = KernelClass("ShortRF", header("shortrf.h"), params=("V", "freq", "phase"))
+    kernel = KernelClass("ShortRF", header("shortrf.h"), params=("V", "freq", "phase"), spin_header=spin_header("rf.h"))
     positional = ("V", "freq", "phase")
 
     def params(self) -> Sequence[float]:
@@ -126,7 +126,7 @@ class Buncher(Element):
     (ImpactX's Buncher)."""
 
     model_cls = spec.Buncher
-    kernel = KernelClass("Buncher", header("buncher.h"), params=("V", "k"))
+    kernel = KernelClass("Buncher", header("buncher.h"), params=("V", "k"), spin_header=spin_header("rf.h"))
     linear = True
     positional = ("V", "k")
 

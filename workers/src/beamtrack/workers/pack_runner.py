@@ -34,7 +34,7 @@ from .runner import (
     limit_exceeded,
     tree_bytes,
 )
-from .store import JobState
+from .store import FinishedRun, JobRecord, JobState
 
 
 @dataclass
@@ -63,11 +63,7 @@ class PackRunner(JobRunner):
         worker = f"{socket.gethostname()}:{os.getpid()}"
         t0 = time.monotonic()
         states: dict[str, str] = {}
-        variants: list[_Variant] = []
-        for job_id, attempt in members:
-            v = self._prepare(job_id, attempt, kind, worker, len(members), states)
-            if v is not None:
-                variants.append(v)
+        variants = self._prepare_all(members, kind, worker, states)
         last_flush = [time.monotonic()]
         pending = [0]
 
@@ -97,19 +93,43 @@ class PackRunner(JobRunner):
                     if v.state is JobState.SUCCEEDED:
                         v.state, v.error = JobState.FAILED, f"finalize: {type(exc).__name__}: {exc}"
             flush()
-        for v in variants:
-            states[v.job_id] = self._finish(v, t0).value
+        for v, state in zip(variants, self._finish_all(variants, t0), strict=True):
+            states[v.job_id] = state.value
         return [states[job_id] for job_id, _ in members]
 
-    # -- one variant -------------------------------------------------------------------------------
-    def _prepare(
-        self, job_id: str, attempt: int, kind: str | None, worker: str, size: int, states: dict[str, str]
-    ) -> _Variant | None:
-        """Start the variant's record and build its Simulation; None (its state in ``states``)
-        when it ended already: cancelled before it started, or a spec or setup failure."""
+    # -- the variants ----------------------------------------------------------------------------
+    def _prepare_all(
+        self, members: list[tuple[str, int]], kind: str | None, worker: str, states: dict[str, str]
+    ) -> list[_Variant]:
+        """Start the members' records and build their Simulations (the store's reads and writes
+        batched); a member that ended already (cancelled before it started, a spec or setup
+        failure) has its state in ``states`` instead."""
         store = self.store
-        rec = store.get(job_id)
-        store.mark_started(job_id, worker=worker, total_steps=0)
+        recs = {r.id: r for r in store.jobs(job_id for job_id, _ in members)}
+        store.mark_started_many([(job_id, worker, 0) for job_id, _ in members])
+        variants: list[_Variant] = []
+        for job_id, attempt in members:
+            v = self._prepare(recs.get(job_id) or store.get(job_id), attempt, kind, states)  # NotFound: gone
+            if v is not None:
+                variants.append(v)
+        size = len(members)
+        store.start_many(
+            [
+                (
+                    v.job_id,
+                    worker,
+                    int(v.sim.total_steps),
+                    f"attempt {v.attempt} started on {worker} (kind={kind or 'auto'}, "
+                    f"{v.sim.total_steps} steps) in a pack of {size} variants",
+                )
+                for v in variants
+            ]
+        )
+        return variants
+
+    def _prepare(self, rec: JobRecord, attempt: int, kind: str | None, states: dict[str, str]) -> _Variant | None:
+        """The variant's Simulation; None (its state in ``states``) when it ended already."""
+        store, job_id = self.store, rec.id
         if rec.cancel_requested:
             store.record_disk(job_id, rec.owner, 0)
             store.finish(job_id, attempt, JobState.CANCELLED, result={"steps": 0})
@@ -137,15 +157,6 @@ class PackRunner(JobRunner):
             store.finish(job_id, attempt, JobState.FAILED, error=why)
             states[job_id] = JobState.FAILED.value
             return None
-        store.mark_started(job_id, worker=worker, total_steps=int(sim.total_steps))
-        store.publish(
-            job_id,
-            "log",
-            {
-                "msg": f"attempt {attempt} started on {worker} (kind={kind or 'auto'}, "
-                f"{sim.total_steps} steps) in a pack of {size} variants"
-            },
-        )
         return _Variant(job_id, attempt, rec.owner, out_dir, sim, skip=rec.diag_count)
 
     @staticmethod
@@ -213,17 +224,40 @@ class PackRunner(JobRunner):
             except Exception as exc:  # noqa: BLE001
                 record(v, exc)
 
-    def _finish(self, v: _Variant, t0: float) -> JobState:
-        store = self.store
-        state, error = v.state, v.error
-        if v.over_limit:
-            state, error = JobState.FAILED, v.over_limit
-        steps = int(v.sim.tracking_step)
-        store.set_step(v.job_id, steps)
-        store.record_disk(v.job_id, v.owner, tree_bytes(v.out_dir))
-        names, upload_error = self._deliver(v.job_id, v.attempt, v.out_dir, state)
-        if upload_error:
-            state, error = JobState.FAILED, upload_error
-        result = {"steps": steps, "wall_time_s": time.monotonic() - t0, "artifacts": names}
-        store.finish(v.job_id, v.attempt, state, error=error, result=result)
-        return state
+    def _finish_all(self, variants: list[_Variant], t0: float) -> list[JobState]:
+        """Record each variant's end (its files delivered first), all in one round trip."""
+        runs: list[FinishedRun] = []
+        for v in variants:
+            state, error = v.state, v.error
+            if v.over_limit:
+                state, error = JobState.FAILED, v.over_limit
+            names, n_bytes = _walk(v.out_dir)
+            if v.out_dir != self.artifact_dir / v.job_id and self.transfer is not None:
+                names, upload_error = self._deliver(v.job_id, v.attempt, v.out_dir, state)  # an upload
+                if upload_error:
+                    state, error = JobState.FAILED, upload_error
+            steps = int(v.sim.tracking_step)
+            result = {"steps": steps, "wall_time_s": time.monotonic() - t0, "artifacts": names}
+            runs.append(FinishedRun(v.job_id, v.attempt, v.owner, state, steps, n_bytes, error, result))
+        self.store.finish_many(runs)
+        return [r.state for r in runs]
+
+
+def _walk(out_dir: Path) -> tuple[list[str], int]:
+    """``list_artifacts(out_dir)`` and ``tree_bytes(out_dir)`` in one walk of the directory."""
+    names: list[str] = []
+    total = 0
+    stack = [out_dir]
+    while stack:
+        top = stack.pop()
+        try:
+            with os.scandir(top) as it:
+                for entry in it:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+                        names.append(str(Path(entry.path).relative_to(out_dir)))
+        except FileNotFoundError:
+            continue
+    return sorted(names), total

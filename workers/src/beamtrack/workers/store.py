@@ -733,6 +733,26 @@ class JobStore:
         return bool(ok)
 
     @_store_call
+    def finish_many(self, items: Iterable[FinishedRun]) -> builtins.list[bool]:
+        """For each run of a pack: its step, its measured disk use, then ``finish``; all in one
+        round trip. Returns ``finish``'s answer of each."""
+        pipe = self.r.pipeline(transaction=False)
+        items = list(items)
+        now = repr(time.time())
+        for it in items:
+            if not it.state.is_terminal():
+                raise ValueError(f"finish needs a terminal state, not {it.state.value}")
+            payload = {**it.result, "state": it.state.value, "error": it.error}
+            pipe.hset(self.job_key(it.job_id), "step", it.step)
+            pipe.hset(self._k("disk", it.owner), it.job_id, int(it.disk_bytes))
+            self._finish(
+                args=[self.prefix, it.job_id, it.attempt, it.state.value, now, it.error, json.dumps(payload)],
+                client=pipe,
+            )
+        out = pipe.execute()
+        return [bool(ok) for ok in out[2::3]]
+
+    @_store_call
     def requeue(self, job_id: str, attempt: int, reason: str, *, max_attempts: int) -> str:
         """After a worker loss: 'queued' again, or 'failed' after ``max_attempts``, or
         'cancelled' when a cancel was pending; 'stale' when the attempt no longer runs."""
@@ -774,6 +794,29 @@ class JobStore:
     @_store_call
     def mark_started(self, job_id: str, *, worker: str, total_steps: int) -> None:
         self.r.hset(self.job_key(job_id), mapping={"worker": worker, "total_steps": total_steps})
+
+    @_store_call
+    def mark_started_many(self, items: Iterable[tuple[str, str, int]]) -> None:
+        """``mark_started`` of each (job id, worker, total steps), in one round trip (a pack)."""
+        pipe = self.r.pipeline(transaction=False)
+        for job_id, worker, total_steps in items:
+            pipe.hset(self.job_key(job_id), mapping={"worker": worker, "total_steps": total_steps})
+        pipe.execute()
+
+    @_store_call
+    def start_many(self, items: Iterable[tuple[str, str, int, str]]) -> None:
+        """For each (job id, worker, total steps, message) of a pack: ``mark_started`` and the log
+        event ``message``, in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for job_id, worker, total_steps, msg in items:
+            pipe.hset(self.job_key(job_id), mapping={"worker": worker, "total_steps": total_steps})
+            pipe.xadd(
+                self.stream_key(job_id),
+                {"k": "log", "d": json.dumps({"msg": msg})},
+                maxlen=self.stream_maxlen,
+                approximate=True,
+            )
+        pipe.execute()
 
     @_store_call
     def is_cancel_requested(self, job_id: str) -> bool:
@@ -1154,6 +1197,20 @@ class JobStore:
                 entries = self.r.xrevrange(self.stream_key(job_id), "(" + entries[-1][0], "-", count=200)
             out.append(row)
         return out
+
+
+@dataclass
+class FinishedRun:
+    """One run's end for ``JobStore.finish_many``."""
+
+    job_id: str
+    attempt: int
+    owner: str
+    state: JobState
+    step: int
+    disk_bytes: int
+    error: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -11,9 +11,14 @@ service); and the time to accept a 10,000-variant scan submit (then cancelled).
 ``--packed`` measures packed execution instead (issue 11's goals): a grid scan of ``--variants``
 variants (quad1.k x quad2.k) run packed on the service, the rate of one job per variant on the
 same service (``--separate`` separate POST /v1/jobs of the same variants, timed the same way),
-and the same particles tracked as one beam of ``variants x npart`` particles in this process:
+and the same particles tracked as one beam of ``variants x npart`` particles in this process;
+then, in this process without the service, the same variants tracked by ``PackedRun`` in packs
+of ``--pack-size`` (each variant's files as on the service) against the one beam, with the
+lattice as given and with its BeamMonitors taken out (what the openPMD output costs):
 
     .venv/bin/python bench/bench_scan.py --packed --variants 1000 --npart 1000 --separate 40
+
+``--submit-only`` times accepting a 10,000-variant scan (``--repeat`` times; each then cancelled).
 """
 
 from __future__ import annotations
@@ -84,7 +89,58 @@ def packed_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any], data: Path
     out["separate_per_s"] = a.separate / out["separate_s"]
     out["speedup"] = out["packed_per_s"] / out["separate_per_s"]
     out["packed_over_one_beam"] = out["packed_s"] / out["one_beam_s"]
+    for label, base in (("engine", spec), ("engine_no_monitors", without_monitors(spec))):
+        docs = [json.loads(v.model_dump_json()) for _v, v in expand(parse_scan({"base": base, "parameters": params}))]
+        out[f"{label}_packed_s"] = engine_packed(docs, data / label, a.pack_size)
+        out[f"{label}_one_beam_s"] = one_beam(base, n * a.npart, data / f"{label}-one")
+        out[f"{label}_ratio"] = out[f"{label}_packed_s"] / out[f"{label}_one_beam_s"]
     return out
+
+
+def without_monitors(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` without its BeamMonitor elements (no openPMD output)."""
+    elements = [e for e in spec["lattice"]["elements"] if e["type"] != "BeamMonitor"]
+    return {**spec, "lattice": {**spec["lattice"], "elements": elements}}
+
+
+def engine_packed(docs: list[dict[str, Any]], out: Path, pack_size: int) -> float:
+    """Wall time [s] of tracking the variant specs ``docs`` with ``PackedRun`` in this process,
+    ``pack_size`` at a time (building, tracking and finalizing each variant's Simulation)."""
+    from beamtrack.engine import Simulation
+    from beamtrack.engine.packed import PackedRun
+
+    t0 = time.perf_counter()
+    for lo in range(0, len(docs), pack_size):
+        sims = [Simulation.from_spec(d, out / str(lo + i)) for i, d in enumerate(docs[lo : lo + pack_size])]
+        PackedRun(sims).track_particles()
+        for sim in sims:
+            sim.finalize()
+    return time.perf_counter() - t0
+
+
+def one_beam(spec: dict[str, Any], npart: int, out: Path) -> float:
+    """Wall time [s] of tracking ``spec`` as one beam of ``npart`` particles in this process."""
+    from beamtrack.engine import Simulation
+    from beamtrack.spec import load_spec
+
+    t0 = time.perf_counter()
+    sim = Simulation.from_spec(load_spec({**spec, "name": "onebeam", "beam": {**spec["beam"], "npart": npart}}), out)
+    sim.track_particles()
+    sim.finalize()
+    return time.perf_counter() - t0
+
+
+def submit_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """Seconds to accept a 10,000-variant scan (beam.seed x beam.npart), ``--repeat`` times."""
+    big = {"beam.seed": list(range(100)), "beam.npart": [a.npart + j for j in range(100)]}
+    times = []
+    for _ in range(a.repeat):
+        t0 = time.perf_counter()
+        huge = c.scan(spec, big, priority=-1000)
+        times.append(time.perf_counter() - t0)
+        assert huge["variants"] == 10_000
+        c.cancel_scan(huge["id"])
+    return {"submit_10000_s": times}
 
 
 def main() -> None:
@@ -94,6 +150,9 @@ def main() -> None:
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--packed", action="store_true", help="measure packed execution (see above)")
     ap.add_argument("--separate", type=int, default=40, help="with --packed: separate jobs timed")
+    ap.add_argument("--pack-size", type=int, default=256, help="with --packed: the in-process packs")
+    ap.add_argument("--submit-only", action="store_true", help="time 10,000-variant submits only")
+    ap.add_argument("--repeat", type=int, default=3, help="with --submit-only: submits timed")
     ap.add_argument("--json", type=Path, help="also write the results here")
     a = ap.parse_args()
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -129,11 +188,17 @@ def main() -> None:
     n, spec = a.variants, base_spec(a.npart)
     out: dict[str, Any] = {"variants": n, "npart": a.npart, "cpus": a.cpus}
     try:
+        if a.submit_only:
+            out = submit_bench(a, c, spec)
+            print("10,000-variant submits [s]:", ", ".join(f"{t:.2f}" for t in out["submit_10000_s"]))
+            if a.json:
+                a.json.write_text(json.dumps(out, indent=2))
+            return
         c.wait(c.submit({**spec, "name": "warmup"})["id"], timeout=300)  # Ray workers warm
         if a.packed:
             out = packed_bench(a, c, spec, data)
-            for key in ("packed_s", "separate_s", "one_beam_s"):
-                print(f"{key:>12}: {out[key]:8.2f} s")
+            for key in ("packed_s", "separate_s", "one_beam_s", *(k for k in out if k.startswith("engine"))):
+                print(f"{key:>28}: {out[key]:8.2f}")
             print(
                 f"packed {out['packed_per_s']:.1f} variants/s, one job per variant {out['separate_per_s']:.2f} "
                 f"variants/s: {out['speedup']:.1f}x; packed / one beam: {out['packed_over_one_beam']:.2f}"

@@ -113,6 +113,26 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool | float]] = {
         ],
         True,
     ),
+    "ChrPlasmaLens": ([("ChrPlasmaLens", {"ds": 0.5, "k": 3.0, "nslice": 2})], True),
+    # focusing only: for k < 0 ImpactX 26.10's phase space differs (see test_impactx_oracle.py's ChrPlasmaLens)
+    "ChrPlasmaLens_mis": ([("ChrPlasmaLens", {"ds": 0.4, "k": 2.6, "dy": 2e-4, "rotation": 20.0})], True),
+    "TaperedPL": ([("TaperedPL", {"k": 0.3, "taper": 20.0})], True),
+    "TaperedPL_T_mis": (
+        [("TaperedPL", {"k": -0.05, "taper": -60.0, "unit": 1, "dx": 1e-4, "rotation": 15.0})],
+        True,
+    ),
+    "PolygonAperture": (
+        [
+            (
+                "PolygonAperture",
+                {
+                    "vertices_x": [-8e-4, 9e-4, 6e-4, -2e-4, -9e-4, -8e-4],
+                    "vertices_y": [-7e-4, -8e-4, 6e-4, 9e-4, 1e-4, -7e-4],
+                },
+            )
+        ],
+        False,
+    ),
     "Buncher": ([("Buncher", {"V": 0.01, "k": 15.0})], 1e-7),
     "Buncher_mis": ([("Buncher", {"V": -0.02, "k": 5.0, "dx": 1e-4, "rotation": 12.0})], 1e-7),
     "ShortRF": ([("ShortRF", {"V": 0.01, "freq": 1.3e9, "phase": -30.0})], 5e-9),

@@ -9,7 +9,7 @@ from beamtrack.spec import elements as spec
 
 from ..kernels.codegen import KernelClass
 from ..refpart import RefPart
-from .base import Element, fill_common, header, push_ref_bend
+from .base import Element, fill_common, header, push_ref_bend, spin_header
 
 
 def _strength(el: Element, ref: RefPart) -> float:
@@ -31,7 +31,7 @@ class ChrPlasmaLens(Element):
     """
 
     model_cls = spec.ChrPlasmaLens
-    kernel = KernelClass("ChrPlasmaLens", header("chrplasmalens.h"), params=("g",))
+    kernel = KernelClass("ChrPlasmaLens", header("chrplasmalens.h"), params=("g",), spin_header=spin_header("lenses.h"))
     positional = ("ds", "k", "unit")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:
@@ -44,7 +44,7 @@ class TaperedPL(Element):
     (unit=0) or integrated gradient in T (unit=1), taper [1/m]."""
 
     model_cls = spec.TaperedPL
-    kernel = KernelClass("TaperedPL", header("taperedpl.h"), params=("g", "taper"))
+    kernel = KernelClass("TaperedPL", header("taperedpl.h"), params=("g", "taper"), spin_header=spin_header("lenses.h"))
     positional = ("k", "taper", "unit")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:

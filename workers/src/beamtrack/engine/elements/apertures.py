@@ -49,6 +49,7 @@ class PolygonAperture(Element):
         "PolygonAperture",
         header("polygonaperture.h"),
         can_lose=True,
+        spin_header=spin_header("field_free.h"),
         params=("min_radius2", "repeat_x", "repeat_y", "shift_odd_x", "action"),
     )
     positional = ("vertices_x", "vertices_y", "min_radius2", "repeat_x", "repeat_y", "shift_odd_x", "action")

@@ -133,6 +133,12 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool | float]] = {
         ],
         False,
     ),
+    "ExactQuad": ([("ExactQuad", {"ds": 0.6, "k": 2.5, "nslice": 2, "mapsteps": 5})], True),
+    "ExactQuad_o4_mis": (
+        [("ExactQuad", {"ds": 0.4, "k": -3.0, "int_order": 4, "mapsteps": 3, "dx": 1e-4, "rotation": 12.0})],
+        True,
+    ),
+    "ExactQuad_o6_T": ([("ExactQuad", {"ds": 0.5, "k": 4.0, "unit": 1, "int_order": 6, "mapsteps": 2})], True),
     "Buncher": ([("Buncher", {"V": 0.01, "k": 15.0})], 1e-7),
     "Buncher_mis": ([("Buncher", {"V": -0.02, "k": 5.0, "dx": 1e-4, "rotation": 12.0})], 1e-7),
     "ShortRF": ([("ShortRF", {"V": 0.01, "freq": 1.3e9, "phase": -30.0})], 5e-9),
@@ -290,10 +296,11 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
 
 
 def test_elements_without_a_spin_push_refuse_spin_tracking() -> None:
-    """ImpactX pushes spin through ExactQuad (src/elements/ExactQuad.H, spin_and_phasespace_push); beamtrack has no
-    spin push for it yet, so a spin run through it must fail rather than leave the spins unrotated."""
-    with pytest.raises(NotImplementedError, match="spin tracking through ExactQuad"):
-        track([("Drift", {"ds": 0.1}), ("ExactQuad", {"ds": 0.5, "k": 2.0})], "proton", 250.0, "serial")
+    """ImpactX pushes spin through ExactMultipole (src/elements/ExactMultipole.H, spin_and_phasespace_push); beamtrack
+    has no spin push for it yet, so a spin run through it must fail rather than leave the spins unrotated."""
+    with pytest.raises(NotImplementedError, match="spin tracking through ExactMultipole"):
+        el = ("ExactMultipole", {"ds": 0.5, "k_normal": [0.0, 2.0], "k_skew": [0.0, 0.0]})
+        track([("Drift", {"ds": 0.1}), el], "proton", 250.0, "serial")
 
 
 #: SpinvMF mean polarization vectors: ImpactX's example's, one along an axis (mu_perp = 0 branch), a weak one

@@ -126,7 +126,13 @@ class ExactQuad(Element):
     without real forward momentum is lost."""
 
     model_cls = spec.ExactQuad
-    kernel = KernelClass("ExactQuad", header("exactquad.h"), can_lose=True, params=("g", "int_order", "mapsteps"))
+    kernel = KernelClass(
+        "ExactQuad",
+        header("exactquad.h"),
+        can_lose=True,
+        params=("g", "int_order", "mapsteps"),
+        spin_header=spin_header("exactquad.h"),
+    )
     positional = ("ds", "k", "unit")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:

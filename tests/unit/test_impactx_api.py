@@ -201,8 +201,9 @@ def test_element_constructors_follow_impactx_order_and_defaults() -> None:
     edge = elements.DipEdge(0.1, 4.0, 0.02, 0.5, 0.3, 0.1, 0.8, 0.2, 0.0, 0.0, 0.0, "nonlinear", "exit")
     assert (edge.R, edge.K0, edge.K1, edge.K2, edge.K3, edge.location) == (0.5, 0.3, 0.1, 0.8, 0.2, "exit")
     assert elements.Aperture(1e-3, 1e-3, 2e-3, 3e-3, True).shift_odd_x  # aperture_x/y, repeat_x/y, shift_odd_x
+    assert elements.Multipole(2, 1.0, 0.0, aperture_x=1e-3, aperture_y=2e-3).aperture_y == 2e-3  # thin apertures
     with pytest.raises(NotImplementedError, match="aperture_x"):
-        elements.Multipole(2, 1.0, 0.0, aperture_x=1e-3, aperture_y=1e-3)
+        elements.LinearMap(np.eye(6), aperture_x=1e-3, aperture_y=1e-3)
     with pytest.raises(TypeError, match="unexpected keyword"):
         elements.Quad(1.0, 2.0, unit=1)  # ImpactX's Quad has no unit
     cf = elements.ExactCFbend(0.5, np.array([0.2, 1.0]), [0.0, 0.1], 0, 0.0, 0.0, 0.0, 0.0, 0.0, 4, 3, 2)
@@ -216,8 +217,7 @@ def test_element_constructors_follow_impactx_order_and_defaults() -> None:
     assert (acc.ds, acc.ez, acc.bz, acc.nslice) == (0.5, 0.02, 0.3, 3)
     pa = elements.PolygonAperture(np.array([0.0, 1e-3, 0.0, 0.0]), [0.0, 0.0, 1e-3, 0.0], 1e-8, action="absorb")
     assert (pa.vertices_x, pa.min_radius2, pa.action) == ([0.0, 1e-3, 0.0, 0.0], 1e-8, "absorb")
-    with pytest.raises(NotImplementedError, match="aperture_x"):  # thin elements' apertures: not yet
-        elements.TaperedPL(0.3, 20.0, aperture_x=1e-3, aperture_y=1e-3)
+    assert elements.TaperedPL(0.3, 20.0, aperture_x=1e-3, aperture_y=2e-3).aperture_x == 1e-3  # thin apertures
     assert elements.Empty().to_dict()["type"] == "Empty"
 
 

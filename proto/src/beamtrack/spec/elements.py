@@ -72,6 +72,20 @@ class ThinElement(ElementBase):
         return 1
 
 
+class ThinElementWithAperture(ThinElement):
+    """A zero-length kick with ImpactX's optional elliptical aperture: aperture_x, aperture_y: half-axes [m]
+    (both > 0, or both 0: no aperture), checked as for thick elements."""
+
+    aperture_x: NonNegative = 0.0
+    aperture_y: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _apertures_both_or_none(self) -> ThinElementWithAperture:
+        if (self.aperture_x > 0) != (self.aperture_y > 0):
+            raise ValueError("aperture_x and aperture_y must both be > 0 (elliptical aperture) or both 0")
+        return self
+
+
 # --- drifts and quadrupoles -------------------------------------------------------------------
 
 
@@ -142,7 +156,7 @@ class CFbend(ThickElement):
         return v
 
 
-class DipEdge(ThinElement):
+class DipEdge(ThinElementWithAperture):
     """Dipole edge focusing (ImpactX's DipEdge); psi: pole-face angle [rad], rc [m], g: gap [m], K2: fringe-field
     integral. Nonlinear model (model="nonlinear", Hwang and Lee's sixth-order fringe map): R: scale length [m],
     K0..K6: fringe-field integrals, location: the bend's entry or exit edge, modify_ref_part: the edge moves the
@@ -173,7 +187,7 @@ class DipEdge(ThinElement):
         return v
 
 
-class ThinDipole(ThinElement):
+class ThinDipole(ThinElementWithAperture):
     """Thin dipole kick (Ripken / MaryLie model); theta: bending angle [deg], rc: curvature radius [m]."""
 
     type: Literal["ThinDipole"] = "ThinDipole"
@@ -191,7 +205,7 @@ class ThinDipole(ThinElement):
 # --- thin multipoles and lenses ---------------------------------------------------------------
 
 
-class Multipole(ThinElement):
+class Multipole(ThinElementWithAperture):
     """Thin multipole of order m (1 dipole, 2 quad, 3 sextupole, ...); K_normal, K_skew: integrated strengths [1/m^(m-1)]."""
 
     type: Literal["Multipole"] = "Multipole"
@@ -200,7 +214,7 @@ class Multipole(ThinElement):
     K_skew: float = 0.0
 
 
-class NonlinearLens(ThinElement):
+class NonlinearLens(ThinElementWithAperture):
     """Thin Danilov-Nagaitsev (IOTA) nonlinear lens; knll: integrated strength [m], cnll: distance of singularities [m]."""
 
     type: Literal["NonlinearLens"] = "NonlinearLens"
@@ -208,7 +222,7 @@ class NonlinearLens(ThinElement):
     cnll: Positive
 
 
-class Kicker(ThinElement):
+class Kicker(ThinElementWithAperture):
     """Thin transverse kick; xkick, ykick dimensionless (unit='dimensionless') or in T*m (unit='T-m')."""
 
     type: Literal["Kicker"] = "Kicker"
@@ -280,7 +294,7 @@ class RFCavity(ThickElement):
     mapsteps: Annotated[int, Field(ge=1, le=100_000)] = 10
 
 
-class ShortRF(ThinElement):
+class ShortRF(ThinElementWithAperture):
     """Thin RF gap (nonlinear); V: normalized voltage (q V / (m c^2)), freq [Hz], phase [deg] (-90 = zero crossing)."""
 
     type: Literal["ShortRF"] = "ShortRF"
@@ -289,7 +303,7 @@ class ShortRF(ThinElement):
     phase: float = -90.0
 
 
-class Buncher(ThinElement):
+class Buncher(ThinElementWithAperture):
     """Thin linear RF buncher; V: normalized voltage, k: RF wavenumber [1/m]."""
 
     type: Literal["Buncher"] = "Buncher"
@@ -462,7 +476,7 @@ class ChrPlasmaLens(ThickElement):
     unit: Literal[0, 1] = 0
 
 
-class TaperedPL(ThinElement):
+class TaperedPL(ThinElementWithAperture):
     """Thin nonlinear plasma lens with a horizontal taper (ImpactX's TaperedPL):
     dpx = -g (x + taper (x^2 + y^2) / 2), dpy = -g (y + taper x y).
 
@@ -476,7 +490,7 @@ class TaperedPL(ThinElement):
     unit: Literal[0, 1] = 0
 
 
-class QuadEdge(ThinElement):
+class QuadEdge(ThinElementWithAperture):
     """Hard-edge quadrupole fringe field (ImpactX's QuadEdge; Forest and Milutinovic 1988, eq. 28,
     symplectified, chromatic): k in 1/m^2 (unit=0) or T/m (unit=1); flag: entry or exit."""
 

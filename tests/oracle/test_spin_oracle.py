@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from beamtrack.engine import constants
 from beamtrack.impactx import ImpactX, elements
-from test_impactx_oracle import FOURIER_COS, FOURIER_SIN
+from test_impactx_oracle import ELEMENTS, FOURIER_COS, FOURIER_SIN
 
 pytestmark = pytest.mark.physics
 
@@ -139,6 +139,8 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool | float]] = {
         True,
     ),
     "ExactQuad_o6_T": ([("ExactQuad", {"ds": 0.5, "k": 4.0, "unit": 1, "int_order": 6, "mapsteps": 2})], True),
+    # the particle oracle's ExactMultipole cases (orders 2/4/6, skew terms, unit=1, misaligned, aperture)
+    **{k: (ELEMENTS[k], True) for k in ("ExactMultipole", "ExactMultipole_o4_mis", "ExactMultipole_o6_ap")},
     "Buncher": ([("Buncher", {"V": 0.01, "k": 15.0})], 1e-7),
     "Buncher_mis": ([("Buncher", {"V": -0.02, "k": 5.0, "dx": 1e-4, "rotation": 12.0})], 1e-7),
     "ShortRF": ([("ShortRF", {"V": 0.01, "freq": 1.3e9, "phase": -30.0})], 5e-9),
@@ -296,10 +298,10 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
 
 
 def test_elements_without_a_spin_push_refuse_spin_tracking() -> None:
-    """ImpactX pushes spin through ExactMultipole (src/elements/ExactMultipole.H, spin_and_phasespace_push); beamtrack
+    """ImpactX pushes spin through ExactCFbend (src/elements/ExactCFbend.H, spin_and_phasespace_push); beamtrack
     has no spin push for it yet, so a spin run through it must fail rather than leave the spins unrotated."""
-    with pytest.raises(NotImplementedError, match="spin tracking through ExactMultipole"):
-        el = ("ExactMultipole", {"ds": 0.5, "k_normal": [0.0, 2.0], "k_skew": [0.0, 0.0]})
+    with pytest.raises(NotImplementedError, match="spin tracking through ExactCFbend"):
+        el = ("ExactCFbend", {"ds": 0.5, "k_normal": [0.25, 1.0], "k_skew": [0.0, 0.0]})
         track([("Drift", {"ds": 0.1}), el], "proton", 250.0, "serial")
 
 

@@ -148,7 +148,11 @@ class ExactMultipole(Element):
 
     model_cls = spec.ExactMultipole
     kernel = KernelClass(
-        "ExactMultipole", header("exactmultipole.h"), can_lose=True, params=("int_order", "mapsteps", "scale")
+        "ExactMultipole",
+        header("exactmultipole.h"),
+        can_lose=True,
+        params=("int_order", "mapsteps", "scale"),
+        spin_header=spin_header("exactmultipole.h"),
     )
     positional = ("ds", "k_normal", "k_skew", "unit")
 

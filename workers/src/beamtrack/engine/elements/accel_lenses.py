@@ -174,7 +174,11 @@ class ExactCFbend(ExactMultipole):
 
     model_cls = spec.ExactCFbend  # type: ignore[assignment]
     kernel = KernelClass(
-        "ExactCFbend", header("exactcfbend.h"), can_lose=True, params=("int_order", "mapsteps", "scale")
+        "ExactCFbend",
+        header("exactcfbend.h"),
+        can_lose=True,
+        params=("int_order", "mapsteps", "scale"),
+        spin_header=spin_header("exactcfbend.h"),
     )
 
     def radius(self, ref: RefPart) -> float:

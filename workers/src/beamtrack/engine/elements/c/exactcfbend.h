@@ -53,11 +53,11 @@ BT_FN void bt_exactcfbend_map1(const bt_op* op, const double* aux, double tau, b
     p->t = p->t - theta * rc * (pt - ib) - phi * rc * ib;
 }
 
-BT_FN void bt_exactcfbend_map2(const bt_op* op, const double* aux, double tau, bt_part* p)
+/* the kick per unit length (dpx, dpy) of the multipole terms at (x, y) (map2; also the field of the spin push) */
+BT_FN void bt_exactcfbend_kicks(const bt_op* op, double x, double y, double* dpx_out, double* dpy_out)
 {
-    (void)aux;
     double const rc = op->c[1];
-    double const rho = 1.0 + p->x / rc, ys = p->y / rc, L = log(rho);
+    double const rho = 1.0 + x / rc, ys = y / rc, L = log(rho);
     double const r2 = rho * rho, y2 = ys * ys;
     double const kn2 = op->c[2], kn3 = op->c[3], kn4 = op->c[4], kn5 = op->c[5];
     double const ks2 = op->c[6], ks3 = op->c[7], ks4 = op->c[8], ks5 = op->c[9];
@@ -80,6 +80,15 @@ BT_FN void bt_exactcfbend_map2(const bt_op* op, const double* aux, double tau, b
     dpy += -1.0 / 48.0 * ys * ((-1.0 + r2) * (4.0 * y2 - 3.0 * (1.0 + r2)) + 12.0 * r2 * L) * kn5
            + 1.0 / 192.0 * (3.0 + 8.0 * y2 * y2 + 12.0 * r2 - 15.0 * r2 * r2 + 24.0 * y2 * (-1.0 + r2)
                             + 12.0 * r2 * (2.0 - 4.0 * y2 + r2) * L) * ks5;
+    *dpx_out = dpx;
+    *dpy_out = dpy;
+}
+
+BT_FN void bt_exactcfbend_map2(const bt_op* op, const double* aux, double tau, bt_part* p)
+{
+    (void)aux;
+    double dpx, dpy;
+    bt_exactcfbend_kicks(op, p->x, p->y, &dpx, &dpy);
     p->px += tau * dpx;
     p->py += tau * dpy;
 }

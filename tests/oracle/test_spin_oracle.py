@@ -152,6 +152,19 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool | float]] = {
             "ExactCFbend_o6_T",
         )
     },
+    "QuadEdge": ([("QuadEdge", {"k": 50.0})], True),
+    "QuadEdge_exit_T_mis": (
+        [("QuadEdge", {"k": -8.0, "unit": 1, "flag": "exit", "dx": 1e-4, "rotation": 10.0})],
+        1e-7,
+    ),
+    "quad_with_edges": (
+        [
+            ("QuadEdge", {"k": 20.0}),
+            ("Quad", {"ds": 0.3, "k": 20.0}),
+            ("QuadEdge", {"k": 20.0, "flag": "exit"}),
+        ],
+        True,
+    ),
     "Buncher": ([("Buncher", {"V": 0.01, "k": 15.0})], 1e-7),
     "Buncher_mis": ([("Buncher", {"V": -0.02, "k": 5.0, "dx": 1e-4, "rotation": 12.0})], 1e-7),
     "ShortRF": ([("ShortRF", {"V": 0.01, "freq": 1.3e9, "phase": -30.0})], 5e-9),
@@ -309,11 +322,11 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
 
 
 def test_elements_without_a_spin_push_refuse_spin_tracking() -> None:
-    """ImpactX 26.10 pushes spin through QuadEdge (measured: up to 1e-4 rad for a 250 MeV proton at k = 50, |x|, |y|
-    <= 1e-3); beamtrack has no spin push for it yet, so a spin run through it must fail rather than leave the spins
-    unrotated."""
-    with pytest.raises(NotImplementedError, match="spin tracking through QuadEdge"):
-        track([("Drift", {"ds": 0.1}), ("QuadEdge", {"k": 50.0})], "proton", 250.0, "serial")
+    """ImpactX 26.10 pushes spin through ChrAcc (measured: up to 0.51 rad for a 250 MeV proton at ez = 0.05 / m,
+    bz = 0.3 / m over 0.5 m, 5e-5 rad without bz; the mirrored ImpactX of 2026-06 has no spin push for it); beamtrack
+    has none yet, so a spin run through it must fail rather than leave the spins unrotated."""
+    with pytest.raises(NotImplementedError, match="spin tracking through ChrAcc"):
+        track([("Drift", {"ds": 0.1}), ("ChrAcc", {"ds": 0.5, "ez": 0.05, "bz": 0.3})], "proton", 250.0, "serial")
 
 
 #: SpinvMF mean polarization vectors: ImpactX's example's, one along an axis (mu_perp = 0 branch), a weak one

@@ -58,7 +58,7 @@ class QuadEdge(Element):
     flag entry or exit."""
 
     model_cls = spec.QuadEdge
-    kernel = KernelClass("QuadEdge", header("quadedge.h"), params=("g", "flag"))
+    kernel = KernelClass("QuadEdge", header("quadedge.h"), params=("g", "flag"), spin_header=spin_header("quadedge.h"))
     positional = ("k", "unit", "flag")
 
     def fill_ops(self, ops: np.ndarray, ref_in: RefPart, ref_out: RefPart, nslices: int) -> None:

@@ -323,8 +323,12 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
 
 def test_elements_without_a_spin_push_refuse_spin_tracking() -> None:
     """ImpactX 26.10 pushes spin through ChrAcc (measured: up to 0.51 rad for a 250 MeV proton at ez = 0.05 / m,
-    bz = 0.3 / m over 0.5 m, 5e-5 rad without bz; the mirrored ImpactX of 2026-06 has no spin push for it); beamtrack
-    has none yet, so a spin run through it must fail rather than leave the spins unrotated."""
+    bz = 0.3 / m over 0.5 m, 5e-5 rad without bz; the mirrored ImpactX of 2026-06 has no spin push for it). Measured
+    so far: the rotation about s is -(1 + G) bz (acosh(gamma_p + ez L) - acosh(gamma_p)) / ez to first order in pt
+    (the Larmor rotation with bz normalised by q / (m c), gamma_p the particle's entry gamma), the transverse part
+    is linear in (x, y) and (px, py) with coefficients turned by the orbit's Larmor rotation (not yet reduced to
+    a closed form). beamtrack has no spin push for it yet, so a spin run through it must fail rather than leave
+    the spins unrotated."""
     with pytest.raises(NotImplementedError, match="spin tracking through ChrAcc"):
         track([("Drift", {"ds": 0.1}), ("ChrAcc", {"ds": 0.5, "ez": 0.05, "bz": 0.3})], "proton", 250.0, "serial")
 

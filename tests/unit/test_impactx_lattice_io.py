@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from beamtrack.impactx import ImpactX, Map6x6, RefPart, elements, fourier_coefficients
+from beamtrack.impactx import ImpactX, Map6x6, RefPart, elements, fourier_coefficients, read_beam
 
 MADX = """
 /* comment */ TITLE, 'x';
@@ -54,6 +54,7 @@ def test_madx_beam_sets_total_energy_species_and_default(tmp_path: Path) -> None
     ref = RefPart().load_file(write(tmp_path, "BEAM, PARTICLE=PROTON;\n", "p.madx"))
     assert ref.kin_energy_MeV + ref.mass_MeV == pytest.approx(1000.0, rel=1e-14)  # MAD-X's default ENERGY = 1 GeV
     assert ref.charge_qe == 1.0
+    assert read_beam(RefPart(), tmp_path / "t.madx").kin_energy_MeV == pytest.approx(100.0 - 0.51099895, rel=1e-9)
 
 
 def test_madx_line_expands_expressions_repeats_and_names(tmp_path: Path) -> None:

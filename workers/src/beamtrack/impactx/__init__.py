@@ -14,6 +14,7 @@ from .amrex import SmallMatrix_6x6_F_SI1_double as Map6x6
 from .envelope import Envelope, create_envelope
 from .helpers import Config, fourier_coefficients, push, twiss
 from .lattice import FilteredElementsList
+from .madx import load_reference as read_beam
 from .refpart import RefPart
 from .simulation import ImpactX, ImpactXParticleContainer
 
@@ -36,6 +37,7 @@ __all__ = [
     "elements",
     "fourier_coefficients",
     "push",
+    "read_beam",
     "twiss",
     "wakeconvolution",
 ]

@@ -18,7 +18,8 @@ lattice as given and with its BeamMonitors taken out (what the openPMD output co
 
     .venv/bin/python bench/bench_scan.py --packed --variants 1000 --npart 1000 --separate 40
 
-``--submit-only`` times accepting a 10,000-variant scan (``--repeat`` times; each then cancelled).
+``--submit-only`` times accepting a 10,000-variant scan (``--repeat`` times; each then cancelled);
+``--engine-only`` runs only the in-process part of ``--packed`` (no service started).
 """
 
 from __future__ import annotations
@@ -89,10 +90,20 @@ def packed_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any], data: Path
     out["separate_per_s"] = a.separate / out["separate_s"]
     out["speedup"] = out["packed_per_s"] / out["separate_per_s"]
     out["packed_over_one_beam"] = out["packed_s"] / out["one_beam_s"]
+    out.update(engine_bench(a, spec, data))
+    return out
+
+
+def engine_bench(a: argparse.Namespace, spec: dict[str, Any], data: Path) -> dict[str, Any]:
+    """PackedRun in this process vs one beam, with and without the BeamMonitors (see above)."""
+    from beamtrack.spec import expand, parse_scan
+
+    out: dict[str, Any] = {}
+    params = grid(a.variants)
     for label, base in (("engine", spec), ("engine_no_monitors", without_monitors(spec))):
         docs = [json.loads(v.model_dump_json()) for _v, v in expand(parse_scan({"base": base, "parameters": params}))]
         out[f"{label}_packed_s"] = engine_packed(docs, data / label, a.pack_size)
-        out[f"{label}_one_beam_s"] = one_beam(base, n * a.npart, data / f"{label}-one")
+        out[f"{label}_one_beam_s"] = one_beam(base, a.variants * a.npart, data / f"{label}-one")
         out[f"{label}_ratio"] = out[f"{label}_packed_s"] / out[f"{label}_one_beam_s"]
     return out
 
@@ -182,6 +193,8 @@ def main() -> None:
         api_tokens=[ApiToken(user="bench", sha256=hash_token(TOKEN))],
         scheduler=True,
         stream_block_ms=200,
+        # each timed 10,000-variant submit is charged its disk estimate (~10 GiB) until swept
+        user_disk_mb=1e9,
     )
     server = ServerProcess(settings, redis_server.url).start()
     c = Client(f"http://127.0.0.1:{server.http_port}", TOKEN, timeout=120)

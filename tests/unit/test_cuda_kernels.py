@@ -16,6 +16,13 @@ from beamtrack.engine.kernels import variants
 pytestmark = pytest.mark.unit
 
 
+def assert_nvcc_compiles(src: Path, include_roots: list[Path], tmp_path: Path) -> None:
+    """nvcc compiles the CUDA source ``src`` for sm_90 (an object file; no device needed)."""
+    cmd = ["nvcc", "-arch=sm_90", "-c", "-x", "cu", *[f"-I{r}" for r in include_roots], str(src)]
+    proc = subprocess.run([*cmd, "-o", str(tmp_path / "k.o")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+
+
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
 @pytest.mark.parametrize("spin", [False, True], ids=["phase_space", "spin"])
 def test_all_element_kernels_compile_for_sm90(tmp_path: Path, spin: bool) -> None:
@@ -27,19 +34,16 @@ def test_all_element_kernels_compile_for_sm90(tmp_path: Path, spin: bool) -> Non
     config = {"misalignment": True, "apertures": True, "spin": spin}
     src = tmp_path / "kernel.cu"
     src.write_text(variants.generate("cuda", classes, config))
-    cmd = [
-        "nvcc",
-        "-arch=sm_90",
-        "-c",
-        "-x",
-        "cu",
-        *[f"-I{r}" for r in include_roots()],
-        str(src),
-        "-o",
-        str(tmp_path / "k.o"),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert_nvcc_compiles(src, include_roots(), tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
+def test_space_charge_kernels_compile_for_sm90(tmp_path: Path) -> None:
+    """The space-charge CUDA library (spacecharge/c/sc_cuda.cu, loaded by kernels.runtime.CudaLibrary)."""
+    from beamtrack.engine.kernels.build import ENGINE_INCLUDE_ROOT
+    from beamtrack.engine.spacecharge.backend import CUDA_SOURCE
+
+    assert_nvcc_compiles(CUDA_SOURCE, [ENGINE_INCLUDE_ROOT], tmp_path)
 
 
 @pytest.mark.gpu

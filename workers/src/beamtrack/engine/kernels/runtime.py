@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,53 @@ def verbose() -> bool:
 def vprint(msg: str) -> None:
     if verbose():
         print(f"beamtrack: {msg}", file=sys.stderr)
+
+
+#: the C types of exported kernel functions' parameters and results -> ctypes (every pointer is c_void_p)
+_CTYPES: dict[str, Any] = {
+    "void": None,
+    "int64_t": ctypes.c_int64,
+    "int32_t": ctypes.c_int32,
+    "int": ctypes.c_int,
+    "double": ctypes.c_double,
+}
+#: a non-static function definition at the start of a line: result type, name, parameter list
+_EXPORTED = re.compile(r"^(void|int64_t|int32_t|int|double)\s+(\w+)\s*\(([^)]*)\)\s*\{", re.MULTILINE)
+#: a CUDA kernel of a library source
+_CUDA_KERNEL = re.compile(r'^extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(', re.MULTILINE)
+
+#: the header defining a tracking kernel's exported functions (their ctypes signatures are read from it)
+CPU_KERNEL_HEADER = Path(__file__).resolve().parent / "loops" / "cpu_kernel.h"
+
+
+def c_signatures(source: str) -> dict[str, tuple[list[Any], Any]]:
+    """``name -> (argtypes, restype)`` of every exported function defined in the C ``source``, read from
+    its definition (``int64_t sc_prepare(double* real, int64_t cap, ...) {``), so the ctypes
+    signatures of a library are never written a second time."""
+    out: dict[str, tuple[list[Any], Any]] = {}
+    for m in _EXPORTED.finditer(source):
+        args = []
+        for param in (a.strip() for a in m.group(3).split(",")):
+            if not param or param == "void":
+                continue
+            words = [w for w in param.replace("*", " * ").split() if w not in ("const", "restrict")]
+            if "*" in words:
+                args.append(ctypes.c_void_p)
+            elif len(words) == 2 and words[0] in _CTYPES:
+                args.append(_CTYPES[words[0]])
+            else:
+                raise ValueError(f"{m.group(2)}: parameter {param!r} has no ctypes type")
+        out[m.group(2)] = (args, _CTYPES[m.group(1)])
+    return out
+
+
+def bind(lib: ctypes.CDLL, signatures: Mapping[str, tuple[list[Any], Any]], target: Any) -> None:
+    """Set each function's ctypes signature and make it an attribute of ``target``."""
+    for name, (args, res) in signatures.items():
+        fn = getattr(lib, name)
+        fn.argtypes = args
+        fn.restype = res
+        setattr(target, name, fn)
 
 
 def default_threads() -> int:
@@ -57,13 +106,7 @@ class CpuKernel:
         self.widen: Callable[[dict[str, bool]], Any] | None = None
         self._wider: Any = None
         lib = ctypes.CDLL(str(self.path))
-        p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32
-        lib.bt_setup.argtypes = [p, i64, p]
-        lib.bt_setup.restype = None
-        lib.bt_track.argtypes = [p, i64, i64, p, p, p, i64, p, i32]
-        lib.bt_track.restype = None
-        lib.bt_track_batch.argtypes = [p, i64, i64, i64, i64, p, p, p, i64, p, i32]
-        lib.bt_track_batch.restype = None
+        bind(lib, _kernel_signatures(), lib)
         self._lib = lib
         self.nthreads = default_threads() if kind == "openmp" else 1
 
@@ -126,6 +169,11 @@ class CpuKernel:
             aux.ctypes.data,
             self.nthreads,
         )
+
+
+@cache
+def _kernel_signatures() -> dict[str, tuple[list[Any], Any]]:
+    return c_signatures(CPU_KERNEL_HEADER.read_text())
 
 
 def _check_batch(cap: int, nvar: int, stride: int, npv: int, ops: np.ndarray) -> None:
@@ -256,35 +304,88 @@ def load_kernel(
         kernel: Any = CudaKernel(src, classes, roots, origin="nvrtc", config=cfg)
         vprint(f"cuda kernel ready in {time.perf_counter() - t0:.2f} s")
     else:
-        digest = build.build_key(build.source_hash(src, roots, kind), kind)
-        so = build.cache_dir() / digest[:2] / f"{digest}.{kind}.so"
-        origin = f"cache:{so}"
-        if so.exists():
-            vprint(f"using cached {kind} kernel {so} ({len(classes)} classes, compiled earlier)")
-        else:
-            with build.file_lock(so.with_name(f"{so.name}.lock")):
-                if so.exists():
-                    vprint(f"using cached {kind} kernel {so}: another process compiled it while this one waited")
-                else:
-                    vprint(
-                        f"compile started: {kind} kernel, config {cfg}, classes {', '.join(k.name for k in classes)}"
-                    )
-                    t0 = time.perf_counter()
-                    meta = build.compile_cpu(src, kind, roots, so)
-                    meta.update(
-                        kind=kind,
-                        config=cfg,
-                        classes=[k.name for k in classes],
-                        extra_classes=[k.name for k in extra_classes],
-                        source_hash=build.source_hash(src, roots, kind),
-                        build_key=digest,
-                    )
-                    build.write_metadata(so.with_suffix(".json"), meta)
-                    vprint(f"compiled in {time.perf_counter() - t0:.2f} s -> {so}")
-                    origin = f"compiled:{so}"
+        meta = {
+            "config": cfg,
+            "classes": [k.name for k in classes],
+            "extra_classes": [k.name for k in extra_classes],
+        }
+        so, origin = compiled(src, kind, roots, f"config {cfg}, classes {', '.join(k.name for k in classes)}", meta)
         kernel = CpuKernel(so, classes, kind, origin=origin, config=cfg)
     _loaded[key] = kernel
     return kernel
+
+
+def compiled(
+    source: str, kind: str, include_roots: Sequence[Path], what: str, meta: Mapping[str, Any], tag: str = ""
+) -> tuple[Path, str]:
+    """The shared object of ``source`` for a CPU ``kind`` in the user cache (content-addressed by build
+    key, ``tag`` in its name), compiled now when absent, and where it came from (``cache:`` or
+    ``compiled:``). A compile holds a lock next to its output, so a second process asking for the same
+    library waits and then loads the first one's result; ``meta`` goes into its metadata file."""
+    src_hash = build.source_hash(source, include_roots, kind)
+    digest = build.build_key(src_hash, kind)
+    so = build.cache_dir() / digest[:2] / f"{digest}{'.' + tag if tag else ''}.{kind}.so"
+    if so.exists():
+        vprint(f"using cached {kind} {tag or 'kernel'} {so} (compiled earlier)")
+        return so, f"cache:{so}"
+    with build.file_lock(so.with_name(f"{so.name}.lock")):
+        if so.exists():
+            vprint(f"using cached {kind} {tag or 'kernel'} {so}: another process compiled it while this one waited")
+            return so, f"cache:{so}"
+        vprint(f"compile started: {kind} {tag or 'kernel'}, {what}")
+        t0 = time.perf_counter()
+        out = build.compile_cpu(source, kind, include_roots, so)
+        out.update(meta, kind=kind, source_hash=src_hash, build_key=digest)
+        build.write_metadata(so.with_suffix(".json"), out)
+        vprint(f"compiled in {time.perf_counter() - t0:.2f} s -> {so}")
+        return so, f"compiled:{so}"
+
+
+class CLibrary:
+    """A C library of the kernel system other than a tracking kernel (space charge, ...): every exported
+    function of its source is an attribute, with the ctypes signature of its C definition."""
+
+    def __init__(self, path: Path, source: str, kind: str, origin: str):
+        self.path, self.kind, self.origin = Path(path), kind, origin
+        self._lib = ctypes.CDLL(str(path))
+        bind(self._lib, c_signatures(source), self)
+
+
+@cache
+def load_library(name: str, source: Path, kind: str) -> CLibrary:
+    """The serial or OpenMP build of the C library ``source`` (its includes resolved in the engine's
+    include root), through the same user cache and compile as the tracking kernels."""
+    if kind not in ("serial", "openmp"):
+        raise ValueError(f"not a CPU kind: {kind!r}")
+    text = source.read_text()
+    so, origin = compiled(text, kind, [build.ENGINE_INCLUDE_ROOT], str(source.name), {"classes": [name]}, tag=name)
+    return CLibrary(so, text, kind, origin)
+
+
+class CudaLibrary:
+    """The CUDA build of a library source through CuPy's RawModule (NVRTC, the tracking kernels'
+    options); every ``extern "C" __global__`` kernel of the source is launched by name."""
+
+    block = 256
+
+    def __init__(self, source: Path):
+        import cupy as cp
+
+        self.kind, self.origin = "cuda", f"nvrtc:{source.name}"
+        text = source.read_text()
+        self.module = cp.RawModule(code=text, options=tuple(build.nvrtc_options([build.ENGINE_INCLUDE_ROOT])))
+        self.fns = {name: self.module.get_function(name) for name in _CUDA_KERNEL.findall(text)}
+
+    def launch(self, name: str, n: int, *args: Any) -> None:
+        """Run kernel ``name`` on ``n`` threads (blocks of ``block``)."""
+        if n <= 0:
+            return
+        self.fns[name](((n + self.block - 1) // self.block,), (self.block,), args)
+
+
+@cache
+def load_cuda_library(source: Path) -> CudaLibrary:
+    return CudaLibrary(source)
 
 
 def load_file(

@@ -11,19 +11,25 @@ Grids are C-ordered; ``lo``/``inv_d`` give the position of node 0 and the invers
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .poisson import COULOMB
 
+#: the space-charge C sources, compiled and loaded by the kernel system (``kernels.runtime``)
+C_DIR = Path(__file__).resolve().parent / "c"
+CPU_SOURCE = C_DIR / "sc_cpu.c"
+CUDA_SOURCE = C_DIR / "sc_cuda.cu"
+
 
 class CpuBackend:
     def __init__(self, kind: str, nthreads: int):
-        from .kernels import load_cpu
+        from ..kernels.runtime import load_library
 
         self.kind, self.nthreads = kind, (max(1, int(nthreads)) if kind == "openmp" else 1)
-        self.k = load_cpu(kind)
+        self.k = load_library("spacecharge", CPU_SOURCE, kind)
         self.xp = np
         import scipy.fft as sfft
 
@@ -356,10 +362,10 @@ class CudaBackend:
     def __init__(self) -> None:
         import cupy
 
-        from .kernels import load_cuda
+        from ..kernels.runtime import load_cuda_library
 
         self.kind, self.nthreads, self.xp = "cuda", 1, cupy
-        self.k = load_cuda()
+        self.k = load_cuda_library(CUDA_SOURCE)
         self.fft, self.fft_kw, self.use_dct = cupy.fft, {}, False
 
     def census(self, real: Any, state: Any, n: int) -> tuple[int, float]:

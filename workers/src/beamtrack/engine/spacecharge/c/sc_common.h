@@ -91,6 +91,33 @@ SC_FN void sc_to_fixed_s(double const pzd, double* x, double* y, double* z, doub
     *pz = (ptf - ptdf) / pzd;
 }
 
+/* The bin of t in a 2.5D line-density profile of nb bins from bin_min, clamped to [0, nb - 1]. */
+SC_FN int64_t sc_bin(double const t, double const bin_min, double const bin_size, int64_t const nb)
+{
+    int64_t const idx = (int64_t)((t - bin_min) / bin_size);
+    return idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
+}
+
+/* The space-charge push of particle i (column of the (rows, cap) block real) by its field e:
+ * (px, py) += cxy (e[0], e[1]), pt += cz e[2]; the field goes to eout, a (3, n) block, when eout is not
+ * NULL; with fixed_t the particle then goes back from fixed t to fixed s (pzd: sc_to_fixed_s). Every
+ * push of the CPU and CUDA builds (PIC 3D, 2D, 2.5D; Gauss 3D, 2.5D) is this one. */
+SC_FN void sc_push_one(double* real, int64_t const cap, int64_t const n, int64_t const i, const double* e,
+                       double const cxy, double const cz, int const fixed_t, double const pzd, double* eout)
+{
+    if (eout) {
+        eout[i] = e[0];
+        eout[n + i] = e[1];
+        eout[2 * n + i] = e[2];
+    }
+    real[3 * cap + i] += cxy * e[0];
+    real[4 * cap + i] += cxy * e[1];
+    real[5 * cap + i] += cz * e[2];
+    if (fixed_t)
+        sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
+                      &real[5 * cap + i]);
+}
+
 /* Deposit charge q of one particle at (x, y, z) onto a 3D nodal grid. Returns 0 when the stencil
  * would leave the grid (nothing deposited). */
 SC_FN int sc_deposit3d_one(int const order, double* rho, int64_t const n0, int64_t const n1, int64_t const n2,

@@ -282,17 +282,7 @@ SC_INLINE int sc_gat3_one(int const order, const double* F, int64_t const n0, in
         if (state[i]) continue;                                                                                \
         double e[3];                                                                                           \
         sc_gat3_one(ORDER, F, n0, n1, n2, lo, inv_d, real[i], real[cap + i], real[2 * cap + i], e);            \
-        if (eout) {                                                                                            \
-            eout[i] = e[0];                                                                                    \
-            eout[n + i] = e[1];                                                                                \
-            eout[2 * n + i] = e[2];                                                                            \
-        }                                                                                                      \
-        real[3 * cap + i] += kick * e[0];                                                                      \
-        real[4 * cap + i] += kick * e[1];                                                                      \
-        real[5 * cap + i] += kick * e[2];                                                                      \
-        if (fixed_t)                                                                                           \
-            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i],               \
-                          &real[4 * cap + i], &real[5 * cap + i]);                                             \
+        sc_push_one(real, cap, n, i, e, kick, kick, fixed_t, pzd, eout);                                       \
     }
 
 /* Gather E (interleaved, from sc_grad3d) at each alive particle, kick (px, py, pz) += kick * E, and
@@ -325,17 +315,9 @@ void sc_gather_push2d(double* real, int64_t cap, int64_t n, const int32_t* state
         if (state[i]) continue;
         double e[3];
         sc_gather2d_one(order, ex, ey, prof ? phi : (const double*)0, n0, n1, lo, inv_d, real[i], real[cap + i], e);
-        if (eout) { eout[i] = e[0]; eout[n + i] = e[1]; eout[2 * n + i] = e[2]; }
-        double fxy = 1.0, fz = 0.0;
-        if (prof) {
-            int64_t idx = (int64_t)((real[2 * cap + i] - bin_min) / bin_size);
-            idx = idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
-            fxy = prof[idx];
-            fz = slope[idx];
-        }
-        real[3 * cap + i] += kxy * fxy * e[0];
-        real[4 * cap + i] += kxy * fxy * e[1];
-        real[5 * cap + i] -= kt * fz * e[2];
+        int64_t const b = prof ? sc_bin(real[2 * cap + i], bin_min, bin_size, nb) : 0;
+        double const fxy = prof ? prof[b] : 1.0, fz = prof ? slope[b] : 0.0;
+        sc_push_one(real, cap, n, i, e, kxy * fxy, -(kt * fz), 0, 0.0, eout);
     }
 }
 
@@ -391,12 +373,8 @@ void sc_push3d(double* real, int64_t cap, int64_t n, const int32_t* state, const
 #pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int64_t i = 0; i < n; ++i) {
         if (state[i]) continue;
-        real[3 * cap + i] += kick * e[i];
-        real[4 * cap + i] += kick * e[n + i];
-        real[5 * cap + i] += kick * e[2 * n + i];
-        if (fixed_t)
-            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
-                          &real[5 * cap + i]);
+        double const ei[3] = {e[i], e[n + i], e[2 * n + i]};
+        sc_push_one(real, cap, n, i, ei, kick, kick, fixed_t, pzd, (double*)0);
     }
 }
 
@@ -408,16 +386,10 @@ void sc_push2d(double* real, int64_t cap, int64_t n, const int32_t* state, const
 #pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int64_t i = 0; i < n; ++i) {
         if (state[i]) continue;
-        double fxy = 1.0, fz = 0.0;
-        if (prof) {
-            int64_t idx = (int64_t)((real[2 * cap + i] - bin_min) / bin_size);
-            idx = idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
-            fxy = prof[idx];
-            fz = slope[idx];
-        }
-        real[3 * cap + i] += kxy * fxy * e[i];
-        real[4 * cap + i] += kxy * fxy * e[n + i];
-        real[5 * cap + i] -= kt * fz * e[2 * n + i];
+        int64_t const b = prof ? sc_bin(real[2 * cap + i], bin_min, bin_size, nb) : 0;
+        double const fxy = prof ? prof[b] : 1.0, fz = prof ? slope[b] : 0.0;
+        double const ei[3] = {e[i], e[n + i], e[2 * n + i]};
+        sc_push_one(real, cap, n, i, ei, kxy * fxy, -(kt * fz), 0, 0.0, (double*)0);
     }
 }
 
@@ -502,14 +474,8 @@ void sc_gauss3d_push(double* real, int64_t cap, int64_t n, const int32_t* state,
         double I[3];
         double const x = real[i], y = real[cap + i], z = real[2 * cap + i];
         sc_gauss3d_integrals(nint, x, y, z, sig[0], sig[1], sig[2], gamma, I);
-        double const e0 = scale[0] * x * I[0], e1 = scale[1] * y * I[1], e2 = scale[2] * z * I[2];
-        if (eout) { eout[i] = e0; eout[n + i] = e1; eout[2 * n + i] = e2; }
-        real[3 * cap + i] += kick * e0;
-        real[4 * cap + i] += kick * e1;
-        real[5 * cap + i] += kick * e2;
-        if (fixed_t)
-            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
-                          &real[5 * cap + i]);
+        double const e[3] = {scale[0] * x * I[0], scale[1] * y * I[1], scale[2] * z * I[2]};
+        sc_push_one(real, cap, n, i, e, kick, kick, fixed_t, pzd, eout);
     }
 }
 
@@ -527,16 +493,9 @@ void sc_gauss2p5d_push(double* real, int64_t cap, int64_t n, const int32_t* stat
         if (state[i]) continue;
         double I[3];
         sc_gauss2d_integrals(delta, nint, real[i], real[cap + i], sigx, sigy, I);
-        int64_t idx = (int64_t)((real[2 * cap + i] - bin_min) / bin_size);
-        idx = idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
-        double const fxy = lam_scale * prof[idx], fz = slope_scale * slope[idx];
-        double const e0 = fxy * I[0], e1 = fxy * I[1], e2 = fz * (I[2] + pz_const);
-        if (eout) { eout[i] = e0; eout[n + i] = e1; eout[2 * n + i] = e2; }
-        real[3 * cap + i] += kick * e0;
-        real[4 * cap + i] += kick * e1;
-        real[5 * cap + i] -= kick * e2;
-        if (fixed_t)
-            sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
-                          &real[5 * cap + i]);
+        int64_t const b = sc_bin(real[2 * cap + i], bin_min, bin_size, nb);
+        double const fxy = lam_scale * prof[b], fz = slope_scale * slope[b];
+        double const e[3] = {fxy * I[0], fxy * I[1], fz * (I[2] + pz_const)};
+        sc_push_one(real, cap, n, i, e, kick, -kick, fixed_t, pzd, eout);
     }
 }

@@ -89,13 +89,7 @@ extern "C" __global__ void sc_gather_push3d_k(double* real, long long cap, long 
     if (i >= n || state[i]) return;
     double e[3];
     sc_gather3d_one(order, ex, ey, ez, n0, n1, n2, lo, inv_d, real[i], real[cap + i], real[2 * cap + i], e);
-    if (has_eout) { eout[i] = e[0]; eout[n + i] = e[1]; eout[2 * n + i] = e[2]; }
-    real[3 * cap + i] += kick * e[0];
-    real[4 * cap + i] += kick * e[1];
-    real[5 * cap + i] += kick * e[2];
-    if (fixed_t)
-        sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
-                      &real[5 * cap + i]);
+    sc_push_one(real, cap, n, i, e, kick, kick, fixed_t, pzd, has_eout ? eout : (double*)0);
 }
 
 extern "C" __global__ void sc_gather_push2d_k(double* real, long long cap, long long n, const int* state, int order,
@@ -108,17 +102,9 @@ extern "C" __global__ void sc_gather_push2d_k(double* real, long long cap, long 
     if (i >= n || state[i]) return;
     double e[3];
     sc_gather2d_one(order, ex, ey, has_prof ? phi : (const double*)0, n0, n1, lo, inv_d, real[i], real[cap + i], e);
-    if (has_eout) { eout[i] = e[0]; eout[n + i] = e[1]; eout[2 * n + i] = e[2]; }
-    double fxy = 1.0, fz = 0.0;
-    if (has_prof) {
-        long long idx = (long long)((real[2 * cap + i] - bin_min) / bin_size);
-        idx = idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
-        fxy = prof[idx];
-        fz = slope[idx];
-    }
-    real[3 * cap + i] += kxy * fxy * e[0];
-    real[4 * cap + i] += kxy * fxy * e[1];
-    real[5 * cap + i] -= kt * fz * e[2];
+    long long const b = has_prof ? sc_bin(real[2 * cap + i], bin_min, bin_size, nb) : 0;
+    double const fxy = has_prof ? prof[b] : 1.0, fz = has_prof ? slope[b] : 0.0;
+    sc_push_one(real, cap, n, i, e, kxy * fxy, -(kt * fz), 0, 0.0, has_eout ? eout : (double*)0);
 }
 
 extern "C" __global__ void sc_igf3d_corners_k(long long n0, long long n1, long long n2, double dx, double dy,
@@ -164,14 +150,8 @@ extern "C" __global__ void sc_gauss3d_push_k(double* real, long long cap, long l
     double I[3];
     double const x = real[i], y = real[cap + i], z = real[2 * cap + i];
     sc_gauss3d_integrals(nint, x, y, z, sig[0], sig[1], sig[2], gamma, I);
-    double const e0 = scale[0] * x * I[0], e1 = scale[1] * y * I[1], e2 = scale[2] * z * I[2];
-    if (has_eout) { eout[i] = e0; eout[n + i] = e1; eout[2 * n + i] = e2; }
-    real[3 * cap + i] += kick * e0;
-    real[4 * cap + i] += kick * e1;
-    real[5 * cap + i] += kick * e2;
-    if (fixed_t)
-        sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
-                      &real[5 * cap + i]);
+    double const e[3] = {scale[0] * x * I[0], scale[1] * y * I[1], scale[2] * z * I[2]};
+    sc_push_one(real, cap, n, i, e, kick, kick, fixed_t, pzd, has_eout ? eout : (double*)0);
 }
 
 /* ImpactX Gauss2p5dPush (see sc_gauss2p5d_push in sc_cpu.c). */
@@ -185,15 +165,8 @@ extern "C" __global__ void sc_gauss2p5d_push_k(double* real, long long cap, long
     if (i >= n || state[i]) return;
     double I[3];
     sc_gauss2d_integrals(delta, nint, real[i], real[cap + i], sigx, sigy, I);
-    long long idx = (long long)((real[2 * cap + i] - bin_min) / bin_size);
-    idx = idx < 0 ? 0 : (idx >= nb ? nb - 1 : idx);
-    double const fxy = lam_scale * prof[idx], fz = slope_scale * slope[idx];
-    double const e0 = fxy * I[0], e1 = fxy * I[1], e2 = fz * (I[2] + pz_const);
-    if (has_eout) { eout[i] = e0; eout[n + i] = e1; eout[2 * n + i] = e2; }
-    real[3 * cap + i] += kick * e0;
-    real[4 * cap + i] += kick * e1;
-    real[5 * cap + i] -= kick * e2;
-    if (fixed_t)
-        sc_to_fixed_s(pzd, &real[i], &real[cap + i], &real[2 * cap + i], &real[3 * cap + i], &real[4 * cap + i],
-                      &real[5 * cap + i]);
+    long long const b = sc_bin(real[2 * cap + i], bin_min, bin_size, nb);
+    double const fxy = lam_scale * prof[b], fz = slope_scale * slope[b];
+    double const e[3] = {fxy * I[0], fxy * I[1], fz * (I[2] + pz_const)};
+    sc_push_one(real, cap, n, i, e, kick, -kick, fixed_t, pzd, has_eout ? eout : (double*)0);
 }

@@ -164,8 +164,16 @@ def main() -> None:
     ap.add_argument("--pack-size", type=int, default=256, help="with --packed: the in-process packs")
     ap.add_argument("--submit-only", action="store_true", help="time 10,000-variant submits only")
     ap.add_argument("--repeat", type=int, default=3, help="with --submit-only: submits timed")
+    ap.add_argument("--engine-only", action="store_true", help="the in-process part of --packed only")
     ap.add_argument("--json", type=Path, help="also write the results here")
     a = ap.parse_args()
+    if a.engine_only:
+        res = engine_bench(a, base_spec(a.npart), Path(tempfile.mkdtemp(prefix="beamtrack-bench-engine-")))
+        for key, value in res.items():
+            print(f"{key:>28}: {value:8.2f}")
+        if a.json:
+            a.json.write_text(json.dumps(res, indent=2))
+        return
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
     from beamtrack.client import Client

@@ -1,5 +1,5 @@
 """Elements written in Python through ImpactX's interfaces: a Programmable pushed by ``beam_particles(pti, refpart)``
-(the particle iterator's ``soa().to_xp()`` arrays, written in place) with its ``ref_particle``, a LinearMap built from
+(the particle iterator's ``soa().to_xp()`` arrays, written in place) with its ``ref_particle`` (and one without: the reference stays), a LinearMap built from
 a Map6x6 (``symplectic`` checked), and a before_period hook that changes elements found by ``lattice.select``.
 An aperture loses particles first, so the iterator sees only the particles alive; a BeamMonitor and finalize()
 write openPMD files (diags/openPMD/mon.h5, particles_lost.h5)."""
@@ -58,6 +58,16 @@ pge.ds = 0.3
 pge.beam_particles = lambda pti, refpart: sextupole_like_drift(pge, pti, refpart)
 pge.ref_particle = lambda refpart: straight_ref(pge, refpart)
 
+
+def vertical_kick(pti, refpart):
+    py = pti.soa().to_xp().real["momentum_y"]
+    py[:] += 2e-5
+
+
+kick = elements.Programmable(name="kick")  # beam_particles only: ImpactX leaves the reference where it is
+kick.ds = 0.2
+kick.beam_particles = vertical_kick
+
 R = Map6x6.identity()
 ds_map = 0.4
 R[1, 2] = ds_map
@@ -74,6 +84,7 @@ sim.lattice.extend(
         elements.Aperture(name="ap", aperture_x=2.5e-3, aperture_y=2.5e-3, shape="elliptical"),
         elements.Quad(name="qf", ds=0.3, k=2.0, nslice=2),
         pge,
+        kick,
         drift_map,
         elements.Drift(name="d1", ds=0.5),
         elements.Quad(name="qd", ds=0.3, k=-2.0, nslice=2),

@@ -384,12 +384,30 @@ def _engine_code(self: Any) -> None:
         from .pariter import call_beam_particles
 
         def engine_fn(sim: Any, step: int, period: int) -> None:
-            self.push_ref(sim.reference, 1)
+            _programmable_push_ref(self, sim.reference, 1)
             call_beam_particles(beam_particles, sim.beam, sim.reference)
 
     object.__setattr__(self, "_engine_push", engine_fn)
 
 
+def _programmable_push_ref(self: Any, ref: Any, nslices: int) -> None:
+    """ImpactX pushes the reference through a Programmable only by its ``ref_particle``: without one it leaves the
+    reference where it is (printing "NO HOOK"); beamtrack warns once per element instead of printing."""
+    if self.ref_particle is not None:
+        E.Programmable.push_ref(self, ref, nslices)
+    elif not self.__dict__.get("_warned_no_ref_hook"):
+        import warnings
+
+        object.__setattr__(self, "_warned_no_ref_hook", True)
+        warnings.warn(
+            f"Programmable {self.name!r} has no ref_particle: the reference particle is not pushed through it "
+            "(as in ImpactX)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+Programmable.push_ref = _programmable_push_ref  # type: ignore[method-assign]
 Programmable.push = property(_get_push, _set_push)  # type: ignore[attr-defined]
 Programmable.beam_particles = property(_get_beam_particles, _set_beam_particles)  # type: ignore[attr-defined]
 Quad = _make("Quad")

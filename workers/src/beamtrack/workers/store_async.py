@@ -12,13 +12,16 @@ one ``XREAD BLOCK`` on a connection of its own (``wait``).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import redis
 import redis.asyncio as aredis
 
 from .errors import Unavailable
 from .store import JobStore, StreamEvent
+
+#: XREAD's reply as this module's decoding clients return it: [(stream key, [(entry id, {field: value}), ...]), ...], None on timeout
+XReadReply = list[tuple[str, list[tuple[str, dict[str, str]]]]] | None
 
 #: Seconds a control key outlives its last wake-up (a killed server leaves it behind).
 WAKE_TTL_S = 3600
@@ -63,7 +66,7 @@ class AsyncStreams:
     async def read(self, job_id: str, after: str, *, count: int = 1000) -> list[StreamEvent]:
         """Events strictly after entry id ``after`` (no wait)."""
         try:
-            res = await self.r.xread({self.store.stream_key(job_id): after}, count=count)
+            res = cast(XReadReply, await self.r.xread({self.store.stream_key(job_id): after}, count=count))
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
         out: list[StreamEvent] = []
@@ -98,7 +101,7 @@ class AsyncStreams:
         streams: dict[Any, Any] = {k: cursors[j] for k, j in keys.items()}
         streams[self.wake_key] = wake_cursor
         try:
-            res = await self._blocking.xread(streams, count=1, block=block_ms)
+            res = cast(XReadReply, await self._blocking.xread(streams, count=1, block=block_ms))
             moved = [key for key, _entries in res or [] if key in keys]
             for key, entries in res or []:
                 if key == self.wake_key and entries:

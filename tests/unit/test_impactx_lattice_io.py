@@ -266,3 +266,19 @@ def test_space_charge_grids_from_hooks() -> None:
     sim2.lattice.append(elements.Drift(ds=0.01))
     with pytest.raises(Exception, match="3D only"):
         sim2.track_particles()
+
+
+def test_lattice_list_methods_as_impactx() -> None:
+    sim = make_sim()
+    assert sim.lattice.is_empty() and sim.lattice.size() == 0
+    d = elements.Drift(ds=1.0)
+    sim.lattice.extend([elements.Marker("m"), d])
+    assert sim.lattice.size() == 2 and sim.lattice.pop_back() is d and sim.lattice.size() == 1
+    with pytest.raises(NotImplementedError, match="to_dicts"):
+        sim.lattice.to_dicts()
+    with pytest.raises(NotImplementedError, match="replace_each"):
+        sim.lattice.select(kind="Marker").replace_each(d)
+    with pytest.raises(AttributeError):
+        sim.lattice.no_such_method  # noqa: B018
+    with pytest.raises(NotImplementedError, match="order"):
+        sim.lattice.transfer_map(sim.beam.ref, order="second")

@@ -19,6 +19,10 @@ from typing import Any
 from beamtrack.engine.elements.base import Element
 from beamtrack.engine.lattice import Lattice
 
+#: ImpactX 26.10's KnownElementsList methods beamtrack does not have (they raise NotImplementedError naming them)
+_MISSING_LIST_METHODS = frozenset(
+    {"from_dicts", "from_pals", "generation", "isclose", "map_trace", "plot_survey", "to_dicts", "to_py"}
+)
 _REGEX_CHARS = set(r".*+?^${}[]|()\\")
 _INVALID = "this selection is no longer valid: the lattice was edited after it was taken; select again from the lattice"
 
@@ -123,6 +127,11 @@ class FilteredElementsList:
     def has_kind(self, kind_pattern: Any) -> bool:
         return self.count_by_kind(kind_pattern) > 0
 
+    def __getattr__(self, name: str) -> Any:
+        if name in ("replace_each", "replace_with_drifts", "isclose"):
+            raise NotImplementedError(f"ImpactX FilteredElementsList.{name} is not implemented in beamtrack")
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
     def __repr__(self) -> str:
         self._require_valid()
         return f"FilteredElementsList({len(self._indices)} elements: {[self._lattice[i] for i in self._indices]})"
@@ -157,6 +166,49 @@ class KnownElementsList(Lattice):
 
     def has_kind(self, kind_pattern: Any) -> bool:
         return self.count_by_kind(kind_pattern) > 0
+
+    def is_empty(self) -> bool:
+        return len(self) == 0
+
+    def size(self) -> int:
+        return len(self)
+
+    def pop_back(self) -> Element:
+        """Remove and return the last element."""
+        return self.pop()
+
+    def transfer_map(  # type: ignore[override]
+        self, ref: Any, order: str = "linear", fallback_identity_map: bool = False
+    ) -> Any:
+        """ImpactX's end-to-end linear map on (x, px, y, py, t, pt), a Map6x6: the product of each element's linear
+        map about the reference orbit at its entry, ``ref`` (a copy) pushed element by element. Each element's map is
+        the engine's ``Lattice.transfer_map`` of that element alone (exact for linear elements, a central-difference
+        Jacobian at the reference for the others). An element misaligned off the orbit makes this differ from the
+        Jacobian of the whole line about the on-axis particle, which sees the offset in later nonlinear elements."""
+        if order != "linear":
+            raise NotImplementedError(
+                f"ImpactX lattice.transfer_map(order={order!r}) is not implemented (only 'linear')"
+            )
+        import numpy as np
+        from beamtrack.engine.simulation import Simulation
+
+        from .amrex import SmallMatrix_6x6_F_SI1_double
+
+        r = ref.copy()
+        total = np.eye(6)
+        for el in self:
+            one = Simulation(kind="serial", diagnostics=False)
+            one.reference = r.copy()
+            one.lattice.append(el)
+            total = one.lattice.transfer_map() @ total
+            r.sedge = r.s
+            el.push_ref(r, el.nslice)
+        return SmallMatrix_6x6_F_SI1_double(total)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _MISSING_LIST_METHODS:
+            raise NotImplementedError(f"ImpactX lattice.{name} is not implemented in beamtrack")
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def load_file(self, filename: str | Path, nslice: int = 1, *, min_model: str = "linear") -> None:
         """Append the lattice of a MAD-X file (``.madx``; see ``beamtrack.impactx.madx`` for the subset read).

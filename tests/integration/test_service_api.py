@@ -9,8 +9,8 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from beamtrack.client import ApiError
-from beamtrack.spec.v1 import jobs_pb2 as pb
+from beamtrack.client import ApiError, Job
+from beamtrack.spec.contract import JobState
 
 from .conftest import TOKENS, fodo_spec
 
@@ -24,7 +24,8 @@ def test_submit_get_list_rest_and_grpc(server_factory: Any, rest: Any, grpc_clie
     assert job["state"] == "queued" and job["owner"] == "alice" and job["name"] == "fodo"
     assert c.get(job["id"])["id"] == job["id"]
     gjob = g.submit(fodo_spec(name="viagrpc"), priority=7)
-    assert gjob.state == pb.JOB_STATE_QUEUED and gjob.priority == 7
+    assert isinstance(gjob, Job) and gjob.state == JobState.QUEUED and gjob.priority == 7
+    assert gjob == c.get(gjob.id)  # the same model, field by field, over either transport
     assert g.get(job["id"]).name == "fodo"
     assert c.get(gjob.id)["name"] == "viagrpc"
     ids = {j["id"] for j in c.iter_jobs()}

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from beamtrack.spec.contract import JobState
 from beamtrack.spec.v1 import jobs_pb2 as pb
 
 from .conftest import fodo_spec, wait_for
@@ -63,7 +64,7 @@ def test_submit_rest_stream_fetch(ray_local: None, server_factory: Any, rest: An
         c._json("GET", f"/v1/jobs/{job['id']}/artifacts/..%2F..%2Fetc%2Fpasswd")
 
 
-def test_submit_grpc_stream_resumable(ray_local: None, server_factory: Any, grpc_client: Any) -> None:
+def test_submit_grpc_stream_resumable(ray_local: None, server_factory: Any, rest: Any, grpc_client: Any) -> None:
     server = server_factory(scheduler=True)
     g = grpc_client(server)
     job = g.submit(fodo_spec(npart=1000))
@@ -80,7 +81,9 @@ def test_submit_grpc_stream_resumable(ray_local: None, server_factory: Any, grpc
     resumed = list(g.stream(job.id, after=events[mid].id))
     assert [e.id for e in resumed] == [e.id for e in events[mid + 1 :]]
     assert list(g.stream(job.id, after=events[-1].id)) == []
-    assert g.get(job.id).state == pb.JOB_STATE_SUCCEEDED
+    done = g.get(job.id)
+    assert done.state == JobState.SUCCEEDED and done.result is not None
+    assert done == rest(server).get(job.id)  # result included: the same model as over REST
 
 
 def test_cancel_running_job(ray_local: None, server_factory: Any, rest: Any) -> None:

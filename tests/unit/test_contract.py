@@ -51,12 +51,33 @@ def sample_job(**kw) -> JobPublic:
     return JobPublic.model_validate(data)
 
 
+def through_protobuf(job: JobPublic) -> JobPublic:
+    """``job`` to ``pb.Job``, serialized, parsed and converted back (what a gRPC client gets)."""
+    return JobPublic.model_validate(job_from_pb(pb.Job.FromString(job_to_pb(job).SerializeToString())))
+
+
 @pytest.mark.parametrize("state", [s.value for s in JobState])
 def test_public_job_round_trips_through_protobuf(state: str) -> None:
     job = sample_job(state=state, error="boom" if state == "failed" else None)
-    back = job_from_pb(pb.Job.FromString(job_to_pb(job).SerializeToString()))
-    expected = job.model_dump(include=set(back))
-    assert back == expected
+    assert through_protobuf(job) == job
+
+
+def test_every_public_job_field_survives_protobuf() -> None:
+    """A finished scan variant served from the cache: the result dict, the scan fields and
+    variant 0 (not None: ``optional`` in jobs.proto) come back equal, field by field."""
+    job = sample_job(
+        state="succeeded",
+        finished_at=1.5e9 + 9,
+        result={"steps": 12, "wall_time_s": 0.5, "artifacts": ["diags/reduced.csv"], "state": "succeeded"},
+        artifacts_expired=True,
+        scan_id="s" * 32,
+        variant=0,
+        values={"lattice.elements[name=q1].k": -2.5},
+        cached_from="b" * 32,
+    )
+    back = through_protobuf(job)
+    assert back.model_dump() == job.model_dump()
+    assert set(job_from_pb(job_to_pb(job))) == set(JobPublic.model_fields)
 
 
 def error_classes() -> list[type[ServiceError]]:
@@ -76,3 +97,12 @@ def test_the_sdk_raises_the_contract_class_for_a_code() -> None:
     assert (err.status, err.code, err.message) == (404, "NOT_FOUND", "job x not found")
     unknown = api_error(418, "TEAPOT", "?", [])
     assert isinstance(unknown, ApiError) and isinstance(unknown, ServiceError)
+
+
+def test_grpc_client_refuses_an_unknown_state_filter() -> None:
+    """``list_jobs(state=...)`` takes the contract's JobState values; an unknown one raises before
+    any call (it does not silently list every job)."""
+    from beamtrack.client import GrpcClient
+
+    with GrpcClient("127.0.0.1:1") as g, pytest.raises(ValueError, match="done"):
+        g.list_jobs(state="done")

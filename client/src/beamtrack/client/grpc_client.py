@@ -1,5 +1,7 @@
-"""Synchronous gRPC client of beamtrack.v1.JobService; returns the protobuf messages (and, for
-streams, optionally the REST client's ``Event`` form)."""
+"""Synchronous gRPC client of beamtrack.v1.JobService. Jobs come back as the REST client's models
+(``models.Job``, converted from ``pb.Job`` by ``beamtrack.spec.v1.convert``, the one converter) and
+events in its ``Event`` form, so code written against ``Client`` runs on ``GrpcClient`` unchanged;
+``stream`` gives the protobuf ``JobEvent`` messages themselves."""
 
 from __future__ import annotations
 
@@ -10,16 +12,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+from beamtrack.spec.contract import TERMINAL_STATES, JobState
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
-from beamtrack.spec.v1.convert import PB_TO_STATE, STATE_TO_PB
+from beamtrack.spec.v1.convert import PB_TO_STATE, STATE_TO_PB, job_from_pb
 
 from .grpc_errors import TypedErrorStub, grpc_error
+from .models import Job
 from .rest import Event, SpecArg, load_spec_arg
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 STATE_NAMES = PB_TO_STATE
 STATE_VALUES = STATE_TO_PB
+
+
+def job_model(msg: pb.Job) -> Job:
+    """The SDK's ``Job`` of a ``pb.Job`` (the same model ``Client`` returns for that job)."""
+    return Job.model_validate(job_from_pb(msg))
 
 
 class GrpcClient:
@@ -47,31 +56,55 @@ class GrpcClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit(
-        self, spec: SpecArg, *, priority: int = 0, device: str = "auto", hook_module: str | None = None
-    ) -> pb.Job:
+    def submit(self, spec: SpecArg, *, priority: int = 0, device: str = "auto", hook_module: str | None = None) -> Job:
+        """Queue a job (a JobSpec, a Simulation, a dict, a JSON/YAML file or JSON text); returns it
+        (``.id`` names it)."""
         req = pb.SubmitJobRequest(
             spec_json=json.dumps(load_spec_arg(spec)), priority=priority, device=device, hook_module=hook_module or ""
         )
-        job: pb.Job = self._stub.SubmitJob(req, metadata=self._md, timeout=self.timeout)
-        return job
+        return job_model(self._stub.SubmitJob(req, metadata=self._md, timeout=self.timeout))
 
-    def get(self, job_id: str) -> pb.Job:
-        job: pb.Job = self._stub.GetJob(pb.GetJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
-        return job
+    def get(self, job_id: str) -> Job:
+        """The job now."""
+        return job_model(self._stub.GetJob(pb.GetJobRequest(id=job_id), metadata=self._md, timeout=self.timeout))
 
     def list_jobs(
         self, *, state: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[pb.Job], str | None]:
+    ) -> tuple[list[Job], str | None]:
+        """One page of jobs, newest first, and the cursor of the next page (None at the end);
+        ``state`` one of the contract's JobState values (ValueError otherwise)."""
         req = pb.ListJobsRequest(
-            state=STATE_VALUES.get(state or "", pb.JOB_STATE_UNSPECIFIED), limit=limit, cursor=cursor or ""
+            state=STATE_VALUES[JobState(state).value] if state else pb.JOB_STATE_UNSPECIFIED,
+            limit=limit,
+            cursor=cursor or "",
         )
         resp = self._stub.ListJobs(req, metadata=self._md, timeout=self.timeout)
-        return list(resp.jobs), (resp.next_cursor or None)
+        return [job_model(j) for j in resp.jobs], (resp.next_cursor or None)
 
-    def cancel(self, job_id: str) -> pb.Job:
-        job: pb.Job = self._stub.CancelJob(pb.CancelJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
-        return job
+    def iter_jobs(self, *, state: str | None = None, page_size: int = 100) -> Iterator[Job]:
+        """Every job (the caller's; all for an admin), following the pages."""
+        cursor: str | None = None
+        while True:
+            items, cursor = self.list_jobs(state=state, limit=page_size, cursor=cursor)
+            yield from items
+            if cursor is None:
+                return
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or running job; returns it (state cancelled, or cancel_requested)."""
+        msg = self._stub.CancelJob(pb.CancelJobRequest(id=job_id), metadata=self._md, timeout=self.timeout)
+        return job_model(msg)
+
+    def wait(self, job_id: str, *, timeout: float = 600.0, poll_s: float = 0.2) -> Job:
+        """Poll until the job is finished; TimeoutError after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(job_id)
+            if job.state in TERMINAL_STATES:
+                return job
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {job.state} after {timeout} s")
+            time.sleep(poll_s)
 
     # -- scans ------------------------------------------------------------------------------------
     def submit_scan(

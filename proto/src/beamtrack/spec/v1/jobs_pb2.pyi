@@ -65,7 +65,7 @@ class ListJobsResponse(_message.Message):
     def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "owner", "name", "state", "priority", "device", "step", "total_steps", "created_at", "started_at", "finished_at", "attempts", "error", "cancel_requested")
+    __slots__ = ("id", "owner", "name", "state", "priority", "device", "step", "total_steps", "created_at", "started_at", "finished_at", "attempts", "error", "cancel_requested", "result_json", "artifacts_expired", "scan_id", "variant", "values_json", "cached_from")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +80,12 @@ class Job(_message.Message):
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    SCAN_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    VALUES_JSON_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FROM_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner: str
     name: str
@@ -94,7 +100,13 @@ class Job(_message.Message):
     attempts: int
     error: str
     cancel_requested: bool
-    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., priority: _Optional[int] = ..., device: _Optional[str] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., created_at: _Optional[float] = ..., started_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., attempts: _Optional[int] = ..., error: _Optional[str] = ..., cancel_requested: _Optional[bool] = ...) -> None: ...
+    result_json: str
+    artifacts_expired: bool
+    scan_id: str
+    variant: int
+    values_json: str
+    cached_from: str
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., priority: _Optional[int] = ..., device: _Optional[str] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., created_at: _Optional[float] = ..., started_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., attempts: _Optional[int] = ..., error: _Optional[str] = ..., cancel_requested: _Optional[bool] = ..., result_json: _Optional[str] = ..., artifacts_expired: _Optional[bool] = ..., scan_id: _Optional[str] = ..., variant: _Optional[int] = ..., values_json: _Optional[str] = ..., cached_from: _Optional[str] = ...) -> None: ...
 
 class StreamDiagnosticsRequest(_message.Message):
     __slots__ = ("id", "after_id")

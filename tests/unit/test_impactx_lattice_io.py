@@ -282,3 +282,5 @@ def test_lattice_list_methods_as_impactx() -> None:
         sim.lattice.no_such_method  # noqa: B018
     with pytest.raises(NotImplementedError, match="order"):
         sim.lattice.transfer_map(sim.beam.ref, order="second")
+    with pytest.raises(NotImplementedError, match="fallback_identity_map"):
+        sim.lattice.transfer_map(sim.beam.ref, fallback_identity_map=True)

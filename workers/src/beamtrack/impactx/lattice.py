@@ -189,6 +189,11 @@ class KnownElementsList(Lattice):
             raise NotImplementedError(
                 f"ImpactX lattice.transfer_map(order={order!r}) is not implemented (only 'linear')"
             )
+        if fallback_identity_map:
+            raise NotImplementedError(
+                "ImpactX lattice.transfer_map(fallback_identity_map=True) is not implemented in beamtrack (it computes "
+                "every element's map, Programmable ones included, by tracking)"
+            )
         import numpy as np
         from beamtrack.engine.simulation import Simulation
 

@@ -119,6 +119,8 @@ def test_select_or_within_and_when_chained_views_edit_the_lattice() -> None:
     assert list(sim.lattice) == [mon, q1, q2]
     with pytest.raises(TypeError):
         sim.lattice.select(kind=3)
+    sim.lattice = [d1, q2]  # ImpactX's sim.lattice is assignable: still a KnownElementsList of this simulation
+    assert isinstance(sim.lattice, elements.KnownElementsList) and list(sim.lattice.select(kind="Quad")) == [q2]
     standalone = elements.KnownElementsList()  # ImpactX's list type, also without a simulation
     standalone.extend([d1, q1])
     assert isinstance(sim.lattice, elements.KnownElementsList) and list(standalone.select(kind="Quad")) == [q1]

@@ -279,6 +279,10 @@ class ImpactX(Simulation):
             object.__setattr__(self, name, _space_charge_mode(value))
         elif name == "reference":
             object.__setattr__(self, name, as_impactx_refpart(value))
+        elif name == "lattice":  # ImpactX: sim.lattice = [...] (any iterable of elements) replaces the lattice
+            object.__setattr__(
+                self, name, value if isinstance(value, KnownElementsList) else KnownElementsList(value, self)
+            )
         elif name == "isr_order":
             if value not in (1, 2, 3) or isinstance(value, bool):
                 raise ValueError(f"ImpactX option sim.isr_order must be 1, 2 or 3 (Taylor orders), not {value!r}")

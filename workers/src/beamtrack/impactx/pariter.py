@@ -8,8 +8,8 @@ id). While no particle is lost, position_*, momentum_*, weighting (and spin_* wh
 are views of the beam's own rows: writes land in the beam, nothing is copied. ImpactX's pti holds only
 the particles alive; once some are lost, beamtrack gathers the alive ones into arrays and writes those
 back after the function returns. ``qm`` (q / m [C/kg], one value per particle, as ImpactX stores it),
-``idcpu`` and spin without spin tracking are read-only (writing them raises ValueError: beamtrack keeps
-qm per beam and would drop the change).
+``idcpu`` and spin without spin tracking are copies, read-only on the CPU (writing them raises ValueError: beamtrack
+keeps qm per beam and would drop the change; CuPy arrays have no read-only flag, so on a GPU such writes are lost).
 """
 
 from __future__ import annotations

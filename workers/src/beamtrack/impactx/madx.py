@@ -183,7 +183,7 @@ def _statement(mf: MadxFile, stmt: str) -> None:
         return
     head, _, rest = low.partition(",")
     head = head.strip()
-    if head == "title" or low.startswith("title"):
+    if re.match(r"title\b", low):
         return
     if head == "beam":
         _beam(mf, _attributes(rest, mf.variables))

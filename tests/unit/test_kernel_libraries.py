@@ -1,11 +1,12 @@
-"""The kernel system's loader for C libraries other than tracking kernels (space charge): one compile and
-cache path (kernels.runtime.compiled), the ctypes signatures read from the C definitions (c_signatures)."""
+"""The kernel system's loader for C libraries other than tracking kernels (space charge, reduced
+diagnostics): one compile and cache path (kernels.runtime.compiled), the ctypes signatures read from the C definitions (c_signatures)."""
 
 from __future__ import annotations
 
 import ctypes
 
 import pytest
+from beamtrack.engine.diagnostics import kernels as reduced_kernels
 from beamtrack.engine.kernels import runtime
 from beamtrack.engine.spacecharge.backend import CPU_SOURCE, CUDA_SOURCE
 
@@ -44,6 +45,20 @@ def test_space_charge_library_binds_every_exported_function(kind: str) -> None:
         fn = getattr(lib, name)
         assert fn.argtypes == args and fn.restype == res
     assert lib.origin.startswith(("cache:", "compiled:"))
+
+
+@pytest.mark.parametrize("kind", ["serial", "openmp"])
+def test_reduced_diagnostics_library_is_loaded_by_the_kernel_system(kind: str) -> None:
+    """diagnostics.kernels has no compile path of its own: its library is runtime.load_library's, with
+    the ctypes signatures of c/reduced_cpu.c's definitions (nthreads an int32 last)."""
+    k = reduced_kernels.load_cpu(kind)
+    assert k.lib is runtime.load_library("reduced", reduced_kernels.CPU_SOURCE, kind)
+    names = runtime.c_signatures(reduced_kernels.CPU_SOURCE.read_text())
+    assert set(names) == {"rbc_sums", "rbc_sums_batch"}
+    for name, (args, res) in names.items():
+        fn = getattr(k.lib, name)
+        assert fn.argtypes == args and fn.restype == res is ctypes.c_int64 and args[-1] is ctypes.c_int32
+    assert k.origin.startswith(("cache:", "compiled:")) and ".reduced." in k.path.name
 
 
 def test_cuda_library_kernels_are_found_by_name() -> None:

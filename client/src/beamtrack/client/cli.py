@@ -81,10 +81,8 @@ def _dispatch(args: argparse.Namespace, rest: Client) -> int:
     if args.cmd == "submit":
         hook = Path(args.hook).read_text() if args.hook else None
         if args.grpc:
-            job_pb = GrpcClient(args.grpc, args.token).submit(
-                args.spec, priority=args.priority, device=args.device, hook_module=hook
-            )
-            job_id = job_pb.id
+            with GrpcClient(args.grpc, args.token) as grpc_client:
+                job_id = grpc_client.submit(args.spec, priority=args.priority, device=args.device, hook_module=hook).id
         else:
             job_id = rest.submit(args.spec, priority=args.priority, device=args.device, hook_module=hook).id
         print(job_id, flush=True)

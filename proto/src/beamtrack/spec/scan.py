@@ -292,7 +292,9 @@ class Variant:
 def expand(scan: ScanSpec, *, max_variants: int = MAX_VARIANTS) -> list[tuple[dict[str, Any], JobSpec]]:
     """Every variant of ``scan`` as ``(values, JobSpec)``, each validated; SpecError with
     ``variants[i].<field>`` locations when a value is invalid (nothing is returned then),
-    ``parameters.<path>`` when a path finds nothing, ``(scan)`` over the variant cap."""
+    ``parameters.<path>`` when a path finds nothing, ``(scan)`` over the variant cap. The
+    variants share the parts their paths leave alone (``Variant``): copy one
+    (``spec.model_copy(deep=True)``) before changing it in place."""
     return [(v.values, v.spec) for v in expand_variants(scan, max_variants=max_variants)]
 
 

@@ -127,7 +127,7 @@ def test_service_jobs_by_upload_and_by_shared_directory(
     assert names == set(final["result"]["artifacts"])
     assert "diags/openPMD/monitor.h5" in names
     c.download(job["id"], tmp_path / "out")
-    lines = (tmp_path / "out" / "diags" / "reduced_beam_characteristics.0.0").read_text().splitlines()
+    lines = (tmp_path / "out" / "diags" / "reduced_beam_characteristics.0").read_text().splitlines()
     assert len(lines) - 1 == len(c.diagnostics(job["id"]))
     assert art_keys(uploading.store) == []
     uploading.stop(kill_actors=True)

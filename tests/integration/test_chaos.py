@@ -197,7 +197,7 @@ def test_no_job_row_or_hook_value_is_lost_or_repeated(ray_local: None, tmp_path:
         for job_id in ids:
             events = list(c.events(job_id))
             steps = [int(e.data["step"]) for e in events if e.kind == "diag"]
-            reduced = tmp_path / "artifacts" / job_id / "diags" / "reduced_beam_characteristics.0.0"
+            reduced = tmp_path / "artifacts" / job_id / "diags" / "reduced_beam_characteristics.0"
             if not reduced.exists():
                 missing_files.append((job_id, c.get(job_id), [e.data for e in events if e.kind != "diag"]))
                 continue

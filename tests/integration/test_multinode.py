@@ -289,7 +289,7 @@ def test_jobs_across_nodes_node_loss_and_remote_artifacts(cluster: Cluster, tmp_
         assert names == set(final["result"]["artifacts"]) and "diags/openPMD/monitor.h5" in names
         out = tmp_path / "fetched" / job["id"]
         client.download(job["id"], out)
-        lines = (out / "diags" / "reduced_beam_characteristics.0.0").read_text().splitlines()
+        lines = (out / "diags" / "reduced_beam_characteristics.0").read_text().splitlines()
         col = lines[0].split().index("step")
         on_disk = [int(float(ln.split()[col])) for ln in lines[1:] if ln.strip()]
         assert on_disk == [r["step"] for r in client.diagnostics(job["id"])]

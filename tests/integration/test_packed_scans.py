@@ -76,7 +76,7 @@ def test_packed_scan_rows_equal_unpacked(ray_local: None, server_factory: Any, r
         assert got == want  # every row of every variant, exactly
         assert job["progress"]["step"] == job["progress"]["total_steps"] == want[-1]["step"]
         names = {a["name"] for a in c.artifacts(r["job_id"])}
-        assert {"diags/reduced_beam_characteristics.0.0", "diags/openPMD/monitor.h5"} <= names
+        assert {"diags/reduced_beam_characteristics.0", "diags/openPMD/monitor.h5"} <= names
     assert len({round(c.diagnostics(j)[-1]["sigma_x"], 12) for j in ids}) == 3  # k changes the beam, nslice not
 
 

@@ -97,4 +97,4 @@ def test_embedded_serve_example_end_to_end(tmp_path: Path) -> None:
     assert "[result] succeeded" in proc.stdout
     assert "== service stopped" in proc.stdout
     assert (out_dir / "diags" / "openPMD" / "monitor.h5").stat().st_size > 0
-    assert (out_dir / "diags" / "reduced_beam_characteristics.0.0").exists()
+    assert (out_dir / "diags" / "reduced_beam_characteristics.0").exists()

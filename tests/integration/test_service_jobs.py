@@ -44,14 +44,14 @@ def test_submit_rest_stream_fetch(ray_local: None, server_factory: Any, rest: An
     # stream rows == diagnostics endpoint == the reduced diagnostics file the engine wrote
     assert c.diagnostics(job["id"]) == diag
     names = {a["name"] for a in c.artifacts(job["id"])}
-    assert {"diags/openPMD/monitor.h5", "diags/reduced_beam_characteristics.0.0"} <= names
+    assert {"diags/openPMD/monitor.h5", "diags/reduced_beam_characteristics.0"} <= names
     files = c.download(job["id"], tmp_path / "out")
     assert len(files) == len(names)
-    on_disk = read_reduced(tmp_path / "out" / "diags" / "reduced_beam_characteristics.0.0")
+    on_disk = read_reduced(tmp_path / "out" / "diags" / "reduced_beam_characteristics.0")
     assert [r["step"] for r in on_disk] == [r["step"] for r in diag]
     assert on_disk[-1]["sigma_x"] == pytest.approx(diag[-1]["sigma_x"], rel=1e-6)
     csv = c.diagnostics_csv(job["id"]).splitlines()
-    assert csv[0].startswith("step,s,") and len(csv) == len(diag) + 1
+    assert csv[0].startswith("step,period,s,") and len(csv) == len(diag) + 1
     import openpmd_api as io
 
     series = io.Series(str(tmp_path / "out" / "diags" / "openPMD" / "monitor.h5"), io.Access.read_only)
@@ -153,7 +153,7 @@ def test_killed_worker_is_retried(ray_local: None, server_factory: Any, rest: An
     # file the successful attempt wrote, row for row
     stream_steps = [e.data["step"] for e in events if e.kind == "diag"]
     c.download(job["id"], tmp_path / "out")
-    on_disk = read_reduced(tmp_path / "out" / "diags" / "reduced_beam_characteristics.0.0")
+    on_disk = read_reduced(tmp_path / "out" / "diags" / "reduced_beam_characteristics.0")
     assert stream_steps == [int(r["step"]) for r in on_disk]
 
 

@@ -114,7 +114,7 @@ def test_killed_share_actor_retries_without_repeated_rows(
     assert any("worker lost" in e.data.get("reason", "") for e in events if e.kind == "state")
     steps = [e.data["step"] for e in events if e.kind == "diag"]
     c.download(job["id"], tmp_path / "out")
-    on_disk = read_reduced(tmp_path / "out" / "diags" / "reduced_beam_characteristics.0.0")
+    on_disk = read_reduced(tmp_path / "out" / "diags" / "reduced_beam_characteristics.0")
     assert steps == [int(r["step"]) for r in on_disk] and len(set(steps)) == len(steps)
 
 

@@ -198,9 +198,9 @@ def test_deprecated_aliases_name_impactx_old_columns() -> None:
     assert set(DEPRECATED_ALIASES.values()) <= set(REDUCED_COLUMNS)
 
 
-# header lines copied from ImpactX src/diagnostics/DiagnosticOutput.cpp (no eigenemittances, no spin)
+# header lines as ImpactX 26.10 writes them (impactx-noacc 26.10; no eigenemittances, no spin)
 IMPACTX_RBC_HEADER = (
-    "step s mean_x min_x max_x mean_y min_y max_y mean_t min_t max_t sigma_x sigma_y sigma_t "
+    "step period s mean_x min_x max_x mean_y min_y max_y mean_t min_t max_t sigma_x sigma_y sigma_t "
     "mean_px min_px max_px mean_py min_py max_py mean_pt min_pt max_pt sigma_px sigma_py sigma_pt "
     "emittance_x emittance_y emittance_t alpha_x alpha_y alpha_t beta_x beta_y beta_t "
     "dispersion_x dispersion_px dispersion_y dispersion_py emittance_xn emittance_yn emittance_tn charge_C"
@@ -214,16 +214,17 @@ def test_reduced_file_layout_and_exact_round_trip(tmp_path) -> None:
     ref.s = 1.25
     rows = [reduced_beam_characteristics(_beam(np, rng.standard_normal((6, 200)) * 1e-3), ref)]
     rows.append(reduced_beam_characteristics(ParticleContainer(), ref))
+    rows = [{**r, "period": p} for r, p in zip(rows, (0, 2), strict=True)]
     with ReducedDiagnosticsWriter(tmp_path / "diags") as w:
         w.write(0, rows[0])
         w.write(7, rows[1])
-    path = tmp_path / "diags" / "reduced_beam_characteristics.0.0"
+    path = tmp_path / "diags" / "reduced_beam_characteristics.0"
     lines = path.read_text().splitlines()
     assert lines[0] == IMPACTX_RBC_HEADER
     assert len(lines) == 3
     # ImpactX's analysis scripts read it like this
     df = pd.read_csv(path, sep=r"\s+")
-    assert list(df["step"]) == [0, 7]
+    assert list(df["step"]) == [0, 7] and list(df["period"]) == [0, 2]
     for k in REDUCED_COLUMNS:
         got, want = df[k].to_numpy(), np.array([rows[0][k], rows[1][k]])
         np.testing.assert_array_equal(got, want, err_msg=k)  # %.16e round-trips float64 exactly, nan too
@@ -235,9 +236,9 @@ def test_reduced_writer_refuses_incomplete_rows_and_closed_files(tmp_path) -> No
     with pytest.raises(KeyError, match="charge_C"):
         w.write(0, {"s": 0.0})
     w.close()
-    assert w.closed and (tmp_path / "reduced_beam_characteristics_final.0.0").exists()
+    assert w.closed and (tmp_path / "reduced_beam_characteristics_final.0").exists()
     with pytest.raises(ValueError, match="closed"):
-        w.write(1, reduced_beam_characteristics(ParticleContainer(), _ref()))
+        w.write(1, {**reduced_beam_characteristics(ParticleContainer(), _ref()), "period": 0})
 
 
 def test_ref_particle_file(tmp_path) -> None:
@@ -246,7 +247,7 @@ def test_ref_particle_file(tmp_path) -> None:
     with RefParticleWriter(tmp_path) as r:
         r.write(0, ref)
         r.write(12, ref)
-    path = tmp_path / "ref_particle.0.0"
+    path = tmp_path / "ref_particle.0"
     assert path.read_text().splitlines()[0] == IMPACTX_REF_HEADER
     df = pd.read_csv(path, sep=r"\s+")
     assert list(df["step"]) == [0, 12]

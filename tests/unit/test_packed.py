@@ -110,8 +110,8 @@ def test_packed_fodo_example_with_monitors(kind: str, tmp_path: Path) -> None:
 
     for v, (a, b) in enumerate(zip(alone, packed, strict=True)):
         assert_same(a, b)
-        ta = (tmp_path / f"a{v}" / "diags" / "reduced_beam_characteristics.0.0").read_text()
-        tb = (tmp_path / f"p{v}" / "diags" / "reduced_beam_characteristics.0.0").read_text()
+        ta = (tmp_path / f"a{v}" / "diags" / "reduced_beam_characteristics.0").read_text()
+        tb = (tmp_path / f"p{v}" / "diags" / "reduced_beam_characteristics.0").read_text()
         assert ta == tb and len(ta.splitlines()) == 1 + a.tracking_step + 1  # header, step 0, each step
         files = sorted(p.name for p in (tmp_path / f"p{v}" / "diags" / "openPMD").iterdir())
         assert files == sorted(p.name for p in (tmp_path / f"a{v}" / "diags" / "openPMD").iterdir())

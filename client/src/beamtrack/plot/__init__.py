@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from beamtrack.spec.diag_files import REDUCED_FILE, diag_file
+
 from .figures import moments, phase_space, twiss
 from .lattice import draw_lattice, lattice_boxes
 from .sources import particles_frame, read_monitor, read_reduced, reduced_frame, twiss_frame
@@ -102,7 +104,7 @@ def run(sim: Any, out: str | os.PathLike[str], *, twiss_init: dict[str, float] |
     outdir = Path(out)
     lattice = list(sim.lattice)
     figs = {"twiss": twiss(sim.lattice.twiss(twiss_init), lattice, outdir / "twiss.png")}
-    reduced = Path(sim.output_dir) / "diags" / "reduced_beam_characteristics.0.0"
+    reduced = diag_file(Path(sim.output_dir) / "diags", REDUCED_FILE)
     if reduced.is_file():
         figs["moments"] = moments(reduced, lattice, outdir / "moments.png")
     figs["phase_space"] = phase_space(sim, outdir / "phase_space.png")

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from beamtrack.spec.diag_files import REDUCED_FILE, diag_file
 
 #: a lock of this module's own, for processes without the engine's openPMD writers
 _LOCAL_IO_LOCK = threading.RLock()
@@ -29,10 +30,11 @@ def _io_lock() -> AbstractContextManager[Any]:
 
 
 def read_reduced(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """An ImpactX reduced_beam_characteristics file (or a directory ``diags/`` holding one) as a DataFrame."""
+    """An ImpactX reduced_beam_characteristics file (or a directory ``diags/`` holding one: ``.0``, or an
+    older beamtrack's ``.0.0``) as a DataFrame."""
     p = Path(path)
     if p.is_dir():
-        p = p / "reduced_beam_characteristics.0.0"
+        p = diag_file(p, REDUCED_FILE)
     return pd.read_csv(p, sep=r"\s+")
 
 

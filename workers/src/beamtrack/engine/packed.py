@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .diagnostics import row_period, write_diagnostics_row
 from .elements.python_pushed import BeamMonitor, Programmable
 from .kernels.ops import OP_DTYPE
 from .kernels.runtime import empty_ops
@@ -174,8 +175,7 @@ class PackedRun:
                     self._push_element(g.start)
             for v in self.active:
                 self.sims[v].tracking_period += 1
-        if not lead.slice_step_diagnostics:
-            self._diagnostics(self.active)
+        self._diagnostics(self.active, final=True)
         if any(tracker_signature(s) != t.signature for s, t in zip(self.sims, self.trackers, strict=True)):
             raise PackError("a variant's line or settings changed while the pack was tracked")
 
@@ -254,7 +254,7 @@ class PackedRun:
             self._diagnostics(self.active)
         self._each(lambda v: self.sims[v].report_progress())
 
-    def _diagnostics(self, which: list[int]) -> None:
+    def _diagnostics(self, which: list[int], final: bool = False) -> None:
         """The reduced-diagnostics row of each variant in ``which`` at this step, all computed in one
         pass (``packed_diagnostics.pack_rows``), each to its variant's files and listeners as
         ``Simulation.write_reduced_diagnostics`` writes it."""
@@ -262,7 +262,7 @@ class PackedRun:
         # rows with more columns than the batch computes (eigen-emittances, spin): each on its own
         alone = [v for v in which if self.sims[v].eigenemittances or self.sims[v].spin]
         if alone:
-            self._each_of(alone, lambda v: self.sims[v].write_reduced_diagnostics())
+            self._each_of(alone, lambda v: self.sims[v].write_reduced_diagnostics(final))
             which = [v for v in which if v not in alone]
         if not which:
             return
@@ -280,14 +280,22 @@ class PackedRun:
 
         def emit(v: int) -> None:
             sim = self.sims[v]
-            row = {"step": sim.tracking_step, "s": sim.reference.s}
-            row.update((k, x) for k, x in rows[v].items() if k not in ("step", "s"))
+            row = {"step": sim.tracking_step, "period": row_period(sim.tracking_period, final), "s": sim.reference.s}
+            row.update((k, x) for k, x in rows[v].items() if k not in row)
             if sim.diagnostics:
-                if "reduced" not in sim._writers:
-                    sim._writers["reduced"] = BufferedReducedWriter(sim._diag_dir(), spin_columns=bool(sim.spin))
-                    sim._writers["ref"] = BufferedRefWriter(sim._diag_dir())
-                sim._writers["reduced"].write(sim.tracking_step, row)
-                sim._writers["ref"].write(sim.tracking_step, sim.reference)
+                write_diagnostics_row(
+                    sim._writers,
+                    sim._diag_dir(),
+                    sim.tracking_step,
+                    row,
+                    sim.reference,
+                    final=final,
+                    reduced_writer=BufferedReducedWriter,
+                    ref_writer=BufferedRefWriter,
+                    spin_columns=bool(sim.spin),
+                )
+            if final and sim.slice_step_diagnostics:
+                return  # as Simulation.write_reduced_diagnostics: the last slice's row went out already
             for fn in sim.diagnostics_listeners:
                 fn(row)
 

@@ -167,9 +167,12 @@ class ShardSimulation(Simulation):
         return reply
 
     # --- reductions in place of the single run's --------------------------------------------------
-    def write_reduced_diagnostics(self) -> None:
+    def write_reduced_diagnostics(self, final: bool = False) -> None:
+        from .diagnostics import row_period
+
         means = self.exchange("moments", partial_moments(self.beam))
-        self.exchange("cov", (partial_cov(self.beam, means), self.tracking_step, self.reference.copy()))
+        where = (self.tracking_step, row_period(self.tracking_period, final), final, self.slice_step_diagnostics)
+        self.exchange("cov", (partial_cov(self.beam, means), where, self.reference.copy()))
 
     def _space_charge_kick(self, slice_ds: float) -> None:
         if self._sc_solver is None:
@@ -311,25 +314,24 @@ class ShardReducer:
         return self._merged[2]
 
     def _cov(self, p: list[Any]) -> None:
-        from .diagnostics import ReducedDiagnosticsWriter, RefParticleWriter
+        from .diagnostics import write_diagnostics_row
         from .diagnostics.reduced import characteristics_from_moments
 
         assert self._merged is not None
         count, w_sum, means, mins, maxs = self._merged
-        _, step, ref = p[0]
+        _, (step, period, final, slice_steps), ref = p[0]
         if count == 0:
             cov = np.full((6, 6), np.nan)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 cov = np.sum([c for c, _, _ in p], axis=0) / w_sum
         cols = characteristics_from_moments(w_sum, means, cov, mins, maxs, ref)
-        row = {"step": step, "s": ref.s, **{k: v for k, v in cols.items() if k not in ("step", "s")}}
+        row = {"step": step, "period": period, "s": ref.s}
+        row.update((k, v) for k, v in cols.items() if k not in row)
         if self.diagnostics:
-            if "reduced" not in self._writers:
-                self._writers["reduced"] = ReducedDiagnosticsWriter(self._diag_dir())
-                self._writers["ref"] = RefParticleWriter(self._diag_dir())
-            self._writers["reduced"].write(step, row)
-            self._writers["ref"].write(step, ref)
+            write_diagnostics_row(self._writers, self._diag_dir(), step, row, ref, final=final)
+        if final and slice_steps:
+            return  # the last slice's row already went to the listeners (Simulation.write_reduced_diagnostics)
         for fn in self.listeners:
             fn(row)
 

@@ -224,28 +224,37 @@ class Simulation(TrackedRun):
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def write_reduced_diagnostics(self) -> None:
-        """The beam's reduced diagnostics at this step: to diags/ (with ``diagnostics``) and the listeners."""
+    def write_reduced_diagnostics(self, final: bool = False) -> None:
+        """The beam's reduced diagnostics at this step: to diags/ (with ``diagnostics``) and the listeners.
+
+        ``final``: the end-of-run row, to the _final files as ImpactX 26.10 writes them; the listeners get it
+        unless ``slice_step_diagnostics`` already gave them this step's row."""
         if not self.diagnostics and not self.diagnostics_listeners:
             return
-        from .diagnostics import ReducedDiagnosticsWriter, RefParticleWriter, reduced_beam_characteristics
+        from .diagnostics import reduced_beam_characteristics, row_period, write_diagnostics_row
 
         row = reduced_beam_characteristics(
             self.beam, self.reference, kind=self.kind, nthreads=self.nthreads, eigenemittances=self.eigenemittances
         )
         row = {
             "step": self.tracking_step,
+            "period": row_period(self.tracking_period, final),
             "s": self.reference.s,
-            **{k: v for k, v in row.items() if k not in ("step", "s")},
+            **{k: v for k, v in row.items() if k not in ("step", "period", "s")},
         }
         if self.diagnostics:
-            if "reduced" not in self._writers:
-                self._writers["reduced"] = ReducedDiagnosticsWriter(
-                    self._diag_dir(), spin_columns=bool(self.spin), eigen_columns=self.eigenemittances
-                )
-                self._writers["ref"] = RefParticleWriter(self._diag_dir())
-            self._writers["reduced"].write(self.tracking_step, row)
-            self._writers["ref"].write(self.tracking_step, self.reference)
+            write_diagnostics_row(
+                self._writers,
+                self._diag_dir(),
+                self.tracking_step,
+                row,
+                self.reference,
+                final=final,
+                spin_columns=bool(self.spin),
+                eigen_columns=self.eigenemittances,
+            )
+        if final and self.slice_step_diagnostics:
+            return
         for fn in self.diagnostics_listeners:
             fn(row)
 

@@ -146,8 +146,9 @@ class TrackedRun:
 
             apply_particle_bc(self.beam, self.reference, self.particle_bc, self.bucket_length)
 
-    def write_reduced_diagnostics(self) -> None:
-        """Record the beam's reduced diagnostics at this step; a bare run records none."""
+    def write_reduced_diagnostics(self, final: bool = False) -> None:
+        """Record the beam's reduced diagnostics at this step (``final``: the end-of-run record, ImpactX's
+        _final files); a bare run records none."""
 
     def write_monitor(self, el: BeamMonitor) -> None:
         """Write the beam at the BeamMonitor ``el``; a bare run writes no files."""
@@ -187,5 +188,4 @@ class TrackedRun:
         if self.tracking_step == 0:
             self.write_reduced_diagnostics()
         tracker.run(periods)
-        if not self.slice_step_diagnostics:
-            self.write_reduced_diagnostics()
+        self.write_reduced_diagnostics(final=True)

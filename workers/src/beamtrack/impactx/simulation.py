@@ -421,7 +421,7 @@ class ImpactX(Simulation):
         """Track only the reference particle ``ref`` through ``periods`` passes of the lattice (ImpactX's
         track_reference): the hooks run as in particle tracking; with diagnostics on, ``diags/ref_particle.0``
         gets step 0 and, with slice_step_diagnostics, a row per slice; ``diags/ref_particle_final.0`` the end."""
-        from beamtrack.engine.diagnostics import RefParticleWriter
+        from beamtrack.engine.diagnostics import REF_PARTICLE_FINAL_FILE, RefParticleWriter
         from beamtrack.engine.tracking import call_hook
 
         if self.space_charge:
@@ -431,7 +431,7 @@ class ImpactX(Simulation):
                 "Coherent Synchrotron Radiation (CSR) cannot be modeled for single particle tracking. "
                 "Please set the CSR option to false."
             )
-        writer = RefParticleWriter(self._diag_dir(), suffix=".0") if self.diagnostics else None
+        writer = RefParticleWriter(self._diag_dir()) if self.diagnostics else None
         step = 0
         try:
             if writer is not None:
@@ -458,7 +458,7 @@ class ImpactX(Simulation):
                 writer.close()
         self.tracking_element = None
         if writer is not None:
-            with RefParticleWriter(self._diag_dir(), name="ref_particle_final", suffix=".0") as final:
+            with RefParticleWriter(self._diag_dir(), REF_PARTICLE_FINAL_FILE) as final:
                 final.write(step, ref)
 
 

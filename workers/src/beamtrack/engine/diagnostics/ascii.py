@@ -1,4 +1,12 @@
-"""ImpactX's ASCII diagnostics files: reduced_beam_characteristics.0.0 and ref_particle.0.0.
+"""ImpactX's ASCII diagnostics files: reduced_beam_characteristics.0 and ref_particle.0 (and their _final).
+
+What ImpactX 26.10 writes under ``diags/`` (measured with ``impactx-noacc`` 26.10, particle and envelope
+tracking alike): ``reduced_beam_characteristics.0`` and ``ref_particle.0`` get the initial state (step 0,
+period 0) and, with ``slice_step_diagnostics``, one row after every slice (the 0-based period it is in);
+``reduced_beam_characteristics_final.0`` and ``ref_particle_final.0`` get one row at the end of the run
+(the last step, the last period). The reduced files have a ``period`` column after ``step``; the
+ref_particle files do not. The ``.0`` is the MPI rank. The names are ``beamtrack.spec.diag_files``' (re-exported
+here): code that writes or reads these files imports them.
 
 Layout of ImpactX's src/diagnostics/DiagnosticOutput.cpp: one header line of space-separated column
 names, then one line per call, ``step`` as an integer and every other value in C++ ``std::scientific``
@@ -14,7 +22,17 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, TextIO
+from typing import TYPE_CHECKING, Any, Self, TextIO
+
+from beamtrack.spec.diag_files import (
+    LEGACY_SUFFIX,
+    REDUCED_FILE,
+    REDUCED_FINAL_FILE,
+    REF_PARTICLE_FILE,
+    REF_PARTICLE_FINAL_FILE,
+    SUFFIX,
+    diag_file,
+)
 
 from .eigenemittances import EIGEN_COLUMNS
 from .reduced import REDUCED_COLUMNS, SPIN_COLUMNS
@@ -22,7 +40,22 @@ from .reduced import REDUCED_COLUMNS, SPIN_COLUMNS
 if TYPE_CHECKING:
     from ..refpart import RefPart
 
-#: Columns of ref_particle.0.0, ImpactX's order. Units: s, x, y, z, t [m]; the rest [1].
+__all__ = [
+    "LEGACY_SUFFIX",
+    "REDUCED_FILE",
+    "REDUCED_FINAL_FILE",
+    "REF_PARTICLE_COLUMNS",
+    "REF_PARTICLE_FILE",
+    "REF_PARTICLE_FINAL_FILE",
+    "SUFFIX",
+    "ReducedDiagnosticsWriter",
+    "RefParticleWriter",
+    "diag_file",
+    "row_period",
+    "write_diagnostics_row",
+]
+
+#: Columns of ref_particle.0, ImpactX's order. Units: s, x, y, z, t [m]; the rest [1].
 REF_PARTICLE_COLUMNS: tuple[str, ...] = (
     "step",
     "s",
@@ -83,12 +116,11 @@ class _AsciiTable:
 
 
 class ReducedDiagnosticsWriter(_AsciiTable):
-    """``<path_dir>/<name>.0.0``: header ``step s mean_x min_x ... charge_C``, one row per ``write``.
+    """``<path_dir>/<name>.0``: header ``step period s mean_x min_x ... charge_C``, one row per ``write``.
 
-    ``name`` is ``reduced_beam_characteristics`` (ImpactX's per-step file) or
-    ``reduced_beam_characteristics_final`` (its end-of-run file); ``suffix`` ``.0.0`` as ImpactX's
-    particle tracking names it, ``.0`` as its envelope tracking does. ``period_column``: an integer
-    ``period`` column after ``step`` (ImpactX 26.10's envelope files; the row carries ``period``).
+    ``name`` is ``REDUCED_FILE`` (ImpactX's per-step file) or ``REDUCED_FINAL_FILE`` (its end-of-run
+    file). ``period_column``: the integer ``period`` column after ``step`` (ImpactX 26.10; the row
+    carries ``period``); off only for files in the pre-26.10 layout.
     ``spin_columns``: ``SPIN_COLUMNS`` before ``charge_C`` (ImpactX 26.10 with spin tracking).
     ``eigen_columns``: ``EIGEN_COLUMNS`` after ``emittance_tn`` (ImpactX with ``eigenemittances``).
     """
@@ -96,9 +128,9 @@ class ReducedDiagnosticsWriter(_AsciiTable):
     def __init__(
         self,
         path_dir: str | Path,
-        name: str = "reduced_beam_characteristics",
-        suffix: str = ".0.0",
-        period_column: bool = False,
+        name: str = REDUCED_FILE,
+        suffix: str = SUFFIX,
+        period_column: bool = True,
         spin_columns: bool = False,
         eigen_columns: bool = False,
     ):
@@ -114,7 +146,7 @@ class ReducedDiagnosticsWriter(_AsciiTable):
         super().__init__(path_dir, f"{name}{suffix}", (*head, *cols))
 
     def write(self, step: int, row: Mapping[str, float]) -> None:
-        """Append one row; ``row`` is what ``reduced_beam_characteristics`` returns (it carries ``s`` [m])."""
+        """Append one row: what ``reduced_beam_characteristics`` returns, with ``s`` [m] and ``period``."""
         missing = [c for c in self.columns[1:] if c not in row]
         if missing:
             raise KeyError(f"reduced diagnostics row lacks {', '.join(missing)}")
@@ -123,14 +155,49 @@ class ReducedDiagnosticsWriter(_AsciiTable):
 
 
 class RefParticleWriter(_AsciiTable):
-    """``<path_dir>/<name>.0.0``: header ``step s beta gamma beta_gamma x y z t px py pz pt``.
+    """``<path_dir>/<name>.0``: header ``step s beta gamma beta_gamma x y z t px py pz pt`` (no period).
 
-    ``name`` is ``ref_particle`` or ``ref_particle_final`` as in ImpactX; ``suffix`` as for the reduced file.
+    ``name`` is ``REF_PARTICLE_FILE`` or ``REF_PARTICLE_FINAL_FILE`` as in ImpactX.
     """
 
-    def __init__(self, path_dir: str | Path, name: str = "ref_particle", suffix: str = ".0.0"):
+    def __init__(self, path_dir: str | Path, name: str = REF_PARTICLE_FILE, suffix: str = SUFFIX):
         super().__init__(path_dir, f"{name}{suffix}", REF_PARTICLE_COLUMNS)
 
     def write(self, step: int, ref: RefPart) -> None:
         """Append the reference particle's state at ``step``."""
         self._write_line(step, [float(getattr(ref, c)) for c in self.columns[1:]])
+
+
+def write_diagnostics_row(
+    writers: dict[str, Any],
+    path_dir: str | Path,
+    step: int,
+    row: Mapping[str, float],
+    ref: RefPart,
+    *,
+    final: bool = False,
+    reduced_writer: type[ReducedDiagnosticsWriter] = ReducedDiagnosticsWriter,
+    ref_writer: type[RefParticleWriter] = RefParticleWriter,
+    spin_columns: bool = False,
+    eigen_columns: bool = False,
+) -> None:
+    """Append ``row`` and ``ref`` at ``step`` to the run's per-step files (``final``: its _final files),
+    opening them in ``writers`` (keys ``reduced``, ``ref``, ``reduced_final``, ``ref_final``) on first use with
+    ``spin_columns`` / ``eigen_columns`` as ``ReducedDiagnosticsWriter``'s."""
+    tail = "_final" if final else ""
+    if f"reduced{tail}" not in writers:
+        writers[f"reduced{tail}"] = reduced_writer(
+            path_dir,
+            REDUCED_FINAL_FILE if final else REDUCED_FILE,
+            spin_columns=spin_columns,
+            eigen_columns=eigen_columns,
+        )
+        writers[f"ref{tail}"] = ref_writer(path_dir, REF_PARTICLE_FINAL_FILE if final else REF_PARTICLE_FILE)
+    writers[f"reduced{tail}"].write(step, row)
+    writers[f"ref{tail}"].write(step, ref)
+
+
+def row_period(tracking_period: int, final: bool) -> int:
+    """ImpactX 26.10's ``period`` of a row: the 0-based period the step is in; a final row (written after
+    the period counter moved past the last period) gets the last period."""
+    return max(tracking_period - 1, 0) if final else tracking_period

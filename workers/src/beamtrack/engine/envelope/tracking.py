@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 #: map order (x, px, y, py, t, pt) -> rows of the particle container (x, y, t, px, py, pt)
 ROW_OF = (0, 3, 1, 4, 2, 5)
 H = 1.0e-5
-#: ImpactX's envelope tracking names its diagnostics files <name>.0 (the rank only)
-SUFFIX = ".0"
 
 
 class EnvelopeTrackingError(RuntimeError):
@@ -198,8 +196,8 @@ def _diag_writers(sim: Simulation) -> dict[str, Any]:
 
     d = sim._diag_dir()
     return {
-        "reduced": ReducedDiagnosticsWriter(d, suffix=SUFFIX, period_column=True),
-        "ref": RefParticleWriter(d, suffix=SUFFIX),
+        "reduced": ReducedDiagnosticsWriter(d),
+        "ref": RefParticleWriter(d),
     }
 
 
@@ -305,13 +303,16 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
         for w in writers.values():
             w.close()
     if sim.diagnostics:
-        from ..diagnostics import ReducedDiagnosticsWriter, RefParticleWriter
+        from ..diagnostics import (
+            REDUCED_FINAL_FILE,
+            REF_PARTICLE_FINAL_FILE,
+            ReducedDiagnosticsWriter,
+            RefParticleWriter,
+        )
 
         final = {
-            "reduced": ReducedDiagnosticsWriter(
-                sim._diag_dir(), "reduced_beam_characteristics_final", SUFFIX, period_column=True
-            ),
-            "ref": RefParticleWriter(sim._diag_dir(), "ref_particle_final", SUFFIX),
+            "reduced": ReducedDiagnosticsWriter(sim._diag_dir(), REDUCED_FINAL_FILE),
+            "ref": RefParticleWriter(sim._diag_dir(), REF_PARTICLE_FINAL_FILE),
         }
         try:
             output(final)

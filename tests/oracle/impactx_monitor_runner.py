@@ -4,7 +4,7 @@
 
 Used by tests/oracle/test_element_options_oracle.py: the same script and the same injected particles (6 x N: x, y,
 t, px, py, pt) in both codes; each writes diags/ (openPMD monitor.h5 with H, I and the emittance_1..3 attributes;
-reduced_beam_characteristics.0.0 with the emittance_1..3 columns) under OUTDIR.
+reduced_beam_characteristics.0 with the emittance_1..3 columns) under OUTDIR.
 """
 
 import importlib

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 from beamtrack.impactx import ImpactX, elements
+from beamtrack.spec.diag_files import REDUCED_FILE, SUFFIX
 
 pytestmark = pytest.mark.physics
 
@@ -233,8 +234,7 @@ def _monitor_steps(out: Path) -> list[tuple[Any, list[float]]]:
 def _reduced(out: Path) -> Any:
     import pandas as pd
 
-    (path,) = (out / "diags").glob("reduced_beam_characteristics.0*")  # ImpactX 26.10: .0, beamtrack: .0.0
-    return pd.read_csv(path, sep=" ")
+    return pd.read_csv(out / "diags" / f"{REDUCED_FILE}{SUFFIX}", sep=" ")  # both codes: ImpactX 26.10's name
 
 
 @pytest.fixture(scope="module")

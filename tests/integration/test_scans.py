@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -170,7 +172,9 @@ def test_cli_scan_file_status_cancel(server_factory: Any, capsys: pytest.Capture
     assert len(lines) == 7 and all(",cancelled," in line for line in lines[1:])
 
 
-def test_scan_event_stream(ray_local: None, server_factory: Any, rest: Any) -> None:
+def test_scan_event_stream(
+    ray_local: None, server_factory: Any, rest: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """GET /v1/scans/{id}/events: the submit, each variant's state changes in order (running, then
     succeeded, one try each), then the result with the counts; resumable after any event id; a
     scan served from the cache streams its submit and result only."""
@@ -201,6 +205,17 @@ def test_scan_event_stream(ray_local: None, server_factory: Any, rest: Any) -> N
     with pytest.raises(ApiError) as e:
         list(c.scan_events("0" * 32))
     assert e.value.status == 404
+    # the CLI's --watch follows the same stream to the end, then prints the table
+    from beamtrack.client import cli
+
+    from .conftest import TOKENS
+
+    scan_file = tmp_path / "scan.json"
+    scan_file.write_text(json.dumps({"base": small_base(npart=200), "parameters": {K: [0.95]}}))
+    conn = ["--url", f"http://127.0.0.1:{server.http_port}", "--token", TOKENS["alice"]]
+    assert cli.main([*conn, "scan", str(scan_file), "--watch"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert "1 variants: 0 queued, 0 running, 1 succeeded" in printed[-3] and printed[-2].startswith("variant,job_id")
 
 
 def test_scans_over_grpc(ray_local: None, server_factory: Any, grpc_client: Any) -> None:

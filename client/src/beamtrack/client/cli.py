@@ -195,17 +195,27 @@ def _fmt_scan(scan: dict[str, Any]) -> str:
 
 
 def _watch_scan(rest: Client, scan_id: str, out: str | None) -> int:
-    """Print the scan's progress on every change until it ends, then its table (CSV)."""
-    last = ""
-    while True:
+    """Follow the scan's event stream, printing its progress (at most twice a second) until its
+    result event, then its table (CSV)."""
+    last, shown = "", 0.0
+
+    def show() -> dict[str, Any]:
+        nonlocal last, shown
         scan = rest.get_scan(scan_id)
         line = _fmt_scan(scan)
         if line != last:
             print(line, flush=True)
             last = line
-        if scan["state"] in ("succeeded", "failed", "cancelled"):
+        shown = time.monotonic()
+        return scan
+
+    show()
+    for ev in rest.scan_events(scan_id):
+        if ev.kind == "result":
             break
-        time.sleep(0.5)
+        if time.monotonic() - shown >= 0.5:
+            show()
+    scan = show()
     table = rest.scan_results_file(scan_id, "csv")
     if out:
         Path(out).write_bytes(table)

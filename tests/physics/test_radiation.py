@@ -128,10 +128,14 @@ def test_dropin_radiation_options() -> None:
         sim.csr_bins = 1
 
 
-def test_to_spec_refuses_what_a_jobspec_cannot_carry() -> None:
+def test_to_spec_carries_radiation_and_the_particle_boundary() -> None:
+    """A JobSpec carries ISR, CSR and particle_bc (its radiation and boundary blocks, issue 10):
+    to_spec writes them, from_spec gives them back; a periodic boundary without a bucket length
+    is refused naming the field (the engine would refuse it at the first slice)."""
     from beamtrack.engine.distribution import Gaussian
+    from pydantic import ValidationError
 
-    for attr, value in (("isr", True), ("csr", True), ("particle_bc", "periodic")):
+    def sim_with(**settings: object) -> Simulation:
         sim = Simulation(kind="serial")
         sim.reference.set_species("electron").set_kin_energy_MeV(100.0)
         sim.add_particles(
@@ -141,6 +145,17 @@ def test_to_spec_refuses_what_a_jobspec_cannot_carry() -> None:
             seed=1,
         )
         sim.lattice.append(Sbend(ds=1.0, rc=10.0))
-        setattr(sim, attr, value)
-        with pytest.raises(NotImplementedError, match=attr):
-            sim.to_spec()
+        for attr, value in settings.items():
+            setattr(sim, attr, value)
+        return sim
+
+    for settings in ({"isr": True, "isr_order": 2}, {"csr": True, "csr_bins": 64}, {"particle_bc": "periodic"}):
+        sim = sim_with(**settings)
+        if "particle_bc" in settings:
+            sim.bucket_length = 0.5
+        back = Simulation.from_spec(sim.to_spec())
+        for attr, value in settings.items():
+            assert getattr(back, attr) == value, attr
+    assert Simulation.from_spec(sim.to_spec()).bucket_length == 0.5
+    with pytest.raises(ValidationError, match="bucket_length_m"):
+        sim_with(particle_bc="periodic").to_spec()

@@ -283,3 +283,42 @@ def test_monitor_writer_refuses_a_symlink_out_of_its_directory(tmp_path) -> None
     with pytest.raises(ValueError, match="outside"):
         BeamMonitorWriter(out, "monitor", "h5")
     assert victim.read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize("slice_steps", [False, True])
+def test_run_writes_impactx_files_rows_and_periods(tmp_path, slice_steps: bool) -> None:
+    """The rows ImpactX 26.10 writes (impactx-noacc 26.10 on this line, 3 periods: tests/oracle/
+    test_diag_files_oracle.py compares the files themselves): the per-step files get step 0 (period 0) and,
+    with slice_step_diagnostics, one row per slice in its 0-based period; the _final files one row, the last
+    step in the last period. The listeners (the service's stream) get the per-step rows, then the final
+    row unless the last slice's row already went out."""
+    from beamtrack.engine import elements
+    from beamtrack.engine.distribution import Waterbag
+    from beamtrack.engine.simulation import Simulation
+
+    sim = Simulation(kind="serial", output_dir=tmp_path, slice_step_diagnostics=slice_steps)
+    sim.reference.set_species("electron").set_kin_energy_MeV(2000.0)
+    sim.add_particles(
+        1e-9,
+        Waterbag(lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-5, lambdaPy=1e-5, lambdaPt=2e-3),
+        npart=50,
+        seed=1,
+    )
+    sim.lattice.extend([elements.Drift(name="d", ds=0.25, nslice=2), elements.Quad(name="q", ds=0.1, k=1.0, nslice=3)])
+    sim.periods = 3
+    streamed: list[dict] = []
+    sim.diagnostics_listeners.append(streamed.append)
+    sim.track_particles()
+    sim.finalize()
+    d = tmp_path / "diags"
+    per_step = pd.read_csv(d / "reduced_beam_characteristics.0", sep=r"\s+")
+    final = pd.read_csv(d / "reduced_beam_characteristics_final.0", sep=r"\s+")
+    ref, ref_final = (pd.read_csv(d / f"ref_particle{t}.0", sep=r"\s+") for t in ("", "_final"))
+    assert list(per_step.columns[:3]) == ["step", "period", "s"] and "period" not in ref.columns
+    want_steps = list(range(16)) if slice_steps else [0]
+    want_periods = [0] + [p for p in range(3) for _ in range(5)] if slice_steps else [0]
+    assert per_step["step"].tolist() == ref["step"].tolist() == want_steps
+    assert per_step["period"].tolist() == want_periods
+    assert final["step"].tolist() == ref_final["step"].tolist() == [15] and final["period"].tolist() == [2]
+    assert [r["step"] for r in streamed] == (want_steps if slice_steps else [0, 15])
+    assert [r["period"] for r in streamed] == (want_periods if slice_steps else [0, 2])

@@ -114,10 +114,15 @@ def test_plots_of_a_run(tmp_path: Path) -> None:
     )
     sim.track_particles(periods=2)
     sim.finalize()
+    import matplotlib.pyplot as plt
+
+    open_before = plt.get_fignums()
     figs = plot.run(sim, tmp_path / "figs")
     assert sorted(figs) == ["moments", "phase_space", "twiss"]
     for name in figs:
         assert _is_png(tmp_path / "figs" / f"{name}.png"), name
+    # made without pyplot: none left open in its registry (over 20 open figures warn, an error here)
+    assert plt.get_fignums() == open_before
 
 
 def test_phase_space_of_an_empty_beam_is_an_error() -> None:

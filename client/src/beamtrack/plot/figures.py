@@ -1,8 +1,9 @@
 """The figures: Twiss functions and beam moments vs s with the lattice drawn beneath, phase space.
 
-matplotlib is imported on first use (a headless process should select the Agg backend, e.g.
-``MPLBACKEND=Agg``). Every function returns the matplotlib Figure and, with ``path``, saves it (PNG
-by the suffix).
+matplotlib is imported on first use. Every function returns a matplotlib Figure and, with ``path``,
+saves it (PNG by the suffix). The figures are made without pyplot (``matplotlib.figure.Figure``):
+no GUI backend is needed, none stays open in pyplot's registry (a script plotting many jobs keeps
+no memory), and Jupyter shows a returned figure as any other.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ def _save(fig: Any, path: PathArg) -> Any:
 
 
 def _with_lattice(lattice: Sequence[Any] | None, nrows: int = 1) -> tuple[Any, list[Any], Any]:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     ratios = [3] * nrows + ([0.6] if lattice is not None else [])
-    fig, grid = plt.subplots(
+    fig = Figure(figsize=(8, 2.6 * nrows + 1.2))
+    grid = fig.subplots(
         len(ratios),
         1,
         sharex=True,
-        figsize=(8, 2.6 * nrows + 1.2),
         gridspec_kw={"height_ratios": ratios},
         squeeze=False,
     )
@@ -100,12 +101,13 @@ def phase_space(source: Any, path: PathArg = None, bins: int = 80, iteration: in
     """Phase-space densities x-px, y-py, t-pt and x-y (weighted 2D histograms) of a beam: a
     ParticleContainer or Simulation, a DataFrame with ImpactX's columns (``beam.to_df()``), or a
     BeamMonitor openPMD series path (``iteration``: default the last)."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     df = particles_frame(source, iteration)
     if len(df) == 0:
         raise ValueError("no particles to plot (an empty beam, or every particle lost)")
-    fig, axes = plt.subplots(2, 2, figsize=(8, 7))
+    fig = Figure(figsize=(8, 7))
+    axes = fig.subplots(2, 2)
     pairs = [
         ("position_x", "momentum_x", "x [mm]", "px [mrad]"),
         ("position_y", "momentum_y", "y [mm]", "py [mrad]"),

@@ -11,7 +11,6 @@ kernel); ``backend_kind`` puts the space-charge NumPy twin in front of it.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -63,18 +62,7 @@ def backend_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-#: test folders whose warnings are shown rather than raised (pyproject's filterwarnings makes them errors
-#: elsewhere): their third-party warnings (Ray, Redis, uvicorn, browsers, the ImpactX oracle) are not measured yet
-WARNINGS_SHOWN = ("integration", "e2e", "oracle")
-_SHOW_WARNINGS = pytest.mark.filterwarnings("default", "error::pytest.PytestUnraisableExceptionWarning")
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    tests = Path(__file__).parent
-    for item in items:
-        rel = Path(str(item.path)).relative_to(tests) if Path(str(item.path)).is_relative_to(tests) else None
-        if rel is not None and rel.parts[0] in WARNINGS_SHOWN:
-            item.add_marker(_SHOW_WARNINGS, append=False)  # the test's own filterwarnings marks still win
     if HAS_GPU:
         return
     skip = pytest.mark.skip(reason="needs CuPy and a CUDA device (cupy.cuda.is_available() is False)")

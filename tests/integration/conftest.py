@@ -4,11 +4,13 @@ uvicorn + gRPC servers on 127.0.0.1 (ports chosen by the OS)."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import logging
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,20 @@ def fodo_spec(*, npart: int = 1000, periods: int = 1, name: str = "fodo") -> dic
     spec["beam"]["npart"] = npart
     spec["lattice"]["periods"] = periods
     return spec
+
+
+@pytest.fixture(autouse=True)
+def no_unclosed_sockets() -> Iterator[None]:
+    """Fails a test that leaves a socket for the garbage collector (an HTTP or gRPC client never
+    closed): the collector runs at the test's end and each unclosed socket it finalizes is named.
+    pyproject ignores ResourceWarning as a warning, because one raised at the collector's own
+    moment would fail whatever later test happened to be running."""
+    yield
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning) and "socket" in str(w.message)]
+    assert not leaks, f"{len(leaks)} socket(s) left open: {leaks[:5]}"
 
 
 @pytest.fixture(scope="session")
@@ -108,21 +124,32 @@ def server_factory(redis_server: Any, tmp_path: Path) -> Iterator[Callable[..., 
 
 
 @pytest.fixture
-def rest(server_factory: Callable[..., Any]) -> Callable[..., Any]:
-    """``rest(server, user)`` -> a beamtrack.client.Client for that user."""
+def rest(server_factory: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """``rest(server, user)`` -> a beamtrack.client.Client for that user, closed at the end of the test."""
     from beamtrack.client import Client
 
-    def make(server: Any, user: str = "alice") -> Client:
-        return Client(f"http://127.0.0.1:{server.http_port}", TOKENS[user], timeout=30)
+    made: list[Client] = []
 
-    return make
+    def make(server: Any, user: str = "alice") -> Client:
+        made.append(Client(f"http://127.0.0.1:{server.http_port}", TOKENS[user], timeout=30))
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.close()
 
 
 @pytest.fixture
-def grpc_client() -> Callable[..., Any]:
+def grpc_client() -> Iterator[Callable[..., Any]]:
+    """``grpc_client(server, user)`` -> a beamtrack.client.GrpcClient for that user, closed at the end of the test."""
     from beamtrack.client import GrpcClient
 
-    def make(server: Any, user: str = "alice") -> GrpcClient:
-        return GrpcClient(f"127.0.0.1:{server.grpc_port}", TOKENS[user])
+    made: list[GrpcClient] = []
 
-    return make
+    def make(server: Any, user: str = "alice") -> GrpcClient:
+        made.append(GrpcClient(f"127.0.0.1:{server.grpc_port}", TOKENS[user]))
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.close()

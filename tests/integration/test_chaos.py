@@ -157,6 +157,7 @@ def test_no_job_row_or_hook_value_is_lost_or_repeated(ray_local: None, tmp_path:
     _store.update(redis=redis.Redis.from_url(rs.url, decode_responses=True), prefix=prefix)
     servers = [ServeProcess(tmp_path, rs.url, gcs, prefix, 0)]
     t0 = time.monotonic()
+    c: Client | None = None
     try:
         c = Client(f"http://127.0.0.1:{servers[-1].port}", TOKENS["alice"], timeout=30)
         ids, hooked = [], set()
@@ -179,6 +180,7 @@ def test_no_job_row_or_hook_value_is_lost_or_repeated(ray_local: None, tmp_path:
         at(N_JOBS // 5)
         servers[-1].kill()
         servers.append(ServeProcess(tmp_path, rs.url, gcs, prefix, 1))
+        c.close()
         c = Client(f"http://127.0.0.1:{servers[-1].port}", TOKENS["alice"], timeout=30)
         at(2 * N_JOBS // 5)
         os.kill(rs.proc.pid, signal.SIGKILL)
@@ -217,6 +219,8 @@ def test_no_job_row_or_hook_value_is_lost_or_repeated(ray_local: None, tmp_path:
         assert all(not f.get("cached_from") for f in finals)
         assert (lost_rows, repeated_rows, lost_values, repeated_values) == (0, 0, 0, 0)
     finally:
+        if c is not None:
+            c.close()
         for s in servers:
             if s.proc.poll() is None:
                 s.proc.terminate()

@@ -4,6 +4,7 @@ the OpenAPI document and offline docs, against real Redis, Ray and uvicorn on 12
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -15,9 +16,19 @@ from .conftest import TOKENS, fodo_spec
 pytestmark = pytest.mark.integration
 
 
-def _http(server: Any, user: str | None = "alice") -> httpx.Client:
-    headers = {"Authorization": f"Bearer {TOKENS[user]}"} if user else {}
-    return httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", headers=headers, timeout=30)
+@pytest.fixture
+def http() -> Iterator[Callable[..., httpx.Client]]:
+    """``http(server, user)`` -> an httpx.Client on the server, as ``user`` (None: no token); closed at the end."""
+    made: list[httpx.Client] = []
+
+    def make(server: Any, user: str | None = "alice") -> httpx.Client:
+        headers = {"Authorization": f"Bearer {TOKENS[user]}"} if user else {}
+        made.append(httpx.Client(base_url=f"http://127.0.0.1:{server.http_port}", headers=headers, timeout=30))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.close()
 
 
 def _error(r: httpx.Response, status: int, code: str) -> list[dict[str, str]]:
@@ -27,9 +38,9 @@ def _error(r: httpx.Response, status: int, code: str) -> list[dict[str, str]]:
     return list(body["error"]["details"])
 
 
-def test_validate_checks_without_queueing(server_factory: Any) -> None:
+def test_validate_checks_without_queueing(server_factory: Any, http: Callable[..., httpx.Client]) -> None:
     server = server_factory()
-    h = _http(server)
+    h = http(server)
     ok = h.post("/v1/specs/validate", json={"spec": fodo_spec(npart=100)})
     assert ok.status_code == 200, ok.text
     assert ok.json()["valid"] is True and ok.json()["spec"]["beam"]["npart"] == 100
@@ -47,32 +58,34 @@ def test_validate_checks_without_queueing(server_factory: Any) -> None:
         h.post("/v1/specs/validate", json={"spec": fodo_spec(), "hook_module": "x = 1\n"}), 422, "INVALID_ARGUMENT"
     )
     assert [d["loc"] for d in details] == ["hook_module"]
-    r = _http(server, None).post("/v1/specs/validate", json={"spec": fodo_spec()})
+    r = http(server, None).post("/v1/specs/validate", json={"spec": fodo_spec()})
     _error(r, 401, "UNAUTHENTICATED")
     assert r.headers["WWW-Authenticate"] == "Bearer"
     assert h.get("/v1/jobs").json()["items"] == []
 
 
-def test_job_spec_is_the_submission_and_private(server_factory: Any) -> None:
+def test_job_spec_is_the_submission_and_private(server_factory: Any, http: Callable[..., httpx.Client]) -> None:
     server = server_factory()
-    alice = _http(server)
+    alice = http(server)
     job = alice.post("/v1/jobs", json={"spec": fodo_spec(npart=123), "priority": 7, "device": "serial"}).json()
     got = alice.get(f"/v1/jobs/{job['id']}/spec").json()
     assert got["priority"] == 7 and got["device"] == "serial" and got["hook_module"] is None
     assert got["spec"]["beam"]["npart"] == 123
-    _error(_http(server, "bob").get(f"/v1/jobs/{job['id']}/spec"), 404, "NOT_FOUND")
-    assert _http(server, "admin").get(f"/v1/jobs/{job['id']}/spec").status_code == 200
+    _error(http(server, "bob").get(f"/v1/jobs/{job['id']}/spec"), 404, "NOT_FOUND")
+    assert http(server, "admin").get(f"/v1/jobs/{job['id']}/spec").status_code == 200
     again = alice.post("/v1/jobs", json=got)
     assert again.status_code == 201, again.text
     # the monitors of a job that has not finished cannot be read yet
     _error(alice.get(f"/v1/jobs/{job['id']}/monitors"), 409, "FAILED_PRECONDITION")
 
 
-def test_phase_space_of_each_monitor_pass(ray_local: None, server_factory: Any, rest: Any) -> None:
+def test_phase_space_of_each_monitor_pass(
+    ray_local: None, server_factory: Any, rest: Any, http: Callable[..., httpx.Client]
+) -> None:
     import openpmd_api as io
 
     server = server_factory(scheduler=True)
-    h = _http(server)
+    h = http(server)
     job = h.post("/v1/jobs", json={"spec": fodo_spec(npart=500)}).json()
     assert rest(server).wait(job["id"], timeout=180)["state"] == "succeeded"
     monitors = h.get(f"/v1/jobs/{job['id']}/monitors").json()
@@ -109,12 +122,12 @@ def test_phase_space_of_each_monitor_pass(ray_local: None, server_factory: Any, 
     _error(h.get(f"{url}/monitor/999999/phase-space"), 404, "NOT_FOUND")
     _error(h.get(f"{url}/other/{it['iteration']}/phase-space"), 404, "NOT_FOUND")
     _error(h.get(f"{url}/..%2F..%2Fetc/1/phase-space"), 404, "NOT_FOUND")
-    _error(_http(server, "bob").get(url), 404, "NOT_FOUND")
+    _error(http(server, "bob").get(url), 404, "NOT_FOUND")
 
 
-def test_openapi_declares_bearer_and_the_error_body(server_factory: Any) -> None:
+def test_openapi_declares_bearer_and_the_error_body(server_factory: Any, http: Callable[..., httpx.Client]) -> None:
     server = server_factory()
-    anon = _http(server, None)
+    anon = http(server, None)
     doc = anon.get("/openapi.json").json()
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http",
@@ -139,9 +152,9 @@ def test_openapi_declares_bearer_and_the_error_body(server_factory: Any) -> None
     assert "security" not in doc["paths"]["/healthz"]["get"]
 
 
-def test_dashboard_and_docs_are_served_without_a_cdn(server_factory: Any) -> None:
+def test_dashboard_and_docs_are_served_without_a_cdn(server_factory: Any, http: Callable[..., httpx.Client]) -> None:
     server = server_factory()
-    anon = _http(server, None)
+    anon = http(server, None)
     page = anon.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', page.text)

@@ -188,7 +188,9 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         c.close()
 
 
-def test_jobs_across_nodes_node_loss_and_remote_artifacts(cluster: Cluster, tmp_path: Path) -> None:
+def test_jobs_across_nodes_node_loss_and_remote_artifacts(
+    cluster: Cluster, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     from beamtrack.client import Client
     from beamtrack.server.settings import hash_token
     from beamtrack.workers.store import JobStore
@@ -242,6 +244,7 @@ def test_jobs_across_nodes_node_loss_and_remote_artifacts(cluster: Cluster, tmp_
     c.start(api, "bt-api", f"{own_tmp}{serve} --http-port 8000 --data-dir {data_dir}", api_env, "api.log")
 
     client = Client(f"http://{c.ip(4)}:8000", TOKEN, timeout=30)
+    request.addfinalizer(client.close)
 
     def ready() -> bool:
         try:

@@ -253,30 +253,30 @@ def test_malformed_inputs_answer_4xx(server_factory: Any, rest: Any) -> None:
     server = server_factory()
     job_id = rest(server).submit(fodo_spec(npart=10))["id"]
     base = f"http://127.0.0.1:{server.http_port}"
-    c = httpx.Client(base_url=base, headers=AUTH, timeout=30)
+    with httpx.Client(base_url=base, headers=AUTH, timeout=30) as c:
 
-    def error(resp: httpx.Response, status: int) -> dict[str, Any]:
-        assert resp.status_code == status, resp.text
-        body = resp.json()["error"]
-        assert set(body) == {"code", "message", "details"}
-        return dict(body)
+        def error(resp: httpx.Response, status: int) -> dict[str, Any]:
+            assert resp.status_code == status, resp.text
+            body = resp.json()["error"]
+            assert set(body) == {"code", "message", "details"}
+            return dict(body)
 
-    for name in ("%00", "a%00b", "diags/%00/x.h5"):
-        error(c.get(f"/v1/jobs/{job_id}/artifacts/{name}"), 404)
-    for after in ("9" * 30, "1-" + "9" * 30, "18446744073709551616-0", "5-", "-5", "\u00b2", "1-\u0663"):
-        body = error(c.get(f"/v1/jobs/{job_id}/events", params={"after": after}), 422)
-        assert body["details"][0]["loc"] == "after"
-        body = error(c.get(f"/v1/jobs/{job_id}/events", headers={"last-event-id": after.encode()}), 422)
-        assert body["details"][0]["loc"] == "after"
-    for cursor in ("\u00b2", "9" * 40):
-        error(c.get("/v1/jobs", params={"cursor": cursor}), 422)
-    assert error(c.get("/v1/nothing-here"), 404)["code"] == "NOT_FOUND"
-    assert error(c.put("/v1/jobs"), 405)["code"] == "UNIMPLEMENTED"
-    deep = '{"spec": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    assert error(c.post("/v1/jobs", content=deep, headers={"content-type": "application/json"}), 400)["code"] == (
-        "INVALID_ARGUMENT"
-    )
-    error(c.post("/v1/jobs", content=b"{not json", headers={"content-type": "application/json"}), 422)
+        for name in ("%00", "a%00b", "diags/%00/x.h5"):
+            error(c.get(f"/v1/jobs/{job_id}/artifacts/{name}"), 404)
+        for after in ("9" * 30, "1-" + "9" * 30, "18446744073709551616-0", "5-", "-5", "\u00b2", "1-\u0663"):
+            body = error(c.get(f"/v1/jobs/{job_id}/events", params={"after": after}), 422)
+            assert body["details"][0]["loc"] == "after"
+            body = error(c.get(f"/v1/jobs/{job_id}/events", headers={"last-event-id": after.encode()}), 422)
+            assert body["details"][0]["loc"] == "after"
+        for cursor in ("\u00b2", "9" * 40):
+            error(c.get("/v1/jobs", params={"cursor": cursor}), 422)
+        assert error(c.get("/v1/nothing-here"), 404)["code"] == "NOT_FOUND"
+        assert error(c.put("/v1/jobs"), 405)["code"] == "UNIMPLEMENTED"
+        deep = '{"spec": ' + "[" * 100_000 + "]" * 100_000 + "}"
+        assert error(c.post("/v1/jobs", content=deep, headers={"content-type": "application/json"}), 400)["code"] == (
+            "INVALID_ARGUMENT"
+        )
+        error(c.post("/v1/jobs", content=b"{not json", headers={"content-type": "application/json"}), 422)
 
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as ch:
         stub = pb_grpc.JobServiceStub(ch)

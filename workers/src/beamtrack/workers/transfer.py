@@ -112,11 +112,13 @@ def shares_store(root: Path, store_id: str) -> bool:
 
 
 def _binary(store: JobStore) -> redis.Redis:
-    """A client of the store's Redis that returns bytes (the store's own decodes UTF-8)."""
+    """A client of the store's Redis that returns bytes (the store's own decodes UTF-8). It owns its
+    pool (``from_pool``), so its ``close()`` closes the sockets too: a client given a pool leaves them
+    to the garbage collector."""
     kwargs = dict(store.r.get_connection_kwargs())
     kwargs["decode_responses"] = False
     kwargs.pop("encoding_errors", None)
-    return redis.Redis(connection_pool=redis.ConnectionPool(**kwargs))
+    return redis.Redis.from_pool(redis.ConnectionPool(**kwargs))
 
 
 def _key(store: JobStore, job_id: str, *parts: object) -> str:

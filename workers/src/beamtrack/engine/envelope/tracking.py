@@ -15,6 +15,10 @@ difference (8 (f(h) - f(-h)) - (f(2h) - f(-2h))) / (12 h): exact up to round-off
 truncation O(h^4) (about 1e-14 relative for the
 chromatic elements of a 10 MeV proton), round-off about 1e-11 for the nonlinear ones. Elements whose ImpactX map is not
 that Jacobian have their own formula in ``EXPLICIT_MAPS``.
+
+Where no hook, no slice-step diagnostics and no element that changes the reference energy (or pushes it
+other than straight, on an arc or by a thin turn) is in the way, the periods run in C (``fast``): each
+element's slice map computed once, the same maps and kicks, the reference through the same operations.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ..refpart import RefPart
 from ..tracking import call_hook
 from . import linear_maps
 from .covariance import Envelope, envelope_moments
+from .fast import period_plan, track_periods
 from .spacecharge import EnvelopeSpaceChargeWarning, space_charge2d_push, space_charge3d_push
 
 if TYPE_CHECKING:
@@ -264,41 +269,49 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
     def push(el: Element) -> None:
         ref_in = ref.copy()
         el.push_ref(ref, 1)
-        R = EXPLICIT_MAPS[el.model.type](el, ref) if maps is None else maps.slice_map(el, ref_in, ref)
+        R = slice_map(el, ref_in, ref)
         cm[:] = R @ cm @ R.T
 
+    def slice_map(el: Element, ref_in: RefPart, ref_out: RefPart) -> np.ndarray:
+        return EXPLICIT_MAPS[el.model.type](el, ref_out) if maps is None else maps.slice_map(el, ref_in, ref_out)
+
+    plan = period_plan(sim, ref, mode, env.beam_intensity, slice_map, _halved)
     try:
         output(writers)
-        for period in range(sim.periods):  # noqa: B007 (read by output)
-            sim.check_stop()
-            sim.tracking_element = 0
-            call_hook(sim, "before_period")
-            for i, el in enumerate(sim.lattice):
-                ref.sedge = ref.s
-                sim.tracking_element = i
-                call_hook(sim, "before_element")
-                slice_ds = el.ds / el.nslice
-                kick = sc_push is not None and env.beam_intensity != 0.0 and slice_ds != 0.0
-                split = kick and sim.strang_split
-                half = _halved(el) if split else el
-                for _k in range(el.nslice):
-                    sim.check_stop()
-                    sim.tracking_step += 1
-                    call_hook(sim, "before_slice")
-                    if split and sc_push is not None:
-                        push(half)
-                        sc_push(ref, cm, env.beam_intensity, slice_ds)
-                        push(half)
-                    else:
-                        if kick and sc_push is not None:
+        if plan is not None:
+            track_periods(sim, plan, cm, ref)
+            period = max(sim.periods - 1, 0)
+        else:
+            for period in range(sim.periods):  # noqa: B007 (read by output)
+                sim.check_stop()
+                sim.tracking_element = 0
+                call_hook(sim, "before_period")
+                for i, el in enumerate(sim.lattice):
+                    ref.sedge = ref.s
+                    sim.tracking_element = i
+                    call_hook(sim, "before_element")
+                    slice_ds = el.ds / el.nslice
+                    kick = sc_push is not None and env.beam_intensity != 0.0 and slice_ds != 0.0
+                    split = kick and sim.strang_split
+                    half = _halved(el) if split else el
+                    for _k in range(el.nslice):
+                        sim.check_stop()
+                        sim.tracking_step += 1
+                        call_hook(sim, "before_slice")
+                        if split and sc_push is not None:
+                            push(half)
                             sc_push(ref, cm, env.beam_intensity, slice_ds)
-                        push(el)
-                    if sim.slice_step_diagnostics:
-                        output(writers)
-                    sim.report_progress()
-                call_hook(sim, "after_element")
-            call_hook(sim, "after_period")
-            sim.tracking_period += 1
+                            push(half)
+                        else:
+                            if kick and sc_push is not None:
+                                sc_push(ref, cm, env.beam_intensity, slice_ds)
+                            push(el)
+                        if sim.slice_step_diagnostics:
+                            output(writers)
+                        sim.report_progress()
+                    call_hook(sim, "after_element")
+                call_hook(sim, "after_period")
+                sim.tracking_period += 1
     finally:
         for w in writers.values():
             w.close()

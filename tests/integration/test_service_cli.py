@@ -40,7 +40,7 @@ def test_client_cli(ray_local: None, server_factory: Any, tmp_path: Path) -> Non
     fetched = cli(server, "fetch", job_id, "--out", str(tmp_path / "out"))
     assert fetched.returncode == 0, fetched.stderr
     assert (tmp_path / "out" / "diags" / "openPMD" / "monitor.h5").stat().st_size > 0
-    assert (tmp_path / "out" / "diagnostics.csv").read_text().startswith("step,s,")
+    assert (tmp_path / "out" / "diagnostics.csv").read_text().startswith("step,period,s,")
     watch = cli(server, "watch", job_id, "--quiet")
     assert watch.returncode == 0 and "[result] succeeded" in watch.stdout
     again = cli(server, "cancel", job_id)

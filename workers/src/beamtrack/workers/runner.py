@@ -95,11 +95,11 @@ def limit_exceeded(limits: JobLimits, *, elapsed_s: float, out_dir: Path) -> str
 
 
 def _clean_row(row: dict[str, Any]) -> dict[str, float | int | None]:
-    """JSON-safe copy of a diagnostics row: floats, int step, None for NaN/inf."""
+    """JSON-safe copy of a diagnostics row: floats, int step and period, None for NaN/inf."""
     out: dict[str, float | int | None] = {}
     for key, value in row.items():
         v = float(value)
-        if key == "step":
+        if key in ("step", "period"):
             out[key] = int(v)
         else:
             out[key] = v if math.isfinite(v) else None

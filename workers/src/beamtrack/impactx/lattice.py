@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from beamtrack.engine.elements.base import Element
 from beamtrack.engine.lattice import Lattice
@@ -69,7 +69,28 @@ def _match(element: Element, kinds: list[Any] | None, names: list[str] | None) -
     return name is not None and any(_matches(str(name), n) for n in names or ())
 
 
-class FilteredElementsList:
+class _KindQueries:
+    """ImpactX's kind queries, shared by the lattice list and a selection of it (both iterate elements)."""
+
+    def _elements(self) -> Iterable[Element]:
+        return cast("Iterable[Element]", self)
+
+    def get_kinds(self) -> list[type]:
+        """The distinct element types, in order of first appearance."""
+        out: list[type] = []
+        for el in self._elements():
+            if type(el) not in out:
+                out.append(type(el))
+        return out
+
+    def count_by_kind(self, kind_pattern: Any) -> int:
+        return sum(_match(el, [kind_pattern], None) for el in self._elements())
+
+    def has_kind(self, kind_pattern: Any) -> bool:
+        return self.count_by_kind(kind_pattern) > 0
+
+
+class FilteredElementsList(_KindQueries):
     """A selection of lattice positions (ImpactX's ``FilteredElementsList``); items are the lattice's elements."""
 
     def __init__(self, lattice: KnownElementsList, indices: Iterable[int]):
@@ -117,16 +138,6 @@ class FilteredElementsList:
             self._lattice.clear()
             self._lattice.extend(kept)
 
-    def get_kinds(self) -> list[type]:
-        """The distinct element types selected, in order of first appearance."""
-        return _kinds(self)
-
-    def count_by_kind(self, kind_pattern: Any) -> int:
-        return sum(_match(el, [kind_pattern], None) for el in self)
-
-    def has_kind(self, kind_pattern: Any) -> bool:
-        return self.count_by_kind(kind_pattern) > 0
-
     def __getattr__(self, name: str) -> Any:
         if name in ("replace_each", "replace_with_drifts", "isclose"):
             raise NotImplementedError(f"ImpactX FilteredElementsList.{name} is not implemented in beamtrack")
@@ -137,15 +148,7 @@ class FilteredElementsList:
         return f"FilteredElementsList({len(self._indices)} elements: {[self._lattice[i] for i in self._indices]})"
 
 
-def _kinds(elements: Iterable[Element]) -> list[type]:
-    out: list[type] = []
-    for el in elements:
-        if type(el) not in out:
-            out.append(type(el))
-    return out
-
-
-class KnownElementsList(Lattice):
+class KnownElementsList(Lattice, _KindQueries):
     """ImpactX's element list (``sim.lattice``, ``elements.KnownElementsList()``): the engine's lattice list with
     ImpactX's ``select``, ``load_file`` and kind queries."""
 
@@ -156,16 +159,6 @@ class KnownElementsList(Lattice):
     def select(self, *, kind: Any = None, name: Any = None) -> FilteredElementsList:
         """Elements by kind and/or name (OR within one call); see the module docstring."""
         return FilteredElementsList(self, range(len(self))).select(kind=kind, name=name)
-
-    def get_kinds(self) -> list[type]:
-        """The distinct element types in the lattice, in order of first appearance."""
-        return _kinds(self)
-
-    def count_by_kind(self, kind_pattern: Any) -> int:
-        return sum(_match(el, [kind_pattern], None) for el in self)
-
-    def has_kind(self, kind_pattern: Any) -> bool:
-        return self.count_by_kind(kind_pattern) > 0
 
     def is_empty(self) -> bool:
         return len(self) == 0

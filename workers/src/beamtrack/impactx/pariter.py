@@ -18,6 +18,7 @@ from collections import namedtuple
 from typing import Any
 
 import numpy as np
+from beamtrack.engine.diagnostics.openpmd import pack_idcpu
 from beamtrack.engine.particles import IMPACTX_NAMES, REAL_ROWS, SPIN_NAMES, SPIN_ROWS
 
 #: ImpactX 26.10's real component names, in its order (measured: ``soa.real_names``)
@@ -35,8 +36,6 @@ REAL_NAMES = (
     "weighting",
 )
 SoA = namedtuple("SoA", ["real", "int", "idcpu"])
-_IDCPU_VALID = np.uint64(1 << 63)
-_IDCPU_SHIFT = np.uint64(24)
 
 
 def _read_only(a: Any) -> Any:
@@ -85,7 +84,7 @@ class StructOfArrays:
         qm_given = getattr(beam, "_qm_given", None)  # ImpactX keeps add_n_particles' qm as given
         real["qm"] = _read_only(xp.full(n, float(beam.qm if qm_given is None else qm_given)))
         ids = beam.id if self._idx is None else beam.id[self._idx]
-        idcpu = _read_only((xp.asarray(ids).astype(xp.uint64) << _IDCPU_SHIFT) | _IDCPU_VALID)
+        idcpu = _read_only(pack_idcpu(ids, xp))
         return SoA(real={k: real[k] for k in REAL_NAMES}, int={}, idcpu=idcpu)
 
     def to_numpy(self, copy: bool = False) -> SoA:

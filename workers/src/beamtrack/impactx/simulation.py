@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 from beamtrack.engine import constants
 from beamtrack.engine.diagnostics import reduced_beam_characteristics
+from beamtrack.engine.diagnostics.openpmd import pack_idcpu
 from beamtrack.engine.diagnostics.reduced import DEPRECATED_ALIASES
 from beamtrack.engine.particles import ParticleContainer
 from beamtrack.engine.refpart import RefPart as EngineRefPart
 from beamtrack.engine.simulation import Simulation
 
 from .lattice import KnownElementsList
+from .pariter import REAL_NAMES
 from .refpart import RefPart, as_impactx_refpart
 
 #: c^2 [m^2/s^2]: ImpactX's qm [1/eV] = q / (m c^2) = (q/m [C/kg]) / c^2 (q in e, m c^2 in eV).
@@ -89,23 +91,7 @@ _SC_MODES = {
 
 
 #: ImpactX 26.10's ``to_df`` columns, in its order (measured on impactx-noacc 26.10); spin_* are 0 without spin.
-DF_COLUMNS = (
-    "idcpu",
-    "position_x",
-    "position_y",
-    "position_t",
-    "momentum_x",
-    "momentum_y",
-    "momentum_t",
-    "spin_x",
-    "spin_y",
-    "spin_z",
-    "qm",
-    "weighting",
-)
-#: AMReX's idcpu packing (AMReX_Particle.H): bit 63 = valid, bits 24..62 = particle id, bits 0..23 = cpu (0)
-_IDCPU_VALID = np.uint64(1 << 63)
-_IDCPU_SHIFT = np.uint64(24)
+DF_COLUMNS = ("idcpu", *REAL_NAMES)
 
 
 class ImpactXParticleContainer(ParticleContainer):
@@ -180,7 +166,7 @@ class ImpactXParticleContainer(ParticleContainer):
         df = super().to_df(include_lost=include_lost)
         if len(df) == 0:
             return None
-        df["idcpu"] = (df["id"].to_numpy().astype(np.uint64) << _IDCPU_SHIFT) | _IDCPU_VALID
+        df["idcpu"] = pack_idcpu(df["id"].to_numpy())
         for c in ("spin_x", "spin_y", "spin_z"):
             if c not in df:  # a beam without spin rows: ImpactX's spins are zero then
                 df[c] = 0.0

@@ -42,6 +42,8 @@ NO_PUSH, STRAIGHT, ARC, TURN = 0, 1, 2, 3
 #: RefPart fields in the order of the C ref array
 REF_FIELDS = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt", "sedge")
 S, SEDGE = REF_FIELDS.index("s"), REF_FIELDS.index("sedge")
+#: steps of one C call without progress listeners (whole periods; stop requests are taken between calls)
+STEPS_PER_CALL = 20_000
 HOOKS = ("before_period", "after_period", "before_element", "after_element", "before_slice")
 
 
@@ -181,24 +183,23 @@ def _warn(w: np.ndarray) -> None:
 
 def track_periods(sim: Simulation, plan: PeriodPlan, cm: np.ndarray, ref: RefPart) -> None:
     """``sim.periods`` periods of ``plan`` on ``cm`` (in place) and ``ref``, with the loop's counters (step,
-    element, period). Without progress listeners one C call runs a period (stop requests are taken at
-    period boundaries); with them one runs a slice, then ``cm`` and ``ref`` are updated and the listeners
-    told, as the Python loop does."""
+    element, period). Without progress listeners one C call runs about ``STEPS_PER_CALL`` steps of whole
+    periods (stop requests are taken between calls, at period boundaries); with them one runs a slice, then
+    ``cm`` and ``ref`` are updated and the listeners told, as the Python loop does."""
     lib = library()
     buf = np.ascontiguousarray(cm, dtype=np.float64).copy()
     r = np.array([getattr(ref, k) for k in REF_FIELDS], dtype=np.float64)
     steps, maps = np.ascontiguousarray(plan.steps), np.ascontiguousarray(plan.maps)
     warn = np.zeros(6)
-    per_slice = bool(sim.progress_listeners)
     last_element = max(len(sim.lattice) - 1, 0)
-    # (entry of an element first, steps begin, end, element index): a slice each, or the whole period
-    chunks = [(False, 0, len(steps), last_element)]
-    if per_slice:
-        ends = [0, *plan.slice_end[:-1]]
-        chunks = [
-            (start > end, start, stop, i)
-            for end, start, stop, i in zip(ends, plan.slice_start, plan.slice_end, plan.slice_element, strict=True)
-        ]
+    done = 0  # periods run
+
+    def run(at: np.ndarray, nrepeat: int) -> None:
+        ran = lib.env_track_steps(
+            buf.ctypes.data, r.ctypes.data, maps.ctypes.data, at.ctypes.data, len(at), nrepeat, warn.ctypes.data
+        )
+        if ran < 0:
+            raise RuntimeError("env_track_steps: a step of unknown kind")
 
     def store() -> None:
         cm[:] = buf
@@ -206,32 +207,41 @@ def track_periods(sim: Simulation, plan: PeriodPlan, cm: np.ndarray, ref: RefPar
             setattr(ref, k, v)
 
     try:
+        if not sim.progress_listeners:
+            per_call = max(1, STEPS_PER_CALL // max(len(steps), 1))
+            while done < sim.periods:
+                sim.check_stop()
+                n = min(per_call, sim.periods - done)
+                run(steps, n)
+                done += n
+                if warn.any():
+                    _warn(warn)
+                    warn[:] = 0.0
+            return
+        ends = [0, *plan.slice_end[:-1]]
+        chunks = list(zip(ends, plan.slice_start, plan.slice_end, plan.slice_element, strict=True))
         for _period in range(sim.periods):
             sim.check_stop()
             sim.tracking_element = 0
-            warn[:] = 0.0
-            for entry, begin, end, element in chunks:
-                if per_slice:  # as the Python loop: the element's entry, then the stop request of the slice
-                    if entry:
-                        r[SEDGE] = r[S]
-                    sim.tracking_element = element
-                    sim.check_stop()
-                at = steps[begin:end]
-                ran = lib.env_track_steps(
-                    buf.ctypes.data, r.ctypes.data, maps.ctypes.data, at.ctypes.data, len(at), warn.ctypes.data
-                )
-                if ran < 0:
-                    raise RuntimeError("env_track_steps: a step of unknown kind")
-                if per_slice:
-                    store()
-                    sim.tracking_step += 1
-                    sim.report_progress()
+            for end, begin, stop, element in chunks:
+                # as the Python loop: the element's entry, then the stop request of the slice
+                if begin > end:
+                    r[SEDGE] = r[S]
+                sim.tracking_element = element
+                sim.check_stop()
+                run(steps[begin:stop], 1)
+                store()
+                sim.tracking_step += 1
+                sim.report_progress()
             sim.tracking_element = last_element
-            store()
+            sim.tracking_period += 1
             if warn.any():
                 _warn(warn)
-            if not per_slice:
-                sim.tracking_step += plan.nslices
-            sim.tracking_period += 1
+                warn[:] = 0.0
     finally:
         store()
+        if not sim.progress_listeners:
+            sim.tracking_step += done * plan.nslices
+            sim.tracking_period += done
+            if done:
+                sim.tracking_element = last_element

@@ -11,7 +11,8 @@
  *       on the radius rc = [5] [m], 3 the momentum turned by theta = [4] [rad] in the x-z plane
  *       (elements/base.py push_ref_straight, push_ref_arc, bends.py ThinDipole.push_ref: the same
  *       operations in the same order, so the same rounding).
- * ref (10 doubles): s, x, y, z, t, px, py, pz, pt, sedge (refpart.py's units).
+ * ref (10 doubles): s, x, y, z, t, px, py, pz, pt, sedge (refpart.py's units). env_track_steps runs the steps
+ * nrepeat times (periods).
  * warn (6 doubles, counts added): [0] correlations above ENV_ERRTOL (3D), [1] invalid R_D arguments
  * (the first ones in [3..5]), [2] R_D past 100 iterations.
  * Sources: ImpactX src/tracking/envelope.cpp, src/envelope/spacecharge/EnvelopeSpaceChargePush.cpp,
@@ -33,22 +34,24 @@
 enum { ENV_MAP = 0, ENV_SC2D = 1, ENV_SC3D = 2, ENV_EDGE = 3 };
 enum { REF_S = 0, REF_X, REF_Y, REF_Z, REF_T, REF_PX, REF_PY, REF_PZ, REF_PT, REF_SEDGE };
 
-/* cm <- R cm R^T (6x6, row-major) */
+/* cm <- R cm R^T (6x6, row-major). The terms of each entry are summed in the order of k, skipping those
+ * where R is exactly 0 (slice maps and kicks are sparse): the sum of all terms, for finite entries. */
 static void env_apply(double* cm, const double* R)
 {
-    double tmp[36];
+    double tmp[36] = {0}, out[36] = {0};
     for (int i = 0; i < 6; ++i)
-        for (int j = 0; j < 6; ++j) {
-            double acc = 0.0;
-            for (int k = 0; k < 6; ++k) acc += R[6 * i + k] * cm[6 * k + j];
-            tmp[6 * i + j] = acc;
+        for (int k = 0; k < 6; ++k) {
+            double const r = R[6 * i + k];
+            if (r == 0.0) continue;
+            for (int j = 0; j < 6; ++j) tmp[6 * i + j] += r * cm[6 * k + j];
         }
-    for (int i = 0; i < 6; ++i)
-        for (int j = 0; j < 6; ++j) {
-            double acc = 0.0;
-            for (int k = 0; k < 6; ++k) acc += tmp[6 * i + k] * R[6 * j + k];
-            cm[6 * i + j] = acc;
+    for (int j = 0; j < 6; ++j)
+        for (int k = 0; k < 6; ++k) {
+            double const r = R[6 * j + k];
+            if (r == 0.0) continue;
+            for (int i = 0; i < 6; ++i) out[6 * i + j] += tmp[6 * i + k] * r;
         }
+    for (int n = 0; n < 36; ++n) cm[n] = out[n];
 }
 
 static void env_push_straight(double* ref, double ds)
@@ -152,31 +155,34 @@ static void env_sc2d(double* cm, double ds, double perveance)
     env_apply(cm, R);
 }
 
-/* Run nstep steps (a period or a slice of one) on cm (36 doubles) and ref (10 doubles); returns nstep,
- * or -1 at a step of unknown kind. */
-int64_t env_track_steps(double* cm, double* ref, const double* maps, const double* steps, int64_t nstep, double* warn)
+/* Run the nstep steps (a period or a slice of one) nrepeat times on cm (36 doubles) and ref (10 doubles);
+ * returns nstep * nrepeat, or -1 at a step of unknown kind. */
+int64_t env_track_steps(double* cm, double* ref, const double* maps, const double* steps, int64_t nstep, int64_t nrepeat,
+                        double* warn)
 {
-    for (int64_t n = 0; n < nstep; ++n) {
-        const double* st = steps + ENV_STEP * n;
-        int const kind = (int)st[0];
-        if (kind == ENV_MAP) {
-            env_apply(cm, maps + 36 * (int64_t)st[1]);
-            int const push = (int)st[2];
-            if (push == 1)
-                env_push_straight(ref, st[3]);
-            else if (push == 2)
-                env_push_arc(ref, st[3], st[4], st[5]);
-            else if (push == 3)
-                env_push_turn(ref, st[4]);
-        } else if (kind == ENV_SC3D) {
-            env_sc3d(cm, st[3], st[4], st[5], warn);
-        } else if (kind == ENV_SC2D) {
-            env_sc2d(cm, st[3], st[4]);
-        } else if (kind == ENV_EDGE) {
-            ref[REF_SEDGE] = ref[REF_S];
-        } else {
-            return -1;
+    for (int64_t rep = 0; rep < nrepeat; ++rep) {
+        for (int64_t n = 0; n < nstep; ++n) {
+            const double* st = steps + ENV_STEP * n;
+            int const kind = (int)st[0];
+            if (kind == ENV_MAP) {
+                env_apply(cm, maps + 36 * (int64_t)st[1]);
+                int const push = (int)st[2];
+                if (push == 1)
+                    env_push_straight(ref, st[3]);
+                else if (push == 2)
+                    env_push_arc(ref, st[3], st[4], st[5]);
+                else if (push == 3)
+                    env_push_turn(ref, st[4]);
+            } else if (kind == ENV_SC3D) {
+                env_sc3d(cm, st[3], st[4], st[5], warn);
+            } else if (kind == ENV_SC2D) {
+                env_sc2d(cm, st[3], st[4]);
+            } else if (kind == ENV_EDGE) {
+                ref[REF_SEDGE] = ref[REF_S];
+            } else {
+                return -1;
+            }
         }
     }
-    return nstep;
+    return nstep * nrepeat;
 }

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 import numpy as np
 from beamtrack.spec import parse_model
-from beamtrack.spec.elements import ElementBase
+from beamtrack.spec.elements import Aperture, ElementBase
 
 from ..kernels.codegen import KernelClass
 from ..kernels.ops import APERTURE, MISALIGNED, NPARAM
@@ -245,7 +245,7 @@ def fill_common(op: np.void, el: Element, ref: RefPart) -> None:
     op["dx"], op["dy"] = dx, dy
     op["cos_rot"], op["sin_rot"] = math.cos(math.radians(rot)), math.sin(math.radians(rot))
     ax, ay = float(getattr(m, "aperture_x", 0.0) or 0.0), float(getattr(m, "aperture_y", 0.0) or 0.0)
-    if ax > 0 and ay > 0 and m.type != "Aperture":
+    if ax > 0 and ay > 0 and not isinstance(m, Aperture):
         flags |= APERTURE
         op["aperture_x"], op["aperture_y"] = ax, ay
     op["flags"] = flags

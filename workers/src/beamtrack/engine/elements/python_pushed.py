@@ -4,7 +4,7 @@ element, is in linear_map.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from beamtrack.spec import elements as spec
 
@@ -52,7 +52,7 @@ class Programmable(Element):
     geometric_ref = False  # changes the energy or keeps state in push_ref
 
     model_cls = spec.Programmable
-    positional = ("ds", "nslice")
+    positional: ClassVar[tuple[str, ...]] = ("ds", "nslice")
 
     def __init__(self, *args: Any, **kwargs: Any):
         push = kwargs.pop("push", None)

@@ -211,3 +211,44 @@ def test_packed_rows_with_eigenemittances_equal_unpacked() -> None:
     assert track_packed(packed) == {}
     assert json.dumps(rows_a) == json.dumps(rows_p)
     assert "emittance_1" in rows_p[1][-1] and "emittance_1" not in rows_p[0][-1]
+
+
+def test_slice_ops_reused_equal_a_fresh_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every slice's op table the pack reuses (``PackedRun._slice_ops``) has the bytes that
+    ``Tracker._build_ops`` gives for that slice from the same reference (the unpacked run's ops),
+    through an element whose parameters change between the two periods; and reuse happens (a
+    Drift or Quad of n slices is built once per variant and reference energy, not n times)."""
+    nvar = 3
+    sims = []
+    for v in range(nvar):
+        sim = make_sim("serial", v, n=50, slice_step_diagnostics=True)
+        sim.lattice.extend(line(v, misaligned=True))
+        sims.append(sim)
+    run = PackedRun(sims)
+    orig = PackedRun._slice_ops
+    checked, built = [0], [0]
+    build = type(run.trackers[0])._build_ops
+
+    def counting_build(self, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202 - the wrapped method's own
+        built[0] += 1
+        return build(self, *a, **kw)
+
+    def checking(self: PackedRun, v: int, i: int, el: elements.Element):  # noqa: ANN202
+        ref_in = self.sims[v].reference.copy()
+        ops, aux = orig(self, v, i, el)
+        fresh, fresh_aux, s_rel = build(self.trackers[v], [el], i, ref_in, 1)
+        fresh["s_exit"] = s_rel + ref_in.s
+        assert ops.tobytes() == fresh.tobytes() and np.array_equal(aux, fresh_aux)
+        checked[0] += 1
+        return ops, aux
+
+    monkeypatch.setattr(PackedRun, "_slice_ops", checking)
+    monkeypatch.setattr(type(run.trackers[0]), "_build_ops", counting_build)
+    run.track_particles(periods=1)
+    for sim in sims:
+        sim.lattice[1].k = sim.lattice[1].k + 0.1  # a new version: its slices are built again
+    run.track_particles(periods=1)
+    slices = sum(el.nslice for el in sims[0].lattice)
+    assert checked[0] == 2 * nvar * slices
+    # the checks' own builds are in `built` too: the pack's are what is left, fewer than one a slice
+    assert built[0] - checked[0] < nvar * slices

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .diagnostics import row_period, write_diagnostics_row
+from .elements.base import Element
 from .elements.python_pushed import BeamMonitor, Programmable
 from .kernels.ops import OP_DTYPE
 from .kernels.runtime import empty_ops
@@ -94,6 +95,10 @@ class PackedRun:
             raise PackError("the variants' lines need different kernels")
         self.npart = self.sims[0].beam.size
         self.errors: dict[int, BaseException] = {}
+        #: (variant, element index) -> (key, ops, aux) of the last slice built (``_slice_ops``)
+        self._ops_cache: dict[tuple[int, int], tuple[tuple[Any, ...], np.ndarray, np.ndarray]] = {}
+        #: each variant's diags/ folder, made once (``Simulation._diag_dir`` makes it on every call)
+        self._diag_dirs: dict[int, Any] = {}
         self.beam = self._pack_beams()
 
     def _pack_beams(self) -> ParticleContainer:
@@ -240,11 +245,7 @@ class PackedRun:
             if isinstance(el, BeamMonitor):
                 sim.write_monitor(el)
             elif el.kernel is not None:
-                ops, aux, s_rel = self.trackers[v]._build_ops([el], i, sim.reference, 1)
-                s_entry = sim.reference.s
-                el.push_ref(sim.reference, 1)
-                ops["s_exit"] = s_rel + s_entry
-                tables[v] = (ops, aux)
+                tables[v] = self._slice_ops(v, i, el)
             else:
                 el.push_ref(sim.reference, 1)
 
@@ -253,6 +254,41 @@ class PackedRun:
         if lead.slice_step_diagnostics:
             self._diagnostics(self.active)
         self._each(lambda v: self.sims[v].report_progress())
+
+    def _slice_ops(self, v: int, i: int, el: Element) -> tuple[np.ndarray, np.ndarray]:
+        """Variant ``v``'s op table for one slice of element ``i`` (``el``), its reference pushed
+        through the slice. Built by ``Tracker._build_ops``, or reused from the last slice when
+        nothing it depends on changed: elements filled by ``Element.fill_ops`` (one op from the
+        element's parameters and the reference's energy and direction, not its position) keep
+        their ops while the element's version and the reference's pt, px, py, pz, mass, charge
+        and gyromagnetic anomaly stay the same (they change in RF and bending elements only)."""
+        ref = self.sims[v].reference
+        s_entry = ref.s
+        reusable = type(el).fill_ops is Element.fill_ops and type(el).op_count is Element.op_count
+        key = (
+            id(el),
+            el.version,
+            ref.pt,
+            ref.px,
+            ref.py,
+            ref.pz,
+            ref.mass,
+            ref.charge,
+            ref.gyromagnetic_anomaly,
+        )
+        cached = self._ops_cache.get((v, i)) if reusable else None
+        if cached is not None and cached[0] == key:
+            ops, aux = cached[1], cached[2]
+            el.push_ref(ref, 1)
+            # as Tracker._build_ops computes it: the slice's length is s after minus s before
+            ops["s_exit"] = (ref.s - s_entry) + s_entry
+            return ops, aux
+        ops, aux, s_rel = self.trackers[v]._build_ops([el], i, ref, 1)
+        el.push_ref(ref, 1)
+        ops["s_exit"] = s_rel + s_entry
+        if reusable:
+            self._ops_cache[(v, i)] = (key, ops, aux)
+        return ops, aux
 
     def _diagnostics(self, which: list[int], final: bool = False) -> None:
         """The reduced-diagnostics row of each variant in ``which`` at this step, all computed in one
@@ -283,9 +319,12 @@ class PackedRun:
             row = {"step": sim.tracking_step, "period": row_period(sim.tracking_period, final), "s": sim.reference.s}
             row.update((k, x) for k, x in rows[v].items() if k not in row)
             if sim.diagnostics:
+                diag_dir = self._diag_dirs.get(v)
+                if diag_dir is None:
+                    diag_dir = self._diag_dirs[v] = sim._diag_dir()
                 write_diagnostics_row(
                     sim._writers,
-                    sim._diag_dir(),
+                    diag_dir,
                     sim.tracking_step,
                     row,
                     sim.reference,

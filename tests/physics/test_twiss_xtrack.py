@@ -294,14 +294,16 @@ def test_transfer_line_chromaticity_matches_xtrack(results: dict[str, Any]) -> N
 
 
 def test_ring_with_rf_needs_the_6d_method() -> None:
-    """An RF cavity gives longitudinal motion that 4D optics leave out: the periodic twiss refuses
-    (NotImplementedError naming the element), as does method="6d"; a transfer line is tracked."""
+    """An RF cavity gives longitudinal motion that 4D optics leave out: the periodic 4D twiss refuses
+    (NotImplementedError naming the element) and the default is the 6D method (test_twiss_6d_xtrack.py);
+    method="6d" from initial conditions refuses; a transfer line is tracked (4D)."""
     sim = Simulation(kind="serial", diagnostics=False)
     sim.reference.set_species("proton").set_kin_energy_MeV(250.0)
     bt, _ = fodo()
-    sim.lattice.extend([*bt, E.ShortRF(V=1e-3, freq=200e6, name="cav")])
+    sim.lattice.extend([*bt, E.ShortRF(V=1e-3, freq=200e6, phase=-90.0, name="cav")])
     with pytest.raises(NotImplementedError, match="ShortRF cav"):
-        sim.lattice.twiss()
+        sim.lattice.twiss(method="4d")
+    assert sim.lattice.twiss(chromaticity=False).method == "6d"
     with pytest.raises(NotImplementedError, match="6d"):
         sim.lattice.twiss(init=CHICANE_INIT, method="6d")
     assert np.isfinite(sim.lattice.twiss(init=CHICANE_INIT).dqx)

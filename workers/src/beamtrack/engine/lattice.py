@@ -44,7 +44,7 @@ class Lattice(list[Element]):
         ``init=None`` (tunes, chromaticity, momentum compaction), else from the initial conditions
         ``init`` (betx, alfx, bety, alfy, dx, dpx, ...) of a transfer line. The reference particle is
         the owning run's unless ``reference`` is given. Other keywords: delta0, at ("element" or
-        "slice"), chromaticity, delta_chrom, eps."""
+        "slice"), chromaticity, delta_chrom, eps, method ("4d", or "6d" for a ring with RF: its default)."""
         from .optics import twiss
 
         ref = reference if reference is not None else (self._sim.reference if self._sim is not None else None)

@@ -47,9 +47,11 @@ def _rot(mu: float) -> np.ndarray:
     return np.array([[c, s], [-s, c]])
 
 
-def edwards_teng(W: np.ndarray, q1: float, q2: float) -> dict[str, np.ndarray]:
+def edwards_teng(W: np.ndarray, q1: float, q2: float, T: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Edwards-Teng columns (``EDWARDS_TENG_COLUMNS``) from W (n, 4, 4), the symplectic normal form
-    along s, and the tunes q1, q2 [1] of its modes."""
+    along s, and the tunes q1, q2 [1] of its modes. T (n, 4, 4): the transverse block of the one-turn
+    map at s where W is the transverse block of a 6D normal form (a ring with RF); by default
+    T = W Rot(q1, q2) W^-1."""
     Wx, Wy = W[:, 0:2, 0:2], W[:, 2:4, 2:4]
     g2 = np.abs(np.linalg.det(Wx))
     out = {
@@ -59,10 +61,11 @@ def edwards_teng(W: np.ndarray, q1: float, q2: float) -> dict[str, np.ndarray]:
         "alfy_edw_teng": -(Wy[:, 0, 0] * Wy[:, 1, 0] + Wy[:, 0, 1] * Wy[:, 1, 1]) / g2,
         "g_edw_teng": np.sqrt(g2),
     }
-    rot = np.zeros((4, 4))
-    rot[0:2, 0:2], rot[2:4, 2:4] = _rot(2 * np.pi * q1), _rot(2 * np.pi * q2)
-    W_inv = -J4 @ np.transpose(W, (0, 2, 1)) @ J4  # the inverse of a symplectic matrix
-    T = W @ rot @ W_inv
+    if T is None:
+        rot = np.zeros((4, 4))
+        rot[0:2, 0:2], rot[2:4, 2:4] = _rot(2 * np.pi * q1), _rot(2 * np.pi * q2)
+        W_inv = -J4 @ np.transpose(W, (0, 2, 1)) @ J4  # the inverse of a symplectic matrix
+        T = W @ rot @ W_inv
     M, m, n, N = T[:, 0:2, 0:2], T[:, 0:2, 2:4], T[:, 2:4, 0:2], T[:, 2:4, 2:4]
     H = n + _conj(m)
     delta = np.trace(M, axis1=1, axis2=2) - np.trace(N, axis1=1, axis2=2)

@@ -37,6 +37,7 @@ __all__ = [
     "ReferenceEnergyError",
     "check_reference",
     "closed_orbit",
+    "closed_orbit_6d",
     "delta_of_pt",
     "element_names",
     "pt_of_delta",
@@ -209,4 +210,33 @@ def closed_orbit(
             return z
     raise ArithmeticError(
         f"closed orbit search did not converge in {max_iter} iterations (|dz| = {np.abs(dz).max():.3e})"
+    )
+
+
+def closed_orbit_6d(
+    prober: Prober,
+    guess: np.ndarray | None = None,
+    t_shift: float = 0.0,
+    eps: float = 1e-6,
+    tol: float = 1e-15,
+    max_iter: int = 30,
+) -> np.ndarray:
+    """The 6D closed orbit (x, px, y, py, t, pt) of a ring with RF, by Newton iteration on the tracked
+    one-turn map with its finite-difference Jacobian (xtrack's ``find_closed_orbit`` of method 6d).
+
+    t_shift [m]: the orbit sought returns with t increased by t_shift (xtrack's ``zeta_shift`` =
+    -beta0 t_shift: an off-momentum orbit slipping in phase by a fixed amount per turn); 0 for the
+    closed orbit itself. guess: the start of the iteration (default the reference orbit)."""
+    z = np.zeros(6) if guess is None else np.array(guess, dtype=float)
+    shift = np.array([0.0, 0.0, 0.0, 0.0, t_shift, 0.0])
+    dz = np.full(6, np.inf)
+    for _ in range(max_iter):
+        m = prober.maps(z, eps)
+        F = m.orbit[-1] - z - shift
+        dz = np.linalg.solve(m.one_turn - np.eye(6), -F)
+        z += dz
+        if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z))):
+            return z
+    raise ArithmeticError(
+        f"6D closed orbit search did not converge in {max_iter} iterations (|dz| = {np.abs(dz).max():.3e})"
     )

@@ -6,6 +6,11 @@ Im(v_k^H J v_k) > 0, scaled so that v_k^H J v_k = 2i (J the symplectic form); th
 W = [Re v_1, Im v_1, Re v_2, Im v_2] is symplectic, R = W Rot(mu_1, mu_2) W^-1 and the eigenvalue of
 v_k is exp(i mu_k). Mode 1 is the one with the larger horizontal part. The phase of each v_k is
 fixed so that W[0, 1] = W[2, 3] = 0 (Courant-Snyder gauge), the convention xtrack uses.
+
+``normal_form_6d`` does the same for the 6x6 one-turn map of a ring with RF, on xtrack's coordinates
+(x, px, y, py, zeta, pzeta): three modes, W[0, 1] = W[2, 3] = W[4, 5] = 0, and xtrack's ordering of
+the modes (``linear_normal_form.sort_modes``): mode 3 the one with the largest |v[pzeta]|, then
+mode 2 the one of the other two with the larger |v[y]|.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 
 _J2 = np.array([[0.0, 1.0], [-1.0, 0.0]])
 J4 = np.block([[_J2, np.zeros((2, 2))], [np.zeros((2, 2)), _J2]])
+J6 = np.kron(np.eye(3), _J2)
 
 
 class UnstableMotionError(ArithmeticError):
@@ -43,6 +49,41 @@ def normal_form_4d(R4: np.ndarray, tol: float = 1e-6) -> tuple[np.ndarray, np.nd
     W = np.empty((4, 4))
     tunes = np.empty(2)
     for k, (v, lk) in enumerate(modes):
+        v = v * np.exp(-1j * np.angle(v[2 * k]))
+        W[:, 2 * k], W[:, 2 * k + 1] = v.real, v.imag
+        tunes[k] = (np.angle(lk) / (2.0 * np.pi)) % 1.0
+    return W, tunes
+
+
+def normal_form_6d(R6: np.ndarray, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """W (6x6, symplectic, W[0, 1] = W[2, 3] = W[4, 5] = 0) and the fractional tunes (q1, q2, q3) in
+    [0, 1) of the 6x6 one-turn map R6 on (x, px, y, py, zeta, pzeta); mode 3 is the synchrotron mode."""
+    lam, V = np.linalg.eig(np.asarray(R6, dtype=float))
+    if np.any(np.abs(np.abs(lam) - 1.0) > tol) or np.any(np.abs(lam.imag) < 1e-14):
+        raise UnstableMotionError(
+            f"6D one-turn map eigenvalues {np.round(lam, 10)} are not on the unit circle: no stable "
+            "periodic optics (the RF phase may be on the unstable side of transition, or the RF too strong)"
+        )
+    modes: list[tuple[np.ndarray, complex]] = []
+    for k in range(6):
+        v = V[:, k]
+        q = (v.conj() @ J6 @ v).imag
+        if q > 0:
+            modes.append((v * np.sqrt(2.0 / q), lam[k]))
+    if len(modes) != 3:
+        raise UnstableMotionError("could not separate the three eigenmodes of the 6D one-turn map")
+    # numpy's unit-norm eigenvectors order the modes, as xtrack's sort_modes does
+    unit = [v / np.linalg.norm(v) for v, _ in modes]
+    order = [0, 1, 2]
+    for i in (0, 1):
+        if abs(unit[order[2]][5]) < abs(unit[order[i]][5]):
+            order[2], order[i] = order[i], order[2]
+    if abs(unit[order[1]][2]) < abs(unit[order[0]][2]):
+        order[0], order[1] = order[1], order[0]
+    W = np.empty((6, 6))
+    tunes = np.empty(3)
+    for k, m in enumerate(order):
+        v, lk = modes[m]
         v = v * np.exp(-1j * np.angle(v[2 * k]))
         W[:, 2 * k], W[:, 2 * k + 1] = v.real, v.imag
         tunes[k] = (np.angle(lk) / (2.0 * np.pi)) % 1.0

@@ -26,10 +26,11 @@ bx_chrom, ax_chrom, wx_chrom (and y) along s; dqx, dqy are dmux, dmuy at the end
 Scalars: qx, qy; dqx, dqy = dQ/ddelta; momentum_compaction_factor = 1/gamma0^2 - (dzeta/ddelta)/L
 and slip_factor (xtrack's definitions; a ring only); R_matrix (ImpactX order) and R_matrix_xsuite.
 
-Only the 4D method exists: a ring with RF (RFCavity, ShortRF, Buncher) or energy gain (ChrAcc)
-has longitudinal motion that 4D optics at fixed delta leaves out, so the periodic twiss of such a
-lattice raises NotImplementedError rather than ignoring the RF (xtrack's method="4d" freezes it;
-twiss the lattice without its RF for those optics). A transfer line with RF is tracked as it is.
+A ring with RF (RFCavity, ShortRF, Buncher) or energy gain (ChrAcc) has longitudinal motion that
+4D optics at fixed delta leave out: its periodic twiss uses the 6D method (``optics.twiss_6d``,
+xtrack's method="6d": 6D closed orbit and normal form, synchrotron tune qs) unless method="4d" is
+asked for, which raises NotImplementedError naming the element rather than ignoring the RF. A
+transfer line with RF is tracked as it is (4D).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ from .tunes import normal_form_4d
 SCALARS = (
     "qx",
     "qy",
+    "qs",
+    "bets0",
+    "slip_factor_dzeta_ddelta",
     "dqx",
     "dqy",
     "momentum_compaction_factor",
@@ -186,19 +190,24 @@ def _momentum_compaction(Rx: np.ndarray, length: float, gamma0: float) -> tuple[
     return float(slip + 1.0 / gamma0**2), float(slip)
 
 
-def _check_longitudinal(lattice: Sequence[Element]) -> None:
-    """Raise NotImplementedError naming the RF / energy-gain elements of a periodic lattice."""
+def _longitudinal_elements(lattice: Sequence[Element]) -> list[str]:
+    """The RF / energy-gain elements of a lattice, as "<type> <name or #index>"."""
     types = [str(getattr(el.model, "type", "")) for el in lattice]
-    rf = [
+    return [
         f"{t} {el.model.name or '#' + str(i)}"
         for i, (t, el) in enumerate(zip(types, lattice, strict=True))
         if t in LONGITUDINAL_TYPES
     ]
+
+
+def _check_longitudinal(lattice: Sequence[Element]) -> None:
+    """Raise NotImplementedError naming the RF / energy-gain elements of a periodic lattice (4D method)."""
+    rf = _longitudinal_elements(lattice)
     if rf:
         raise NotImplementedError(
-            f"periodic twiss of a lattice with RF or energy gain ({', '.join(rf[:3])}): that needs the 6D "
-            "method, which beamtrack does not implement; for the 4D (coasting-beam) optics, as xtrack's "
-            "method='4d' gives them, twiss the lattice without these elements"
+            f"periodic 4D twiss of a lattice with RF or energy gain ({', '.join(rf[:3])}): 4D optics at fixed "
+            "delta leave out its longitudinal motion; use method='6d' (the default for such a lattice), or "
+            "twiss the lattice without these elements for the coasting-beam optics"
         )
 
 
@@ -207,7 +216,7 @@ def twiss(
     reference: RefPart,
     init: TwissInit | dict[str, float] | None = None,
     *,
-    method: Literal["4d"] = "4d",
+    method: Literal["4d", "6d"] | None = None,
     delta0: float = 0.0,
     at: str = "element",
     chromaticity: bool = True,
@@ -217,15 +226,31 @@ def twiss(
     """Twiss functions of ``lattice`` for the reference particle ``reference``.
 
     init: None for the periodic solution (a ring: closed orbit, tunes, chromaticity, momentum
-    compaction), or a TwissInit / dict of its fields for a transfer line. method: "4d" (the only one;
-    "6d" raises NotImplementedError). delta0: momentum deviation of the orbit. at: rows at every
-    "element" boundary or every "slice" boundary. chromaticity: compute the chromatic properties
-    (dqx, dqy and the chromatic columns). delta_chrom: half-step of their difference in delta.
-    eps: finite-difference step of the maps. Raises UnstableMotionError (periodic case) when the
-    one-turn map is unstable, NotImplementedError for a periodic lattice with RF.
+    compaction), or a TwissInit / dict of its fields for a transfer line. method: "4d" (transverse
+    optics at fixed delta) or "6d" (a ring with RF: 6D closed orbit and normal form, synchrotron tune
+    qs); None picks "6d" for a periodic lattice with RF (RFCavity, ShortRF, Buncher) or ChrAcc, else
+    "4d". delta0: momentum deviation of the orbit (4d only). at: rows at every "element" boundary or
+    every "slice" boundary. chromaticity: compute the chromatic properties (dqx, dqy and the chromatic
+    columns). delta_chrom: half-step of their difference in delta. eps: finite-difference step of the
+    maps. Raises UnstableMotionError (periodic case) when the one-turn map is unstable,
+    NotImplementedError for method "4d" on a periodic lattice with RF and for method "6d" from initial
+    conditions, ValueError when the RF changes the reference energy over a turn (6d).
     """
+    if method is None:
+        method = "6d" if init is None and _longitudinal_elements(lattice) else "4d"
+    if method == "6d":
+        if init is not None:
+            raise NotImplementedError(
+                "twiss method '6d' from initial conditions (a transfer line): TwissInit has no longitudinal "
+                "lattice functions; use method='4d', or init=None for a ring"
+            )
+        if delta0 != 0.0:
+            raise ValueError("delta0 must be 0 with method '6d': the 6D closed orbit fixes the momentum (as xtrack)")
+        from .twiss_6d import twiss_6d
+
+        return twiss_6d(lattice, reference, at=at, chromaticity=chromaticity, delta_chrom=delta_chrom, eps=eps)
     if method != "4d":
-        raise NotImplementedError(f"twiss method {method!r}: only '4d' is implemented")
+        raise ValueError(f"twiss method must be '4d' or '6d', not {method!r}")
     if init is None:
         _check_longitudinal(lattice)
     if chromaticity and not delta_chrom > 0:

@@ -87,6 +87,9 @@ class Simulation(TrackedRun):
         self._seed: int | None = None
         self._distr: Any = None
         self._npart = 0
+        #: the JobSpec's reference block and name of a simulation made by from_spec (to_spec gives them back)
+        self._spec_reference: Reference | None = None
+        self._spec_name = "simulation"
 
     # --- beam ------------------------------------------------------------------------------------
     def add_particles(
@@ -117,8 +120,9 @@ class Simulation(TrackedRun):
         self._spin_distr = spin_distr
         ref = self.reference
         # the engine's own method (qm in C/kg), also when ``beam`` is beamtrack.impactx's container (qm in 1/eV)
+        x, y, t, px, py, pt = coords
         ParticleContainer.add_n_particles(
-            self.beam, *coords, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C, **spins
+            self.beam, x, y, t, px, py, pt, qm=ref.charge / ref.mass, bunch_charge=bunch_charge_C, **spins
         )
 
     # --- space charge ----------------------------------------------------------------------------
@@ -366,7 +370,7 @@ class Simulation(TrackedRun):
             raise ValueError("to_spec: a JobSpec draws the ISR numbers from the beam's seed, not sim.isr_seed")
         if self.spin or getattr(self, "_spin_distr", None) is not None:
             raise ValueError("to_spec: a JobSpec has no spin tracking or spin distribution (this simulation has)")
-        ref = getattr(self, "_spec_reference", None)
+        ref = self._spec_reference
         if ref is None:
             species = next(
                 (
@@ -377,7 +381,7 @@ class Simulation(TrackedRun):
                 None,
             )
             ref = (
-                Reference(species=species, kin_energy_MeV=self.reference.kin_energy_MeV)
+                Reference.model_validate({"species": species, "kin_energy_MeV": self.reference.kin_energy_MeV})
                 if species
                 else Reference(
                     mass_MeV=self.reference.mass_MeV,
@@ -403,16 +407,18 @@ class Simulation(TrackedRun):
                 gauss["poisson_solver"] = self.poisson_solver
             if not self.strang_split:
                 gauss["strang_split"] = False
-            sc = SpaceCharge(
-                mode=mode,
-                n_cell=list(self.n_cell),
-                particle_shape=self.particle_shape,
-                prob_relative=self.prob_relative,
-                num_longitudinal_bins=self.num_longitudinal_bins,
-                **gauss,
+            sc = SpaceCharge.model_validate(
+                {
+                    "mode": mode,
+                    "n_cell": list(self.n_cell),
+                    "particle_shape": self.particle_shape,
+                    "prob_relative": self.prob_relative,
+                    "num_longitudinal_bins": self.num_longitudinal_bins,
+                    **gauss,
+                }
             )
         return JobSpec(
-            name=name or getattr(self, "_spec_name", "simulation"),
+            name=name or self._spec_name,
             reference=ref,
             beam=BeamSpec(
                 npart=self._npart,
@@ -421,13 +427,17 @@ class Simulation(TrackedRun):
                 current_A=self.current_A,
                 distribution=self._distr.model,
             ),
-            lattice=LatticeSpec(periods=self.periods, elements=[el.model for el in self.lattice]),
+            lattice=LatticeSpec.model_validate(
+                {"periods": self.periods, "elements": [el.model for el in self.lattice]}
+            ),
             space_charge=sc,
             radiation=self._radiation_spec(),
             boundary=(
                 None
                 if self.particle_bc == "open"
-                else ParticleBoundary(particle_bc=self.particle_bc, bucket_length_m=self.bucket_length)
+                else ParticleBoundary.model_validate(
+                    {"particle_bc": self.particle_bc, "bucket_length_m": self.bucket_length}
+                )
             ),
             diagnostics=Diagnostics(slice_step_diagnostics=self.slice_step_diagnostics),
         )

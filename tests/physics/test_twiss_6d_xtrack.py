@@ -9,11 +9,16 @@ zeta / beta0), zeta = -beta0 t); it is exact for phase = -90 or 90 deg, where th
 gains no energy (ShortRF rescales the momenta to the new reference otherwise, and a ring then has no
 periodic solution). Below transition (both rings here) the stable phase is -90 deg (xtrack phase 0).
 
+The ring with bends also runs with ImpactX's linear Buncher, given to xtrack as the
+FirstOrderTaylorMap of its matrix (checked per particle in ``test_buncher_is_xtrack_taylor_map``).
+RFCavity (a field-map cavity of finite length) has no exact xtrack counterpart and is not compared.
+
 Expected numbers are xtrack's, at fine steps (step_W_sigma = 1e-3, delta_disp = 1e-6, as in
 test_twiss_xtrack.py: xtrack's own truncation error is then < 1e-9 relative); beamtrack's maps are
 central differences at eps = 1e-7. Relative deviations of a column are taken against its largest
 |value|. Measured deviations (this version): qs 3e-11, qx 2e-11, betas 1e-10, dispersion 1.5e-9 of
-its largest value, dqx 2e-7 (differences at delta = +-5e-5 in both codes).
+its largest value, dqx 2e-7 (differences at delta = +-5e-5 in both codes); Buncher ring: qs 8e-12,
+betas 1.5e-10, dispersion 1.3e-9.
 """
 
 from __future__ import annotations
@@ -184,3 +189,53 @@ def test_6d_and_4d_agree_without_dispersion_at_the_rf(results: dict[str, Any]) -
     sim, _ = _ring(fodo)
     with pytest.raises(NotImplementedError, match="ShortRF cav"):
         sim.lattice.twiss(method="4d")
+
+
+K_BUNCHER = 2.0 * math.pi * F_RF / 299792458.0  # RF wavenumber [1/m] of the Buncher
+
+
+def _xt_buncher(sim: Simulation) -> Any:
+    """ImpactX's Buncher(V_RF, K_BUNCHER) (px += k V / (2 (beta gamma)^2) x, the same in y; pt -= k V t)
+    as xtrack's FirstOrderTaylorMap, whose matrix acts on (x, px, y, py, tau, ptau) (xtrack's
+    firstordertaylormap.h: tau = zeta / beta0 = -t, ptau = -pt)."""
+    ref = sim.reference
+    m1 = np.eye(6)
+    m1[1, 0] = m1[3, 2] = K_BUNCHER * V_RF / (2.0 * ref.beta_gamma**2)
+    m1[5, 4] = -K_BUNCHER * V_RF
+    return xt.FirstOrderTaylorMap(m1=m1)
+
+
+def test_buncher_is_xtrack_taylor_map() -> None:
+    """One pass through Buncher and its FirstOrderTaylorMap: the same coordinates to 1e-15."""
+    sim = _sim([E.Buncher(V=V_RF, k=K_BUNCHER)])
+    ref = sim.reference
+    z = np.zeros((6, 3))
+    z[0], z[2], z[4], z[5] = [1e-3, 0.0, -2e-3], [0.0, 2e-3, 1e-3], [0.05, -0.1, 0.3], [1e-4, 0.0, -2e-4]
+    _, rec = Prober(sim.lattice, ref).track(z)
+    out = rec[-1]
+    line = _xt_line([_xt_buncher(sim)], sim)
+    mass_eV = ref.mass_MeV * 1e6
+    p = xt.Particles(
+        mass0=mass_eV, q0=ref.charge_qe, p0c=ref.beta_gamma * mass_eV, x=z[0], y=z[2], zeta=-ref.beta * z[4], ptau=-z[5]
+    )
+    line.track(p)
+    np.testing.assert_allclose(-out[5], p.ptau, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(out[1], p.px, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(out[3], p.py, rtol=0, atol=1e-15)
+
+
+def test_buncher_ring_matches_xtrack() -> None:
+    """The ring with bends and a Buncher (dispersion at the RF: synchro-betatron coupled modes) against
+    xtrack's 6d twiss with the Buncher as a FirstOrderTaylorMap: qs to 1e-8, qx, qy to 1e-9, lattice
+    functions to 1e-8 relative; the 6D betx differs from the 4D one of the ring without RF (> 1e-6)."""
+    bt, xl = sextupole_ring()
+    sim = _sim([*bt, E.Buncher(V=V_RF, k=K_BUNCHER, name="buncher")])
+    tw = sim.lattice.twiss(chromaticity=False)
+    ref = _xt_line([*xl, _xt_buncher(sim)], sim).twiss(method="6d", **XT_FINE)
+    assert tw.method == "6d" and tw.qs > 1e-3
+    assert abs(tw.qs - ref.qs) < 1e-8
+    assert abs(tw.qx - ref.qx) < 1e-9 and abs(tw.qy - ref.qy) < 1e-9
+    for col in ("betx", "alfx", "bety", "alfy", "dx", "dpx", "mux", "muy", "muzeta"):
+        assert _rel(tw[col], ref[col]) < 1e-8, col
+    tw4 = _sim(bt).lattice.twiss(chromaticity=False)
+    assert _rel(tw["betx"].iloc[:-2], tw4["betx"].iloc[:-1]) > 1e-6

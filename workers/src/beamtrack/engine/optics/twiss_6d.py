@@ -95,12 +95,12 @@ def _lattice_functions_6d(maps: MapsAlongS, W0: np.ndarray, beta0: float) -> dic
 def _check_energy_closed(prober: Prober) -> None:
     """Raise ValueError when the reference particle's energy after the last pass differs from that at
     the start: a ring whose RF (or ChrAcc) accelerates the reference has no periodic solution."""
-    pt0, pt1 = prober.reference.pt, prober.sim.reference.pt
+    pt0, pt1 = float(prober.reference.pt), float(prober.sim.reference.pt)
     if abs(pt1 - pt0) > 1e-12 * abs(pt0):
         raise ValueError(
             f"the reference particle's energy changes over one period (pt {pt0!r} -> {pt1!r}): a ring with RF "
             "has a periodic 6D solution only when the RF gives the reference no net energy (ShortRF at "
-            "phase = -90 or 90 deg, an RFCavity phased for zero gain, ChrAcc with zero gradient)"
+            "phase = -90 or 90 deg; an RFCavity phased for zero gain at the reference's arrival time; ChrAcc with zero gradient)"
         )
 
 

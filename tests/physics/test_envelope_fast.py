@@ -182,3 +182,26 @@ def test_energy_change_keeps_python_loop(c_loop_calls: list[int]) -> None:
     sim = _run(False, configure=add_rf)
     assert not c_loop_calls
     assert math.isfinite(float(sim.envelope.envelope[0, 0]))
+
+
+def test_python_loop_sees_a_hook_changing_an_element() -> None:
+    """The Python loop keeps slice maps across slices (keyed on the element's version): a hook that sets a
+    quadrupole's k at the second period must give what two track calls, k changed between them, give
+    (the same operations: equal to the bit)."""
+    k2 = 3.5
+
+    def change_at_period_1(sim: Simulation) -> None:
+        if sim.tracking_period == 1:
+            sim.lattice[1].k = k2
+
+    def hooked(sim: Simulation) -> None:
+        sim.periods = 2
+        sim.hook["before_period"] = change_at_period_1
+
+    a = _run(True, "2D", configure=hooked)
+    b = _run(True, "2D", configure=lambda sim: setattr(sim, "periods", 1))
+    b.lattice[1].k = k2
+    b.track_envelope()
+    assert np.array_equal(a.envelope.envelope, b.envelope.envelope)
+    c = _run(True, "2D", configure=lambda sim: setattr(sim, "periods", 2))
+    assert not np.array_equal(a.envelope.envelope, c.envelope.envelope)

@@ -81,6 +81,27 @@ def ref_motion(el: Element, ref: RefPart) -> tuple[int, float, float, float] | N
     return None
 
 
+class SliceMapCache:
+    """Slice maps of the Python loop kept across slices and periods of one track call: for an element that
+    keeps the reference energy (``geometric_ref``) the map depends only on the element's parameters (its
+    identity and ``version``), the slice variant (whole or half slice) and the reference's energy and
+    species, the key here; other elements' maps are computed at each slice."""
+
+    def __init__(self, compute: Callable[[Element, RefPart, RefPart], np.ndarray]):
+        self.compute = compute
+        self._maps: dict[tuple[Any, ...], tuple[Element, np.ndarray]] = {}
+
+    def get(self, el: Element, variant: Element, ref_in: RefPart, ref_out: RefPart) -> np.ndarray:
+        """R of one slice of ``variant`` (``el`` or its halved copy) entered with ``ref_in``."""
+        if not el.geometric_ref:
+            return self.compute(variant, ref_in, ref_out)
+        key = (id(el), el.version, variant is el, ref_in.pt, ref_in.mass_MeV, ref_in.charge_qe)
+        hit = self._maps.get(key)
+        if hit is None:  # the element is kept with its map, so that its id is not reused while cached
+            hit = self._maps[key] = (el, self.compute(variant, ref_in, ref_out))
+        return hit[1]
+
+
 @dataclass
 class PeriodPlan:
     """One period as C steps (``steps``: (n, STEP)), the slice maps they index (``maps``: (m, 6, 6)), and

@@ -38,7 +38,7 @@ from ..refpart import RefPart
 from ..tracking import call_hook
 from . import linear_maps
 from .covariance import Envelope, envelope_moments
-from .fast import period_plan, track_periods
+from .fast import SliceMapCache, period_plan, track_periods
 from .spacecharge import EnvelopeSpaceChargeWarning, space_charge2d_push, space_charge3d_push
 
 if TYPE_CHECKING:
@@ -266,14 +266,17 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
         for fn in sim.diagnostics_listeners:
             fn({"step": sim.tracking_step, **row})
 
-    def push(el: Element) -> None:
-        ref_in = ref.copy()
-        el.push_ref(ref, 1)
-        R = slice_map(el, ref_in, ref)
-        cm[:] = R @ cm @ R.T
-
     def slice_map(el: Element, ref_in: RefPart, ref_out: RefPart) -> np.ndarray:
         return EXPLICIT_MAPS[el.model.type](el, ref_out) if maps is None else maps.slice_map(el, ref_in, ref_out)
+
+    cached = SliceMapCache(slice_map)
+
+    def push(variant: Element, el: Element) -> None:
+        """One slice of ``variant`` (``el`` or its halved copy)."""
+        ref_in = ref.copy()
+        variant.push_ref(ref, 1)
+        R = cached.get(el, variant, ref_in, ref)
+        cm[:] = R @ cm @ R.T
 
     plan = period_plan(sim, ref, mode, env.beam_intensity, slice_map, _halved)
     try:
@@ -299,13 +302,13 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
                         sim.tracking_step += 1
                         call_hook(sim, "before_slice")
                         if split and sc_push is not None:
-                            push(half)
+                            push(half, el)
                             sc_push(ref, cm, env.beam_intensity, slice_ds)
-                            push(half)
+                            push(half, el)
                         else:
                             if kick and sc_push is not None:
                                 sc_push(ref, cm, env.beam_intensity, slice_ds)
-                            push(el)
+                            push(el, el)
                         if sim.slice_step_diagnostics:
                             output(writers)
                         sim.report_progress()

@@ -140,29 +140,54 @@ def _read_rows(path: Path) -> tuple[list[str], np.ndarray]:
     return head, np.array([[float(v) for v in ln.split()] for ln in lines[1:] if ln.strip()])
 
 
+def _tolerance(row: dict[str, float], key: str) -> float:
+    """Relative tolerance of a diagnostics value (see test_diagnostics_files_equal)."""
+    for q in ("x", "y", "t"):
+        if key in (f"emittance_{q}", f"emittance_{q}n", f"alpha_{q}", f"beta_{q}"):
+            amplification = (row[f"sigma_{q}"] * row[f"sigma_p{q}"] / row[f"emittance_{q}"]) ** 2
+            return max(1e-10, 1e-12 * amplification)
+    return 1e-10
+
+
 @pytest.mark.filterwarnings("ignore::beamtrack.engine.envelope.EnvelopeSpaceChargeWarning")
-def test_diagnostics_files_equal(tmp_path: Path, c_loop_calls: list[int]) -> None:
-    """The same diagnostics files, with the same columns and rows (values to round-off, 1e-12 relative)."""
+@pytest.mark.parametrize("slice_step", [False, True])
+def test_diagnostics_files_equal(tmp_path: Path, slice_step: bool, c_loop_calls: list[int]) -> None:
+    """The same diagnostics files, with the same columns and rows, and the same rows to the diagnostics
+    listeners, with and without slice-step diagnostics: step, period and s equal, the other values to
+    1e-10 relative (the oracle's tolerance vs ImpactX), an emittance and the plane's Twiss functions to
+    1e-12 (sigma_q sigma_p / emittance)^2 where that is larger (e^2 = <q^2><p^2> - <qp>^2 turns the
+    entries' round-off, 1e-13 of <q^2><p^2>, into 1e-13 (sigma_q sigma_p / e)^2 of e^2)."""
     out = {}
+    rows: dict[bool, list[dict[str, float]]] = {True: [], False: []}
     for python_loop in (True, False):
         d = tmp_path / str(python_loop)
 
-        def configure(sim: Simulation, d: Path = d) -> None:
+        def configure(sim: Simulation, d: Path = d, seen: list[dict[str, float]] = rows[python_loop]) -> None:
             sim.diagnostics = True
+            sim.slice_step_diagnostics = slice_step
             sim.output_dir = d
+            sim.diagnostics_listeners.append(seen.append)
 
         _run(python_loop, "3D", configure=configure)
         out[python_loop] = d / "diags"
     assert len(c_loop_calls) == 1
+    nrows = 1 + (3 * sum(el.nslice for el in _line()) if slice_step else 0) + 1  # initial, slices, final
+    assert len(rows[False]) == len(rows[True]) == nrows
+    for row_c, row_py in zip(rows[False], rows[True], strict=True):
+        assert row_c.keys() == row_py.keys()
+        assert (row_c["step"], row_c["period"], row_c["s"]) == (row_py["step"], row_py["period"], row_py["s"])
+        for k, v in row_py.items():
+            assert row_c[k] == pytest.approx(v, rel=_tolerance(row_py, k), abs=0.0, nan_ok=True), k
     names = sorted(p.name for p in out[True].iterdir())
     assert names and names == sorted(p.name for p in out[False].iterdir())
     for name in names:
         head_py, rows_py = _read_rows(out[True] / name)
         head_c, rows_c = _read_rows(out[False] / name)
         assert head_c == head_py and rows_c.shape == rows_py.shape and rows_py.shape[0] >= 1
-        both_nan = np.isnan(rows_py) & np.isnan(rows_c)
-        close = np.abs(rows_c - rows_py) <= 1e-12 * np.maximum(np.abs(rows_py), 1e-300)
-        assert bool((both_nan | close).all()), name
+        for row_c, row_py in zip(rows_c, rows_py, strict=True):
+            named = dict(zip(head_py, row_py.tolist(), strict=True))
+            for k, vc, vpy in zip(head_py, row_c.tolist(), row_py.tolist(), strict=True):
+                assert vc == pytest.approx(vpy, rel=_tolerance(named, k), abs=0.0, nan_ok=True), (name, k)
 
 
 def test_correlation_warning_from_c_loop(c_loop_calls: list[int]) -> None:

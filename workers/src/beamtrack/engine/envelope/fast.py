@@ -4,9 +4,9 @@
 C steps: each element's entry (sedge), each slice's map (computed once per element and slice variant:
 a geometric element keeps the reference energy, so every slice of it, in every period, has the same map),
 its reference push (straight or arc, the operations of elements/base.py) and its space-charge kicks.
-``track_periods`` runs the steps once per period. The plan is None (the Python loop runs) where that
-loop does more than the steps: hooks, slice-step diagnostics, an element that changes the energy or
-pushes the reference otherwise.
+``track_periods`` runs the steps once per period (slice by slice where a diagnostics row or a progress
+report follows each slice). The plan is None (the Python loop runs) where that loop does more than the
+steps: hooks, an element that changes the energy or pushes the reference otherwise.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def period_plan(
 ) -> PeriodPlan | None:
     """The C steps of one period of ``sim.lattice`` from ``ref`` (not changed), or None where the C loop
     cannot replace the Python one (see the module doc)."""
-    if sim.slice_step_diagnostics or any(sim.hook.get(name) is not None for name in HOOKS):
+    if any(sim.hook.get(name) is not None for name in HOOKS):
         return None
     if not all(el.geometric_ref for el in sim.lattice):
         return None
@@ -202,11 +202,18 @@ def _warn(w: np.ndarray) -> None:
         warnings.warn("Elliptic_RD exceeded 100 iterations", EnvelopeSpaceChargeWarning, stacklevel=3)
 
 
-def track_periods(sim: Simulation, plan: PeriodPlan, cm: np.ndarray, ref: RefPart) -> None:
+def track_periods(
+    sim: Simulation,
+    plan: PeriodPlan,
+    cm: np.ndarray,
+    ref: RefPart,
+    slice_output: Callable[[int], None] | None = None,
+) -> None:
     """``sim.periods`` periods of ``plan`` on ``cm`` (in place) and ``ref``, with the loop's counters (step,
-    element, period). Without progress listeners one C call runs about ``STEPS_PER_CALL`` steps of whole
-    periods (stop requests are taken between calls, at period boundaries); with them one runs a slice, then
-    ``cm`` and ``ref`` are updated and the listeners told, as the Python loop does."""
+    element, period). Without progress listeners and ``slice_output`` one C call runs about
+    ``STEPS_PER_CALL`` steps of whole periods (stop requests are taken between calls, at period
+    boundaries); otherwise one runs a slice, then ``cm`` and ``ref`` are updated, ``slice_output(period)``
+    called (the slice-step diagnostics row) and the progress listeners told, as the Python loop does."""
     lib = library()
     buf = np.ascontiguousarray(cm, dtype=np.float64).copy()
     r = np.array([getattr(ref, k) for k in REF_FIELDS], dtype=np.float64)
@@ -227,8 +234,9 @@ def track_periods(sim: Simulation, plan: PeriodPlan, cm: np.ndarray, ref: RefPar
         for k, v in zip(REF_FIELDS, r.tolist(), strict=True):
             setattr(ref, k, v)
 
+    per_slice = bool(sim.progress_listeners) or slice_output is not None
     try:
-        if not sim.progress_listeners:
+        if not per_slice:
             per_call = max(1, STEPS_PER_CALL // max(len(steps), 1))
             while done < sim.periods:
                 sim.check_stop()
@@ -241,7 +249,7 @@ def track_periods(sim: Simulation, plan: PeriodPlan, cm: np.ndarray, ref: RefPar
             return
         ends = [0, *plan.slice_end[:-1]]
         chunks = list(zip(ends, plan.slice_start, plan.slice_end, plan.slice_element, strict=True))
-        for _period in range(sim.periods):
+        for period in range(sim.periods):
             sim.check_stop()
             sim.tracking_element = 0
             for end, begin, stop, element in chunks:
@@ -253,6 +261,8 @@ def track_periods(sim: Simulation, plan: PeriodPlan, cm: np.ndarray, ref: RefPar
                 run(steps[begin:stop], 1)
                 store()
                 sim.tracking_step += 1
+                if slice_output is not None:
+                    slice_output(period)
                 sim.report_progress()
             sim.tracking_element = last_element
             sim.tracking_period += 1
@@ -261,7 +271,7 @@ def track_periods(sim: Simulation, plan: PeriodPlan, cm: np.ndarray, ref: RefPar
                 warn[:] = 0.0
     finally:
         store()
-        if not sim.progress_listeners:
+        if not per_slice:
             sim.tracking_step += done * plan.nslices
             sim.tracking_period += done
             if done:

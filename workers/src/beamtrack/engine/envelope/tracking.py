@@ -16,9 +16,9 @@ truncation O(h^4) (about 1e-14 relative for the
 chromatic elements of a 10 MeV proton), round-off about 1e-11 for the nonlinear ones. Elements whose ImpactX map is not
 that Jacobian have their own formula in ``EXPLICIT_MAPS``.
 
-Where no hook, no slice-step diagnostics and no element that changes the reference energy (or pushes it
-other than straight, on an arc or by a thin turn) is in the way, the periods run in C (``fast``): each
-element's slice map computed once, the same maps and kicks, the reference through the same operations.
+Where no hook and no element that changes the reference energy (or pushes it other than straight, on an
+arc or by a thin turn) is in the way, the periods run in C (``fast``): each element's slice map computed
+once, the same maps and kicks, the reference through the same operations.
 """
 
 from __future__ import annotations
@@ -282,7 +282,13 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
     try:
         output(writers)
         if plan is not None:
-            track_periods(sim, plan, cm, ref)
+
+            def slice_output(at_period: int) -> None:
+                nonlocal period
+                period = at_period
+                output(writers)
+
+            track_periods(sim, plan, cm, ref, slice_output if sim.slice_step_diagnostics else None)
             period = max(sim.periods - 1, 0)
         else:
             for period in range(sim.periods):  # noqa: B007 (read by output)

@@ -6,11 +6,14 @@ Each workload is one ImpactX-API script (below), run in a fresh process per code
 its drop-in ``beamtrack.impactx`` (kind serial, and openmp) in .venv, ImpactX itself (PyPI impactx-noacc, its
 OpenMP build; OMP_NUM_THREADS as given) in .venv-impactx. The time is that of the tracking call only
 (``track_envelope`` / ``track_particles``), measured inside the process; the best of --reps is reported, with
-the 1-minute load average before the run (other sessions share the machine). Diagnostics are off in both codes.
+the 1-minute load average before the run (other sessions share the machine). Diagnostics are off in both codes
+(but for envelope-diags).
 
 Workloads:
 - envelope: ``track_envelope`` of a FODO cell of 2 quads (8 slices each), 2 drifts and 2 sector bends
   (8 slices each), --periods periods (500), 3D envelope space charge (bunch charge 1 nC, 10 MeV protons);
+- envelope-diags (not in the default list): envelope with diagnostics and slice_step_diagnostics on in both
+  codes (ImpactX's envelope examples all set them), the files written in the worker's directory;
 - isr: 2 GeV electrons, --npart particles through 10 sector bends of 1 m (rc 10 m, 10 slices each), ``sim.isr``;
 - gauss3d: 100 MeV electrons, --npart particles through a 1 m drift in 10 slices, ``space_charge = "Gauss3D"``
   (gauss_nint 101);
@@ -39,10 +42,10 @@ WORKLOADS = ("envelope", "isr", "gauss3d", "multigrid")
 
 def setup(s: Any, code: str, workload: str) -> None:
     """Settings that must precede init_grids (``s``: either code's ImpactX object)."""
-    s.diagnostics = False
-    s.slice_step_diagnostics = False
+    s.diagnostics = workload == "envelope-diags"
+    s.slice_step_diagnostics = workload == "envelope-diags"
     s.particle_shape = 2
-    if workload == "envelope":
+    if workload.startswith("envelope"):
         s.space_charge = "3D"
     elif workload == "isr":
         s.isr = True
@@ -75,7 +78,7 @@ def worker(code: str, workload: str, npart: int, kind: str, periods: int) -> flo
     setup(sim, code, workload)
     sim.init_grids()
     ref = sim.beam.ref
-    if workload == "envelope":
+    if workload.startswith("envelope"):
         ref.set_species("proton").set_kin_energy_MeV(10.0)
         distr = distribution.Waterbag(
             lambdaX=1e-3, lambdaY=1e-3, lambdaT=1e-3, lambdaPx=1e-4, lambdaPy=1e-4, lambdaPt=1e-4

@@ -278,9 +278,9 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
         R = cached.get(el, variant, ref_in, ref)
         cm[:] = R @ cm @ R.T
 
-    plan = period_plan(sim, ref, mode, env.beam_intensity, slice_map, _halved)
     try:
         output(writers)
+        plan = period_plan(sim, ref, mode, env.beam_intensity, slice_map, _halved)
         if plan is not None:
 
             def slice_output(at_period: int) -> None:

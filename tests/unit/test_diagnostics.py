@@ -322,3 +322,91 @@ def test_run_writes_impactx_files_rows_and_periods(tmp_path, slice_steps: bool) 
     assert final["step"].tolist() == ref_final["step"].tolist() == [15] and final["period"].tolist() == [2]
     assert [r["step"] for r in streamed] == (want_steps if slice_steps else [0, 15])
     assert [r["period"] for r in streamed] == (want_periods if slice_steps else [0, 2])
+
+
+def test_table_rows_are_cxx_scientific_text_for_any_number_type(tmp_path) -> None:
+    """Each value as C++ std::scientific with 16 digits (ImpactX's DiagnosticOutput.cpp), which is C's
+    "%.16e" applied to the float64 value, written out here digit by digit with the decimal module;
+    non-finite values as C++ streams print them (nan, inf, -inf); step and period as integers."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    def scientific(v: float) -> str:
+        if not math.isfinite(v):
+            return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        if v == 0.0:
+            return ("-" if math.copysign(1.0, v) < 0 else "") + "0." + "0" * 16 + "e+00"
+        d = Decimal(v)  # the exact binary value
+        exp = d.adjusted()
+        digits = d.scaleb(-exp).quantize(Decimal("1." + "0" * 16), rounding=ROUND_HALF_EVEN)
+        if abs(digits) >= 10:
+            exp += 1
+            digits = d.scaleb(-exp).quantize(Decimal("1." + "0" * 16), rounding=ROUND_HALF_EVEN)
+        return f"{digits}e{'+' if exp >= 0 else '-'}{abs(exp):02d}"
+
+    values = [0.1, -0.0, 5e-324, 1.7976931348623157e308, float("nan"), float("-inf"), float("inf"), 2.0 / 3.0]
+    row = {c: values[i % len(values)] for i, c in enumerate(REDUCED_COLUMNS)}
+    typed = {**row, "mean_x": np.float32(0.1), "charge_C": 3, "s": np.float64(1.25)}
+    with ReducedDiagnosticsWriter(tmp_path) as w:
+        w.write(4, {**row, "s": 1.25, "period": 2})
+        w.write(np.int64(5), {**typed, "period": 2.0})
+    lines = (tmp_path / "reduced_beam_characteristics.0").read_text().splitlines()
+    want = [float(row[c]) for c in REDUCED_COLUMNS]
+    assert lines[1] == " ".join(["4", "2", scientific(1.25), *map(scientific, want)])
+    want_typed = [float(typed[c]) for c in REDUCED_COLUMNS]
+    assert lines[2] == " ".join(["5", "2", scientific(1.25), *map(scientific, want_typed)])
+    assert lines[2].split()[3] == "1.0000000149011612e-01"  # float32 0.1, widened exactly
+
+
+def test_table_rows_reach_the_file_on_flush_close_and_every_flush_rows(tmp_path, monkeypatch) -> None:
+    """Rows are buffered: on disk after flush() or close(), and without either once FLUSH_ROWS are pending
+    or FLUSH_SECONDS passed (the bound on what a crash loses)."""
+    from beamtrack.engine.diagnostics import ascii as ascii_mod
+
+    monkeypatch.setattr(ascii_mod, "FLUSH_ROWS", 3)
+    monkeypatch.setattr(ascii_mod, "FLUSH_SECONDS", 3600.0)
+    ref = _ref()
+    path = tmp_path / "ref_particle.0"
+    w = RefParticleWriter(tmp_path)
+    assert path.read_text() == IMPACTX_REF_HEADER + "\n"  # the header at once
+    w.write(0, ref)
+    w.write(1, ref)
+    assert len(path.read_text().splitlines()) == 1
+    w.write(2, ref)  # the third pending row writes all three
+    assert len(path.read_text().splitlines()) == 4
+    w.write(3, ref)
+    w.flush()
+    assert len(path.read_text().splitlines()) == 5
+    monkeypatch.setattr(ascii_mod, "FLUSH_SECONDS", 0.0)  # every row is then due
+    w.write(4, ref)
+    assert len(path.read_text().splitlines()) == 6
+    monkeypatch.setattr(ascii_mod, "FLUSH_SECONDS", 3600.0)
+    w.write(5, ref)
+    w.close()
+    assert pd.read_csv(path, sep=r"\s+")["step"].tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_rows_are_on_disk_after_each_track_call_before_finalize(tmp_path) -> None:
+    """An ImpactX script tracking one period per call may read the files between calls (before finalize):
+    every row of each call is there (steps 0..5 then 0..10: 5 slices a period, slice_step_diagnostics)."""
+    from beamtrack.engine import elements
+    from beamtrack.engine.distribution import Waterbag
+    from beamtrack.engine.simulation import Simulation
+
+    sim = Simulation(kind="serial", output_dir=tmp_path, slice_step_diagnostics=True)
+    sim.reference.set_species("electron").set_kin_energy_MeV(2000.0)
+    sim.add_particles(
+        1e-9,
+        Waterbag(lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-5, lambdaPy=1e-5, lambdaPt=2e-3),
+        npart=50,
+        seed=1,
+    )
+    sim.lattice.extend([elements.Drift(name="d", ds=0.25, nslice=2), elements.Quad(name="q", ds=0.1, k=1.0, nslice=3)])
+    d = tmp_path / "diags"
+    for calls in (1, 2):
+        sim.track_particles(1)
+        for name in ("reduced_beam_characteristics", "ref_particle"):
+            assert pd.read_csv(d / f"{name}.0", sep=r"\s+")["step"].tolist() == list(range(5 * calls + 1)), name
+            assert pd.read_csv(d / f"{name}_final.0", sep=r"\s+")["step"].tolist() == [
+                5 * c for c in range(1, calls + 1)
+            ]
+    sim.finalize()

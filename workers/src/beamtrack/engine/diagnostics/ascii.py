@@ -18,8 +18,9 @@ actual minima and maxima.
 
 from __future__ import annotations
 
-import math
+import time
 from collections.abc import Mapping, Sequence
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO
@@ -73,13 +74,26 @@ REF_PARTICLE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _fmt(v: float) -> str:
-    # C++ streams print non-finite values as nan / inf / -inf, which pandas parses back.
-    return f"{v:.16e}" if math.isfinite(v) else str(float(v))
+#: A table's rows wait in memory until this many are pending (a crash loses at most these) ...
+FLUSH_ROWS = 256
+#: ... or this many seconds passed since the last flush [s], whichever comes first.
+FLUSH_SECONDS = 1.0
+
+
+def _line_format(nints: int, nvalues: int) -> str:
+    """The printf format of one row: ``nints`` integers, then ``nvalues`` values as ``%.16e``.
+
+    ``%.16e`` is C++'s std::scientific at 16 digits, and prints non-finite values as nan / inf / -inf
+    as C++ streams do (pandas parses them back)."""
+    return " ".join(["%d"] * nints + ["%.16e"] * nvalues) + "\n"
 
 
 class _AsciiTable:
-    """A whitespace-separated table file, truncated and given its header on construction."""
+    """A whitespace-separated table file, truncated and given its header on construction.
+
+    Rows are buffered: written to the file every ``FLUSH_ROWS`` rows or ``FLUSH_SECONDS``, on ``flush``
+    (``write_diagnostics_row`` flushes the run's tables with each end-of-track-call row) and on ``close``.
+    """
 
     def __init__(self, path_dir: str | Path, file_name: str, columns: Sequence[str]):
         path_dir = Path(path_dir)
@@ -89,16 +103,31 @@ class _AsciiTable:
         self._fh: TextIO | None = self.path.open("w", encoding="ascii")
         self._fh.write(" ".join(self.columns) + "\n")
         self._fh.flush()
+        self._pending: list[str] = []
+        self._flushed_at = time.monotonic()
 
-    def _write_line(self, step: int, values: Sequence[float], ints: Sequence[int] = ()) -> None:
+    def _write_formatted(self, line: str) -> None:
+        """Queue one formatted row (with its newline); write the queue out when it is due."""
         if self._fh is None:
             raise ValueError(f"{self.path} is closed")
-        self._fh.write(" ".join([str(int(step)), *(str(int(i)) for i in ints), *map(_fmt, values)]) + "\n")
-        # flushed per line so a live reader (dashboard, tail -f) sees every step
+        pending = self._pending
+        pending.append(line)
+        if len(pending) >= FLUSH_ROWS or time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending rows to the file and flush it (a reader then sees every row written so far)."""
+        if self._fh is None:
+            return
+        if self._pending:
+            self._fh.write("".join(self._pending))
+            self._pending.clear()
         self._fh.flush()
+        self._flushed_at = time.monotonic()
 
     def close(self) -> None:
         if self._fh is not None:
+            self.flush()
             self._fh.close()
             self._fh = None
 
@@ -144,14 +173,17 @@ class ReducedDiagnosticsWriter(_AsciiTable):
             REDUCED_COLUMNS[-1],
         )
         super().__init__(path_dir, f"{name}{suffix}", (*head, *cols))
+        self._row_values = itemgetter(*self.columns[1:])
+        self._format = _line_format(self._nint, len(self.columns) - self._nint)
 
     def write(self, step: int, row: Mapping[str, float]) -> None:
         """Append one row: what ``reduced_beam_characteristics`` returns, with ``s`` [m] and ``period``."""
-        missing = [c for c in self.columns[1:] if c not in row]
-        if missing:
-            raise KeyError(f"reduced diagnostics row lacks {', '.join(missing)}")
-        ints = [int(row[c]) for c in self.columns[1 : self._nint]]
-        self._write_line(step, [float(row[c]) for c in self.columns[self._nint :]], ints)
+        try:
+            values = self._row_values(row)
+        except KeyError:
+            missing = [c for c in self.columns[1:] if c not in row]
+            raise KeyError(f"reduced diagnostics row lacks {', '.join(missing)}") from None
+        self._write_formatted(self._format % (step, *values))
 
 
 class RefParticleWriter(_AsciiTable):
@@ -162,10 +194,12 @@ class RefParticleWriter(_AsciiTable):
 
     def __init__(self, path_dir: str | Path, name: str = REF_PARTICLE_FILE, suffix: str = SUFFIX):
         super().__init__(path_dir, f"{name}{suffix}", REF_PARTICLE_COLUMNS)
+        self._ref_values = attrgetter(*self.columns[1:])
+        self._format = _line_format(1, len(self.columns) - 1)
 
     def write(self, step: int, ref: RefPart) -> None:
         """Append the reference particle's state at ``step``."""
-        self._write_line(step, [float(getattr(ref, c)) for c in self.columns[1:]])
+        self._write_formatted(self._format % (step, *self._ref_values(ref)))
 
 
 def write_diagnostics_row(
@@ -195,6 +229,11 @@ def write_diagnostics_row(
         writers[f"ref{tail}"] = ref_writer(path_dir, REF_PARTICLE_FINAL_FILE if final else REF_PARTICLE_FILE)
     writers[f"reduced{tail}"].write(step, row)
     writers[f"ref{tail}"].write(step, ref)
+    if final:
+        # the end of a track call: every table of the run on disk for whoever reads them next
+        for w in writers.values():
+            if isinstance(w, _AsciiTable):
+                w.flush()
 
 
 def row_period(tracking_period: int, final: bool) -> int:

@@ -99,6 +99,12 @@ class Element:
         return self._model
 
     @property
+    def element_type(self) -> str:
+        """ImpactX's name of this element's type, e.g. "Quad" (the ``type`` tag of its spec model)."""
+        tag: str = type(self._model).model_fields["type"].default
+        return tag
+
+    @property
     def version(self) -> int:
         """Bumped on every parameter change; the tracking loop rebuilds its kernel ops when it changes."""
         return self._version

@@ -26,9 +26,10 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from beamtrack.spec import elements as spec
 
 from ..elements.base import Element
 from ..kernels.ops import APERTURE, MISALIGNED
@@ -66,6 +67,17 @@ def _rotated(R: np.ndarray, el: Element) -> np.ndarray:
     return np.asarray(A @ R @ A.T)
 
 
+M = TypeVar("M", bound=spec.ElementBase)
+
+
+def _model(el: Element, cls: type[M]) -> M:
+    """The spec model of ``el``, which the map of a ``cls`` reads (EXPLICIT_MAPS picks maps by type)."""
+    m = el.model
+    if not isinstance(m, cls):
+        raise TypeError(f"{el.element_type}: not a {cls.__name__} (the map of {cls.__name__} reads its fields)")
+    return m
+
+
 def _identity(el: Element, ref: RefPart) -> np.ndarray:
     return _rotated(np.eye(6), el)
 
@@ -73,7 +85,8 @@ def _identity(el: Element, ref: RefPart) -> np.ndarray:
 def _thin_dipole(el: Element, ref: RefPart) -> np.ndarray:
     """ImpactX ThinDipole::transport_map: geometric focusing, dispersion kick and path length of the
     equivalent arc ds = theta rc (its particle push is the nonlinear Ripken kick, whose Jacobian differs)."""
-    theta, rc = math.radians(float(el.model.theta)), float(el.model.rc)
+    m = _model(el, spec.ThinDipole)
+    theta, rc = math.radians(float(m.theta)), float(m.rc)
     ds, kx = theta * rc, 1.0 / rc
     R = np.eye(6)
     R[1, 0] = -kx * kx * ds
@@ -85,7 +98,7 @@ def _thin_dipole(el: Element, ref: RefPart) -> np.ndarray:
 def _exact_sbend(el: Element, ref: RefPart) -> np.ndarray:
     """ImpactX ExactSbend::transport_map: the sector-bend map of the slice on the radius rc = rigidity / B
     (B given) or ds / phi, at the angle slice_ds / rc (also when B is given and phi is not ds / rc)."""
-    m = el.model
+    m = _model(el, spec.ExactSbend)
     slice_ds = el.ds / el.nslice
     bg2 = ref.pt * ref.pt - 1.0
     inv_bet = 1.0 / ref.beta
@@ -108,7 +121,8 @@ def _exact_sbend(el: Element, ref: RefPart) -> np.ndarray:
 def _nonlinear_lens(el: Element, ref: RefPart) -> np.ndarray:
     """ImpactX NonlinearLens::transport_map: the linear part k = 2 knll / cnll^2 of the lens (the central
     differences would resolve it only to (h / cnll)^4, 4e-11 at cnll = 4 mm)."""
-    k_lin = 2.0 * float(el.model.knll) / float(el.model.cnll) ** 2
+    m = _model(el, spec.NonlinearLens)
+    k_lin = 2.0 * float(m.knll) / float(m.cnll) ** 2
     R = np.eye(6)
     R[1, 0], R[3, 2] = -k_lin, k_lin
     return _rotated(R, el)
@@ -117,7 +131,7 @@ def _nonlinear_lens(el: Element, ref: RefPart) -> np.ndarray:
 def _dip_edge(el: Element, ref: RefPart) -> np.ndarray:
     """ImpactX DipEdge::transport_map: the linear edge map (R21 = tan(psi)/rc, R43 = (1 + sin^2 psi)/cos^3 psi
     g K2 / rc^2 - R21) whatever the model (the nonlinear model's Jacobian differs from it)."""
-    m = el.model
+    m = _model(el, spec.DipEdge)
     psi, rc = float(m.psi), float(m.rc)
     s, c = math.sin(psi), math.cos(psi)
     R = np.eye(6)
@@ -160,12 +174,12 @@ class SliceMaps:
 
     def slice_map(self, el: Element, ref_in: RefPart, ref_out: RefPart) -> np.ndarray:
         """R of one slice of ``el`` entered with ``ref_in`` (ref_out: the reference after it)."""
-        explicit = EXPLICIT_MAPS.get(el.model.type)
+        explicit = EXPLICIT_MAPS.get(el.element_type)
         if explicit is not None:
             return explicit(el, ref_out)
         if el.kernel is None:
             raise EnvelopeTrackingError(
-                f"{el.model.type}: Linear transport map is not yet implemented for this "
+                f"{el.element_type}: Linear transport map is not yet implemented for this "
                 "element (ImpactX: envelope tracking needs each element's linear map)"
             )
         n = el.op_count(1)
@@ -187,10 +201,11 @@ class SliceMaps:
         ops["flags"] = flags
         self.kernel.setup(ops, aux)
         pc = ParticleContainer(qm=self.qm)
-        pc.add_n_particles(*self.probe0, qm=self.qm, bunch_charge=0.0)
+        x, y, t, px, py, pt = self.probe0
+        pc.add_n_particles(x, y, t, px, py, pt, qm=self.qm, bunch_charge=0.0)
         self.kernel.track(pc, ops, aux)
         if bool((pc.state != 0).any()):
-            raise EnvelopeTrackingError(f"{el.model.type}: a test particle of the linear map was lost")
+            raise EnvelopeTrackingError(f"{el.element_type}: a test particle of the linear map was lost")
         out = np.asarray(pc.real[:6])[list(ROW_OF)]
         f = out.reshape(6, 6, 4)  # [coordinate i, direction j, (+h, -h, +2h, -2h)]
         return np.asarray((8.0 * (f[:, :, 0] - f[:, :, 1]) - (f[:, :, 2] - f[:, :, 3])) / (12.0 * H))
@@ -221,7 +236,8 @@ def _space_charge_mode(sim: Simulation) -> str | None:
 def _halved(el: Element) -> Element:
     """A copy of ``el`` with twice the slices: one of its slices is half a slice of ``el``."""
     half = type(el).from_model(el.model)
-    half.nslice = 2 * el.nslice
+    # a model field (validated, the version bumped); the nslice property has no setter
+    half.__setattr__("nslice", 2 * el.nslice)
     return half
 
 
@@ -240,7 +256,7 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
         )
     mode = _space_charge_mode(sim)
     for el in sim.lattice:
-        if el.model.type == "Programmable":
+        if el.element_type == "Programmable":
             raise EnvelopeTrackingError("Programmable: Linear transport map is not yet implemented for this element")
     maps = SliceMaps(sim) if any(el.kernel is not None for el in sim.lattice) else None
     cm = env.cm
@@ -267,7 +283,7 @@ def track_envelope(sim: Simulation, env: Envelope, ref: RefPart) -> None:
             fn({"step": sim.tracking_step, **row})
 
     def slice_map(el: Element, ref_in: RefPart, ref_out: RefPart) -> np.ndarray:
-        return EXPLICIT_MAPS[el.model.type](el, ref_out) if maps is None else maps.slice_map(el, ref_in, ref_out)
+        return EXPLICIT_MAPS[el.element_type](el, ref_out) if maps is None else maps.slice_map(el, ref_in, ref_out)
 
     cached = SliceMapCache(slice_map)
 

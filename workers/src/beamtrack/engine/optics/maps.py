@@ -98,7 +98,7 @@ def element_names(lattice: Sequence[Element]) -> list[str]:
             counts[n] = counts.get(n, 0) + 1
     out = []
     for i, (el, n) in enumerate(zip(lattice, names, strict=True)):
-        out.append(n if n and counts[n] == 1 else f"{el.model.type.lower()}_{i}")
+        out.append(n if n and counts[n] == 1 else f"{el.element_type.lower()}_{i}")
     return out
 
 
@@ -126,7 +126,7 @@ class Prober:
             ns = el.nslice if at == "slice" else 1
             for k in range(ns):
                 self.names.append(n if k == 0 else f"{n}..{k}")
-                self.types.append(el.model.type)
+                self.types.append(el.element_type)
         self.names.append("_end_point")
         self.types.append("")
         self._records: list[np.ndarray] = []
@@ -163,7 +163,8 @@ class Prober:
         sim.beam = ParticleContainer(qm=self.reference.qm_ratio_SI)
         rows = np.empty((6, z.shape[1]))
         rows[list(ROW_OF)] = z
-        sim.beam.add_n_particles(*rows[:6], qm=self.reference.qm_ratio_SI, bunch_charge=0.0)
+        x, y, t, px, py, pt = rows
+        sim.beam.add_n_particles(x, y, t, px, py, pt, qm=self.reference.qm_ratio_SI, bunch_charge=0.0)
         self._records, self._s = [], []
         self._record(sim)
         sim.track_particles(periods=1)

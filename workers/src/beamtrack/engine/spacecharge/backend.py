@@ -29,7 +29,8 @@ class CpuBackend:
         from ..kernels.runtime import load_library
 
         self.kind, self.nthreads = kind, (max(1, int(nthreads)) if kind == "openmp" else 1)
-        self.k = load_library("spacecharge", CPU_SOURCE, kind)
+        # sc_*: bound by runtime.bind, from the C definitions
+        self.k: Any = load_library("spacecharge", CPU_SOURCE, kind)
         self.xp = np
         import scipy.fft as sfft
 
@@ -158,7 +159,7 @@ class CpuBackend:
         order: int,
         lo: np.ndarray,
         inv_d: np.ndarray,
-        E: list[np.ndarray],
+        E: np.ndarray,
         kick: float,
         fixed_t: bool,
         pzd: float,
@@ -366,7 +367,8 @@ class CudaBackend:
 
         self.kind, self.nthreads, self.xp = "cuda", 1, cupy
         self.k = load_cuda_library(CUDA_SOURCE)
-        self.fft, self.fft_kw, self.use_dct = cupy.fft, {}, False
+        self.fft_kw: dict[str, Any] = {}
+        self.fft, self.use_dct = cupy.fft, False
 
     def census(self, real: Any, state: Any, n: int) -> tuple[int, float]:
         alive = state[:n] == 0
@@ -747,7 +749,8 @@ class NumpyBackend:
 
     def __init__(self) -> None:
         self.kind, self.nthreads, self.xp = "numpy", 1, np
-        self.fft, self.fft_kw, self.use_dct = np.fft, {}, False
+        self.fft_kw: dict[str, Any] = {}
+        self.fft, self.use_dct = np.fft, False
 
     def census(self, real: np.ndarray, state: np.ndarray, n: int) -> tuple[int, float]:
         alive = state[:n] == 0

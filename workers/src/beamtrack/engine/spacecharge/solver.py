@@ -128,7 +128,7 @@ class SpaceChargeSolver:
         mode: str = "3D",
         n_cell: Sequence[int] = (32, 32, 32),
         particle_shape: int = 2,
-        prob_relative: float | Sequence[float] = 1.1,
+        prob_relative: float | list[float] | tuple[float, ...] = 1.1,
         num_longitudinal_bins: int = 100,
         current_A: float | None = None,
         kind: str = "openmp",

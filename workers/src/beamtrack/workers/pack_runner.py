@@ -216,8 +216,8 @@ class PackRunner(JobRunner):
                 for v in group:
                     record(v, exc)
                 continue
-            for i, exc in run.errors.items():
-                record(group[i], exc)
+            for i, error in run.errors.items():
+                record(group[i], error)
         for v in alone:
             try:
                 v.sim.track_particles()

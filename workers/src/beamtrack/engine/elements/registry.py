@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import Any
 
-from ..kernels.build import ENGINE_INCLUDE_ROOT
+from ..kernels.build import ENGINE_INCLUDE_ROOT, cache_dir
 from .base import Element
+
+#: The entry-point groups beamtrack reads: element classes, and C include roots (name ``include``).
+GROUPS = ("beamtrack.elements", "beamtrack")
+#: The file, in the kernel cache, that keeps the last scan of GROUPS with the fingerprint it was made under.
+ENTRY_POINT_CACHE = "entry_points.json"
 
 
 def builtin() -> dict[str, type[Element]]:
@@ -16,11 +25,62 @@ def builtin() -> dict[str, type[Element]]:
     return {cls.model_cls.model_fields["type"].default: cls for cls in BUILTIN_ELEMENTS}
 
 
+def installed_fingerprint() -> list[Any]:
+    """What an install, uninstall or upgrade of a package changes, cheaply (a directory listing per
+    ``sys.path`` entry): each entry with its mtime [ns], and each ``*.dist-info`` / ``*.egg-info`` in it with
+    its ``entry_points.txt``'s mtime [ns] and size (an in-place rewrite of one shows too)."""
+    out: list[Any] = []
+    for entry in sys.path:
+        where = entry or "."
+        try:
+            out.append([entry, os.stat(where).st_mtime_ns])
+        except OSError:
+            out.append([entry, None])
+            continue
+        try:
+            with os.scandir(where) as listing:
+                metas = sorted(e.name for e in listing if e.name.endswith((".dist-info", ".egg-info")))
+        except OSError:  # a zip archive: its mtime says it all
+            continue
+        for name in metas:
+            try:
+                st = os.stat(os.path.join(where, name, "entry_points.txt"))
+                out.append([name, st.st_mtime_ns, st.st_size])
+            except OSError:
+                out.append([name, None])
+    return out
+
+
+@cache
+def plugin_entry_points() -> dict[str, tuple[EntryPoint, ...]]:
+    """The installed entry points of ``GROUPS``, by group: scanned once per process, and across processes
+    reused from the kernel cache's ``ENTRY_POINT_CACHE`` while ``installed_fingerprint`` is unchanged
+    (a full scan reads every installed package's metadata)."""
+    fingerprint = installed_fingerprint()
+    try:
+        path = cache_dir() / ENTRY_POINT_CACHE
+        saved = json.loads(path.read_text())
+        if saved["fingerprint"] == fingerprint:
+            return {g: tuple(EntryPoint(n, v, g) for n, v in saved["groups"][g]) for g in GROUPS}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found = {g: tuple(entry_points(group=g)) for g in GROUPS}
+    try:
+        path = cache_dir() / ENTRY_POINT_CACHE
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        groups = {g: [[ep.name, ep.value] for ep in eps] for g, eps in found.items()}
+        tmp.write_text(json.dumps({"fingerprint": fingerprint, "groups": groups}))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache: the next process scans again
+    return found
+
+
 @cache
 def plugin_elements() -> dict[str, type[Element]]:
     """Element classes registered by installed plugin packages."""
     out: dict[str, type[Element]] = {}
-    for ep in entry_points(group="beamtrack.elements"):
+    for ep in plugin_entry_points()["beamtrack.elements"]:
         cls = ep.load()
         out[cls.model_cls.model_fields["type"].default] = cls
     return out
@@ -31,7 +91,7 @@ def include_roots() -> tuple[Path, ...]:
     """C include roots: beamtrack's own, then the parent directory of each plugin's package
     (entry point ``include`` in group ``beamtrack``), so ``#include "pkg/path/header.h"`` works."""
     roots = [ENGINE_INCLUDE_ROOT]
-    for ep in entry_points(group="beamtrack"):
+    for ep in plugin_entry_points()["beamtrack"]:
         if ep.name == "include":
             mod = ep.load()
             pkg_dir = Path(mod.__file__).resolve().parent

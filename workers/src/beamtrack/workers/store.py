@@ -40,7 +40,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 import redis
 
@@ -48,6 +48,7 @@ import redis
 from beamtrack.spec.contract import DEVICES, PRIORITY_MAX, PRIORITY_MIN, TERMINAL_STATES, JobState  # noqa: F401
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from redis.typing import EncodableT
 
 from .errors import Conflict, NotFound, Unavailable
 
@@ -58,6 +59,12 @@ except ImportError:  # pragma: no cover - orjson comes with the service extra
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# Replies of the store's client (decode_responses=True: strings; redis-py types them bytes | str)
+Hash = dict[str, str]
+ScoredIds = list[tuple[str, float]]
+StreamEntries = list[tuple[str, dict[str, str]]]
+XReadReply = list[tuple[str, StreamEntries]] | None
 
 #: Backoff between retries of a command whose connection failed [s]: first wait, longest wait.
 RETRY_BASE_S, RETRY_CAP_S = 0.05, 1.0
@@ -567,7 +574,7 @@ class JobStore:
             seq = int(self.r.incr(self._k("seq")))
             now = time.time()
             qscore = -priority * 2**40 + seq
-            rec = {
+            rec: dict[EncodableT, EncodableT] = {
                 "id": job_id,
                 "owner": owner,
                 "name": name,
@@ -604,7 +611,7 @@ class JobStore:
     def get(self, job_id: str) -> JobRecord:
         """The record of ``job_id``; NotFound when there is none."""
         try:
-            h = self.r.hgetall(self.job_key(job_id))
+            h = cast(Hash, self.r.hgetall(self.job_key(job_id)))
         except redis.RedisError as exc:
             raise Unavailable(f"job store unavailable: {exc}") from exc
         if not h:
@@ -630,7 +637,7 @@ class JobStore:
         hi: str = f"({cursor}" if cursor is not None else "+inf"
         batch = max(limit * 2, 50)
         while len(out) < limit:
-            ids = self.r.zrevrangebyscore(index, hi, "-inf", start=0, num=batch, withscores=True)
+            ids = cast(ScoredIds, self.r.zrevrangebyscore(index, hi, "-inf", start=0, num=batch, withscores=True))
             if not ids:
                 return out, None
             pipe = self.r.pipeline(transaction=False)
@@ -669,11 +676,11 @@ class JobStore:
     def queued_ids(self) -> builtins.list[str]:
         """Queued ids by priority, then submit order: the order one owner's jobs are claimed in
         (``claim``'s fair share interleaves owners of one priority)."""
-        return list(self.r.zrange(self._k("queue"), 0, -1))
+        return cast(builtins.list[str], self.r.zrange(self._k("queue"), 0, -1))
 
     @_store_call
     def running_ids(self) -> builtins.list[str]:
-        return sorted(self.r.smembers(self._k("running")))
+        return sorted(cast(set[str], self.r.smembers(self._k("running"))))
 
     # -- transitions -------------------------------------------------------------------------
     @_store_call
@@ -781,7 +788,7 @@ class JobStore:
     def forget_artifacts(self, job_id: str) -> None:
         """After the artifacts of ``job_id`` were deleted: no longer charged, not swept again,
         and the record says so (``artifacts_expired``)."""
-        owner = self.r.hget(self.job_key(job_id), "owner")
+        owner = cast(str | None, self.r.hget(self.job_key(job_id), "owner"))
         pipe = self.r.pipeline(transaction=True)
         pipe.zrem(self._k("finished", "ok"), job_id)
         pipe.zrem(self._k("finished", "bad"), job_id)
@@ -895,7 +902,7 @@ class JobStore:
         count: int = 1000,
     ) -> builtins.list[StreamEvent]:
         """Events strictly after entry id ``after``; waits up to ``block_ms`` when none yet."""
-        res = self.r.xread({self.stream_key(job_id): after}, count=count, block=block_ms)
+        res = cast(XReadReply, self.r.xread({self.stream_key(job_id): after}, count=count, block=block_ms))
         out: builtins.list[StreamEvent] = []
         for _key, entries in res or []:
             for entry_id, fields in entries:
@@ -933,7 +940,7 @@ class JobStore:
         rows: builtins.list[dict[str, float]] = []
         lo = "-"
         while True:
-            entries = self.r.xrange(self.stream_key(job_id), lo, "+", count=5000)
+            entries = cast(StreamEntries, self.r.xrange(self.stream_key(job_id), lo, "+", count=5000))
             if not entries:
                 return rows
             for _entry_id, fields in entries:
@@ -1120,7 +1127,7 @@ class JobStore:
     @_store_call
     def get_scan(self, scan_id: str) -> ScanRecord:
         """The scan record of ``scan_id``; NotFound when there is none."""
-        h = self.r.hgetall(self.scan_key(scan_id))
+        h = cast(Hash, self.r.hgetall(self.scan_key(scan_id)))
         if not h:
             raise NotFound(f"scan {scan_id} not found")
         return ScanRecord.from_hash(h)
@@ -1128,7 +1135,7 @@ class JobStore:
     @_store_call
     def scan_job_ids(self, scan_id: str) -> builtins.list[str]:
         """The scan's job ids in variant order."""
-        return list(self.r.zrange(self._k("scan", scan_id, "jobs"), 0, -1))
+        return cast(builtins.list[str], self.r.zrange(self._k("scan", scan_id, "jobs"), 0, -1))
 
     @_store_call
     def jobs(self, job_ids: Iterable[str]) -> builtins.list[JobRecord]:
@@ -1155,7 +1162,7 @@ class JobStore:
         """Scans newest first (of ``owner``, or all when None); cursor as for ``list``."""
         index = self._k("scans", "user", owner) if owner is not None else self._k("scans", "all")
         hi = f"({cursor}" if cursor is not None else "+inf"
-        ids = self.r.zrevrangebyscore(index, hi, "-inf", start=0, num=limit + 1, withscores=True)
+        ids = cast(ScoredIds, self.r.zrevrangebyscore(index, hi, "-inf", start=0, num=limit + 1, withscores=True))
         pipe = self.r.pipeline(transaction=False)
         for scan_id, _ in ids[:limit]:
             pipe.hgetall(self.scan_key(scan_id))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import json
 import math
@@ -240,6 +239,7 @@ class ScanServicer:
 
     service: JobService
     metrics: Metrics
+    hub: StreamHub
     max_spec_bytes: int
     _call: Callable[..., Any]
     _who: Callable[[Any], Principal]
@@ -294,26 +294,25 @@ class ScanServicer:
     async def StreamScanEvents(
         self, request: pb.StreamScanEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[pb.ScanEvent]:
-        # the store's follow is blocking: each read runs on a thread (a scan has few followers)
+        # through the stream hub, as a job's stream: no thread while it waits, the same limit
         try:
             who = self._who(context)
-            batches = await asyncio.to_thread(self.service.scan_events, who, request.id, request.after_id or None)
+            sub = await self.hub.open_scan(who, request.id, request.after_id or None)
         except ServiceError as exc:
             code = grpc_code(exc)
             self.metrics.grpc_requests.labels("StreamScanEvents", code.name).inc()
             await context.abort(code, exc.message)
         self.metrics.grpc_requests.labels("StreamScanEvents", "OK").inc()
-        done = object()
         try:
-            while True:
-                batch = await asyncio.to_thread(next, batches, done)
-                if batch is done:
-                    return
-                assert isinstance(batch, list)
+            async for batch in sub.batches():
+                if batch:
+                    self.metrics.stream_events.labels("grpc").inc(len(batch))
                 for ev in batch:
                     yield scan_event_pb(ev)
         except ServiceError as exc:
             await context.abort(grpc_code(exc), exc.message)
+        finally:
+            sub.close()
 
 
 T = TypeVar("T")

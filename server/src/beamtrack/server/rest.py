@@ -362,7 +362,9 @@ def create_app(
         return EventStream(await hub.open(who, job_id, after or last_event_id), metrics)
 
     app.include_router(jobs)
-    app.include_router(scans_router(service, principal, max_spec_bytes=max_spec_bytes))
+    app.include_router(
+        scans_router(service, principal, hub, lambda sub: EventStream(sub, metrics), max_spec_bytes=max_spec_bytes)
+    )
     app.include_router(twiss_router(service, principal))
     from .routes_dashboard import install_dashboard  # imports this module's SubmitJob
 

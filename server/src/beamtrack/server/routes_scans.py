@@ -6,9 +6,10 @@ runs as an ordinary job that records its ``scan_id``, ``variant`` and parameter 
 ``GET /v1/scans/{id}/events`` is the scan's live event stream as server-sent events, resumable
 with ``?after=`` or ``Last-Event-ID``: ``state`` ({state: queued, variants}) at submit, ``variant``
 ({variant, job_id, state, attempts}) at each state change of a variant, ``result`` ({state,
-counts}) once every variant has ended; the stream ends with it. An idle stream sends a comment
-line every ``stream_block_ms`` (keep-alive). Unlike a job's stream it holds one server thread
-while it waits (a scan has few followers; its variants' own streams go through the stream hub).
+counts}) once every variant has ended; the stream ends with it. It goes through the stream hub
+as a job's stream does (beamtrack.server.streams): an idle stream holds no thread, sends a
+comment line every ``stream_block_ms`` (keep-alive), counts against the user's stream limit (429
+beyond) and is released when the client goes.
 """
 
 # No "from __future__ import annotations": FastAPI resolves the route annotations, some of
@@ -18,18 +19,18 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from beamtrack.spec.contract import PRIORITY_MAX, PRIORITY_MIN
 from beamtrack.workers.errors import InvalidArgument
-from beamtrack.workers.store import StreamEvent
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .limits import check_spec_size
 from .service import MAX_PAGE, JobService, Principal
+from .streams import StreamHub, Subscription
 
 PARQUET = "application/vnd.apache.parquet"
 
@@ -79,8 +80,16 @@ class ScanList(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end")
 
 
-def scans_router(service: JobService, principal: Callable[..., Principal], *, max_spec_bytes: int) -> APIRouter:
-    """The /v1/scans routes over ``service``."""
+def scans_router(
+    service: JobService,
+    principal: Callable[..., Principal],
+    hub: StreamHub,
+    event_stream: Callable[[Subscription], StreamingResponse],
+    *,
+    max_spec_bytes: int,
+) -> APIRouter:
+    """The /v1/scans routes over ``service``; the event streams are ``hub`` subscriptions, sent
+    as ``event_stream`` makes them (the SSE response of a job's stream)."""
     Caller = Annotated[Principal, Depends(principal)]
     router = APIRouter(prefix="/v1/scans", tags=["scans"])
 
@@ -109,14 +118,13 @@ def scans_router(service: JobService, principal: Callable[..., Principal], *, ma
         return service.cancel_scan(who, scan_id)
 
     @router.get("/{scan_id}/events", response_model=None)
-    def scan_events(
+    async def scan_events(
         scan_id: str,
         who: Caller,
         after: Annotated[str | None, Query(description="resume after this event id")] = None,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> StreamingResponse:
-        batches = service.scan_events(who, scan_id, after or last_event_id)
-        return StreamingResponse(_sse(batches), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return event_stream(await hub.open_scan(who, scan_id, after or last_event_id))
 
     @router.get("/{scan_id}/results", response_model=None)
     def scan_results(
@@ -136,16 +144,6 @@ def scans_router(service: JobService, principal: Callable[..., Principal], *, ma
         return Response(_parquet(columns, rows), media_type=PARQUET)
 
     return router
-
-
-def _sse(batches: Iterator[list[StreamEvent]]) -> Iterator[str]:
-    """Server-sent events of the scan's batches (its payloads are one-line JSON written by the
-    store's scripts); a comment line for an idle wait."""
-    for batch in batches:
-        if not batch:
-            yield ": keep-alive\n\n"
-            continue
-        yield "".join(f"id: {ev.id}\nevent: {ev.kind}\ndata: {ev.raw}\n\n" for ev in batch)
 
 
 def _cell(v: Any) -> Any:

@@ -339,6 +339,7 @@ class Scheduler:
         if now - self._swept_at > RETENTION_S:
             self._swept_at = now
             self.sweep_artifacts()
+            self.sweep_scans()
         self._enforce_wall_time(now)
         while sum(r.slots for r in self.running.values()) < self.capacity():
             claimed = self.store.claim()
@@ -548,6 +549,20 @@ class Scheduler:
             swept.append(job_id)
         if swept:
             log.info("retention: removed the artifacts of %d jobs", len(swept))
+        return swept
+
+    def sweep_scans(self, now: float | None = None) -> builtins.list[str]:
+        """Remove the scans past their retention (record, variant list, event stream; the
+        variants are jobs, kept as jobs are): ``artifact_ttl_s`` after the last variant of a
+        scan with a succeeded variant ended, ``failed_artifact_ttl_s`` for the others. Returns
+        the scan ids removed."""
+        now = time.time() if now is None else now
+        s = self.settings
+        swept = self.store.expired_scans(ok_before=now - s.artifact_ttl_s, bad_before=now - s.failed_artifact_ttl_s)
+        for scan_id in swept:
+            self.store.delete_scan(scan_id)
+        if swept:
+            log.info("retention: removed %d scans", len(swept))
         return swept
 
 

@@ -418,19 +418,6 @@ class JobService:
         self.store.cancel_scan(scan_id)
         return self.get_scan(who, scan_id)
 
-    def scan_events(
-        self, who: Principal, scan_id: str, after: str | None = None
-    ) -> Iterator[builtins.list[StreamEvent]]:
-        """The scan's live event stream (``JobStore.follow_scan``) after event id ``after``:
-        ``state`` (submitted), ``variant`` (a variant changed state), ``result`` (all ended)."""
-        self._scan(who, scan_id)
-        cursor = after or "0-0"
-        if not _valid_stream_id(cursor):
-            raise InvalidArgument(
-                "after: not an event id returned by this API", details=[{"loc": "after", "msg": "invalid event id"}]
-            )
-        return self.store.follow_scan(scan_id, cursor, block_ms=self.settings.stream_block_ms)
-
     def scan_results(self, who: Principal, scan_id: str) -> tuple[builtins.list[str], builtins.list[dict[str, Any]]]:
         """The scan's table: its columns, and one row per variant (variant, job_id, state,
         attempts (its tries: more than one after a retry), cached_from, the parameter values by path, then the chosen columns of the last

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     #: launch per fused group; 1 runs every variant as its own job.
     pack_size: Annotated[int, Field(ge=1, le=100_000)] = 256
     #: Artifact retention [s] after a job ends: succeeded jobs, and failed or cancelled ones.
+    #: A scan (record, variant list, event stream) is removed as long after its last variant
+    #: ended: the first when some variant succeeded, the second when none did.
     artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 7 * 86_400.0
     failed_artifact_ttl_s: Annotated[float, Field(gt=0.0)] = 86_400.0
     #: Log lines of ``beamtrack serve``: ``json`` (one object per line: time, level, logger,

@@ -1,10 +1,11 @@
 """The live event streams of both front doors (SSE and gRPC) on one event loop.
 
 An open stream holds neither a thread nor a Redis connection while it waits: the ``StreamHub``
-keeps one blocking ``XREAD`` (on a connection of its own) over the streams of every job someone
-follows, and wakes that job's subscribers when its stream moves; each subscriber then reads its
-own range (from its own cursor, so resuming stays exact) through a small shared pool. Each user
-may hold ``max_per_user`` streams at once (ResourceExhausted beyond).
+keeps one blocking ``XREAD`` (on a connection of its own) over every stream someone follows (a
+job's, or a scan's), and wakes that stream's subscribers when it moves; each subscriber then
+reads its own range (from its own cursor, so resuming stays exact) through a small shared pool.
+Each user may hold ``max_per_user`` streams at once, jobs' and scans' together
+(ResourceExhausted beyond).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from beamtrack.spec.contract import TERMINAL_STATES
@@ -24,8 +25,8 @@ from beamtrack.workers.store_async import AsyncStreams
 from .service import Principal, _valid_stream_id
 
 log = logging.getLogger("beamtrack.server.streams")
-#: Seconds between checks that an idle followed job still exists and is not finished (its
-#: result event ends a stream; this catches a job removed while followed).
+#: Seconds between checks that an idle followed job (or scan) still exists and is not finished
+#: (its result event ends a stream; this catches one removed while followed).
 RECHECK_S = 10.0
 #: Pause after a failed blocking read before the next try [s].
 RETRY_S = 0.5
@@ -38,15 +39,26 @@ def _key(entry_id: str) -> tuple[int, int]:
 
 @dataclass
 class _Watch:
-    """One followed job: the newest entry id the hub knows of and who waits for more."""
+    """One followed stream: the newest entry id the hub knows of and who waits for more."""
 
     cursor: str | None = None
     refs: int = 0
     waiters: set[asyncio.Event] = field(default_factory=set)
 
 
+#: Where a followed stream stands: ``live`` (more may come), ``ended`` (its result event is
+#: written), ``gone`` (its job or scan does not exist).
+Status = Callable[[], Awaitable[str]]
+
+
+def _bad_cursor() -> InvalidArgument:
+    return InvalidArgument(
+        "after: not an event id returned by this API", details=[{"loc": "after", "msg": "invalid event id"}]
+    )
+
+
 class StreamHub:
-    """Fan-out of job streams to subscribers (see the module docstring). ``start`` and every
+    """Fan-out of job and scan streams to subscribers (see the module docstring). ``start`` and every
     other method run on the one event loop that serves the streams."""
 
     def __init__(self, streams: AsyncStreams, *, block_ms: int, max_per_user: int):
@@ -72,6 +84,7 @@ class StreamHub:
 
     @property
     def followed_jobs(self) -> int:
+        """Streams followed now (jobs' and scans')."""
         return len(self._watch)
 
     def start(self) -> None:
@@ -97,36 +110,71 @@ class StreamHub:
             raise NotFound(f"job {job_id!r} not found")
         cursor = after or "0-0"
         if not _valid_stream_id(cursor):
-            raise InvalidArgument(
-                "after: not an event id returned by this API", details=[{"loc": "after", "msg": "invalid event id"}]
-            )
+            raise _bad_cursor()
         (owner,) = await self.streams.job_fields(job_id, "owner")
         if owner is None or (not who.admin and owner != who.user):
             raise NotFound(f"job {job_id} not found")
+
+        async def status() -> str:
+            (state,) = await self.streams.job_fields(job_id, "state")
+            if state is None:
+                return "gone"
+            return "ended" if state in TERMINAL_STATES else "live"
+
+        return self._admit(who, self.streams.store.stream_key(job_id), cursor, status)
+
+    async def open_scan(self, who: Principal, scan_id: str, after: str | None) -> Subscription:
+        """A subscription to the scan's events after ``after`` (``state``, ``variant``, then
+        ``result`` once every variant ended); the same refusals as ``open``, with the
+        visibility of JobService.get_scan."""
+        if not scan_id or len(scan_id) > 64 or not scan_id.isalnum():
+            raise NotFound(f"scan {scan_id!r} not found")
+        cursor = after or "0-0"
+        if not _valid_stream_id(cursor):
+            raise _bad_cursor()
+        (owner,) = await self.streams.scan_fields(scan_id, "owner")
+        if owner is None or (not who.admin and owner != who.user):
+            raise NotFound(f"scan {scan_id} not found")
+
+        async def status() -> str:
+            ended, n = await self.streams.scan_fields(scan_id, "ended", "n")
+            if n is None:
+                return "gone"
+            if ended is None:  # a scan stored before scans counted their ended variants
+                done = await asyncio.to_thread(self.streams.store.scan_ended, scan_id)
+            else:
+                done = int(ended) >= int(n)
+            return "ended" if done else "live"
+
+        return self._admit(who, self.streams.store.scan_stream_key(scan_id), cursor, status)
+
+    def _admit(self, who: Principal, key: str, cursor: str, status: Status) -> Subscription:
+        """Take one of the user's stream slots (ResourceExhausted when none is left) and follow
+        the stream ``key``."""
         held = self.per_user.get(who.user, 0)
         if held >= self.max_per_user:
             msg = f"{held} streams open; at most {self.max_per_user} per user (BEAMTRACK_MAX_STREAMS_PER_USER)"
             raise ResourceExhausted(f"streams: {msg}", details=[{"loc": "streams", "msg": msg}])
         self.per_user[who.user] = held + 1
-        self._watch.setdefault(job_id, _Watch()).refs += 1
-        return Subscription(self, who.user, job_id, cursor)
+        self._watch.setdefault(key, _Watch()).refs += 1
+        return Subscription(self, who.user, key, cursor, status)
 
-    def _release(self, user: str, job_id: str) -> None:
+    def _release(self, user: str, key: str) -> None:
         n = self.per_user.get(user, 0) - 1
         if n > 0:
             self.per_user[user] = n
         else:
             self.per_user.pop(user, None)
-        w = self._watch.get(job_id)
+        w = self._watch.get(key)
         if w is not None:
             w.refs -= 1
             if w.refs <= 0:
-                del self._watch[job_id]
+                del self._watch[key]
 
-    async def _wait(self, job_id: str, cursor: str, timeout: float) -> bool:
-        """True once the job's stream may hold entries after ``cursor``; False after
+    async def _wait(self, key: str, cursor: str, timeout: float) -> bool:
+        """True once the stream ``key`` may hold entries after ``cursor``; False after
         ``timeout`` seconds without news."""
-        w = self._watch[job_id]
+        w = self._watch[key]
         if w.cursor is not None and _key(w.cursor) > _key(cursor):
             return True
         if w.cursor is None or _key(cursor) > _key(w.cursor):
@@ -179,8 +227,8 @@ class StreamHub:
                 continue
             finally:
                 self._blocked = False
-            for job_id, last in newest.items():
-                moved = self._watch.get(job_id)
+            for key, last in newest.items():
+                moved = self._watch.get(key)
                 if moved is None:
                     continue
                 if moved.cursor is None or _key(last) > _key(moved.cursor):
@@ -192,39 +240,40 @@ class StreamHub:
 class Subscription:
     """One open stream; ``batches`` yields its events, ``close`` (idempotent) frees its slot."""
 
-    def __init__(self, hub: StreamHub, user: str, job_id: str, cursor: str):
+    def __init__(self, hub: StreamHub, user: str, key: str, cursor: str, status: Status):
         self.hub = hub
         self.user = user
-        self.job_id = job_id
+        self.key = key
         self.cursor = cursor
+        self.status = status
         self._open = True
 
     def close(self) -> None:
         if self._open:
             self._open = False
-            self.hub._release(self.user, self.job_id)
+            self.hub._release(self.user, self.key)
 
     async def batches(self) -> AsyncIterator[list[StreamEvent]]:
-        """Batches of events after the cursor until the job's ``result`` event (or at once when
-        the job is finished and the cursor is past it); an empty batch is a keep-alive tick,
-        one every ``block_ms`` while nothing arrives."""
-        hub, job_id = self.hub, self.job_id
+        """Batches of events after the cursor until the stream's ``result`` event (or at once
+        when its job or scan is finished and the cursor is past it, or it is gone); an empty
+        batch is a keep-alive tick, one every ``block_ms`` while nothing arrives."""
+        hub, key = self.hub, self.key
         tick = hub.block_ms / 1000.0
         try:
             while True:
-                events = await hub.streams.read(job_id, self.cursor)
+                events = await hub.streams.read_stream(key, self.cursor)
                 if not events:
-                    (state,) = await hub.streams.job_fields(job_id, "state")
-                    if state is None:
+                    status = await self.status()
+                    if status == "gone":
                         return
-                    if state in TERMINAL_STATES:
+                    if status == "ended":
                         # the result event is written atomically with the terminal state
-                        events = await hub.streams.read(job_id, self.cursor)
+                        events = await hub.streams.read_stream(key, self.cursor)
                         if not events:
                             return
                     else:
                         recheck = time.monotonic() + RECHECK_S
-                        while not await hub._wait(job_id, self.cursor, tick):
+                        while not await hub._wait(key, self.cursor, tick):
                             yield []
                             if time.monotonic() > recheck:
                                 break

@@ -186,9 +186,22 @@ class JobRecord:
 # ARGV: prefix, now
 # A scan's event stream (P:scan:{id}:events): a ``variant`` event at each state change of one of
 # its jobs ({variant, job_id, state, attempts}), and a ``result`` event ({state, counts}) once every
-# variant has ended (counted in the scan's ``ended`` field: each job ends once). Prepended to the
-# scripts that change a job's state; a job of no scan is left alone.
+# variant has ended (counted in the scan's ``ended`` field: each job ends once). The stream is
+# trimmed to about the scan's ``maxlen`` entries (the submitting server's stream_maxlen). The
+# ended scan joins P:scans:finished:ok (some variant succeeded) or P:scans:finished:bad (none
+# did), by end time, for retention (``JobStore.expired_scans``). Prepended to the scripts that
+# change a job's state; a job of no scan, or of a scan already removed, is left alone.
 _SCAN_NOTE = """
+local function scan_xadd(p, scan, kind, data)
+  local sk = p .. ':scan:' .. scan
+  local h = redis.call('HMGET', sk, 'n', 'maxlen')
+  if not h[1] then return end
+  if h[2] then
+    redis.call('XADD', sk .. ':events', 'MAXLEN', '~', h[2], '*', 'k', kind, 'd', data)
+  else
+    redis.call('XADD', sk .. ':events', '*', 'k', kind, 'd', data)
+  end
+end
 local function scan_counts(p, scan)
   local counts = {queued=0, running=0, succeeded=0, failed=0, cancelled=0}
   for _, j in ipairs(redis.call('ZRANGE', p .. ':scan:' .. scan .. ':jobs', 0, -1)) do
@@ -199,19 +212,24 @@ local function scan_counts(p, scan)
 end
 local function scan_ended(p, scan, n_ended)
   local sk = p .. ':scan:' .. scan
+  if redis.call('EXISTS', sk) == 0 then return end
   local ended = redis.call('HINCRBY', sk, 'ended', n_ended)
   local h = redis.call('HMGET', sk, 'n', 'cancel_requested')
   if n_ended > 0 and ended >= tonumber(h[1] or '0') then
     local counts = scan_counts(p, scan)
     local state = 'failed'
     if h[2] == '1' then state = 'cancelled' elseif counts.succeeded == tonumber(h[1]) then state = 'succeeded' end
-    redis.call('XADD', sk .. ':events', '*', 'k', 'result', 'd', cjson.encode({state=state, counts=counts}))
+    scan_xadd(p, scan, 'result', cjson.encode({state=state, counts=counts}))
+    local t = redis.call('TIME')
+    local kept = 'bad'
+    if counts.succeeded > 0 then kept = 'ok' end
+    redis.call('ZADD', p .. ':scans:finished:' .. kept, tonumber(t[1]) + tonumber(t[2]) / 1e6, scan)
   end
 end
 local function scan_note(p, id, state)
   local h = redis.call('HMGET', p .. ':job:' .. id, 'scan_id', 'variant', 'attempts')
   if not h[1] or h[1] == '' then return end
-  redis.call('XADD', p .. ':scan:' .. h[1] .. ':events', '*', 'k', 'variant', 'd',
+  scan_xadd(p, h[1], 'variant',
     cjson.encode({variant=tonumber(h[2]), job_id=id, state=state, attempts=tonumber(h[3] or '0')}))
   if state == 'succeeded' or state == 'failed' or state == 'cancelled' then scan_ended(p, h[1], 1) end
 end
@@ -419,7 +437,7 @@ end
 if scan ~= '' then
   local first = tonumber(ARGV[7 + #jobs] or '0')
   if first == 1 then
-    redis.call('XADD', p .. ':scan:' .. scan .. ':events', '*', 'k', 'state', 'd',
+    scan_xadd(p, scan, 'state',
       cjson.encode({state='queued', variants=tonumber(redis.call('HGET', p .. ':scan:' .. scan, 'n'))}))
   end
 end
@@ -951,6 +969,8 @@ class JobStore:
     # -- scans and the result cache --------------------------------------------------------------
     # Keys: P:scan:{id} hash (the scan record), P:scan:{id}:jobs sorted set (job id -> variant
     # index), P:scans:all / P:scans:user:{owner} sorted sets of scan ids by scan seq (P:scanseq),
+    # P:scan:{id}:events the scan's event stream (see ``_SCAN_NOTE``), P:scans:finished:ok and
+    # P:scans:finished:bad sorted sets of ended scan ids by end time (retention: ``expired_scans``),
     # P:cache:{owner}:{key} sorted set of the jobs submitted with result-cache key ``key`` (by seq).
     def scan_key(self, scan_id: str) -> str:
         return self._k("scan", scan_id)
@@ -995,6 +1015,7 @@ class JobStore:
                     "paths": json.dumps(scan["paths"]),
                     "columns": json.dumps(scan["columns"]),
                     "cancel_requested": "0",
+                    "maxlen": self.stream_maxlen,
                 },
             )
             pipe.zadd(self._k("scans", "all"), {scan_id: scan_seq})
@@ -1080,42 +1101,8 @@ class JobStore:
         return self._k("scan", scan_id, "events")
 
     @_store_call
-    def read_scan_events(
-        self, scan_id: str, after: str = "0-0", *, block_ms: int | None = None, count: int = 1000
-    ) -> builtins.list[StreamEvent]:
-        """The scan's events strictly after entry id ``after``; waits up to ``block_ms`` when none yet."""
-        res = self.r.xread({self.scan_stream_key(scan_id): after}, count=count, block=block_ms)
-        return [StreamEvent(i, f["k"], f["d"]) for _key, entries in res or [] for i, f in entries]
-
-    def follow_scan(
-        self, scan_id: str, after: str = "0-0", *, block_ms: int = 5000
-    ) -> Iterator[builtins.list[StreamEvent]]:
-        """Batches of the scan's events after ``after`` until its ``result`` event (or at once when
-        the scan has ended and ``after`` is past it); an empty batch after each idle wait, as
-        ``follow`` does for a job."""
-        cursor = after
-        while True:
-            events = self.read_scan_events(scan_id, cursor)
-            if not events:
-                if self._scan_ended(scan_id):
-                    # the result event is written atomically with the last variant's end
-                    events = self.read_scan_events(scan_id, cursor)
-                    if not events:
-                        return
-                else:
-                    events = self.read_scan_events(scan_id, cursor, block_ms=block_ms)
-                    if not events:
-                        yield []
-                        continue
-            for n, ev in enumerate(events):
-                if ev.kind == "result":
-                    yield events[: n + 1]
-                    return
-            cursor = events[-1].id
-            yield events
-
-    @_store_call
-    def _scan_ended(self, scan_id: str) -> bool:
+    def scan_ended(self, scan_id: str) -> bool:
+        """Whether every variant of the scan has ended (True for a scan that is gone)."""
         ended, n = self.r.hmget(self.scan_key(scan_id), ["ended", "n"])
         if n is None:
             return True  # the scan is gone
@@ -1123,6 +1110,28 @@ class JobStore:
             return int(ended) >= int(n)
         counts = self.scan_counts(scan_id)  # a scan stored before scans counted their ended variants
         return counts["queued"] + counts["running"] == 0
+
+    @_store_call
+    def expired_scans(self, *, ok_before: float, bad_before: float, limit: int = 100) -> builtins.list[str]:
+        """Ended scans due for removal, oldest first: those with a succeeded variant that ended
+        before ``ok_before``, the others before ``bad_before`` (epoch seconds)."""
+        ok = self.r.zrangebyscore(self._k("scans", "finished", "ok"), "-inf", ok_before, start=0, num=limit)
+        bad = self.r.zrangebyscore(self._k("scans", "finished", "bad"), "-inf", bad_before, start=0, num=limit)
+        return [*bad, *ok]
+
+    @_store_call
+    def delete_scan(self, scan_id: str) -> None:
+        """Remove the scan: its record, variant list and event stream, and its place in the
+        listings (its variants stay, as jobs; a stream following it ends)."""
+        owner = cast(str | None, self.r.hget(self.scan_key(scan_id), "owner"))
+        pipe = self.r.pipeline(transaction=True)
+        pipe.delete(self.scan_key(scan_id), self._k("scan", scan_id, "jobs"), self.scan_stream_key(scan_id))
+        pipe.zrem(self._k("scans", "all"), scan_id)
+        if owner:
+            pipe.zrem(self._k("scans", "user", owner), scan_id)
+        pipe.zrem(self._k("scans", "finished", "ok"), scan_id)
+        pipe.zrem(self._k("scans", "finished", "bad"), scan_id)
+        pipe.execute()
 
     @_store_call
     def get_scan(self, scan_id: str) -> ScanRecord:

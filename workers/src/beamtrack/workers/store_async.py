@@ -64,9 +64,14 @@ class AsyncStreams:
         await self.pool.aclose()
 
     async def read(self, job_id: str, after: str, *, count: int = 1000) -> list[StreamEvent]:
-        """Events strictly after entry id ``after`` (no wait)."""
+        """The job's events strictly after entry id ``after`` (no wait)."""
+        return await self.read_stream(self.store.stream_key(job_id), after, count=count)
+
+    async def read_stream(self, key: str, after: str, *, count: int = 1000) -> list[StreamEvent]:
+        """Events of the stream ``key`` (a job's or a scan's) strictly after entry id ``after``
+        (no wait)."""
         try:
-            res = cast(XReadReply, await self.r.xread({self.store.stream_key(job_id): after}, count=count))
+            res = cast(XReadReply, await self.r.xread({key: after}, count=count))
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
         out: list[StreamEvent] = []
@@ -83,6 +88,14 @@ class AsyncStreams:
             raise _unavailable(exc) from exc
         return [None if v is None else str(v) for v in values]
 
+    async def scan_fields(self, scan_id: str, *names: str) -> list[str | None]:
+        """Fields of the scan's record (None for each when the scan does not exist)."""
+        try:
+            values: list[Any] = await self.r.hmget(self.store.scan_key(scan_id), list(names))
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc
+        return [None if v is None else str(v) for v in values]
+
     async def wake(self) -> None:
         """End the current ``wait`` of this process early (its key set changed)."""
         try:
@@ -94,15 +107,15 @@ class AsyncStreams:
             raise _unavailable(exc) from exc
 
     async def wait(self, cursors: dict[str, str], wake_cursor: str, *, block_ms: int) -> tuple[dict[str, str], str]:
-        """Block until a job stream in ``cursors`` (job id -> entry id) has an entry after its
+        """Block until a stream in ``cursors`` (stream key -> entry id) has an entry after its
         cursor, a ``wake`` came after ``wake_cursor``, or ``block_ms`` passed. Returns
-        ``({job id: id of the stream's newest entry}, wake cursor)`` for the streams that moved."""
-        keys = {self.store.stream_key(j): j for j in cursors}
-        streams: dict[Any, Any] = {k: cursors[j] for k, j in keys.items()}
+        ``({stream key: id of the stream's newest entry}, wake cursor)`` for the streams that
+        moved."""
+        streams: dict[Any, Any] = dict(cursors)
         streams[self.wake_key] = wake_cursor
         try:
             res = cast(XReadReply, await self._blocking.xread(streams, count=1, block=block_ms))
-            moved = [key for key, _entries in res or [] if key in keys]
+            moved = [key for key, _entries in res or [] if key in cursors]
             for key, entries in res or []:
                 if key == self.wake_key and entries:
                     wake_cursor = entries[-1][0]
@@ -113,7 +126,7 @@ class AsyncStreams:
                     pipe.xrevrange(key, "+", "-", count=1)
                 for key, last in zip(moved, await pipe.execute(), strict=True):
                     if last:
-                        newest[keys[key]] = last[0][0]
+                        newest[key] = last[0][0]
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
         return newest, wake_cursor

@@ -44,6 +44,7 @@ def test_entry_points_reused_until_a_package_changes(tmp_path, monkeypatch) -> N
         raise AssertionError("scanned although nothing changed")
 
     monkeypatch.setattr(registry, "entry_points", refuse)
+    (site / "output.txt").write_text("")  # a file that is no package's metadata changes nothing
     assert "fake_pkg" in _includes()  # from the cache file
 
     monkeypatch.setattr(registry, "entry_points", scan)

@@ -27,21 +27,23 @@ def builtin() -> dict[str, type[Element]]:
 
 def installed_fingerprint() -> list[Any]:
     """What an install, uninstall or upgrade of a package changes, cheaply (a directory listing per
-    ``sys.path`` entry): each entry with its mtime [ns], and each ``*.dist-info`` / ``*.egg-info`` in it with
-    its ``entry_points.txt``'s mtime [ns] and size (an in-place rewrite of one shows too)."""
+    ``sys.path`` entry): each entry, with each ``*.dist-info`` / ``*.egg-info`` in it (where importlib.metadata
+    finds entry points) and its ``entry_points.txt``'s mtime [ns] and size (an in-place rewrite shows too);
+    an entry that is no directory (a zip archive) with its own mtime [ns]. Other files coming and going
+    (a working directory on ``sys.path``) leave it unchanged."""
     out: list[Any] = []
     for entry in sys.path:
         where = entry or "."
         try:
-            out.append([entry, os.stat(where).st_mtime_ns])
-        except OSError:
-            out.append([entry, None])
-            continue
-        try:
             with os.scandir(where) as listing:
-                metas = sorted(e.name for e in listing if e.name.endswith((".dist-info", ".egg-info")))
-        except OSError:  # a zip archive: its mtime says it all
+                metas = sorted(e.name for e in listing if e.name.lower().endswith((".dist-info", ".egg-info")))
+        except OSError:
+            try:
+                out.append([entry, os.stat(where).st_mtime_ns])
+            except OSError:
+                out.append([entry, None])
             continue
+        out.append([entry])
         for name in metas:
             try:
                 st = os.stat(os.path.join(where, name, "entry_points.txt"))
@@ -64,7 +66,8 @@ def plugin_entry_points() -> dict[str, tuple[EntryPoint, ...]]:
             return {g: tuple(EntryPoint(n, v, g) for n, v in saved["groups"][g]) for g in GROUPS}
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    found = {g: tuple(entry_points(group=g)) for g in GROUPS}
+    every = entry_points()  # one pass over the installed packages for all groups
+    found = {g: tuple(every.select(group=g)) for g in GROUPS}
     try:
         path = cache_dir() / ENTRY_POINT_CACHE
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")

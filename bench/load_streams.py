@@ -6,10 +6,12 @@ Starts a private redis-server and one ServerProcess (no scheduler, no Ray) on 12
    TCP_NODELAY) and, with ``--proto0``, as it was made before (proto 0: no TCP_NODELAY);
 2. idle streams: opens ``--sse`` SSE and ``--grpc`` gRPC streams on running jobs (nothing is
    published, so they stay idle) and measures the latency of ``--requests`` unary calls over
-   REST and over gRPC while they are held, against the same calls with no stream open.
+   REST and over gRPC while they are held, against the same calls with no stream open; with
+   ``--scans`` the streams follow queued scans instead (GET /v1/scans/{id}/events,
+   StreamScanEvents).
 Client and server share this process (and its GIL), so the latencies are upper bounds.
 
-    .venv/bin/python bench/load_streams.py --sse 2000 --grpc 300 --requests 300 [--proto0]
+    .venv/bin/python bench/load_streams.py --sse 2000 --grpc 300 --requests 300 [--proto0] [--scans]
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 import grpc
 import httpx
-from beamtrack.server import runtime
+from beamtrack.server import process
 from beamtrack.server.process import ServerProcess
 from beamtrack.server.settings import ApiToken, Settings, hash_token
 from beamtrack.spec.v1 import jobs_pb2 as pb
@@ -84,7 +86,7 @@ async def unary(base: str, grpc_port: int, job_id: str, n: int) -> dict[str, lis
     return out
 
 
-async def idle_phase(a: argparse.Namespace, server: ServerProcess, jobs: list[str]) -> dict[str, Any]:
+async def idle_phase(a: argparse.Namespace, server: ServerProcess, jobs: list[str], scans: list[str]) -> dict[str, Any]:
     base = f"http://127.0.0.1:{server.http_port}"
     results: dict[str, Any] = {}
     quiet = await unary(base, server.grpc_port, jobs[0], a.requests)
@@ -95,23 +97,26 @@ async def idle_phase(a: argparse.Namespace, server: ServerProcess, jobs: list[st
 
         async def open_sse(i: int) -> httpx.Response:
             async with sem:
-                r = await c.send(c.build_request("GET", f"/v1/jobs/{jobs[i % len(jobs)]}/events"), stream=True)
+                url = f"/v1/scans/{scans[i % len(scans)]}/events" if scans else f"/v1/jobs/{jobs[i % len(jobs)]}/events"
+                r = await c.send(c.build_request("GET", url), stream=True)
                 assert r.status_code == 200
                 return r
 
         t0 = time.perf_counter()
         sse = await asyncio.gather(*(open_sse(i) for i in range(a.sse)))
         channels = [grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") for _ in range(4)]
-        calls = [
-            pb_grpc.JobServiceStub(channels[i % 4]).StreamEvents(
-                pb.StreamDiagnosticsRequest(id=jobs[i % len(jobs)]), metadata=MD
-            )
+        stubs = [pb_grpc.JobServiceStub(ch) for ch in channels]
+        calls: list[Any] = [
+            stubs[i % 4].StreamScanEvents(pb.StreamScanEventsRequest(id=scans[i % len(scans)]), metadata=MD)
+            if scans
+            else stubs[i % 4].StreamEvents(pb.StreamDiagnosticsRequest(id=jobs[i % len(jobs)]), metadata=MD)
             for i in range(a.grpc)
         ]
         await asyncio.gather(*(call.read() for call in calls))
         opened = time.perf_counter() - t0
         held = server.hub.active
-        print(f"opened {a.sse} SSE + {a.grpc} gRPC streams in {opened:.1f} s (hub holds {held})", flush=True)
+        what = "scan" if scans else "job"
+        print(f"opened {a.sse} SSE + {a.grpc} gRPC {what} streams in {opened:.1f} s (hub holds {held})", flush=True)
         busy = await unary(base, server.grpc_port, jobs[0], a.requests)
         results["with_streams"] = {k: summary(f"{k} unary, {held} streams held", v) for k, v in busy.items()}
         results["streams_held"], results["open_seconds"] = held, opened
@@ -135,6 +140,7 @@ def main() -> int:
     ap.add_argument(
         "--proto0", action="store_true", help="also measure keep-alive with the old proto-0 listening socket"
     )
+    ap.add_argument("--scans", action="store_true", help="the idle streams follow queued scans, not running jobs")
     ap.add_argument("--json", type=Path, help="also write the results here")
     a = ap.parse_args()
     a.sse, a.grpc = min(a.sse, 5000), min(a.grpc, 2000)
@@ -152,11 +158,11 @@ def main() -> int:
     )
     results: dict[str, Any] = {}
     try:
-        variants = [("nodelay", runtime.listen_socket)]
+        variants = [("nodelay", process.listen_socket)]
         if a.proto0:
             variants.insert(0, ("proto0", proto0_socket))
         for name, make in variants:
-            runtime.listen_socket = make  # type: ignore[assignment]
+            process.listen_socket = make  # type: ignore[assignment]
             server = ServerProcess(settings, redis_server.url).start()
             spec = json.loads((ROOT / "examples" / "fodo.json").read_text())
             spec = spec.get("spec", spec)
@@ -175,7 +181,17 @@ def main() -> int:
                 ]
                 for _ in range(21):
                     server.store.claim()
-                results["idle"] = asyncio.run(idle_phase(a, server, jobs))
+                scans = []
+                if a.scans:  # 20 scans of 2 variants, left queued: their streams stay idle
+                    who = server.service.authenticate(f"Bearer {TOKEN}")
+                    k = "lattice.elements[name=quad1].k"
+                    scans = [
+                        server.service.submit_scan(
+                            who, {"base": spec, "parameters": {k: [0.9 + 0.01 * i, 1.1]}, "use_cache": False}
+                        )["id"]
+                        for i in range(20)
+                    ]
+                results["idle"] = asyncio.run(idle_phase(a, server, jobs, scans))
             server.stop()
         results["machine"] = (
             f"{platform.node()} {os.cpu_count()} cores, {platform.platform()}, load {os.getloadavg()[0]:.2f}"

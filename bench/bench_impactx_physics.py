@@ -21,6 +21,10 @@ Workloads:
   32 x 32 x 40 grid, ``poisson_solver = "multigrid"``, prob_relative 3 (ImpactX's expanding_beam example,
   one box).
 Results go to BENCHMARKS.md by hand.
+
+``--trees label=DIR,...``: beamtrack from each of these source trees in the same run (e.g. ``git archive`` of
+the commit before a change and of the change, unpacked): each tree's ``workers/src`` and ``proto/src`` go
+first on the beamtrack worker's PYTHONPATH, and each gets its own rows, against the same ImpactX time.
 """
 
 from __future__ import annotations
@@ -128,9 +132,13 @@ def load_average() -> str:
         return "n/a"
 
 
-def run_one(code: str, workload: str, npart: int, kind: str, threads: int, periods: int) -> float:
+def run_one(
+    code: str, workload: str, npart: int, kind: str, threads: int, periods: int, tree: Path | None = None
+) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BEAMTRACK")}
     env["OMP_NUM_THREADS"] = str(threads)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join(str(tree / p) for p in ("workers/src", "proto/src"))
     args = [str(VENVS[code]), __file__, "--worker", code, workload, str(npart), kind, str(periods)]
     with_dir = Path("/tmp") / f"bench_impactx_physics_{code}_{workload}"
     with_dir.mkdir(exist_ok=True)
@@ -151,7 +159,11 @@ def main() -> None:
     ap.add_argument("--periods", type=int, default=500, help="periods of the envelope workload's FODO cell")
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--trees", default="", help="label=DIR,... beamtrack source trees to run side by side")
     a = ap.parse_args()
+    trees: list[tuple[str, Path | None]] = [
+        (label, Path(d).resolve()) for label, _, d in (t.partition("=") for t in a.trees.split(",") if t)
+    ] or [("", None)]
     print(
         f"# {platform.node()} {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
         f"npart {a.npart}, OMP_NUM_THREADS {a.threads} (ImpactX and beamtrack openmp), best of {a.reps}"
@@ -164,9 +176,17 @@ def main() -> None:
     for w in a.workloads.split(","):
         load = load_average()
         ix = min(run_one("impactx", w, a.npart, "", a.threads, a.periods) for _ in range(a.reps))
-        ser = min(run_one("beamtrack", w, a.npart, "serial", 1, a.periods) for _ in range(a.reps))
-        omp = min(run_one("beamtrack", w, a.npart, "openmp", a.threads, a.periods) for _ in range(a.reps))
-        print(f"| {w} | {ix:.3f} | {ser:.3f} | {omp:.3f} | {ix / ser:.2f} | {ix / omp:.2f} | {load} |", flush=True)
+        # repetitions alternate between the trees, so a change in the machine's load hits them alike
+        ser = {label: float("inf") for label, _ in trees}
+        omp = dict(ser)
+        for _ in range(a.reps):
+            for label, tree in trees:
+                ser[label] = min(ser[label], run_one("beamtrack", w, a.npart, "serial", 1, a.periods, tree))
+                omp[label] = min(omp[label], run_one("beamtrack", w, a.npart, "openmp", a.threads, a.periods, tree))
+        for label, _ in trees:
+            s, o = ser[label], omp[label]
+            name = f"{w} ({label})" if label else w
+            print(f"| {name} | {ix:.3f} | {s:.3f} | {o:.3f} | {ix / s:.2f} | {ix / o:.2f} | {load} |", flush=True)
 
 
 if __name__ == "__main__":

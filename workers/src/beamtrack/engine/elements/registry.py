@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -15,8 +16,9 @@ from .base import Element
 
 #: The entry-point groups beamtrack reads: element classes, and C include roots (name ``include``).
 GROUPS = ("beamtrack.elements", "beamtrack")
-#: The file, in the kernel cache, that keeps the last scan of GROUPS with the fingerprint it was made under.
-ENTRY_POINT_CACHE = "entry_points.json"
+#: The file, in the kernel cache, that keeps the last scan of GROUPS with the fingerprint it was made under:
+#: one per Python environment (its ``sys.prefix``), so environments sharing the cache do not evict each other.
+ENTRY_POINT_CACHE = f"entry_points-{hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]}.json"
 
 
 def builtin() -> dict[str, type[Element]]:

@@ -247,9 +247,11 @@ class Simulation(TrackedRun):
             **{k: v for k, v in row.items() if k not in ("step", "period", "s")},
         }
         if self.diagnostics:
+            # the directory is made when the row's files are opened, not again for every row
+            is_open = ("reduced_final" if final else "reduced") in self._writers
             write_diagnostics_row(
                 self._writers,
-                self._diag_dir(),
+                self.output_dir / "diags" if is_open else self._diag_dir(),
                 self.tracking_step,
                 row,
                 self.reference,

@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
-from beamtrack.spec.contract import TERMINAL_STATES, JobState
+from beamtrack.spec.contract import JobState
 from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 from beamtrack.spec.v1.convert import PB_TO_STATE, STATE_TO_PB, job_from_pb
 
 from .grpc_errors import TypedErrorStub, grpc_error
 from .models import Job
+from .polling import iter_pages, wait_finished
 from .rest import Event, SpecArg, load_spec_arg
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -83,12 +84,7 @@ class GrpcClient:
 
     def iter_jobs(self, *, state: str | None = None, page_size: int = 100) -> Iterator[Job]:
         """Every job (the caller's; all for an admin), following the pages."""
-        cursor: str | None = None
-        while True:
-            items, cursor = self.list_jobs(state=state, limit=page_size, cursor=cursor)
-            yield from items
-            if cursor is None:
-                return
+        return iter_pages(lambda st, n, cur: self.list_jobs(state=st, limit=n, cursor=cur), state, page_size)
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job; returns it (state cancelled, or cancel_requested)."""
@@ -97,14 +93,7 @@ class GrpcClient:
 
     def wait(self, job_id: str, *, timeout: float = 600.0, poll_s: float = 0.2) -> Job:
         """Poll until the job is finished; TimeoutError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.get(job_id)
-            if job.state in TERMINAL_STATES:
-                return job
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {job.state} after {timeout} s")
-            time.sleep(poll_s)
+        return wait_finished(self.get, job_id, timeout, poll_s)
 
     # -- scans ------------------------------------------------------------------------------------
     def submit_scan(

@@ -17,6 +17,7 @@ from beamtrack.spec import JobSpec
 from beamtrack.spec.contract import TERMINAL_STATES, ServiceError, error_class
 
 from .models import Artifact, Job, Twiss
+from .polling import iter_pages, wait_finished
 
 TERMINAL = TERMINAL_STATES
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -173,12 +174,7 @@ class Client:
 
     def iter_jobs(self, *, state: str | None = None, page_size: int = 100) -> Iterator[Job]:
         """Every job (the caller's; all for an admin), following the pages."""
-        cursor: str | None = None
-        while True:
-            items, cursor = self.list_jobs(state=state, limit=page_size, cursor=cursor)
-            yield from items
-            if cursor is None:
-                return
+        return iter_pages(lambda st, n, cur: self.list_jobs(state=st, limit=n, cursor=cur), state, page_size)
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job; returns it (state cancelled, or cancel_requested)."""
@@ -186,14 +182,7 @@ class Client:
 
     def wait(self, job_id: str, *, timeout: float = 600.0, poll_s: float = 0.2) -> Job:
         """Poll until the job is finished; TimeoutError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.get(job_id)
-            if job.state in TERMINAL:
-                return job
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {job.state} after {timeout} s")
-            time.sleep(poll_s)
+        return wait_finished(self.get, job_id, timeout, poll_s)
 
     # -- live stream -------------------------------------------------------------------------------
     def events(self, job_id: str, *, after: str | None = None, reconnects: int = 5) -> Iterator[Event]:

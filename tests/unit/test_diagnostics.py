@@ -410,3 +410,15 @@ def test_rows_are_on_disk_after_each_track_call_before_finalize(tmp_path) -> Non
                 5 * c for c in range(1, calls + 1)
             ]
     sim.finalize()
+
+
+def test_a_table_dropped_without_close_keeps_its_pending_rows(tmp_path) -> None:
+    """A run that raised and was never finalized: the rows still pending reach the file when the writer goes."""
+    import gc
+
+    w = RefParticleWriter(tmp_path)
+    w.write(0, _ref())
+    w.write(1, _ref())
+    del w
+    gc.collect()
+    assert pd.read_csv(tmp_path / "ref_particle.0", sep=r"\s+")["step"].tolist() == [0, 1]

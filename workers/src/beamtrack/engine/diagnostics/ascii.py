@@ -18,6 +18,7 @@ actual minima and maxima.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from operator import attrgetter, itemgetter
@@ -130,6 +131,12 @@ class _AsciiTable:
             self.flush()
             self._fh.close()
             self._fh = None
+
+    def __del__(self) -> None:
+        # a table dropped without close (a run that raised, no finalize) keeps its pending rows, as the
+        # file object itself would its buffer
+        with contextlib.suppress(Exception):
+            self.close()
 
     @property
     def closed(self) -> bool:

@@ -13,7 +13,6 @@ double precision: round-off of regrouped expressions); alive sets identical; ref
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -21,19 +20,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from beamtrack.impactx import ImpactX, elements
 from beamtrack.spec.diag_files import REDUCED_FILE, SUFFIX
+from oracle_run import ORACLE, ROOT, load_oracle_npz, max_rel_dev, ref_rel_dev, run_beamtrack, run_oracle_cases
 
 pytestmark = pytest.mark.physics
 
-ROOT = Path(__file__).resolve().parents[2]
-ORACLE = ROOT / ".venv-impactx" / "bin" / "python"
 RUNNER = Path(__file__).with_name("impactx_runner.py")
 RTOL = 1e-10
 N = 200
 #: (rest energy [MeV], charge [e], kinetic energy [MeV]); ImpactX 26.10's CODATA 2022 masses
 SPECIES = {"p10": (938.2720894282575, 1.0, 10.0), "e2G": (0.5109989506917532, -1.0, 2000.0)}
-REF_KEYS = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
 
 _HEX = {"aperture_x": 2e-4, "aperture_y": 2e-4, "repeat_x": 6e-4, "repeat_y": 5e-4, "shift_odd_x": True}
 _EDGE = {"psi": 0.12, "rc": 3.0, "g": 0.05, "R": 0.7, "K1": 0.3, "K4": 0.2, "K5": -0.1, "K6": 0.05}
@@ -124,49 +120,10 @@ def _particles() -> np.ndarray:
     return np.random.default_rng(20261201).uniform(-1e-3, 1e-3, size=(6, N))
 
 
-def run_beamtrack(case: dict, coords: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sim = ImpactX(kind=kind)
-    sim.diagnostics = False
-    sim.init_grids()
-    ref = sim.beam.ref
-    ref.set_mass_MeV(case["mass_MeV"]).set_charge_qe(case["charge_qe"]).set_kin_energy_MeV(case["kin_energy_MeV"])
-    sim.beam.add_n_particles(*coords, ref.charge_qe / (ref.mass_MeV * 1e6), bunch_charge=1e-12)
-    sim.lattice.extend(getattr(elements, e["type"])(**e["kwargs"]) for e in case["elements"])
-    sim.periods = case["periods"]
-    sim.track_particles()
-    alive = np.asarray(sim.beam.state) == 0
-    ids = np.asarray(sim.beam.id)[alive]
-    out = np.asarray(sim.beam.real[:6])[:, alive]
-    refv = np.array([getattr(ref, k) for k in REF_KEYS])
-    return ids, out, refv
-
-
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, np.ndarray]]:
-    if not ORACLE.exists():
-        pytest.skip("the ImpactX oracle venv .venv-impactx is missing: run scripts/setup_oracle.sh")
-    d = tmp_path_factory.mktemp("impactx_options_oracle")
-    np.save(d / "in.npy", _particles())
-    (d / "cases.json").write_text(json.dumps({"particles": "in.npy", "cases": CASES}))
-    out = d / "out"
-    out.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["OMP_NUM_THREADS"] = "1"
-    r = subprocess.run(
-        [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return {c["name"]: dict(np.load(out / f"{c['name']}.npz")) for c in CASES}
-
-
-def max_rel_dev(a: np.ndarray, b: np.ndarray) -> float:
-    """Max over coordinates of max |a - b| / max |b| (per coordinate row)."""
-    scale = np.maximum(np.abs(b).max(axis=1), 1e-300)
-    return float((np.abs(a - b).max(axis=1) / scale).max())
+    out = run_oracle_cases(RUNNER, CASES, tmp_path_factory.mktemp("impactx_options_oracle"), _particles())
+    return load_oracle_npz(out, CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -178,8 +135,7 @@ def test_particles_match_impactx(case: dict, kind: str, oracle: dict[str, dict[s
     assert ids.size > 0
     dev = max_rel_dev(got, want["coords"])
     assert dev <= RTOL, f"{case['name']}: max relative deviation {dev:.3e}"
-    ref_scale = np.maximum(np.abs(want["ref"]), 1.0)
-    ref_dev = float((np.abs(ref - want["ref"]) / ref_scale).max())
+    ref_dev = ref_rel_dev(ref, want["ref"])
     assert ref_dev <= RTOL, f"{case['name']}: reference particle deviation {ref_dev:.3e}"
 
 

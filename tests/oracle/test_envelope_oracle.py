@@ -14,16 +14,14 @@ header and NaN columns.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from beamtrack.impactx import ImpactX, elements
-from test_impactx_oracle import ELEMENTS, LINES, ORACLE, REF_KEYS, SPECIES
+from oracle_run import REF_KEYS, run_oracle_cases
+from test_impactx_oracle import ELEMENTS, LINES, SPECIES
 
 pytestmark = pytest.mark.physics
 
@@ -126,24 +124,7 @@ CASES = _cases()
 
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not ORACLE.exists():
-        pytest.skip("the ImpactX oracle venv .venv-impactx is missing: run scripts/setup_oracle.sh")
-    d = tmp_path_factory.mktemp("impactx_envelope_oracle")
-    (d / "cases.json").write_text(json.dumps({"cases": CASES}))
-    out = d / "out"
-    out.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["OMP_NUM_THREADS"] = "1"
-    env["PYTHONPATH"] = str(RUNNER.parent)
-    r = subprocess.run(
-        [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return out
+    return run_oracle_cases(RUNNER, CASES, tmp_path_factory.mktemp("impactx_envelope_oracle"))
 
 
 def run_beamtrack(case: dict, workdir: Path) -> tuple[np.ndarray, np.ndarray]:

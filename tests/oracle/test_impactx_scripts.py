@@ -66,14 +66,30 @@ def _rename():
     return mod.rename
 
 
-def _run(python: Path, script_dir: Path, name: str, run_dir: Path, env: dict[str, str]) -> tuple[dict, dict]:
-    run_dir.mkdir(parents=True)
-    r = subprocess.run(
-        [str(python), str(script_dir / name)], cwd=run_dir, capture_output=True, text=True, env=env, timeout=300
-    )
-    assert r.returncode == 0, f"{python.parent.parent.name} {name}: {(r.stderr or r.stdout)[-3000:]}"
-    final = dict(np.load(run_dir / "final.npz"))
-    return final, json.loads((run_dir / "moments.json").read_text())
+def _run_both(script_dirs: tuple[Path, Path], script: str, args: tuple[str, ...], tmp_path: Path) -> tuple[Path, Path]:
+    """Run ``script args`` as ImpactX 26.10 (the oracle venv) and as beamtrack (the renamed copy, serial kernels), each
+    in its own run directory (tmp_path/ix, tmp_path/bt, returned), one OpenMP thread, no display."""
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    base.update(OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+    ix_dir, bt_dir = script_dirs
+    run_dirs = []
+    for code, python, d, env in (
+        ("ix", ORACLE, ix_dir, base),
+        ("bt", Path(sys.executable), bt_dir, {**base, "BEAMTRACK_KIND": "serial"}),
+    ):
+        run_dir = tmp_path / code
+        run_dir.mkdir(parents=True)
+        r = subprocess.run(
+            [str(python), str(d / script), *args], cwd=run_dir, capture_output=True, text=True, env=env, timeout=300
+        )
+        assert r.returncode == 0, f"{code} {script}: {(r.stderr or r.stdout)[-3000:]}"
+        run_dirs.append(run_dir)
+    return run_dirs[0], run_dirs[1]
+
+
+def _final_and_moments(run_dir: Path) -> tuple[dict, dict]:
+    """What the deterministic scripts write: final.npz (ids, coords, ref) and moments.json."""
+    return dict(np.load(run_dir / "final.npz")), json.loads((run_dir / "moments.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +107,8 @@ def script_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _both(name: str, script_dirs: tuple[Path, Path], tmp_path: Path) -> tuple[tuple[dict, dict], tuple[dict, dict]]:
-    ix_dir, bt_dir = script_dirs
-    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    base.update(OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-    ix = _run(ORACLE, ix_dir, name, tmp_path / "ix", base)
-    bt = _run(Path(sys.executable), bt_dir, name, tmp_path / "bt", {**base, "BEAMTRACK_KIND": "serial"})
-    return ix, bt
+    ix, bt = _run_both(script_dirs, name, (), tmp_path)
+    return _final_and_moments(ix), _final_and_moments(bt)
 
 
 def test_renamed_scripts_import_beamtrack() -> None:
@@ -156,21 +168,8 @@ def test_space_charge_grids_read_from_a_hook_match_impactx(
     ImpactX 26.10 on identical particles: to 1e-12 of each grid's largest value with the FFT solver (measured
     6e-15), to 1e-7 with multigrid (measured 2.3e-8: ImpactX's MLMG stops at its tolerance, beamtrack solves the
     same Dirichlet problem exactly)."""
-    ix_dir, bt_dir = script_dirs
-    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    base.update(OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-    out = {}
-    for code, python, d, env in (
-        ("ix", ORACLE, ix_dir, base),
-        ("bt", Path(sys.executable), bt_dir, {**base, "BEAMTRACK_KIND": "serial"}),
-    ):
-        run_dir = tmp_path / code
-        run_dir.mkdir()
-        r = subprocess.run(
-            [str(python), str(d / "sc_grids.py"), solver], cwd=run_dir, capture_output=True, text=True, env=env
-        )
-        assert r.returncode == 0, f"{code}: {(r.stderr or r.stdout)[-3000:]}"
-        out[code] = dict(np.load(run_dir / "grids.npz"))
+    ix_run, bt_run = _run_both(script_dirs, "sc_grids.py", (solver,), tmp_path)
+    out = {"ix": dict(np.load(ix_run / "grids.npz")), "bt": dict(np.load(bt_run / "grids.npz"))}
     ix, bt = out["ix"], out["bt"]
     assert sorted(ix) == sorted(bt)
     for name in ("rho", "phi", "Ex", "Ey", "Ez"):
@@ -185,20 +184,8 @@ def test_lattice_transfer_map_matches_impactx(script_dirs: tuple[Path, Path], tm
     """lattice.transfer_map(ref): ImpactX 26.10's product of the elements' linear maps, each about the reference at
     its entry. To 1e-8 of the largest entry (measured 4e-10: the RF kick's map is a central difference in
     beamtrack; the linear elements alone agree to 1e-15)."""
-    ix_dir, bt_dir = script_dirs
-    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    out = {}
-    for code, python, d, env in (
-        ("ix", ORACLE, ix_dir, base),
-        ("bt", Path(sys.executable), bt_dir, {**base, "BEAMTRACK_KIND": "serial"}),
-    ):
-        run_dir = tmp_path / code
-        run_dir.mkdir()
-        r = subprocess.run(
-            [str(python), str(d / "transfer_map.py")], cwd=run_dir, capture_output=True, text=True, env=env
-        )
-        assert r.returncode == 0, f"{code}: {(r.stderr or r.stdout)[-3000:]}"
-        out[code] = dict(np.load(run_dir / "tm.npz"))
+    ix_run, bt_run = _run_both(script_dirs, "transfer_map.py", (), tmp_path)
+    out = {"ix": dict(np.load(ix_run / "tm.npz")), "bt": dict(np.load(bt_run / "tm.npz"))}
     assert sorted(out["ix"]) == sorted(out["bt"])
     for name, R in out["ix"].items():
         assert np.abs(out["bt"][name] - R).max() <= 1e-8 * np.abs(R).max(), name

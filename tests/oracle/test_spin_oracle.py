@@ -14,8 +14,6 @@ test_impactx_oracle.py (1e-10 of the beam's extent), identical alive sets. The s
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -23,12 +21,11 @@ import numpy as np
 import pytest
 from beamtrack.engine import constants
 from beamtrack.impactx import ImpactX, elements
+from oracle_run import ORACLE, load_oracle_npz, oracle_env, run_oracle_cases
 from test_impactx_oracle import ELEMENTS, FOURIER_COS, FOURIER_SIN
 
 pytestmark = pytest.mark.physics
 
-ROOT = Path(__file__).resolve().parents[2]
-ORACLE = ROOT / ".venv-impactx" / "bin" / "python"
 RUNNER = Path(__file__).with_name("impactx_spin_runner.py")
 N = 64
 TOL = 1e-10
@@ -218,6 +215,21 @@ CASES: dict[str, tuple[list[tuple[str, dict]], bool | float]] = {
         ],
         True,
     ),
+    "ChrAcc": ([("ChrAcc", {"ds": 0.5, "ez": 0.05, "bz": 0.3})], True),
+    "ChrAcc_nslice": ([("ChrAcc", {"ds": 0.5, "ez": 0.05, "bz": 0.3, "nslice": 4})], True),
+    "ChrAcc_decel_mis": (
+        [("ChrAcc", {"ds": 0.6, "ez": -0.04, "bz": -0.8, "nslice": 3, "dx": 1e-4, "rotation": 7.0})],
+        True,
+    ),
+    "ChrAcc_bz0": ([("ChrAcc", {"ds": 0.4, "ez": 0.1, "bz": 0.0, "nslice": 2})], 3e-8),
+    "ChrAcc_aperture_line": (
+        [
+            ("ChrAcc", {"ds": 0.4, "ez": 0.1, "bz": 1.5, "aperture_x": 8e-4, "aperture_y": 9e-4}),
+            ("Quad", {"ds": 0.3, "k": 2.0}),
+            ("ChrAcc", {"ds": 0.3, "ez": -0.02, "bz": 0.5, "nslice": 2}),
+        ],
+        True,
+    ),
     "SpinMap": ([("SpinMap", {"v": [0.3, -0.2, 0.5], "A": SPINMAP_A})], True),
     "SpinMap_mis_ds": (
         [
@@ -250,10 +262,7 @@ def particles() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, np.ndarray]]:
-    if not ORACLE.exists():
-        pytest.skip("oracle venv .venv-impactx missing (scripts/setup_oracle.sh)")
     d = tmp_path_factory.mktemp("spin_oracle")
-    np.save(d / "in.npy", particles())
     cases = [
         {
             "name": f"{name}_{sp}",
@@ -264,19 +273,7 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, np.n
         for name, (els, _) in CASES.items()
         for sp, (species, ek) in SPECIES.items()
     ]
-    (d / "cases.json").write_text(json.dumps({"particles": "in.npy", "cases": cases}))
-    out = d / "out"
-    out.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BEAMTRACK")}
-    r = subprocess.run(
-        [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert r.returncode == 0, r.stderr[-4000:]
-    return {c["name"]: dict(np.load(out / f"{c['name']}.npz")) for c in cases}
+    return load_oracle_npz(run_oracle_cases(RUNNER, cases, d, particles()), cases)
 
 
 def track(els: list[tuple[str, dict]], species: str, ek: float, kind: str) -> ImpactX:
@@ -309,6 +306,7 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
     np.testing.assert_array_equal(ids.astype(np.int64), o["ids"])
     spin = df[["spin_x", "spin_y", "spin_z"]].to_numpy().T
     coords = df[["position_x", "position_y", "position_t", "momentum_x", "momentum_y", "momentum_t"]].to_numpy().T
+    print("DIFF", name, sp, np.abs(spin - o["spin"]).max(), np.abs(spin - particles()[6:, o["ids"] - 1]).max())
     assert np.abs(spin - o["spin"]).max() <= TOL
     scale = np.maximum(np.abs(o["coords"]).max(axis=1, keepdims=True), 1e-300)
     assert (np.abs(coords - o["coords"]) / scale).max() <= TOL
@@ -352,7 +350,6 @@ def test_spinvmf_moments_match_impactx(tmp_path: Path, mu: tuple[float, float, f
     if not ORACLE.exists():
         pytest.skip("oracle venv .venv-impactx missing (scripts/setup_oracle.sh)")
     out = tmp_path / "s.npz"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BEAMTRACK")}
     r = subprocess.run(
         [
             str(ORACLE),
@@ -363,7 +360,7 @@ def test_spinvmf_moments_match_impactx(tmp_path: Path, mu: tuple[float, float, f
         ],
         capture_output=True,
         text=True,
-        env=env,
+        env=oracle_env(),
         timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]

@@ -1,0 +1,96 @@
+"""What the particle-by-particle oracle tests share: running a runner script in ImpactX 26.10's venv on a list of
+cases, tracking the same case through ``beamtrack.impactx``, and the per-coordinate deviation between the two.
+
+The oracle venv (.venv-impactx, scripts/setup_oracle.sh) must not see this project's paths or settings: its
+subprocess runs without PYTHONPATH, VIRTUAL_ENV and BEAMTRACK_* and with one OpenMP thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from beamtrack.impactx import ImpactX, elements
+
+ROOT = Path(__file__).resolve().parents[2]
+ORACLE = ROOT / ".venv-impactx" / "bin" / "python"
+#: the reference-particle attributes compared (RefPart's names; the runners write them in this order)
+REF_KEYS = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
+
+
+def oracle_env() -> dict[str, str]:
+    """The environment of an oracle subprocess: this one's without the project's paths and settings, one thread."""
+    drop = ("PYTHONPATH", "VIRTUAL_ENV")
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("BEAMTRACK")}
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def run_oracle_cases(
+    runner: Path, cases: list[dict[str, Any]], workdir: Path, particles: np.ndarray | None = None
+) -> Path:
+    """Run ``runner cases.json out/`` in the oracle venv (skips the test where the venv is missing); the injected
+    ``particles`` go to in.npy, named in cases.json. Returns out/, where the runner writes one file per case."""
+    if not ORACLE.exists():
+        pytest.skip("the ImpactX oracle venv .venv-impactx is missing: run scripts/setup_oracle.sh")
+    spec: dict[str, Any] = {"cases": cases}
+    if particles is not None:
+        np.save(workdir / "in.npy", particles)
+        spec["particles"] = "in.npy"
+    (workdir / "cases.json").write_text(json.dumps(spec))
+    out = workdir / "out"
+    out.mkdir()
+    r = subprocess.run(
+        [str(ORACLE), str(runner), str(workdir / "cases.json"), str(out)],
+        capture_output=True,
+        text=True,
+        env=oracle_env(),
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return out
+
+
+def load_oracle_npz(out: Path, cases: list[dict[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
+    """The runner's ``<name>.npz`` of every case, by case name."""
+    return {c["name"]: dict(np.load(out / f"{c['name']}.npz")) for c in cases}
+
+
+def run_beamtrack(case: dict[str, Any], coords: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Track ``coords`` (x, y, t [m], px, py, pt [1]; 6 x N) through the case's elements with beamtrack's drop-in.
+
+    The case names mass_MeV, charge_qe, kin_energy_MeV, periods and elements ({"type", "kwargs"} as ImpactX's
+    constructors take them). Returns the alive particles' ids, their 6 x n coordinates and the final reference
+    particle (REF_KEYS)."""
+    sim = ImpactX(kind=kind)
+    sim.diagnostics = False
+    sim.init_grids()
+    ref = sim.beam.ref
+    ref.set_mass_MeV(case["mass_MeV"]).set_charge_qe(case["charge_qe"]).set_kin_energy_MeV(case["kin_energy_MeV"])
+    sim.beam.add_n_particles(*coords, ref.charge_qe / (ref.mass_MeV * 1e6), bunch_charge=1e-12)
+    sim.lattice.extend(getattr(elements, e["type"])(**e["kwargs"]) for e in case["elements"])
+    sim.periods = case["periods"]
+    sim.track_particles()
+    alive = np.asarray(sim.beam.state) == 0
+    ids = np.asarray(sim.beam.id)[alive]
+    out = np.asarray(sim.beam.real[:6])[:, alive]
+    refv = np.array([getattr(ref, k) for k in REF_KEYS])
+    return ids, out, refv
+
+
+def max_rel_dev(a: np.ndarray, b: np.ndarray) -> float:
+    """Max over coordinates of max |a - b| / max |b| (per coordinate row); 0 for an empty beam."""
+    if b.size == 0:
+        return 0.0
+    scale = np.maximum(np.abs(b).max(axis=1), 1e-300)
+    return float((np.abs(a - b).max(axis=1) / scale).max())
+
+
+def ref_rel_dev(got: np.ndarray, want: np.ndarray) -> float:
+    """Max over the reference-particle attributes of |got - want| / max(|want|, 1)."""
+    return float((np.abs(got - want) / np.maximum(np.abs(want), 1.0)).max())

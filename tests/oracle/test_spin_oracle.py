@@ -306,7 +306,6 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
     np.testing.assert_array_equal(ids.astype(np.int64), o["ids"])
     spin = df[["spin_x", "spin_y", "spin_z"]].to_numpy().T
     coords = df[["position_x", "position_y", "position_t", "momentum_x", "momentum_y", "momentum_t"]].to_numpy().T
-    print("DIFF", name, sp, np.abs(spin - o["spin"]).max(), np.abs(spin - particles()[6:, o["ids"] - 1]).max())
     assert np.abs(spin - o["spin"]).max() <= TOL
     scale = np.maximum(np.abs(o["coords"]).max(axis=1, keepdims=True), 1e-300)
     assert (np.abs(coords - o["coords"]) / scale).max() <= TOL
@@ -319,16 +318,31 @@ def test_spin_per_particle(oracle: dict[str, dict[str, np.ndarray]], name: str, 
         assert moved > (1e-6 if rotates is True else rotates)
 
 
-def test_elements_without_a_spin_push_refuse_spin_tracking() -> None:
-    """ImpactX 26.10 pushes spin through ChrAcc (measured: up to 0.51 rad for a 250 MeV proton at ez = 0.05 / m,
-    bz = 0.3 / m over 0.5 m, 5e-5 rad without bz; the mirrored ImpactX of 2026-06 has no spin push for it). Measured
-    so far: the rotation about s is -(1 + G) bz (acosh(gamma_p + ez L) - acosh(gamma_p)) / ez to first order in pt
-    (the Larmor rotation with bz normalised by q / (m c), gamma_p the particle's entry gamma), the transverse part
-    is linear in (x, y) and (px, py) with coefficients turned by the orbit's Larmor rotation (not yet reduced to
-    a closed form). beamtrack has no spin push for it yet, so a spin run through it must fail rather than leave
-    the spins unrotated."""
-    with pytest.raises(NotImplementedError, match="spin tracking through ChrAcc"):
-        track([("Drift", {"ds": 0.1}), ("ChrAcc", {"ds": 0.5, "ez": 0.05, "bz": 0.3})], "proton", 250.0, "serial")
+def test_every_builtin_element_with_a_kernel_has_a_spin_push() -> None:
+    """ImpactX 26.10 pushes spin through every element; since ChrAcc (elements/c/spin/chracc.h, identified on
+    ImpactX 26.10 per particle above) every built-in element class with a kernel has a spin header, so no
+    built-in element refuses a spin run."""
+    from beamtrack.engine.elements import registry
+
+    missing = [n for n, c in registry.builtin().items() if c.kernel is not None and c.kernel.spin_header is None]
+    assert missing == []
+
+
+def test_an_element_without_a_spin_push_refuses_spin_tracking() -> None:
+    """An element class whose kernel has no spin header (a plugin's) must fail a spin run, naming itself and its
+    lattice position, rather than leave the spins unrotated: ChrAcc with its spin header taken away."""
+    import dataclasses
+
+    from beamtrack.engine.elements.accel_lenses import ChrAcc
+    from beamtrack.engine.tracking import check_spin_support
+
+    class ChrAccWithoutSpin(ChrAcc):
+        kernel = dataclasses.replace(ChrAcc.kernel, spin_header=None)
+
+    lattice = [ChrAcc(ds=0.5, ez=0.05, bz=0.3), ChrAccWithoutSpin(ds=0.5, ez=0.05, bz=0.3)]
+    with pytest.raises(NotImplementedError, match=r"spin tracking through ChrAccWithoutSpin \(lattice position 1\)"):
+        check_spin_support(lattice)
+    check_spin_support(lattice[:1])
 
 
 #: SpinvMF mean polarization vectors: ImpactX's example's, one along an axis (mu_perp = 0 branch), a weak one

@@ -77,7 +77,9 @@ class ChrAcc(Element):
     geometric_ref = False  # changes the energy
 
     model_cls = spec.ChrAcc
-    kernel = KernelClass("ChrAcc", header("chracc.h"), can_lose=True, params=("ez", "bz"))
+    kernel = KernelClass(
+        "ChrAcc", header("chracc.h"), can_lose=True, params=("ez", "bz"), spin_header=spin_header("chracc.h")
+    )
     positional = ("ds", "ez", "bz")
 
     def params(self) -> Sequence[float]:

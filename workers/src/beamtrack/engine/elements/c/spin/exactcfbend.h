@@ -19,17 +19,11 @@ BT_FN void bt_exactcfbend_spin(const bt_op* op, const double* aux, double tau, b
     int64_t const n = op->aux_len / 2;
     const double* kn = aux + op->aux_offset;
     const double* ks = kn + n;
-    double const scale = ExactCFbend_scale(op), rc = op->c[1], beta = op->beta, pt = p->pt;
+    double const scale = ExactCFbend_scale(op), rc = op->c[1];
     double dpx, dpy;
     bt_exactcfbend_kicks(op, p->x, p->y, &dpx, &dpy);
-    double const rho = 1.0 + p->x / rc, f = beta * op->gamma / rho;
-    double const Bx = (ks[0] * scale + dpy) * f, By = (rho * kn[0] * scale - dpx) * f;
-    double const P = sqrt(1.0 - 2.0 * pt / beta + pt * pt), iP = 1.0 / P;
-    double const ps = sqrt(P * P - p->px * p->px - p->py * p->py);
-    double om[3];
-    bt_tbmt(p->x, p->px * iP, p->py * iP, ps * iP, op->gamma * (1.0 - pt * beta), 1.0 / rc, op->p[BT_P_GYRO], Bx,
-            By, 0.0, 0.0, 0.0, 0.0, om);
-    bt_rotate_spin(om[0] * tau, om[1] * tau, om[2] * tau, s);
+    double const rho = 1.0 + p->x / rc, f = op->beta * op->gamma / rho;
+    bt_spin_step_magnetic(op, p, 1.0 / rc, (ks[0] * scale + dpy) * f, (rho * kn[0] * scale - dpx) * f, tau, s);
 }
 
 BT_FN void ExactCFbend_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_spin* s)

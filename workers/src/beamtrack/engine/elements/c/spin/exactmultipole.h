@@ -17,7 +17,7 @@ BT_FN void bt_exactmultipole_spin(const bt_op* op, const double* aux, double tau
     int64_t const n = op->aux_len / 2;
     const double* kn = aux + op->aux_offset;
     const double* ks = kn + n;
-    double const scale = ExactMultipole_scale(op), beta = op->beta, bgr = beta * op->gamma, pt = p->pt;
+    double const scale = ExactMultipole_scale(op), bgr = op->beta * op->gamma;
     double zr = 1.0, zi = 0.0, fact = 1.0, Bx = 0.0, By = 0.0; /* (x + i y)^m, m! */
     for (int64_t m = 0; m < n; ++m) {
         double const ar = kn[m] * scale, ai = ks[m] * scale;
@@ -28,12 +28,7 @@ BT_FN void bt_exactmultipole_spin(const bt_op* op, const double* aux, double tau
         zr = r;
         fact *= (double)(m + 1);
     }
-    double const P = sqrt(1.0 - 2.0 * pt / beta + pt * pt), iP = 1.0 / P;
-    double const ps = sqrt(P * P - p->px * p->px - p->py * p->py);
-    double om[3];
-    bt_tbmt(p->x, p->px * iP, p->py * iP, ps * iP, op->gamma * (1.0 - pt * beta), 0.0, op->p[BT_P_GYRO], Bx, By,
-            0.0, 0.0, 0.0, 0.0, om);
-    bt_rotate_spin(om[0] * tau, om[1] * tau, om[2] * tau, s);
+    bt_spin_step_magnetic(op, p, 0.0, Bx, By, tau, s);
 }
 
 BT_FN void ExactMultipole_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_spin* s)

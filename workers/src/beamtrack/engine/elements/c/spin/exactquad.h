@@ -15,13 +15,8 @@ BT_FN void ExactQuad_spin_setup(bt_op* op, const double* aux) { (void)op; (void)
 BT_FN void bt_exactquad_spin(const bt_op* op, const double* aux, double tau, bt_part* p, bt_spin* s)
 {
     (void)aux;
-    double const beta = op->beta, g = ExactQuad_g(op), bgr = beta * op->gamma, pt = p->pt;
-    double const P = sqrt(1.0 - 2.0 * pt / beta + pt * pt), iP = 1.0 / P;
-    double const ps = sqrt(P * P - p->px * p->px - p->py * p->py);
-    double om[3];
-    bt_tbmt(p->x, p->px * iP, p->py * iP, ps * iP, op->gamma * (1.0 - pt * beta), 0.0, op->p[BT_P_GYRO],
-            g * p->y * bgr, g * p->x * bgr, 0.0, 0.0, 0.0, 0.0, om);
-    bt_rotate_spin(om[0] * tau, om[1] * tau, om[2] * tau, s);
+    double const g = ExactQuad_g(op), bgr = op->beta * op->gamma;
+    bt_spin_step_magnetic(op, p, 0.0, g * p->y * bgr, g * p->x * bgr, tau, s);
 }
 
 BT_FN void ExactQuad_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_spin* s)

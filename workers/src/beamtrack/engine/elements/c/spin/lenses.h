@@ -20,8 +20,7 @@ BT_FN void TaperedPL_spin_push(const bt_op* op, const double* aux, bt_part* p, b
 {
     double const px0 = p->px, py0 = p->py;
     TaperedPL_push(op, aux, p);
-    double const bg = op->beta_gamma;
-    bt_spin_thin_magnetic(op, p, px0, py0, 0.0, (p->py - py0) * bg, -(p->px - px0) * bg, 1.0, s);
+    bt_spin_thin_kick(op, p, px0, py0, s);
 }
 
 BT_FN void ChrPlasmaLens_spin_setup(bt_op* op, const double* aux) { (void)op; (void)aux; }

@@ -9,6 +9,7 @@
 #define BEAMTRACK_SPIN_LINEARMAP_H
 #include "beamtrack/engine/kernels/bt_spin.h"
 #include "beamtrack/engine/elements/c/linearmap.h"
+#include "beamtrack/engine/elements/c/spin/coupling.h"
 
 #define BT_SPIN_COUPLING_LEN 21
 
@@ -19,12 +20,7 @@ BT_FN void LinearMap_spin_push(const bt_op* op, const double* aux, bt_part* p, b
     if (op->aux_len == BT_SPIN_COUPLING_LEN) {
         double const* A = aux + op->aux_offset;
         double const* v = A + 18;
-        double const z[6] = {p->x, p->px, p->y, p->py, p->t, p->pt};
-        double l[3];
-        for (int i = 0; i < 3; ++i)
-            l[i] = A[6 * i] * z[0] + A[6 * i + 1] * z[1] + A[6 * i + 2] * z[2] + A[6 * i + 3] * z[3]
-                   + A[6 * i + 4] * z[4] + A[6 * i + 5] * z[5];
-        bt_rotate_spin(l[0], l[1], l[2], s);
+        bt_spin_orbit_rotation(A, p, s);
         bt_rotate_spin(v[0], v[1], v[2], s);
     }
     LinearMap_push(op, aux, p);

@@ -6,18 +6,13 @@
 #define BEAMTRACK_SPIN_SPINMAP_H
 #include "beamtrack/engine/kernels/bt_spin.h"
 #include "beamtrack/engine/elements/c/spinmap.h"
+#include "beamtrack/engine/elements/c/spin/coupling.h"
 
 BT_FN void SpinMap_spin_setup(bt_op* op, const double* aux) { (void)op; (void)aux; }
 
 BT_FN void SpinMap_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_spin* s)
 {
-    double const* A = op->c;
-    double const z[6] = {p->x, p->px, p->y, p->py, p->t, p->pt};
-    double l[3];
-    for (int i = 0; i < 3; ++i)
-        l[i] = A[6 * i] * z[0] + A[6 * i + 1] * z[1] + A[6 * i + 2] * z[2] + A[6 * i + 3] * z[3]
-               + A[6 * i + 4] * z[4] + A[6 * i + 5] * z[5];
-    bt_rotate_spin(l[0], l[1], l[2], s);
+    bt_spin_orbit_rotation(op->c, p, s);
     bt_rotate_spin(SpinMap_vx(op), SpinMap_vy(op), SpinMap_vz(op), s);
     SpinMap_push(op, aux, p);
 }

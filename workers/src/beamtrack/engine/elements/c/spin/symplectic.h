@@ -8,6 +8,23 @@
  * integrates the orbit with this one. */
 #ifndef BEAMTRACK_SPIN_SYMPLECTIC_H
 #define BEAMTRACK_SPIN_SYMPLECTIC_H
+#include "beamtrack/engine/kernels/bt_spin.h"
+
+/* the spin step SPIN of the exact magnetic elements (ImpactX's map3): rotation by tau times the Thomas-BMT vector
+ * (bt_tbmt) of the field (Bx, By, 0) [normalised by q / (m c)] in the Frenet-Serret frame of curvature h [1/m],
+ * velocity direction u = (px, py, ps) / P, P = sqrt(1 - 2 pt/beta + pt^2), gamma_p = gamma (1 - beta pt), at the
+ * current orbit */
+BT_FN void bt_spin_step_magnetic(const bt_op* op, const bt_part* p, double h, double Bx, double By, double tau,
+                                 bt_spin* s)
+{
+    double const beta = op->beta, pt = p->pt;
+    double const P = sqrt(1.0 - 2.0 * pt / beta + pt * pt), iP = 1.0 / P;
+    double const ps = sqrt(P * P - p->px * p->px - p->py * p->py);
+    double om[3];
+    bt_tbmt(p->x, p->px * iP, p->py * iP, ps * iP, op->gamma * (1.0 - pt * beta), h, op->p[BT_P_GYRO], Bx, By, 0.0,
+            0.0, 0.0, 0.0, om);
+    bt_rotate_spin(om[0] * tau, om[1] * tau, om[2] * tau, s);
+}
 
 #define BT_SYMP_INTEGRATE_SPIN(MAP1, MAP2, SPIN, op, aux, p, s, order, nsteps, L)                            \
     do {                                                                                                    \

@@ -40,6 +40,14 @@ BT_FN void bt_spin_thin_magnetic(const bt_op* op, const bt_part* p, double px0, 
     bt_rotate_spin(om[0] * scale, om[1] * scale, om[2] * scale, s);
 }
 
+/* rotation of a thin magnetic kick known by the momentum change it gave, (px0, py0) to (p->px, p->py):
+ * integrated field B L = (dpy, -dpx) beta gamma_ref, no curvature */
+BT_FN void bt_spin_thin_kick(const bt_op* op, const bt_part* p, double px0, double py0, bt_spin* s)
+{
+    double const bg = op->beta_gamma;
+    bt_spin_thin_magnetic(op, p, px0, py0, 0.0, (p->py - py0) * bg, -(p->px - px0) * bg, 1.0, s);
+}
+
 BT_FN void Kicker_spin_setup(bt_op* op, const double* aux) { (void)op; (void)aux; }
 
 BT_FN void Kicker_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_spin* s)
@@ -56,8 +64,7 @@ BT_FN void NonlinearLens_spin_push(const bt_op* op, const double* aux, bt_part* 
 {
     double const px0 = p->px, py0 = p->py;
     NonlinearLens_push(op, aux, p);
-    double const bg = op->beta_gamma;
-    bt_spin_thin_magnetic(op, p, px0, py0, 0.0, (p->py - py0) * bg, -(p->px - px0) * bg, 1.0, s);
+    bt_spin_thin_kick(op, p, px0, py0, s);
 }
 
 BT_FN void ThinDipole_spin_setup(bt_op* op, const double* aux) { (void)op; (void)aux; }

@@ -338,13 +338,7 @@ class PackedRun:
             for fn in sim.diagnostics_listeners:
                 fn(row)
 
-        for v in which:
-            if v in self.errors:
-                continue
-            try:
-                emit(v)
-            except Exception as exc:  # noqa: BLE001 - the variant fails alone, the pack goes on
-                self._drop(v, exc)
+        self._each_of(which, emit)
 
 
 def track_packed(sims: Sequence[Simulation], periods: int | None = None) -> dict[int, BaseException]:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .diagnostics.ascii import ReducedDiagnosticsWriter, RefParticleWriter
-from .diagnostics.reduced import reduced_beam_characteristics
+from .diagnostics.reduced import moment_columns, reduced_beam_characteristics, twiss_columns
 from .kernels.runtime import default_threads
 
 if TYPE_CHECKING:
@@ -106,15 +106,7 @@ def _characteristics(s: np.ndarray, refs: Sequence[RefPart]) -> list[dict[str, f
         cols: dict[str, np.ndarray] = {}
         ms = cov[:, d6, d6]
         sig = np.sqrt(ms)
-        for i, q in enumerate(_PLANES):
-            cols[f"mean_{q}"], cols[f"min_{q}"], cols[f"max_{q}"] = means[:, i], mins[:, i], maxs[:, i]
-        for i, q in enumerate(_PLANES):
-            cols[f"sigma_{q}"] = sig[:, i]
-        for i, q in enumerate(_PLANES):
-            j = i + 3
-            cols[f"mean_p{q}"], cols[f"min_p{q}"], cols[f"max_p{q}"] = means[:, j], mins[:, j], maxs[:, j]
-        for i, q in enumerate(_PLANES):
-            cols[f"sigma_p{q}"] = sig[:, i + 3]
+        moment_columns(cols, means, mins, maxs, sig)
 
         pt_ms = ms[:, 5]
         emit: dict[str, np.ndarray] = {}
@@ -129,22 +121,7 @@ def _characteristics(s: np.ndarray, refs: Sequence[RefPart]) -> list[dict[str, f
             disp[q] = np.where(pt_ms > 0.0, -cov[:, i, 5] / pt_ms, 0.0)
             disp["p" + q] = np.where(pt_ms > 0.0, -cov[:, i + 3, 5] / pt_ms, 0.0)
 
-        twiss: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for i, q in enumerate(("x", "y")):
-            d, dp = disp[q], disp["p" + q]
-            q_msd = ms[:, i] - pt_ms * d * d
-            p_msd = ms[:, i + 3] - pt_ms * dp * dp
-            qp_d = cov[:, i, i + 3] - pt_ms * d * dp
-            emit_d = np.sqrt(q_msd * p_msd - qp_d * qp_d)
-            twiss[q] = (-qp_d / emit_d, q_msd / emit_d)
-        twiss["t"] = (-cov[:, 2, 5] / emit["t"], ms[:, 2] / emit["t"])
-
-        for q in _PLANES:
-            cols[f"alpha_{q}"] = twiss[q][0]
-        for q in _PLANES:
-            cols[f"beta_{q}"] = twiss[q][1]
-        for k in ("x", "px", "y", "py"):
-            cols[f"dispersion_{k}"] = disp[k]
+        twiss_columns(cols, ms, cov, disp, emit["t"])
         bg = np.array([r.beta_gamma for r in refs])
         for q in _PLANES:
             cols[f"emittance_{q}n"] = emit[q] * bg

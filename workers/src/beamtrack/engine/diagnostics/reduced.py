@@ -211,15 +211,7 @@ def characteristics_from_moments(
     with np.errstate(divide="ignore", invalid="ignore"):
         ms = np.diag(cov)  # <dq^2>: x, y, t, px, py, pt
         sig = np.sqrt(ms)
-        for i, q in enumerate(_PLANES):
-            out[f"mean_{q}"], out[f"min_{q}"], out[f"max_{q}"] = means[i], mins[i], maxs[i]
-        for i, q in enumerate(_PLANES):
-            out[f"sigma_{q}"] = sig[i]
-        for i, q in enumerate(_PLANES):
-            j = i + 3
-            out[f"mean_p{q}"], out[f"min_p{q}"], out[f"max_p{q}"] = means[j], mins[j], maxs[j]
-        for i, q in enumerate(_PLANES):
-            out[f"sigma_p{q}"] = sig[i + 3]
+        moment_columns(out, means, mins, maxs, sig)
 
         pt_ms = ms[5]
         emit: dict[str, np.float64] = {}
@@ -233,22 +225,7 @@ def characteristics_from_moments(
             disp[q] = -cov[i, 5] / pt_ms if pt_ms > 0.0 else np.float64(0.0)
             disp["p" + q] = -cov[i + 3, 5] / pt_ms if pt_ms > 0.0 else np.float64(0.0)
 
-        twiss: dict[str, tuple[np.float64, np.float64]] = {}
-        for i, q in enumerate(("x", "y")):
-            d, dp = disp[q], disp["p" + q]
-            q_msd = ms[i] - pt_ms * d * d
-            p_msd = ms[i + 3] - pt_ms * dp * dp
-            qp_d = cov[i, i + 3] - pt_ms * d * dp
-            emit_d = np.sqrt(q_msd * p_msd - qp_d * qp_d)
-            twiss[q] = (-qp_d / emit_d, q_msd / emit_d)
-        twiss["t"] = (-cov[2, 5] / emit["t"], ms[2] / emit["t"])
-
-        for q in _PLANES:
-            out[f"alpha_{q}"] = twiss[q][0]
-        for q in _PLANES:
-            out[f"beta_{q}"] = twiss[q][1]
-        for k in ("x", "px", "y", "py"):
-            out[f"dispersion_{k}"] = disp[k]
+        twiss_columns(out, ms, cov, disp, emit["t"])
         for q in _PLANES:
             out[f"emittance_{q}n"] = emit[q] * bg
         if eigenemittances:
@@ -256,6 +233,43 @@ def characteristics_from_moments(
             out.update(zip(EIGEN_COLUMNS, eig, strict=True))
         out["charge_C"] = w_sum * ref.charge + 0.0  # + 0.0: no "-0" for an empty beam
     return {k: float(v) for k, v in out.items()}
+
+
+def moment_columns(out: dict[str, Any], means: np.ndarray, mins: np.ndarray, maxs: np.ndarray, sig: np.ndarray) -> None:
+    """Add mean, min, max and sigma of x, y, t, then of px, py, pt (ImpactX's column order) to ``out`` from the
+    arrays (..., 6) of one beam or of a pack's variants (engine.packed_diagnostics)."""
+    for i, q in enumerate(_PLANES):
+        out[f"mean_{q}"], out[f"min_{q}"], out[f"max_{q}"] = means[..., i], mins[..., i], maxs[..., i]
+    for i, q in enumerate(_PLANES):
+        out[f"sigma_{q}"] = sig[..., i]
+    for i, q in enumerate(_PLANES):
+        j = i + 3
+        out[f"mean_p{q}"], out[f"min_p{q}"], out[f"max_p{q}"] = means[..., j], mins[..., j], maxs[..., j]
+    for i, q in enumerate(_PLANES):
+        out[f"sigma_p{q}"] = sig[..., i + 3]
+
+
+def twiss_columns(out: dict[str, Any], ms: np.ndarray, cov: np.ndarray, disp: dict[str, Any], emit_t: Any) -> None:
+    """Add alpha_x..t, beta_x..t [m] and dispersion_x, px, y, py [m, 1] to ``out``: x and y from the moments with
+    the dispersion taken out (ImpactX's ReducedBeamCharacteristics), t from <t pt> and <t^2> over emittance_t.
+    ``ms`` the variances (..., 6), ``cov`` the covariance (..., 6, 6), ``disp`` the dispersions by name, of one beam
+    or of a pack's variants."""
+    pt_ms = ms[..., 5]
+    twiss: dict[str, tuple[Any, Any]] = {}
+    for i, q in enumerate(("x", "y")):
+        d, dp = disp[q], disp["p" + q]
+        q_msd = ms[..., i] - pt_ms * d * d
+        p_msd = ms[..., i + 3] - pt_ms * dp * dp
+        qp_d = cov[..., i, i + 3] - pt_ms * d * dp
+        emit_d = np.sqrt(q_msd * p_msd - qp_d * qp_d)
+        twiss[q] = (-qp_d / emit_d, q_msd / emit_d)
+    twiss["t"] = (-cov[..., 2, 5] / emit_t, ms[..., 2] / emit_t)
+    for q in _PLANES:
+        out[f"alpha_{q}"] = twiss[q][0]
+    for q in _PLANES:
+        out[f"beta_{q}"] = twiss[q][1]
+    for k in ("x", "px", "y", "py"):
+        out[f"dispersion_{k}"] = disp[k]
 
 
 def _spin_moments(pc: ParticleContainer) -> dict[str, float]:

@@ -211,6 +211,28 @@ def _check_longitudinal(lattice: Sequence[Element]) -> None:
         )
 
 
+def twiss_table(maps: MapsAlongS, ref: RefPart, cols: dict[str, Any], scalars: dict[str, Any]) -> TwissTable:
+    """The table of twiss and twiss_6d: per row name, element_type, s [m], the orbit x, px, y, py, t, pt and
+    delta [1], then ``cols`` (lattice functions); ``scalars`` (tunes, chromaticities, ...) as its attrs."""
+    orbit = maps.orbit
+    data: dict[str, Any] = {
+        "name": maps.name,
+        "element_type": maps.element_type,
+        "s": maps.s,
+        "x": orbit[:, 0],
+        "px": orbit[:, 1],
+        "y": orbit[:, 2],
+        "py": orbit[:, 3],
+        "t": orbit[:, 4],
+        "pt": orbit[:, 5],
+        "delta": delta_of_pt(orbit[:, 5], ref),
+    }
+    data.update(cols)
+    tw = TwissTable(data)
+    tw.attrs.update(scalars)
+    return tw
+
+
 def twiss(
     lattice: Sequence[Element],
     reference: RefPart,
@@ -303,20 +325,4 @@ def twiss(
         scalars["dqx"], scalars["dqy"] = float(chrom["dmux"][-1]), float(chrom["dmuy"][-1])
     else:
         scalars["dqx"] = scalars["dqy"] = np.nan
-    orbit = maps.orbit
-    data: dict[str, Any] = {
-        "name": maps.name,
-        "element_type": maps.element_type,
-        "s": maps.s,
-        "x": orbit[:, 0],
-        "px": orbit[:, 1],
-        "y": orbit[:, 2],
-        "py": orbit[:, 3],
-        "t": orbit[:, 4],
-        "pt": orbit[:, 5],
-        "delta": delta_of_pt(orbit[:, 5], ref),
-    }
-    data.update(cols)
-    tw = TwissTable(data)
-    tw.attrs.update(scalars)
-    return tw
+    return twiss_table(maps, ref, cols, scalars)

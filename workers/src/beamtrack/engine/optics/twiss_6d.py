@@ -43,7 +43,7 @@ from .chromaticity import chromatic_functions
 from .coupling import edwards_teng
 from .maps import MapsAlongS, Prober, closed_orbit_6d, delta_of_pt, pt_of_delta, to_xsuite
 from .tunes import J6, normal_form_6d
-from .twiss import TwissTable
+from .twiss import TwissTable, twiss_table
 
 __all__ = ["twiss_6d"]
 
@@ -180,20 +180,4 @@ def twiss_6d(
         scalars["dqx"], scalars["dqy"] = float(chrom["dmux"][-1]), float(chrom["dmuy"][-1])
     else:
         scalars["dqx"] = scalars["dqy"] = np.nan
-    orbit = maps.orbit
-    data: dict[str, Any] = {
-        "name": maps.name,
-        "element_type": maps.element_type,
-        "s": maps.s,
-        "x": orbit[:, 0],
-        "px": orbit[:, 1],
-        "y": orbit[:, 2],
-        "py": orbit[:, 3],
-        "t": orbit[:, 4],
-        "pt": orbit[:, 5],
-        "delta": delta_of_pt(orbit[:, 5], ref),
-    }
-    data.update(cols)
-    tw = TwissTable(data)
-    tw.attrs.update(scalars)
-    return tw
+    return twiss_table(maps, ref, cols, scalars)

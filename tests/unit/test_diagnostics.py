@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -285,13 +286,9 @@ def test_monitor_writer_refuses_a_symlink_out_of_its_directory(tmp_path) -> None
     assert victim.read_bytes() == b"keep"
 
 
-@pytest.mark.parametrize("slice_steps", [False, True])
-def test_run_writes_impactx_files_rows_and_periods(tmp_path, slice_steps: bool) -> None:
-    """The rows ImpactX 26.10 writes (impactx-noacc 26.10 on this line, 3 periods: tests/oracle/
-    test_diag_files_oracle.py compares the files themselves): the per-step files get step 0 (period 0) and,
-    with slice_step_diagnostics, one row per slice in its 0-based period; the _final files one row, the last
-    step in the last period. The listeners (the service's stream) get the per-step rows, then the final
-    row unless the last slice's row already went out."""
+def _drift_quad_run(tmp_path, slice_steps: bool) -> Any:
+    """A serial Simulation writing its diagnostics under tmp_path: 50 electrons at 2 GeV (Waterbag, seed 1) on a
+    0.25 m drift (2 slices) and a 0.1 m quad (k = 1 / m^2, 3 slices): 5 slices a period."""
     from beamtrack.engine import elements
     from beamtrack.engine.distribution import Waterbag
     from beamtrack.engine.simulation import Simulation
@@ -305,6 +302,17 @@ def test_run_writes_impactx_files_rows_and_periods(tmp_path, slice_steps: bool) 
         seed=1,
     )
     sim.lattice.extend([elements.Drift(name="d", ds=0.25, nslice=2), elements.Quad(name="q", ds=0.1, k=1.0, nslice=3)])
+    return sim
+
+
+@pytest.mark.parametrize("slice_steps", [False, True])
+def test_run_writes_impactx_files_rows_and_periods(tmp_path, slice_steps: bool) -> None:
+    """The rows ImpactX 26.10 writes (impactx-noacc 26.10 on this line, 3 periods: tests/oracle/
+    test_diag_files_oracle.py compares the files themselves): the per-step files get step 0 (period 0) and,
+    with slice_step_diagnostics, one row per slice in its 0-based period; the _final files one row, the last
+    step in the last period. The listeners (the service's stream) get the per-step rows, then the final
+    row unless the last slice's row already went out."""
+    sim = _drift_quad_run(tmp_path, slice_steps)
     sim.periods = 3
     streamed: list[dict] = []
     sim.diagnostics_listeners.append(streamed.append)
@@ -388,19 +396,7 @@ def test_table_rows_reach_the_file_on_flush_close_and_every_flush_rows(tmp_path,
 def test_rows_are_on_disk_after_each_track_call_before_finalize(tmp_path) -> None:
     """An ImpactX script tracking one period per call may read the files between calls (before finalize):
     every row of each call is there (steps 0..5 then 0..10: 5 slices a period, slice_step_diagnostics)."""
-    from beamtrack.engine import elements
-    from beamtrack.engine.distribution import Waterbag
-    from beamtrack.engine.simulation import Simulation
-
-    sim = Simulation(kind="serial", output_dir=tmp_path, slice_step_diagnostics=True)
-    sim.reference.set_species("electron").set_kin_energy_MeV(2000.0)
-    sim.add_particles(
-        1e-9,
-        Waterbag(lambdaX=1e-4, lambdaY=1e-4, lambdaT=1e-3, lambdaPx=1e-5, lambdaPy=1e-5, lambdaPt=2e-3),
-        npart=50,
-        seed=1,
-    )
-    sim.lattice.extend([elements.Drift(name="d", ds=0.25, nslice=2), elements.Quad(name="q", ds=0.1, k=1.0, nslice=3)])
+    sim = _drift_quad_run(tmp_path, True)
     d = tmp_path / "diags"
     for calls in (1, 2):
         sim.track_particles(1)

@@ -23,6 +23,27 @@ ORACLE = ROOT / ".venv-impactx" / "bin" / "python"
 REF_KEYS = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
 
 
+def particle_case(
+    name: str, species: tuple[float, float, float], els: list[tuple[str, dict[str, Any]]], periods: int = 1
+) -> dict[str, Any]:
+    """One case of impactx_runner.py / ``run_beamtrack``: ``species`` (rest energy [MeV], charge [e], kinetic
+    energy [MeV]), the elements as (ImpactX class name, constructor keyword arguments), ``periods`` turns."""
+    mass, charge, ekin = species
+    return {
+        "name": name,
+        "mass_MeV": mass,
+        "charge_qe": charge,
+        "kin_energy_MeV": ekin,
+        "periods": periods,
+        "elements": [{"type": t, "kwargs": kw} for t, kw in els],
+    }
+
+
+def uniform_particles(seed: int, n: int) -> np.ndarray:
+    """x, y, t [m], px, py, pt [1] (6 x n): uniform in +-1 mm / 1 mrad (+-1e-3 in pt), seeded."""
+    return np.random.default_rng(seed).uniform(-1e-3, 1e-3, size=(6, n))
+
+
 def oracle_env() -> dict[str, str]:
     """The environment of an oracle subprocess: this one's without the project's paths and settings, one thread."""
     drop = ("PYTHONPATH", "VIRTUAL_ENV")

@@ -21,7 +21,17 @@ from typing import Any
 import numpy as np
 import pytest
 from beamtrack.spec.diag_files import REDUCED_FILE, SUFFIX
-from oracle_run import ORACLE, ROOT, load_oracle_npz, max_rel_dev, ref_rel_dev, run_beamtrack, run_oracle_cases
+from oracle_run import (
+    ORACLE,
+    ROOT,
+    load_oracle_npz,
+    max_rel_dev,
+    particle_case,
+    ref_rel_dev,
+    run_beamtrack,
+    run_oracle_cases,
+    uniform_particles,
+)
 
 pytestmark = pytest.mark.physics
 
@@ -97,27 +107,13 @@ ELEMENTS: dict[str, list[tuple[str, dict]]] = {
 }
 
 
-def _cases() -> list[dict]:
-    return [
-        {
-            "name": f"{name}-{sp}",
-            "mass_MeV": mass,
-            "charge_qe": charge,
-            "kin_energy_MeV": ekin,
-            "periods": 1,
-            "elements": [{"type": t, "kwargs": kw} for t, kw in els],
-        }
-        for sp, (mass, charge, ekin) in SPECIES.items()
-        for name, els in ELEMENTS.items()
-    ]
-
-
-CASES = _cases()
+CASES = [
+    particle_case(f"{name}-{sp}", species, els) for sp, species in SPECIES.items() for name, els in ELEMENTS.items()
+]
 
 
 def _particles() -> np.ndarray:
-    """x, y [m], t [m], px, py, pt [1]: uniform in +-1 mm / 1 mrad (+-1e-3 in pt) (seeded)."""
-    return np.random.default_rng(20261201).uniform(-1e-3, 1e-3, size=(6, N))
+    return uniform_particles(20261201, N)
 
 
 @pytest.fixture(scope="module")

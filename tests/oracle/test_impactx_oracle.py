@@ -16,7 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from oracle_run import load_oracle_npz, max_rel_dev, ref_rel_dev, run_beamtrack, run_oracle_cases
+from oracle_run import (
+    load_oracle_npz,
+    max_rel_dev,
+    particle_case,
+    ref_rel_dev,
+    run_beamtrack,
+    run_oracle_cases,
+    uniform_particles,
+)
 
 pytestmark = pytest.mark.physics
 
@@ -343,29 +351,9 @@ LINES: dict[str, tuple[list[tuple[str, dict]], int]] = {
 
 def _cases() -> list[dict]:
     out = []
-    for sp, (mass, charge, ekin) in SPECIES.items():
-        for name, els in ELEMENTS.items():
-            out.append(
-                {
-                    "name": f"{name}-{sp}",
-                    "mass_MeV": mass,
-                    "charge_qe": charge,
-                    "kin_energy_MeV": ekin,
-                    "periods": 1,
-                    "elements": [{"type": t, "kwargs": kw} for t, kw in els],
-                }
-            )
-        for name, (els, periods) in LINES.items():
-            out.append(
-                {
-                    "name": f"{name}-{sp}",
-                    "mass_MeV": mass,
-                    "charge_qe": charge,
-                    "kin_energy_MeV": ekin,
-                    "periods": periods,
-                    "elements": [{"type": t, "kwargs": kw} for t, kw in els],
-                }
-            )
+    for sp, species in SPECIES.items():
+        out += [particle_case(f"{name}-{sp}", species, els) for name, els in ELEMENTS.items()]
+        out += [particle_case(f"{name}-{sp}", species, els, periods) for name, (els, periods) in LINES.items()]
     return out
 
 
@@ -373,8 +361,7 @@ CASES = _cases()
 
 
 def _particles() -> np.ndarray:
-    """x, y [m], t [m], px, py, pt [1]: uniform in +-1 mm / 1 mrad (+-1e-3 in pt) (seeded)."""
-    return np.random.default_rng(20261010).uniform(-1e-3, 1e-3, size=(6, N))
+    return uniform_particles(20261010, N)
 
 
 @pytest.fixture(scope="module")

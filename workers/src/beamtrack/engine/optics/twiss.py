@@ -135,18 +135,10 @@ class TwissTable(pd.DataFrame):
         return plot_twiss(self, *args, **kwargs)
 
 
-def _lattice_functions(
-    maps: MapsAlongS, W0: np.ndarray, D0: np.ndarray, beta0: float, mu0: tuple[float, float]
-) -> dict[str, np.ndarray]:
-    Mx = to_xsuite(maps.M, beta0)
-    W = np.einsum("kij,jl->kil", Mx[:, :4, :4], W0)
-    # the dispersion vector (D0, zeta 0, pzeta 1) carried by the maps
-    d0 = np.array([*D0, 0.0, 1.0])
-    d = Mx @ d0
-    D = d[:, :4] / d[:, 5:6]
-    phix = np.unwrap(np.arctan2(W[:, 0, 1], W[:, 0, 0]))
-    phiy = np.unwrap(np.arctan2(W[:, 2, 3], W[:, 2, 2]))
-    coupling = edwards_teng(W, (phix[-1] - phix[0]) / (2.0 * np.pi), (phiy[-1] - phiy[0]) / (2.0 * np.pi))
+def beta_alpha_dispersion(W: np.ndarray, D: np.ndarray) -> dict[str, np.ndarray]:
+    """betx, alfx, gamx, bety, alfy, gamy, the mode betas betx1, bety1, betx2, bety2 [m] from the normal-form
+    matrices W (n, >=4, >=4; xtrack's coordinates, Courant-Snyder gauge) and dx, dpx, dy, dpy from the dispersion
+    D (n, 4), per row (twiss and twiss_6d)."""
     return {
         "betx": W[:, 0, 0] ** 2 + W[:, 0, 1] ** 2,
         "alfx": -(W[:, 0, 0] * W[:, 1, 0] + W[:, 0, 1] * W[:, 1, 1]),
@@ -162,6 +154,23 @@ def _lattice_functions(
         "dpx": D[:, 1],
         "dy": D[:, 2],
         "dpy": D[:, 3],
+    }
+
+
+def _lattice_functions(
+    maps: MapsAlongS, W0: np.ndarray, D0: np.ndarray, beta0: float, mu0: tuple[float, float]
+) -> dict[str, np.ndarray]:
+    Mx = to_xsuite(maps.M, beta0)
+    W = np.einsum("kij,jl->kil", Mx[:, :4, :4], W0)
+    # the dispersion vector (D0, zeta 0, pzeta 1) carried by the maps
+    d0 = np.array([*D0, 0.0, 1.0])
+    d = Mx @ d0
+    D = d[:, :4] / d[:, 5:6]
+    phix = np.unwrap(np.arctan2(W[:, 0, 1], W[:, 0, 0]))
+    phiy = np.unwrap(np.arctan2(W[:, 2, 3], W[:, 2, 2]))
+    coupling = edwards_teng(W, (phix[-1] - phix[0]) / (2.0 * np.pi), (phiy[-1] - phiy[0]) / (2.0 * np.pi))
+    return {
+        **beta_alpha_dispersion(W, D),
         "mux": (phix - phix[0]) / (2.0 * np.pi) + mu0[0],
         "muy": (phiy - phiy[0]) / (2.0 * np.pi) + mu0[1],
         **coupling,

@@ -43,7 +43,7 @@ from .chromaticity import chromatic_functions
 from .coupling import edwards_teng
 from .maps import MapsAlongS, Prober, closed_orbit_6d, delta_of_pt, pt_of_delta, to_xsuite
 from .tunes import J6, normal_form_6d
-from .twiss import TwissTable, twiss_table
+from .twiss import TwissTable, beta_alpha_dispersion, twiss_table
 
 __all__ = ["twiss_6d"]
 
@@ -71,20 +71,7 @@ def _lattice_functions_6d(maps: MapsAlongS, W0: np.ndarray, beta0: float) -> dic
     T = W @ rot @ (-J6 @ np.transpose(W, (0, 2, 1)) @ J6)  # the one-turn map at s
     coupling = edwards_teng(W[:, :4, :4], qx, qy, T=T[:, :4, :4])
     return {
-        "betx": W[:, 0, 0] ** 2 + W[:, 0, 1] ** 2,
-        "alfx": -(W[:, 0, 0] * W[:, 1, 0] + W[:, 0, 1] * W[:, 1, 1]),
-        "gamx": W[:, 1, 0] ** 2 + W[:, 1, 1] ** 2,
-        "bety": W[:, 2, 2] ** 2 + W[:, 2, 3] ** 2,
-        "alfy": -(W[:, 2, 2] * W[:, 3, 2] + W[:, 2, 3] * W[:, 3, 3]),
-        "gamy": W[:, 3, 2] ** 2 + W[:, 3, 3] ** 2,
-        "betx1": W[:, 0, 0] ** 2 + W[:, 0, 1] ** 2,
-        "bety1": W[:, 2, 0] ** 2 + W[:, 2, 1] ** 2,
-        "betx2": W[:, 0, 2] ** 2 + W[:, 0, 3] ** 2,
-        "bety2": W[:, 2, 2] ** 2 + W[:, 2, 3] ** 2,
-        "dx": D[:, 0],
-        "dpx": D[:, 1],
-        "dy": D[:, 2],
-        "dpy": D[:, 3],
+        **beta_alpha_dispersion(W, D),
         "mux": (phix - phix[0]) / (2.0 * np.pi),
         "muy": (phiy - phiy[0]) / (2.0 * np.pi),
         "muzeta": (phiz - phiz[0]) / (2.0 * np.pi),

@@ -28,6 +28,18 @@ class UnstableMotionError(ArithmeticError):
     """The one-turn map has no stable (unit-modulus, distinct) eigenvalues: no periodic optics."""
 
 
+def _normalised_modes(lam: np.ndarray, V: np.ndarray, J: np.ndarray) -> list[tuple[np.ndarray, complex]]:
+    """The eigenvectors v (columns of V) with Im(v^H J v) > 0, scaled to Im(v^H J v) = 2 (one of each complex
+    conjugate pair), with their eigenvalues."""
+    modes: list[tuple[np.ndarray, complex]] = []
+    for k in range(V.shape[1]):
+        v = V[:, k]
+        q = (v.conj() @ J @ v).imag
+        if q > 0:
+            modes.append((v * np.sqrt(2.0 / q), lam[k]))
+    return modes
+
+
 def normal_form_4d(R4: np.ndarray, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """W (4x4, symplectic, Courant-Snyder gauge) and the fractional tunes (q1, q2) in [0, 1) of the
     4x4 transverse one-turn map R4."""
@@ -37,12 +49,7 @@ def normal_form_4d(R4: np.ndarray, tol: float = 1e-6) -> tuple[np.ndarray, np.nd
             f"one-turn map eigenvalues {np.round(lam, 8)} are not on the unit circle: "
             "the lattice has no stable periodic optics"
         )
-    modes: list[tuple[np.ndarray, complex]] = []
-    for k in range(4):
-        v = V[:, k]
-        q = (v.conj() @ J4 @ v).imag
-        if q > 0:
-            modes.append((v * np.sqrt(2.0 / q), lam[k]))
+    modes = _normalised_modes(lam, V, J4)
     if len(modes) != 2:
         raise UnstableMotionError("could not separate the two transverse eigenmodes of the one-turn map")
     modes.sort(key=lambda m: -(abs(m[0][0]) ** 2 + abs(m[0][1]) ** 2))
@@ -64,12 +71,7 @@ def normal_form_6d(R6: np.ndarray, tol: float = 1e-6) -> tuple[np.ndarray, np.nd
             f"6D one-turn map eigenvalues {np.round(lam, 10)} are not on the unit circle: no stable "
             "periodic optics (the RF phase may be on the unstable side of transition, or the RF too strong)"
         )
-    modes: list[tuple[np.ndarray, complex]] = []
-    for k in range(6):
-        v = V[:, k]
-        q = (v.conj() @ J6 @ v).imag
-        if q > 0:
-            modes.append((v * np.sqrt(2.0 / q), lam[k]))
+    modes = _normalised_modes(lam, V, J6)
     if len(modes) != 3:
         raise UnstableMotionError("could not separate the three eigenmodes of the 6D one-turn map")
     # numpy's unit-norm eigenvectors order the modes, as xtrack's sort_modes does

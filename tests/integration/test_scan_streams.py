@@ -23,6 +23,7 @@ from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 
 from .conftest import TOKENS, fodo_spec, wait_for
+from .stream_followers import close_followers, open_sse
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -59,15 +60,7 @@ def test_many_scan_followers_leave_the_server_answering(server_factory: Any, res
         async with httpx.AsyncClient(
             base_url=base, headers=AUTH, limits=limits, timeout=httpx.Timeout(60, read=None)
         ) as client:
-            sem = asyncio.Semaphore(32)
-
-            async def open_sse(i: int) -> httpx.Response:
-                async with sem:
-                    r = await client.send(client.build_request("GET", f"/v1/scans/{scans[i % 5]}/events"), stream=True)
-                    assert r.status_code == 200
-                    return r
-
-            sse = await asyncio.gather(*(open_sse(i) for i in range(SSE_STREAMS)))
+            sse = await open_sse(client, [f"/v1/scans/{scan_id}/events" for scan_id in scans[:5]], SSE_STREAMS, 32)
             channels = [grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") for _ in range(CHANNELS)]
             stubs = [pb_grpc.JobServiceStub(ch) for ch in channels]
             calls = [
@@ -90,12 +83,7 @@ def test_many_scan_followers_leave_the_server_answering(server_factory: Any, res
                 got = await stubs[0].GetScan(pb.GetScanRequest(id=scan_id), metadata=MD, timeout=30)
                 assert got.id == scan_id
 
-            for r in sse:
-                await r.aclose()
-            for call in calls:
-                call.cancel()
-            for ch in channels:
-                await ch.close()
+            await close_followers(sse, calls, channels)
             return held, threads
 
     held, threads = asyncio.run(scenario())

@@ -15,6 +15,7 @@ from beamtrack.spec.v1 import jobs_pb2 as pb
 from beamtrack.spec.v1 import jobs_pb2_grpc as pb_grpc
 
 from .conftest import TOKENS, fodo_spec, wait_for
+from .stream_followers import close_followers, open_sse
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -35,15 +36,7 @@ def test_thousands_of_idle_streams_leave_the_server_answering(server_factory: An
         async with httpx.AsyncClient(
             base_url=base, headers=AUTH, limits=limits, timeout=httpx.Timeout(60, read=None)
         ) as c:
-            sem = asyncio.Semaphore(64)  # open at a bounded rate, all stay open
-
-            async def open_sse(i: int) -> httpx.Response:
-                async with sem:
-                    r = await c.send(c.build_request("GET", f"/v1/jobs/{jobs[i % 20]}/events"), stream=True)
-                    assert r.status_code == 200
-                    return r
-
-            sse = await asyncio.gather(*(open_sse(i) for i in range(SSE_STREAMS)))
+            sse = await open_sse(c, [f"/v1/jobs/{job_id}/events" for job_id in jobs[:20]], SSE_STREAMS, 64)
             channels = [grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") for _ in range(CHANNELS)]
             stubs = [pb_grpc.JobServiceStub(ch) for ch in channels]
             calls = [
@@ -63,12 +56,7 @@ def test_thousands_of_idle_streams_leave_the_server_answering(server_factory: An
                 job = await stubs[0].GetJob(pb.GetJobRequest(id=job_id), metadata=MD, timeout=30)
                 assert job.id == job_id
 
-            for r in sse:
-                await r.aclose()
-            for call in calls:
-                call.cancel()
-            for ch in channels:
-                await ch.close()
+            await close_followers(sse, calls, channels)
             return held
 
     held = asyncio.run(scenario())

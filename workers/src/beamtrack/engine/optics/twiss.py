@@ -220,6 +220,20 @@ def _check_longitudinal(lattice: Sequence[Element]) -> None:
         )
 
 
+def add_chromatic(
+    cols: dict[str, Any],
+    scalars: dict[str, Any],
+    minus: tuple[dict[str, np.ndarray], np.ndarray],
+    plus: tuple[dict[str, np.ndarray], np.ndarray],
+) -> None:
+    """Add the chromatic columns to ``cols`` and the chromaticities dqx, dqy to ``scalars``, from the lattice
+    functions and the delta per row at two momentum deviations, ``minus`` below ``plus`` (twiss and twiss_6d)."""
+    (f_minus, d_minus), (f_plus, d_plus) = minus, plus
+    chrom = chromatic_functions(f_minus, f_plus, d_plus - d_minus)
+    cols.update(chrom)
+    scalars["dqx"], scalars["dqy"] = float(chrom["dmux"][-1]), float(chrom["dmuy"][-1])
+
+
 def twiss_table(maps: MapsAlongS, ref: RefPart, cols: dict[str, Any], scalars: dict[str, Any]) -> TwissTable:
     """The table of twiss and twiss_6d: per row name, element_type, s [m], the orbit x, px, y, py, t, pt and
     delta [1], then ``cols`` (lattice functions); ``scalars`` (tunes, chromaticities, ...) as its attrs."""
@@ -328,10 +342,7 @@ def twiss(
                 m, W, D = prober.maps(z, eps), W0, D0
             return _lattice_functions(m, W, D, beta0, mu0), delta_of_pt(m.orbit[:, 5], ref)
 
-        (minus, dm), (plus, dp) = off_momentum(delta0 - delta_chrom), off_momentum(delta0 + delta_chrom)
-        chrom = chromatic_functions(minus, plus, dp - dm)
-        cols.update(chrom)
-        scalars["dqx"], scalars["dqy"] = float(chrom["dmux"][-1]), float(chrom["dmuy"][-1])
+        add_chromatic(cols, scalars, off_momentum(delta0 - delta_chrom), off_momentum(delta0 + delta_chrom))
     else:
         scalars["dqx"] = scalars["dqy"] = np.nan
     return twiss_table(maps, ref, cols, scalars)

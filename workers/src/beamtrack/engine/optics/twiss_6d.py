@@ -39,11 +39,10 @@ import numpy as np
 
 from ..elements.base import Element
 from ..refpart import RefPart
-from .chromaticity import chromatic_functions
 from .coupling import edwards_teng
 from .maps import MapsAlongS, Prober, closed_orbit_6d, delta_of_pt, pt_of_delta, to_xsuite
 from .tunes import J6, normal_form_6d
-from .twiss import TwissTable, beta_alpha_dispersion, twiss_table
+from .twiss import TwissTable, add_chromatic, beta_alpha_dispersion, twiss_table
 
 __all__ = ["twiss_6d"]
 
@@ -161,10 +160,7 @@ def twiss_6d(
             m, W = _periodic_solution_6d(prober, eps, guess=guess, t_shift=-zeta_shift / beta0)
             return _lattice_functions_6d(m, W, beta0), delta_of_pt(m.orbit[:, 5], ref)
 
-        (minus, dm), (plus, dp) = off_momentum(-delta_chrom), off_momentum(delta_chrom)
-        chrom = chromatic_functions(minus, plus, dp - dm)
-        cols.update(chrom)
-        scalars["dqx"], scalars["dqy"] = float(chrom["dmux"][-1]), float(chrom["dmuy"][-1])
+        add_chromatic(cols, scalars, off_momentum(-delta_chrom), off_momentum(delta_chrom))
     else:
         scalars["dqx"] = scalars["dqy"] = np.nan
     return twiss_table(maps, ref, cols, scalars)

@@ -17,12 +17,14 @@ from .lattice import FilteredElementsList
 from .madx import load_reference as read_beam
 from .refpart import RefPart
 from .simulation import ImpactX, ImpactXParticleContainer
+from .transformation import CoordSystem, coordinate_transformation
 
 amr = amrex
 __version__ = "26.10"
 
 __all__ = [
     "Config",
+    "CoordSystem",
     "Envelope",
     "FilteredElementsList",
     "ImpactX",
@@ -32,6 +34,7 @@ __all__ = [
     "RefPart",
     "amr",
     "amrex",
+    "coordinate_transformation",
     "create_envelope",
     "distribution",
     "elements",

@@ -5,7 +5,8 @@
 The argument is a fetched ImpactX repository (a bare git dir, or a checkout); its ``examples/`` tree is
 extracted to a temporary directory with ``git archive`` (nothing of it enters this repository). Each
 Python test that ImpactX's ``examples/CMakeLists.txt`` defines (``add_impactx_test(name script is_mpi
-analysis plot)``, non-MPI) runs as ImpactX's CTest does: in a fresh run directory, the script, then its
+analysis plot)``; those CTest runs under MPI on one rank, unless a non-MPI test runs the same script and
+analysis) runs as ImpactX's CTest does: in a fresh run directory, the script, then its
 analysis script, with the files CMakeLists.txt copies into the run directory. ImpactX runs in .venv-impactx (scripts/setup_oracle.sh); beamtrack in .venv on a copy of
 the tree whose ``import impactx`` / ``from impactx`` / ``import amrex.space3d as amr`` lines are renamed to
 ``beamtrack.impactx`` (``BEAMTRACK_KIND=serial``: one thread, as impactx-noacc). Prints, per example:
@@ -57,19 +58,26 @@ def extract(repo: Path, dest: Path) -> Path:
     return dest / "examples"
 
 
-def python_tests(examples: Path) -> list[tuple[str, list[str], str | None]]:
-    """(name, [script, args...], analysis) of each non-MPI Python test in examples/CMakeLists.txt."""
+def python_tests(examples: Path, mpi: bool = True) -> list[tuple[str, list[str], str | None]]:
+    """(name, [script, args...], analysis) of each Python test in examples/CMakeLists.txt.
+
+    A test CTest runs under ``mpirun -np 2`` (``is_mpi`` ON) runs here on one rank, as a user without MPI
+    runs the script; one whose script and analysis a non-MPI test already runs is left out (the same run).
+    ``mpi=False``: the non-MPI tests only."""
     text = (examples / "CMakeLists.txt").read_text()
-    out = []
+    serial: list[tuple[str, list[str], str | None]] = []
+    parallel: list[tuple[str, list[str], str | None]] = []
     for m in re.finditer(r"add_impactx_test\(\s*([^\s)]+)\s+(.*?)\)", text, re.S):
         lines = [ln.split("#")[0].strip() for ln in m.group(2).splitlines()]
         lines = [ln for ln in lines if ln]
-        if len(lines) < 3 or not lines[0].split()[0].strip('"').endswith(".py") or lines[1] != "OFF":
+        if len(lines) < 3 or not lines[0].split()[0].strip('"').endswith(".py"):
             continue
         inp = lines[0].strip('"').split()
         analysis = None if lines[2] == "OFF" else lines[2].strip('"')
-        out.append((m.group(1), inp, analysis))
-    return out
+        (serial if lines[1] == "OFF" else parallel).append((m.group(1), inp, analysis))
+    seen = {(tuple(inp), analysis) for _, inp, analysis in serial}
+    extra = [t for t in parallel if (tuple(t[1]), t[2]) not in seen] if mpi else []
+    return serial + extra
 
 
 def copied_files(examples: Path) -> dict[str, list[Path]]:
@@ -141,6 +149,8 @@ def main() -> int:
     ap.add_argument("--only", choices=("impactx", "beamtrack"), help="run one code only")
     ap.add_argument("--seed", type=int, default=0, help="beamtrack's first seed (BEAMTRACK_IMPACTX_SEED)")
     ap.add_argument("--json", type=Path, help="append one JSON line per example and code to this file")
+    ap.add_argument("--no-mpi", action="store_true", help="only the tests CTest runs without MPI")
+    ap.add_argument("--mpi-only", action="store_true", help="only the MPI tests (run on one rank)")
     args = ap.parse_args()
     if args.only != "beamtrack" and not ORACLE_PY.exists():
         print("ImpactX venv .venv-impactx missing: run scripts/setup_oracle.sh", file=sys.stderr)
@@ -153,7 +163,10 @@ def main() -> int:
         bt_tree = extract(args.repo, t / "bt")
         for f in bt_tree.rglob("*.py"):
             f.write_text(rename(f.read_text()))
-        tests = [x for x in python_tests(ix_tree) if re.search(args.filter, x[0])]
+        tests = python_tests(ix_tree, mpi=not args.no_mpi)
+        if args.mpi_only:
+            tests = tests[len(python_tests(ix_tree, mpi=False)) :]
+        tests = [x for x in tests if re.search(args.filter, x[0])]
         if args.limit:
             tests = tests[: args.limit]
         base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

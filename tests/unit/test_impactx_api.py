@@ -258,6 +258,24 @@ def test_amrex_stand_in() -> None:
     amr.finalize()
 
 
+def test_vector3_is_a_one_index_small_matrix() -> None:
+    """ImpactX's ``Vector3`` is AMReX's SmallMatrix_3x1 with one 1-based index (examples/spin_tracking/run_spin_map.py
+    sets ``v[2] = ...``); SpinMap reads it as (vx, vy, vz)."""
+    from beamtrack.impactx import Map3x6, Vector3
+
+    v = Vector3()
+    v[2] = 2.5
+    assert v.to_numpy().shape == (3, 1) and v[2] == 2.5 and v[2, 1] == 2.5 and v[1] == 0.0
+    with pytest.raises(IndexError, match="out of range"):
+        v[4] = 1.0
+    with pytest.raises(TypeError, match="two indices"):
+        Map3x6()[1]
+    A = Map3x6()
+    A[1, 4] = 1.5
+    sm = elements.SpinMap(v=v, A=A)
+    assert list(sm.v) == [0.0, 2.5, 0.0] and sm.A[0][3] == 1.5
+
+
 def test_coordinate_transformation_round_trip_and_its_guards() -> None:
     """To fixed t and back gives the particles back (to round-off: the two maps are inverses, ImpactX's ToFixedT /
     ToFixedS); the container remembers its system, a second transform into it raises as ImpactX's assert does; lost

@@ -9,6 +9,7 @@ ImpactX offers and beamtrack does not implement raises ``NotImplementedError`` n
 """
 
 from . import amrex, distribution, elements, wakeconvolution
+from .amrex import SmallMatrix_3x1_F_SI1_double as Vector3
 from .amrex import SmallMatrix_3x6_F_SI1_double as Map3x6
 from .amrex import SmallMatrix_6x6_F_SI1_double as Map6x6
 from .envelope import Envelope, create_envelope
@@ -32,6 +33,7 @@ __all__ = [
     "Map3x6",
     "Map6x6",
     "RefPart",
+    "Vector3",
     "amr",
     "amrex",
     "coordinate_transformation",

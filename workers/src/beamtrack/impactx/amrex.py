@@ -122,7 +122,8 @@ class PODVector_real_std:  # noqa: N801 (AMReX's name)
 
 
 class _SmallMatrix:
-    """AMReX's SmallMatrix with 1-based indices ``m[i, j]`` (i, j from 1), Fortran order."""
+    """AMReX's SmallMatrix with 1-based indices ``m[i, j]`` (i, j from 1), Fortran order; a column or row
+    vector (``SmallMatrix_3x1``, ImpactX's ``Vector3``) also takes one index ``v[i]`` (i from 1)."""
 
     shape: tuple[int, int] = (6, 6)
 
@@ -139,13 +140,22 @@ class _SmallMatrix:
     def zero(cls) -> _SmallMatrix:
         return cls()
 
-    def __getitem__(self, ij: tuple[int, int]) -> float:
-        i, j = ij
-        return float(self._a[i - 1, j - 1])
+    def _index(self, ij: int | tuple[int, int]) -> tuple[int, int]:
+        if isinstance(ij, tuple):
+            i, j = ij
+        elif 1 in self.shape:  # a vector: one 1-based index
+            i, j = (ij, 1) if self.shape[1] == 1 else (1, ij)
+        else:
+            raise TypeError(f"{type(self).__name__} takes two indices m[i, j]")
+        if not (1 <= i <= self.shape[0] and 1 <= j <= self.shape[1]):
+            raise IndexError(f"{type(self).__name__} index {ij} out of range (1-based, shape {self.shape})")
+        return i - 1, j - 1
 
-    def __setitem__(self, ij: tuple[int, int], v: float) -> None:
-        i, j = ij
-        self._a[i - 1, j - 1] = v
+    def __getitem__(self, ij: int | tuple[int, int]) -> float:
+        return float(self._a[self._index(ij)])
+
+    def __setitem__(self, ij: int | tuple[int, int], v: float) -> None:
+        self._a[self._index(ij)] = v
 
     def to_numpy(self) -> np.ndarray:
         return self._a.copy()
@@ -180,8 +190,28 @@ class SmallMatrix_6x3_F_SI1_double(_SmallMatrix):  # noqa: N801
     shape = (6, 3)
 
 
+class SmallMatrix_3x1_F_SI1_double(_SmallMatrix):  # noqa: N801 (ImpactX's Vector3)
+    shape = (3, 1)
+
+
+class SmallMatrix_6x1_F_SI1_double(_SmallMatrix):  # noqa: N801
+    shape = (6, 1)
+
+
+class SmallMatrix_1x3_F_SI1_double(_SmallMatrix):  # noqa: N801
+    shape = (1, 3)
+
+
+class SmallMatrix_1x6_F_SI1_double(_SmallMatrix):  # noqa: N801
+    shape = (1, 6)
+
+
 _SMALL: dict[tuple[int, int], type[_SmallMatrix]] = {
     (6, 6): SmallMatrix_6x6_F_SI1_double,
     (3, 6): SmallMatrix_3x6_F_SI1_double,
     (6, 3): SmallMatrix_6x3_F_SI1_double,
+    (3, 1): SmallMatrix_3x1_F_SI1_double,
+    (6, 1): SmallMatrix_6x1_F_SI1_double,
+    (1, 3): SmallMatrix_1x3_F_SI1_double,
+    (1, 6): SmallMatrix_1x6_F_SI1_double,
 }

@@ -63,7 +63,6 @@ ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
     "particle_lost_diagnostics_backend": (("h5", "default"), "lost-particle backend other than HDF5"),
     "diag_file_prefix": (("diags",), "a diagnostics folder other than diags"),
     "diag_file_min_digits": ((6,), "file-name digits other than 6"),
-    "space_charge_apply_longitudinal_kick": ((True,), "space charge without its longitudinal kick"),
     "domain": ((None,), "a fixed space-charge domain (beamtrack sizes it by prob_relative)"),
 }
 
@@ -298,6 +297,10 @@ class ImpactX(Simulation):
             object.__setattr__(self, "prob_relative_levels", [float(v) for v in vals])
         elif name == "space_charge_num_longitudinal_bins":
             object.__setattr__(self, "num_longitudinal_bins", int(value))
+        elif name == "space_charge_apply_longitudinal_kick":
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"ImpactX option sim.{name} must be a bool, not {value!r}")
+            object.__setattr__(self, name, bool(value))
         elif name == "n_cell":
             object.__setattr__(self, name, [int(v) for v in value])
         elif name in self.__dict__:

@@ -20,7 +20,8 @@ Per slice of length ds (ImpactX HandleSpacecharge, PoissonSolve, ForceFromSelfFi
       3D:   (px, py, pz) += E * q ds / (beta c) / (gamma^2 p0)             [p0 = beta gamma m c]
       2D:   (px, py) += E_line * q ds / (beta c) / (gamma^2 p0) / (beta c)    (line charge current/(beta c))
       2.5D: (px, py) += E_line * lambda(t)/Q * q ds/(beta c)/(gamma^2 p0)/beta,
-            pt -= phi_line * lambda'(t) |q|/Q * (same factor)                 (ImpactX True_2p5D)
+            pt -= phi_line * lambda'(t) |q|/Q * (same factor)                 (ImpactX True_2p5D;
+            apply_longitudinal_kick = False drops this pt kick, as ImpactX's algo.space_charge option)
    then, 3D only, transform back to fixed s (ImpactX ToFixedS).
 
 Intensity: 3D uses the particle weights (bunch_charge_C). 2D uses ``current_A`` when given - the weight
@@ -122,6 +123,8 @@ class SpaceChargeSolver:
     ``n_cell`` becomes ref_ratio x the given cells and the solve the Dirichlet one (``poisson_solver`` reads
     "multigrid"; ``coarse_n_cell`` and ``requested_poisson_solver`` keep what was given); a smaller patch, or
     max_level = 1 in 2D / 2.5D, raises NotImplementedError.
+    apply_longitudinal_kick: 2.5D's pt kick from the potential (ImpactX's algo.space_charge.apply_longitudinal_kick,
+    read by ImpactX for 2.5D only; False is refused for the other modes, whose longitudinal kick ImpactX keeps).
 
     After each kick, ``rho`` [C/m^3, 2D: C/m^2], ``phi`` [V, 2D: V per unit line charge], ``fields``
     (E on the nodes [V/m]), ``grid_lo`` (position of node 0 [m]) and ``cell`` [m] describe the last solve;
@@ -147,6 +150,7 @@ class SpaceChargeSolver:
         gauss_long_scale: float | None = None,
         poisson_solver: str = "fft",
         gather_shape: int | None = None,
+        apply_longitudinal_kick: bool = True,
         max_level: int = 0,
         prob_relative_levels: Sequence[float] | None = None,
         ref_ratio: int | Sequence[int] = refinement.DEFAULT_REF_RATIO,
@@ -154,6 +158,12 @@ class SpaceChargeSolver:
         n_error_buf: int | Sequence[int] = refinement.DEFAULT_N_ERROR_BUF,
     ):
         self.mode = _mode(mode)
+        if not apply_longitudinal_kick and self.mode != "2.5D":
+            raise SpaceChargeError(
+                f"apply_longitudinal_kick = False applies to 2.5D space charge only (ImpactX reads it for 2.5D "
+                f"and keeps the longitudinal kick of the others), not {self.mode}"
+            )
+        self.apply_longitudinal_kick = bool(apply_longitudinal_kick)
         if poisson_solver not in POISSON_SOLVERS:
             raise SpaceChargeError(
                 f"poisson_solver must be one of {', '.join(POISSON_SOLVERS)}, not {poisson_solver!r}"
@@ -286,6 +296,7 @@ class SpaceChargeSolver:
             gauss_long_scale=getattr(sim, "space_charge_gauss_long_scale", None),
             poisson_solver=getattr(sim, "poisson_solver", "fft"),
             gather_shape=getattr(sim, "space_charge_gather_shape", None),
+            apply_longitudinal_kick=getattr(sim, "space_charge_apply_longitudinal_kick", True),
             max_level=getattr(sim, "max_level", 0),
             prob_relative_levels=getattr(sim, "prob_relative_levels", None),
             ref_ratio=getattr(sim, "ref_ratio", refinement.DEFAULT_REF_RATIO),
@@ -448,6 +459,8 @@ class SpaceChargeSolver:
                     kxy, kt = push / (beta * constants.c), 0.0
                 else:
                     kxy = kt = push / beta
+                    if not self.apply_longitudinal_kick:  # ImpactX: no potential gather, pt -= 0
+                        kt = 0.0
                     cd, bin_min, bin_size = line  # type: ignore[misc]
                     qb = bin_size * float(cd.sum())
                     if qb > 0.0:

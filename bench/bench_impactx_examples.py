@@ -13,9 +13,9 @@ the tree whose ``import impactx`` / ``from impactx`` / ``import amrex.space3d as
 run and analysis pass/fail and wall time of both codes, then a summary.
 
 ``--json FILE`` appends one JSON line per example and code ({"name", "code", "seed", "status", "time",
-"error"}); ``--only impactx|beamtrack`` runs one code; ``--seed S`` sets ``BEAMTRACK_IMPACTX_SEED`` (the
-first seed the drop-in draws with, default 0), so repeated sweeps give beamtrack's pass rate over samples.
-ImpactX's own sample is fixed (AMReX's random generator starts from a fixed seed), so its runs repeat.
+"error"}); ``--only impactx|beamtrack`` runs one code; ``--seed S`` sets ``BEAMTRACK_IMPACTX_SEED``, the seed of
+the AMReX random stream the drop-in draws its beams from (default 1: AMReX's own on one rank, so beamtrack draws
+ImpactX's particles; other seeds give other samples, for pass rates over samples). ImpactX's own sample is fixed.
 """
 
 from __future__ import annotations
@@ -147,7 +147,12 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="run at most this many tests")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per run and per analysis")
     ap.add_argument("--only", choices=("impactx", "beamtrack"), help="run one code only")
-    ap.add_argument("--seed", type=int, default=0, help="beamtrack's first seed (BEAMTRACK_IMPACTX_SEED)")
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="AMReX's seed for beamtrack (BEAMTRACK_IMPACTX_SEED; 1: ImpactX's own sample)",
+    )
     ap.add_argument("--json", type=Path, help="append one JSON line per example and code to this file")
     ap.add_argument("--no-mpi", action="store_true", help="only the tests CTest runs without MPI")
     ap.add_argument("--mpi-only", action="store_true", help="only the MPI tests (run on one rank)")

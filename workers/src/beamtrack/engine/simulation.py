@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from beamtrack.spec import SPECIES, JobSpec, load_spec
@@ -73,8 +73,6 @@ class Simulation(TrackedRun):
         self.openpmd_packed_ids = False
         #: shape of the PIC field gather (None: particle_shape; ImpactX gathers with 1, beamtrack.impactx sets that)
         self.space_charge_gather_shape: int | None = None
-        #: ImpactX's algo.space_charge.apply_longitudinal_kick: 2.5D's pt kick from the potential (2.5D only)
-        self.space_charge_apply_longitudinal_kick = True
         # synchrotron radiation in bends (ImpactX's algo.isr, isr_order, isr_on_ref_part, algo.csr, csr_bins)
         self.isr = False
         self.isr_order = 1
@@ -87,6 +85,9 @@ class Simulation(TrackedRun):
         self._writers: dict[str, Any] = {}
         self._sc_solver: Any = None
         self._seed: int | None = None
+        self._random: Literal["numpy", "amrex"] = "numpy"  # the beam's random stream (add_particles' ``random``)
+        #: AMReX stream numbers drawn before the beam (0: the beam starts the stream; -1: a generator passed in)
+        self._stream_start = 0
         self._distr: Any = None
         self._npart = 0
         #: the JobSpec's reference block and name of a simulation made by from_spec (to_spec gives them back)
@@ -95,20 +96,39 @@ class Simulation(TrackedRun):
 
     # --- beam ------------------------------------------------------------------------------------
     def add_particles(
-        self, bunch_charge_C: float, distr: Any, npart: int, spin_distr: Any = None, *, seed: int | None = None
+        self,
+        bunch_charge_C: float,
+        distr: Any,
+        npart: int,
+        spin_distr: Any = None,
+        *,
+        seed: int | None = None,
+        random: str = "numpy",
+        rng: Any = None,
     ) -> None:
         """Draw ``npart`` particles from distribution ``distr`` (reproducible by ``seed``) and add them;
         with ``spin_distr`` (``distribution.SpinvMF``) each particle also gets a spin drawn from it
         (after the phase space, from the same generator).
 
-        ``seed`` is keyword-only: ImpactX's fourth positional argument is the spin distribution.
+        random: "numpy" (NumPy's default generator from ``seed``) or "amrex" (AMReX's stream, ``std::mt19937(seed)``,
+        seed None: 1, as ImpactX on one rank); rng: a stream already running instead (an ``AmrexRandom``: the
+        drop-in's AMReX session stream, or a ``numpy.random.Generator``). ``seed`` is keyword-only: ImpactX's
+        fourth positional argument is the spin distribution.
         """
-        from .distribution import from_model
+        from .distribution import AmrexRandom, from_model
 
         if npart < 0:
             raise ValueError("npart must be >= 0")
+        if random not in ("numpy", "amrex"):
+            raise ValueError(f"random must be 'numpy' or 'amrex', got {random!r}")
         d = distr if hasattr(distr, "sample") else from_model(distr)
-        rng = np.random.default_rng(seed)
+        given = rng is not None
+        if rng is None:
+            rng = AmrexRandom(1 if seed is None else seed) if random == "amrex" else np.random.default_rng(seed)
+        if isinstance(rng, AmrexRandom):
+            self._random, seed, self._stream_start = "amrex", rng.seed, rng.drawn
+        else:  # a generator passed in has no seed a JobSpec could name
+            self._random, self._stream_start = "numpy", -1 if given else 0
         coords = d.sample(int(npart), rng, ref=self.reference, bunch_charge_C=bunch_charge_C)
         spins: dict[str, Any] = {}
         if spin_distr is not None and not callable(getattr(spin_distr, "sample", None)):
@@ -348,7 +368,6 @@ class Simulation(TrackedRun):
             sim.space_charge_gauss_long_scale = sc.gauss_long_scale
             sim.poisson_solver = sc.poisson_solver
             sim.strang_split = sc.strang_split
-            sim.space_charge_apply_longitudinal_kick = sc.apply_longitudinal_kick
         rad = spec.radiation
         if rad is not None:
             sim.isr, sim.isr_order, sim.isr_on_ref_part = rad.isr, rad.isr_order, rad.isr_on_ref_part
@@ -363,6 +382,7 @@ class Simulation(TrackedRun):
             distr=spec.beam.distribution,
             npart=spec.beam.npart,
             seed=spec.beam.seed,
+            random=spec.beam.random,
         )
         sim._spec_name = spec.name
         return sim
@@ -371,6 +391,13 @@ class Simulation(TrackedRun):
         """The JobSpec describing this simulation (needs a beam added by add_particles)."""
         if self._distr is None:
             raise ValueError("to_spec needs the beam to come from add_particles(distr=...)")
+        if self._stream_start < 0:
+            raise ValueError("to_spec: the beam was drawn from a numpy Generator passed in, which has no seed to name")
+        if self._stream_start:
+            raise ValueError(
+                f"to_spec: the beam was drawn from AMReX's stream after {self._stream_start} other numbers; "
+                "a JobSpec's beam starts the stream at its seed"
+            )
         if self.isr and self.isr_seed is not None:
             raise ValueError("to_spec: a JobSpec draws the ISR numbers from the beam's seed, not sim.isr_seed")
         if self.spin or getattr(self, "_spin_distr", None) is not None:
@@ -412,8 +439,6 @@ class Simulation(TrackedRun):
                 gauss["poisson_solver"] = self.poisson_solver
             if not self.strang_split:
                 gauss["strang_split"] = False
-            if not self.space_charge_apply_longitudinal_kick:
-                gauss["apply_longitudinal_kick"] = False
             sc = SpaceCharge.model_validate(
                 {
                     "mode": mode,
@@ -430,6 +455,7 @@ class Simulation(TrackedRun):
             beam=BeamSpec(
                 npart=self._npart,
                 seed=self._seed or 0,
+                random=self._random,
                 bunch_charge_C=self.bunch_charge_C,
                 current_A=self.current_A,
                 distribution=self._distr.model,

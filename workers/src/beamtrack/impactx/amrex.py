@@ -1,19 +1,23 @@
 """Stand-in for ``amrex.space3d`` as ImpactX scripts use it: ``import beamtrack.impactx.amrex as amr``.
 
-beamtrack runs on one process without AMReX: ``initialize`` / ``finalize`` only track state,
-``ParmParse`` stores values (``amrex.*`` runtime options, which tune AMReX's memory arenas and logging,
+beamtrack runs on one process without AMReX: ``initialize`` / ``finalize`` track state and, as
+``amrex::Initialize`` does, start AMReX's random stream (``random_stream()``: ``std::mt19937`` seeded with 1, the
+rank + 1; ``BEAMTRACK_IMPACTX_SEED=k`` seeds it with k instead, to draw another sample), ``ParmParse`` stores values (``amrex.*`` runtime options, which tune AMReX's memory arenas and logging,
 have no effect here), ``ParallelDescriptor`` answers for one rank, and ``SmallMatrix_6x6_F_SI1_double``
 is AMReX's 1-based Fortran-ordered small matrix.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from beamtrack.engine.distribution import AmrexRandom
 
 _state = {"initialized": False}
+_random: list[AmrexRandom] = []  # the session's stream (none before the first initialize)
 _database: dict[str, list[Any]] = {}
 
 
@@ -24,6 +28,26 @@ def initialize(args: Iterable[str] = ()) -> None:
             k, v = a.split("=", 1)
             _database[k.strip()] = v.split()
     _state["initialized"] = True
+    _random[:] = [AmrexRandom(_cpu_seed())]
+
+
+def _cpu_seed() -> int:
+    """AMReX's ``InitRandom`` seed on one rank: 1, or ``BEAMTRACK_IMPACTX_SEED`` (beamtrack's, to resample)."""
+    value = os.environ.get("BEAMTRACK_IMPACTX_SEED", "1")
+    try:
+        seed = int(value)
+    except ValueError:
+        raise ValueError(f"BEAMTRACK_IMPACTX_SEED must be an integer in [0, 2^32 - 1], not {value!r}") from None
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"BEAMTRACK_IMPACTX_SEED must be an integer in [0, 2^32 - 1], not {value!r}")
+    return seed
+
+
+def random_stream() -> AmrexRandom:
+    """The stream ``amrex::Random()`` draws from in this AMReX session (``initialize`` starts it)."""
+    if not _random:
+        raise RuntimeError("AMReX is not initialized: call amrex.initialize() (ImpactX() does)")
+    return _random[0]
 
 
 def initialized() -> bool:

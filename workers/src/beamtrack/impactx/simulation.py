@@ -9,7 +9,6 @@ an unknown attribute raises ``AttributeError``, an ImpactX option beamtrack does
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -58,11 +57,11 @@ NO_PHYSICS = frozenset(
 
 #: ImpactX options beamtrack implements only at one value: {name: (accepted values, what it is)}.
 ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
-    # max_level = 1: ImpactX's refined level where it covers the whole domain (engine/spacecharge/refinement.py)
-    "max_level": ((0, 1), "mesh refinement beyond one refined level"),
+    "max_level": ((0,), "mesh refinement"),
     "particle_lost_diagnostics_backend": (("h5", "default"), "lost-particle backend other than HDF5"),
     "diag_file_prefix": (("diags",), "a diagnostics folder other than diags"),
     "diag_file_min_digits": ((6,), "file-name digits other than 6"),
+    "space_charge_apply_longitudinal_kick": ((True,), "space charge without its longitudinal kick"),
     "domain": ((None,), "a fixed space-charge domain (beamtrack sizes it by prob_relative)"),
 }
 
@@ -226,15 +225,18 @@ class ImpactX(Simulation):
         self._tracking_element_index: int | None = None
         self._grids = False
         self._options: dict[str, Any] = {}
-        self._draws = 0
+        from . import amrex
+
+        # ImpactX() initializes AMReX unless the script did (and then finalize() ends it): a new stream each time
+        self._owns_amrex = not amrex.initialized()
+        if self._owns_amrex:
+            amrex.initialize()
         # ImpactX gathers the PIC field linearly whatever its particle_shape (measured on 26.10)
         self.space_charge_gather_shape = 1
         # ImpactX 26.10's effective defaults when a script sets neither (its PoissonSolve falls back to MLMG, its
         # mesh to prob_relative 3; measured: the unset run's phi is the Dirichlet solution, its domain 3 x the beam)
         self.poisson_solver = "multigrid"
         self.prob_relative = 3.0
-        #: geometry.prob_relative per mesh-refinement level as the script gave it (None: [prob_relative])
-        self.prob_relative_levels: list[float] | None = None
         # openPMD ids as ImpactX writes them: AMReX's packed idcpu (ImpactX's analysis scripts index by it)
         self.openpmd_packed_ids = True
         self._locked = True
@@ -294,13 +296,8 @@ class ImpactX(Simulation):
         elif name == "prob_relative":
             vals = list(value) if isinstance(value, (list, tuple)) else [value]
             object.__setattr__(self, name, float(vals[0]))
-            object.__setattr__(self, "prob_relative_levels", [float(v) for v in vals])
         elif name == "space_charge_num_longitudinal_bins":
             object.__setattr__(self, "num_longitudinal_bins", int(value))
-        elif name == "space_charge_apply_longitudinal_kick":
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"ImpactX option sim.{name} must be a bool, not {value!r}")
-            object.__setattr__(self, name, bool(value))
         elif name == "n_cell":
             object.__setattr__(self, name, [int(v) for v in value])
         elif name in self.__dict__:
@@ -342,23 +339,15 @@ class ImpactX(Simulation):
 
     @property
     def finest_level(self) -> int:
-        """1 once a space-charge solve ran on ImpactX's refined level (max_level = 1), else 0."""
-        solver = self.__dict__.get("_sc_solver")
-        return 1 if solver is not None and getattr(solver, "refined_patch", None) is not None else 0
+        return 0
 
     # --- the space-charge grids (beamtrack.impactx.fields) ------------------------------------------
     def _grid_multifabs(self, lev: int, what: str) -> Any:
         from .fields import grids
 
+        if lev != 0:
+            raise IndexError(f"sim.{what}({lev}): beamtrack has one mesh-refinement level, 0")
         solver = self.__dict__.get("_sc_solver")
-        refined = solver is not None and getattr(solver, "refined_patch", None) is not None
-        if refined and lev == 0:
-            raise NotImplementedError(
-                f"ImpactX sim.{what}(0) with max_level = 1 is not implemented in beamtrack: it solves only the "
-                "refined level 1, which covers the whole domain (level 0's field reaches no particle)"
-            )
-        if lev != (1 if refined else 0):
-            raise IndexError(f"sim.{what}({lev}): beamtrack's mesh-refinement levels are 0 to {self.finest_level}")
         if solver is None or solver.rho is None:
             raise RuntimeError(
                 f"sim.{what}: beamtrack allocates the space-charge grid at the first space-charge kick "
@@ -366,7 +355,7 @@ class ImpactX(Simulation):
             )
         cached = self.__dict__.get("_grid_views")
         if cached is None or cached[0] != (id(solver), solver.nsteps):
-            cached = ((id(solver), solver.nsteps), grids(solver, solver.poisson_solver))
+            cached = ((id(solver), solver.nsteps), grids(solver, self.poisson_solver))
             object.__setattr__(self, "_grid_views", cached)
         return cached[1]
 
@@ -399,12 +388,17 @@ class ImpactX(Simulation):
         spin_distr: Any = None,  # type: ignore[override]
         *,
         seed: int | None = None,
+        random: str = "amrex",
+        rng: Any = None,
     ) -> None:
-        """ImpactX's add_particles(bunch_charge [C], distr, npart, spin_distr); seed: beamtrack's RNG seed."""
-        if seed is None:  # deterministic, as ImpactX (AMReX's RNG starts from a fixed seed): s0, s0 + 1, ... per call
-            seed = _first_seed() + self._draws
-        self._draws += 1
-        super().add_particles(bunch_charge, distr, npart, spin_distr, seed=seed)
+        """ImpactX's add_particles(bunch_charge [C], distr, npart, spin_distr): drawn from AMReX's random stream as
+        ImpactX 26.10 draws on one rank (its particles, to round-off), continuing it from call to call. beamtrack's
+        keywords as the engine's: seed and random ("numpy" or "amrex") for a new stream, rng for a running one."""
+        from . import amrex
+
+        if seed is None and rng is None and random == "amrex":
+            rng = amrex.random_stream()
+        super().add_particles(bunch_charge, distr, npart, spin_distr, seed=seed, random=random, rng=rng)
 
     def init_envelope(self, ref: EngineRefPart, distr: Any, intensity: float | None = None) -> None:
         """Envelope tracking mode: the covariance matrix of ``distr`` relative to (a copy of) ``ref``;
@@ -417,6 +411,16 @@ class ImpactX(Simulation):
     def evolve(self) -> None:
         """Run the main loop (ImpactX's evolve = track_particles)."""
         self.track_particles()
+
+    def finalize(self) -> None:
+        """ImpactX's finalize: write the lost particles, close the output files, and end AMReX if this ImpactX()
+        started it (a later ImpactX() starts AMReX's random stream again, as in ImpactX)."""
+        from . import amrex
+
+        super().finalize()
+        if self._owns_amrex and amrex.initialized():
+            amrex.finalize()
+        self._owns_amrex = False
 
     def track_reference(self, ref: EngineRefPart) -> None:
         """Track only the reference particle ``ref`` through ``periods`` passes of the lattice (ImpactX's
@@ -461,15 +465,6 @@ class ImpactX(Simulation):
         if writer is not None:
             with RefParticleWriter(self._diag_dir(), REF_PARTICLE_FINAL_FILE) as final:
                 final.write(step, ref)
-
-
-def _first_seed() -> int:
-    """The drop-in's first default seed: ``BEAMTRACK_IMPACTX_SEED`` (beamtrack extension, to resample a script), else 0."""
-    value = os.environ.get("BEAMTRACK_IMPACTX_SEED", "0")
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"BEAMTRACK_IMPACTX_SEED must be an integer, not {value!r}") from None
 
 
 def _space_charge_mode(value: Any) -> bool | str:

@@ -18,6 +18,7 @@ from beamtrack.spec import parse_model
 from beamtrack.spec._base import SpecModel
 
 from ._base import Distribution, RefLike
+from .amrex_random import AmrexRandom
 from .empty import Empty
 from .phase_space import (
     Gaussian,
@@ -34,6 +35,7 @@ from .thermal import Thermal, ThermalNormalizationWarning
 
 __all__ = [
     "DISTRIBUTIONS",
+    "AmrexRandom",
     "Distribution",
     "Empty",
     "Gaussian",

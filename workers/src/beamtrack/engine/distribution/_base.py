@@ -1,8 +1,10 @@
 """The base of every engine distribution: a validated spec model plus a vectorised sampler.
 
 Sampling follows ImpactX's ``add_particles``: ``initialize(bunch_charge, ref)`` then one draw per
-particle. Here the draw is vectorised with NumPy, so the result is reproducible for a given
-``numpy.random.Generator`` state, not bit-identical to ImpactX's per-thread AMReX streams.
+particle, each distribution taking ImpactX's fixed number of uniform numbers per particle in ImpactX's order
+and mapping them as ImpactX does, vectorised with NumPy. The uniform numbers come from a
+``numpy.random.Generator`` (reproducible for its state) or from ``AmrexRandom`` (AMReX's own stream: then the
+particles are ImpactX 26.10's, to round-off).
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from beamtrack.spec import parse_model
 from beamtrack.spec._base import SpecModel
 from numpy.typing import NDArray
 
+from .amrex_random import AmrexRandom
+
 Array = NDArray[np.float64]
+#: where the uniform numbers come from: NumPy's generator, or AMReX's stream (ImpactX's particles)
+RandomSource = np.random.Generator | AmrexRandom
 
 
 class RefLike(Protocol):
@@ -64,7 +70,7 @@ class Distribution(ABC):
         return obj
 
     def sample(
-        self, npart: int, rng: np.random.Generator, *, ref: RefLike | None = None, bunch_charge_C: float = 0.0
+        self, npart: int, rng: RandomSource, *, ref: RefLike | None = None, bunch_charge_C: float = 0.0
     ) -> Array:
         """Draw ``npart`` particles: float64 array (6, npart), rows x, y, t [m], px, py, pt [1].
 
@@ -73,9 +79,10 @@ class Distribution(ABC):
         """
         if isinstance(npart, bool) or not isinstance(npart, (int, np.integer)) or npart < 0:
             raise ValueError(f"npart must be an integer >= 0, got {npart!r}")
-        if not isinstance(rng, np.random.Generator):
+        if not isinstance(rng, (np.random.Generator, AmrexRandom)):
             raise TypeError(
-                f"rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), got {type(rng).__name__}"
+                "rng must be a numpy.random.Generator (numpy.random.default_rng(seed)) or an AmrexRandom, "
+                f"got {type(rng).__name__}"
             )
         if not np.isfinite(bunch_charge_C) or bunch_charge_C < 0.0:
             # ImpactX: "the bunch charge should be positive"; a negative species is set on the reference
@@ -84,7 +91,7 @@ class Distribution(ABC):
         return np.ascontiguousarray(out, dtype=np.float64)
 
     @abstractmethod
-    def _sample(self, npart: int, rng: np.random.Generator, ref: RefLike | None, bunch_charge_C: float) -> Array:
+    def _sample(self, npart: int, rng: RandomSource, ref: RefLike | None, bunch_charge_C: float) -> Array:
         """The (6, npart) particles; arguments already checked."""
 
     def __repr__(self) -> str:
@@ -92,6 +99,9 @@ class Distribution(ABC):
         return f"{type(self).__name__}({fields})"
 
 
-def uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
-    """Uniform deviates on (0, 1]: safe under log and as a divisor (ImpactX's amrex::Random may not be)."""
-    return 1.0 - rng.random(shape)
+def uniforms(rng: RandomSource, k: int, npart: int) -> Array:
+    """(k, npart): the k uniform numbers of each particle, particle after particle as ImpactX draws them (row j is
+    every particle's j-th number). From AMReX's stream: exactly ``amrex::Random()``'s values, on [0, 1); from a
+    NumPy generator: on (0, 1], safe under log and as a divisor."""
+    u = rng.uniform(k * npart) if isinstance(rng, AmrexRandom) else 1.0 - rng.random(k * npart)
+    return u.reshape(npart, k).T

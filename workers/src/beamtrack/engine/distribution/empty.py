@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from beamtrack.spec import distributions as spec
 
-from ._base import Array, Distribution, RefLike
+from ._base import Array, Distribution, RandomSource, RefLike
 
 
 class Empty(Distribution):
@@ -14,5 +14,5 @@ class Empty(Distribution):
     model_cls = spec.Empty
     model: spec.Empty
 
-    def _sample(self, npart: int, rng: np.random.Generator, ref: RefLike | None, bunch_charge_C: float) -> Array:
+    def _sample(self, npart: int, rng: RandomSource, ref: RefLike | None, bunch_charge_C: float) -> Array:
         return np.empty((6, 0))

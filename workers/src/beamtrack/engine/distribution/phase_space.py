@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 from beamtrack.spec import distributions as spec
 
-from ._base import Array, Distribution, RefLike, uniform
+from ._base import Array, Distribution, RandomSource, RefLike, uniforms
 
 TWO_PI = 2.0 * math.pi
 
@@ -44,14 +44,25 @@ _PHASE_SPACE_ARGS = (
 )
 
 
-def _normals(rng: np.random.Generator, n: int, npart: int) -> Array:
-    """n rows of independent standard normal deviates (ImpactX draws them by Box-Muller)."""
-    return rng.standard_normal((n, npart))
+def _box_muller(u1: Array, u2: Array, cut: float = 0.0) -> tuple[Array, Array]:
+    """ImpactX's Box-Muller pair (r cos 2 pi u2, r sin 2 pi u2) from two uniform numbers, r = sqrt(-2 ln u1); with
+    ``cut`` > 0 [sigma] the 2D Gaussian truncated at that radius, rescaled so each component keeps unit variance
+    (ImpactX's Gaussian cutX/cutY/cutT)."""
+    if cut > 0.0:
+        f = 0.5 * cut * cut
+        ef = math.exp(-f)
+        r2scale = 1.0 - f * ef / (1.0 - ef)
+        r = np.sqrt(-2.0 * np.log(1.0 - u1 * (1.0 - ef)) / r2scale)
+    else:
+        r = np.sqrt(-2.0 * np.log(u1))
+    phase = TWO_PI * u2
+    return r * np.cos(phase), r * np.sin(phase)
 
 
-def _on_sphere(g: Array) -> Array:
-    """Normalise the columns of ``g`` (standard normals) to unit length: uniform on the unit sphere."""
-    return g / np.sqrt(np.einsum("ij,ij->j", g, g))
+def _ball(g: Array, u: Array) -> Array:
+    """Columns of ``g`` (Gaussian) scaled to uniform in the unit-variance d-ball: g / |g| sqrt(d + 2) u^(1/d)."""
+    d = g.shape[0]
+    return g * (math.sqrt(d + 2.0) * u ** (1.0 / d) / np.sqrt(np.einsum("ij,ij->j", g, g)))
 
 
 class PhaseSpaceDistribution(Distribution):
@@ -60,12 +71,16 @@ class PhaseSpaceDistribution(Distribution):
     model: spec.PhaseSpace
     positional: ClassVar[tuple[str, ...]] = _PHASE_SPACE_ARGS
 
-    @abstractmethod
-    def _unit(self, npart: int, rng: np.random.Generator) -> Array:
-        """Rows x, y, t, px, py, pt of the shape, each with zero mean and unit variance, uncorrelated."""
+    #: uniform numbers ImpactX draws per particle for this shape
+    draws: ClassVar[int]
 
-    def _sample(self, npart: int, rng: np.random.Generator, ref: RefLike | None, bunch_charge_C: float) -> Array:
-        return self.transform(self._unit(npart, rng))
+    @abstractmethod
+    def _unit(self, u: Array) -> Array:
+        """Rows x, y, t, px, py, pt of the shape (zero mean, unit variance, uncorrelated) from ``u``: (draws,
+        npart), row j every particle's j-th uniform number in ImpactX's order."""
+
+    def _sample(self, npart: int, rng: RandomSource, ref: RefLike | None, bunch_charge_C: float) -> Array:
+        return self.transform(self._unit(uniforms(rng, self.draws, npart)))
 
     def transform(self, unit: Array) -> Array:
         """ImpactX's map from the unit shape (rows x, y, t, px, py, pt) to the beam, in place."""
@@ -91,22 +106,6 @@ class PhaseSpaceDistribution(Distribution):
         return unit
 
 
-def _gaussian_pair(rng: np.random.Generator, npart: int, cut: float) -> tuple[Array, Array]:
-    """ImpactX's (optionally truncated) Box-Muller pair: a 2D Gaussian cut at radius ``cut`` sigma,
-    rescaled so each component keeps unit variance (cut = 0: no truncation)."""
-    u1 = uniform(rng, (npart,))
-    u2 = rng.random(npart)
-    if cut > 0.0:
-        f = 0.5 * cut * cut
-        ef = math.exp(-f)
-        r2scale = 1.0 - f * ef / (1.0 - ef)
-        r = np.sqrt(-2.0 * np.log1p(-(1.0 - u1) * (1.0 - ef)) / r2scale)
-    else:
-        r = np.sqrt(-2.0 * np.log(u1))
-    phase = TWO_PI * u2
-    return r * np.cos(phase), r * np.sin(phase)
-
-
 class Gaussian(PhaseSpaceDistribution):
     """6D Gaussian, optionally truncated in each phase plane at cutX, cutY, cutT [number of sigma;
     0 = no cut]; a cut plane is rescaled so its rms sizes stay those set by lambda/mu."""
@@ -114,11 +113,12 @@ class Gaussian(PhaseSpaceDistribution):
     model_cls = spec.Gaussian
     model: spec.Gaussian
     positional = (*_PHASE_SPACE_ARGS, "cutX", "cutY", "cutT")
+    draws = 6  # a Box-Muller pair per plane: (x, px), (y, py), (t, pt)
 
-    def _unit(self, npart: int, rng: np.random.Generator) -> Array:
-        out = np.empty((6, npart))
+    def _unit(self, u: Array) -> Array:
+        out = np.empty_like(u)
         for iq, cut in enumerate((self.model.cutX, self.model.cutY, self.model.cutT)):
-            out[iq], out[iq + 3] = _gaussian_pair(rng, npart, cut)
+            out[iq], out[iq + 3] = _box_muller(u[2 * iq], u[2 * iq + 1], cut)
         return out
 
 
@@ -127,12 +127,13 @@ class Waterbag(PhaseSpaceDistribution):
 
     model_cls = spec.Waterbag
     model: spec.Waterbag
+    draws = 7  # three Box-Muller pairs (the direction), then the radius
 
-    def _unit(self, npart: int, rng: np.random.Generator) -> Array:
-        g = _on_sphere(_normals(rng, 6, npart))
-        # radius sqrt(d + 2) u^(1/d), d = 6: uniform in the ball, unit variance per coordinate
-        g *= math.sqrt(8.0) * uniform(rng, (npart,)) ** (1.0 / 6.0)
-        return g
+    def _unit(self, u: Array) -> Array:
+        g = np.empty((6, u.shape[1]))
+        for k in range(3):
+            g[2 * k], g[2 * k + 1] = _box_muller(u[2 * k], u[2 * k + 1])
+        return _ball(g, u[6])  # rows g1..g6 are x, y, t, px, py, pt
 
 
 class Kurth6D(PhaseSpaceDistribution):
@@ -141,13 +142,13 @@ class Kurth6D(PhaseSpaceDistribution):
 
     model_cls = spec.Kurth6D
     model: spec.Kurth6D
+    draws = 6  # v, cos(theta), phi, L, alpha, beta
 
-    def _unit(self, npart: int, rng: np.random.Generator) -> Array:
-        u = uniform(rng, (6, npart))
+    def _unit(self, u: Array) -> Array:
         costheta = 2.0 * (u[1] - 0.5)
         sintheta = np.sqrt(np.maximum(1.0 - costheta * costheta, 0.0))
         phi = TWO_PI * u[2]
-        r = np.cbrt(u[0])
+        r = np.power(u[0], 1.0 / 3.0)
         big_l = r * np.sqrt(u[3])  # angular momentum magnitude
         alpha = math.pi * u[4]
         beta = TWO_PI * u[5]
@@ -158,7 +159,7 @@ class Kurth6D(PhaseSpaceDistribution):
         p1 = l_over_r * np.cos(beta)  # phi component
         p2 = l_over_r * np.sin(beta)  # theta component
         cphi, sphi = np.cos(phi), np.sin(phi)
-        out = np.empty((6, npart))
+        out = np.empty_like(u)
         out[0] = r * sintheta * cphi
         out[1] = r * sintheta * sphi
         out[2] = r * costheta
@@ -174,9 +175,9 @@ class Kurth4D(PhaseSpaceDistribution):
 
     model_cls = spec.Kurth4D
     model: spec.Kurth4D
+    draws = 7  # v, phi, Lz, alpha, t, then a Box-Muller pair for pt
 
-    def _unit(self, npart: int, rng: np.random.Generator) -> Array:
-        u = uniform(rng, (5, npart))
+    def _unit(self, u: Array) -> Array:
         phi = TWO_PI * u[1]
         r = np.sqrt(u[0])
         lz = r * (2.0 * u[2] - 1.0)  # angular momentum
@@ -185,13 +186,13 @@ class Kurth4D(PhaseSpaceDistribution):
         pmax = np.sqrt(np.maximum(1.0 - pphi * pphi - r * r + lz * lz, 0.0))
         pr = pmax * np.cos(alpha)
         cphi, sphi = np.cos(phi), np.sin(phi)
-        out = np.empty((6, npart))
+        out = np.empty((6, u.shape[1]))
         out[0] = 2.0 * r * cphi
         out[1] = 2.0 * r * sphi
         out[3] = 2.0 * (pr * cphi - pphi * sphi)
         out[4] = 2.0 * (pr * sphi + pphi * cphi)
         out[2] = math.sqrt(3.0) * 2.0 * (u[4] - 0.5)
-        out[5] = _gaussian_pair(rng, npart, 0.0)[0]
+        out[5] = _box_muller(u[5], u[6])[0]
         return out
 
 
@@ -201,20 +202,20 @@ class KVdist(PhaseSpaceDistribution):
 
     model_cls = spec.KVdist
     model: spec.KVdist
+    draws = 6  # v, phi, beta, t, then a Box-Muller pair for pt
 
-    def _unit(self, npart: int, rng: np.random.Generator) -> Array:
-        u = uniform(rng, (4, npart))
+    def _unit(self, u: Array) -> Array:
         r = np.sqrt(u[0])
         phi = TWO_PI * u[1]
         beta = TWO_PI * u[2]
         p = np.sqrt(np.maximum(1.0 - r * r, 0.0))
-        out = np.empty((6, npart))
+        out = np.empty_like(u)
         out[0] = 2.0 * r * np.cos(phi)
         out[1] = 2.0 * r * np.sin(phi)
         out[3] = 2.0 * p * np.cos(beta)
         out[4] = 2.0 * p * np.sin(beta)
         out[2] = math.sqrt(3.0) * 2.0 * (u[3] - 0.5)
-        out[5] = _gaussian_pair(rng, npart, 0.0)[0]
+        out[5] = _box_muller(u[4], u[5])[0]
         return out
 
 
@@ -223,17 +224,17 @@ class Semigaussian(PhaseSpaceDistribution):
 
     model_cls = spec.Semigaussian
     model: spec.Semigaussian
+    draws = 7  # phi, v, t, a Box-Muller pair for (px, py), one for pt
 
-    def _unit(self, npart: int, rng: np.random.Generator) -> Array:
-        u = uniform(rng, (3, npart))
+    def _unit(self, u: Array) -> Array:
         phi = TWO_PI * u[0]
         r = np.sqrt(u[1])
-        out = np.empty((6, npart))
+        out = np.empty((6, u.shape[1]))
         out[0] = 2.0 * r * np.cos(phi)
         out[1] = 2.0 * r * np.sin(phi)
         out[2] = math.sqrt(3.0) * 2.0 * (u[2] - 0.5)
-        out[3], out[4] = _gaussian_pair(rng, npart, 0.0)
-        out[5] = _gaussian_pair(rng, npart, 0.0)[0]
+        out[3], out[4] = _box_muller(u[3], u[4])
+        out[5] = _box_muller(u[5], u[6])[0]
         return out
 
 
@@ -243,13 +244,15 @@ class Triangle(PhaseSpaceDistribution):
 
     model_cls = spec.Triangle
     model: spec.Triangle
+    draws = 8  # t, three Box-Muller pairs (x, y, px, py directions and pt), the 4D radius
 
-    def _unit(self, npart: int, rng: np.random.Generator) -> Array:
-        out = np.empty((6, npart))
+    def _unit(self, u: Array) -> Array:
+        out = np.empty((6, u.shape[1]))
         # inverse CDF of the ramp density (2 sqrt2 - t) / 9 on [-sqrt2, 2 sqrt2]: mean 0, variance 1
-        out[2] = math.sqrt(2.0) * (2.0 - 3.0 * np.sqrt(rng.random(npart)))
-        g = _on_sphere(_normals(rng, 4, npart))
-        g *= math.sqrt(6.0) * uniform(rng, (npart,)) ** 0.25  # uniform in the 4D ball, unit variance
-        out[0], out[1], out[3], out[4] = g
-        out[5] = _gaussian_pair(rng, npart, 0.0)[0]
+        out[2] = math.sqrt(2.0) * (2.0 - 3.0 * np.sqrt(u[0]))
+        g = np.empty((4, u.shape[1]))
+        g[0], g[1] = _box_muller(u[1], u[2])
+        g[2], g[3] = _box_muller(u[3], u[4])
+        out[5] = _box_muller(u[5], u[6])[0]
+        out[0], out[1], out[3], out[4] = _ball(g, u[7])  # uniform in the 4D ball, unit variance
         return out

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ._base import RandomSource, uniforms
+
 
 class SpinvMF:
     """von Mises-Fisher spin distribution with mean polarization vector (mux, muy, muz) [1], 0 < |mu| < 1."""
@@ -36,14 +38,14 @@ class SpinvMF:
             raise ValueError(f"inverse_Langevin: the polarization magnitude must be in [0, 1), got {pmag!r}")
         return 3.0 * pmag + pmag**2 / 5.0 * math.sin(7.0 * pmag * 0.5) + pmag**3 / (1.0 - pmag)
 
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[Any, Any, Any]:
-        """``n`` unit spin vectors (sx, sy, sz) drawn with ``rng``."""
+    def sample(self, n: int, rng: RandomSource) -> tuple[Any, Any, Any]:
+        """``n`` unit spin vectors (sx, sy, sz) drawn with ``rng`` (ImpactX's two uniform numbers per particle)."""
         norm = math.sqrt(self.mux**2 + self.muy**2 + self.muz**2)
         mux, muy, muz = self.mux / norm, self.muy / norm, self.muz / norm
         muperp = math.hypot(mux, muy)
         a = mux / muperp if muperp else 0.0
         b = muy / muperp if muperp else 1.0
-        x1, x2 = rng.random(n), rng.random(n)
+        x1, x2 = uniforms(rng, 2, n)
         c, s = np.cos(2.0 * np.pi * x1), np.sin(2.0 * np.pi * x1)
         k = self.kappa
         t = 1.0 + np.log1p(x2 * math.expm1(-2.0 * k)) / k

@@ -20,7 +20,7 @@ import numpy as np
 from beamtrack.spec import distributions as spec
 
 from .. import constants
-from ._base import Array, Distribution, RefLike, uniform
+from ._base import Array, Distribution, RandomSource, RefLike, uniforms
 
 #: ImpactX's ThermalData integration constants
 RIN = 1.0e-10  #: first radius of the integration, in matched radii
@@ -151,7 +151,7 @@ class Thermal(Distribution):
         intensity = space_charge_intensity(bunch_charge_C, ref)
         return radial_cdf(m.k, m.kT, kT_halo, m.normalize, normalize_halo, m.halo, intensity)
 
-    def _sample(self, npart: int, rng: np.random.Generator, ref: RefLike | None, bunch_charge_C: float) -> Array:
+    def _sample(self, npart: int, rng: RandomSource, ref: RefLike | None, bunch_charge_C: float) -> Array:
         if ref is None:
             raise ValueError(
                 "Thermal needs the reference particle (beta*gamma, mass, charge) and the bunch charge: "
@@ -171,12 +171,21 @@ class Thermal(Distribution):
                     ThermalNormalizationWarning,
                     stacklevel=3,
                 )
-        in_halo = uniform(rng, (npart,)) <= m.halo  # ImpactX: core when u > halo
-        g = rng.standard_normal((6, npart))
+        # ImpactX's 8 uniform numbers per particle: the population, three Box-Muller pairs (direction, momenta),
+        # the radius from the tabulated CDF
+        u = uniforms(rng, 8, npart)
+        in_halo = u[0] <= m.halo  # ImpactX: core when u > halo
+        g = np.empty((6, npart))
+        for k in range(3):
+            r_bm = np.sqrt(-2.0 * np.log(u[1 + 2 * k]))
+            g[2 * k], g[2 * k + 1] = (
+                r_bm * np.cos(2.0 * np.pi * u[2 + 2 * k]),
+                r_bm * np.sin(2.0 * np.pi * u[2 + 2 * k]),
+            )
         kT = np.where(in_halo, kT_halo, m.kT)
         momenta = np.sqrt(kT) * g[3:]
         direction = g[:3] / np.sqrt(np.einsum("ij,ij->j", g[:3], g[:3]))
-        u = rng.random(npart)
+        u = u[7]
         r = np.where(in_halo, table.radius(table.cdf_halo, u), table.radius(table.cdf_core, u))
         out = np.empty((6, npart))
         out[0] = direction[0] * r

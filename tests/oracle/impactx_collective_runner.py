@@ -5,11 +5,12 @@ subprocess by tests/oracle/test_collective_oracle.py.
 
 CASES.json: {"cases": [{"name", "particles": "x.npy" (7 x N: x, y, t, px, py, pt, w), "mass_MeV", "charge_qe",
 "kin_energy_MeV", "options": {ImpactX simulation attribute: value}, "elements": [{"type", "kwargs"}], "periods",
-"field": bool, "bucket_length": float (optional, sim.particle_bc's)}]}. Each case runs in its own process (ImpactX reads algo.* options once per AMReX start), so this
+"field": bool, "bucket_length": float (optional, sim.particle_bc's), "moments": [beam_moments() keys] (optional)}]}. Each case runs in its own process (ImpactX reads algo.* options once per AMReX start), so this
 script runs one case: CASES.json's case number ``argv[3]``. OUTDIR/<name>.npz holds the alive particles'
 coordinates (ordered by id) and the reference particle; with "field", also the charge density and potential
 of the last space-charge solve (rho, phi: one box with its ghost nodes, flattened; reshaped to rho_shape /
-phi_shape they are indexed [ix, iy, iz, 0]) and the domain's corners (lo, hi) [m].
+phi_shape they are indexed [ix, iy, iz, 0]) and the domain's corners (lo, hi) [m]; with "moments", ``moments``
+holds those beam_moments() values after each element (an after_element hook), one row per element.
 """
 
 import json
@@ -43,6 +44,9 @@ def main(cases_path, outdir, index):
         sim.particle_container().set_bucket_length(case["bucket_length"])
     sim.lattice.extend([getattr(elements, e["type"])(**e["kwargs"]) for e in case["elements"]])
     sim.periods = case.get("periods", 1)
+    rows = []
+    if case.get("moments"):
+        sim.hook["after_element"] = lambda sim: rows.append([sim.beam.beam_moments()[k] for k in case["moments"]])
     sim.track_particles()
     df = sim.beam.to_df(local=True)
     ids = ((df["idcpu"].to_numpy(dtype=np.uint64) >> np.uint64(24)) & np.uint64((1 << 39) - 1)).astype(np.int64)
@@ -62,6 +66,8 @@ def main(cases_path, outdir, index):
         geom = sim.Geom(0)
         extra["lo"] = np.array([geom.ProbLo(i) for i in range(3)])
         extra["hi"] = np.array([geom.ProbHi(i) for i in range(3)])
+    if case.get("moments"):
+        extra["moments"] = np.array(rows)
     refv = np.array([getattr(ref, k) for k in REF_KEYS])
     np.savez(os.path.join(outdir, case["name"] + ".npz"), ids=ids[order], coords=out, ref=refv, **extra)
     sim.finalize()

@@ -115,3 +115,50 @@ def max_rel_dev(a: np.ndarray, b: np.ndarray) -> float:
 def ref_rel_dev(got: np.ndarray, want: np.ndarray) -> float:
     """Max over the reference-particle attributes of |got - want| / max(|want|, 1)."""
     return float((np.abs(got - want) / np.maximum(np.abs(want), 1.0)).max())
+
+
+def impactx_rename(text: str) -> str:
+    """An ImpactX script with its imports renamed to beamtrack's (bench/bench_impactx_examples.py's ``rename``)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_impactx_examples", ROOT / "bench" / "bench_impactx_examples.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return str(mod.rename(text))
+
+
+def run_script_both(
+    script: Path, args: tuple[str, ...], run_root: Path, files: tuple[Path, ...] = ()
+) -> tuple[Path, Path]:
+    """Run an ImpactX-API ``script args`` as ImpactX 26.10 (the oracle venv; skips the test where it is missing) and,
+    its imports renamed, as beamtrack (this interpreter and its import path, serial kernels), each in its own run
+    directory under ``run_root`` (ix/, bt/, returned) holding ``files`` and the script with its sibling helpers."""
+    import sys
+
+    if not ORACLE.exists():
+        pytest.skip("the ImpactX oracle venv .venv-impactx is missing: run scripts/setup_oracle.sh")
+    bt_env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV" and not k.startswith("BEAMTRACK")}
+    runs = []
+    for code, python, env in (
+        ("ix", ORACLE, oracle_env()),
+        ("bt", Path(sys.executable), {**bt_env, "OMP_NUM_THREADS": "1", "BEAMTRACK_KIND": "serial"}),
+    ):
+        run_dir = run_root / code
+        run_dir.mkdir(parents=True)
+        for f in (*script.parent.glob("*.py"), *files):
+            text = f.read_text()
+            (run_dir / f.name).write_text(impactx_rename(text) if code == "bt" and f.suffix == ".py" else text)
+        r = subprocess.run(
+            [str(python), script.name, *args],
+            cwd=run_dir,
+            capture_output=True,
+            text=True,
+            env={**env, "MPLBACKEND": "Agg"},
+            timeout=300,
+        )
+        assert r.returncode == 0, f"{code} {script.name} {args}: {(r.stderr or r.stdout)[-3000:]}"
+        runs.append(run_dir)
+    return runs[0], runs[1]

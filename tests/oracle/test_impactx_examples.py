@@ -20,8 +20,8 @@ pytestmark = pytest.mark.physics
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = Path(os.environ.get("IMPACTX_REPO", "/work/.mirror/BLAST-ImpactX+impactx/repo"))
-#: Run by default (a few seconds each, about 60 s together on a 2-core machine): MAD-X lattices, Python elements
-#: (Programmable, LinearMap, lattice.select from a hook), reference tracking with RF from field data,
+#: Run by default (a few seconds each, about 60 s together on a 2-core machine): MAD-X and PALS lattices, Python
+#: elements (Programmable, LinearMap, lattice.select from a hook), reference tracking with RF from field data,
 #: envelope tracking, incoherent synchrotron radiation and the first examples that passed.
 EXAMPLES = [
     "FODO.py",
@@ -33,6 +33,8 @@ EXAMPLES = [
     "chicane.MADX.py",
     "solenoid.MADX.py",
     "kicker_madx.py",
+    # a PALS lattice file
+    "fodo-pals.py",
     "FODO.userdef.py",
     "FODO.programmable.py",
     "turn_update.py",

@@ -31,7 +31,7 @@ def make_sim() -> ImpactX:
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("max_level", 1),
+        ("max_level", 2),  # 1 is implemented where the refined patch is the whole domain
     ],
 )
 def test_unimplemented_options_raise_naming_them(name: str, value: object) -> None:

@@ -90,8 +90,6 @@ def test_madx_what_is_not_read_raises_naming_it(tmp_path: Path, text: str, match
 
 def test_lattice_load_file_other_formats(tmp_path: Path) -> None:
     sim = make_sim()
-    with pytest.raises(NotImplementedError, match="PALS"):
-        sim.lattice.load_file(write(tmp_path, "{}", "fodo.pals.yaml"))
     with pytest.raises(RuntimeError, match="No support"):
         sim.lattice.load_file(write(tmp_path, "", "fodo.seq"))
     with pytest.raises(NotImplementedError, match="min_model"):

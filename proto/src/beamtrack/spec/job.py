@@ -100,6 +100,9 @@ class SpaceCharge(SpecModel):
     #: ImpactX's algo.space_charge.strang_split (26.10 default on): each slice is half its push, the
     #: space-charge kick for the whole slice, the other half; false: the kick, then the whole slice.
     strang_split: bool = True
+    #: ImpactX's algo.space_charge.apply_longitudinal_kick (mode 2.5D only): false drops 2.5D's pt kick from the
+    #: potential and the line-density slope, keeping the transverse kick.
+    apply_longitudinal_kick: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -125,6 +128,8 @@ class SpaceCharge(SpecModel):
             raise ValueError(f"{', '.join(unused)} do(es) not apply to space_charge.mode {self.mode}")
         if self.poisson_solver == "multigrid" and self.mode != "3D":
             raise ValueError(f"poisson_solver multigrid applies to space_charge.mode 3D only, not {self.mode}")
+        if not self.apply_longitudinal_kick and self.mode != "2.5D":
+            raise ValueError(f"apply_longitudinal_kick false applies to space_charge.mode 2.5D only, not {self.mode}")
         return self
 
 

@@ -73,6 +73,8 @@ class Simulation(TrackedRun):
         self.openpmd_packed_ids = False
         #: shape of the PIC field gather (None: particle_shape; ImpactX gathers with 1, beamtrack.impactx sets that)
         self.space_charge_gather_shape: int | None = None
+        #: ImpactX's algo.space_charge.apply_longitudinal_kick: 2.5D's pt kick from the potential (2.5D only)
+        self.space_charge_apply_longitudinal_kick = True
         # synchrotron radiation in bends (ImpactX's algo.isr, isr_order, isr_on_ref_part, algo.csr, csr_bins)
         self.isr = False
         self.isr_order = 1
@@ -368,6 +370,7 @@ class Simulation(TrackedRun):
             sim.space_charge_gauss_long_scale = sc.gauss_long_scale
             sim.poisson_solver = sc.poisson_solver
             sim.strang_split = sc.strang_split
+            sim.space_charge_apply_longitudinal_kick = sc.apply_longitudinal_kick
         rad = spec.radiation
         if rad is not None:
             sim.isr, sim.isr_order, sim.isr_on_ref_part = rad.isr, rad.isr_order, rad.isr_on_ref_part
@@ -439,6 +442,8 @@ class Simulation(TrackedRun):
                 gauss["poisson_solver"] = self.poisson_solver
             if not self.strang_split:
                 gauss["strang_split"] = False
+            if not self.space_charge_apply_longitudinal_kick:
+                gauss["apply_longitudinal_kick"] = False
             sc = SpaceCharge.model_validate(
                 {
                     "mode": mode,

@@ -21,7 +21,7 @@ from beamtrack.engine.lattice import Lattice
 
 #: ImpactX 26.10's KnownElementsList methods beamtrack does not have (they raise NotImplementedError naming them)
 _MISSING_LIST_METHODS = frozenset(
-    {"from_dicts", "from_pals", "generation", "isclose", "map_trace", "plot_survey", "to_dicts", "to_py"}
+    {"from_dicts", "generation", "isclose", "map_trace", "plot_survey", "to_dicts", "to_py"}
 )
 _REGEX_CHARS = set(r".*+?^${}[]|()\\")
 _INVALID = "this selection is no longer valid: the lattice was edited after it was taken; select again from the lattice"
@@ -209,21 +209,36 @@ class KnownElementsList(Lattice, _KindQueries):
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def load_file(self, filename: str | Path, nslice: int = 1, *, min_model: str = "linear") -> None:
-        """Append the lattice of a MAD-X file (``.madx``; see ``beamtrack.impactx.madx`` for the subset read).
+        """Append the lattice of a MAD-X file (``.madx``; see ``beamtrack.impactx.madx`` for the subset read) or of a
+        PALS file (``name.pals.yaml``, ``name.pals.json``; see ``beamtrack.impactx.pals``), as ImpactX 26.10: the
+        file type is the last extension, or for PALS the one before it.
 
-        min_model: ImpactX's element-model floor; beamtrack builds ImpactX's default ("linear") models only.
+        min_model: ImpactX's element-model floor ("linear", "paraxial", "exact"); MAD-X files are read with
+        ImpactX's default ("linear") models only.
         """
-        if min_model != "linear":
-            raise NotImplementedError(
-                f"ImpactX option lattice.load_file(min_model={min_model!r}) is not implemented in beamtrack "
-                "(only 'linear')"
-            )
         path = Path(filename)
         if path.suffix == ".madx":
+            from .pals import validate_model
+
+            if validate_model(min_model) != "linear":
+                raise NotImplementedError(
+                    f"ImpactX option lattice.load_file(min_model={min_model!r}) is not implemented in beamtrack for "
+                    "MAD-X files (only 'linear')"
+                )
             from .madx import load_lattice
 
             self.extend(load_lattice(path, nslice))
             return
         if Path(path.stem).suffix == ".pals":
-            raise NotImplementedError(f"ImpactX lattice.load_file of PALS files ({path.name}) is not implemented")
+            from .pals import load
+
+            self.from_pals(load(path), nslice, min_model=min_model)
+            return
         raise RuntimeError(f"load_file: No support for file {filename} with extension {path.suffix} yet.")
+
+    def from_pals(self, pals_beamline: Any, nslice: int = 1, *, min_model: str = "linear") -> None:
+        """Append a PALS object (``pals.PALSroot``, ``Lattice`` or ``BeamLine``) as ImpactX elements
+        (``beamtrack.impactx.pals``)."""
+        from .pals import read_lattice
+
+        self.extend(read_lattice(pals_beamline, nslice, min_model=min_model))

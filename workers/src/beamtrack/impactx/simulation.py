@@ -57,11 +57,11 @@ NO_PHYSICS = frozenset(
 
 #: ImpactX options beamtrack implements only at one value: {name: (accepted values, what it is)}.
 ONLY_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
-    "max_level": ((0,), "mesh refinement"),
+    # max_level = 1: ImpactX's refined level where it covers the whole domain (engine/spacecharge/refinement.py)
+    "max_level": ((0, 1), "mesh refinement beyond one refined level"),
     "particle_lost_diagnostics_backend": (("h5", "default"), "lost-particle backend other than HDF5"),
     "diag_file_prefix": (("diags",), "a diagnostics folder other than diags"),
     "diag_file_min_digits": ((6,), "file-name digits other than 6"),
-    "space_charge_apply_longitudinal_kick": ((True,), "space charge without its longitudinal kick"),
     "domain": ((None,), "a fixed space-charge domain (beamtrack sizes it by prob_relative)"),
 }
 
@@ -237,6 +237,8 @@ class ImpactX(Simulation):
         # mesh to prob_relative 3; measured: the unset run's phi is the Dirichlet solution, its domain 3 x the beam)
         self.poisson_solver = "multigrid"
         self.prob_relative = 3.0
+        #: geometry.prob_relative per mesh-refinement level as the script gave it (None: [prob_relative])
+        self.prob_relative_levels: list[float] | None = None
         # openPMD ids as ImpactX writes them: AMReX's packed idcpu (ImpactX's analysis scripts index by it)
         self.openpmd_packed_ids = True
         self._locked = True
@@ -296,8 +298,13 @@ class ImpactX(Simulation):
         elif name == "prob_relative":
             vals = list(value) if isinstance(value, (list, tuple)) else [value]
             object.__setattr__(self, name, float(vals[0]))
+            object.__setattr__(self, "prob_relative_levels", [float(v) for v in vals])
         elif name == "space_charge_num_longitudinal_bins":
             object.__setattr__(self, "num_longitudinal_bins", int(value))
+        elif name == "space_charge_apply_longitudinal_kick":
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"ImpactX option sim.{name} must be a bool, not {value!r}")
+            object.__setattr__(self, name, bool(value))
         elif name == "n_cell":
             object.__setattr__(self, name, [int(v) for v in value])
         elif name in self.__dict__:
@@ -339,15 +346,23 @@ class ImpactX(Simulation):
 
     @property
     def finest_level(self) -> int:
-        return 0
+        """1 once a space-charge solve ran on ImpactX's refined level (max_level = 1), else 0."""
+        solver = self.__dict__.get("_sc_solver")
+        return 1 if solver is not None and getattr(solver, "refined_patch", None) is not None else 0
 
     # --- the space-charge grids (beamtrack.impactx.fields) ------------------------------------------
     def _grid_multifabs(self, lev: int, what: str) -> Any:
         from .fields import grids
 
-        if lev != 0:
-            raise IndexError(f"sim.{what}({lev}): beamtrack has one mesh-refinement level, 0")
         solver = self.__dict__.get("_sc_solver")
+        refined = solver is not None and getattr(solver, "refined_patch", None) is not None
+        if refined and lev == 0:
+            raise NotImplementedError(
+                f"ImpactX sim.{what}(0) with max_level = 1 is not implemented in beamtrack: it solves only the "
+                "refined level 1, which covers the whole domain (level 0's field reaches no particle)"
+            )
+        if lev != (1 if refined else 0):
+            raise IndexError(f"sim.{what}({lev}): beamtrack's mesh-refinement levels are 0 to {self.finest_level}")
         if solver is None or solver.rho is None:
             raise RuntimeError(
                 f"sim.{what}: beamtrack allocates the space-charge grid at the first space-charge kick "
@@ -355,7 +370,7 @@ class ImpactX(Simulation):
             )
         cached = self.__dict__.get("_grid_views")
         if cached is None or cached[0] != (id(solver), solver.nsteps):
-            cached = ((id(solver), solver.nsteps), grids(solver, self.poisson_solver))
+            cached = ((id(solver), solver.nsteps), grids(solver, solver.poisson_solver))
             object.__setattr__(self, "_grid_views", cached)
         return cached[1]
 

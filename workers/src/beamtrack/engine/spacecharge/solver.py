@@ -20,7 +20,8 @@ Per slice of length ds (ImpactX HandleSpacecharge, PoissonSolve, ForceFromSelfFi
       3D:   (px, py, pz) += E * q ds / (beta c) / (gamma^2 p0)             [p0 = beta gamma m c]
       2D:   (px, py) += E_line * q ds / (beta c) / (gamma^2 p0) / (beta c)    (line charge current/(beta c))
       2.5D: (px, py) += E_line * lambda(t)/Q * q ds/(beta c)/(gamma^2 p0)/beta,
-            pt -= phi_line * lambda'(t) |q|/Q * (same factor)                 (ImpactX True_2p5D)
+            pt -= phi_line * lambda'(t) |q|/Q * (same factor)                 (ImpactX True_2p5D;
+            apply_longitudinal_kick = False drops this pt kick, as ImpactX's algo.space_charge option)
    then, 3D only, transform back to fixed s (ImpactX ToFixedS).
 
 Intensity: 3D uses the particle weights (bunch_charge_C). 2D uses ``current_A`` when given - the weight
@@ -59,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from .. import constants
+from . import refinement
 from .poisson import DirichletPoissonSolver, OpenPoissonSolver
 
 MODES = ("3D", "2D", "2.5D", "Gauss3D", "Gauss2.5D")
@@ -115,6 +117,14 @@ class SpaceChargeSolver:
     domain boundary; the Gauss models use no Poisson solve). gather_shape: the shape of the field gather (None:
     particle_shape, which makes the self-force vanish and conserves the total momentum; ImpactX gathers with 1,
     trilinear / bilinear, whatever its particle_shape, measured on 26.10 to 1e-15 of the field).
+    Mesh refinement (ImpactX's amr.max_level = 1, ``refinement.py``): max_level 0 or 1; prob_relative_levels:
+    geometry.prob_relative per level (None: [prob_relative]); ref_ratio, blocking_factor (level 1's) and n_error_buf:
+    AMReX's, an int or one per axis. With a refined patch covering the whole domain the solve is ImpactX's level 1:
+    ``n_cell`` becomes ref_ratio x the given cells and the solve the Dirichlet one (``poisson_solver`` reads
+    "multigrid"; ``coarse_n_cell`` and ``requested_poisson_solver`` keep what was given); a smaller patch, or
+    max_level = 1 in 2D / 2.5D, raises NotImplementedError.
+    apply_longitudinal_kick: 2.5D's pt kick from the potential (ImpactX's algo.space_charge.apply_longitudinal_kick,
+    read by ImpactX for 2.5D only; False is refused for the other modes, whose longitudinal kick ImpactX keeps).
 
     After each kick, ``rho`` [C/m^3, 2D: C/m^2], ``phi`` [V, 2D: V per unit line charge], ``fields``
     (E on the nodes [V/m]), ``grid_lo`` (position of node 0 [m]) and ``cell`` [m] describe the last solve;
@@ -140,8 +150,20 @@ class SpaceChargeSolver:
         gauss_long_scale: float | None = None,
         poisson_solver: str = "fft",
         gather_shape: int | None = None,
+        apply_longitudinal_kick: bool = True,
+        max_level: int = 0,
+        prob_relative_levels: Sequence[float] | None = None,
+        ref_ratio: int | Sequence[int] = refinement.DEFAULT_REF_RATIO,
+        blocking_factor: int | Sequence[int] = refinement.DEFAULT_BLOCKING_FACTOR,
+        n_error_buf: int | Sequence[int] = refinement.DEFAULT_N_ERROR_BUF,
     ):
         self.mode = _mode(mode)
+        if not apply_longitudinal_kick and self.mode != "2.5D":
+            raise SpaceChargeError(
+                f"apply_longitudinal_kick = False applies to 2.5D space charge only (ImpactX reads it for 2.5D "
+                f"and keeps the longitudinal kick of the others), not {self.mode}"
+            )
+        self.apply_longitudinal_kick = bool(apply_longitudinal_kick)
         if poisson_solver not in POISSON_SOLVERS:
             raise SpaceChargeError(
                 f"poisson_solver must be one of {', '.join(POISSON_SOLVERS)}, not {poisson_solver!r}"
@@ -151,7 +173,7 @@ class SpaceChargeSolver:
                 f"poisson_solver = 'multigrid' supports only 3D space charge (ImpactX: "
                 f"algo.poisson_solver must be fft for {self.mode}), not {self.mode}"
             )
-        self.poisson_solver = poisson_solver
+        self.poisson_solver = self.requested_poisson_solver = poisson_solver
         self.gauss = self.mode in GAUSS_MODES
         n_cell = [int(v) for v in n_cell]
         ndim = 3 if self.mode == "3D" else 2
@@ -159,6 +181,11 @@ class SpaceChargeSolver:
             raise SpaceChargeError(
                 f"n_cell must give at least 2 cells in each of the first {ndim} dimensions: {n_cell}"
             )
+        self.coarse_n_cell = list(n_cell)
+        self.max_level = int(max_level)
+        self.refined_patch: list[tuple[int, int]] | None = None
+        if self.max_level != 0 and not self.gauss:
+            n_cell = self._refine(n_cell, prob_relative, prob_relative_levels, ref_ratio, blocking_factor, n_error_buf)
         self.n_cell = n_cell
         if particle_shape not in (1, 2, 3):
             raise SpaceChargeError(f"particle_shape must be 1, 2 or 3, not {particle_shape!r}")
@@ -206,6 +233,51 @@ class SpaceChargeSolver:
         self.cell: np.ndarray | None = None
         self.solve_cell: tuple[float, ...] | None = None
 
+    def _refine(
+        self,
+        n_cell: list[int],
+        prob_relative: Any,
+        levels: Sequence[float] | None,
+        ref_ratio: int | Sequence[int],
+        blocking_factor: int | Sequence[int],
+        n_error_buf: int | Sequence[int],
+    ) -> list[int]:
+        """The cells of ImpactX's level 1 when its patch is the whole domain (see ``refinement.py``)."""
+        if self.max_level != 1:
+            raise NotImplementedError(
+                f"ImpactX option max_level = {self.max_level} (more than one refined level) is not implemented in "
+                "beamtrack (implemented: 0 and 1)"
+            )
+        if self.mode != "3D":
+            raise NotImplementedError(
+                f"ImpactX option max_level = 1 (mesh refinement) with space_charge = {self.mode!r} is not "
+                "implemented in beamtrack (3D only)"
+            )
+        if levels is None:
+            levels = list(prob_relative) if isinstance(prob_relative, (list, tuple)) else [prob_relative]
+        try:
+            pr = refinement.level_prob_relative(levels, 1)
+        except ValueError as e:
+            raise SpaceChargeError(str(e)) from None
+
+        def per_axis(v: int | Sequence[int]) -> list[int]:
+            return [int(v)] * 3 if isinstance(v, int) else [int(a) for a in v]
+
+        rr = per_axis(ref_ratio)
+        patch = refinement.refined_patch(n_cell, pr, rr, per_axis(blocking_factor), per_axis(n_error_buf))
+        if patch is None:  # ImpactX tags no cell: it builds no refined level
+            return n_cell
+        if not refinement.covers_domain(patch, n_cell):
+            raise NotImplementedError(
+                f"ImpactX option max_level = 1 with a refined patch smaller than the domain (level-0 cells {patch} "
+                f"of {n_cell}, from prob_relative {pr}, the blocking factors and ref_ratio {rr}) is not implemented "
+                "in beamtrack (implemented: a patch covering the whole domain, e.g. with a blocking factor as "
+                "large as the refined level)"
+            )
+        self.refined_patch = patch
+        self.poisson_solver = "multigrid"
+        return [n * r for n, r in zip(n_cell, rr, strict=True)]
+
     @classmethod
     def from_simulation(cls, sim: Any) -> SpaceChargeSolver:
         """A solver with the simulation's settings (sim.space_charge, n_cell, particle_shape, ...)."""
@@ -224,6 +296,15 @@ class SpaceChargeSolver:
             gauss_long_scale=getattr(sim, "space_charge_gauss_long_scale", None),
             poisson_solver=getattr(sim, "poisson_solver", "fft"),
             gather_shape=getattr(sim, "space_charge_gather_shape", None),
+            apply_longitudinal_kick=getattr(sim, "space_charge_apply_longitudinal_kick", True),
+            max_level=getattr(sim, "max_level", 0),
+            prob_relative_levels=getattr(sim, "prob_relative_levels", None),
+            ref_ratio=getattr(sim, "ref_ratio", refinement.DEFAULT_REF_RATIO),
+            blocking_factor=[
+                refinement.per_level(getattr(sim, f"blocking_factor_{a}", None), 1, refinement.DEFAULT_BLOCKING_FACTOR)
+                for a in "xyz"
+            ],
+            n_error_buf=getattr(sim, "n_error_buf", refinement.DEFAULT_N_ERROR_BUF),
         )
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -378,6 +459,8 @@ class SpaceChargeSolver:
                     kxy, kt = push / (beta * constants.c), 0.0
                 else:
                     kxy = kt = push / beta
+                    if not self.apply_longitudinal_kick:  # ImpactX: no potential gather, pt -= 0
+                        kt = 0.0
                     cd, bin_min, bin_size = line  # type: ignore[misc]
                     qb = bin_size * float(cd.sum())
                     if qb > 0.0:

@@ -1,10 +1,11 @@
 """beamtrack.impactx's 3D space charge with ImpactX's mesh refinement (``sim.max_level = 1``) against the real
 ImpactX 26.10 on identical injected particles.
 
-ImpactX refines a patch fixed at init_grids (engine/spacecharge/refinement.py); where the patch is the whole domain
-(a level-1 blocking factor as large as the refined level, as ImpactX's expanding_beam_fft and scraping examples set),
-every particle deposits, solves (MLMG, phi = 0 on the patch boundary, with either Poisson solver) and gathers on the
-refined level. beamtrack solves that level's Dirichlet problem exactly (sine transforms).
+ImpactX refines a patch fixed at init_grids (engine/spacecharge/refinement.py): the whole domain (a level-1 blocking
+factor as large as the refined level, as ImpactX's expanding_beam_fft and scraping examples set) or a part of it (AMReX's
+default blocking factor, as expanding_beam_mlmg). Every particle of these beams lies in the patch and deposits, solves
+(MLMG; phi = 0 on the patch walls with fft, level 0's solution of the averaged charge there with multigrid) and gathers
+on the refined level. beamtrack solves that level's Dirichlet problem exactly (sine transforms).
 
 Where the expected numbers come from: ImpactX 26.10 (PyPI impactx-noacc, CPU, double precision) run by
 tests/oracle/impactx_collective_runner.py in the oracle venv on the same particles (coordinates and weights), the
@@ -60,6 +61,24 @@ CASES: dict[str, dict] = {
         "mlmg_relative_tolerance": 1e-12,
         **WHOLE,
         "blocking_factor_z": [16, 32],
+    },
+    # AMReX's default blocking factor 8: the patch is level-0 cells 4..11 of 16 per axis (expanding_beam_mlmg's case)
+    "mr_fft_patch": {
+        "space_charge": "3D",
+        "max_level": 1,
+        "n_cell": [16, 16, 16],
+        "poisson_solver": "fft",
+        "prob_relative": [3.0, 1.1],
+        "mlmg_relative_tolerance": 1e-12,
+    },
+    "mr_multigrid_patch": {
+        "space_charge": "3D",
+        "max_level": 1,
+        "n_cell": [16, 16, 16],
+        "particle_shape": 1,
+        "poisson_solver": "multigrid",
+        "prob_relative": [3.0, 1.1],
+        "mlmg_relative_tolerance": 1e-12,
     },
 }
 #: the moments compared after the line (beam_moments' names)

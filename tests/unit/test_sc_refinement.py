@@ -10,7 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from beamtrack.engine.spacecharge import SpaceChargeSolver
-from beamtrack.engine.spacecharge.refinement import covers_domain, level_prob_relative, per_level, refined_patch
+from beamtrack.engine.spacecharge.refinement import (
+    coarsen_nodal,
+    covers_domain,
+    interpolate_nodal,
+    level_prob_relative,
+    per_level,
+    refined_patch,
+)
 from beamtrack.impactx import ImpactX, elements
 
 #: (n_cell, prob_relative, blocking_factor_x/y/z as set, ImpactX 26.10's level-1 cells [first, last] per axis)
@@ -22,6 +29,7 @@ MEASURED = [
     ([24, 32, 40], [2.0, 1.3], ([8, 4], [8], [8, 16]), [(8, 43), (8, 55), (0, 79)]),
     ([16, 16, 16], [1.1], (None, None, None), [(0, 31), (0, 31), (0, 31)]),
     ([16, 16, 16], [1.2, 0.05], (None, None, None), [(8, 23), (8, 23), (8, 23)]),
+    ([16, 16, 16], [3.0, 0.5], ([8, 2], [8, 2], [8, 2]), [(12, 21), (12, 21), (12, 21)]),
 ]
 
 
@@ -66,12 +74,33 @@ def test_refused_by_name() -> None:
     sim = ImpactX()
     with pytest.raises(NotImplementedError, match="max_level"):
         sim.max_level = 2
-    # a patch smaller than the domain (default blocking factor 8 of 32 cells)
-    sim = _tiny_beam_sim(space_charge="3D", max_level=1, n_cell=[32, 32, 32], prob_relative=[3.0, 1.1])
-    with pytest.raises(NotImplementedError, match="refined patch smaller than the domain"):
+    # prob_relative[1] < 1 and a level-1 blocking factor of 2: the patch (level-0 cells 6..10 of 16) is narrower
+    # than the beam (5.33..10.67), whose tails stay on level 0
+    bf = {f"blocking_factor_{a}": [8, 2] for a in "xyz"}
+    sim = _tiny_beam_sim(space_charge="3D", max_level=1, n_cell=[16, 16, 16], prob_relative=[3.0, 0.5], **bf)
+    with pytest.raises(NotImplementedError, match="particles outside the refined patch"):
         sim.track_particles()
     with pytest.raises(NotImplementedError, match="max_level = 1 .*2D"):
         SpaceChargeSolver(mode="2D", n_cell=[8, 8, 8], max_level=1, kind="numpy")
+
+
+def test_coarsen_conserves_charge_and_interpolation_is_exact_for_linear_phi() -> None:
+    # analytic: the nodal average keeps sum(rho dV) (level 0's cells are r^3 times larger) for charge inside the
+    # domain; trilinear interpolation reproduces a linear function on every refined node
+    rng = np.random.default_rng(1)
+    n, guard = [4, 6, 5], (2, 3)
+    fine = np.zeros([2 * v + 1 + 5 for v in n])
+    fine[3:-4, 3:-4, 3:-4] = rng.uniform(size=[2 * v - 1 for v in n])
+    coarse = coarsen_nodal(fine, [2, 2, 2], n, guard, np)
+    assert coarse.sum() * 8 == pytest.approx(fine.sum(), rel=1e-14)
+    ix = [np.arange(s) - guard[0] for s in coarse.shape]
+    X, Y, Z = np.meshgrid(*ix, indexing="ij")
+    lin = 1.5 + 0.3 * X - 0.7 * Y + 0.2 * Z
+    out = interpolate_nodal(lin, [2, 2, 2], n, guard, np)
+    fx = [(np.arange(s) - guard[0]) / 2 for s in out.shape]
+    FX, FY, FZ = np.meshgrid(*fx, indexing="ij")
+    valid = tuple(slice(guard[0], guard[0] + 2 * v + 1) for v in n)
+    np.testing.assert_allclose(out[valid], (1.5 + 0.3 * FX - 0.7 * FY + 0.2 * FZ)[valid], rtol=0, atol=1e-14)
 
 
 def test_whole_domain_patch_is_the_refined_dirichlet_grid() -> None:

@@ -228,7 +228,8 @@ def _sc_sim(mode: str) -> ImpactX:
 def test_space_charge_grids_from_hooks() -> None:
     """Shapes as ImpactX's (n_cell + 1 valid nodes, ghosts 2 / 1 / 2); the charge on the valid nodes times the cell
     volume is the bunch charge (rho in C/m^3: every particle deposits inside the domain); a write lasts until the
-    next solve; the grids are 3D only and level 0 only. The values against ImpactX: tests/oracle/test_impactx_scripts.py."""
+    next solve; level 0 only. The values against ImpactX: tests/oracle/test_impactx_scripts.py (2D / 2.5D:
+    tests/unit/test_impactx_sc_grids_2d.py, tests/oracle/test_sc_grids_2d_oracle.py)."""
     sim = _sc_sim("3D")
     with pytest.raises(RuntimeError, match="first space-charge kick"):
         sim.rho(0)
@@ -259,13 +260,6 @@ def test_space_charge_grids_from_hooks() -> None:
     sim.track_particles()
     assert seen["charge"] == pytest.approx(1e-10, rel=1e-12)
     assert seen["after_write"] == 7.0 and seen["next_solve"] == 0.0
-
-    sim2 = _sc_sim("2D")
-    sim2.current_A = 1.0
-    sim2.hook["after_element"] = lambda s: s.rho(0)
-    sim2.lattice.append(elements.Drift(ds=0.01))
-    with pytest.raises(Exception, match="3D only"):
-        sim2.track_particles()
 
 
 def test_lattice_list_methods_as_impactx() -> None:

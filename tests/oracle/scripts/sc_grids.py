@@ -1,6 +1,6 @@
 """The space-charge grids a hook reads: ``sim.rho(0)``, ``sim.phi(0)``, ``sim.space_charge_field(0, c)`` after the first
-element (3D space charge, the Poisson solver from the command line: fft or multigrid), written with their ghost
-nodes to grids.npz; identical injected particles (a low-energy proton bunch)."""
+element (command line: the Poisson solver, fft or multigrid, then the space-charge model, 3D by default, or 2D /
+2p5D), written with their ghost nodes to grids.npz; identical injected particles (a low-energy proton bunch)."""
 
 import sys
 
@@ -11,7 +11,7 @@ from impactx import ImpactX, elements
 sim = ImpactX()
 sim.n_cell = [16, 24, 32]
 sim.particle_shape = 2
-sim.space_charge = "3D"
+sim.space_charge = sys.argv[2] if len(sys.argv) > 2 else "3D"
 sim.poisson_solver = sys.argv[1] if len(sys.argv) > 1 else "fft"
 sim.prob_relative = [1.5]
 sim.slice_step_diagnostics = False

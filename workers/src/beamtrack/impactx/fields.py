@@ -1,18 +1,23 @@
 """ImpactX's space-charge grids as hooks read them: ``sim.rho(lev)``, ``sim.phi(lev)``, ``sim.space_charge_field(lev,
-comp)``, each an AMReX ``MultiFab`` of one box (level 0 only: beamtrack has no mesh refinement).
+comp)``, each an AMReX ``MultiFab`` of one box (level 0; with max_level = 1 the refined level 1 alone, which
+covers the whole domain: beamtrack.engine.spacecharge.refinement).
 
-Layout as ImpactX 26.10 (measured on impactx-noacc, 3D space charge): nodal data, ``mf.array(mfi).to_numpy()``
-indexed [ix, iy, iz, comp] with the ghost nodes included; n_cell + 1 valid nodes per axis; ghosts: rho 2, phi 1
-(multigrid: 3), the field 2. Units: rho [C/m^3], phi [V], space_charge_field [V/m], in the fixed-t frame in which
-both codes solve (the z cell stretched by gamma). The 2D / 2.5D models' grids (ImpactX: x-y projected, z of one
-node) raise NotImplementedError.
+Layout as ImpactX 26.10 (measured on impactx-noacc): nodal data, ``mf.array(mfi).to_numpy()`` indexed
+[ix, iy, iz, comp] with the ghost nodes included. 3D space charge: n_cell + 1 valid nodes per axis; ghosts: rho 2,
+phi 1 (multigrid: 3), the field 2. Units: rho [C/m^3], phi [V], space_charge_field [V/m], in the fixed-t frame in
+which both codes solve (the z cell stretched by gamma). 2D / 2.5D: ImpactX's x-y projection, one z node, n_cell + 1
+valid nodes in x and y; ghosts: rho 0, phi (1, 1, 0), the field (2, 2, 0) (phi's ghosts 0), Ez 0. ImpactX deposits
+on a 3D mesh spanning prob_relative x the beam's t extent in n_cell[2] cells and sums rho [C/m^3] over its z nodes,
+so its 2D rho, phi and field are the engine's projected ones (rho [C/m^2]) divided by that z cell dz (its push
+multiplies the field by dz again). The Gauss models use no grid: reading one raises NotImplementedError.
 
 rho (and with the multigrid solver phi and the field) are the engine solver's own arrays (views into its guarded
 grids, beamtrack.engine.spacecharge); writes land there and last until the next space-charge solve, as in ImpactX
-(whose next deposit and solve overwrite them too). The FFT solver computes phi only around the charge, so phi and
-the field on the whole domain (ImpactX's) are solved again from rho when a hook first asks, then kept, writes
-included, until the next solve. Before the first space-charge kick there is no grid yet: reading raises
-RuntimeError.
+(whose next deposit and solve overwrite them too). The 2D / 2.5D grids, scaled by 1 / dz, are copies kept until the
+next solve: writes to them last as long (the kick of that slice is already done, in ImpactX too). The FFT solver
+computes phi only around the charge, so phi and the field on the whole domain (ImpactX's) are solved again from rho
+when a hook first asks, then kept, writes included, until the next solve. Before the first space-charge kick there
+is no grid yet: reading raises RuntimeError.
 """
 
 from __future__ import annotations
@@ -173,14 +178,17 @@ def _window(a: Any, grow: tuple[int, ...], ndim: int) -> Any:
 
 
 def _full_domain_fft(solver: Any) -> tuple[Any, list[Any]]:
-    """3D FFT: phi on every valid node (the engine solves only around the charge) and its gradient, with ImpactX's
-    ghosts: its open-boundary solution also fills the high ghost node of each axis, the low one stays 0 (measured),
-    and the field at the domain's edge nodes is the central difference against them."""
-    n = [int(v) for v in solver.n_cell[:3]]
+    """FFT: phi on every valid node (the engine solves only around the charge) and its gradient, with ImpactX's
+    ghosts (measured): in 3D its open-boundary solution also fills the high ghost node of each axis, the low one
+    stays 0; in x-y (2D / 2.5D) both stay 0. The field at the domain's edge nodes is the central difference against
+    them."""
+    ndim = solver.rho.ndim
+    n = [int(v) for v in solver.n_cell[:ndim]]
     phi = solver.poisson.solve(solver.rho, tuple(float(c) for c in solver.solve_cell))
     xp = np if isinstance(phi, np.ndarray) else __import__("cupy")
     solved = xp.zeros(phi.shape, dtype=bool)
-    solved[tuple(slice(_GUARD_LO, _GUARD_LO + v + 2) for v in n)] = True
+    high_ghost = 1 if ndim == 3 else 0
+    solved[tuple(slice(_GUARD_LO, _GUARD_LO + v + 1 + high_ghost) for v in n)] = True
     phi[~solved] = 0.0
     valid = xp.zeros(phi.shape, dtype=bool)
     valid[tuple(slice(_GUARD_LO, _GUARD_LO + v + 1) for v in n)] = True
@@ -190,12 +198,36 @@ def _full_domain_fft(solver: Any) -> tuple[Any, list[Any]]:
     return phi, fields
 
 
+def impactx_z_cell(solver: Any) -> float:
+    """ImpactX's z cell [m] in its 2D / 2.5D models: its mesh spans prob_relative x the beam's t extent [m] in
+    n_cell[2] cells (ImpactX ResizeMesh on x, y, t), although only the x-y projection is solved."""
+    ext = solver.beam_extent
+    return float(ext[5] - ext[2]) * solver.prob_relative / int(solver.n_cell[2])
+
+
+def _grids_2d(solver: Any) -> dict[str, MultiFab]:
+    """2D / 2.5D: ImpactX's x-y grids (one z node, no z ghosts) in its units: the engine's projected charge
+    [C/m^2], potential and field, each divided by ImpactX's z cell (ImpactX sums its 3D rho [C/m^3] over the z
+    nodes, solves that in x-y, and multiplies the gathered field by dz in the push). Ez is 0, as in ImpactX."""
+    dz = impactx_z_cell(solver)
+    grow_rho, grow_phi, grow_e = (0, 0, 0), (1, 1, 0), (2, 2, 0)
+    phi, fields = _full_domain_fft(solver)
+    out = {"rho": MultiFab(_window(solver.rho / dz, grow_rho, 2), grow_rho)}
+    out["phi"] = MultiFab(_window(phi / dz, grow_phi, 2), grow_phi)
+    for c, e in zip("xy", fields, strict=True):
+        out[c] = MultiFab(_window(e / dz, grow_e, 2), grow_e)
+    out["z"] = MultiFab(_window(0.0 * fields[0], grow_e, 2), grow_e)
+    return out
+
+
 def grids(solver: Any, poisson_solver: str) -> dict[str, MultiFab]:
-    """The solver's last rho, phi and field as ImpactX's MultiFabs: keys rho, phi, x, y, z (3D PIC models only)."""
+    """The solver's last rho, phi and field as ImpactX's MultiFabs: keys rho, phi, x, y, z (the PIC models)."""
+    if solver.mode in ("2D", "2.5D"):
+        return _grids_2d(solver)
     if solver.mode != "3D":
         raise NotImplementedError(
             f"ImpactX sim.rho / sim.phi / sim.space_charge_field with space_charge = {solver.mode!r} is not "
-            "implemented in beamtrack (3D only)"
+            "implemented in beamtrack (the Gauss models solve on no grid)"
         )
     grow_rho, grow_e = (2, 2, 2), (2, 2, 2)
     grow_phi = (3, 3, 3) if poisson_solver == "multigrid" else (1, 1, 1)

@@ -363,6 +363,11 @@ class ImpactX(Simulation):
             )
         if lev != (1 if refined else 0):
             raise IndexError(f"sim.{what}({lev}): beamtrack's mesh-refinement levels are 0 to {self.finest_level}")
+        if solver is not None and solver.gauss:
+            raise NotImplementedError(
+                f"ImpactX sim.{what} with space_charge = {solver.mode!r} is not implemented in beamtrack: the Gauss "
+                "models solve on no grid (ImpactX returns its grid unset)"
+            )
         if solver is None or solver.rho is None:
             raise RuntimeError(
                 f"sim.{what}: beamtrack allocates the space-charge grid at the first space-charge kick "
@@ -375,7 +380,8 @@ class ImpactX(Simulation):
         return cached[1]
 
     def rho(self, lev: int) -> Any:
-        """Charge density [C/m^3] of the last space-charge solve (2D / 2.5D: x-y projected, [C/m^2]), a MultiFab."""
+        """Charge density [C/m^3] of the last space-charge solve, a MultiFab (2D / 2.5D: ImpactX's x-y projection, its
+        3D density summed over the z nodes; beamtrack.impactx.fields)."""
         return self._grid_multifabs(lev, "rho")["rho"]
 
     def phi(self, lev: int) -> Any:

@@ -120,9 +120,10 @@ class SpaceChargeSolver:
     Mesh refinement (ImpactX's amr.max_level = 1, ``refinement.py``): max_level 0 or 1; prob_relative_levels:
     geometry.prob_relative per level (None: [prob_relative]); ref_ratio, blocking_factor (level 1's) and n_error_buf:
     AMReX's, an int or one per axis. With a refined patch covering the whole domain the solve is ImpactX's level 1:
-    ``n_cell`` becomes ref_ratio x the given cells and the solve the Dirichlet one (``poisson_solver`` reads
-    "multigrid"; ``coarse_n_cell`` and ``requested_poisson_solver`` keep what was given); a smaller patch, or
-    max_level = 1 in 2D / 2.5D, raises NotImplementedError.
+    ``n_cell`` becomes ref_ratio x the given cells over the whole domain, the solve the Dirichlet one inside the patch
+    walls (``poisson_solver`` reads "multigrid"; ``coarse_n_cell``, ``requested_poisson_solver`` keep what was given,
+    ``refined_patch`` the level-0 cells refined); max_level = 1 in 2D / 2.5D, or particles outside the patch, raise
+    NotImplementedError.
     apply_longitudinal_kick: 2.5D's pt kick from the potential (ImpactX's algo.space_charge.apply_longitudinal_kick,
     read by ImpactX for 2.5D only; False is refused for the other modes, whose longitudinal kick ImpactX keeps).
 
@@ -184,6 +185,7 @@ class SpaceChargeSolver:
         self.coarse_n_cell = list(n_cell)
         self.max_level = int(max_level)
         self.refined_patch: list[tuple[int, int]] | None = None
+        self.ref_ratio = [1, 1, 1]
         if self.max_level != 0 and not self.gauss:
             n_cell = self._refine(n_cell, prob_relative, prob_relative_levels, ref_ratio, blocking_factor, n_error_buf)
         self.n_cell = n_cell
@@ -269,16 +271,38 @@ class SpaceChargeSolver:
         patch = refinement.refined_patch(n_cell, pr, rr, per_axis(blocking_factor), per_axis(n_error_buf))
         if patch is None:  # ImpactX tags no cell: it builds no refined level
             return n_cell
-        if not refinement.covers_domain(patch, n_cell):
-            raise NotImplementedError(
-                f"ImpactX option max_level = 1 with a refined patch smaller than the domain (level-0 cells {patch} "
-                f"of {n_cell}, from prob_relative {pr}, the blocking factors and ref_ratio {rr}) is not implemented "
-                "in beamtrack (implemented: a patch covering the whole domain, e.g. with a blocking factor as "
-                "large as the refined level)"
-            )
         self.refined_patch = patch
+        self.ref_ratio = rr
         self.poisson_solver = "multigrid"
         return [n * r for n, r in zip(n_cell, rr, strict=True)]
+
+    def _refined_phi(
+        self, rho: Any, gcell: tuple[float, ...], mm: np.ndarray, lo: np.ndarray, inv_d: np.ndarray
+    ) -> Any:
+        """phi [V] on the refined grid as ImpactX's level 1 (``refinement.py``): phi = 0 beyond the patch walls; on
+        them 0 (fft, or a patch covering the domain) or level 0's Dirichlet solution of the averaged charge."""
+        patch, rr = self.refined_patch, self.ref_ratio
+        assert patch is not None
+        walls = [(GUARD_LO + r * a, GUARD_LO + r * (b + 1)) for (a, b), r in zip(patch, rr, strict=True)]
+        names = "xyz"
+        for ax, (first, last) in enumerate(walls):
+            # the refined cells of the extreme particles (AMReX's Redistribute puts a particle on level 1 if its cell is)
+            cells = np.floor((np.array([mm[ax], mm[3 + ax]]) - lo[ax]) * inv_d[ax])
+            if cells[0] < first or cells[1] > last - 1:
+                raise NotImplementedError(
+                    f"ImpactX option max_level = 1 with particles outside the refined patch ({names[ax]} beyond its "
+                    f"walls, level-0 cells {patch[ax]} of {self.coarse_n_cell[ax]}; ImpactX tags prob_relative[1] x "
+                    "the beam) is not implemented in beamtrack"
+                )
+        if self.requested_poisson_solver == "fft" or refinement.covers_domain(patch, self.coarse_n_cell):
+            return self.dirichlet.solve(rho, gcell, walls)
+        xp, guard = self.xp, (GUARD_LO, GUARD_HI)
+        rho_c = refinement.coarsen_nodal(rho, rr, self.coarse_n_cell, guard, xp)
+        ccell = tuple(c * r for c, r in zip(gcell, rr, strict=True))
+        phi_c = self.dirichlet.solve(rho_c, ccell, [(GUARD_LO, GUARD_LO + n) for n in self.coarse_n_cell])
+        phi_b = refinement.interpolate_nodal(phi_c, rr, self.coarse_n_cell, guard, xp)
+        src, g = refinement.boundary_source(phi_b, walls, gcell, xp)
+        return self.dirichlet.solve(rho + src, gcell, walls) + g
 
     @classmethod
     def from_simulation(cls, sim: Any) -> SpaceChargeSolver:
@@ -434,7 +458,9 @@ class SpaceChargeSolver:
                 line = (cd, t_min, bin_size)
             t0 = self._tick("deposit", t0)
             gcell = (cell[0], cell[1], gamma * cell[2]) if three_d else (cell[0], cell[1])
-            if self.poisson_solver == "multigrid":
+            if self.refined_patch is not None:
+                phi = self._refined_phi(rho, tuple(float(c) for c in gcell), mm, lo, inv_d)
+            elif self.poisson_solver == "multigrid":
                 walls = [(GUARD_LO, GUARD_LO + int(v)) for v in self.n_cell[:3]]
                 phi = self.dirichlet.solve(rho, tuple(float(c) for c in gcell), walls)
             else:

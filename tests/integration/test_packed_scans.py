@@ -33,6 +33,26 @@ def alone_rows(text: str, tmp: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def files_under(root: Any) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def series_records(path: Any) -> dict[str, Any]:
+    """Every iteration's species attributes and record values of an openPMD series (as lists)."""
+    import openpmd_api as io
+
+    series = io.Series(str(path), io.Access.read_only)
+    out: dict[str, Any] = {}
+    for i in series.iterations:
+        beam = series.iterations[i].particles["beam"]
+        attrs = {k: beam.get_attribute(k) for k in beam.attributes}
+        chunks = {(rn, cn): rc.load_chunk() for rn, rec in beam.items() for cn, rc in rec.items()}
+        series.flush()
+        out[str(i)] = (attrs, {f"{rn}/{cn}": data.tolist() for (rn, cn), data in chunks.items()})
+    series.close()
+    return out
+
+
 def spec_json(c: Any, job_id: str) -> str:
     """The variant's JobSpec as the service stored it (GET /v1/jobs/{id}/spec)."""
     return json.dumps(c._json("GET", f"/v1/jobs/{job_id}/spec")["spec"])
@@ -75,9 +95,45 @@ def test_packed_scan_rows_equal_unpacked(ray_local: None, server_factory: Any, r
         want = alone_rows(spec_json(c, r["job_id"]), tmp_path / r["job_id"])
         assert got == want  # every row of every variant, exactly
         assert job["progress"]["step"] == job["progress"]["total_steps"] == want[-1]["step"]
-        names = {a["name"] for a in c.artifacts(r["job_id"])}
-        assert {"diags/reduced_beam_characteristics.0", "diags/openPMD/monitor.h5"} <= names
+        # the files as the variant alone writes them: the record's list, the listing, the bytes
+        names = sorted(a["name"] for a in c.artifacts(r["job_id"]))
+        alone = tmp_path / r["job_id"]
+        assert names == job["result"]["artifacts"] == files_under(alone)
+        assert {"diags/reduced_beam_characteristics.0", "diags/openPMD/monitor.h5"} <= set(names)
+        got_dir = tmp_path / "download" / r["job_id"]
+        c.download(r["job_id"], got_dir)
+        for name in names:
+            if name.endswith(".h5"):
+                assert series_records(alone / name) == series_records(got_dir / name), name
+            else:
+                assert (alone / name).read_bytes() == (got_dir / name).read_bytes(), name
     assert len({round(c.diagnostics(j)[-1]["sigma_x"], 12) for j in ids}) == 3  # k changes the beam, nslice not
+
+
+def test_packed_variants_files_by_upload(ray_local: None, server_factory: Any, rest: Any, tmp_path: Any) -> None:
+    """Workers that upload their files (as on another node): a pack's variants upload their
+    recorded output, the server writes it out on the first listing; each variant's files are
+    those it writes alone."""
+    server = server_factory(scheduler=True, pack_size=8, result_cache=False, artifact_transfer="always")
+    c = rest(server)
+    scan = c.scan(fodo_spec(npart=200, periods=1, name="packup"), {K: [0.9, 1.1]}, device="serial")
+    assert c.wait_scan(scan["id"], timeout=180)["state"] == "succeeded"
+    for r in c.scan_results(scan["id"])["rows"]:
+        job_id = r["job_id"]
+        stored = server.settings.artifacts / job_id
+        wait_for(stored.is_dir, 30, "the upload pulled (the scheduler does it when it reaps the job)")
+        assert files_under(stored) == [".beamtrack-packed"]  # written out on the first request
+        alone = tmp_path / job_id
+        alone_rows(spec_json(c, job_id), alone)
+        names = sorted(a["name"] for a in c.artifacts(job_id))
+        assert names == c.get(job_id)["result"]["artifacts"] == files_under(alone) == files_under(stored)
+        c.download(job_id, tmp_path / "download" / job_id)
+        for name in names:
+            got = tmp_path / "download" / job_id / name
+            if name.endswith(".h5"):
+                assert series_records(alone / name) == series_records(got), name
+            else:
+                assert (alone / name).read_bytes() == got.read_bytes(), name
 
 
 @pytest.mark.slow

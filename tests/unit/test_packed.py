@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from beamtrack.engine import Simulation, elements
 from beamtrack.engine.distribution import Waterbag
 from beamtrack.engine.packed import PackedRun, PackError, pack_signature, track_packed
+from beamtrack.engine.packed_output import PACKED_FILE, materialize, packed_files
 from beamtrack.spec import load_spec
 
 pytestmark = pytest.mark.unit
@@ -49,6 +51,10 @@ def rows_of(sim: Simulation) -> list[dict[str, float]]:
     rows: list[dict[str, float]] = []
     sim.diagnostics_listeners.append(rows.append)
     return rows
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 def assert_same(a: Simulation, b: Simulation) -> None:
@@ -106,26 +112,147 @@ def test_packed_fodo_example_with_monitors(kind: str, tmp_path: Path) -> None:
     assert track_packed(packed) == {}
     for sim in packed:
         sim.finalize()
-    import openpmd_api as io
+
+    # the packed variants hold their recorded output until it is read (the server: a listing or download)
+    for v in range(3):
+        assert sorted(p.name for p in (tmp_path / f"p{v}").iterdir()) == [PACKED_FILE]
+        declared = packed_files(tmp_path / f"p{v}")
+        assert materialize(tmp_path / f"p{v}") and not materialize(tmp_path / f"p{v}")
+        assert declared == files_under(tmp_path / f"p{v}") == files_under(tmp_path / f"a{v}")
 
     for v, (a, b) in enumerate(zip(alone, packed, strict=True)):
         assert_same(a, b)
         ta = (tmp_path / f"a{v}" / "diags" / "reduced_beam_characteristics.0").read_text()
-        tb = (tmp_path / f"p{v}" / "diags" / "reduced_beam_characteristics.0").read_text()
-        assert ta == tb and len(ta.splitlines()) == 1 + a.tracking_step + 1  # header, step 0, each step
-        files = sorted(p.name for p in (tmp_path / f"p{v}" / "diags" / "openPMD").iterdir())
-        assert files == sorted(p.name for p in (tmp_path / f"a{v}" / "diags" / "openPMD").iterdir())
-        series = [
-            io.Series(str(tmp_path / d / "diags" / "openPMD" / "monitor.h5"), io.Access.read_only)
-            for d in (f"a{v}", f"p{v}")
-        ]
-        assert list(series[0].iterations) == list(series[1].iterations)
-        for it in series[0].iterations:
-            xa = series[0].iterations[it].particles["beam"]["position"]["x"].load_chunk()
-            xb = series[1].iterations[it].particles["beam"]["position"]["x"].load_chunk()
-            series[0].flush()
-            series[1].flush()
-            assert np.array_equal(xa, xb)
+        assert len(ta.splitlines()) == 1 + a.tracking_step + 1  # header, step 0, each step
+        assert_same_files(tmp_path / f"a{v}", tmp_path / f"p{v}")
+
+
+def series_content(path: Path) -> dict:
+    """Every attribute (but the series' creation date) and every record of an openPMD series."""
+    import openpmd_api as io
+
+    def attrs(obj: Any) -> dict:
+        return {k: obj.get_attribute(k) for k in obj.attributes if k != "date"}
+
+    series = io.Series(str(path), io.Access.read_only)
+    out: dict = {"series": attrs(series), "iterations": {}}
+    loaded = []
+    for i in series.iterations:
+        it = series.iterations[i]
+        its: dict = {"attrs": attrs(it), "species": {}}
+        for sname, species in it.particles.items():
+            sp: dict = {"attrs": attrs(species), "records": {}}
+            for rname, rec in species.items():
+                comps = {}
+                for cname, rc in rec.items():
+                    data = rc.load_chunk() if rc.shape and rc.shape[0] else np.empty(0)
+                    loaded.append(data)
+                    comps[cname] = (attrs(rc), rc.dtype, data)
+                sp["records"][rname] = (attrs(rec), comps)
+            its["species"][sname] = sp
+        out["iterations"][int(i)] = its
+        series.flush()
+    series.close()
+    return out
+
+
+def assert_equal_nested(a: Any, b: Any, where: str = "") -> None:
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and sorted(a) == sorted(b), where
+        for k in a:
+            assert_equal_nested(a[k], b[k], f"{where}/{k}")
+    elif isinstance(a, tuple | list):
+        assert isinstance(b, tuple | list) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_equal_nested(x, y, f"{where}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), where
+    elif isinstance(a, float) and np.isnan(a):
+        assert isinstance(b, float) and np.isnan(b), where
+    else:
+        assert a == b, where
+
+
+def assert_same_files(alone: Path, packed: Path) -> None:
+    """The same files under both folders: ASCII byte for byte, openPMD series record for record and
+    attribute for attribute (HDF5 files also hold the series' creation time)."""
+    names = files_under(alone)
+    assert names == files_under(packed)
+    for name in names:
+        if name.endswith((".h5", ".json", ".bp4")) and "/openPMD/" in f"/{name}":
+            assert_equal_nested(series_content(alone / name), series_content(packed / name), name)
+        else:
+            assert (alone / name).read_bytes() == (packed / name).read_bytes(), name
+
+
+def test_packed_output_other_backends_encodings_and_losses(tmp_path: Path) -> None:
+    """Recorded output with a file-based HDF5 series, a JSON series, a monitor every other period,
+    lost particles (an aperture: particles_lost.h5 from finalize) and packed ids: the same files as
+    each variant alone, its listing known before they are written."""
+
+    def sim_of(v: int, out: Path) -> Simulation:
+        sim = make_sim("serial", v, n=120, output_dir=out)
+        sim.diagnostics = True
+        sim.openpmd_packed_ids = True
+        els = line(v)
+        els.insert(1, elements.BeamMonitor(name="mf", backend="h5", encoding="f"))
+        els.insert(3, elements.BeamMonitor(name="mj", backend="json", period_sample_intervals=2))
+        els.append(elements.BeamMonitor(name="mf", backend="h5", encoding="f"))
+        sim.lattice.extend(els)
+        sim.periods = 3
+        return sim
+
+    alone = [sim_of(v, tmp_path / f"a{v}") for v in range(3)]
+    packed = [sim_of(v, tmp_path / f"p{v}") for v in range(3)]
+    for sim in alone:
+        sim.track_particles()
+        sim.finalize()
+    run = PackedRun(packed)
+    assert run.recorded == [0, 1, 2]
+    run.track_particles()
+    for sim in packed:
+        sim.finalize()
+    for v, (a, b) in enumerate(zip(alone, packed, strict=True)):
+        assert_same(a, b)
+        root = tmp_path / f"p{v}"
+        declared = packed_files(root)
+        assert "diags/openPMD/particles_lost.h5" in files_under(root)  # finalize wrote it
+        assert materialize(root)
+        assert declared is not None
+        assert set(declared) | {"diags/openPMD/particles_lost.h5"} == set(files_under(root))
+        assert "diags/openPMD/mf_000004.h5" in declared and "diags/openPMD/mj.json" in declared
+        assert_same_files(tmp_path / f"a{v}", root)
+    assert any(int((sim.beam.state != 0).sum()) for sim in packed)
+
+
+def test_materialize_once_for_concurrent_readers(tmp_path: Path) -> None:
+    """Readers that ask at once: one writes the files, the others wait for it; nobody sees a
+    partial set (each reader lists the files after its call)."""
+    import threading
+
+    spec = json.loads((ROOT / "examples" / "fodo.json").read_text())
+    spec["beam"]["npart"] = 50
+    spec["lattice"]["periods"] = 1
+    sims = [Simulation.from_spec(load_spec(spec), tmp_path / f"p{v}", kind="serial") for v in range(2)]
+    assert track_packed(sims) == {}
+    for sim in sims:
+        sim.finalize()
+    root = tmp_path / "p0"
+    declared = packed_files(root)
+    results: list[tuple[bool, list[str]]] = []
+
+    def read() -> None:
+        wrote = materialize(root)
+        results.append((wrote, files_under(root)))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(w for w, _ in results) == [False, False, False, True]
+    assert all(files == declared for _, files in results)
+    assert packed_files(root) is None
 
 
 def test_stopped_variant_leaves_the_pack_alone() -> None:

@@ -10,7 +10,6 @@ Series are read once the job has finished: a running worker still holds its HDF5
 # which (Caller) are local to the router factory.
 
 import re
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,8 +83,13 @@ def _finished(service: JobService, who: Principal, job_id: str) -> Path:
     return service.job_dir(job_id)
 
 
-#: openpmd-api (HDF5) is not thread-safe and the routes run in a thread pool: one read at a time
-_OPENPMD = threading.Lock()
+def _openpmd_lock() -> Any:
+    """openpmd-api (HDF5) is not thread-safe and the routes run in a thread pool: one call at a
+    time, under the engine's lock, which its writers hold too (a pack's files are written out in
+    this process on first read, ``JobService.job_dir``)."""
+    from beamtrack.engine.diagnostics.openpmd import IO_LOCK
+
+    return IO_LOCK
 
 
 def _series_files(root: Path) -> list[Path]:
@@ -119,7 +123,7 @@ def monitor_router(service: JobService, principal: Callable[..., Principal]) -> 
         root = _finished(service, who, job_id)
         out = []
         for path in _series_files(root):
-            with _OPENPMD:
+            with _openpmd_lock():
                 series = _open(path)
                 try:
                     out.append(
@@ -152,7 +156,7 @@ def monitor_router(service: JobService, principal: Callable[..., Principal]) -> 
         paths = [p for p in _series_files(root) if p.stem == monitor]
         if not paths:
             raise NotFound(f"monitor {monitor!r} of job {job_id} not found")
-        with _OPENPMD:
+        with _openpmd_lock():
             return _phase_space(_open(paths[0]), job_id, monitor, iteration, planes, bins)
 
     return router

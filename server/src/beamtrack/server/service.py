@@ -272,13 +272,21 @@ class JobService:
 
     def job_dir(self, job_id: str) -> Path:
         """The job's directory in this server's artifact store; an upload of a worker on
-        another node that is still in Redis is pulled into it first."""
+        another node that is still in Redis is pulled into it first, and the recorded output of
+        a packed run (``beamtrack.engine.packed_output``) written out into its files."""
         root = self.artifact_root / job_id
         if not root.is_dir() and job_id.isalnum():
             try:
                 pull(self.store, job_id, self.artifact_root)
             except ValueError:
                 log.exception("job %s: its uploaded artifacts are not whole", job_id)
+        from beamtrack.engine.packed_output import PACKED_FILE, materialize
+
+        if (root / PACKED_FILE).is_file():
+            try:
+                materialize(root)
+            except Exception:
+                log.exception("job %s: its packed output could not be written out", job_id)
         return root
 
     def artifacts(self, who: Principal, job_id: str) -> builtins.list[dict[str, Any]]:
@@ -287,8 +295,12 @@ class JobService:
         root = self.job_dir(rec.cached_from or job_id)
         if not root.is_dir():
             return []
+        from beamtrack.engine.packed_output import internal_file
+
         return [
-            {"name": str(p.relative_to(root)), "size": p.stat().st_size} for p in sorted(root.rglob("*")) if p.is_file()
+            {"name": name, "size": p.stat().st_size}
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and not internal_file(name := str(p.relative_to(root)))
         ]
 
     def artifact_path(self, who: Principal, job_id: str, name: str) -> Path:

@@ -10,6 +10,11 @@ where the kernel writes them). Every kernel launch pushes all variants, each wit
 table (``CpuKernel.track_batch``); chunks never straddle two variants, so each particle gets the
 result an unpacked ``Simulation.track_particles`` gives it, bit for bit.
 
+A variant's files (reduced diagnostics, BeamMonitor series) are recorded by a ``PackOutput``
+(``packed_output``: numbers, not formatted lines or openPMD iterations) and written as the
+unpacked run writes them when first read (``packed_output.materialize``); variants with spin or
+eigen-emittances, whose rows have more columns, write theirs as they go.
+
 What cannot be packed (``pack_signature`` is None): space charge, hooks, Programmable elements.
 A variant that stops (``request_stop``) or whose output fails leaves the pack at that step: its
 ops become no-ops (``nslice = 0``) and its error is kept in ``PackedRun.errors``; the others go on.
@@ -22,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from .diagnostics import row_period, write_diagnostics_row
+from .diagnostics import row_period
 from .elements.base import Element
 from .elements.python_pushed import BeamMonitor, Programmable
 from .kernels.ops import OP_DTYPE
 from .kernels.runtime import empty_ops
-from .packed_diagnostics import BufferedReducedWriter, BufferedRefWriter, pack_rows
+from .packed_diagnostics import pack_table
+from .packed_output import PackOutput
 from .particles import ParticleContainer
 from .simulation import Simulation
 from .tracking import Group, Tracker, TrackingCancelled, tracker_signature
@@ -97,9 +103,10 @@ class PackedRun:
         self.errors: dict[int, BaseException] = {}
         #: (variant, element index) -> (key, ops, aux) of the last slice built (``_slice_ops``)
         self._ops_cache: dict[tuple[int, int], tuple[tuple[Any, ...], np.ndarray, np.ndarray]] = {}
-        #: each variant's diags/ folder, made once (``Simulation._diag_dir`` makes it on every call)
-        self._diag_dirs: dict[int, Any] = {}
         self.beam = self._pack_beams()
+        #: the variants whose files a PackOutput records (the others write theirs as they go)
+        self.recorded = [v for v, sim in enumerate(self.sims) if _recordable(sim)]
+        self.output = PackOutput(self.sims, self.recorded, self._drop) if self.recorded else None
 
     def _pack_beams(self) -> ParticleContainer:
         first = self.sims[0].beam
@@ -237,19 +244,27 @@ class PackedRun:
         lead = self.sims[0]
         tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
+        monitors: list[int] = []
+        recorded = set(self.recorded)
+
         def prepare(v: int) -> None:
             sim = self.sims[v]
             sim.check_stop()
             sim.tracking_step += 1
             el = sim.lattice[i]
             if isinstance(el, BeamMonitor):
-                sim.write_monitor(el)
+                if v not in recorded:
+                    sim.write_monitor(el)
+                elif sim.tracking_period % el.period_sample_intervals == 0:  # as Simulation.write_monitor
+                    monitors.append(v)
             elif el.kernel is not None:
                 tables[v] = self._slice_ops(v, i, el)
             else:
                 el.push_ref(sim.reference, 1)
 
         self._each(prepare)
+        if monitors:
+            self._record_monitor(i, monitors)
         self._launch(tables)
         if lead.slice_step_diagnostics:
             self._diagnostics(self.active)
@@ -290,10 +305,36 @@ class PackedRun:
             self._ops_cache[(v, i)] = (key, ops, aux)
         return ops, aux
 
+    def _record_monitor(self, i: int, which: list[int]) -> None:
+        """BeamMonitor ``i`` of the recorded variants ``which``, to their PackOutput: the reduced
+        characteristics of all of them in one pass, as ``BeamMonitorWriter`` takes them (serial sums)."""
+        assert self.output is not None
+        which = [v for v in which if v in self.active]
+        try:
+            names, table = self._table(which, kind="serial", nthreads=None)
+        except Exception as exc:  # noqa: BLE001 - the variants' monitors fail, the pack goes on
+            for v in which:
+                self._drop(v, exc)
+            return
+        self.output.record_monitor(i, which, names, table)
+
+    def _table(self, which: list[int], *, kind: str, nthreads: int | None) -> tuple[list[str], np.ndarray]:
+        return pack_table(
+            self.beam,
+            len(self.sims),
+            self.npart,
+            [sim.beam for sim in self.sims],
+            [sim.reference for sim in self.sims],
+            which,
+            kind=kind,
+            nthreads=nthreads,
+        )
+
     def _diagnostics(self, which: list[int], final: bool = False) -> None:
         """The reduced-diagnostics row of each variant in ``which`` at this step, all computed in one
-        pass (``packed_diagnostics.pack_rows``), each to its variant's files and listeners as
-        ``Simulation.write_reduced_diagnostics`` writes it."""
+        pass (``packed_diagnostics.pack_table``): to the PackOutput of the recorded variants, to the
+        files of the others as ``Simulation.write_reduced_diagnostics`` writes them, and to each
+        variant's listeners."""
         which = [v for v in which if self.sims[v].diagnostics or self.sims[v].diagnostics_listeners]
         # rows with more columns than the batch computes (eigen-emittances, spin): each on its own
         alone = [v for v in which if self.sims[v].eigenemittances or self.sims[v].spin]
@@ -303,42 +344,37 @@ class PackedRun:
         if not which:
             return
         lead = self.sims[0]
-        rows = pack_rows(
-            self.beam,
-            len(self.sims),
-            self.npart,
-            [sim.beam for sim in self.sims],
-            [sim.reference for sim in self.sims],
-            which,
-            kind=lead.kind,
-            nthreads=lead.nthreads,
-        )
-
-        def emit(v: int) -> None:
+        try:
+            names, table = self._table(which, kind=lead.kind, nthreads=lead.nthreads)
+        except Exception as exc:  # noqa: BLE001 - the variants' rows fail, the pack goes on
+            for v in which:
+                self._drop(v, exc)
+            return
+        if self.output is not None:
+            recorded = set(self.recorded)
+            rec = [j for j, v in enumerate(which) if v in recorded]
+            self.output.record_rows([which[j] for j in rec], names, table[rec], final)
+        listening = [j for j, v in enumerate(which) if self.sims[v].diagnostics_listeners]
+        if final and lead.slice_step_diagnostics:
+            listening = []  # as Simulation.write_reduced_diagnostics: the last slice's row went out already
+        values = table[listening].tolist()
+        for j, vals in zip(listening, values, strict=True):
+            v = which[j]
+            if v in self.errors:
+                continue
             sim = self.sims[v]
             row = {"step": sim.tracking_step, "period": row_period(sim.tracking_period, final), "s": sim.reference.s}
-            row.update((k, x) for k, x in rows[v].items() if k not in row)
-            if sim.diagnostics:
-                diag_dir = self._diag_dirs.get(v)
-                if diag_dir is None:
-                    diag_dir = self._diag_dirs[v] = sim._diag_dir()
-                write_diagnostics_row(
-                    sim._writers,
-                    diag_dir,
-                    sim.tracking_step,
-                    row,
-                    sim.reference,
-                    final=final,
-                    reduced_writer=BufferedReducedWriter,
-                    ref_writer=BufferedRefWriter,
-                    spin_columns=bool(sim.spin),
-                )
-            if final and sim.slice_step_diagnostics:
-                return  # as Simulation.write_reduced_diagnostics: the last slice's row went out already
-            for fn in sim.diagnostics_listeners:
-                fn(row)
+            row.update(zip(names, vals, strict=True))
+            try:
+                for fn in sim.diagnostics_listeners:
+                    fn(row)
+            except Exception as exc:  # noqa: BLE001 - the variant fails alone, the pack goes on
+                self._drop(v, exc)
 
-        self._each_of(which, emit)
+
+def _recordable(sim: Simulation) -> bool:
+    """Whether a PackOutput records ``sim``'s files: diagnostics on, rows of the batch's columns."""
+    return bool(sim.diagnostics) and not sim.eigenemittances and not sim.spin
 
 
 def track_packed(sims: Sequence[Simulation], periods: int | None = None) -> dict[int, BaseException]:

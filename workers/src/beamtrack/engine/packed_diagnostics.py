@@ -12,11 +12,6 @@ in the last bit now and then, so those three squares are taken with ``math.pow``
 
 Variants with spin, without a C kernel or without a live particle are left to
 ``reduced_beam_characteristics`` one by one (the same numbers; rare).
-
-``BufferedReducedWriter`` and ``BufferedRefWriter`` write ImpactX's ASCII tables as the unbuffered
-writers do, byte for byte, a line formatted in one ``%`` operation and flushed every
-``FLUSH_LINES`` lines and at close (the unbuffered ones flush each line for live readers; a pack's
-variants have their rows in the job store for those).
 """
 
 from __future__ import annotations
@@ -27,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .diagnostics.ascii import ReducedDiagnosticsWriter, RefParticleWriter
-from .diagnostics.reduced import moment_columns, reduced_beam_characteristics, twiss_columns
+from .diagnostics.reduced import REDUCED_COLUMNS, moment_columns, reduced_beam_characteristics, twiss_columns
 from .kernels.runtime import default_threads
 
 if TYPE_CHECKING:
@@ -37,8 +31,8 @@ if TYPE_CHECKING:
 
 _PLANES = ("x", "y", "t")
 _ROW, _COL = np.triu_indices(6)
-#: Lines a buffered ASCII writer holds before it writes them.
-FLUSH_LINES = 64
+#: The columns of a reduced-diagnostics row after ``s`` (``reduced_beam_characteristics``' order).
+_NAMES = tuple(c for c in REDUCED_COLUMNS if c != "s")
 
 
 def pack_rows(
@@ -56,16 +50,53 @@ def pack_rows(
     v in ``which``; ``block`` holds the variants' particles side by side (variant v: columns
     [v npart, (v + 1) npart)), ``beams[v]`` is a view of its columns."""
     out: dict[int, dict[str, float]] = {}
-    sums = _batch_sums(block, nvar, npart, kind, nthreads) if which else None
-    fast = [v for v in which if sums is not None and sums[v, 0] != 0 and not beams[v].has_spin]
+    plain = []
     for v in which:
-        if v not in fast:
+        if beams[v].has_spin:  # more columns than the table's
             out[v] = reduced_beam_characteristics(beams[v], refs[v], kind=kind, nthreads=nthreads)
+        else:
+            plain.append(v)
+    names, table = pack_table(block, nvar, npart, beams, refs, plain, kind=kind, nthreads=nthreads)
+    for v, row in zip(plain, table.tolist(), strict=True):
+        out[v] = {"s": float(refs[v].s), **dict(zip(names, row, strict=True))}
+    return out
+
+
+def pack_table(
+    block: ParticleContainer,
+    nvar: int,
+    npart: int,
+    beams: Sequence[ParticleContainer],
+    refs: Sequence[RefPart],
+    which: Sequence[int],
+    *,
+    kind: str,
+    nthreads: int | None,
+) -> tuple[list[str], np.ndarray]:
+    """``pack_rows`` as a table: the column names (``REDUCED_COLUMNS`` without ``s``) and a
+    (len(which), len(names)) float64 array, row i variant ``which[i]``'s values (bit-identical
+    to the dicts' floats). Variants with spin are refused (their rows have more columns)."""
+    names = list(_NAMES)
+    table = np.empty((len(which), len(names)))
+    if not which:
+        return names, table
+    if any(beams[v].has_spin for v in which):
+        raise ValueError("pack_table: a variant has spin; take its row with reduced_beam_characteristics")
+    sums = _batch_sums(block, nvar, npart, kind, nthreads)
+    pos = {v: i for i, v in enumerate(which)}
+    fast = [v for v in which if sums is not None and sums[v, 0] != 0]
+    if len(fast) < len(which):
+        for v in which:
+            if sums is None or sums[v, 0] == 0:
+                row = reduced_beam_characteristics(beams[v], refs[v], kind=kind, nthreads=nthreads)
+                table[pos[v]] = [row[c] for c in names]
     if fast:
         assert sums is not None
-        rows = _characteristics(sums[fast], [refs[v] for v in fast])
-        out.update(zip(fast, rows, strict=True))
-    return out
+        cols = _characteristics(sums[fast], [refs[v] for v in fast])
+        rows = [pos[v] for v in fast]
+        for j, c in enumerate(names):
+            table[rows, j] = cols[c]
+    return names, table
 
 
 def _batch_sums(block: ParticleContainer, nvar: int, npart: int, kind: str, nthreads: int | None) -> Any:
@@ -85,9 +116,9 @@ def _batch_sums(block: ParticleContainer, nvar: int, npart: int, kind: str, nthr
     return k.sums_batch(real, state, nvar, npart, 0, split, split)
 
 
-def _characteristics(s: np.ndarray, refs: Sequence[RefPart]) -> list[dict[str, float]]:
+def _characteristics(s: np.ndarray, refs: Sequence[RefPart]) -> dict[str, np.ndarray]:
     """``characteristics_from_moments(*_moments_from_sums(s[i]), refs[i])`` for every row of ``s``
-    (variants with live particles), in arrays (see the module docstring)."""
+    (variants with live particles), in arrays (see the module docstring): column name -> values."""
     nv = s.shape[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         w_sum = s[:, 1]
@@ -126,43 +157,4 @@ def _characteristics(s: np.ndarray, refs: Sequence[RefPart]) -> list[dict[str, f
         for q in _PLANES:
             cols[f"emittance_{q}n"] = emit[q] * bg
         cols["charge_C"] = w_sum * np.array([r.charge for r in refs]) + 0.0
-    names = list(cols)
-    table = np.stack([cols[c] for c in names], axis=1).tolist()
-    return [{"s": float(r.s), **dict(zip(names, row, strict=True))} for r, row in zip(refs, table, strict=True)]
-
-
-class _Buffered:
-    """``_write_line`` of the ASCII writers, buffered (mixed into their classes; same bytes)."""
-
-    _fh: Any
-    path: Any
-
-    def _write_line(self, step: int, values: Sequence[float], ints: Sequence[int] = ()) -> None:
-        if self._fh is None:
-            raise ValueError(f"{self.path} is closed")
-        head = " ".join([str(int(step)), *(str(int(i)) for i in ints)])
-        # "%.16e" is ascii._fmt for finite values and gives its nan / inf / -inf for the others
-        line = (head + " %.16e" * len(values) + "\n") % tuple(map(float, values)) if values else head + "\n"
-        lines: list[str] = self.__dict__.setdefault("_lines", [])
-        lines.append(line)
-        if len(lines) >= FLUSH_LINES:
-            self.flush_lines()
-
-    def flush_lines(self) -> None:
-        lines: list[str] = self.__dict__.get("_lines", [])
-        if lines and self._fh is not None:
-            self._fh.write("".join(lines))
-            self._fh.flush()
-            lines.clear()
-
-    def close(self) -> None:
-        self.flush_lines()
-        super().close()  # type: ignore[misc]
-
-
-class BufferedReducedWriter(_Buffered, ReducedDiagnosticsWriter):
-    """``ReducedDiagnosticsWriter``, buffered (module docstring)."""
-
-
-class BufferedRefWriter(_Buffered, RefParticleWriter):
-    """``RefParticleWriter``, buffered (module docstring)."""
+    return cols

@@ -4,7 +4,9 @@ The scheduler claims up to ``pack_size`` queued variants of one scan with the sa
 (``JobStore.claim_pack``) and hands them to one PackRunner actor. Each variant is still its own
 job: its record is started, it publishes its own diagnostics rows (a retry skips the rows an
 earlier attempt already published, as ``JobRunner`` does), its progress, its files (uploaded
-like a single job's when the worker has its own scratch directory) and its terminal state.
+like a single job's when the worker has its own scratch directory) and its terminal state. Its
+files are the pack's recorded output (``beamtrack.engine.packed_output``) until first read: the
+server writes them out then (``JobService.job_dir``); its record lists the files they become.
 The variants whose engine ``pack_signature`` agree are tracked together by
 ``beamtrack.engine.packed.PackedRun`` (one kernel launch per fused group for all of them); one
 that differs is tracked alone in the same worker. A cancel or a limit stops only its variant.
@@ -226,16 +228,21 @@ class PackRunner(JobRunner):
 
     def _finish_all(self, variants: list[_Variant], t0: float) -> list[JobState]:
         """Record each variant's end (its files delivered first), all in one round trip."""
+        from beamtrack.engine.packed_output import PACKED_FILE, packed_files
+
         runs: list[FinishedRun] = []
         for v in variants:
             state, error = v.state, v.error
             if v.over_limit:
                 state, error = JobState.FAILED, v.over_limit
             names, n_bytes = _walk(v.out_dir)
+            if PACKED_FILE in names:  # the recorded output: the files it becomes when first read
+                names = sorted({n for n in names if n != PACKED_FILE} | set(packed_files(v.out_dir) or ()))
             if v.out_dir != self.artifact_dir / v.job_id and self.transfer is not None:
-                names, upload_error = self._deliver(v.job_id, v.attempt, v.out_dir, state)  # an upload
+                _, upload_error = self._deliver(v.job_id, v.attempt, v.out_dir, state)  # an upload
                 if upload_error:
                     state, error = JobState.FAILED, upload_error
+                    names = []
             steps = int(v.sim.tracking_step)
             result = {"steps": steps, "wall_time_s": time.monotonic() - t0, "artifacts": names}
             runs.append(FinishedRun(v.job_id, v.attempt, v.owner, state, steps, n_bytes, error, result))

@@ -252,31 +252,64 @@ class BeamMonitorWriter:
         step = int(step)
         self._raise_pending_error()
         with self._lock:
-            series = self._series
-            if series is None:
-                raise ValueError(f"openPMD series {self.path} is closed")
-            if step in self._steps:
-                warnings.warn(
-                    f"BeamMonitor {self.name!r}: step {step} is already in {self.path.name}; this write is skipped "
-                    "(count one step per slice of every element, as ImpactX does, to give each monitor its own step)",
-                    BeamMonitorWarning,
-                    stacklevel=2,
-                )
+            if not self._accepts(step, pc.total_number_of_particles):
                 return
-            if self.backend.startswith("bp") and self.encoding == "g" and pc.total_number_of_particles() == 0:
-                warnings.warn(
-                    f"BeamMonitor {self.name!r}: no particles alive at step {step}; not written, because an empty "
-                    "iteration in a group-based ADIOS2 series makes openpmd-api readers crash",
-                    BeamMonitorWarning,
-                    stacklevel=2,
-                )
+            self._enqueue(self._snapshot(step, pc, ref, extra or {}, eigenemittances))
+
+    def write_snapshot(
+        self,
+        step: int,
+        real: np.ndarray,
+        ids: np.ndarray,
+        rbc: dict[str, float],
+        ref: Any,
+        qm: float,
+        has_spin: bool,
+        extra: dict[str, np.ndarray],
+    ) -> None:
+        """Write iteration ``step`` from values already taken off a beam, as ``write`` takes them
+        (``_snapshot``): ``real`` the alive particles' rows (float64), ``ids`` as the ``id`` record
+        stores them (uint64, packed when ``packed_ids``), ``rbc`` the reduced characteristics,
+        ``ref`` anything with the reference particle's attributes. A packed run records its
+        variants' monitors so (``beamtrack.engine.packed_output``) and writes them later; the same
+        checks as ``write`` apply, the iteration is the same."""
+        step = int(step)
+        self._raise_pending_error()
+        with self._lock:
+            if not self._accepts(step, lambda: int(ids.size)):
                 return
-            snapshot = self._snapshot(step, pc, ref, extra or {}, eigenemittances)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"openPMD {self.path.name}", daemon=True)
-                self._thread.start()
-            self._steps.add(step)
-            self._pending.put((series, *snapshot))
+            self._enqueue((step, real, ids, rbc, ref, qm, has_spin, extra))
+
+    def _accepts(self, step: int, n_alive: Any) -> bool:
+        """Whether iteration ``step`` is written (``n_alive()``: the particles it would hold); a
+        skipped write warns (held with ``_lock``)."""
+        if self._series is None:
+            raise ValueError(f"openPMD series {self.path} is closed")
+        if step in self._steps:
+            warnings.warn(
+                f"BeamMonitor {self.name!r}: step {step} is already in {self.path.name}; this write is skipped "
+                "(count one step per slice of every element, as ImpactX does, to give each monitor its own step)",
+                BeamMonitorWarning,
+                stacklevel=3,
+            )
+            return False
+        if self.backend.startswith("bp") and self.encoding == "g" and n_alive() == 0:
+            warnings.warn(
+                f"BeamMonitor {self.name!r}: no particles alive at step {step}; not written, because an empty "
+                "iteration in a group-based ADIOS2 series makes openpmd-api readers crash",
+                BeamMonitorWarning,
+                stacklevel=3,
+            )
+            return False
+        return True
+
+    def _enqueue(self, snapshot: tuple[Any, ...]) -> None:
+        """Hand ``snapshot`` (``_write_iteration``'s arguments after the series) to the writer thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"openPMD {self.path.name}", daemon=True)
+            self._thread.start()
+        self._steps.add(int(snapshot[0]))
+        self._pending.put((self._series, *snapshot))
 
     def _snapshot(
         self, step: int, pc: ParticleContainer, ref: RefPart, extra: dict[str, Any], eigenemittances: bool

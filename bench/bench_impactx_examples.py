@@ -10,7 +10,9 @@ analysis) runs as ImpactX's CTest does: in a fresh run directory, the script, th
 analysis script, with the files CMakeLists.txt copies into the run directory. ImpactX runs in .venv-impactx (scripts/setup_oracle.sh); beamtrack in .venv on a copy of
 the tree whose ``import impactx`` / ``from impactx`` / ``import amrex.space3d as amr`` lines are renamed to
 ``beamtrack.impactx`` (``BEAMTRACK_KIND=serial``: one thread, as impactx-noacc). Prints, per example:
-run and analysis pass/fail and wall time of both codes, then a summary.
+run and analysis pass/fail and wall time of both codes, and how far apart the two codes' final beam moments are
+(the last row of ``diags/reduced_beam_characteristics_final.0``: max over sigma_*, emittance_* of the relative
+difference), then a summary.
 
 ``--json FILE`` appends one JSON line per example and code ({"name", "code", "seed", "status", "time",
 "error"}); ``--only impactx|beamtrack`` runs one code; ``--seed S`` sets ``BEAMTRACK_IMPACTX_SEED``, the seed of
@@ -140,6 +142,44 @@ def run_one(
     return "pass", dt, ""
 
 
+#: columns of the final reduced diagnostics compared between the codes (ImpactX 26.10's names)
+MOMENTS = (
+    "sigma_x",
+    "sigma_y",
+    "sigma_t",
+    "sigma_px",
+    "sigma_py",
+    "sigma_pt",
+    "emittance_x",
+    "emittance_y",
+    "emittance_t",
+)
+
+
+def final_moments(run_dir: Path) -> dict[str, float] | None:
+    """The last row of ``diags/reduced_beam_characteristics_final.0`` (else the last of
+    ``reduced_beam_characteristics.0``): the run's final beam moments, or None without the file."""
+    for fname in ("reduced_beam_characteristics_final.0", "reduced_beam_characteristics.0"):
+        f = run_dir / "diags" / fname
+        if f.exists():
+            lines = [ln.split() for ln in f.read_text().splitlines() if ln.strip()]
+            if len(lines) >= 2:
+                return {k: float(v) for k, v in zip(lines[0], lines[-1], strict=False) if k in MOMENTS}
+    return None
+
+
+def moment_difference(ix_dir: Path, bt_dir: Path) -> tuple[float, str] | None:
+    """max over MOMENTS of |beamtrack - ImpactX| / |ImpactX| of the final beam, and that column."""
+    a, b = final_moments(ix_dir), final_moments(bt_dir)
+    if not a or not b:
+        return None
+    diffs = {k: abs(b[k] - a[k]) / abs(a[k]) for k in a.keys() & b.keys() if a[k] != 0.0}
+    if not diffs:
+        return None
+    worst = max(diffs, key=lambda k: diffs[k])
+    return diffs[worst], worst
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("repo", type=Path, help="fetched ImpactX repository (bare git dir or checkout)")
@@ -179,7 +219,10 @@ def main() -> int:
         bt_env = {**base, "BEAMTRACK_KIND": "serial", "BEAMTRACK_IMPACTX_SEED": str(args.seed)}
         skipped = ("skipped", float("nan"), "")
         rows = []
-        print(f"{'example':44s} {'ImpactX':14s} {'t_ix[s]':>8s} {'beamtrack':14s} {'t_bt[s]':>8s}  beamtrack error")
+        print(
+            f"{'example':44s} {'ImpactX':14s} {'t_ix[s]':>8s} {'beamtrack':14s} {'t_bt[s]':>8s} "
+            f"{'final moments, max rel. diff':22s} beamtrack error"
+        )
         for name, inp, analysis in tests:
             ix = (
                 skipped
@@ -191,7 +234,8 @@ def main() -> int:
                 if args.only == "impactx"
                 else run_one(BT_PY, bt_tree, name, inp, analysis, t / "run_bt", args.timeout, bt_env)
             )
-            rows.append((name, ix, bt))
+            diff = moment_difference(t / "run_ix" / name, t / "run_bt" / name) if args.only is None else None
+            rows.append((name, ix, bt, diff))
             if args.json:
                 with args.json.open("a") as f:
                     for code, r, seed in (("impactx", ix, None), ("beamtrack", bt, args.seed)):
@@ -205,18 +249,29 @@ def main() -> int:
                                         "status": r[0],
                                         "time": round(r[1], 3),
                                         "error": r[2],
+                                        "final_moments_rel_diff": None if diff is None else diff[0],
+                                        "worst_moment": None if diff is None else diff[1],
                                     }
                                 )
                                 + "\n"
                             )
-            print(f"{name:44s} {ix[0]:14s} {ix[1]:8.2f} {bt[0]:14s} {bt[1]:8.2f}  {bt[2][:110]}", flush=True)
+            d_txt = "" if diff is None else f"{diff[0]:9.1e} {diff[1]:12s}"
+            print(f"{name:44s} {ix[0]:14s} {ix[1]:8.2f} {bt[0]:14s} {bt[1]:8.2f} {d_txt:22s} {bt[2][:90]}", flush=True)
         n = len(rows)
         n_ix = sum(r[1][0] == "pass" for r in rows)
         n_bt = sum(r[2][0] == "pass" for r in rows)
         both = [r for r in rows if r[1][0] == "pass" and r[2][0] == "pass"]
+        compared = sorted((r[3][0], r[0]) for r in both if r[3] is not None)
         t_ix = sum(r[1][1] for r in both)
         t_bt = sum(r[2][1] for r in both)
         print(f"\nsummary: {n} Python examples; ImpactX passes {n_ix}, beamtrack passes {n_bt}, both {len(both)}")
+        if compared:
+            within = {tol: sum(d <= tol for d, _ in compared) for tol in (1e-12, 1e-9, 1e-6, 1e-3)}
+            print(
+                f"final beam moments ({', '.join(MOMENTS)}) of the {len(compared)} examples both pass that write them: "
+                + ", ".join(f"{n} within {tol:g}" for tol, n in within.items())
+                + f"; largest {compared[-1][0]:.2e} ({compared[-1][1]})"
+            )
         if both:
             print(
                 f"time over the examples both pass: ImpactX {t_ix:.1f} s, beamtrack {t_bt:.1f} s "

@@ -21,8 +21,7 @@ BT_FN void ChrQuad_spin_push(const bt_op* op, const double* aux, bt_part* p, bt_
     double const iD = 1.0 / sqrt(1.0 - 2.0 * pt / beta + pt * pt);
     double const gp = 1.0 + op->p[BT_P_GYRO] * op->gamma * (1.0 - beta * pt);
     double const w = sqrt(fabs(g) * iD), wl = w * L;
-    double const hs = sin(0.5 * wl), hh = sinh(0.5 * wl);
-    double const omc = 2.0 * hs * hs, chm1 = 2.0 * hh * hh;
+    double const omc = 1.0 - cos(wl), chm1 = cosh(wl) - 1.0; /* as ImpactX (see spin/quad.h) */
     double const foc = (g > 0.0) ? 1.0 : 0.0, dfc = 1.0 - foc;
     double const fac_x = foc * omc + dfc * chm1, fac_y = foc * chm1 + dfc * omc;
     double const sin_x = foc * sin(wl) + dfc * sinh(wl), sin_y = foc * sinh(wl) + dfc * sin(wl);

@@ -14,8 +14,10 @@ BT_FN void Quad_spin_setup(bt_op* op, const double* aux)
     (void)aux;
     double const k = Quad_k(op), L = op->ds, w = sqrt(fabs(k));
     double const g = 1.0 + op->p[BT_P_GYRO] * op->gamma;
-    double const hs = sin(0.5 * w * L), hh = sinh(0.5 * w * L);
-    double const omc = 2.0 * hs * hs, chm1 = 2.0 * hh * hh; /* 1 - cos, cosh - 1 */
+    /* 1 - cos, cosh - 1 from the map's cos and cosh (Quad_setup's), as ImpactX: the generator of the reversed
+     * slice then cancels the forward one to round-off of the map (a half-angle 2 sinh^2(wL/2) differs from
+     * cosh wL - 1 by an ulp of cosh, which the reversed generator's cancellation multiplies by w sinh wL) */
+    double const omc = 1.0 - cos(w * L), chm1 = cosh(w * L) - 1.0;
     double a[4] = {0.0, 0.0, 0.0, 0.0};
     if (k > 0.0) {
         a[0] = -g * chm1; a[1] = -g * w * sinh(w * L); a[2] = -g * omc; a[3] = -g * w * sin(w * L);

@@ -5,7 +5,9 @@ ImpactX refines a patch fixed at init_grids (engine/spacecharge/refinement.py): 
 factor as large as the refined level, as ImpactX's expanding_beam_fft and scraping examples set) or a part of it (AMReX's
 default blocking factor, as expanding_beam_mlmg). Every particle of these beams lies in the patch and deposits, solves
 (MLMG; phi = 0 on the patch walls with fft, level 0's solution of the averaged charge there with multigrid) and gathers
-on the refined level. beamtrack solves that level's Dirichlet problem exactly (sine transforms).
+on the refined level; with prob_relative[1] < 1 the beam's tails lie outside the patch, on level 0, and gather its
+field (IGF over the charge of both levels with fft, its Dirichlet solve with multigrid). beamtrack solves the Dirichlet
+problems exactly (sine transforms).
 
 Where the expected numbers come from: ImpactX 26.10 (PyPI impactx-noacc, CPU, double precision) run by
 tests/oracle/impactx_collective_runner.py in the oracle venv on the same particles (coordinates and weights), the
@@ -79,6 +81,20 @@ CASES: dict[str, dict] = {
         "poisson_solver": "multigrid",
         "prob_relative": [3.0, 1.1],
         "mlmg_relative_tolerance": 1e-12,
+    },
+    # prob_relative[1] < 1 and a level-1 blocking factor of 2: the patch (level-0 cells 6..10 of 16) is narrower than
+    # the beam, whose tails stay on level 0 and gather its field
+    **{
+        f"mr_{solver}_two_levels": {
+            "space_charge": "3D",
+            "max_level": 1,
+            "n_cell": [16, 16, 16],
+            "poisson_solver": solver,
+            "prob_relative": [3.0, 0.5],
+            "mlmg_relative_tolerance": 1e-12,
+            **{f"blocking_factor_{a}": [8, 2] for a in "xyz"},
+        }
+        for solver in ("fft", "multigrid")
     },
 }
 #: the moments compared after the line (beam_moments' names)
@@ -161,7 +177,9 @@ def test_mesh_refinement_matches_impactx(name: str, oracle: tuple[Path, np.ndarr
     out, data = oracle
     theirs = np.load(out / f"{name}.npz")["coords"]
     sim = track(CASES[name], data)
-    assert sim.finest_level == 1 and sim._sc_solver.n_cell == [2 * n for n in CASES[name]["n_cell"]]
+    solver = sim._sc_solver
+    assert sim.finest_level == 1 and solver.n_cell == [2 * n for n in CASES[name]["n_cell"]]
+    assert (solver.particles_on_level0 > 0) == name.endswith("two_levels")
     mine = np.asarray(sim.beam.real[:6])
     assert mine.shape == theirs.shape
     change = np.abs(theirs - data[:6]).max(axis=1)

@@ -22,8 +22,10 @@ With ``multigrid`` and a patch smaller than the domain, level 0's rho is level 1
 1 is solved with these wall values (``boundary_source``); phi is 0 beyond the walls (its ghost nodes; measured: level
 0's rho, phi and level 1's phi equal ImpactX's to 1e-16, 2e-12, 2e-12). When the patch is the whole domain, the
 walls are the domain's, phi = 0 on them with either solver, and level 0 reaches no particle.
-Particles outside the patch (level 0's own particles: ImpactX tags prob_relative[1] x the beam, so only with
-prob_relative[1] < 1) are not implemented.
+Particles outside the patch (ImpactX tags prob_relative[1] x the beam, so only with prob_relative[1] < 1) stay on
+level 0: they deposit there (level 1 does not see their charge), and gather level 0's field: the IGF solve (fft) or
+the Dirichlet one on the domain walls (multigrid) of their charge plus level 1's averaged (measured: particles after
+4 slices with 53..76 of 2000 on level 0 agree with ImpactX 26.10's to 6e-12 of their change, both solvers).
 """
 
 from __future__ import annotations

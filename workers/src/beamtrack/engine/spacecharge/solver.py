@@ -122,8 +122,8 @@ class SpaceChargeSolver:
     AMReX's, an int or one per axis. With a refined patch covering the whole domain the solve is ImpactX's level 1:
     ``n_cell`` becomes ref_ratio x the given cells over the whole domain, the solve the Dirichlet one inside the patch
     walls (``poisson_solver`` reads "multigrid"; ``coarse_n_cell``, ``requested_poisson_solver`` keep what was given,
-    ``refined_patch`` the level-0 cells refined); max_level = 1 in 2D / 2.5D, or particles outside the patch, raise
-    NotImplementedError.
+    ``refined_patch`` the level-0 cells refined); particles outside the patch get level 0's field; max_level = 1 in
+    2D / 2.5D raises NotImplementedError.
     apply_longitudinal_kick: 2.5D's pt kick from the potential (ImpactX's algo.space_charge.apply_longitudinal_kick,
     read by ImpactX for 2.5D only; False is refused for the other modes, whose longitudinal kick ImpactX keeps).
 
@@ -186,6 +186,8 @@ class SpaceChargeSolver:
         self.max_level = int(max_level)
         self.refined_patch: list[tuple[int, int]] | None = None
         self.ref_ratio = [1, 1, 1]
+        #: with max_level = 1: the alive particles outside the refined patch at the last solve (ImpactX's level 0)
+        self.particles_on_level0 = 0
         if self.max_level != 0 and not self.gauss:
             n_cell = self._refine(n_cell, prob_relative, prob_relative_levels, ref_ratio, blocking_factor, n_error_buf)
         self.n_cell = n_cell
@@ -276,33 +278,63 @@ class SpaceChargeSolver:
         self.poisson_solver = "multigrid"
         return [n * r for n, r in zip(n_cell, rr, strict=True)]
 
-    def _refined_phi(
-        self, rho: Any, gcell: tuple[float, ...], mm: np.ndarray, lo: np.ndarray, inv_d: np.ndarray
-    ) -> Any:
-        """phi [V] on the refined grid as ImpactX's level 1 (``refinement.py``): phi = 0 beyond the patch walls; on
-        them 0 (fft, or a patch covering the domain) or level 0's Dirichlet solution of the averaged charge."""
-        patch, rr = self.refined_patch, self.ref_ratio
-        assert patch is not None
-        walls = [(GUARD_LO + r * a, GUARD_LO + r * (b + 1)) for (a, b), r in zip(patch, rr, strict=True)]
-        names = "xyz"
+    def _walls(self) -> list[tuple[int, int]]:
+        """Per axis the first and the last node of the refined patch in the refined grid's array."""
+        assert self.refined_patch is not None
+        pairs = zip(self.refined_patch, self.ref_ratio, strict=True)
+        return [(GUARD_LO + r * a, GUARD_LO + r * (b + 1)) for (a, b), r in pairs]
+
+    def _levels(self, real: Any, state: Any, n: int, mm: np.ndarray, lo: np.ndarray, inv_d: np.ndarray) -> Any:
+        """None when every alive particle lies in the refined patch, else the state rows (0: on that level) of level 1's
+        and level 0's particles: AMReX's Redistribute puts a particle on level 1 when its refined cell is in the patch."""
+        walls = self._walls()
+        cells = [np.floor((np.array([mm[ax], mm[3 + ax]]) - lo[ax]) * inv_d[ax]) for ax in range(3)]
+        if all(c[0] >= w[0] and c[1] <= w[1] - 1 for c, w in zip(cells, walls, strict=True)):
+            return None
+        xp = self.xp
+        alive = state[:n] == 0
+        inside = alive.copy()
         for ax, (first, last) in enumerate(walls):
-            # the refined cells of the extreme particles (AMReX's Redistribute puts a particle on level 1 if its cell is)
-            cells = np.floor((np.array([mm[ax], mm[3 + ax]]) - lo[ax]) * inv_d[ax])
-            if cells[0] < first or cells[1] > last - 1:
-                raise NotImplementedError(
-                    f"ImpactX option max_level = 1 with particles outside the refined patch ({names[ax]} beyond its "
-                    f"walls, level-0 cells {patch[ax]} of {self.coarse_n_cell[ax]}; ImpactX tags prob_relative[1] x "
-                    "the beam) is not implemented in beamtrack"
-                )
-        if self.requested_poisson_solver == "fft" or refinement.covers_domain(patch, self.coarse_n_cell):
-            return self.dirichlet.solve(rho, gcell, walls)
-        xp, guard = self.xp, (GUARD_LO, GUARD_HI)
-        rho_c = refinement.coarsen_nodal(rho, rr, self.coarse_n_cell, guard, xp)
-        ccell = tuple(c * r for c, r in zip(gcell, rr, strict=True))
-        phi_c = self.dirichlet.solve(rho_c, ccell, [(GUARD_LO, GUARD_LO + n) for n in self.coarse_n_cell])
-        phi_b = refinement.interpolate_nodal(phi_c, rr, self.coarse_n_cell, guard, xp)
-        src, g = refinement.boundary_source(phi_b, walls, gcell, xp)
-        return self.dirichlet.solve(rho + src, gcell, walls) + g
+            c = xp.floor((real[ax, :n] - lo[ax]) * inv_d[ax])
+            inside &= (c >= first) & (c <= last - 1)
+        one = xp.ones(n, dtype=state.dtype)
+        return xp.where(inside, 0, one).astype(state.dtype), xp.where(alive & ~inside, 0, one).astype(state.dtype)
+
+    def _refined_phi(
+        self, rho: Any, gcell: tuple[float, ...], mm: np.ndarray, levels: Any, real: Any, n: int, dep: tuple[Any, ...]
+    ) -> tuple[Any, Any]:
+        """phi [V] on the refined grid as ImpactX's level 1 (``refinement.py``; rho: level 1's particles' charge),
+        and, with particles on level 0 (``levels``), what they gather: (state row, grid lo, 1 / cell, E of level 0).
+
+        Level 1: phi = 0 beyond the patch walls; on them 0 (fft, or a patch covering the domain) or level 0's Dirichlet
+        solution (multigrid). Level 0's charge: level 1's averaged onto it plus level 0's particles' deposit; its phi
+        the IGF solve (fft) or the Dirichlet one on the domain walls (multigrid). dep: (has_w, charge per weight [C],
+        gamma)."""
+        walls, rr, n0 = self._walls(), self.ref_ratio, self.coarse_n_cell
+        fft = self.requested_poisson_solver == "fft"
+        if levels is None and (fft or refinement.covers_domain(self.refined_patch, n0)):
+            return self.dirichlet.solve(rho, gcell, walls), None
+        b, xp, guard = self.backend, self.xp, (GUARD_LO, GUARD_HI)
+        has_w, qw, gamma = dep
+        lo_c, cell_c, shape_c = self._grid(mm, 3, n0)
+        gcell_c = (float(cell_c[0]), float(cell_c[1]), float(gamma * cell_c[2]))
+        rho_c = refinement.coarsen_nodal(rho, rr, n0, guard, xp)
+        if levels is not None:
+            own = b.deposit(
+                real, levels[1], n, has_w, qw / float(np.prod(cell_c)), self.order, lo_c, 1.0 / cell_c, shape_c
+            )
+            valid = tuple(slice(GUARD_LO, GUARD_LO + v + 1) for v in n0)
+            rho_c[valid] += own[valid]
+        if fft:
+            phi = self.dirichlet.solve(rho, gcell, walls)
+            phi_c = self.poisson.solve(rho_c, gcell_c)
+        else:
+            phi_c = self.dirichlet.solve(rho_c, gcell_c, [(GUARD_LO, GUARD_LO + v) for v in n0])
+            phi_b = refinement.interpolate_nodal(phi_c, rr, n0, guard, xp)
+            src, g = refinement.boundary_source(phi_b, walls, gcell, xp)
+            phi = self.dirichlet.solve(rho + src, gcell, walls) + g
+        coarse = None if levels is None else (levels[1], lo_c, 1.0 / cell_c, b.grad(phi_c, 0.5 / cell_c))
+        return phi, coarse
 
     @classmethod
     def from_simulation(cls, sim: Any) -> SpaceChargeSolver:
@@ -360,7 +392,11 @@ class SpaceChargeSolver:
             self._weight_norm = (True, number / total) if total > 0.0 else (False, number / n)
         return self._weight_norm
 
-    def _grid(self, mm: np.ndarray, ndim: int) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    def _grid(
+        self, mm: np.ndarray, ndim: int, n_cell: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+        """(position of node 0 [m], cell [m], array shape) of the grid of n_cell (default: the solved grid's) cells
+        spanning prob_relative x the beam extent mm, with the guard nodes."""
         lo_b, hi_b = mm[:ndim], mm[3 : 3 + ndim]
         width = hi_b - lo_b
         names = "xyz" if self.mode == "3D" else "xy"
@@ -370,7 +406,7 @@ class SpaceChargeSolver:
                     f"flat beam: every alive particle has {names[ax]} = {lo_b[ax]!r}; "
                     "space charge needs a beam of non-zero extent (ImpactX refuses it too)"
                 )
-        n = np.array(self.n_cell[:ndim], dtype=np.int64)
+        n = np.array((self.n_cell if n_cell is None else n_cell)[:ndim], dtype=np.int64)
         cell = width * self.prob_relative / n
         lo = lo_b - 0.5 * width * (self.prob_relative - 1.0) - GUARD_LO * cell
         shape = tuple(int(v) + 1 + GUARD_LO + GUARD_HI for v in n)
@@ -444,7 +480,10 @@ class SpaceChargeSolver:
             lo, cell, shape = self._grid(mm, ndim)
             inv_d = 1.0 / cell
             q = ref.charge
-            rho = b.deposit(real, state, n, has_w, q * wfac / float(np.prod(cell)), self.order, lo, inv_d, shape)
+            levels = None if self.refined_patch is None else self._levels(real, state, n, mm, lo, inv_d)
+            self.particles_on_level0 = 0 if levels is None else int((levels[1] == 0).sum())
+            on_grid = state if levels is None else levels[0]
+            rho = b.deposit(real, on_grid, n, has_w, q * wfac / float(np.prod(cell)), self.order, lo, inv_d, shape)
             line = None
             if self.mode == "2.5D":
                 nb = self.num_longitudinal_bins
@@ -458,8 +497,10 @@ class SpaceChargeSolver:
                 line = (cd, t_min, bin_size)
             t0 = self._tick("deposit", t0)
             gcell = (cell[0], cell[1], gamma * cell[2]) if three_d else (cell[0], cell[1])
+            coarse = None
             if self.refined_patch is not None:
-                phi = self._refined_phi(rho, tuple(float(c) for c in gcell), mm, lo, inv_d)
+                dep = (has_w, q * wfac, gamma)
+                phi, coarse = self._refined_phi(rho, tuple(float(c) for c in gcell), mm, levels, real, n, dep)
             elif self.poisson_solver == "multigrid":
                 walls = [(GUARD_LO, GUARD_LO + int(v)) for v in self.n_cell[:3]]
                 phi = self.dirichlet.solve(rho, tuple(float(c) for c in gcell), walls)
@@ -474,7 +515,14 @@ class SpaceChargeSolver:
             push = ds / (beta * constants.c) * q / (gamma * gamma * bg * ref.mass * constants.c)
             split = self.split_gather_push and eout is None and hasattr(b, "push3d")
             e_tmp = self.xp.empty((3, n)) if split else eout
-            if three_d:
+            if coarse is not None:  # ImpactX's GatherAndPush per level: each particle gathers from its own level
+                b.gather_push3d(real, on_grid, n, self.gather_order, lo, inv_d, E, push, False, bg, eout)
+                b.gather_push3d(
+                    real, coarse[0], n, self.gather_order, coarse[1], coarse[2], coarse[3], push, False, bg, eout
+                )
+                b.to_fixed_s_all(real, state, n, bg)
+                restore = False
+            elif three_d:
                 k = 0.0 if split else push
                 b.gather_push3d(real, state, n, self.gather_order, lo, inv_d, E, k, not split, bg, e_tmp)
                 restore = False

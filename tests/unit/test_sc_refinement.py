@@ -131,3 +131,20 @@ def test_two_level_kick_numpy_twin_matches_kernels(solver: str) -> None:
     change = np.abs(out[0] - coords).max(axis=1)
     assert np.all(change > 0)
     np.testing.assert_array_less(np.abs(out[1] - out[0]).max(axis=1), 1e-10 * change)
+
+
+def test_hook_grids_of_the_refined_level() -> None:
+    # a patch covering the domain: sim.rho(1) is the refined level (2 x 8 cells + 1 nodes, ImpactX's 2 ghosts each
+    # side); level 0's grid, and level 1's of a smaller patch, are refused by name
+    bf = {f"blocking_factor_{a}": [8, 16] for a in "xyz"}
+    sim = _tiny_beam_sim(space_charge="3D", max_level=1, n_cell=[8, 8, 8], prob_relative=[1.5, 1.2], **bf)
+    sim.track_particles()
+    assert sim.finest_level == 1
+    rho = sim.rho(1)
+    assert rho.array(next(iter(rho))).to_numpy().shape == (21, 21, 21, 1)
+    with pytest.raises(NotImplementedError, match=r"sim.phi\(0\) with max_level = 1"):
+        sim.phi(0)
+    sim = _tiny_beam_sim(space_charge="3D", max_level=1, n_cell=[16, 16, 16], prob_relative=[3.0, 1.1])
+    sim.track_particles()
+    with pytest.raises(NotImplementedError, match="refined patch smaller than the domain"):
+        sim.rho(1)

@@ -358,8 +358,13 @@ class ImpactX(Simulation):
         refined = solver is not None and getattr(solver, "refined_patch", None) is not None
         if refined and lev == 0:
             raise NotImplementedError(
-                f"ImpactX sim.{what}(0) with max_level = 1 is not implemented in beamtrack: it solves only the "
-                "refined level 1, which covers the whole domain (level 0's field reaches no particle)"
+                f"ImpactX sim.{what}(0) with max_level = 1 (level 0's grid) is not implemented in beamtrack: its hooks "
+                "read the refined level 1"
+            )
+        if refined and lev == 1 and solver.refined_patch != [(0, n - 1) for n in solver.coarse_n_cell]:
+            raise NotImplementedError(
+                f"ImpactX sim.{what}(1) with a refined patch smaller than the domain (level-0 cells "
+                f"{solver.refined_patch}) is not implemented in beamtrack (its level-1 grid spans the whole domain)"
             )
         if lev != (1 if refined else 0):
             raise IndexError(f"sim.{what}({lev}): beamtrack's mesh-refinement levels are 0 to {self.finest_level}")

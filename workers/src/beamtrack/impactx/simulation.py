@@ -355,16 +355,17 @@ class ImpactX(Simulation):
         from .fields import grids
 
         solver = self.__dict__.get("_sc_solver")
-        refined = solver is not None and getattr(solver, "refined_patch", None) is not None
+        patch = getattr(solver, "refined_patch", None)
+        refined = patch is not None
         if refined and lev == 0:
             raise NotImplementedError(
                 f"ImpactX sim.{what}(0) with max_level = 1 (level 0's grid) is not implemented in beamtrack: its hooks "
                 "read the refined level 1"
             )
-        if refined and lev == 1 and solver.refined_patch != [(0, n - 1) for n in solver.coarse_n_cell]:
+        if refined and lev == 1 and patch != [(0, n - 1) for n in getattr(solver, "coarse_n_cell", [])]:
             raise NotImplementedError(
-                f"ImpactX sim.{what}(1) with a refined patch smaller than the domain (level-0 cells "
-                f"{solver.refined_patch}) is not implemented in beamtrack (its level-1 grid spans the whole domain)"
+                f"ImpactX sim.{what}(1) with a refined patch smaller than the domain (level-0 cells {patch}) is not "
+                "implemented in beamtrack (its level-1 grid spans the whole domain)"
             )
         if lev != (1 if refined else 0):
             raise IndexError(f"sim.{what}({lev}): beamtrack's mesh-refinement levels are 0 to {self.finest_level}")

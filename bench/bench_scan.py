@@ -13,8 +13,10 @@ variants (quad1.k x quad2.k) run packed on the service, the rate of one job per 
 same service (``--separate`` separate POST /v1/jobs of the same variants, timed the same way),
 and the same particles tracked as one beam of ``variants x npart`` particles in this process;
 then, in this process without the service, the same variants tracked by ``PackedRun`` in packs
-of ``--pack-size`` (each variant's files as on the service) against the one beam, with the
-lattice as given and with its BeamMonitors taken out (what the openPMD output costs):
+of ``--pack-size`` (each variant's files as on the service: recorded, to be written out on first
+read) against the one beam, with the lattice as given and with its BeamMonitors taken out (what
+the openPMD output costs), and the time to write out one variant's files from its recording (as
+the server does on a packed variant's first listing or download):
 
     .venv/bin/python bench/bench_scan.py --packed --variants 1000 --npart 1000 --separate 40
 
@@ -57,7 +59,20 @@ def grid(n: int) -> dict[str, list[float]]:
     }
 
 
-def packed_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any], data: Path) -> dict[str, Any]:
+def pack_timeline(store: Any, job_ids: list[str], wall0: float) -> list[dict[str, Any]]:
+    """Each pack's variants, first start and last end [s after the scan's submit] (job records)."""
+    packs: dict[str, list[Any]] = {}
+    for rec in store.jobs(job_ids):
+        packs.setdefault(rec.worker, []).append(rec)
+    out = []
+    for recs in sorted(packs.values(), key=lambda rs: min(r.started_at or 0.0 for r in rs)):
+        start = min(r.started_at or 0.0 for r in recs) - wall0
+        end = max(r.finished_at or 0.0 for r in recs) - wall0
+        out.append({"variants": len(recs), "start_s": round(start, 2), "end_s": round(end, 2)})
+    return out
+
+
+def packed_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any], data: Path, store: Any) -> dict[str, Any]:
     """Packed scan vs one job per variant on the same service vs one beam of all particles."""
     from beamtrack.engine import Simulation
     from beamtrack.spec import expand, load_spec, parse_scan
@@ -65,11 +80,13 @@ def packed_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any], data: Path
     n = a.variants
     params = grid(n)
     out: dict[str, Any] = {"variants": n, "npart": a.npart, "cpus": a.cpus, "separate": a.separate}
-    t0 = time.perf_counter()
+    t0, wall0 = time.perf_counter(), time.time()
     scan = c.scan(spec, params, mode="grid", use_cache=False)
+    out["packed_submit_s"] = time.perf_counter() - t0
     done = c.wait_scan(scan["id"], timeout=7200, poll_s=0.5)
     out["packed_s"] = time.perf_counter() - t0
     assert done["state"] == "succeeded", done
+    out["packs"] = pack_timeline(store, [r["job_id"] for r in c.scan_results(scan["id"])["rows"]], wall0)
 
     variants = [s for _v, s in expand(parse_scan({"base": spec, "parameters": params, "mode": "grid"}))]
     t0 = time.perf_counter()
@@ -103,6 +120,7 @@ def engine_bench(a: argparse.Namespace, spec: dict[str, Any], data: Path) -> dic
     for label, base in (("engine", spec), ("engine_no_monitors", without_monitors(spec))):
         docs = [json.loads(v.model_dump_json()) for _v, v in expand(parse_scan({"base": base, "parameters": params}))]
         out[f"{label}_packed_s"] = engine_packed(docs, data / label, a.pack_size)
+        out[f"{label}_write_out_ms"] = write_out_ms(data / label, min(20, a.variants))
         out[f"{label}_one_beam_s"] = one_beam(base, a.variants * a.npart, data / f"{label}-one")
         out[f"{label}_ratio"] = out[f"{label}_packed_s"] / out[f"{label}_one_beam_s"]
     return out
@@ -127,6 +145,17 @@ def engine_packed(docs: list[dict[str, Any]], out: Path, pack_size: int) -> floa
         for sim in sims:
             sim.finalize()
     return time.perf_counter() - t0
+
+
+def write_out_ms(out: Path, n: int) -> float:
+    """Mean time [ms] to write out a variant's files from its recorded output (what the server
+    does on the first listing or download of a packed variant's files), over the first ``n``."""
+    from beamtrack.engine.packed_output import materialize
+
+    t0 = time.perf_counter()
+    for i in range(n):
+        assert materialize(out / str(i))
+    return 1e3 * (time.perf_counter() - t0) / n
 
 
 def one_beam(spec: dict[str, Any], npart: int, out: Path) -> float:
@@ -217,8 +246,18 @@ def main() -> None:
             return
         c.wait(c.submit({**spec, "name": "warmup"})["id"], timeout=300)  # Ray workers warm
         if a.packed:
-            out = packed_bench(a, c, spec, data)
-            for key in ("packed_s", "separate_s", "one_beam_s", *(k for k in out if k.startswith("engine"))):
+            from beamtrack.workers.store import JobStore
+
+            store = JobStore.from_url(redis_server.url, prefix=settings.key_prefix)
+            out = packed_bench(a, c, spec, data, store)
+            print("packs (variants, start and end [s] after the submit):", out["packs"])
+            for key in (
+                "packed_submit_s",
+                "packed_s",
+                "separate_s",
+                "one_beam_s",
+                *(k for k in out if k.startswith("engine")),
+            ):
                 print(f"{key:>28}: {out[key]:8.2f}")
             print(
                 f"packed {out['packed_per_s']:.1f} variants/s, one job per variant {out['separate_per_s']:.2f} "

@@ -379,3 +379,18 @@ def test_slice_ops_reused_equal_a_fresh_build(monkeypatch: pytest.MonkeyPatch) -
     assert checked[0] == 2 * nvar * slices
     # the checks' own builds are in `built` too: the pack's are what is left, fewer than one a slice
     assert built[0] - checked[0] < nvar * slices
+
+
+def test_pack_rows_json_safe_as_clean_row() -> None:
+    """The pack runner's fast check gives what ``_clean_row`` gives: the finite row itself, and the
+    cleaned copy (None for NaN / inf) otherwise, also when finite values sum to inf."""
+    from beamtrack.workers.pack_runner import _json_safe
+    from beamtrack.workers.runner import _clean_row
+
+    finite = {"step": 3, "period": 0, "s": 1.5, "sigma_x": 2e-4, "charge_C": -1e-9}
+    assert _json_safe(finite) is finite and _clean_row(finite) == finite
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        row = {**finite, "sigma_x": bad}
+        assert _json_safe(row) == _clean_row(row) and _json_safe(row)["sigma_x"] is None
+    huge = {**finite, "a": 1.7e308, "b": 1.7e308}  # finite values whose sum overflows
+    assert _json_safe(huge) == _clean_row(huge) == huge

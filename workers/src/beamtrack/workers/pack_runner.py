@@ -14,6 +14,7 @@ that differs is tracked alone in the same worker. A cancel or a limit stops only
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import socket
@@ -167,7 +168,7 @@ class PackRunner(JobRunner):
             v.seen += 1
             if v.seen <= v.skip:
                 return  # an earlier attempt published this row
-            v.rows.append(_clean_row(row))
+            v.rows.append(_json_safe(row))
             pending[0] += 1
             if pending[0] >= FLUSH_ROWS or time.monotonic() - last_flush[0] > FLUSH_INTERVAL_S:
                 flush()
@@ -248,6 +249,14 @@ class PackRunner(JobRunner):
             runs.append(FinishedRun(v.job_id, v.attempt, v.owner, state, steps, n_bytes, error, result))
         self.store.finish_many(runs)
         return [r.state for r in runs]
+
+
+def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
+    """``_clean_row(row)`` for a pack's row (Python floats, int step and period): the row itself
+    when every value is finite (their sum is; ~1 us against ~15 us), else the cleaned copy."""
+    if math.isfinite(sum(row.values())):
+        return row
+    return _clean_row(row)
 
 
 def _walk(out_dir: Path) -> tuple[list[str], int]:

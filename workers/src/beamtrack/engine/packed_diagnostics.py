@@ -80,7 +80,7 @@ def pack_table(
     table = np.empty((len(which), len(names)))
     if not which:
         return names, table
-    if any(beams[v].has_spin for v in which):
+    if block.has_spin:  # the beams are views of the block's columns: all of its rows
         raise ValueError("pack_table: a variant has spin; take its row with reduced_beam_characteristics")
     sums = _batch_sums(block, nvar, npart, kind, nthreads)
     pos = {v: i for i, v in enumerate(which)}

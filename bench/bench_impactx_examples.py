@@ -12,7 +12,7 @@ the tree whose ``import impactx`` / ``from impactx`` / ``import amrex.space3d as
 ``beamtrack.impactx`` (``BEAMTRACK_KIND=serial``: one thread, as impactx-noacc). Prints, per example:
 run and analysis pass/fail and wall time of both codes, and how far apart the two codes' final beam moments are
 (the last row of ``diags/reduced_beam_characteristics_final.0``: max over sigma_*, emittance_* of the relative
-difference), then a summary.
+difference; an emittance relative to sigma_q sigma_pq), then a summary.
 
 ``--json FILE`` appends one JSON line per example and code ({"name", "code", "seed", "status", "time",
 "error"}); ``--only impactx|beamtrack`` runs one code; ``--seed S`` sets ``BEAMTRACK_IMPACTX_SEED``, the seed of
@@ -169,11 +169,18 @@ def final_moments(run_dir: Path) -> dict[str, float] | None:
 
 
 def moment_difference(ix_dir: Path, bt_dir: Path) -> tuple[float, str] | None:
-    """max over MOMENTS of |beamtrack - ImpactX| / |ImpactX| of the final beam, and that column."""
+    """max over MOMENTS of |beamtrack - ImpactX| of the final beam, relative to ImpactX's value for a sigma and to
+    sigma_q sigma_pq for emittance_q (its natural scale: a beam with no emittance in a plane has an emittance of
+    round-off size in both codes, whose ratio means nothing); and that column."""
     a, b = final_moments(ix_dir), final_moments(bt_dir)
     if not a or not b:
         return None
-    diffs = {k: abs(b[k] - a[k]) / abs(a[k]) for k in a.keys() & b.keys() if a[k] != 0.0}
+    diffs = {}
+    for k in a.keys() & b.keys():
+        q = k.rsplit("_", 1)[1]
+        scale = abs(a[k]) if k.startswith("sigma") else a.get(f"sigma_{q}", 0.0) * a.get(f"sigma_p{q}", 0.0)
+        if scale > 0.0:
+            diffs[k] = abs(b[k] - a[k]) / scale
     if not diffs:
         return None
     worst = max(diffs, key=lambda k: diffs[k])

@@ -249,6 +249,13 @@ def test_amrex_stand_in() -> None:
     pp = amr.ParmParse("amrex")
     pp.add("the_arena_init_size", 0)
     assert pp.get("the_arena_init_size") == 0 and pp.get("verbose") == "0"
+    # ImpactX reads its own options from ParmParse too; beamtrack reads sim's attributes, so these would be ignored
+    with pytest.raises(NotImplementedError, match=r"amr\.max_level set through amrex\.ParmParse"):
+        amr.ParmParse("amr").add("max_level", 1)
+    with pytest.raises(NotImplementedError, match=r"algo\.space_charge"):
+        amr.ParmParse("algo").addarr("space_charge", ["3D"])
+    with pytest.raises(NotImplementedError, match=r"geometry\.prob_relative"):
+        amr.initialize(["geometry.prob_relative=3.0"])
     assert amr.ParallelDescriptor.IOProcessor() and amr.ParallelDescriptor.NProcs() == 1
     m = Map6x6.identity()
     m[1, 2] = 0.5  # 1-based, as AMReX's SmallMatrix

@@ -196,8 +196,7 @@ class Simulation(TrackedRun):
                 csr_push(self.beam, self.reference, slice_ds, rc, int(self.csr_bins))
             if rc is not None and self.isr:
                 if self._isr_rng is None:
-                    seed = self.isr_seed if self.isr_seed is not None else [self._seed or 0, 0x15B]
-                    self._isr_rng = self.beam.xp.random.default_rng(seed)
+                    self._isr_rng = self._new_isr_rng()
                 isr_push(
                     self.beam,
                     self.reference,
@@ -209,6 +208,11 @@ class Simulation(TrackedRun):
                 )
         if self.space_charge_enabled:
             self._space_charge_kick(slice_ds)
+
+    def _new_isr_rng(self) -> Any:
+        """The generator of the ISR kicks' normal numbers: from ``isr_seed``, else from the beam's seed."""
+        seed = self.isr_seed if self.isr_seed is not None else [self._seed or 0, 0x15B]
+        return self.beam.xp.random.default_rng(seed)
 
     # --- envelope tracking -------------------------------------------------------------------------
     def init_envelope(self, ref: RefPart, distr: Any, intensity: float | None = None) -> None:

@@ -22,10 +22,12 @@ _database: dict[str, list[Any]] = {}
 
 
 def initialize(args: Iterable[str] = ()) -> None:
-    """AMReX's initialize([args]); ``key=value`` arguments go into the ParmParse database."""
+    """AMReX's initialize([args]); ``key=value`` arguments go into the ParmParse database (``amrex.*`` only, see
+    ``ParmParse``)."""
     for a in args:
         if "=" in a:
             k, v = a.split("=", 1)
+            _check_key(k.strip())
             _database[k.strip()] = v.split()
     _state["initialized"] = True
     _random[:] = [AmrexRandom(_cpu_seed())]
@@ -58,8 +60,21 @@ def finalize() -> None:
     _state["initialized"] = False
 
 
+def _check_key(key: str) -> None:
+    """ImpactX reads its own options (``algo.*``, ``amr.*``, ``geometry.*``, ``beam.*``, ``diag.*``, ...) from
+    ParmParse; beamtrack reads them only from ``sim`` attributes, so setting one here would be ignored: refused.
+    AMReX's runtime options (``amrex.*``: memory arenas, logging) have no effect here and are kept."""
+    if key.split(".", 1)[0] != "amrex":
+        raise NotImplementedError(
+            f"ImpactX option {key} set through amrex.ParmParse is not read by beamtrack: set it on the simulation "
+            "object (sim.<option>) instead"
+        )
+
+
 class ParmParse:
-    """AMReX's ParmParse(prefix): ``add`` / ``addarr`` / ``get_*`` on a process-wide database."""
+    """AMReX's ParmParse(prefix): ``add`` / ``addarr`` / ``get_*`` on a process-wide database. Only AMReX's own
+    ``amrex.*`` options may be set (they have no effect here); ImpactX's options set this way raise
+    ``NotImplementedError`` (beamtrack reads them from ``sim``, so they would be ignored)."""
 
     def __init__(self, prefix: str = ""):
         self.prefix = prefix
@@ -68,9 +83,11 @@ class ParmParse:
         return f"{self.prefix}.{name}" if self.prefix else name
 
     def add(self, name: str, value: Any) -> None:
+        _check_key(self._key(name))
         _database[self._key(name)] = [value]
 
     def addarr(self, name: str, values: Iterable[Any]) -> None:
+        _check_key(self._key(name))
         _database[self._key(name)] = list(values)
 
     def contains(self, name: str) -> bool:

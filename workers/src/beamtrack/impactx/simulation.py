@@ -439,6 +439,13 @@ class ImpactX(Simulation):
         """Run the main loop (ImpactX's evolve = track_particles)."""
         self.track_particles()
 
+    def _new_isr_rng(self) -> Any:
+        """ISR's normal numbers from AMReX's stream, as ImpactX's ``RandomNormal`` (its kicks, per particle); with
+        ``sim.isr_seed`` (beamtrack's) NumPy's generator from that seed."""
+        from . import amrex
+
+        return super()._new_isr_rng() if self.isr_seed is not None else amrex.random_stream()
+
     def finalize(self) -> None:
         """ImpactX's finalize: write the lost particles, close the output files, and end AMReX if this ImpactX()
         started it (a later ImpactX() starts AMReX's random stream again, as in ImpactX)."""

@@ -31,7 +31,7 @@ def _init_genrand(seed: int) -> NDArray[np.uint32]:
 
 
 class AmrexRandom:
-    """``amrex::Random()`` on one CPU thread: uniform doubles on [0, 1) from ``std::mt19937(seed)``.
+    """``amrex::Random()`` and ``amrex::RandomNormal(0, 1)`` on one CPU thread, from ``std::mt19937(seed)``.
 
     seed: AMReX's ``cpu_seed`` (ImpactX on one rank: 1), an integer in [0, 2^32 - 1]. ``drawn`` counts the
     uniform numbers drawn so far (a JobSpec can only name a stream drawn from its start).
@@ -44,14 +44,38 @@ class AmrexRandom:
         self.drawn = 0
         self._bitgen = np.random.MT19937()
         self._bitgen.state = {"bit_generator": "MT19937", "state": {"key": _init_genrand(self.seed), "pos": _N}}
+        self._ahead = np.empty(0)  # uniform numbers generated but not yet drawn (normal's rejection batches)
 
     def uniform(self, n: int) -> NDArray[np.float64]:
         """The next ``n`` values of ``amrex::Random()`` (libstdc++'s canonical doubles, in [0, 1))."""
-        raw = self._bitgen.random_raw(2 * n).astype(np.float64)
+        k = min(n, self._ahead.size)
+        head, self._ahead = self._ahead[:k], self._ahead[k:]
+        raw = self._bitgen.random_raw(2 * (n - k)).astype(np.float64)
         u = (raw[0::2] + raw[1::2] * 4294967296.0) / 18446744073709551616.0
         np.minimum(u, np.nextafter(1.0, 0.0), out=u)  # libstdc++: a sum rounded up to 1 becomes the largest below
         self.drawn += n
-        return u
+        return np.concatenate((head, u)) if k else u
+
+    def standard_normal(self, n: int) -> NDArray[np.float64]:
+        """The next ``n`` values of ``amrex::RandomNormal(0, 1)``: on the CPU a new ``std::normal_distribution`` per
+        call, i.e. libstdc++'s polar method keeping only its first value: pairs x, y = 2u - 1 until
+        0 < r^2 = x^2 + y^2 <= 1, then y sqrt(-2 ln r^2 / r^2) (the saved x value is dropped with the object)."""
+        out = np.empty(n)
+        filled = 0
+        while filled < n:
+            need = n - filled
+            u = self.uniform(2 * (need + need // 3 + 16))  # acceptance pi/4
+            x, y = 2.0 * u[0::2] - 1.0, 2.0 * u[1::2] - 1.0
+            r2 = x * x + y * y
+            (ok,) = np.nonzero((r2 <= 1.0) & (r2 != 0.0))
+            if ok.size > need:  # the pairs after the last one used go back, undrawn
+                ok = ok[:need]
+                rest = u[2 * (ok[-1] + 1) :]
+                self._ahead = np.concatenate((rest, self._ahead))
+                self.drawn -= rest.size
+            out[filled : filled + ok.size] = y[ok] * np.sqrt(-2.0 * np.log(r2[ok]) / r2[ok])
+            filled += ok.size
+        return out
 
     def __repr__(self) -> str:
         return f"AmrexRandom(seed={self.seed}, drawn={self.drawn})"

@@ -58,7 +58,10 @@ def isr_push(beam: Any, ref: Any, slice_ds: float, rc: float, order: int, on_ref
     if n:
         real = beam.real
         alive = beam.state[:n] == 0
-        xi = rng.standard_normal(n)
+        # one standard normal number per alive particle, in container order, as ImpactX's ParallelForRNG
+        # (``rng``: a NumPy/CuPy generator, or AMReX's stream for ImpactX's own numbers)
+        xi = xp.zeros(n)
+        xi[alive] = xp.asarray(rng.standard_normal(int(alive.sum())))
         gamma_ref, bg_ref = ref.gamma, ref.beta_gamma
         pt = real[5, :n]
         gamma = gamma_ref - bg_ref * pt

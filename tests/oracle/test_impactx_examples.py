@@ -46,69 +46,40 @@ EXAMPLES = [
     # incoherent synchrotron radiation (beamtrack's normal numbers from its fixed default seed)
     "bend-isr.py",
 ]
-#: The other examples beamtrack passes (bench/bench_impactx_examples.py at seed 0, BENCHMARKS.md), marked slow. Those
-#: whose analysis compares a sampled beam with numbers from ImpactX's own sample pass with the drop-in's fixed default
-#: seed; a change of the random stream may move them (BENCHMARKS.md: pass rates over 40 samples).
-SLOW_EXAMPLES = [
-    "thin_dipole.py",
-    "aperture.py",
-    "hvkicker_madx.py",
-    "FODO.Twiss.py",
-    "FODO.channel.py",
-    "cfchannel.py",
-    "cfchannel_spacecharge_mlmg.py",
-    "cfchannel_spacecharge_fft.py",
-    "gaussian_twiss.py",
-    "kvdist_twiss.py",
-    "FODO.RF.py",
-    "semigaussian.py",
-    "cutgaussian_twiss.py",
-    "iotalens.py",
-    "kurth_periodic.py",
-    "kurth_10nC_periodic.py",
-    "solenoid_softedge.py",
-    "FODO.chromatic.py",
-    "positron_channel.py",
-    "cyclotron.py",
-    "cfbend.py",
-    "FODO.rf.sc.envelope.py",
-    "IOTA_nll.py",
-    "IOTA_lattice.py",
-    "absorber.py",
-    "apochromat.py",
-    "apochromat_pl.py",
-    "alignment.py",
-    "triplet.py",
-    "initialize_from_array.py",
-    "spectrometer.py",
-    "dogleg.py",
-    "coupled-optics.py",
-    "aperture-periodic.py",
-    "rotation-xy.py",
-    "aperture-thick.py",
-    "IOTA_nll_aperture.py",
-    "bend-isr-ref.py",
-    "zero-bend-inverse.py",
-    "chicane_isr.py",
-    "simple-booster.py",
-    "APL_ChrPlasmaLens_tracking_zero.py",
-    "APL_ConstF_tracking_zero.py",
-    "APL_ConstF_envelope_zero.py",
-    "APL_ChrPlasmaLens_tracking_focusing.py",
-    "APL_ConstF_tracking_focusing.py",
-    "APL_ChrPlasmaLens_tracking_defocusing.py",
-    "APL_ConstF_tracking_defocusing.py",
-    "APL_ConstF_envelope_defocusing.py",
-    "expanding-fft-2d.py",
-    "cfbend-spin.py",
-    "exact-quad-on-reference.py",
-]
-#: chicane_csr.py is left out: on identical particles beamtrack and ImpactX 26.10 end with the same emittance_t
-#: (4.2547e-9, tests/oracle/test_radiation_oracle.py checks CSR per particle), but beamtrack's samples (seeds 0-5:
-#: 4.10-4.25e-9) sit above the analysis' 3.87e-9 + 8.1% while ImpactX's own sample gives 3.98e-9: the CSR growth
-#: of this compressed 10k-particle bunch depends on the sample's shot noise in its 150 bins. multipole.py and
-#: kurth4d.py miss their sampling tolerances with seed 0 (they pass with other seeds, as ImpactX's own analyses
-#: miss with some of ImpactX's samples).
+#: The examples ImpactX 26.10 itself fails on one rank (bench/bench_impactx_examples.py, BENCHMARKS.md), with why.
+IMPACTX_FAILS = {
+    "expanding_beam_mlmg.py": "analysis fails in ImpactX (beamtrack: a refined patch smaller than the domain)",
+    "expanding_beam_envelope.py": "analysis fails in ImpactX",
+    "kurth_10nC_periodic_envelope.py": "analysis fails in ImpactX",
+    "FODO.envelope.sc.py": "analysis fails in ImpactX",
+    "rfcavity-ref-part-opt.py": "analysis fails in ImpactX (its optimizer stops the reference particle)",
+    "FODO.tune.py": "needs PyNAFF, in neither environment",
+    "pytorch_surrogate_model": "needs PyTorch and trained model files",
+    "bithermal.py": "analysis fails in ImpactX",
+    "kick-Gauss2p5D.py": "analysis fails in ImpactX",
+}
+
+
+def _all_examples() -> list[str]:
+    """Every Python test of ImpactX's examples/CMakeLists.txt that bench_impactx_examples.py runs (the MPI-marked ones
+    on one rank), from the fetched repository; [] without it (the tests then skip)."""
+    import subprocess
+    import tempfile
+
+    if not REPO.exists():
+        return []
+    git_dir = REPO if (REPO / "HEAD").exists() and not (REPO / ".git").exists() else REPO / ".git"
+    text = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "show", "HEAD:examples/CMakeLists.txt"], capture_output=True, text=True
+    ).stdout
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "CMakeLists.txt").write_text(text)
+        return [name for name, _, _ in _bench().python_tests(Path(d))]  # type: ignore[attr-defined]
+
+
+#: The other examples ImpactX passes, marked slow (about 2 s each). With the drop-in's default random stream
+#: (AMReX's, as ImpactX: beamtrack draws ImpactX's particles) their analyses see ImpactX's own sample, so every
+#: example ImpactX 26.10 passes passes here too; BENCHMARKS.md has the final moments of both codes side by side.
 
 
 def _bench():
@@ -133,12 +104,16 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     return bench, examples
 
 
+SLOW_EXAMPLES = [
+    n for n in _all_examples() if n not in EXAMPLES and n not in IMPACTX_FAILS and n != "solenoid.restart.py"
+]
+
+
 @pytest.mark.parametrize("name", [*EXAMPLES, *(pytest.param(n, marks=pytest.mark.slow) for n in SLOW_EXAMPLES)])
 def test_example_passes_impactx_analysis(name: str, tree: tuple[object, Path], tmp_path: Path) -> None:
     bench, examples = tree
     tests = {n: (inp, ana) for n, inp, ana in bench.python_tests(examples)}  # type: ignore[attr-defined]
-    inp, analysis = tests[name]
-    assert analysis is not None
+    inp, analysis = tests[name]  # analysis None: CTest only runs the script (polygon_aperture_absorb*, ...)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
     env.update(BEAMTRACK_KIND="serial", MPLBACKEND="Agg")
     status, _, err = bench.run_one(Path(sys.executable), examples, name, inp, analysis, tmp_path, 120.0, env)  # type: ignore[attr-defined]

@@ -6,7 +6,8 @@
 An analysis script compares the beam's moments with numbers from ImpactX's own fixed sample, within a
 tolerance of about 1.5 / sqrt(N); a correct code with another sample misses it by chance now and then. This
 runs each example ``--samples`` times in each code with independent samples: beamtrack with
-``BEAMTRACK_IMPACTX_SEED`` = 0, 1, ...; ImpactX through bench/impactx_resampled.py (sample K: K x npart
+``BEAMTRACK_IMPACTX_SEED`` = 2, 3, ... (the seed of AMReX's stream the drop-in draws from; 1, its default, is
+ImpactX's own sample, so it is left out); ImpactX through bench/impactx_resampled.py (sample K: K x npart
 particles drawn and discarded first; K = 0 is ImpactX's own sample). Equal pass rates (within their binomial
 errors) mean beamtrack's misses are chance; ImpactX's rate is the rate a correct code gets. Prints a table
 (pass rate, its binomial standard error) and, with ``--json``, appends one line per run.
@@ -68,7 +69,7 @@ def main() -> int:
             for k in range(args.first, args.first + args.samples):
                 ix_inp = [str(DRIVER), str(k), str(ix_tree.parent / inp[0]), *inp[1:]]
                 ix = b.run_one(b.ORACLE_PY, ix_tree, f"{name}.{k}", ix_inp, analysis, t / "run_ix", args.timeout, base)
-                bt_env = {**base, "BEAMTRACK_KIND": "serial", "BEAMTRACK_IMPACTX_SEED": str(k)}
+                bt_env = {**base, "BEAMTRACK_KIND": "serial", "BEAMTRACK_IMPACTX_SEED": str(k + 2)}
                 bt = b.run_one(b.BT_PY, bt_tree, f"{name}.{k}", inp, analysis, t / "run_bt", args.timeout, bt_env)
                 for code, r in (("impactx", ix), ("beamtrack", bt)):
                     counts[code] += r[0] == "pass"

@@ -30,6 +30,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -195,9 +196,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="with --submit-only: submits timed")
     ap.add_argument("--engine-only", action="store_true", help="the in-process part of --packed only")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--keep", action="store_true", help="keep the runs' files (removed by default)")
     a = ap.parse_args()
     if a.engine_only:
-        res = engine_bench(a, base_spec(a.npart), Path(tempfile.mkdtemp(prefix="beamtrack-bench-engine-")))
+        data = Path(tempfile.mkdtemp(prefix="beamtrack-bench-engine-"))
+        try:
+            res = engine_bench(a, base_spec(a.npart), data)
+        finally:
+            if not a.keep:
+                shutil.rmtree(data, ignore_errors=True)
         for key, value in res.items():
             print(f"{key:>28}: {value:8.2f}")
         if a.json:
@@ -306,6 +313,8 @@ def main() -> None:
         server.stop(kill_actors=True)
         ray.shutdown()
         redis_server.stop()
+        if not a.keep:  # a 1,000-variant run leaves ~2-3 GB of files
+            shutil.rmtree(data, ignore_errors=True)
     for key in ("separate_s", "scan_s", "scan_cached_s", "local_s", "submit_10000_s"):
         print(f"{key:>16}: {out[key]:8.2f} s")
     print(

@@ -21,10 +21,21 @@ GROUPS = ("beamtrack.elements", "beamtrack")
 ENTRY_POINT_CACHE = f"entry_points-{hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]}.json"
 
 
+#: builtin()'s last answer, with the list and length it was made from
+_BUILTIN: tuple[Any, int, dict[str, type[Element]]] | None = None
+
+
 def builtin() -> dict[str, type[Element]]:
+    """The built-in classes by type name; made again only when ``BUILTIN_ELEMENTS`` is another list
+    or grew (``element_class`` asks for every element of every spec, and pydantic's ``model_fields``
+    costs ~1 us a class). Read it, do not change it."""
+    global _BUILTIN
     from . import BUILTIN_ELEMENTS
 
-    return {cls.model_cls.model_fields["type"].default: cls for cls in BUILTIN_ELEMENTS}
+    if _BUILTIN is None or _BUILTIN[0] is not BUILTIN_ELEMENTS or _BUILTIN[1] != len(BUILTIN_ELEMENTS):
+        table = {cls.model_cls.model_fields["type"].default: cls for cls in BUILTIN_ELEMENTS}
+        _BUILTIN = (BUILTIN_ELEMENTS, len(BUILTIN_ELEMENTS), table)
+    return _BUILTIN[2]
 
 
 def installed_fingerprint() -> list[Any]:

@@ -302,3 +302,52 @@ def test_thermal_normalization_far_from_self_consistent_warns_or_fails() -> None
     d = distribution.Thermal(k=6.283185307179586, kT=36e-6, normalize=0.6)
     with pytest.raises(ValueError, match="normalize"):
         d.sample(10, np.random.default_rng(1), ref=proton_ref(), bunch_charge_C=THERMAL_CHARGE_C)
+
+
+def test_amrex_stream_is_std_mt19937_with_libstdcxx_doubles() -> None:
+    """AmrexRandom(1)'s first values equal what ``std::uniform_real_distribution<double>(0, 1)`` and a fresh
+    ``std::normal_distribution<double>`` per call give on ``std::mt19937`` seeded with 1 (g++ 12, libstdc++; printed by
+    a 6-line C++ program), and a drawn count that survives the normal numbers' rejection batches."""
+    r = distribution.AmrexRandom(1)
+    assert r.uniform(2).tolist() == [0.99718480823026556, 0.93255736136816547]
+    r = distribution.AmrexRandom(1)
+    z = r.standard_normal(5)
+    np.testing.assert_array_equal(
+        z, [-0.54974617895544964, 1.5827522919751402, 0.25759354129149009, -1.5078076853223685, 0.85817887177334062]
+    )
+    assert r.standard_normal(1995)[-1] == -0.33900529373202254  # the 2000th
+    assert r.uniform(1)[0] == 0.50863776475856592  # the number after it, as in C++
+    with pytest.raises(ValueError, match="2\\^32"):
+        distribution.AmrexRandom(2**32)
+
+
+def test_jobspec_beam_random_amrex_draws_the_drop_in_particles() -> None:
+    """A JobSpec's ``beam.random: amrex`` draws what the drop-in's add_particles draws (AMReX's stream from the seed),
+    and the seed must fit std::mt19937's 32 bits (the error names the field)."""
+    from beamtrack.engine.simulation import Simulation
+    from beamtrack.spec import JobSpec, parse_model
+
+    base = {
+        "name": "r",
+        "reference": {"species": "electron", "kin_energy_MeV": 100.0},
+        "beam": {
+            "npart": 50,
+            "seed": 1,
+            "random": "amrex",
+            "distribution": {
+                "type": "Waterbag",
+                **dict.fromkeys(("lambdaX", "lambdaY", "lambdaT", "lambdaPx", "lambdaPy", "lambdaPt"), 1e-3),
+            },
+        },
+        "lattice": {"elements": [{"type": "Drift", "name": "d", "ds": 1.0}]},
+    }
+    sim = Simulation.from_spec(JobSpec.model_validate(base))
+    d = distribution.Waterbag(
+        **dict.fromkeys(("lambdaX", "lambdaY", "lambdaT", "lambdaPx", "lambdaPy", "lambdaPt"), 1e-3)
+    )
+    ref = RefPart().set_species("electron").set_kin_energy_MeV(100.0)
+    expected = d.sample(50, distribution.AmrexRandom(1), ref=ref)
+    np.testing.assert_array_equal(np.asarray(sim.beam.real[0, :50]), expected[0])
+    assert sim.to_spec().beam.random == "amrex"
+    with pytest.raises(SpecError, match=r"beam\.seed"):
+        parse_model(JobSpec, {**base, "beam": {**base["beam"], "seed": 2**32}})

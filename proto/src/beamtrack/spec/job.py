@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ._base import SpecModel
 from .distributions import Distribution
@@ -56,17 +56,18 @@ class Beam(SpecModel):
     """
 
     npart: Annotated[int, Field(ge=0, le=1_000_000_000)]
-    seed: Annotated[int, Field(ge=0)] = 0
     random: Literal["numpy", "amrex"] = "numpy"
+    seed: Annotated[int, Field(ge=0)] = 0
     bunch_charge_C: Annotated[float, Field(ge=0.0)] | None = None
     current_A: Annotated[float, Field(ge=0.0)] | None = None
     distribution: Distribution
 
-    @model_validator(mode="after")
-    def _amrex_seed_fits(self) -> Beam:
-        if self.random == "amrex" and self.seed >= 2**32:
-            raise ValueError(f"seed must be < 2^32 with random amrex (std::mt19937's seed), got {self.seed}")
-        return self
+    @field_validator("seed")
+    @classmethod
+    def _amrex_seed_fits(cls, seed: int, info: ValidationInfo) -> int:
+        if info.data.get("random") == "amrex" and seed >= 2**32:
+            raise ValueError(f"must be < 2^32 with random amrex (std::mt19937's seed), got {seed}")
+        return seed
 
 
 class Lattice(SpecModel):

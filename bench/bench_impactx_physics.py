@@ -59,10 +59,10 @@ def setup(s: Any, code: str, workload: str) -> None:
         s.space_charge_gauss_nint = 101
     elif workload == "multigrid":
         s.n_cell = [32, 32, 40]
-        if code == "impactx":  # one AMReX box, as the example (beamtrack has one grid and no such options)
-            s.max_level = 1
-            s.blocking_factor_x, s.blocking_factor_y, s.blocking_factor_z = [16], [16], [4]
-            s.max_grid_size_x = s.max_grid_size_y = s.max_grid_size_z = [80]
+        # as the example: one AMReX box and one refined level (beamtrack builds ImpactX's refined patch too)
+        s.max_level = 1
+        s.blocking_factor_x, s.blocking_factor_y, s.blocking_factor_z = [16], [16], [4]
+        s.max_grid_size_x = s.max_grid_size_y = s.max_grid_size_z = [80]
         s.space_charge = "3D"
         s.poisson_solver = "multigrid"
         s.dynamic_size = True

@@ -204,6 +204,13 @@ def pull(store: JobStore, job_id: str, root: Path) -> bool:
     holds a name that would leave the job's directory."""
     if not job_id.isalnum():
         return False
+    try:
+        # most jobs have none (their worker wrote into the shared directory): asked on the store's
+        # own pooled connection, not a bytes client's new one (a reaped pack asks for each variant)
+        if not store.r.exists(_key(store, job_id)):
+            return False
+    except redis.RedisError as exc:
+        raise Unavailable(f"job store unavailable: {type(exc).__name__}: {exc}") from exc
     rb = _binary(store)
     try:
         head = cast(dict[bytes, bytes], rb.hgetall(_key(store, job_id)))  # a bytes client (_binary)

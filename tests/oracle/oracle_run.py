@@ -77,6 +77,57 @@ def run_oracle_cases(
     return out
 
 
+COLLECTIVE_RUNNER = Path(__file__).with_name("impactx_collective_runner.py")
+#: ImpactX 26.10's proton rest energy [MeV] (CODATA 2022) and charge [e], given to both codes by the collective tests
+PROTON = (938.2720894282575, 1.0)
+
+
+def charged_beam(n: int, seed: int, sigma_t: float) -> np.ndarray:
+    """7 x n injected particles of the space-charge oracle tests: Gaussian x, y, t [m] of rms 1 mm, 0.7 mm, sigma_t
+    and px, py, pt [1] of rms 2e-4, 1.5e-4, 1e-4, then weights uniform in 0.5..1.5 totalling ~2 nC; seeded."""
+    rng = np.random.default_rng(seed)
+    r = rng.standard_normal((6, n)) * np.array([1e-3, 0.7e-3, sigma_t, 2e-4, 1.5e-4, 1e-4])[:, None]
+    w = rng.uniform(0.5, 1.5, n) * 2e-9 / 1.602176634e-19 / n  # 2 nC
+    return np.vstack([r, w])
+
+
+def collective_case(
+    name: str, options: dict[str, Any], line: list[tuple[str, dict[str, Any]]], kin_energy_MeV: float, **extra: Any
+) -> dict[str, Any]:
+    """One case of impactx_collective_runner.py: a proton beam of ``kin_energy_MeV`` [MeV] through ``line``
+    ((ImpactX class name, keyword arguments) pairs) with the ImpactX ``options`` set on the simulation."""
+    return {
+        "name": name,
+        "mass_MeV": PROTON[0],
+        "charge_qe": PROTON[1],
+        "kin_energy_MeV": kin_energy_MeV,
+        "options": options,
+        "elements": [{"type": t, "kwargs": kw} for t, kw in line],
+        **extra,
+    }
+
+
+def run_collective_cases(workdir: Path, data: np.ndarray, cases: list[dict[str, Any]]) -> Path:
+    """Run impactx_collective_runner.py in ImpactX 26.10 once per case (a fresh AMReX each), the injected particles
+    ``data`` in p.npy (each case's "particles"); skips where the oracle venv is missing. Returns the runner's out/."""
+    if not ORACLE.exists():
+        pytest.skip("no ImpactX oracle venv (.venv-impactx; scripts/setup_oracle.sh)")
+    np.save(workdir / "p.npy", data)
+    (workdir / "cases.json").write_text(json.dumps({"cases": [{"particles": "p.npy", **c} for c in cases]}))
+    out = workdir / "out"
+    out.mkdir()
+    for i in range(len(cases)):
+        r = subprocess.run(
+            [str(ORACLE), str(COLLECTIVE_RUNNER), str(workdir / "cases.json"), str(out), str(i)],
+            capture_output=True,
+            text=True,
+            env=oracle_env(),
+            timeout=300,
+        )
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    return out
+
+
 def load_oracle_npz(out: Path, cases: list[dict[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
     """The runner's ``<name>.npz`` of every case, by case name."""
     return {c["name"]: dict(np.load(out / f"{c['name']}.npz")) for c in cases}

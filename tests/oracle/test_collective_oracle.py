@@ -18,24 +18,18 @@ phi to 1e-6 of max |phi| (measured ~2e-13); beamtrack's own deposit of that slic
 
 from __future__ import annotations
 
-import json
-import subprocess
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from beamtrack.impactx import ImpactX, elements
+from oracle_run import PROTON, charged_beam, collective_case, run_collective_cases
 
 pytestmark = pytest.mark.physics
 
-ROOT = Path(__file__).resolve().parents[2]
 #: the reference-particle attributes the runner saves, in its order (impactx_collective_runner.py)
 REF_KEYS = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
-ORACLE = ROOT / ".venv-impactx" / "bin" / "python"
-RUNNER = Path(__file__).with_name("impactx_collective_runner.py")
-#: ImpactX 26.10's proton rest energy (CODATA 2022) given to both codes
-PROTON = (938.2720894282575, 1.0)
 LINE = [
     ("Drift", {"ds": 0.3, "nslice": 3}),
     ("Quad", {"ds": 0.2, "k": 2.0, "nslice": 2}),
@@ -79,45 +73,18 @@ TOL = {"multigrid_default": 1e-7}
 MULTIGRID = [name for name, opts in CASES.items() if opts.get("poisson_solver") == "multigrid"]
 
 
-def particles(n: int = 3000, seed: int = 11) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    r = rng.standard_normal((6, n)) * np.array([1e-3, 0.7e-3, 4e-3, 2e-4, 1.5e-4, 1e-4])[:, None]
-    w = rng.uniform(0.5, 1.5, n) * 2e-9 / 1.602176634e-19 / n  # 2 nC
-    return np.vstack([r, w])
+def particles() -> np.ndarray:
+    return charged_beam(3000, seed=11, sigma_t=4e-3)
 
 
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
-    if not ORACLE.exists():
-        pytest.skip("no ImpactX oracle venv (.venv-impactx; scripts/setup_oracle.sh)")
-    d = tmp_path_factory.mktemp("collective_oracle")
     data = particles()
-    np.save(d / "p.npy", data)
     cases = [
-        {
-            "name": name,
-            "particles": "p.npy",
-            "mass_MeV": PROTON[0],
-            "charge_qe": PROTON[1],
-            "kin_energy_MeV": 250.0,
-            "options": {"n_cell": [16, 16, 16], **opts},
-            "elements": [{"type": t, "kwargs": kw} for t, kw in LINE],
-            "field": name in MULTIGRID,
-        }
+        collective_case(name, {"n_cell": [16, 16, 16], **opts}, LINE, 250.0, field=name in MULTIGRID)
         for name, opts in CASES.items()
     ]
-    (d / "cases.json").write_text(json.dumps({"cases": cases}))
-    out = d / "out"
-    out.mkdir()
-    for i in range(len(cases)):
-        r = subprocess.run(
-            [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out), str(i)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    return out, data
+    return run_collective_cases(tmp_path_factory.mktemp("collective_oracle"), data, cases), data
 
 
 def track(opts: dict, data: np.ndarray) -> ImpactX:

@@ -21,20 +21,15 @@ ImpactX's refined run than 1e3 x the deviation.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from beamtrack.impactx import ImpactX, elements
-from oracle_run import ORACLE, oracle_env
+from oracle_run import PROTON, charged_beam, collective_case, run_collective_cases
 
 pytestmark = pytest.mark.physics
 
-RUNNER = Path(__file__).with_name("impactx_collective_runner.py")
-#: ImpactX 26.10's proton rest energy (CODATA 2022) given to both codes
-PROTON = (938.2720894282575, 1.0)
 LINE = [
     ("Drift", {"ds": 0.3, "nslice": 3}),
     ("Quad", {"ds": 0.2, "k": 2.0, "nslice": 2}),
@@ -101,45 +96,15 @@ CASES: dict[str, dict] = {
 MOMENTS = ("sigma_x", "sigma_y", "sigma_t", "emittance_x", "emittance_y", "emittance_t", "mean_x", "mean_pt")
 
 
-def particles(n: int = 1500, seed: int = 5) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    r = rng.standard_normal((6, n)) * np.array([1e-3, 0.7e-3, 2e-3, 2e-4, 1.5e-4, 1e-4])[:, None]
-    w = rng.uniform(0.5, 1.5, n) * 2e-9 / 1.602176634e-19 / n  # 2 nC
-    return np.vstack([r, w])
+def particles() -> np.ndarray:
+    return charged_beam(1500, seed=5, sigma_t=2e-3)
 
 
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
-    if not ORACLE.exists():
-        pytest.skip("no ImpactX oracle venv (.venv-impactx; scripts/setup_oracle.sh)")
-    d = tmp_path_factory.mktemp("mr_oracle")
     data = particles()
-    np.save(d / "p.npy", data)
-    cases = [
-        {
-            "name": name,
-            "particles": "p.npy",
-            "mass_MeV": PROTON[0],
-            "charge_qe": PROTON[1],
-            "kin_energy_MeV": 250.0,
-            "options": opts,
-            "elements": [{"type": t, "kwargs": kw} for t, kw in LINE],
-        }
-        for name, opts in CASES.items()
-    ]
-    (d / "cases.json").write_text(json.dumps({"cases": cases}))
-    out = d / "out"
-    out.mkdir()
-    for i in range(len(cases)):
-        r = subprocess.run(
-            [str(ORACLE), str(RUNNER), str(d / "cases.json"), str(out), str(i)],
-            capture_output=True,
-            text=True,
-            env=oracle_env(),
-            timeout=300,
-        )
-        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    return out, data
+    cases = [collective_case(name, opts, LINE, 250.0) for name, opts in CASES.items()]
+    return run_collective_cases(tmp_path_factory.mktemp("mr_oracle"), data, cases), data
 
 
 def track(opts: dict, data: np.ndarray) -> ImpactX:

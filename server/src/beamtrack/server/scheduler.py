@@ -193,12 +193,13 @@ class Scheduler:
         if self.metrics is None:
             return
         elapsed = time.monotonic() - run.started
-        for job_id, _ in run.members:
+        for _ in run.members:
             self.metrics.run_time.observe(elapsed)
-            try:
-                rec = self.store.get(job_id)
-            except Exception:  # noqa: BLE001 - metrics only
-                continue
+        try:
+            recs = self.store.jobs(job_id for job_id, _ in run.members)  # one round trip for a pack
+        except Exception:  # noqa: BLE001 - metrics only
+            return
+        for rec in recs:
             if rec.state == JobState.FAILED:
                 self._failed(failure_reason(rec.error))
 
@@ -416,9 +417,10 @@ class Scheduler:
             return
         self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack, slots=shares, name=name)
         self._observe_wait(job_id, rec.created_at)
-        for member, _ in pack[1:]:
+        if pack[1:]:
             try:
-                self._observe_wait(member, self.store.get(member).created_at)
+                for member_rec in self.store.jobs(member for member, _ in pack[1:]):  # one round trip
+                    self._observe_wait(member_rec.id, member_rec.created_at)
             except Exception:  # noqa: BLE001 - metrics only
                 pass
         log.info(

@@ -103,6 +103,8 @@ class PackedRun:
         self.errors: dict[int, BaseException] = {}
         #: (variant, element index) -> (key, ops, aux) of the last slice built (``_slice_ops``)
         self._ops_cache: dict[tuple[int, int], tuple[tuple[Any, ...], np.ndarray, np.ndarray]] = {}
+        #: element index -> (variants, their ops, their aux, the assembled ops, aux, s_exit rows) (``_launch``)
+        self._launch_cache: dict[int, tuple[list[int], list[Any], list[Any], np.ndarray, np.ndarray, Any]] = {}
         self.beam = self._pack_beams()
         #: the variants whose files a PackOutput records (the others write theirs as they go)
         self.recorded = [v for v, sim in enumerate(self.sims) if _recordable(sim)]
@@ -145,23 +147,52 @@ class PackedRun:
             except Exception as exc:  # noqa: BLE001 - the variant fails alone, the pack goes on
                 self._drop(v, exc)
 
-    def _launch(self, tables: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
-        """One kernel launch: variant v's op table and aux from ``tables`` (no-ops for the others)."""
+    def _launch(self, tables: dict[int, tuple[np.ndarray, np.ndarray]], element: int | None = None) -> None:
+        """One kernel launch: variant v's op table and aux from ``tables`` (no-ops for the others).
+
+        ``element``: the slice launches of that element index reuse the assembled table of its last
+        slice while every variant's ops and aux are the same arrays as then (``_slice_ops`` reuses
+        them): only their ``s_exit`` changed, copied over in one step."""
         if not tables:
             return
         nvar = len(self.sims)
-        nops = max(len(ops) for ops, _ in tables.values())
-        # copied as bytes: concatenating structured arrays field by field costs more than the launch
-        ops_all = _noop_ops(nvar * nops)
-        rows = ops_all.view(np.uint8).reshape(nvar, nops * OP_DTYPE.itemsize)
-        auxes, aux_len = [], 0
-        for v, (ops, aux) in sorted(tables.items()):
-            rows[v, : len(ops) * OP_DTYPE.itemsize] = ops.view(np.uint8)
-            if aux_len:
-                ops_all["aux_offset"][v * nops : v * nops + len(ops)] += aux_len
-            auxes.append(aux)
-            aux_len += aux.size
-        self.kernel.track_batch(self.beam, nvar, self.npart, self.npart, ops_all, np.concatenate(auxes))
+        order = sorted(tables)
+        hit = self._launch_cache.get(element) if element is not None else None
+        if (
+            hit is not None
+            and hit[0] == order
+            and all(
+                tables[v][0] is ops and tables[v][1] is aux for v, ops, aux in zip(order, hit[1], hit[2], strict=True)
+            )
+        ):
+            ops_all, aux_all, where = hit[3], hit[4], hit[5]
+            ops_all["s_exit"][where] = np.concatenate([tables[v][0]["s_exit"] for v in order])
+        else:
+            nops = max(len(ops) for ops, _ in tables.values())
+            # copied as bytes: concatenating structured arrays field by field costs more than the launch
+            ops_all = _noop_ops(nvar * nops)
+            rows = ops_all.view(np.uint8).reshape(nvar, nops * OP_DTYPE.itemsize)
+            auxes, aux_len, spans = [], 0, []
+            for v in order:
+                ops, aux = tables[v]
+                rows[v, : len(ops) * OP_DTYPE.itemsize] = ops.view(np.uint8)
+                if aux_len:
+                    ops_all["aux_offset"][v * nops : v * nops + len(ops)] += aux_len
+                auxes.append(aux)
+                aux_len += aux.size
+                spans.append(np.arange(v * nops, v * nops + len(ops)))
+            aux_all = np.concatenate(auxes)
+            if element is not None:
+                where = np.concatenate(spans)
+                self._launch_cache[element] = (
+                    order,
+                    [tables[v][0] for v in order],
+                    [tables[v][1] for v in order],
+                    ops_all,
+                    aux_all,
+                    where,
+                )
+        self.kernel.track_batch(self.beam, nvar, self.npart, self.npart, ops_all, aux_all)
 
     # --- the loop (Tracker.run, Tracker._push_fused and Tracker._push_element, in lockstep) -------
     def track_particles(self, periods: int | None = None) -> None:
@@ -265,7 +296,7 @@ class PackedRun:
         self._each(prepare)
         if monitors:
             self._record_monitor(i, monitors)
-        self._launch(tables)
+        self._launch(tables, element=i)
         if lead.slice_step_diagnostics:
             self._diagnostics(self.active)
         self._each(lambda v: self.sims[v].report_progress())

@@ -101,6 +101,7 @@ class PackedRun:
             raise PackError("the variants' lines need different kernels")
         self.npart = self.sims[0].beam.size
         self.errors: dict[int, BaseException] = {}
+        self._active: tuple[int, list[int]] = (-1, [])
         #: (variant, element index) -> (key, ops, aux) of the last slice built (``_slice_ops``)
         self._ops_cache: dict[tuple[int, int], tuple[tuple[Any, ...], np.ndarray, np.ndarray]] = {}
         #: element index -> (variants, their ops, their aux, the assembled ops, aux, s_exit rows) (``_launch``)
@@ -127,8 +128,10 @@ class PackedRun:
 
     @property
     def active(self) -> list[int]:
-        """Indices of the variants still tracked."""
-        return [v for v in range(len(self.sims)) if v not in self.errors]
+        """Indices of the variants still tracked (kept while no variant leaves: asked every slice)."""
+        if self._active[0] != len(self.errors):
+            self._active = (len(self.errors), [v for v in range(len(self.sims)) if v not in self.errors])
+        return list(self._active[1])
 
     def _drop(self, v: int, exc: BaseException) -> None:
         self.errors[v] = exc

@@ -52,8 +52,12 @@ CASES: dict[str, dict] = {
         "space_charge_apply_longitudinal_kick": False,
         "space_charge_num_longitudinal_bins": 2,
     },
-    # ImpactX with its longitudinal kick: only to show that the flag changes the moments
+    # ImpactX with its longitudinal kick (its default): the 2.5D model itself
     "longitudinal_kick": {**BASE, "space_charge_apply_longitudinal_kick": True},
+    # the 2D model, on the same particles and bunch charge
+    "pic2D": {**BASE, "space_charge": "2D"},
+    # the 2.5D model with its longitudinal kick on a 32 x 32 grid (ImpactX's FODO.2p5d examples' size)
+    "longitudinal_kick_32": {**BASE, "n_cell": [32, 32, 1], "space_charge_apply_longitudinal_kick": True},
 }
 CHECKED = [name for name in CASES if name.startswith("no_")]
 SIGMAS = ("sigma_x", "sigma_y", "sigma_t", "sigma_px", "sigma_py", "sigma_pt")
@@ -120,3 +124,31 @@ def test_2p5d_without_longitudinal_kick_matches_impactx(name: str, oracle: tuple
     # the flag matters: ImpactX with the kick is far from ImpactX without it
     kicked = moment_errors(np.load(out / "longitudinal_kick.npz")["moments"], o["moments"])
     assert kicked[:, MOMENTS.index("sigma_pt")].max() > 1e3 * max(err.max(), 1e-12)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "pic2D",
+        "longitudinal_kick_32",
+        pytest.param("longitudinal_kick", marks=pytest.mark.xfail(strict=True, reason="open: see the docstring")),
+    ],
+)
+def test_2p5d_and_2d_pic_moments_after_each_element_match_impactx(name: str, oracle: tuple[Path, np.ndarray]) -> None:
+    """The 2D model and the 2.5D model with its longitudinal kick, on the same particles and settings: moments after
+    each element agree to 1e-6 relative (the issue's space-charge rule; module doc for the scales). Measured: 2D
+    1.1e-14; 2.5D with the kick on the 32 x 32 grid 6.8e-14.
+
+    Open (xfail, strict): on the 16 x 16 grid (prob_relative 3, 100 bins) the 2.5D kicks of the two codes part at one
+    slice, the third of the Sbend after the first Drift and Quad (every particle's pt kick, by up to 6.6 % of the
+    largest; emittance_t 0.5 % apart after the Sbend), while every slice before it agrees to 1e-15. The same line with
+    50 or 32-cell grids or prob_relative 4 agrees to 1e-15, the Sbend alone too: an event at one slice that depends
+    on the grid and bin sizes, cause not yet found (ImpactX's examples FODO.2p5d.sc and kick-PIC2p5D end with
+    ImpactX's moments to 2e-8)."""
+    out, data = oracle
+    o = np.load(out / f"{name}.npz")
+    _, mine = track(CASES[name], data)
+    assert mine.shape == o["moments"].shape == (len(LINE), len(MOMENTS))
+    err = moment_errors(mine, o["moments"])
+    print(name, "moments: max relative error", err.max())
+    assert err.max() <= 1e-6

@@ -131,7 +131,10 @@ def test_2p5d_without_longitudinal_kick_matches_impactx(name: str, oracle: tuple
     [
         "pic2D",
         "longitudinal_kick_32",
-        pytest.param("longitudinal_kick", marks=pytest.mark.xfail(strict=True, reason="open: see the docstring")),
+        pytest.param(
+            "longitudinal_kick",
+            marks=pytest.mark.xfail(strict=True, reason="the top line-density bin flips (docstring)"),
+        ),
     ],
 )
 def test_2p5d_and_2d_pic_moments_after_each_element_match_impactx(name: str, oracle: tuple[Path, np.ndarray]) -> None:
@@ -139,12 +142,17 @@ def test_2p5d_and_2d_pic_moments_after_each_element_match_impactx(name: str, ora
     each element agree to 1e-6 relative (the issue's space-charge rule; module doc for the scales). Measured: 2D
     1.1e-14; 2.5D with the kick on the 32 x 32 grid 6.8e-14.
 
-    Open (xfail, strict): on the 16 x 16 grid (prob_relative 3, 100 bins) the 2.5D kicks of the two codes part at one
-    slice, the third of the Sbend after the first Drift and Quad (every particle's pt kick, by up to 6.6 % of the
-    largest; emittance_t 0.5 % apart after the Sbend), while every slice before it agrees to 1e-15. The same line with
-    50 or 32-cell grids or prob_relative 4 agrees to 1e-15, the Sbend alone too: an event at one slice that depends
-    on the grid and bin sizes, cause not yet found (ImpactX's examples FODO.2p5d.sc and kick-PIC2p5D end with
-    ImpactX's moments to 2e-8)."""
+    Ill-conditioned, kept as a strict xfail: on the 16 x 16 grid (prob_relative 3, 100 bins) the 2.5D kicks of the two
+    codes part at one slice (the third of the Sbend after the first Drift and Quad; with the Sbend cut into three
+    elements, its first), and only there; every slice before agrees to 1e-15, rho and phi at that slice too. Cause
+    (measured): at that slice 4 particles' kicks differ, all in the top two line-density bins. ImpactX bins the line
+    density by nearest bin, floor((t - t_min) / bin_size) with bin_size = (t_max - t_min) / (nbins - 1), so the
+    particle at t_max lands in bin nbins - 1 or nbins - 2 by the last bit of t_max - t_min, and its bin decides the
+    profile and the slope (the kick) of the top bins; the two codes' t agree to ~1e-17, not bit for bit (their maps
+    round differently), so the bin flips now and then. The 4 changed kicks (up to 3.5 % of the largest) then spread
+    through the field to every particle (emittance_t 0.5 % apart after the bend). Any change that moves t_max - t_min
+    by a bit (50 bins, a 32-cell grid, prob_relative 4, the Sbend alone) gives agreement to 1e-15; ImpactX's examples
+    FODO.2p5d.sc and kick-PIC2p5D end with ImpactX's moments to 2e-8."""
     out, data = oracle
     o = np.load(out / f"{name}.npz")
     _, mine = track(CASES[name], data)

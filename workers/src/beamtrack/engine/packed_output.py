@@ -48,7 +48,7 @@ from .diagnostics.ascii import (
     row_period,
     write_diagnostics_row,
 )
-from .diagnostics.openpmd import FILE_MIN_DIGITS, BeamMonitorWriter, pack_idcpu, resolve_backend
+from .diagnostics.openpmd import FILE_MIN_DIGITS, BeamMonitorWriter, alive_rows, resolve_backend
 from .refpart import RefPart
 
 #: The variant's recorded output, in its output directory (hidden, removed once written out).
@@ -157,16 +157,7 @@ class PackOutput:
     def _record_monitor(self, v: int, el: Any, names: list[str], values: np.ndarray) -> None:
         sim = self.sims[v]
         pc = sim.beam
-        n = pc.size
-        alive = pc.state[:n] == 0
-        if bool(alive.all()):
-            real, ids = pc.real[:, :n], pc.id[:n]
-        else:
-            real, ids = pc.real[:, alive], pc.id[alive]
-        real = np.array(pc.host(real), dtype=np.float64, order="C")
-        ids = np.array(pc.host(ids), dtype=np.uint64)
-        if sim.openpmd_packed_ids:
-            ids = pack_idcpu(ids)
+        real, ids = alive_rows(pc, sim.openpmd_packed_ids)
         extra = {k: np.array(pc.host(x), dtype=np.float64) for k, x in el.extra_records(pc).items()}
         for k, x in extra.items():
             if x.size != ids.size:

@@ -136,6 +136,20 @@ def pack_idcpu(ids: Any, xp: Any = np) -> Any:
     return (xp.asarray(ids).astype(xp.uint64) << xp.uint64(_IDCPU_SHIFT)) | xp.uint64(_IDCPU_VALID)
 
 
+def alive_rows(pc: ParticleContainer, packed_ids: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The alive particles of ``pc`` as a BeamMonitor iteration stores them, copied to the host: their rows
+    (float64, C order) and ids (uint64; AMReX's packed idcpu when ``packed_ids``)."""
+    n = pc.size
+    alive = pc.state[:n] == 0
+    if bool(alive.all()):
+        real, ids = pc.real[:, :n], pc.id[:n]
+    else:
+        real, ids = pc.real[:, alive], pc.id[alive]
+    real = np.array(pc.host(real), dtype=np.float64, order="C")
+    ids = np.array(pc.host(ids), dtype=np.uint64)
+    return real, (pack_idcpu(ids) if packed_ids else ids)
+
+
 def unpack_ids(raw: np.ndarray) -> np.ndarray:
     """Particle ids from an ``id`` record: AMReX's packed idcpu (ImpactX's files) when its valid bit is set, else
     the plain id (beamtrack's engine files)."""
@@ -315,16 +329,7 @@ class BeamMonitorWriter:
         self, step: int, pc: ParticleContainer, ref: RefPart, extra: dict[str, Any], eigenemittances: bool
     ) -> tuple[Any, ...]:
         """Everything an iteration holds, copied off the beam (which the tracking goes on changing)."""
-        n = pc.size
-        alive = pc.state[:n] == 0
-        if bool(alive.all()):
-            real, ids = pc.real[:, :n], pc.id[:n]
-        else:
-            real, ids = pc.real[:, alive], pc.id[alive]
-        real = np.array(pc.host(real), dtype=np.float64, order="C")
-        ids = np.array(pc.host(ids), dtype=np.uint64)
-        if self.packed_ids:
-            ids = pack_idcpu(ids)
+        real, ids = alive_rows(pc, self.packed_ids)
         rbc = reduced_beam_characteristics(pc, ref, eigenemittances=eigenemittances)
         n_alive = int(ids.size)
         host_extra: dict[str, np.ndarray] = {}

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from beamtrack.engine import Simulation, elements
 from beamtrack.engine.distribution import Waterbag
+from beamtrack.engine.kernels.ops import OP_DTYPE
 from beamtrack.engine.packed import PackedRun, PackError, pack_signature, track_packed
 from beamtrack.engine.packed_output import PACKED_FILE, materialize, packed_files
 from beamtrack.spec import load_spec
@@ -340,11 +341,15 @@ def test_packed_rows_with_eigenemittances_equal_unpacked() -> None:
     assert "emittance_1" in rows_p[1][-1] and "emittance_1" not in rows_p[0][-1]
 
 
-def test_slice_ops_reused_equal_a_fresh_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every slice's op table the pack reuses (``PackedRun._slice_ops``) has the bytes that
-    ``Tracker._build_ops`` gives for that slice from the same reference (the unpacked run's ops),
-    through an element whose parameters change between the two periods; and reuse happens (a
-    Drift or Quad of n slices is built once per variant and reference energy, not n times)."""
+def test_launched_ops_and_references_equal_an_unpacked_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every op table the pack launches, per variant and slice, has the bytes that
+    ``Tracker._build_ops`` gives for that slice from the reference an unpacked run has there (the
+    unpacked run's ops), and after every slice each variant's reference particle equals the
+    reference pushed alone by ``Element.push_ref`` (every field, bit for bit): whether the pack
+    reused the ops (``_slice_ops``) or pushed all references in arrays (``_push_straight_slice``,
+    the second and later slices of Drift and Quad), through an element whose parameters change
+    between the two periods. And reuse happens: fewer builds than slices, and exactly the
+    straight elements' later slices take the array path."""
     nvar = 3
     sims = []
     for v in range(nvar):
@@ -352,33 +357,63 @@ def test_slice_ops_reused_equal_a_fresh_build(monkeypatch: pytest.MonkeyPatch) -
         sim.lattice.extend(line(v, misaligned=True))
         sims.append(sim)
     run = PackedRun(sims)
-    orig = PackedRun._slice_ops
-    checked, built = [0], [0]
-    build = type(run.trackers[0])._build_ops
+    tracker_cls = type(run.trackers[0])
+    build = tracker_cls._build_ops
+    built, launches, straight = [0], [0], [0]
+    refs = [sim.reference.copy() for sim in sims]  # each variant's reference before its next slice
+    last = [-1] * nvar
+    launch = run.kernel.track_batch
 
     def counting_build(self, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202 - the wrapped method's own
         built[0] += 1
         return build(self, *a, **kw)
 
-    def checking(self: PackedRun, v: int, i: int, el: elements.Element):  # noqa: ANN202
-        ref_in = self.sims[v].reference.copy()
-        ops, aux = orig(self, v, i, el)
-        fresh, fresh_aux, s_rel = build(self.trackers[v], [el], i, ref_in, 1)
-        fresh["s_exit"] = s_rel + ref_in.s
-        assert ops.tobytes() == fresh.tobytes() and np.array_equal(aux, fresh_aux)
-        checked[0] += 1
-        return ops, aux
+    def checking_launch(beam, nv, n, stride, ops_all, aux_all):  # noqa: ANN001, ANN202
+        nops = len(ops_all) // nv
+        for v, sim in enumerate(sims):
+            mine = ops_all[v * nops : (v + 1) * nops]
+            i = int(mine["index"][0])
+            el = sim.lattice[i]
+            ops = mine[: el.op_count(1)]
+            ref_in = refs[v]
+            if i != last[v]:
+                ref_in.sedge = ref_in.s  # the element's entry, as the loop sets it
+            fresh, fresh_aux, s_rel = build(run.trackers[v], [el], i, ref_in, 1)
+            fresh["s_exit"] = s_rel + ref_in.s
+            for name in OP_DTYPE.names:
+                if name != "aux_offset":  # the pack's aux is all variants' auxes, one after the other
+                    assert ops[name].tobytes() == fresh[name].tobytes(), (v, i, name)
+            for op, f in zip(ops, fresh, strict=True):
+                got = aux_all[op["aux_offset"] : op["aux_offset"] + op["aux_len"]]
+                assert got.tobytes() == fresh_aux[f["aux_offset"] : f["aux_offset"] + f["aux_len"]].tobytes()
+            r = ref_in.copy()
+            el.push_ref(r, 1)
+            assert sim.reference == r, (v, i)  # dataclass equality: every field
+            refs[v], last[v] = r, i
+        launches[0] += 1
+        return launch(beam, nv, n, stride, ops_all, aux_all)
 
-    monkeypatch.setattr(PackedRun, "_slice_ops", checking)
-    monkeypatch.setattr(type(run.trackers[0]), "_build_ops", counting_build)
+    push_straight = PackedRun._push_straight_slice
+
+    def counting_straight(self: PackedRun, *a: object) -> bool:
+        done = push_straight(self, *a)  # type: ignore[arg-type]
+        straight[0] += done
+        return done
+
+    monkeypatch.setattr(tracker_cls, "_build_ops", counting_build)
+    monkeypatch.setattr(run.kernel, "track_batch", checking_launch)
+    monkeypatch.setattr(PackedRun, "_push_straight_slice", counting_straight)
     run.track_particles(periods=1)
     for sim in sims:
         sim.lattice[1].k = sim.lattice[1].k + 0.1  # a new version: its slices are built again
     run.track_particles(periods=1)
     slices = sum(el.nslice for el in sims[0].lattice)
-    assert checked[0] == 2 * nvar * slices
-    # the checks' own builds are in `built` too: the pack's are what is left, fewer than one a slice
-    assert built[0] - checked[0] < nvar * slices
+    assert launches[0] == 2 * slices
+    # built once per variant and period: d1, q1, d2 (straight, reused); each slice of b1 (the bend
+    # turns the reference) and of q2 (ChrQuad fills its ops itself): 8 of the 11 slices
+    assert built[0] == 2 * nvar * (1 + 1 + 2 + 3 + 1)
+    # d1 (3 slices) and q1 (2): their second and later slices, both periods
+    assert straight[0] == 2 * ((3 - 1) + (2 - 1))
 
 
 def test_pack_rows_json_safe_as_clean_row() -> None:

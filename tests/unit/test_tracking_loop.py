@@ -256,3 +256,28 @@ def test_period_by_period_calls_equal_one_call() -> None:
     many.hook["before_slice"] = lambda s: seen.append(s.tracking_step)
     many.track_particles(periods=1)
     assert len(seen) == 10
+
+
+def test_elements_from_a_spec_own_their_parameters() -> None:
+    """An element made from a spec's element model (``Element.from_model``, as ``from_spec`` makes
+    every element) is equal to it but shares nothing mutable with it: changing the element's
+    lists in place, or the model's, leaves the other as it was (the copy is shallow for numbers
+    and strings only)."""
+    from beamtrack.engine.elements.registry import element_class
+    from beamtrack.spec import elements as models
+
+    cases = [
+        models.ExactMultipole(ds=0.0, k_normal=[0.0, 1.0], k_skew=[0.0, 0.5], unit=0),
+        models.LinearMap(R=[[float(i == j) for j in range(6)] for i in range(6)], ds=0.1),
+        models.PolygonAperture(vertices_x=[-1e-3, 1e-3, 1e-3, -1e-3], vertices_y=[-1e-3, -1e-3, 1e-3, -1e-3]),
+    ]
+    for m in cases:
+        el = element_class(m.type).from_model(m)
+        before = m.model_dump()
+        assert el.model.model_dump() == before and el.model is not m
+        for k, value in m.__dict__.items():
+            if isinstance(value, list):
+                getattr(el.model, k).append(99.0)  # in place, on the element's copy
+                assert getattr(m, k) == before[k], (m.type, k)
+                value.append(7.0)  # and on the model
+                assert getattr(el.model, k)[-1] == 99.0, (m.type, k)

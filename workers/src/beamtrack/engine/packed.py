@@ -22,7 +22,9 @@ ops become no-ops (``nslice = 0``) and its error is kept in ``PackedRun.errors``
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,10 +33,11 @@ from .diagnostics import row_period
 from .elements.base import Element
 from .elements.python_pushed import BeamMonitor, Programmable
 from .kernels.ops import OP_DTYPE
-from .kernels.runtime import empty_ops
+from .kernels.runtime import default_threads, empty_ops
 from .packed_diagnostics import pack_table
 from .packed_output import PackOutput
 from .particles import ParticleContainer
+from .refpart import RefPart
 from .simulation import Simulation
 from .tracking import Group, Tracker, TrackingCancelled, tracker_signature
 
@@ -109,7 +112,10 @@ class PackedRun:
         self.beam = self._pack_beams()
         #: the variants whose files a PackOutput records (the others write theirs as they go)
         self.recorded = [v for v, sim in enumerate(self.sims) if _recordable(sim)]
+        self._recorded_set = set(self.recorded)
         self.output = PackOutput(self.sims, self.recorded, self._drop) if self.recorded else None
+        #: the threads each variant's diagnostics sums split across (``reduced._c_sums``'s default)
+        self._threads = self.sims[0].nthreads
 
     def _pack_beams(self) -> ParticleContainer:
         first = self.sims[0].beam
@@ -202,6 +208,7 @@ class PackedRun:
         """Track every variant through ``periods`` passes (default each ``sim.periods``)."""
         lead = self.sims[0]
         periods = lead.periods if periods is None else periods
+        self._threads = lead.nthreads or default_threads()  # asked once, not at every step
 
         def start(v: int) -> None:
             sim = self.sims[v]
@@ -270,7 +277,14 @@ class PackedRun:
             sim.reference.sedge = sim.reference.s
 
         self._each(enter)
-        for _ in range(el0.nslice):
+        straight = None
+        for k in range(el0.nslice):
+            if k and _straight_reusable(el0):
+                # the first slice built (or checked) every variant's ops: the others reuse them
+                straight = straight or self._straight_batch(i)
+                if straight is not None and self._push_straight_slice(i, straight):
+                    continue
+                straight = None
             self._push_slice(i)
 
     def _push_slice(self, i: int) -> None:
@@ -303,6 +317,64 @@ class PackedRun:
         if lead.slice_step_diagnostics:
             self._diagnostics(self.active)
         self._each(lambda v: self.sims[v].report_progress())
+
+    def _straight_batch(self, i: int) -> _StraightBatch | None:
+        """What ``_push_straight_slice`` needs to push the next slices of element ``i`` (an element
+        pushed along a straight line whose ops ``_slice_ops`` reuses, ``_straight_reusable``) for
+        every active variant at once, just after ``_push_slice`` pushed its first slice; None
+        when a variant's ops or the assembled launch table are not the ones that slice used."""
+        active = self.active
+        hit = self._launch_cache.get(i)
+        if not active or hit is None or hit[0] != active:
+            return None
+        sims = [self.sims[v] for v in active]
+        els = [sim.lattice[i] for sim in sims]
+        versions = [el.version for el in els]
+        for v, el, ops in zip(active, els, hit[1], strict=True):
+            cached = self._ops_cache.get((v, i))
+            if cached is None or cached[1] is not ops or cached[0][:2] != (id(el), el.version) or len(ops) != 1:
+                return None
+            if not _straight_reusable(el):
+                return None
+        # Element.push_ref's slice length: ds / nslice * nslices with nslices = 1
+        ds = np.array([el.ds / el.nslice * 1 for el in els])
+        return _StraightBatch(active, sims, [sim.reference for sim in sims], versions, ds, ds != 0.0)
+
+    def _push_straight_slice(self, i: int, b: _StraightBatch) -> bool:
+        """One more slice of element ``i`` for the variants of ``b``, their reference particles
+        pushed together in arrays (``push_ref_straight``'s operations, elementwise in NumPy: the
+        same roundings, so the same numbers as each variant's own push) and the launch table of
+        the first slice reused with the new ``s_exit``. False, having done nothing, when this
+        slice needs ``_push_slice`` (a variant was stopped or dropped, or an element changed)."""
+        if self.active != b.active or any(sim._stop for sim in b.sims):
+            return False
+        if [sim.lattice[i].version for sim in b.sims] != b.versions:
+            return False
+        lead = self.sims[0]
+        for sim in b.sims:
+            sim.tracking_step += 1
+        state = np.array([_straight_state(ref) for ref in b.refs])  # s, x, y, z, t, px, py, pz, pt
+        s0 = state[:, 0].copy()
+        m = b.moving
+        s, x, y, z, t, px, py, pz, pt = (state[m, j] for j in range(9))
+        step = b.ds[m] / np.sqrt(pt * pt - 1.0)  # RefPart.beta_gamma
+        state[m, 1] = x + step * px
+        state[m, 2] = y + step * py
+        state[m, 3] = z + step * pz
+        state[m, 4] = t - step * pt
+        state[m, 0] = s + b.ds[m]
+        for ref, (s_, x_, y_, z_, t_) in zip(b.refs, state[:, :5].tolist(), strict=True):
+            ref.s, ref.x, ref.y, ref.z, ref.t = s_, x_, y_, z_, t_
+        _order, _ops, _aux, ops_all, aux_all, where = self._launch_cache[i]
+        # as _slice_ops: the slice's length is s after minus s before
+        ops_all["s_exit"][where] = (state[:, 0] - s0) + s0
+        self.kernel.track_batch(self.beam, len(self.sims), self.npart, self.npart, ops_all, aux_all)
+        if lead.slice_step_diagnostics:
+            self._diagnostics(self.active)
+        listening = [v for v, sim in zip(b.active, b.sims, strict=True) if sim.progress_listeners]
+        if listening:
+            self._each_of(listening, lambda v: self.sims[v].report_progress())
+        return True
 
     def _slice_ops(self, v: int, i: int, el: Element) -> tuple[np.ndarray, np.ndarray]:
         """Variant ``v``'s op table for one slice of element ``i`` (``el``), its reference pushed
@@ -379,15 +451,18 @@ class PackedRun:
             return
         lead = self.sims[0]
         try:
-            names, table = self._table(which, kind=lead.kind, nthreads=lead.nthreads)
+            names, table = self._table(which, kind=lead.kind, nthreads=self._threads)
         except Exception as exc:  # noqa: BLE001 - the variants' rows fail, the pack goes on
             for v in which:
                 self._drop(v, exc)
             return
         if self.output is not None:
-            recorded = set(self.recorded)
+            recorded = self._recorded_set
             rec = [j for j, v in enumerate(which) if v in recorded]
-            self.output.record_rows([which[j] for j in rec], names, table[rec], final)
+            if len(rec) == len(which):
+                self.output.record_rows(which, names, table, final)
+            else:
+                self.output.record_rows([which[j] for j in rec], names, table[rec], final)
         listening = [j for j, v in enumerate(which) if self.sims[v].diagnostics_listeners]
         if final and lead.slice_step_diagnostics:
             listening = []  # as Simulation.write_reduced_diagnostics: the last slice's row went out already
@@ -404,6 +479,35 @@ class PackedRun:
                     fn(row)
             except Exception as exc:  # noqa: BLE001 - the variant fails alone, the pack goes on
                 self._drop(v, exc)
+
+
+@dataclass
+class _StraightBatch:
+    """The active variants of a pack in one straight element (``PackedRun._straight_batch``)."""
+
+    active: list[int]
+    sims: list[Simulation]
+    refs: list[RefPart]
+    #: each variant's element version when the batch was made (a change hands back to _push_slice)
+    versions: list[int]
+    #: each variant's slice length [m], and whether it is not zero (push_ref_straight skips those)
+    ds: np.ndarray
+    moving: np.ndarray
+
+
+_straight_state = operator.attrgetter("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
+
+
+def _straight_reusable(el: Element) -> bool:
+    """Whether ``el``'s slices push the reference along a straight line (``Element.push_ref``) and
+    its ops are one record filled by ``Element.fill_ops`` (reused by ``PackedRun._slice_ops``)."""
+    cls = type(el)
+    return (
+        el.kernel is not None
+        and cls.push_ref is Element.push_ref
+        and cls.fill_ops is Element.fill_ops
+        and cls.op_count is Element.op_count
+    )
 
 
 def _recordable(sim: Simulation) -> bool:

@@ -17,11 +17,13 @@ Variants with spin, without a C kernel or without a live particle are left to
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import constants
 from .diagnostics.reduced import REDUCED_COLUMNS, moment_columns, reduced_beam_characteristics, twiss_columns
 from .kernels.runtime import default_threads
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from .refpart import RefPart
 
 _PLANES = ("x", "y", "t")
+_energy_charge = operator.attrgetter("pt", "charge_qe")
 _ROW, _COL = np.triu_indices(6)
 #: The columns of a reduced-diagnostics row after ``s`` (``reduced_beam_characteristics``' order).
 _NAMES = tuple(c for c in REDUCED_COLUMNS if c != "s")
@@ -83,6 +86,9 @@ def pack_table(
     if block.has_spin:  # the beams are views of the block's columns: all of its rows
         raise ValueError("pack_table: a variant has spin; take its row with reduced_beam_characteristics")
     sums = _batch_sums(block, nvar, npart, kind, nthreads)
+    if sums is not None and (sums[list(which), 0] != 0).all():  # the usual case: one table of columns
+        cols = _characteristics(sums[list(which)], [refs[v] for v in which])
+        return names, np.column_stack([cols[c] for c in names])
     pos = {v: i for i, v in enumerate(which)}
     fast = [v for v in which if sums is not None and sums[v, 0] != 0]
     if len(fast) < len(which):
@@ -153,8 +159,9 @@ def _characteristics(s: np.ndarray, refs: Sequence[RefPart]) -> dict[str, np.nda
             disp["p" + q] = np.where(pt_ms > 0.0, -cov[:, i + 3, 5] / pt_ms, 0.0)
 
         twiss_columns(cols, ms, cov, disp, emit["t"])
-        bg = np.array([r.beta_gamma for r in refs])
+        pt, charge_qe = np.array([_energy_charge(r) for r in refs]).reshape(nv, 2).T
+        bg = np.sqrt(pt * pt - 1.0)  # RefPart.beta_gamma
         for q in _PLANES:
             cols[f"emittance_{q}n"] = emit[q] * bg
-        cols["charge_C"] = w_sum * np.array([r.charge for r in refs]) + 0.0
+        cols["charge_C"] = w_sum * (charge_qe * constants.qe) + 0.0  # RefPart.charge
     return cols

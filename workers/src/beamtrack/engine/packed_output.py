@@ -116,6 +116,8 @@ class PackOutput:
         self._started: set[int] = set()
         self._files: dict[int, dict[str, None]] = {v: {} for v in self.which}
         self._steps: dict[tuple[int, str], set[int]] = {}
+        #: the variants whose row files (per-step: False, _final: True) are in ``_files`` already
+        self._named: dict[bool, set[int]] = {False: set(), True: set()}
         #: rows not yet framed: (variants, steps, periods, final, values, reference states) per call
         self._rows: list[tuple[list[int], np.ndarray, np.ndarray, bool, np.ndarray, np.ndarray]] = []
         self._names: list[str] = []
@@ -136,10 +138,13 @@ class PackOutput:
         self._names = names
         self._rows.append((list(which), steps, periods, final, np.asarray(table, dtype=np.float64), refs))
         self._pending += table.nbytes + refs.nbytes
+        named = self._named[final]
+        kinds = (REDUCED_FINAL_FILE, REF_PARTICLE_FINAL_FILE) if final else (REDUCED_FILE, REF_PARTICLE_FILE)
         for v in which:
-            files = self._files[v]
-            for name in (REDUCED_FINAL_FILE, REF_PARTICLE_FINAL_FILE) if final else (REDUCED_FILE, REF_PARTICLE_FILE):
-                files.setdefault(f"diags/{name}{SUFFIX}")
+            if v not in named:  # the files these rows go to, once per variant
+                named.add(v)
+                for name in kinds:
+                    self._files[v].setdefault(f"diags/{name}{SUFFIX}")
         self._maybe_flush()
 
     def record_monitor(self, i: int, which: Sequence[int], names: list[str], table: np.ndarray) -> None:

@@ -11,6 +11,7 @@ import signal
 from typing import Any
 
 import pytest
+import redis
 from beamtrack.engine import Simulation
 from beamtrack.spec import load_spec
 from beamtrack.workers.runner import _clean_row
@@ -75,9 +76,12 @@ def packs_of(c: Any, job_ids: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def test_packed_scan_rows_equal_unpacked(ray_local: None, server_factory: Any, rest: Any, tmp_path: Any) -> None:
+def test_packed_scan_rows_equal_unpacked(
+    ray_local: None, server_factory: Any, rest: Any, grpc_client: Any, redis_server: Any, tmp_path: Any
+) -> None:
     server = server_factory(scheduler=True, pack_size=8, result_cache=False)
-    c = rest(server)
+    c, g = rest(server), grpc_client(server)
+    r_raw = redis.Redis.from_url(redis_server.url, decode_responses=True)
     base = fodo_spec(npart=300, periods=1, name="packbase")  # BeamMonitors and slice diagnostics on
     scan = c.scan(base, {K: [0.9, 1.0, 1.1], NSLICE: [25, 20]}, mode="grid", device="serial")
     done = c.wait_scan(scan["id"], timeout=180)
@@ -94,6 +98,13 @@ def test_packed_scan_rows_equal_unpacked(ray_local: None, server_factory: Any, r
         got = c.diagnostics(r["job_id"])
         want = alone_rows(spec_json(c, r["job_id"]), tmp_path / r["job_id"])
         assert got == want  # every row of every variant, exactly
+        # published as compact rows (diag_rows: values only), read back as those rows by every
+        # reader: the job's SSE stream (the servers' async store), gRPC's, the scan table's last row
+        entries = r_raw.xrange(f"{server.settings.key_prefix}:stream:{r['job_id']}")
+        assert sum("b" in f for _i, f in entries if f["k"] == "diag") == len(want)
+        assert [e.data for e in c.events(r["job_id"]) if e.kind == "diag"] == want
+        assert [e.data for e in g.events(r["job_id"]) if e.kind == "diag"] == want
+        assert {k: r[k] for k in want[-1]} == want[-1]
         assert job["progress"]["step"] == job["progress"]["total_steps"] == want[-1]["step"]
         # the files as the variant alone writes them: the record's list, the listing, the bytes
         names = sorted(a["name"] for a in c.artifacts(r["job_id"]))

@@ -170,3 +170,49 @@ def test_sdk_falls_back_to_per_event_stream(server_factory: Any, rest: Any, grpc
         g.close()
     finally:
         asyncio.run_coroutine_threadsafe(old.stop(None), server._loop).result(10)
+
+
+def test_compact_rows_read_as_the_json_rows(server_factory: Any, rest: Any, grpc_client: Any) -> None:
+    """Rows published compact (``diag_rows``: values only, as a pack publishes them) reach every
+    reader as the rows the JSON path gives, on a second server whose column caches start empty:
+    SSE (the servers' async store), both gRPC streams, GET diagnostics, a fresh JobStore's
+    ``diagnostics`` and ``last_diagnostics``, resumed mid-way; NaN reads as None, step as an int,
+    the job's progress step and row count as for JSON rows."""
+    import numpy as np
+    from beamtrack.workers.diag_rows import encode_rows
+    from beamtrack.workers.store import JobStore
+
+    server = server_factory()
+    rows = [row(i) for i in range(12)]
+    json_job = finished_job(server, rest, rows)
+    compact_job = rest(server).submit(fodo_spec(npart=11))["id"]  # another spec: no result-cache hit
+    claimed = server.store.claim()
+    assert claimed is not None and claimed[0] == compact_job
+    store, attempt = server.store, claimed[1]
+    cols = list(rows[0])
+    table = np.array([[np.nan if r[c] is None else r[c] for c in cols] for r in rows])
+    store.publish(compact_job, "log", {"msg": "attempt 1 started"})
+    assert store.publish_row_values_many(cols, [(compact_job, attempt, encode_rows(table[:6]), rows[5]["step"])]) == 6
+    store.publish(compact_job, "custom", {"name": "tune", "value": 0.25, "step": 6})
+    assert store.publish_row_values_many(cols, [(compact_job, attempt, encode_rows(table[6:]), rows[-1]["step"])]) == 6
+    assert store.finish(compact_job, attempt, JobState.SUCCEEDED, result={"steps": len(rows)})
+
+    fresh = server_factory()  # its stores have read no columns yet
+    c, g = rest(fresh), grpc_client(fresh)
+    for job_id in (json_job, compact_job):
+        assert [e.data for e in c.events(job_id) if e.kind == "diag"] == rows
+        assert [e.data for e in g.events(job_id) if e.kind == "diag"] == rows
+        assert c.diagnostics(job_id) == rows
+        assert c.get(job_id)["progress"]["step"] == rows[-1]["step"]
+    # the same events, ids and payloads on the per-event gRPC stream, and resumed after the 4th row
+    compact_events = raw_events(fresh, compact_job)
+    assert [e.WhichOneof("payload") for e in compact_events] == [
+        e.WhichOneof("payload") for e in raw_events(fresh, json_job)
+    ]
+    diag_ids = [e.id for e in c.events(compact_job) if e.kind == "diag"]
+    after = [e.data for e in c.events(compact_job, after=diag_ids[3]) if e.kind == "diag"]
+    assert after == rows[4:]
+    cold = JobStore.from_url(fresh.settings.redis_url, prefix=fresh.settings.key_prefix)
+    assert cold.diagnostics(compact_job) == rows
+    assert cold.last_diagnostics([compact_job, json_job]) == [rows[-1], rows[-1]]
+    assert cold.get(compact_job).diag_count == len(rows)

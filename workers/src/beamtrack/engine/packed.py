@@ -23,7 +23,7 @@ ops become no-ops (``nslice = 0``) and its error is kept in ``PackedRun.errors``
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +112,12 @@ class PackedRun:
         self.beam = self._pack_beams()
         #: the variants whose files a PackOutput records (the others write theirs as they go)
         self.recorded = [v for v, sim in enumerate(self.sims) if _recordable(sim)]
+        #: ``on_rows(variants, steps, periods, s, names, table)``: every reduced-diagnostics row of
+        #: the variants whose rows the pack computes in one table (not those with spin or
+        #: eigen-emittances), one call a step (row i: variant ``variants[i]``, the ``step``,
+        #: ``period`` and ``s`` [m] of its row, ``table[i]`` its values of ``names``): what a
+        #: diagnostics listener of each gets, without building a dict a row
+        self.on_rows: Callable[[list[int], list[int], list[int], list[float], list[str], np.ndarray], Any] | None = None
         self._recorded_set = set(self.recorded)
         self.output = PackOutput(self.sims, self.recorded, self._drop) if self.recorded else None
         #: the threads each variant's diagnostics sums split across (``reduced._c_sums``'s default)
@@ -439,11 +445,12 @@ class PackedRun:
     def _diagnostics(self, which: list[int], final: bool = False) -> None:
         """The reduced-diagnostics row of each variant in ``which`` at this step, all computed in one
         pass (``packed_diagnostics.pack_table``): to the PackOutput of the recorded variants, to the
-        files of the others as ``Simulation.write_reduced_diagnostics`` writes them, and to each
-        variant's listeners."""
-        which = [v for v in which if self.sims[v].diagnostics or self.sims[v].diagnostics_listeners]
+        files of the others as ``Simulation.write_reduced_diagnostics`` writes them, to ``on_rows``
+        and to each variant's listeners."""
+        sink = self.on_rows
+        which = [v for v in which if sink is not None or self.sims[v].diagnostics or self.sims[v].diagnostics_listeners]
         # rows with more columns than the batch computes (eigen-emittances, spin): each on its own
-        alone = [v for v in which if self.sims[v].eigenemittances or self.sims[v].spin]
+        alone = [v for v in which if not tabled(self.sims[v])]
         if alone:
             self._each_of(alone, lambda v: self.sims[v].write_reduced_diagnostics(final))
             which = [v for v in which if v not in alone]
@@ -463,9 +470,23 @@ class PackedRun:
                 self.output.record_rows(which, names, table, final)
             else:
                 self.output.record_rows([which[j] for j in rec], names, table[rec], final)
-        listening = [j for j, v in enumerate(which) if self.sims[v].diagnostics_listeners]
         if final and lead.slice_step_diagnostics:
-            listening = []  # as Simulation.write_reduced_diagnostics: the last slice's row went out already
+            return  # as Simulation.write_reduced_diagnostics: the last slice's row went out already
+        if sink is not None:
+            live = [v for v in which if v not in self.errors]
+            try:
+                sink(
+                    live,
+                    [self.sims[v].tracking_step for v in live],
+                    [row_period(self.sims[v].tracking_period, final) for v in live],
+                    [self.sims[v].reference.s for v in live],
+                    names,
+                    table if len(live) == len(which) else table[[j for j, v in enumerate(which) if v in live]],
+                )
+            except Exception as exc:  # noqa: BLE001 - the variants' rows fail, the pack goes on
+                for v in live:
+                    self._drop(v, exc)
+        listening = [j for j, v in enumerate(which) if self.sims[v].diagnostics_listeners]
         values = table[listening].tolist()
         for j, vals in zip(listening, values, strict=True):
             v = which[j]
@@ -510,9 +531,15 @@ def _straight_reusable(el: Element) -> bool:
     )
 
 
+def tabled(sim: Simulation) -> bool:
+    """Whether a pack computes ``sim``'s reduced-diagnostics rows in its one table a step (and
+    gives them to ``PackedRun.on_rows``): rows of the table's columns, no spin or eigen-emittances."""
+    return not sim.eigenemittances and not sim.spin
+
+
 def _recordable(sim: Simulation) -> bool:
     """Whether a PackOutput records ``sim``'s files: diagnostics on, rows of the batch's columns."""
-    return bool(sim.diagnostics) and not sim.eigenemittances and not sim.spin
+    return bool(sim.diagnostics) and tabled(sim)
 
 
 def track_packed(sims: Sequence[Simulation], periods: int | None = None) -> dict[int, BaseException]:
@@ -523,4 +550,4 @@ def track_packed(sims: Sequence[Simulation], periods: int | None = None) -> dict
     return run.errors
 
 
-__all__ = ["PackError", "PackedRun", "TrackingCancelled", "pack_signature", "track_packed"]
+__all__ = ["PackError", "PackedRun", "TrackingCancelled", "pack_signature", "tabled", "track_packed"]

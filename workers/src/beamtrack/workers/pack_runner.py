@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from beamtrack.spec import SpecError, load_spec
 
+from .diag_rows import encode_rows
 from .runner import (
     CANCEL_POLL_S,
     FLUSH_INTERVAL_S,
@@ -52,6 +54,9 @@ class _Variant:
     skip: int
     seen: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: compact rows (``diag_rows``) waiting to be published, and the step of the last
+    values: list[bytes] = field(default_factory=list)
+    last_step: int = 0
     state: JobState = JobState.SUCCEEDED
     error: str = ""
     over_limit: str = ""
@@ -67,25 +72,12 @@ class PackRunner(JobRunner):
         t0 = time.monotonic()
         states: dict[str, str] = {}
         variants = self._prepare_all(members, kind, worker, states)
-        last_flush = [time.monotonic()]
-        pending = [0]
-
-        def flush() -> None:
-            batches = [(v.job_id, v.attempt, v.rows) for v in variants if v.rows]
-            if batches:
-                self.store.publish_rows_many(batches)
-                for v in variants:
-                    v.rows = []
-            pending[0] = 0
-            last_flush[0] = time.monotonic()
-
-        for v in variants:
-            v.sim.diagnostics_listeners.append(self._row_listener(v, pending, last_flush, flush))
+        rows = _RowPublisher(self.store, variants)
         done = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(variants, done, t0), name="cancel-pack", daemon=True)
         watcher.start()
         try:
-            self._track(variants)
+            self._track(variants, rows)
         finally:
             done.set()
             watcher.join()
@@ -95,7 +87,7 @@ class PackRunner(JobRunner):
                 except Exception as exc:  # noqa: BLE001
                     if v.state is JobState.SUCCEEDED:
                         v.state, v.error = JobState.FAILED, f"finalize: {type(exc).__name__}: {exc}"
-            flush()
+            rows.flush()
         for v, state in zip(variants, self._finish_all(variants, t0), strict=True):
             states[v.job_id] = state.value
         return [states[job_id] for job_id, _ in members]
@@ -162,19 +154,6 @@ class PackRunner(JobRunner):
             return None
         return _Variant(job_id, attempt, rec.owner, out_dir, sim, skip=rec.diag_count)
 
-    @staticmethod
-    def _row_listener(v: _Variant, pending: list[int], last_flush: list[float], flush: Any) -> Any:
-        def on_row(row: dict[str, float]) -> None:
-            v.seen += 1
-            if v.seen <= v.skip:
-                return  # an earlier attempt published this row
-            v.rows.append(_json_safe(row))
-            pending[0] += 1
-            if pending[0] >= FLUSH_ROWS or time.monotonic() - last_flush[0] > FLUSH_INTERVAL_S:
-                flush()
-
-        return on_row
-
     def _watch(self, variants: list[_Variant], done: threading.Event, t0: float) -> None:
         """Stop the variants whose cancel was requested or that went over a limit."""
         next_check = 0.0
@@ -192,10 +171,11 @@ class PackRunner(JobRunner):
                         v.sim.request_stop()
 
     @staticmethod
-    def _track(variants: list[_Variant]) -> None:
-        """Track the variants: those with one engine pack signature together, the others alone."""
+    def _track(variants: list[_Variant], rows: _RowPublisher) -> None:
+        """Track the variants: those with one engine pack signature together, the others alone.
+        Their rows go to ``rows``: a pack's in one table a step, the others' one row at a time."""
         from beamtrack.engine import TrackingCancelled
-        from beamtrack.engine.packed import PackedRun, pack_signature
+        from beamtrack.engine.packed import PackedRun, pack_signature, tabled
 
         groups: dict[Any, list[_Variant]] = {}
         alone: list[_Variant] = []
@@ -214,6 +194,10 @@ class PackRunner(JobRunner):
         for group in groups.values():
             try:
                 run = PackedRun([v.sim for v in group])
+                run.on_rows = rows.table_listener(group)
+                for v in group:
+                    if not tabled(v.sim):
+                        v.sim.diagnostics_listeners.append(rows.row_listener(v))
                 run.track_particles()
             except Exception as exc:  # noqa: BLE001 - the pack's variants fail with the reason
                 for v in group:
@@ -222,6 +206,7 @@ class PackRunner(JobRunner):
             for i, error in run.errors.items():
                 record(group[i], error)
         for v in alone:
+            v.sim.diagnostics_listeners.append(rows.row_listener(v))
             try:
                 v.sim.track_particles()
             except Exception as exc:  # noqa: BLE001
@@ -249,6 +234,76 @@ class PackRunner(JobRunner):
             runs.append(FinishedRun(v.job_id, v.attempt, v.owner, state, steps, n_bytes, error, result))
         self.store.finish_many(runs)
         return [r.state for r in runs]
+
+
+class _RowPublisher:
+    """The diagnostics rows of a pack's variants, to the job store in batches: every
+    ``FLUSH_ROWS`` rows or ``FLUSH_INTERVAL_S``, and at the end (``flush``). A packed run's rows
+    come as one table a step (``table_listener``) and go out as compact rows (``diag_rows``); a
+    variant tracked alone, or with rows of other columns, gives them one at a time as JSON rows
+    (``row_listener``). Each variant skips the rows an earlier attempt published (``skip``)."""
+
+    def __init__(self, store: Any, variants: list[_Variant]):
+        self.store = store
+        self.variants = variants
+        self.pending = 0
+        self.last_flush = time.monotonic()
+        #: the column names of the compact rows waiting in the variants' ``values``
+        self.columns: tuple[str, ...] = ()
+
+    def _count(self, n: int) -> None:
+        self.pending += n
+        if self.pending >= FLUSH_ROWS or time.monotonic() - self.last_flush > FLUSH_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        batches = [(v.job_id, v.attempt, v.rows) for v in self.variants if v.rows]
+        if batches:
+            self.store.publish_rows_many(batches)
+            for v in self.variants:
+                v.rows = []
+        values = [(v.job_id, v.attempt, v.values, v.last_step) for v in self.variants if v.values]
+        if values:
+            self.store.publish_row_values_many(self.columns, values)
+            for v in self.variants:
+                v.values = []
+        self.pending = 0
+        self.last_flush = time.monotonic()
+
+    def row_listener(self, v: _Variant) -> Any:
+        def on_row(row: dict[str, float]) -> None:
+            v.seen += 1
+            if v.seen <= v.skip:
+                return  # an earlier attempt published this row
+            v.rows.append(_json_safe(row))
+            self._count(1)
+
+        return on_row
+
+    def table_listener(self, group: list[_Variant]) -> Any:
+        """``PackedRun.on_rows`` for the pack of ``group`` (its variants in the run's order)."""
+
+        def on_rows(
+            which: list[int], steps: list[int], periods: list[int], s: list[float], names: list[str], table: Any
+        ) -> None:
+            columns = ("step", "period", "s", *names)
+            if columns != self.columns:
+                self.flush()  # the waiting rows have the other columns
+                self.columns = columns
+            full = np.empty((len(which), len(columns)))
+            full[:, 0], full[:, 1], full[:, 2], full[:, 3:] = steps, periods, s, table
+            n = 0
+            for i, value, step in zip(which, encode_rows(full), steps, strict=True):
+                v = group[i]
+                v.seen += 1
+                if v.seen <= v.skip:
+                    continue  # an earlier attempt published this row
+                v.values.append(value)
+                v.last_step = step
+                n += 1
+            self._count(n)
+
+        return on_rows
 
 
 def _json_safe(row: dict[str, Any]) -> dict[str, Any]:

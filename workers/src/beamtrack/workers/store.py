@@ -17,7 +17,11 @@ Keys (``P`` is the configurable prefix, default ``bt``):
 - ``P:finished:ok``, ``P:finished:bad`` sorted sets of ended ids by end time: succeeded, and
                          failed or cancelled (artifact retention sweeps them oldest first)
 - ``P:stream:{id}``      Redis Stream of the job's events: fields ``k`` (kind: state, diag, log,
-                         custom, result) and ``d`` (JSON payload); entry ids are resume cursors
+                         custom, result) and ``d`` (JSON payload), or for a packed run's diag
+                         rows ``c`` and ``b`` instead of ``d`` (the columns' id and the values,
+                         ``diag_rows``; read back as the same JSON); entry ids are resume cursors
+- ``P:diagcols:{cid}``   JSON list of the column names of compact diag rows with id ``cid``
+                         (their content hash: written once, never changed)
 - ``P:art:{id}...``       a job's files uploaded by a worker on another node, until the server
                          pulls them (binary chunks; layout and fencing in ``transfer.py``)
 
@@ -38,7 +42,7 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -50,6 +54,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from redis.typing import EncodableT
 
+from .diag_rows import columns_id, decode_row
 from .errors import Conflict, NotFound, Unavailable
 
 try:
@@ -513,6 +518,24 @@ end
 return 0
 """
 
+_PUBLISH_ROW_VALUES = """
+local p, maxlen, cid = ARGV[1], ARGV[2], ARGV[3]
+redis.call('SET', p .. ':diagcols:' .. cid, ARGV[4], 'NX')
+local i = 5
+while i <= #ARGV do
+  local id, c, step = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local sk = p .. ':stream:' .. id
+  for r = 1, c do
+    redis.call('XADD', sk, 'MAXLEN', '~', maxlen, '*', 'k', 'diag', 'c', cid, 'b', ARGV[i + 2 + r])
+  end
+  local jk = p .. ':job:' .. id
+  redis.call('HINCRBY', jk, 'diag_count', c)
+  redis.call('HSET', jk, 'step', step)
+  i = i + 3 + c
+end
+return 0
+"""
+
 #: Jobs per ``_SUBMIT_JOBS`` call (its arguments are held in memory by Redis while it runs).
 SUBMIT_CHUNK = 1000
 
@@ -533,6 +556,9 @@ class JobStore:
         self._cache_hits = self.r.register_script(_CACHE_HITS)
         self._scan_counts = self.r.register_script(_SCAN_COUNTS)
         self._publish_rows = self.r.register_script(_PUBLISH_ROWS)
+        self._publish_row_values = self.r.register_script(_PUBLISH_ROW_VALUES)
+        #: column names of compact diag rows by id (content-addressed: never stale)
+        self._diag_columns: dict[str, builtins.list[str]] = {}
 
     @classmethod
     def from_url(
@@ -898,6 +924,50 @@ class JobStore:
         return n
 
     @_store_call
+    def publish_row_values_many(
+        self, columns: Sequence[str], batches: Iterable[tuple[str, int, builtins.list[bytes], int]]
+    ) -> int:
+        """Compact diagnostics rows (``diag_rows.encode_rows`` of rows with ``columns``) for several
+        jobs (id, attempt, encoded rows, step of the last row) in one script call, as
+        ``publish_rows_many`` publishes JSON rows (the same counts, read back as the same rows);
+        returns how many rows were written."""
+        cols = builtins.list(columns)
+        cid = columns_id(cols)
+        args: builtins.list[Any] = [self.prefix, self.stream_maxlen, cid, json.dumps(cols)]
+        n = 0
+        for job_id, _attempt, rows, last_step in batches:
+            if rows:
+                args += [job_id, len(rows), int(last_step), *rows]
+                n += len(rows)
+        if n:
+            self._publish_row_values(args=args)
+            self._diag_columns.setdefault(cid, cols)
+        return n
+
+    def _columns(self, cid: str) -> builtins.list[str]:
+        """The column names of compact diag rows ``cid`` (read from Redis once a process)."""
+        cols = self._diag_columns.get(cid)
+        if cols is None:
+            text = self.r.get(self._k("diagcols", cid))
+            if text is None:
+                raise ValueError(f"diagnostics rows with unknown columns {cid!r}")
+            cols = self._diag_columns[cid] = builtins.list(json.loads(text))
+        return cols
+
+    def _row_of(self, fields: dict[str, str]) -> dict[str, Any]:
+        """The diagnostics row of a ``diag`` entry, JSON or compact."""
+        if "b" in fields:
+            return decode_row(self._columns(fields["c"]), fields["b"])
+        row: dict[str, Any] = json.loads(fields["d"])
+        return row
+
+    def _payload(self, fields: dict[str, str]) -> str:
+        """An entry's JSON payload as readers get it (a compact row as the JSON of its row)."""
+        if "b" in fields:
+            return row_json(self._row_of(fields))
+        return fields["d"]
+
+    @_store_call
     def set_step(self, job_id: str, step: int) -> None:
         self.r.hset(self.job_key(job_id), "step", step)
 
@@ -924,7 +994,7 @@ class JobStore:
         out: builtins.list[StreamEvent] = []
         for _key, entries in res or []:
             for entry_id, fields in entries:
-                out.append(StreamEvent(entry_id, fields["k"], fields["d"]))
+                out.append(StreamEvent(entry_id, fields["k"], self._payload(fields)))
         return out
 
     def follow(self, job_id: str, after: str = "0-0", *, block_ms: int = 5000) -> Iterator[list[StreamEvent]]:
@@ -963,7 +1033,7 @@ class JobStore:
                 return rows
             for _entry_id, fields in entries:
                 if fields["k"] == "diag":
-                    rows.append(json.loads(fields["d"]))
+                    rows.append(self._row_of(fields))
             lo = "(" + entries[-1][0]
 
     # -- scans and the result cache --------------------------------------------------------------
@@ -1207,7 +1277,7 @@ class JobStore:
         for job_id, entries in zip(job_ids, pipe.execute(), strict=True):
             row = None
             while entries:
-                row = next((json.loads(f["d"]) for _i, f in entries if f["k"] == "diag"), None)
+                row = next((self._row_of(f) for _i, f in entries if f["k"] == "diag"), None)
                 if row is not None:
                     break
                 entries = self.r.xrevrange(self.stream_key(job_id), "(" + entries[-1][0], "-", count=200)
@@ -1286,6 +1356,11 @@ def _encode_row(row: dict[str, Any]) -> bytes | str:
     if orjson is not None:
         return orjson.dumps(row)
     return json.dumps(row)
+
+
+def row_json(row: dict[str, Any]) -> str:
+    """A diagnostics row as JSON text (a compact row's payload for stream readers)."""
+    return orjson.dumps(row).decode() if orjson is not None else json.dumps(row)
 
 
 def scan_state(counts: dict[str, int], *, cancel_requested: bool) -> str:

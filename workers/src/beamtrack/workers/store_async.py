@@ -11,6 +11,7 @@ one ``XREAD BLOCK`` on a connection of its own (``wait``).
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, cast
 
@@ -77,8 +78,25 @@ class AsyncStreams:
         out: list[StreamEvent] = []
         for _key, entries in res or []:
             for entry_id, fields in entries:
-                out.append(StreamEvent(entry_id, str(fields.get("k", "")), str(fields.get("d", ""))))
+                if "b" in fields:  # a compact diagnostics row: its columns from Redis, once a process
+                    await self._load_columns(fields.get("c", ""))
+                    payload = self.store._payload(fields)
+                else:
+                    payload = str(fields.get("d", ""))
+                out.append(StreamEvent(entry_id, str(fields.get("k", "")), payload))
         return out
+
+    async def _load_columns(self, cid: str) -> None:
+        """Cache the column names of compact diag rows ``cid`` in the store (``JobStore._columns``)."""
+        if cid in self.store._diag_columns:
+            return
+        try:
+            text = await self.r.get(self.store._k("diagcols", cid))
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc
+        if text is None:
+            raise ValueError(f"diagnostics rows with unknown columns {cid!r}")
+        self.store._diag_columns[cid] = list(json.loads(text))
 
     async def job_fields(self, job_id: str, *names: str) -> list[str | None]:
         """Fields of the job's record (None for each when the job does not exist)."""

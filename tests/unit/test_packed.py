@@ -186,10 +186,12 @@ def assert_same_files(alone: Path, packed: Path) -> None:
             assert (alone / name).read_bytes() == (packed / name).read_bytes(), name
 
 
-def test_packed_output_other_backends_encodings_and_losses(tmp_path: Path) -> None:
+@pytest.mark.parametrize("finalize", ["each", "pack"])
+def test_packed_output_other_backends_encodings_and_losses(tmp_path: Path, finalize: str) -> None:
     """Recorded output with a file-based HDF5 series, a JSON series, a monitor every other period,
     lost particles (an aperture: particles_lost.h5 from finalize) and packed ids: the same files as
-    each variant alone, its listing known before they are written."""
+    each variant alone, its listing known before they are written; finalized one variant at a
+    time (``sim.finalize``) or all at once, a few threads writing (``PackedRun.finalize``)."""
 
     def sim_of(v: int, out: Path) -> Simulation:
         sim = make_sim("serial", v, n=120, output_dir=out)
@@ -211,8 +213,11 @@ def test_packed_output_other_backends_encodings_and_losses(tmp_path: Path) -> No
     run = PackedRun(packed)
     assert run.recorded == [0, 1, 2]
     run.track_particles()
-    for sim in packed:
-        sim.finalize()
+    if finalize == "pack":
+        assert run.finalize() == {}
+    else:
+        for sim in packed:
+            sim.finalize()
     for v, (a, b) in enumerate(zip(alone, packed, strict=True)):
         assert_same(a, b)
         root = tmp_path / f"p{v}"
@@ -224,6 +229,26 @@ def test_packed_output_other_backends_encodings_and_losses(tmp_path: Path) -> No
         assert "diags/openPMD/mf_000004.h5" in declared and "diags/openPMD/mj.json" in declared
         assert_same_files(tmp_path / f"a{v}", root)
     assert any(int((sim.beam.state != 0).sum()) for sim in packed)
+
+
+def test_pack_finalize_fails_only_the_variant_whose_files_fail(tmp_path: Path) -> None:
+    """``PackedRun.finalize``: a variant whose output directory cannot be made (its parent is a
+    file) is returned with the error; the others' files are written and complete."""
+    (tmp_path / "blocker").write_text("a file, not a directory")
+    outs = [tmp_path / "p0", tmp_path / "blocker" / "p1", tmp_path / "p2"]
+    sims = []
+    for v, out in enumerate(outs):
+        sim = make_sim("serial", v, n=40, output_dir=out)
+        sim.diagnostics = True
+        sim.lattice.extend(line(v))
+        sims.append(sim)
+    run = PackedRun(sims)
+    run.track_particles()
+    errors = run.finalize()
+    assert list(errors) == [1] and isinstance(errors[1], OSError)
+    for v in (0, 2):
+        assert materialize(outs[v])
+        assert "diags/reduced_beam_characteristics.0" in files_under(outs[v])
 
 
 def test_materialize_once_for_concurrent_readers(tmp_path: Path) -> None:

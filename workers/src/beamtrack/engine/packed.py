@@ -238,6 +238,18 @@ class PackedRun:
         if any(tracker_signature(s) != t.signature for s, t in zip(self.sims, self.trackers, strict=True)):
             raise PackError("a variant's line or settings changed while the pack was tracked")
 
+    def finalize(self) -> dict[int, BaseException]:
+        """``Simulation.finalize`` of every variant, their recorded files written by a few threads
+        at once (``PackOutput.close_all``); returns the variants whose finalize failed, with the
+        error ({} when none). Calling each ``sim.finalize()`` instead does the same, one at a time."""
+        errors = self.output.close_all(range(len(self.sims))) if self.output is not None else {}
+        for v, sim in enumerate(self.sims):
+            try:
+                sim.finalize()
+            except Exception as exc:  # noqa: BLE001 - the variant fails alone
+                errors.setdefault(v, exc)
+        return errors
+
     def _push_fused(self, gi: int) -> None:
         tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 

@@ -34,6 +34,7 @@ import shutil
 import struct
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,6 +63,8 @@ _HEAD = struct.Struct("<4sIQ")
 REF_STATE = ("s", "x", "y", "z", "t", "px", "py", "pz", "pt", "mass_MeV", "charge_qe", "gyromagnetic_anomaly")
 _ref_state = operator.attrgetter(*REF_STATE)
 _OPENPMD = "diags/openPMD"
+#: Threads ``PackOutput.close_all`` writes the variants' files with.
+CLOSE_THREADS = 4
 
 
 def _frame(header: dict[str, Any], arrays: Sequence[np.ndarray]) -> list[Any]:
@@ -122,8 +125,9 @@ class PackOutput:
         self._rows: list[tuple[list[int], np.ndarray, np.ndarray, bool, np.ndarray, np.ndarray]] = []
         self._names: list[str] = []
         self._pending = 0
+        self._writers: dict[int, _VariantOutput] = {}
         for v in self.which:
-            self.sims[v]._writers["packed"] = _VariantOutput(self, v)
+            self.sims[v]._writers["packed"] = self._writers[v] = _VariantOutput(self, v)
 
     # --- recording --------------------------------------------------------------------------------
     def record_rows(self, which: Sequence[int], names: list[str], table: np.ndarray, final: bool) -> None:
@@ -244,6 +248,32 @@ class PackOutput:
             if raise_errors:
                 raise
             self.on_error(v, exc)
+
+    def close_all(self, which: Sequence[int], threads: int = CLOSE_THREADS) -> dict[int, BaseException]:
+        """``close`` for each variant of ``which`` whose file is still open, ``threads`` at a time:
+        creating, writing and renaming a file per variant is the file system's metadata work,
+        which waits rather than computes (on this project's 2-core VM ~0.6 ms a file alone, ~4x
+        less with 4 threads). Returns the variants whose file failed, with the error; each is
+        closed either way (its ``Simulation.finalize`` does not write it again)."""
+        self._frame_rows()
+        todo = [v for v in which if v in self._writers and not self._writers[v].closed]
+        for v in todo:
+            self._writers[v].closed = True
+        errors: dict[int, BaseException] = {}
+
+        def one(v: int) -> None:
+            try:
+                self.close(v)
+            except Exception as exc:  # noqa: BLE001 - that variant's file failed, the others go on
+                errors[v] = exc
+
+        if len(todo) > 1 and threads > 1:
+            with ThreadPoolExecutor(min(threads, len(todo)), thread_name_prefix="pack-output") as pool:
+                list(pool.map(one, todo))
+        else:
+            for v in todo:
+                one(v)
+        return errors
 
     def close(self, v: int) -> None:
         """Variant v's packed file, complete: its pending frames and the index, then renamed into place."""

@@ -76,17 +76,27 @@ class PackRunner(JobRunner):
         done = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(variants, done, t0), name="cancel-pack", daemon=True)
         watcher.start()
+        runs: list[tuple[Any, list[_Variant]]] = []
         try:
-            self._track(variants, rows)
+            self._track(variants, rows, runs)
         finally:
             done.set()
             watcher.join()
+            failed: dict[str, BaseException] = {}
+            finalized: set[str] = set()
+            for run, group in runs:  # a pack's files written a few at a time (PackedRun.finalize)
+                errors = run.finalize()
+                finalized.update(v.job_id for v in group)
+                failed.update((group[i].job_id, exc) for i, exc in errors.items())
             for v in variants:
-                try:
-                    v.sim.finalize()
-                except Exception as exc:  # noqa: BLE001
-                    if v.state is JobState.SUCCEEDED:
-                        v.state, v.error = JobState.FAILED, f"finalize: {type(exc).__name__}: {exc}"
+                if v.job_id not in finalized:
+                    try:
+                        v.sim.finalize()
+                    except Exception as exc:  # noqa: BLE001
+                        failed[v.job_id] = exc
+                exc = failed.get(v.job_id)
+                if exc is not None and v.state is JobState.SUCCEEDED:
+                    v.state, v.error = JobState.FAILED, f"finalize: {type(exc).__name__}: {exc}"
             rows.flush()
         for v, state in zip(variants, self._finish_all(variants, t0), strict=True):
             states[v.job_id] = state.value
@@ -171,9 +181,10 @@ class PackRunner(JobRunner):
                         v.sim.request_stop()
 
     @staticmethod
-    def _track(variants: list[_Variant], rows: _RowPublisher) -> None:
-        """Track the variants: those with one engine pack signature together, the others alone.
-        Their rows go to ``rows``: a pack's in one table a step, the others' one row at a time."""
+    def _track(variants: list[_Variant], rows: _RowPublisher, runs: list[tuple[Any, list[_Variant]]]) -> None:
+        """Track the variants: those with one engine pack signature together (each PackedRun and
+        its variants appended to ``runs``), the others alone. Their rows go to ``rows``: a pack's
+        in one table a step, the others' one row at a time."""
         from beamtrack.engine import TrackingCancelled
         from beamtrack.engine.packed import PackedRun, pack_signature, tabled
 
@@ -194,6 +205,7 @@ class PackRunner(JobRunner):
         for group in groups.values():
             try:
                 run = PackedRun([v.sim for v in group])
+                runs.append((run, group))
                 run.on_rows = rows.table_listener(group)
                 for v in group:
                     if not tabled(v.sim):

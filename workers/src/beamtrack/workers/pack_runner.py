@@ -94,9 +94,9 @@ class PackRunner(JobRunner):
                         v.sim.finalize()
                     except Exception as exc:  # noqa: BLE001
                         failed[v.job_id] = exc
-                exc = failed.get(v.job_id)
-                if exc is not None and v.state is JobState.SUCCEEDED:
-                    v.state, v.error = JobState.FAILED, f"finalize: {type(exc).__name__}: {exc}"
+                why = failed.get(v.job_id)
+                if why is not None and v.state is JobState.SUCCEEDED:
+                    v.state, v.error = JobState.FAILED, f"finalize: {type(why).__name__}: {why}"
             rows.flush()
         for v, state in zip(variants, self._finish_all(variants, t0), strict=True):
             states[v.job_id] = state.value

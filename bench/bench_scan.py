@@ -108,7 +108,6 @@ def packed_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any], data: Path
     out["separate_per_s"] = a.separate / out["separate_s"]
     out["speedup"] = out["packed_per_s"] / out["separate_per_s"]
     out["packed_over_one_beam"] = out["packed_s"] / out["one_beam_s"]
-    out.update(engine_bench(a, spec, data))
     return out
 
 
@@ -184,6 +183,26 @@ def submit_bench(a: argparse.Namespace, c: Any, spec: dict[str, Any]) -> dict[st
     return {"submit_10000_s": times}
 
 
+def packed_report(a: argparse.Namespace, out: dict[str, Any]) -> None:
+    """``--packed``: the service's numbers, then the in-process part measured once the service
+    is stopped (its idle Ray, Redis and server processes no longer share the two cores)."""
+    data = Path(tempfile.mkdtemp(prefix="beamtrack-bench-engine-"))
+    try:
+        out.update(engine_bench(a, base_spec(a.npart), data))
+    finally:
+        if not a.keep:
+            shutil.rmtree(data, ignore_errors=True)
+    print("packs (variants, start and end [s] after the submit):", out["packs"])
+    for key in ("packed_submit_s", "packed_s", "separate_s", "one_beam_s", *(k for k in out if k.startswith("engine"))):
+        print(f"{key:>28}: {out[key]:8.2f}")
+    print(
+        f"packed {out['packed_per_s']:.1f} variants/s, one job per variant {out['separate_per_s']:.2f} "
+        f"variants/s: {out['speedup']:.1f}x; packed / one beam: {out['packed_over_one_beam']:.2f}"
+    )
+    if a.json:
+        a.json.write_text(json.dumps(out, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", type=int, default=20)
@@ -257,21 +276,6 @@ def main() -> None:
 
             store = JobStore.from_url(redis_server.url, prefix=settings.key_prefix)
             out = packed_bench(a, c, spec, data, store)
-            print("packs (variants, start and end [s] after the submit):", out["packs"])
-            for key in (
-                "packed_submit_s",
-                "packed_s",
-                "separate_s",
-                "one_beam_s",
-                *(k for k in out if k.startswith("engine")),
-            ):
-                print(f"{key:>28}: {out[key]:8.2f}")
-            print(
-                f"packed {out['packed_per_s']:.1f} variants/s, one job per variant {out['separate_per_s']:.2f} "
-                f"variants/s: {out['speedup']:.1f}x; packed / one beam: {out['packed_over_one_beam']:.2f}"
-            )
-            if a.json:
-                a.json.write_text(json.dumps(out, indent=2))
             return
 
         t0 = time.perf_counter()
@@ -315,6 +319,8 @@ def main() -> None:
         redis_server.stop()
         if not a.keep:  # a 1,000-variant run leaves ~2-3 GB of files
             shutil.rmtree(data, ignore_errors=True)
+        if a.packed and "packed_s" in out:
+            packed_report(a, out)
     for key in ("separate_s", "scan_s", "scan_cached_s", "local_s", "submit_10000_s"):
         print(f"{key:>16}: {out[key]:8.2f} s")
     print(

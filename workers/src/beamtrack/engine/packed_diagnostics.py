@@ -16,6 +16,7 @@ Variants with spin, without a C kernel or without a live particle are left to
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Sequence
@@ -148,7 +149,8 @@ def _characteristics(s: np.ndarray, refs: Sequence[RefPart]) -> dict[str, np.nda
         pt_ms = ms[:, 5]
         emit: dict[str, np.ndarray] = {}
         for i, q in enumerate(_PLANES):
-            square = np.array([math.pow(c, 2.0) for c in cov[:, i, i + 3].tolist()])  # as NumPy's scalar ** 2
+            c = cov[:, i, i + 3].tolist()
+            square = np.fromiter(map(math.pow, c, itertools.repeat(2.0)), float, len(c))  # as NumPy's scalar ** 2
             e2 = ms[:, i] * ms[:, i + 3] - square
             emit[q] = np.where(e2 > 0.0, np.sqrt(e2), 0.0)
             cols[f"emittance_{q}"] = emit[q]

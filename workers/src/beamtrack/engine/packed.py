@@ -122,6 +122,9 @@ class PackedRun:
         self.output = PackOutput(self.sims, self.recorded, self._drop) if self.recorded else None
         #: the threads each variant's diagnostics sums split across (``reduced._c_sums``'s default)
         self._threads = self.sims[0].nthreads
+        self._plain = False
+        self._beams = [sim.beam for sim in self.sims]
+        self._refs = [sim.reference for sim in self.sims]
 
     def _pack_beams(self) -> ParticleContainer:
         first = self.sims[0].beam
@@ -140,10 +143,11 @@ class PackedRun:
 
     @property
     def active(self) -> list[int]:
-        """Indices of the variants still tracked (kept while no variant leaves: asked every slice)."""
+        """Indices of the variants still tracked (kept while no variant leaves: asked every slice;
+        the same list until one leaves, so do not change it)."""
         if self._active[0] != len(self.errors):
             self._active = (len(self.errors), [v for v in range(len(self.sims)) if v not in self.errors])
-        return list(self._active[1])
+        return self._active[1]
 
     def _drop(self, v: int, exc: BaseException) -> None:
         self.errors[v] = exc
@@ -215,6 +219,10 @@ class PackedRun:
         lead = self.sims[0]
         periods = lead.periods if periods is None else periods
         self._threads = lead.nthreads or default_threads()  # asked once, not at every step
+        # every variant's rows in the one table a step, diagnostics on (the settings, read once a call)
+        self._plain = all(sim.diagnostics and tabled(sim) for sim in self.sims)
+        self._beams = [sim.beam for sim in self.sims]
+        self._refs = [sim.reference for sim in self.sims]
 
         def start(v: int) -> None:
             sim = self.sims[v]
@@ -224,7 +232,7 @@ class PackedRun:
 
         first = [v for v in self.active if self.sims[v].tracking_step == 0]
         self._each(start)
-        self._diagnostics([v for v in first if v in self.active])
+        self._diagnostics([v for v in first if v not in self.errors])
         for _ in range(periods):
             self._each(lambda v: self.sims[v].check_stop())
             for gi, g in enumerate(self.trackers[0].groups):
@@ -433,7 +441,7 @@ class PackedRun:
         """BeamMonitor ``i`` of the recorded variants ``which``, to their PackOutput: the reduced
         characteristics of all of them in one pass, as ``BeamMonitorWriter`` takes them (serial sums)."""
         assert self.output is not None
-        which = [v for v in which if v in self.active]
+        which = [v for v in which if v not in self.errors]
         try:
             names, table = self._table(which, kind="serial", nthreads=None)
         except Exception as exc:  # noqa: BLE001 - the variants' monitors fail, the pack goes on
@@ -447,8 +455,8 @@ class PackedRun:
             self.beam,
             len(self.sims),
             self.npart,
-            [sim.beam for sim in self.sims],
-            [sim.reference for sim in self.sims],
+            self._beams,
+            self._refs,
             which,
             kind=kind,
             nthreads=nthreads,
@@ -460,9 +468,12 @@ class PackedRun:
         files of the others as ``Simulation.write_reduced_diagnostics`` writes them, to ``on_rows``
         and to each variant's listeners."""
         sink = self.on_rows
-        which = [v for v in which if sink is not None or self.sims[v].diagnostics or self.sims[v].diagnostics_listeners]
+        if not self._plain:  # some variant has no diagnostics or rows of other columns (rare)
+            which = [
+                v for v in which if sink is not None or self.sims[v].diagnostics or self.sims[v].diagnostics_listeners
+            ]
         # rows with more columns than the batch computes (eigen-emittances, spin): each on its own
-        alone = [v for v in which if not tabled(self.sims[v])]
+        alone = [] if self._plain else [v for v in which if not tabled(self.sims[v])]
         if alone:
             self._each_of(alone, lambda v: self.sims[v].write_reduced_diagnostics(final))
             which = [v for v in which if v not in alone]

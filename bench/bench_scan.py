@@ -13,8 +13,8 @@ variants (quad1.k x quad2.k) run packed on the service, the rate of one job per 
 same service (``--separate`` separate POST /v1/jobs of the same variants, timed the same way),
 and the same particles tracked as one beam of ``variants x npart`` particles in this process;
 then, in this process without the service, the same variants tracked by ``PackedRun`` in packs
-of ``--pack-size`` (each variant's files as on the service: recorded, to be written out on first
-read) against the one beam, with the lattice as given and with its BeamMonitors taken out (what
+sized as the scheduler sizes them (``pack_size``; each variant's files as on the service:
+recorded, to be written out on first read) against the one beam, with the lattice as given and with its BeamMonitors taken out (what
 the openPMD output costs), and the time to write out one variant's files from its recording (as
 the server does on a packed variant's first listing or download):
 
@@ -119,11 +119,18 @@ def engine_bench(a: argparse.Namespace, spec: dict[str, Any], data: Path) -> dic
     params = grid(a.variants)
     for label, base in (("engine", spec), ("engine_no_monitors", without_monitors(spec))):
         docs = [json.loads(v.model_dump_json()) for _v, v in expand(parse_scan({"base": base, "parameters": params}))]
-        out[f"{label}_packed_s"] = engine_packed(docs, data / label, a.pack_size)
+        out[f"{label}_packed_s"] = engine_packed(docs, data / label, pack_size(a))
         out[f"{label}_write_out_ms"] = write_out_ms(data / label, min(20, a.variants))
         out[f"{label}_one_beam_s"] = one_beam(base, a.variants * a.npart, data / f"{label}-one")
         out[f"{label}_ratio"] = out[f"{label}_packed_s"] / out[f"{label}_one_beam_s"]
     return out
+
+
+def pack_size(a: argparse.Namespace) -> int:
+    """The in-process packs' size: as the scheduler sizes a scan's packs on ``--cpus`` free slots
+    (``Scheduler._pack_size`` with the default settings: at most ``--pack-size`` variants and
+    2,000,000 particles, an even share of the variants over the slots)."""
+    return max(1, min(a.pack_size, 2_000_000 // a.npart, -(-a.variants // a.cpus)))
 
 
 def without_monitors(spec: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +217,7 @@ def main() -> None:
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--packed", action="store_true", help="measure packed execution (see above)")
     ap.add_argument("--separate", type=int, default=40, help="with --packed: separate jobs timed")
-    ap.add_argument("--pack-size", type=int, default=256, help="with --packed: the in-process packs")
+    ap.add_argument("--pack-size", type=int, default=1024, help="the most variants of an in-process pack")
     ap.add_argument("--submit-only", action="store_true", help="time 10,000-variant submits only")
     ap.add_argument("--repeat", type=int, default=3, help="with --submit-only: submits timed")
     ap.add_argument("--engine-only", action="store_true", help="the in-process part of --packed only")

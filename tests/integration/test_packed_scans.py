@@ -151,7 +151,8 @@ def test_packed_variants_files_by_upload(ray_local: None, server_factory: Any, r
 def test_killed_pack_worker_is_retried_without_duplicate_rows(
     ray_local: None, server_factory: Any, rest: Any, tmp_path: Any
 ) -> None:
-    server = server_factory(scheduler=True, pack_size=8, result_cache=False)
+    # one job slot: the scheduler puts all three variants in one pack (it spreads them over free slots)
+    server = server_factory(scheduler=True, pack_size=8, result_cache=False, max_running=1)
     c = rest(server)
     base = fodo_spec(npart=2000, periods=30, name="packkill")
     scan = c.scan(base, {K: [0.95, 1.0, 1.05]}, device="serial")
@@ -183,7 +184,7 @@ def test_killed_pack_worker_is_retried_without_duplicate_rows(
 
 
 def test_cancel_stops_one_variant_of_a_running_pack(ray_local: None, server_factory: Any, rest: Any) -> None:
-    server = server_factory(scheduler=True, pack_size=8, result_cache=False)
+    server = server_factory(scheduler=True, pack_size=8, result_cache=False, max_running=1)  # one pack of 3
     c = rest(server)
     scan = c.scan(fodo_spec(npart=1000, periods=20, name="packcancel"), {K: [0.95, 1.0, 1.05]}, device="serial")
     ids = [r["job_id"] for r in c.scan_results(scan["id"])["rows"]]
@@ -201,3 +202,35 @@ def test_cancel_stops_one_variant_of_a_running_pack(ray_local: None, server_fact
         job = c.get(job_id)
         assert job["state"] == "succeeded" and job["attempts"] == 1
         assert [r["step"] for r in c.diagnostics(job_id)] == list(range(job["progress"]["total_steps"] + 1))
+
+
+@pytest.mark.parametrize(
+    ("settings", "npart", "sizes"),
+    [
+        # two free slots: 8 variants as two packs of 4 at once, not a full pack of 8 on one slot
+        ({"pack_size": 8}, 300, [4, 4]),
+        # at most 600 particles a pack: variants of 300 particles two to a pack
+        ({"pack_size": 8, "pack_particles": 600}, 300, [2, 2, 2, 2]),
+        # the variants' own size reaches the budget: one to a pack
+        ({"pack_size": 8, "pack_particles": 250}, 300, [1] * 8),
+    ],
+)
+def test_pack_sizes_spread_over_slots_within_the_particle_budget(
+    ray_local: None, server_factory: Any, rest: Any, settings: dict[str, int], npart: int, sizes: list[int]
+) -> None:
+    """How the scheduler sizes packs (``Scheduler._pack_size``): an even share of the scan's queued
+    variants over the free job slots (the test's local Ray has 2), at most ``pack_size``, at most
+    ``pack_particles`` particles in all; every variant's rows as before (counted)."""
+    server = server_factory(scheduler=True, result_cache=False, **settings)
+    c = rest(server)
+    scan = c.scan(fodo_spec(npart=npart, periods=1, name="packsizes"), {K: [0.9 + 0.02 * i for i in range(8)]})
+    done = c.wait_scan(scan["id"], timeout=300)
+    assert done["state"] == "succeeded"
+    ids = [r["job_id"] for r in c.scan_results(scan["id"])["rows"]]
+    assert sorted(len(g) for g in packs_of(c, ids).values()) == sorted(sizes)
+    for job_id in ids:
+        log = started_logs(c, job_id)[-1]
+        group = next(len(g) for g in packs_of(c, ids).values() if job_id in g)
+        assert log.endswith(f"in a pack of {group} variants"), log
+        job = c.get(job_id)
+        assert job["progress"]["step"] == job["progress"]["total_steps"] == len(c.diagnostics(job_id)) - 1

@@ -168,6 +168,17 @@ class Scheduler:
             return self.settings.max_running
         return max(1, int(self._cpus // self.settings.job_cpus)) + self.settings.autoscale_headroom
 
+    def _pack_size(self, lead: Any) -> int:
+        """How many variants the pack of ``lead`` (a claimed scan variant with a pack key) takes:
+        ``pack_size`` at most, at most ``pack_particles`` particles in all, and no more than an
+        even share of the scan's queued variants over the free job slots (this one included), so
+        that a scan fills the slots at once instead of running in waves of full packs."""
+        free = max(1, self.capacity() - sum(r.slots for r in self.running.values()))
+        queued = self.store.queued_in_scan(lead)
+        share = -(-(queued + 1) // free)
+        by_particles = max(1, self.settings.pack_particles // max(1, _npart(lead.spec)))
+        return max(1, min(self.settings.pack_size, by_particles, share))
+
     # -- metrics ---------------------------------------------------------------------------------
     def _failed(self, reason: str, n: int = 1) -> None:
         if self.metrics is not None and n:
@@ -382,7 +393,8 @@ class Scheduler:
         name = actor_name(self.store.prefix, job_id, attempt)
         pack: list[tuple[str, int]] = []
         if rec.pack_key and self.settings.pack_size > 1:
-            pack = [(job_id, attempt), *self.store.claim_pack(rec, limit=self.settings.pack_size - 1, name=name)]
+            limit = self._pack_size(rec) - 1
+            pack = [(job_id, attempt), *self.store.claim_pack(rec, limit=limit, name=name)]
         try:
             actor = (
                 (self._pack_cls if pack else self._actor_cls)
@@ -585,6 +597,14 @@ def _workers(spec_json: str) -> int:
     try:
         return max(1, int(json.loads(spec_json).get("workers", 1)))
     except (ValueError, TypeError, AttributeError):
+        return 1
+
+
+def _npart(spec_json: str) -> int:
+    """The ``beam.npart`` of a job's stored spec (1 when it cannot be read)."""
+    try:
+        return max(1, int(json.loads(spec_json)["beam"]["npart"]))
+    except (ValueError, TypeError, KeyError, AttributeError):
         return 1
 
 

@@ -100,8 +100,14 @@ class Settings(BaseSettings):
     result_cache: bool = True
     #: Packed execution: up to this many variants of one scan that share their lattice
     #: structure and particle count (beamtrack.workers.packing) run in one worker, one kernel
-    #: launch per fused group; 1 runs every variant as its own job.
-    pack_size: Annotated[int, Field(ge=1, le=100_000)] = 256
+    #: launch per fused group; 1 runs every variant as its own job. The scheduler packs fewer
+    #: to spread a scan's queued variants over the free job slots (1,000 on two slots: two packs
+    #: of 500 at once) and to keep a pack within ``pack_particles``.
+    pack_size: Annotated[int, Field(ge=1, le=100_000)] = 1024
+    #: The most particles (variants x particles each) one pack holds: a pack's memory grows
+    #: with them, and one worker holds the whole pack (BEAMTRACK_JOB_MEMORY_MB is its limit).
+    #: Variants with this many particles or more run one to a pack.
+    pack_particles: Annotated[int, Field(ge=1)] = 2_000_000
     #: Artifact retention [s] after a job ends: succeeded jobs, and failed or cancelled ones.
     #: A scan (record, variant list, event stream) is removed as long after its last variant
     #: ended: the first when some variant succeeded, the second when none did.

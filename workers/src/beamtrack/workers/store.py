@@ -751,6 +751,20 @@ class JobStore:
         return [(str(res[i]), int(res[i + 1])) for i in range(0, len(res), 2)]
 
     @_store_call
+    def queued_in_scan(self, lead: JobRecord) -> int:
+        """How many variants of ``lead``'s scan are still queued after it (``lead`` just claimed):
+        one ZCOUNT over the scan's queue scores, which are consecutive (see ``_CLAIM_PACK``)."""
+        if not lead.scan_id:
+            return 0
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hget(self.job_key(lead.id), "qscore")
+        pipe.hget(self.scan_key(lead.scan_id), "n")
+        lo, n = pipe.execute()
+        if lo is None or n is None:
+            return 0
+        return int(self.r.zcount(self._k("queue"), float(lo), float(lo) + int(n)))
+
+    @_store_call
     def cancel(self, job_id: str) -> str:
         """Cancel a job: 'cancelled' (was queued) or 'requested' (running; the worker stops).
 

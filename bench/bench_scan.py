@@ -217,7 +217,7 @@ def main() -> None:
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--packed", action="store_true", help="measure packed execution (see above)")
     ap.add_argument("--separate", type=int, default=40, help="with --packed: separate jobs timed")
-    ap.add_argument("--pack-size", type=int, default=1024, help="the most variants of an in-process pack")
+    ap.add_argument("--pack-size", type=int, default=256, help="the most variants of an in-process pack")
     ap.add_argument("--submit-only", action="store_true", help="time 10,000-variant submits only")
     ap.add_argument("--repeat", type=int, default=3, help="with --submit-only: submits timed")
     ap.add_argument("--engine-only", action="store_true", help="the in-process part of --packed only")

@@ -101,9 +101,9 @@ class Settings(BaseSettings):
     #: Packed execution: up to this many variants of one scan that share their lattice
     #: structure and particle count (beamtrack.workers.packing) run in one worker, one kernel
     #: launch per fused group; 1 runs every variant as its own job. The scheduler packs fewer
-    #: to spread a scan's queued variants over the free job slots (1,000 on two slots: two packs
-    #: of 500 at once) and to keep a pack within ``pack_particles``.
-    pack_size: Annotated[int, Field(ge=1, le=100_000)] = 1024
+    #: to spread a scan's queued variants over the free job slots (300 on two slots: two packs
+    #: of 150 at once, not 256 and 44) and to keep a pack within ``pack_particles``.
+    pack_size: Annotated[int, Field(ge=1, le=100_000)] = 256
     #: The most particles (variants x particles each) one pack holds: a pack's memory grows
     #: with them, and one worker holds the whole pack (BEAMTRACK_JOB_MEMORY_MB is its limit).
     #: Variants with this many particles or more run one to a pack.

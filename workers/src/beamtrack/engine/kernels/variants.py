@@ -39,7 +39,9 @@ def normalize(config: Mapping[str, Any]) -> dict[str, bool]:
     if unknown:
         raise ValueError(f"unknown kernel config key(s) {', '.join(unknown)}; known: {', '.join((*FLAGS, *SWITCHES))}")
     out = {k: bool(config.get(k, False)) for k in FLAGS}
-    out.update((k, True) for k in SWITCHES if config.get(k))
+    for k in SWITCHES:
+        if config.get(k):
+            out[k] = True
     return out
 
 

@@ -45,6 +45,19 @@ HOSTILE = [
 ]
 
 
+#: compact diagnostics rows (``diag_rows``) a hostile worker may store: not base64, the wrong
+#: length for their columns, columns nobody stored, stored columns that are no list of names, no
+#: columns id; each must reach every client as an event (SSE: ``{}``, as undecodable JSON)
+HOSTILE_COMPACT = [
+    {"k": "diag", "c": "good", "b": "not base64!"},
+    {"k": "diag", "c": "good", "b": "AAAAAAAAAAA="},
+    {"k": "diag", "c": "nobody", "b": "AAAAAAAAAAAAAAAAAAAAAA=="},
+    {"k": "diag", "c": "notalist", "b": "AAAAAAAAAAAAAAAAAAAAAA=="},
+    {"k": "diag", "b": "AAAAAAAAAAAAAAAAAAAAAA=="},
+    {"k": "diag", "c": "good", "b": "AAAAAAAA8D8AAAAAAADgPw=="},  # a good one among them: step 1, s 0.5
+]
+
+
 def _running_job(server: Any, rest: Any) -> str:
     job_id = rest(server).submit(fodo_spec(npart=10))["id"]
     claimed = server.store.claim()
@@ -76,8 +89,15 @@ def test_hostile_events_reach_every_client(server_factory: Any, rest: Any, grpc_
     server = server_factory()
     job_id = _running_job(server, rest)
     key = server.store.stream_key(job_id)
-    for kind, raw in HOSTILE:
-        server.store.r.xadd(key, {"k": kind, "d": raw})
+    prefix = server.settings.key_prefix
+    server.store.r.set(f"{prefix}:diagcols:good", '["step", "s"]')
+    server.store.r.set(f"{prefix}:diagcols:notalist", '{"step": 1}')
+    for fields in [
+        *({"k": k, "d": d} for k, d in HOSTILE[:-1]),
+        *HOSTILE_COMPACT,
+        {"k": "result", "d": HOSTILE[-1][1]},
+    ]:
+        server.store.r.xadd(key, fields)
     stored = len(server.store.r.xrange(key))  # queued, running and the hostile ones
 
     # gRPC, per event and batched: every stored event once, ending at the forged result
@@ -110,6 +130,7 @@ def test_hostile_events_reach_every_client(server_factory: Any, rest: Any, grpc_
     assert customs[0] == {"name": "x", "value": None, "step": 3}
     assert customs[1]["value"] is None and customs[2]["value"] is None
     assert {k for _, k, _ in sse} == {"state", "custom", "diag", "log", "result"}
+    assert [d for _, k, d in sse if k == "diag"][-len(HOSTILE_COMPACT) :] == [{}] * 5 + [{"step": 1, "s": 0.5}]
     assert len(list(rest(server).events(job_id))) == stored
 
     # the server carries on: the job still finishes, and its stream resumes past the forgery

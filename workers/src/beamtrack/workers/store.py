@@ -962,10 +962,10 @@ class JobStore:
         """The column names of compact diag rows ``cid`` (read from Redis once a process)."""
         cols = self._diag_columns.get(cid)
         if cols is None:
-            text = self.r.get(self._k("diagcols", cid))
-            if text is None:
+            cols = columns_from(self.r.get(self._k("diagcols", cid)))
+            if cols is None:
                 raise ValueError(f"diagnostics rows with unknown columns {cid!r}")
-            cols = self._diag_columns[cid] = builtins.list(json.loads(text))
+            self._diag_columns[cid] = cols
         return cols
 
     def _row_of(self, fields: dict[str, str]) -> dict[str, Any]:
@@ -976,10 +976,14 @@ class JobStore:
         return row
 
     def _payload(self, fields: dict[str, str]) -> str:
-        """An entry's JSON payload as readers get it (a compact row as the JSON of its row)."""
+        """An entry's JSON payload as readers get it (a compact row as the JSON of its row; one
+        that does not decode, whatever a worker stored, as ``{}``, as SSE sends undecodable JSON)."""
         if "b" in fields:
-            return row_json(self._row_of(fields))
-        return fields["d"]
+            try:
+                return row_json(self._row_of(fields))
+            except (ValueError, KeyError):
+                return "{}"
+        return fields.get("d", "")
 
     @_store_call
     def set_step(self, job_id: str, step: int) -> None:
@@ -1370,6 +1374,16 @@ def _encode_row(row: dict[str, Any]) -> bytes | str:
     if orjson is not None:
         return orjson.dumps(row)
     return json.dumps(row)
+
+
+def columns_from(text: str | None) -> builtins.list[str] | None:
+    """The column names stored under a ``P:diagcols`` key, or None when there are none (a JSON
+    list of strings, as ``publish_row_values_many`` writes it)."""
+    try:
+        cols = json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    return cols if isinstance(cols, builtins.list) and all(isinstance(c, str) for c in cols) else None
 
 
 def row_json(row: dict[str, Any]) -> str:

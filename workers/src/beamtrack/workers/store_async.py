@@ -11,7 +11,6 @@ one ``XREAD BLOCK`` on a connection of its own (``wait``).
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, cast
 
@@ -19,7 +18,7 @@ import redis
 import redis.asyncio as aredis
 
 from .errors import Unavailable
-from .store import JobStore, StreamEvent
+from .store import JobStore, StreamEvent, columns_from
 
 #: XREAD's reply as this module's decoding clients return it: [(stream key, [(entry id, {field: value}), ...]), ...], None on timeout
 XReadReply = list[tuple[str, list[tuple[str, dict[str, str]]]]] | None
@@ -94,9 +93,10 @@ class AsyncStreams:
             text = await self.r.get(self.store._k("diagcols", cid))
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
-        if text is None:
-            raise ValueError(f"diagnostics rows with unknown columns {cid!r}")
-        self.store._diag_columns[cid] = list(json.loads(text))
+        columns = columns_from(text)
+        if columns is not None:
+            self.store._diag_columns[cid] = columns
+        # else the row reads as {} (JobStore._payload), as an undecodable JSON payload does
 
     async def job_fields(self, job_id: str, *names: str) -> list[str | None]:
         """Fields of the job's record (None for each when the job does not exist)."""

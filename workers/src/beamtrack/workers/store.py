@@ -1376,7 +1376,7 @@ def _encode_row(row: dict[str, Any]) -> bytes | str:
     return json.dumps(row)
 
 
-def columns_from(text: str | None) -> builtins.list[str] | None:
+def columns_from(text: str | bytes | None) -> builtins.list[str] | None:
     """The column names stored under a ``P:diagcols`` key, or None when there are none (a JSON
     list of strings, as ``publish_row_values_many`` writes it)."""
     try:

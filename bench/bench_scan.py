@@ -155,7 +155,10 @@ def engine_packed(docs: list[dict[str, Any]], out: Path, pack_size: int) -> floa
 
     t0 = time.perf_counter()
     for lo in range(0, len(docs), pack_size):
-        sims = [Simulation.from_spec(d, out / str(lo + i)) for i, d in enumerate(docs[lo : lo + pack_size])]
+        draws: dict[Any, Any] = {}  # as a pack worker: variants of one beam draw it once
+        sims = [
+            Simulation.from_spec(d, out / str(lo + i), draws=draws) for i, d in enumerate(docs[lo : lo + pack_size])
+        ]
         run = PackedRun(sims)
         run.track_particles()
         assert run.finalize() == {}  # as a pack worker: the variants' files a few threads at a time

@@ -483,3 +483,31 @@ def test_losses_over_many_slices_keep_their_s() -> None:
         assert_same(a, b)
         lost = np.asarray(b.beam.state) != 0
         assert len(set(np.asarray(b.beam.s_lost)[lost].tolist())) >= 6  # lost in many slices
+
+
+@pytest.mark.parametrize("random", ["numpy", "amrex"])
+def test_variants_sharing_a_beam_draw_it_once_with_the_same_numbers(random: str) -> None:
+    """Simulation.from_spec with a pack's ``draws`` memo: variants whose beam and reference are the
+    same get the particles a build without the memo draws (the reference: from_spec alone), as
+    copies (changing one's particles leaves the others' and the memo's as drawn); another seed, npart
+    or energy draws anew."""
+    base = json.loads((ROOT / "examples" / "fodo.json").read_text())
+    base["beam"].update(npart=200, random=random)
+
+    def spec(**beam: Any) -> dict[str, Any]:
+        return {**base, "beam": {**base["beam"], **beam}}
+
+    other_energy = {**base, "reference": {**base["reference"], "kin_energy_MeV": 1000.0}}
+    specs = [spec(), spec(), spec(seed=7), spec(npart=150), other_energy]
+    draws: dict[Any, Any] = {}
+    shared = [Simulation.from_spec(s, draws=draws) for s in specs]
+    alone = [Simulation.from_spec(s) for s in specs]
+    assert len(draws) == 4  # the two equal specs drew once
+    for a, b in zip(shared, alone, strict=True):
+        np.testing.assert_array_equal(a.beam.real, b.beam.real)
+        np.testing.assert_array_equal(a.beam.id, b.beam.id)
+    assert shared[0].beam.real is not shared[1].beam.real
+    assert not np.array_equal(shared[0].beam.real, shared[2].beam.real)
+    shared[0].beam.real[:6] += 1.0
+    np.testing.assert_array_equal(shared[1].beam.real, alone[1].beam.real)
+    assert Simulation.from_spec(specs[0], draws=draws).beam.real.tobytes() == alone[0].beam.real.tobytes()

@@ -35,7 +35,7 @@ from .elements.python_pushed import BeamMonitor, Programmable
 from .kernels.ops import OP_DTYPE
 from .kernels.runtime import default_threads, empty_ops
 from .packed_diagnostics import pack_table
-from .packed_output import PackOutput
+from .packed_output import REF_STATE, PackOutput
 from .particles import ParticleContainer
 from .refpart import RefPart
 from .simulation import Simulation
@@ -364,14 +364,19 @@ class PackedRun:
                 return None
         # Element.push_ref's slice length: ds / nslice * nslices with nslices = 1
         ds = np.array([el.ds / el.nslice * 1 for el in els])
-        return _StraightBatch(active, sims, [sim.reference for sim in sims], versions, ds, ds != 0.0)
+        refs = [sim.reference for sim in sims]
+        table = np.array([_ref_state(ref) for ref in refs], dtype=np.float64)
+        return _StraightBatch(active, sims, refs, versions, ds, ds != 0.0, table)
 
     def _push_straight_slice(self, i: int, b: _StraightBatch) -> bool:
         """One more slice of element ``i`` for the variants of ``b``, their reference particles
         pushed together in arrays (``push_ref_straight``'s operations, elementwise in NumPy: the
         same roundings, so the same numbers as each variant's own push) and the launch table of
-        the first slice reused with the new ``s_exit``. False, having done nothing, when this
-        slice needs ``_push_slice`` (a variant was stopped or dropped, or an element changed)."""
+        the first slice reused with the new ``s_exit``. The arrays are ``b.table``, the references
+        as the last slice left them (between two slices of the element nothing else moves them:
+        the pack's listeners get rows, not references), written back to each ``RefPart`` every
+        slice. False, having done nothing, when this slice needs ``_push_slice`` (a variant was
+        stopped or dropped, or an element changed)."""
         if self.active != b.active or any(sim._stop for sim in b.sims):
             return False
         if [sim.lattice[i].version for sim in b.sims] != b.versions:
@@ -379,7 +384,7 @@ class PackedRun:
         lead = self.sims[0]
         for sim in b.sims:
             sim.tracking_step += 1
-        state = np.array([_straight_state(ref) for ref in b.refs])  # s, x, y, z, t, px, py, pz, pt
+        state = b.table  # s, x, y, z, t, px, py, pz, pt, ...: the references as the last slice left them
         s0 = state[:, 0].copy()
         m = b.moving
         s, x, y, z, t, px, py, pz, pt = (state[m, j] for j in range(9))
@@ -396,7 +401,7 @@ class PackedRun:
         ops_all["s_exit"][where] = (state[:, 0] - s0) + s0
         self.kernel.track_batch(self.beam, len(self.sims), self.npart, self.npart, ops_all, aux_all)
         if lead.slice_step_diagnostics:
-            self._diagnostics(self.active)
+            self._diagnostics(self.active, refs=state)
         listening = [v for v, sim in zip(b.active, b.sims, strict=True) if sim.progress_listeners]
         if listening:
             self._each_of(listening, lambda v: self.sims[v].report_progress())
@@ -450,7 +455,9 @@ class PackedRun:
             return
         self.output.record_monitor(i, which, names, table)
 
-    def _table(self, which: list[int], *, kind: str, nthreads: int | None) -> tuple[list[str], np.ndarray]:
+    def _table(
+        self, which: list[int], *, kind: str, nthreads: int | None, refs: np.ndarray | None = None
+    ) -> tuple[list[str], np.ndarray]:
         return pack_table(
             self.beam,
             len(self.sims),
@@ -460,18 +467,21 @@ class PackedRun:
             which,
             kind=kind,
             nthreads=nthreads,
+            ref_table=refs,
         )
 
-    def _diagnostics(self, which: list[int], final: bool = False) -> None:
+    def _diagnostics(self, which: list[int], final: bool = False, refs: np.ndarray | None = None) -> None:
         """The reduced-diagnostics row of each variant in ``which`` at this step, all computed in one
         pass (``packed_diagnostics.pack_table``): to the PackOutput of the recorded variants, to the
         files of the others as ``Simulation.write_reduced_diagnostics`` writes them, to ``on_rows``
-        and to each variant's listeners."""
+        and to each variant's listeners. ``refs``: the references of ``which`` as a (len(which),
+        len(REF_STATE)) table, when the caller has them so (else read from each ``RefPart``)."""
         sink = self.on_rows
         if not self._plain:  # some variant has no diagnostics or rows of other columns (rare)
             which = [
                 v for v in which if sink is not None or self.sims[v].diagnostics or self.sims[v].diagnostics_listeners
             ]
+            refs = None
         # rows with more columns than the batch computes (eigen-emittances, spin): each on its own
         alone = [] if self._plain else [v for v in which if not tabled(self.sims[v])]
         if alone:
@@ -481,7 +491,7 @@ class PackedRun:
             return
         lead = self.sims[0]
         try:
-            names, table = self._table(which, kind=lead.kind, nthreads=self._threads)
+            names, table = self._table(which, kind=lead.kind, nthreads=self._threads, refs=refs)
         except Exception as exc:  # noqa: BLE001 - the variants' rows fail, the pack goes on
             for v in which:
                 self._drop(v, exc)
@@ -490,19 +500,24 @@ class PackedRun:
             recorded = self._recorded_set
             rec = [j for j, v in enumerate(which) if v in recorded]
             if len(rec) == len(which):
-                self.output.record_rows(which, names, table, final)
+                self.output.record_rows(which, names, table, final, refs=refs)
             else:
-                self.output.record_rows([which[j] for j in rec], names, table[rec], final)
+                part = None if refs is None else refs[rec]
+                self.output.record_rows([which[j] for j in rec], names, table[rec], final, refs=part)
         if final and lead.slice_step_diagnostics:
             return  # as Simulation.write_reduced_diagnostics: the last slice's row went out already
         if sink is not None:
             live = [v for v in which if v not in self.errors]
+            if refs is not None and len(live) == len(which):
+                s_ref = refs[:, 0].tolist()
+            else:
+                s_ref = [self.sims[v].reference.s for v in live]
             try:
                 sink(
                     live,
                     [self.sims[v].tracking_step for v in live],
                     [row_period(self.sims[v].tracking_period, final) for v in live],
-                    [self.sims[v].reference.s for v in live],
+                    s_ref,
                     names,
                     table if len(live) == len(which) else table[[j for j, v in enumerate(which) if v in live]],
                 )
@@ -537,9 +552,11 @@ class _StraightBatch:
     #: each variant's slice length [m], and whether it is not zero (push_ref_straight skips those)
     ds: np.ndarray
     moving: np.ndarray
+    #: the references (REF_STATE columns, a row a variant), pushed by ``_push_straight_slice``
+    table: np.ndarray
 
 
-_straight_state = operator.attrgetter("s", "x", "y", "z", "t", "px", "py", "pz", "pt")
+_ref_state = operator.attrgetter(*REF_STATE)
 
 
 def _straight_reusable(el: Element) -> bool:

@@ -130,15 +130,21 @@ class PackOutput:
             self.sims[v]._writers["packed"] = self._writers[v] = _VariantOutput(self, v)
 
     # --- recording --------------------------------------------------------------------------------
-    def record_rows(self, which: Sequence[int], names: list[str], table: np.ndarray, final: bool) -> None:
+    def record_rows(
+        self, which: Sequence[int], names: list[str], table: np.ndarray, final: bool, refs: np.ndarray | None = None
+    ) -> None:
         """The reduced-diagnostics rows of variants ``which`` at this step (``table[i]``: variant
-        ``which[i]``'s values of ``names``), to their per-step files (``final``: their _final files)."""
+        ``which[i]``'s values of ``names``), to their per-step files (``final``: their _final files);
+        ``refs``: their references' REF_STATE (a row each, copied), else read from the references."""
         if not which:
             return
         sims = self.sims
         steps = np.array([sims[v].tracking_step for v in which], dtype=np.int64)
         periods = np.array([row_period(sims[v].tracking_period, final) for v in which], dtype=np.int64)
-        refs = np.array([_ref_state(sims[v].reference) for v in which], dtype=np.float64)
+        if refs is None:
+            refs = np.array([_ref_state(sims[v].reference) for v in which], dtype=np.float64)
+        else:
+            refs = np.array(refs, dtype=np.float64)  # a copy: the caller's table moves on
         self._names = names
         self._rows.append((list(which), steps, periods, final, np.asarray(table, dtype=np.float64), refs))
         self._pending += table.nbytes + refs.nbytes
@@ -205,21 +211,20 @@ class PackOutput:
         calls, self._rows = self._rows, []
         if not calls:
             return
-        values = np.concatenate([c[4] for c in calls])
-        refs = np.concatenate([c[5] for c in calls])
-        steps = np.concatenate([c[1] for c in calls])
-        periods = np.concatenate([c[2] for c in calls])
-        final = np.concatenate([np.full(len(c[0]), c[3], dtype=np.uint8) for c in calls])
-        mine: dict[int, list[int]] = {}
-        at = 0
-        for which, *_ in calls:
-            for k, v in enumerate(which, at):
-                mine.setdefault(v, []).append(k)
-            at += len(which)
+        variants = np.concatenate([np.asarray(c[0], dtype=np.int64) for c in calls])
+        # each variant's rows together, in the order they came (a stable sort), then one slice each
+        order = np.argsort(variants, kind="stable")
+        values = np.concatenate([c[4] for c in calls])[order]
+        refs = np.concatenate([c[5] for c in calls])[order]
+        steps = np.concatenate([c[1] for c in calls])[order]
+        periods = np.concatenate([c[2] for c in calls])[order]
+        final = np.concatenate([np.full(len(c[0]), c[3], dtype=np.uint8) for c in calls])[order]
+        ordered = variants[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        ends = np.r_[starts[1:], len(ordered)]
         header = {"kind": "rows", "names": self._names, "spin": False, "eigen": False}
-        for v, rows in mine.items():
-            idx = np.array(rows)
-            self._frames[v].append(_frame(header, [steps[idx], periods[idx], final[idx], values[idx], refs[idx]]))
+        for v, a, b in zip(ordered[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+            self._frames[v].append(_frame(header, [steps[a:b], periods[a:b], final[a:b], values[a:b], refs[a:b]]))
 
     def _maybe_flush(self) -> None:
         if self._pending >= self.FLUSH_BYTES:

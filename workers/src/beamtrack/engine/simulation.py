@@ -92,6 +92,8 @@ class Simulation(TrackedRun):
         self._stream_start = 0
         self._distr: Any = None
         self._npart = 0
+        #: (memo, key) while from_spec draws the beam with a ``draws`` memo (add_particles reads it)
+        self._draws: tuple[dict[Any, Any], Any] | None = None
         #: the JobSpec's reference block and name of a simulation made by from_spec (to_spec gives them back)
         self._spec_reference: Reference | None = None
         self._spec_name = "simulation"
@@ -131,7 +133,12 @@ class Simulation(TrackedRun):
             self._random, seed, self._stream_start = "amrex", rng.seed, rng.drawn
         else:  # a generator passed in has no seed a JobSpec could name
             self._random, self._stream_start = "numpy", -1 if given else 0
-        coords = d.sample(int(npart), rng, ref=self.reference, bunch_charge_C=bunch_charge_C)
+        memo = self._draws if not given and spin_distr is None else None
+        coords = memo[0].get(memo[1]) if memo is not None else None
+        if coords is None:
+            coords = d.sample(int(npart), rng, ref=self.reference, bunch_charge_C=bunch_charge_C)
+            if memo is not None:
+                memo[0][memo[1]] = coords  # copied into the beam below (add_n_particles), never changed
         spins: dict[str, Any] = {}
         if spin_distr is not None and not callable(getattr(spin_distr, "sample", None)):
             raise TypeError(
@@ -352,8 +359,15 @@ class Simulation(TrackedRun):
         spec: JobSpec | dict[str, Any] | str,
         output_dir: str | os.PathLike[str] | None = None,
         kind: str | None = None,
+        *,
+        draws: dict[Any, Any] | None = None,
     ) -> Simulation:
-        """A ready-to-track Simulation from a JobSpec (or its dict / JSON form)."""
+        """A ready-to-track Simulation from a JobSpec (or its dict / JSON form).
+
+        ``draws``: a dict shared by Simulations built together (a pack's variants): one whose spec's
+        beam and reference equal those of one built before with it gets the coordinates drawn then
+        (the draw depends on nothing else: the same numbers), not a second draw; it holds each
+        distinct beam's coordinates while it lives."""
         if not isinstance(spec, JobSpec):
             spec = load_spec(spec)
         sim = cls(kind=kind, output_dir=output_dir, slice_step_diagnostics=spec.diagnostics.slice_step_diagnostics)
@@ -384,13 +398,18 @@ class Simulation(TrackedRun):
         for m in spec.lattice.elements:
             sim.lattice.append(element_class(m.type).from_model(m))
         sim.periods = spec.lattice.periods
-        sim.add_particles(
-            bunch_charge_C=spec.beam.bunch_charge_C or 0.0,
-            distr=spec.beam.distribution,
-            npart=spec.beam.npart,
-            seed=spec.beam.seed,
-            random=spec.beam.random,
-        )
+        if draws is not None:
+            sim._draws = (draws, (spec.beam.model_dump_json(), spec.reference.model_dump_json(), sim.kind))
+        try:
+            sim.add_particles(
+                bunch_charge_C=spec.beam.bunch_charge_C or 0.0,
+                distr=spec.beam.distribution,
+                npart=spec.beam.npart,
+                seed=spec.beam.seed,
+                random=spec.beam.random,
+            )
+        finally:
+            sim._draws = None
         sim._spec_name = spec.name
         return sim
 

@@ -114,8 +114,9 @@ class PackRunner(JobRunner):
         recs = {r.id: r for r in store.jobs(job_id for job_id, _ in members)}
         store.mark_started_many([(job_id, worker, 0) for job_id, _ in members])
         variants: list[_Variant] = []
+        draws: dict[Any, Any] = {}  # variants of one beam draw it once (Simulation.from_spec)
         for job_id, attempt in members:
-            v = self._prepare(recs.get(job_id) or store.get(job_id), attempt, kind, states)  # NotFound: gone
+            v = self._prepare(recs.get(job_id) or store.get(job_id), attempt, kind, states, draws)  # NotFound: gone
             if v is not None:
                 variants.append(v)
         size = len(members)
@@ -133,8 +134,11 @@ class PackRunner(JobRunner):
         )
         return variants
 
-    def _prepare(self, rec: JobRecord, attempt: int, kind: str | None, states: dict[str, str]) -> _Variant | None:
-        """The variant's Simulation; None (its state in ``states``) when it ended already."""
+    def _prepare(
+        self, rec: JobRecord, attempt: int, kind: str | None, states: dict[str, str], draws: dict[Any, Any]
+    ) -> _Variant | None:
+        """The variant's Simulation (its beam drawn with the pack's ``draws`` memo); None (its state
+        in ``states``) when it ended already."""
         store, job_id = self.store, rec.id
         if rec.cancel_requested:
             store.record_disk(job_id, rec.owner, 0)
@@ -155,7 +159,7 @@ class PackRunner(JobRunner):
             shutil.rmtree(out_dir)  # a retry starts from a clean directory
         out_dir.mkdir(parents=True, mode=0o700)
         try:
-            sim = Simulation.from_spec(spec, out_dir, kind=kind)
+            sim = Simulation.from_spec(spec, out_dir, kind=kind, draws=draws)
         except Exception as exc:  # noqa: BLE001 - any setup failure fails the variant with its reason
             why = f"out of memory: {exc}" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}"
             store.record_disk(job_id, rec.owner, tree_bytes(out_dir))

@@ -16,13 +16,17 @@ CPU_SOURCE = Path(__file__).resolve().parent / "c" / "reduced_cpu.c"
 
 #: doubles rbc_sums writes (see the layout at the top of c/reduced_cpu.c)
 NOUT = 62
+#: columns rbc_characteristics writes a beam (REDUCED_COLUMNS after s)
+NCOL = 41
 
 
 class ReducedKernel:
-    """``rbc_sums`` and ``rbc_sums_batch`` of the serial or OpenMP library, on NumPy blocks."""
+    """``rbc_sums``, ``rbc_sums_batch`` and ``rbc_characteristics`` of the serial or OpenMP library, on
+    NumPy blocks."""
 
     def __init__(self, lib: CLibrary):
-        self.lib: Any = lib  # rbc_sums, rbc_sums_batch: bound by runtime.bind, from the C definitions
+        # rbc_sums, rbc_sums_batch, rbc_characteristics: bound by runtime.bind, from the C definitions
+        self.lib: Any = lib
         self.path, self.kind, self.origin = lib.path, lib.kind, lib.origin
 
     def sums(self, real: np.ndarray, state: np.ndarray, n: int, nspin: int, nthreads: int) -> np.ndarray:
@@ -46,6 +50,21 @@ class ReducedKernel:
         args = (real.ctypes.data, real.shape[1], nvar, n, state.ctypes.data, nspin, out.ctypes.data, split, nthreads)
         if self.lib.rbc_sums_batch(*args) < 0:
             raise MemoryError("rbc_sums_batch: no memory for the per-thread sums")
+        return out
+
+    def characteristics(self, sums: np.ndarray, beta_gamma: np.ndarray, charge_C: np.ndarray) -> np.ndarray:
+        """The reduced beam characteristics of beams from their sums: ``sums`` (nv, NOUT) as
+        ``sums_batch`` gives them, ``beta_gamma`` (nv,) the reference's beta gamma [1] and ``charge_C``
+        (nv,) its charge [C] of each. Returns (nv, NCOL): the columns of REDUCED_COLUMNS after s,
+        bit-identical to ``characteristics_from_moments`` of each row's moments."""
+        sums = np.ascontiguousarray(sums, dtype=np.float64)
+        nv = sums.shape[0]
+        bg = np.ascontiguousarray(beta_gamma, dtype=np.float64)
+        charge = np.ascontiguousarray(charge_C, dtype=np.float64)
+        if sums.shape != (nv, NOUT) or bg.shape != (nv,) or charge.shape != (nv,):
+            raise ValueError("characteristics: sums (nv, NOUT), beta_gamma (nv,) and charge_C (nv,)")
+        out = np.empty((nv, NCOL))
+        self.lib.rbc_characteristics(sums.ctypes.data, nv, bg.ctypes.data, charge.ctypes.data, out.ctypes.data)
         return out
 
 

@@ -237,7 +237,7 @@ def characteristics_from_moments(
 
 def moment_columns(out: dict[str, Any], means: np.ndarray, mins: np.ndarray, maxs: np.ndarray, sig: np.ndarray) -> None:
     """Add mean, min, max and sigma of x, y, t, then of px, py, pt (ImpactX's column order) to ``out`` from the
-    arrays (..., 6) of one beam or of a pack's variants (engine.packed_diagnostics)."""
+    arrays (..., 6) of one beam (c/reduced_cpu.c's rbc_characteristics computes the same in C)."""
     for i, q in enumerate(_PLANES):
         out[f"mean_{q}"], out[f"min_{q}"], out[f"max_{q}"] = means[..., i], mins[..., i], maxs[..., i]
     for i, q in enumerate(_PLANES):
@@ -253,7 +253,7 @@ def twiss_columns(out: dict[str, Any], ms: np.ndarray, cov: np.ndarray, disp: di
     """Add alpha_x..t, beta_x..t [m] and dispersion_x, px, y, py [m, 1] to ``out``: x and y from the moments with
     the dispersion taken out (ImpactX's ReducedBeamCharacteristics), t from <t pt> and <t^2> over emittance_t.
     ``ms`` the variances (..., 6), ``cov`` the covariance (..., 6, 6), ``disp`` the dispersions by name, of one beam
-    or of a pack's variants."""
+    (c/reduced_cpu.c's rbc_characteristics computes the same in C)."""
     pt_ms = ms[..., 5]
     twiss: dict[str, tuple[Any, Any]] = {}
     for i, q in enumerate(("x", "y")):

@@ -278,3 +278,79 @@ int64_t rbc_sums_batch(const double* real, int64_t cap, int64_t nvar, int64_t n,
     }
     return failed ? -1 : 0;
 }
+
+/* libm's pow, called as a function: NumPy's float64 scalar `c ** 2` calls it, and the compiler would
+ * otherwise fold pow(c, 2.0) into c * c, which differs from it in the last bit now and then. */
+static double (*volatile rbc_pow)(double, double) = pow;
+
+/* max(a, 0) as NumPy's maximum takes it: a NaN stays NaN, -0.0 stays -0.0. */
+static double rbc_max0(double a) { return (a >= 0.0 || a != a) ? a : 0.0; }
+
+/* ImpactX's reduced beam characteristics (diagnostics/reduced.py, characteristics_from_moments) of nv
+ * beams from their sums (rbc_sums rows of RBC_NACC doubles): the RBC_NCOL columns of each row of out,
+ * in the order of REDUCED_COLUMNS after s; bg[v] the reference's beta gamma, charge[v] its charge [C].
+ * Operation for operation as the NumPy code, so every value is bit-identical to its float (the build
+ * flags keep the compiler from contracting a * b + c into an fma); a beam of no alive particle gives
+ * NaN moments, Twiss and extrema, 0 emittances and dispersions, charge 0, as there. */
+#define RBC_NCOL 41
+void rbc_characteristics(const double* sums, int64_t nv, const double* bg, const double* charge, double* out)
+{
+    for (int64_t v = 0; v < nv; ++v) {
+        const double* s = sums + (size_t)v * RBC_NACC;
+        double* o = out + (size_t)v * RBC_NCOL;
+        int const empty = s[O_CNT] == 0.0;
+        double const w = empty ? 0.0 : s[O_W];
+        double m[6], mean[6], mn[6], mx[6], cov[6][6], ms[6], sig[6];
+        for (int i = 0; i < 6; ++i) {
+            m[i] = s[O_S1 + i] / w;
+            mean[i] = empty ? NAN : s[O_K + i] + m[i];
+            mn[i] = (empty || s[O_NAN + i] > 0) ? NAN : s[O_MIN + i];
+            mx[i] = (empty || s[O_NAN + i] > 0) ? NAN : s[O_MAX + i];
+        }
+        for (int i = 0, t = 0; i < 6; ++i)
+            for (int j = i; j < 6; ++j, ++t) {
+                cov[i][j] = empty ? NAN : s[O_S2 + t] / w - m[i] * m[j];
+                cov[j][i] = empty ? NAN : s[O_S2 + t] / w - m[j] * m[i];
+            }
+        for (int i = 0; i < 6; ++i) {
+            ms[i] = cov[i][i] = rbc_max0(cov[i][i]); /* rounding must not give a negative variance */
+            sig[i] = sqrt(ms[i]);
+        }
+        double const pt_ms = ms[5];
+        double emit[3], disp[2], disp_p[2], alpha[3], beta[3];
+        for (int i = 0; i < 3; ++i) {
+            double const e2 = ms[i] * ms[i + 3] - rbc_pow(cov[i][i + 3], 2.0);
+            emit[i] = e2 > 0.0 ? sqrt(e2) : 0.0;
+        }
+        for (int i = 0; i < 2; ++i) {
+            disp[i] = pt_ms > 0.0 ? -cov[i][5] / pt_ms : 0.0;
+            disp_p[i] = pt_ms > 0.0 ? -cov[i + 3][5] / pt_ms : 0.0;
+            /* the moments with the dispersive part taken out (twiss_columns) */
+            double const d = disp[i], dp = disp_p[i];
+            double const q_msd = ms[i] - pt_ms * d * d, p_msd = ms[i + 3] - pt_ms * dp * dp;
+            double const qp_d = cov[i][i + 3] - pt_ms * d * dp;
+            double const emit_d = sqrt(q_msd * p_msd - qp_d * qp_d);
+            alpha[i] = -qp_d / emit_d;
+            beta[i] = q_msd / emit_d;
+        }
+        alpha[2] = -cov[2][5] / emit[2];
+        beta[2] = ms[2] / emit[2];
+        int c = 0;
+        for (int i = 0; i < 6; ++i) { /* mean, min, max of x, y, t; sigmas; the same of px, py, pt */
+            o[c++] = mean[i];
+            o[c++] = mn[i];
+            o[c++] = mx[i];
+            if (i == 2 || i == 5)
+                for (int j = i - 2; j <= i; ++j) o[c++] = sig[j];
+        }
+        for (int i = 0; i < 3; ++i) o[c++] = emit[i];
+        for (int i = 0; i < 3; ++i) o[c++] = alpha[i];
+        for (int i = 0; i < 3; ++i) o[c++] = beta[i];
+        o[c++] = disp[0];
+        o[c++] = disp_p[0];
+        o[c++] = disp[1];
+        o[c++] = disp_p[1];
+        for (int i = 0; i < 3; ++i) o[c++] = emit[i] * bg[v];
+        o[c++] = w * charge[v] + 0.0; /* + 0.0: no "-0" for an empty beam */
+    }
+}

@@ -50,14 +50,19 @@ def test_space_charge_library_binds_every_exported_function(kind: str) -> None:
 @pytest.mark.parametrize("kind", ["serial", "openmp"])
 def test_reduced_diagnostics_library_is_loaded_by_the_kernel_system(kind: str) -> None:
     """diagnostics.kernels has no compile path of its own: its library is runtime.load_library's, with
-    the ctypes signatures of c/reduced_cpu.c's definitions (nthreads an int32 last)."""
+    the ctypes signatures of c/reduced_cpu.c's definitions (the sums: nthreads an int32 last; the
+    characteristics: no result, four arrays and their count)."""
     k = reduced_kernels.load_cpu(kind)
     assert k.lib is runtime.load_library("reduced", reduced_kernels.CPU_SOURCE, kind)
     names = runtime.c_signatures(reduced_kernels.CPU_SOURCE.read_text())
-    assert set(names) == {"rbc_sums", "rbc_sums_batch"}
+    assert set(names) == {"rbc_sums", "rbc_sums_batch", "rbc_characteristics"}
     for name, (args, res) in names.items():
         fn = getattr(k.lib, name)
-        assert fn.argtypes == args and fn.restype == res is ctypes.c_int64 and args[-1] is ctypes.c_int32
+        assert fn.argtypes == args and fn.restype == res
+        if name == "rbc_characteristics":
+            assert res is None and args == [ctypes.c_void_p, ctypes.c_int64, *[ctypes.c_void_p] * 3]
+        else:
+            assert res is ctypes.c_int64 and args[-1] is ctypes.c_int32
     assert k.origin.startswith(("cache:", "compiled:")) and ".reduced." in k.path.name
 
 

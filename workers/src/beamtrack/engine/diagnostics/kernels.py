@@ -16,7 +16,7 @@ CPU_SOURCE = Path(__file__).resolve().parent / "c" / "reduced_cpu.c"
 
 #: doubles rbc_sums writes (see the layout at the top of c/reduced_cpu.c)
 NOUT = 62
-#: columns rbc_characteristics writes a beam (REDUCED_COLUMNS after s)
+#: columns rbc_characteristics writes a beam (REDUCED_COLUMNS, which follow a row's step and s)
 NCOL = 41
 
 
@@ -55,7 +55,7 @@ class ReducedKernel:
     def characteristics(self, sums: np.ndarray, beta_gamma: np.ndarray, charge_C: np.ndarray) -> np.ndarray:
         """The reduced beam characteristics of beams from their sums: ``sums`` (nv, NOUT) as
         ``sums_batch`` gives them, ``beta_gamma`` (nv,) the reference's beta gamma [1] and ``charge_C``
-        (nv,) its charge [C] of each. Returns (nv, NCOL): the columns of REDUCED_COLUMNS after s,
+        (nv,) its charge [C] of each. Returns (nv, NCOL): the columns of REDUCED_COLUMNS,
         bit-identical to ``characteristics_from_moments`` of each row's moments."""
         sums = np.ascontiguousarray(sums, dtype=np.float64)
         nv = sums.shape[0]

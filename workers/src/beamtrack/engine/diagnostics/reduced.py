@@ -20,7 +20,11 @@ beam gives NaN means, sigmas, Twiss and extrema, 0 emittances and dispersions, c
 
 The sums of a NumPy beam are taken in one pass by the C kernel of c/reduced_cpu.c (serial or OpenMP),
 about a shift near the mean so a large offset costs no digits; ``_moments`` is its NumPy twin (and the
-path for CuPy beams), which it matches to ~1e-13 relative (tests/unit/test_reduced_kernel.py).
+path for CuPy beams), which it matches to ~1e-13 relative (tests/unit/test_reduced_kernel.py). The
+columns of such a row come from the same library (``rbc_characteristics``, bit for bit what
+``characteristics_from_moments`` computes from the sums: the same test file), except with
+eigen-emittances; every other path (NumPy, CuPy, a sharded beam's combined moments) takes them from
+``characteristics_from_moments``.
 
 Column names are ImpactX's current ones (mean_x, min_x, max_x, sigma_x, ...), as its header writer
 and its docs' "dataanalysis" page use today; DESIGN.md's x_mean / sig_x are ImpactX's deprecated
@@ -184,9 +188,16 @@ def reduced_beam_characteristics(
     if kind not in (None, "serial", "openmp", "numpy", "cuda"):
         raise ValueError(f"kind must be serial, openmp, numpy or cuda, not {kind!r}")
     sums = None if kind in ("numpy", "cuda") else _c_sums(pc, kind or "serial", nthreads)
-    out = characteristics_from_moments(
-        *(_moments(pc) if sums is None else _moments_from_sums(sums)), ref, eigenemittances=eigenemittances
-    )
+    if sums is not None and not eigenemittances:
+        # the columns from the sums in C too (rbc_characteristics: the bits of characteristics_from_moments)
+        values = _c_kernel(kind or "serial").characteristics(
+            sums[None, :], np.array([ref.beta_gamma]), np.array([ref.charge])
+        )
+        out = {"s": float(ref.s), **dict(zip(REDUCED_COLUMNS, values[0].tolist(), strict=True))}
+    else:
+        out = characteristics_from_moments(
+            *(_moments(pc) if sums is None else _moments_from_sums(sums)), ref, eigenemittances=eigenemittances
+        )
     if pc.has_spin:
         out.update(_spin_moments(pc) if sums is None else _spin_from_sums(sums))
     return out

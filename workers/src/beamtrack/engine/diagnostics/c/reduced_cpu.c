@@ -288,7 +288,7 @@ static double rbc_max0(double a) { return (a >= 0.0 || a != a) ? a : 0.0; }
 
 /* ImpactX's reduced beam characteristics (diagnostics/reduced.py, characteristics_from_moments) of nv
  * beams from their sums (rbc_sums rows of RBC_NACC doubles): the RBC_NCOL columns of each row of out,
- * in the order of REDUCED_COLUMNS after s; bg[v] the reference's beta gamma, charge[v] its charge [C].
+ * in the order of REDUCED_COLUMNS (a row's columns after step and s); bg[v] the reference's beta gamma, charge[v] its charge [C].
  * Operation for operation as the NumPy code, so every value is bit-identical to its float (the build
  * flags keep the compiler from contracting a * b + c into an fma); a beam of no alive particle gives
  * NaN moments, Twiss and extrema, 0 emittances and dispersions, charge 0, as there. */

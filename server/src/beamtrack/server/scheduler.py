@@ -1,5 +1,9 @@
 """Scheduler: hands queued jobs to Ray, one JobRunner actor per running job, or one PackRunner
 actor per pack of scan variants that share a pack key (packed execution, up to ``pack_size``).
+A PackRunner whose pack ended cleanly runs the next pack the scheduler launches right after it
+(up to ``PACK_WORKER_PACKS`` packs a worker process: no new worker process, imports and kernel
+loads per pack); one not taken by the end of that launch round is killed, as every other
+finished actor is.
 
 Claims are atomic in the store, so several server replicas may each run a scheduler. Actors are
 named and detached: a scheduler that restarts while Ray stays up re-attaches to the actors still
@@ -14,6 +18,7 @@ worker's own clean stop) is killed and failed. Artifacts past their retention ar
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import logging
 import shutil
@@ -45,6 +50,8 @@ RECONCILE_S = 10.0
 RETENTION_S = 60.0
 #: Time a job past its wall-clock limit gets to stop by itself before its worker is killed [s].
 WALL_GRACE_S = 30.0
+#: Packs one PackRunner worker process runs at most (then it is killed and a fresh one starts).
+PACK_WORKER_PACKS = 32
 #: A re-attached worker that has not started its run this long after the job was claimed never will:
 #: its run call was owned by a server that died before the actor took it [s].
 NEVER_STARTED_S = 120.0
@@ -77,6 +84,8 @@ class Running:
     reattached: bool = False
     #: the worker's Ray actor name ('' for the tests' hand-made runs)
     name: str = ""
+    #: packs its worker process has run, this one included (a PackRunner is kept for the next)
+    packs: int = 1
 
     @property
     def members(self) -> list[tuple[str, int]]:
@@ -123,6 +132,9 @@ class Scheduler:
         self._swept_at = 0.0
         self._actor_cls = ray.remote(JobRunner)
         self._pack_cls = ray.remote(PackRunner)
+        #: PackRunner workers whose pack ended cleanly at a reap, waiting for the next launch
+        #: round: (actor, its name, packs it ran); each holds its CPUs until taken or killed
+        self._spare_packs: list[tuple[Any, str, int]] = []
         self.transfer = Transfer(
             store_id=store_marker(settings.artifacts),
             always_upload=settings.artifact_transfer == "always",
@@ -147,6 +159,7 @@ class Scheduler:
         if kill_actors:
             for run in list(self.running.values()):
                 ray.kill(run.actor, no_restart=True)
+        self._kill_spares()
         self.running.clear()
 
     def alive(self) -> bool:
@@ -353,11 +366,14 @@ class Scheduler:
             self.sweep_artifacts()
             self.sweep_scans()
         self._enforce_wall_time(now)
-        while sum(r.slots for r in self.running.values()) < self.capacity():
-            claimed = self.store.claim()
-            if claimed is None:
-                break
-            self._launch(*claimed)
+        try:
+            while sum(r.slots for r in self.running.values()) < self.capacity():
+                claimed = self.store.claim()
+                if claimed is None:
+                    break
+                self._launch(*claimed)
+        finally:
+            self._kill_spares()  # the pack workers no launch took: their CPUs back to the cluster
         if not self.running:
             self._stop.wait(self.poll_s)
             return
@@ -391,35 +407,50 @@ class Scheduler:
             return
         kind = "cuda" if use_gpu else (None if rec.device == "auto" else rec.device)
         name = actor_name(self.store.prefix, job_id, attempt)
+        packed = bool(rec.pack_key) and self.settings.pack_size > 1
+        # a CPU pack reuses a pack worker whose pack just ended (its name is the pack's, in the
+        # members' records, so a restarted scheduler re-attaches as to any pack); anything else
+        # needs a new actor and the CPUs of a waiting pack worker
+        spare = self._spare_packs.pop() if packed and not use_gpu and self._spare_packs else None
+        if spare is None:
+            self._kill_spares(1)
+        else:
+            name = spare[1]
         pack: list[tuple[str, int]] = []
-        if rec.pack_key and self.settings.pack_size > 1:
+        if packed:
             limit = self._pack_size(rec) - 1
             pack = [(job_id, attempt), *self.store.claim_pack(rec, limit=limit, name=name)]
         try:
-            actor = (
-                (self._pack_cls if pack else self._actor_cls)
-                .options(
-                    name=name,
-                    namespace=NAMESPACE,
-                    lifetime="detached",
-                    num_cpus=self.settings.job_cpus,
-                    num_gpus=1 if use_gpu else 0,
-                    max_restarts=0,
-                )
-                .remote(
-                    self.redis_url,
-                    self.store.prefix,
-                    str(self.settings.artifacts),
-                    self.settings.hook_limits,
-                    self.settings.job_limits,
-                    self.transfer,
-                )
-            )
-            if pack:
-                ref = actor.run_pack.remote(pack, kind)  # type: ignore[union-attr]  # a Ray actor handle
+            if spare is not None:
+                actor = spare[0]
             else:
-                ref = actor.run.remote(job_id, attempt, kind)  # type: ignore[attr-defined]  # a Ray actor handle
+                actor = (
+                    (self._pack_cls if pack else self._actor_cls)
+                    .options(
+                        name=name,
+                        namespace=NAMESPACE,
+                        lifetime="detached",
+                        num_cpus=self.settings.job_cpus,
+                        num_gpus=1 if use_gpu else 0,
+                        max_restarts=0,
+                    )
+                    .remote(
+                        self.redis_url,
+                        self.store.prefix,
+                        str(self.settings.artifacts),
+                        self.settings.hook_limits,
+                        self.settings.job_limits,
+                        self.transfer,
+                    )
+                )
+            if pack:
+                ref = actor.run_pack.remote(pack, kind)  # a Ray actor handle
+            else:
+                ref = actor.run.remote(job_id, attempt, kind)  # a Ray actor handle
         except RayError as exc:
+            if spare is not None:  # the pack worker kept for this pack is gone or broken
+                with contextlib.suppress(RayError):
+                    ray.kill(spare[0], no_restart=True)
             for member, member_attempt in pack or [(job_id, attempt)]:
                 out = self.store.requeue(
                     member, member_attempt, f"could not start a worker: {exc}", max_attempts=self.settings.max_attempts
@@ -427,7 +458,10 @@ class Scheduler:
                 self._requeued(member, out)
                 log.warning("job %s: could not start a worker: %s; now %s", member, exc, out, extra={"job_id": member})
             return
-        self.running[job_id] = Running(job_id, attempt, actor, ref, use_gpu, pack=pack, slots=shares, name=name)
+        packs = spare[2] + 1 if spare is not None else 1
+        self.running[job_id] = Running(
+            job_id, attempt, actor, ref, use_gpu, pack=pack, slots=shares, name=name, packs=packs
+        )
         self._observe_wait(job_id, rec.created_at)
         if pack[1:]:
             try:
@@ -436,9 +470,10 @@ class Scheduler:
             except Exception:  # noqa: BLE001 - metrics only
                 pass
         log.info(
-            "job %s attempt %d: worker started%s",
+            "job %s attempt %d: worker %s%s",
             job_id,
             attempt,
+            "started" if spare is None else f"{name} reused ({packs} packs)",
             f" (a pack of {len(pack)})" if pack else "",
             extra={"job_id": job_id},
         )
@@ -448,8 +483,10 @@ class Scheduler:
         Redis is unreachable the job stays watched and the next tick tries again."""
         # a pack's jobs share its worker's fate; the store's attempt fence leaves alone the ones
         # the worker had already finished
+        clean = False
         try:
             ray.get(ref, timeout=10)
+            clean = True
             self._observe_end(run)
         except LOST as exc:
             for job_id, attempt in run.members:
@@ -502,15 +539,29 @@ class Scheduler:
                     extra={"job_id": job_id},
                 )
         del self.running[run.job_id]
-        try:
-            ray.kill(run.actor, no_restart=True)
-        except RayError:
-            pass
+        if clean and run.pack and not run.gpu and run.name and run.packs < PACK_WORKER_PACKS:
+            self._spare_packs.append((run.actor, run.name, run.packs))  # for the next launch round
+        else:
+            try:
+                ray.kill(run.actor, no_restart=True)
+            except RayError:
+                pass
         for job_id, _ in run.members:
             try:
                 pull(self.store, job_id, Path(self.settings.artifacts))
             except Exception:  # noqa: BLE001 - the upload stays; the first artifact request pulls it
                 log.exception("job %s: could not pull its uploaded artifacts", job_id, extra={"job_id": job_id})
+
+    def _kill_spares(self, n: int | None = None) -> None:
+        """Kill ``n`` (all when None) of the pack workers waiting for a next pack."""
+        while self._spare_packs and (n is None or n > 0):
+            actor, _name, _packs = self._spare_packs.pop(0)
+            try:
+                ray.kill(actor, no_restart=True)
+            except RayError:
+                pass
+            if n is not None:
+                n -= 1
 
     def _cancel_waiting(self) -> None:
         """End cancelled jobs whose worker never started (an actor waiting for a node the

@@ -61,15 +61,26 @@ def grid(n: int) -> dict[str, list[float]]:
 
 
 def pack_timeline(store: Any, job_ids: list[str], wall0: float) -> list[dict[str, Any]]:
-    """Each pack's variants, first start and last end [s after the scan's submit] (job records)."""
-    packs: dict[str, list[Any]] = {}
+    """Each pack's variants, its worker (host:pid: a worker runs several packs one after the
+    other), first start and last end [s after the scan's submit] (job records: a worker's next
+    pack starts after its last pack's variants ended)."""
+    by_worker: dict[str, list[Any]] = {}
     for rec in store.jobs(job_ids):
-        packs.setdefault(rec.worker, []).append(rec)
+        by_worker.setdefault(rec.worker, []).append(rec)
+    packs: list[tuple[str, list[Any]]] = []
+    for worker, recs in by_worker.items():
+        group: list[Any] = []
+        for rec in sorted(recs, key=lambda r: r.started_at or 0.0):
+            if group and (rec.started_at or 0.0) > max(r.finished_at or 0.0 for r in group):
+                packs.append((worker, group))
+                group = []
+            group.append(rec)
+        packs.append((worker, group))
     out = []
-    for recs in sorted(packs.values(), key=lambda rs: min(r.started_at or 0.0 for r in rs)):
+    for worker, recs in sorted(packs, key=lambda wr: min(r.started_at or 0.0 for r in wr[1])):
         start = min(r.started_at or 0.0 for r in recs) - wall0
         end = max(r.finished_at or 0.0 for r in recs) - wall0
-        out.append({"variants": len(recs), "start_s": round(start, 2), "end_s": round(end, 2)})
+        out.append({"variants": len(recs), "worker": worker, "start_s": round(start, 2), "end_s": round(end, 2)})
     return out
 
 

@@ -1,9 +1,9 @@
 """Reduced diagnostics of every variant of a pack in one pass (``beamtrack.engine.packed``).
 
 An unpacked run computes one row per diagnostics step: the C sums of its beam (``rbc_sums``), then
-ImpactX's characteristics from them in NumPy scalars (``diagnostics.reduced``), about 60 us of
-Python a row. A pack of V variants does that V times a step. Here the sums of all variants come
-from one call (``rbc_sums_batch``: variant v's sums exactly as ``rbc_sums`` gives them for its
+ImpactX's characteristics from them (``diagnostics.reduced``: ``rbc_characteristics`` for one
+beam), two C calls and the Python around them a row. A pack of V variants would do that V times a
+step. Here the sums of all variants come from one call (``rbc_sums_batch``: variant v's sums exactly as ``rbc_sums`` gives them for its
 beam alone, whichever thread takes it), and the characteristics of all variants from another
 (``rbc_characteristics``: operation for operation as ``characteristics_from_moments``, so every
 value is bit-identical to the unpacked row's float; tests/unit/test_reduced_kernel.py).
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _energy_charge = operator.attrgetter("pt", "charge_qe")
 _PT, _CHARGE_QE = REF_STATE.index("pt"), REF_STATE.index("charge_qe")
 #: The columns of a reduced-diagnostics row after ``s`` (``reduced_beam_characteristics``' order).
-_NAMES = tuple(c for c in REDUCED_COLUMNS if c != "s")
+_NAMES = REDUCED_COLUMNS
 
 
 def pack_rows(

@@ -284,7 +284,9 @@ def test_malformed_inputs_answer_4xx(server_factory: Any, rest: Any) -> None:
 
         for name in ("%00", "a%00b", "diags/%00/x.h5"):
             error(c.get(f"/v1/jobs/{job_id}/artifacts/{name}"), 404)
-        for after in ("9" * 30, "1-" + "9" * 30, "18446744073709551616-0", "5-", "-5", "\u00b2", "1-\u0663"):
+        bad = ("9" * 30, "1-" + "9" * 30, "18446744073709551616-0", "5-", "-5", "\u00b2", "1-\u0663")
+        bad_rows = ("1-0.", "1-0.x", "1-0.-1", "1-0." + "9" * 10, "1-0.1.2", ".3", "1-0.\u0663")  # row ids
+        for after in bad + bad_rows:
             body = error(c.get(f"/v1/jobs/{job_id}/events", params={"after": after}), 422)
             assert body["details"][0]["loc"] == "after"
             body = error(c.get(f"/v1/jobs/{job_id}/events", headers={"last-event-id": after.encode()}), 422)
@@ -301,7 +303,7 @@ def test_malformed_inputs_answer_4xx(server_factory: Any, rest: Any) -> None:
 
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as ch:
         stub = pb_grpc.JobServiceStub(ch)
-        for after in ("9" * 30, "5-", "\u00b2"):
+        for after in ("9" * 30, "5-", "\u00b2", "1-0.x"):
             with pytest.raises(grpc.RpcError) as info:
                 list(stub.StreamEvents(pb.StreamDiagnosticsRequest(id=job_id, after_id=after), metadata=MD, timeout=30))
             assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT

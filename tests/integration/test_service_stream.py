@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -176,10 +177,11 @@ def test_compact_rows_read_as_the_json_rows(server_factory: Any, rest: Any, grpc
     """Rows published compact (``diag_rows``: values only, as a pack publishes them) reach every
     reader as the rows the JSON path gives, on a second server whose column caches start empty:
     SSE (the servers' async store), both gRPC streams, GET diagnostics, a fresh JobStore's
-    ``diagnostics`` and ``last_diagnostics``, resumed mid-way; NaN reads as None, step as an int,
-    the job's progress step and row count as for JSON rows."""
+    ``diagnostics`` and ``last_diagnostics``, resumed after every row (also inside an entry of
+    several rows, as a pack stores a variant's rows); NaN reads as None, step as an int, the
+    job's progress step and row count as for JSON rows."""
     import numpy as np
-    from beamtrack.workers.diag_rows import encode_rows
+    from beamtrack.workers.diag_rows import encode_block, encode_rows
     from beamtrack.workers.store import JobStore
 
     server = server_factory()
@@ -192,9 +194,15 @@ def test_compact_rows_read_as_the_json_rows(server_factory: Any, rest: Any, grpc
     cols = list(rows[0])
     table = np.array([[np.nan if r[c] is None else r[c] for c in cols] for r in rows])
     store.publish(compact_job, "log", {"msg": "attempt 1 started"})
-    assert store.publish_row_values_many(cols, [(compact_job, attempt, encode_rows(table[:6]), rows[5]["step"])]) == 6
+    # entries of one row, of four, of one; then one of all six others
+    first = [encode_rows(table[:1])[0], encode_block(table[1:5]), encode_block(table[5:6])]
+    assert store.publish_row_values_many(cols, [(compact_job, attempt, first, 6, rows[5]["step"])]) == 6
     store.publish(compact_job, "custom", {"name": "tune", "value": 0.25, "step": 6})
-    assert store.publish_row_values_many(cols, [(compact_job, attempt, encode_rows(table[6:]), rows[-1]["step"])]) == 6
+    assert (
+        store.publish_row_values_many(cols, [(compact_job, attempt, [encode_block(table[6:])], 6, rows[-1]["step"])])
+        == 6
+    )
+    assert sum(f["k"] == "diag" for _i, f in store.r.xrange(store.stream_key(compact_job))) == 4
     assert store.finish(compact_job, attempt, JobState.SUCCEEDED, result={"steps": len(rows)})
 
     fresh = server_factory()  # its stores have read no columns yet
@@ -209,10 +217,59 @@ def test_compact_rows_read_as_the_json_rows(server_factory: Any, rest: Any, grpc
     assert [e.WhichOneof("payload") for e in compact_events] == [
         e.WhichOneof("payload") for e in raw_events(fresh, json_job)
     ]
-    diag_ids = [e.id for e in c.events(compact_job) if e.kind == "diag"]
-    after = [e.data for e in c.events(compact_job, after=diag_ids[3]) if e.kind == "diag"]
-    assert after == rows[4:]
+    events = list(c.events(compact_job))
+    assert len({e.id for e in events}) == len(events)  # one id an event, rows inside an entry too
+    diag_ids = [e.id for e in events if e.kind == "diag"]
+    for n, event_id in enumerate(diag_ids):  # SSE resumed after each row: exactly the rest
+        assert [e.data for e in c.events(compact_job, after=event_id) if e.kind == "diag"] == rows[n + 1 :]
+    for n in (2, 6, 9):  # gRPC resumed inside an entry, at an entry's end and start
+        assert [e.data for e in g.events(compact_job, after=diag_ids[n]) if e.kind == "diag"] == rows[n + 1 :]
     cold = JobStore.from_url(fresh.settings.redis_url, prefix=fresh.settings.key_prefix)
     assert cold.diagnostics(compact_job) == rows
     assert cold.last_diagnostics([compact_job, json_job]) == [rows[-1], rows[-1]]
     assert cold.get(compact_job).diag_count == len(rows)
+
+
+@pytest.mark.parametrize("door", ["sse", "grpc"])
+@pytest.mark.parametrize("row_index", [0, 2])
+def test_a_stream_resumed_inside_the_newest_entry_waits_for_more(
+    server_factory: Any, rest: Any, grpc_client: Any, door: str, row_index: int
+) -> None:
+    """A follower of a running job resumed after row 0 of its newest compact entry (of three
+    rows) gets the rest of that entry, then waits (the StreamHub's blocking read) and gets the
+    rows published later, then the result: nothing twice, nothing lost. Resumed after row 2
+    (the entry's last row by its index, which the API names by the entry's id) it waits at once."""
+    import threading
+
+    import numpy as np
+    from beamtrack.workers.diag_rows import encode_block
+
+    server = server_factory()
+    job_id = rest(server).submit(fodo_spec(npart=13))["id"]
+    claimed = server.store.claim()
+    assert claimed is not None and claimed[0] == job_id
+    store, attempt = server.store, claimed[1]
+    rows = [row(i) for i in range(7)]
+    cols = list(rows[0])
+    table = np.array([[np.nan if r[c] is None else r[c] for c in cols] for r in rows])
+    assert store.publish_row_values_many(cols, [(job_id, attempt, [encode_block(table[:3])], 3, 3)]) == 3
+    (entry,) = [i for i, f in store.r.xrange(store.stream_key(job_id)) if f["k"] == "diag"]
+
+    def later() -> None:
+        time.sleep(1.0)  # the follower is waiting by then
+        store.publish_row_values_many(cols, [(job_id, attempt, [encode_block(table[3:])], 4, 7)])
+        store.finish(job_id, attempt, JobState.SUCCEEDED, result={"steps": 7})
+
+    client = rest(server) if door == "sse" else grpc_client(server)
+    events = client.events(job_id, after=f"{entry}.{row_index}")
+    if row_index == 0:
+        first = [next(events), next(events)]
+        assert [e.data for e in first] == rows[1:3] and first[-1].id == entry
+    writer = threading.Thread(target=later)
+    writer.start()
+    t0 = time.monotonic()
+    rest_of = list(events)
+    writer.join()
+    assert time.monotonic() - t0 > 0.5  # it waited for the later rows
+    assert [e.data for e in rest_of if e.kind == "diag"] == rows[3:]
+    assert rest_of[-1].kind == "result"

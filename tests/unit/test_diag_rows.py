@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from beamtrack.workers.diag_rows import columns_id, decode_row, encode_rows
+from beamtrack.workers.diag_rows import columns_id, decode_row, decode_rows, encode_block, encode_rows
 from beamtrack.workers.runner import _clean_row
 
 pytestmark = pytest.mark.unit
@@ -31,6 +31,10 @@ def test_rows_round_trip_bit_for_bit_as_clean_rows() -> None:
             if got[c] is not None:
                 assert np.float64(got[c]).tobytes() == np.float64(want[c]).tobytes()
     assert math.copysign(1.0, decode_row(columns, encode_rows(table[6:7])[0])["mean_x"]) == -1.0
+    # the same rows as blocks of several rows an entry (a pack's entries), in order
+    blocks = [decode_rows(columns, encode_block(table[a:b])) for a, b in ((0, 1), (1, 17), (17, 50))]
+    assert [len(b) for b in blocks] == [1, 16, 33]
+    assert sum(blocks, []) == [decode_row(columns, v) for v in encode_rows(table)]
 
 
 def test_bad_entries_are_refused_with_the_reason() -> None:
@@ -42,6 +46,16 @@ def test_bad_entries_are_refused_with_the_reason() -> None:
         decode_row(columns, b"not base64!")
     with pytest.raises(ValueError, match="rows x columns"):
         encode_rows(np.zeros(3))
+    two = encode_block(np.array([[1.0, 0.5], [2.0, 0.7]]))
+    assert decode_rows(columns, two) == [{"step": 1, "s": 0.5}, {"step": 2, "s": 0.7}]
+    with pytest.raises(ValueError, match="2 rows in one value"):
+        decode_row(columns, two)  # where one row is meant
+    with pytest.raises(ValueError, match="32 bytes for 3 columns"):
+        decode_rows([*columns, "x"], two)  # not a whole number of rows
+    with pytest.raises(ValueError, match="0 bytes"):
+        decode_rows(columns, b"")
+    with pytest.raises(ValueError, match="one or more rows"):
+        encode_block(np.zeros((0, 2)))
 
 
 def test_columns_id_is_the_names_content() -> None:

@@ -489,9 +489,11 @@ def _page(limit: int, cursor: str | None) -> int | None:
 
 
 def _valid_stream_id(cursor: str) -> bool:
-    """A Redis stream entry id ``ms[-seq]``, both parts unsigned 64-bit (what Redis accepts)."""
-    ms, dash, seq = cursor.partition("-")
-    return _u64(ms) and (not dash or _u64(seq))
+    """An event id (``store.stream_ids``): a Redis stream entry id ``ms[-seq]``, both parts
+    unsigned 64-bit (what Redis accepts), with ``.row`` for a row inside a compact entry."""
+    entry, dot, row = cursor.partition(".")
+    ms, dash, seq = entry.partition("-")
+    return _u64(ms) and (not dash or _u64(seq)) and (not dot or (0 < len(row) <= 9 and row.isascii() and row.isdigit()))
 
 
 def _u64(text: str) -> bool:

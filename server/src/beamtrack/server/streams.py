@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from beamtrack.spec.contract import TERMINAL_STATES
 from beamtrack.workers.errors import InvalidArgument, NotFound, ResourceExhausted, ServiceError
-from beamtrack.workers.store import StreamEvent
+from beamtrack.workers.store import StreamEvent, split_event_id
 from beamtrack.workers.store_async import AsyncStreams
 
 from .service import Principal, _valid_stream_id
@@ -35,6 +35,12 @@ RETRY_S = 0.5
 def _key(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
+
+
+def _entry(cursor: str) -> str:
+    """The stream entry a subscriber's cursor is in (a row's inside a compact entry: that entry,
+    whose rest the subscriber read before it waits)."""
+    return split_event_id(cursor)[0]
 
 
 @dataclass
@@ -175,6 +181,7 @@ class StreamHub:
         """True once the stream ``key`` may hold entries after ``cursor``; False after
         ``timeout`` seconds without news."""
         w = self._watch[key]
+        cursor = _entry(cursor)
         if w.cursor is not None and _key(w.cursor) > _key(cursor):
             return True
         if w.cursor is None or _key(cursor) > _key(w.cursor):

@@ -18,8 +18,10 @@ Keys (``P`` is the configurable prefix, default ``bt``):
                          failed or cancelled (artifact retention sweeps them oldest first)
 - ``P:stream:{id}``      Redis Stream of the job's events: fields ``k`` (kind: state, diag, log,
                          custom, result) and ``d`` (JSON payload), or for a packed run's diag
-                         rows ``c`` and ``b`` instead of ``d`` (the columns' id and the values,
-                         ``diag_rows``; read back as the same JSON); entry ids are resume cursors
+                         rows ``c`` and ``b`` instead of ``d`` (the columns' id and the values
+                         of one or more rows, ``diag_rows``; read back as the same JSON, one
+                         event a row); event ids (``stream_ids``: entry ids, ``{entry}.{row}``
+                         inside an entry of several rows) are resume cursors
 - ``P:diagcols:{cid}``   JSON list of the column names of compact diag rows with id ``cid``
                          (their content hash: written once, never changed)
 - ``P:art:{id}...``       a job's files uploaded by a worker on another node, until the server
@@ -54,7 +56,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from redis.typing import EncodableT
 
-from .diag_rows import columns_id, decode_row
+from .diag_rows import columns_id, decode_rows
 from .errors import Conflict, NotFound, Unavailable
 
 try:
@@ -518,20 +520,22 @@ end
 return 0
 """
 
+# Compact rows (``JobStore.publish_row_values_many``), atomically. ARGV: prefix, columns id, columns
+# JSON, then per job: id, entry count c, row count, last step, the entries' MAXLEN, c entries.
 _PUBLISH_ROW_VALUES = """
-local p, maxlen, cid = ARGV[1], ARGV[2], ARGV[3]
-redis.call('SET', p .. ':diagcols:' .. cid, ARGV[4], 'NX')
-local i = 5
+local p, cid = ARGV[1], ARGV[2]
+redis.call('SET', p .. ':diagcols:' .. cid, ARGV[3], 'NX')
+local i = 4
 while i <= #ARGV do
-  local id, c, step = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local id, c, rows, step, maxlen = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local sk = p .. ':stream:' .. id
   for r = 1, c do
-    redis.call('XADD', sk, 'MAXLEN', '~', maxlen, '*', 'k', 'diag', 'c', cid, 'b', ARGV[i + 2 + r])
+    redis.call('XADD', sk, 'MAXLEN', '~', maxlen, '*', 'k', 'diag', 'c', cid, 'b', ARGV[i + 4 + r])
   end
   local jk = p .. ':job:' .. id
-  redis.call('HINCRBY', jk, 'diag_count', c)
+  redis.call('HINCRBY', jk, 'diag_count', rows)
   redis.call('HSET', jk, 'step', step)
-  i = i + 3 + c
+  i = i + 5 + c
 end
 return 0
 """
@@ -939,20 +943,23 @@ class JobStore:
 
     @_store_call
     def publish_row_values_many(
-        self, columns: Sequence[str], batches: Iterable[tuple[str, int, builtins.list[bytes], int]]
+        self, columns: Sequence[str], batches: Iterable[tuple[str, int, builtins.list[bytes], int, int]]
     ) -> int:
-        """Compact diagnostics rows (``diag_rows.encode_rows`` of rows with ``columns``) for several
-        jobs (id, attempt, encoded rows, step of the last row) in one script call, as
-        ``publish_rows_many`` publishes JSON rows (the same counts, read back as the same rows);
-        returns how many rows were written."""
+        """Compact diagnostics rows with ``columns`` for several jobs (id, attempt, entry values
+        (``diag_rows.encode_rows`` or ``encode_block``: one or more rows each), how many rows
+        they hold, step of the last row) in one script call, as ``publish_rows_many`` publishes
+        JSON rows (the same counts, read back as the same rows, one event a row); returns how
+        many rows were written. A job's stream is trimmed to about ``stream_maxlen`` rows: its
+        entries to ``stream_maxlen`` over the rows an entry of this call holds."""
         cols = builtins.list(columns)
         cid = columns_id(cols)
-        args: builtins.list[Any] = [self.prefix, self.stream_maxlen, cid, json.dumps(cols)]
+        args: builtins.list[Any] = [self.prefix, cid, json.dumps(cols)]
         n = 0
-        for job_id, _attempt, rows, last_step in batches:
-            if rows:
-                args += [job_id, len(rows), int(last_step), *rows]
-                n += len(rows)
+        for job_id, _attempt, values, rows, last_step in batches:
+            if values:
+                entries = max(1, self.stream_maxlen * len(values) // max(rows, 1))
+                args += [job_id, len(values), rows, int(last_step), entries, *values]
+                n += rows
         if n:
             self._publish_row_values(args=args)
             self._diag_columns.setdefault(cid, cols)
@@ -968,22 +975,31 @@ class JobStore:
             self._diag_columns[cid] = cols
         return cols
 
-    def _row_of(self, fields: dict[str, str]) -> dict[str, Any]:
-        """The diagnostics row of a ``diag`` entry, JSON or compact."""
+    def _rows_of(self, fields: dict[str, str]) -> builtins.list[dict[str, Any]]:
+        """The diagnostics rows of a ``diag`` entry: a JSON row, or a compact entry's rows."""
         if "b" in fields:
-            return decode_row(self._columns(fields["c"]), fields["b"])
+            return decode_rows(self._columns(fields["c"]), fields["b"])
         row: dict[str, Any] = json.loads(fields["d"])
-        return row
+        return [row]
 
-    def _payload(self, fields: dict[str, str]) -> str:
-        """An entry's JSON payload as readers get it (a compact row as the JSON of its row; one
-        that does not decode, whatever a worker stored, as ``{}``, as SSE sends undecodable JSON)."""
-        if "b" in fields:
+    def _events(
+        self, entry_id: str, fields: dict[str, str], after_row: int | None = None
+    ) -> builtins.list[StreamEvent]:
+        """The events of one stream entry as readers get them, after row ``after_row`` of the
+        entry (``split_event_id``): one, or a compact entry's rows one an event (``stream_ids``;
+        the JSON of its row each; an entry that does not decode, whatever a worker stored, as
+        one event ``{}``, as SSE sends undecodable JSON)."""
+        kind = str(fields.get("k", ""))
+        if "b" not in fields:
+            payloads = [str(fields.get("d", ""))]
+        else:
             try:
-                return row_json(self._row_of(fields))
+                payloads = [row_json(row) for row in self._rows_of(fields)]
             except (ValueError, KeyError):
-                return "{}"
-        return fields.get("d", "")
+                payloads = ["{}"]
+        start = 0 if after_row is None else after_row + 1
+        ids = stream_ids(entry_id, len(payloads))
+        return [StreamEvent(i, kind, p) for i, p in zip(ids[start:], payloads[start:], strict=True)]
 
     @_store_call
     def set_step(self, job_id: str, step: int) -> None:
@@ -1007,12 +1023,18 @@ class JobStore:
         block_ms: int | None = None,
         count: int = 1000,
     ) -> builtins.list[StreamEvent]:
-        """Events strictly after entry id ``after``; waits up to ``block_ms`` when none yet."""
-        res = cast(XReadReply, self.r.xread({self.stream_key(job_id): after}, count=count, block=block_ms))
+        """Events strictly after event id ``after`` (an entry's, or a row's inside a compact
+        entry: ``split_event_id``); waits up to ``block_ms`` when none yet."""
+        key = self.stream_key(job_id)
+        entry, row = split_event_id(after)
         out: builtins.list[StreamEvent] = []
+        if row is not None:  # the rest of a compact entry first
+            for entry_id, fields in cast(StreamEntries, self.r.xrange(key, entry, entry, count=1)):
+                out += self._events(entry_id, fields, row)
+        res = cast(XReadReply, self.r.xread({key: entry}, count=count, block=None if out else block_ms))
         for _key, entries in res or []:
             for entry_id, fields in entries:
-                out.append(StreamEvent(entry_id, fields["k"], self._payload(fields)))
+                out += self._events(entry_id, fields)
         return out
 
     def follow(self, job_id: str, after: str = "0-0", *, block_ms: int = 5000) -> Iterator[list[StreamEvent]]:
@@ -1051,7 +1073,7 @@ class JobStore:
                 return rows
             for _entry_id, fields in entries:
                 if fields["k"] == "diag":
-                    rows.append(self._row_of(fields))
+                    rows += self._rows_of(fields)
             lo = "(" + entries[-1][0]
 
     # -- scans and the result cache --------------------------------------------------------------
@@ -1295,7 +1317,7 @@ class JobStore:
         for job_id, entries in zip(job_ids, pipe.execute(), strict=True):
             row = None
             while entries:
-                row = next((self._row_of(f) for _i, f in entries if f["k"] == "diag"), None)
+                row = next((self._rows_of(f)[-1] for _i, f in entries if f["k"] == "diag"), None)
                 if row is not None:
                     break
                 entries = self.r.xrevrange(self.stream_key(job_id), "(" + entries[-1][0], "-", count=200)
@@ -1374,6 +1396,20 @@ def _encode_row(row: dict[str, Any]) -> bytes | str:
     if orjson is not None:
         return orjson.dumps(row)
     return json.dumps(row)
+
+
+def stream_ids(entry_id: str, n: int) -> builtins.list[str]:
+    """The event ids of the ``n`` rows of one stream entry: ``{entry}.{j}`` for row j, the
+    entry's own id for its last row (so the entry id resumes after the whole entry, as for an
+    entry of one event)."""
+    return [f"{entry_id}.{j}" for j in range(n - 1)] + [entry_id]
+
+
+def split_event_id(event_id: str) -> tuple[str, int | None]:
+    """The stream entry id of an event id (``stream_ids``) and the index of its row inside the
+    entry (None: the entry's last or only event)."""
+    entry, dot, row = event_id.partition(".")
+    return entry, (int(row) if dot else None)
 
 
 def columns_from(text: str | bytes | None) -> builtins.list[str] | None:

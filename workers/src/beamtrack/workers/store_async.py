@@ -18,10 +18,9 @@ import redis
 import redis.asyncio as aredis
 
 from .errors import Unavailable
-from .store import JobStore, StreamEvent, columns_from
+from .store import JobStore, StreamEntries, StreamEvent, XReadReply, columns_from, split_event_id
 
 #: XREAD's reply as this module's decoding clients return it: [(stream key, [(entry id, {field: value}), ...]), ...], None on timeout
-XReadReply = list[tuple[str, list[tuple[str, dict[str, str]]]]] | None
 
 #: Seconds a control key outlives its last wake-up (a killed server leaves it behind).
 WAKE_TTL_S = 3600
@@ -68,22 +67,27 @@ class AsyncStreams:
         return await self.read_stream(self.store.stream_key(job_id), after, count=count)
 
     async def read_stream(self, key: str, after: str, *, count: int = 1000) -> list[StreamEvent]:
-        """Events of the stream ``key`` (a job's or a scan's) strictly after entry id ``after``
-        (no wait)."""
+        """Events of the stream ``key`` (a job's or a scan's) strictly after event id ``after``
+        (an entry's or a row's inside a compact entry, as ``JobStore.read_events``; no wait)."""
+        entry, row = split_event_id(after)
         try:
-            res = cast(XReadReply, await self.r.xread({key: after}, count=count))
+            head = cast(StreamEntries, await self.r.xrange(key, entry, entry, count=1)) if row is not None else []
+            res = cast(XReadReply, await self.r.xread({key: entry}, count=count))
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
         out: list[StreamEvent] = []
+        for entry_id, fields in head:  # the rest of a compact entry first
+            out += await self._events(entry_id, fields, row)
         for _key, entries in res or []:
             for entry_id, fields in entries:
-                if "b" in fields:  # a compact diagnostics row: its columns from Redis, once a process
-                    await self._load_columns(fields.get("c", ""))
-                    payload = self.store._payload(fields)
-                else:
-                    payload = str(fields.get("d", ""))
-                out.append(StreamEvent(entry_id, str(fields.get("k", "")), payload))
+                out += await self._events(entry_id, fields)
         return out
+
+    async def _events(self, entry_id: str, fields: dict[str, str], after_row: int | None = None) -> list[StreamEvent]:
+        """``JobStore._events`` of one entry (a compact one's columns read from Redis once a process)."""
+        if "b" in fields:
+            await self._load_columns(fields.get("c", ""))
+        return self.store._events(entry_id, fields, after_row)
 
     async def _load_columns(self, cid: str) -> None:
         """Cache the column names of compact diag rows ``cid`` in the store (``JobStore._columns``)."""
@@ -96,7 +100,7 @@ class AsyncStreams:
         columns = columns_from(text)
         if columns is not None:
             self.store._diag_columns[cid] = columns
-        # else the row reads as {} (JobStore._payload), as an undecodable JSON payload does
+        # else the row reads as {} (JobStore._events), as an undecodable JSON payload does
 
     async def job_fields(self, job_id: str, *names: str) -> list[str | None]:
         """Fields of the job's record (None for each when the job does not exist)."""

@@ -102,8 +102,8 @@ def test_packed_scan_rows_equal_unpacked(
         # reader: the job's SSE stream (the servers' async store), gRPC's, the scan table's last row
         entries = r_raw.xrange(f"{server.settings.key_prefix}:stream:{r['job_id']}")
         diag = [f for _i, f in entries if f["k"] == "diag"]
-        # a variant's rows a few entries of many rows each (pack_runner._RowPublisher: up to 64
-        # steps or 0.5 s an entry; 132 rows: 3 entries, 33 only if a step took 1/8 s)
+        # a variant's rows a few entries of many rows each (pack_runner._RowPublisher: up to 16
+        # steps or 0.5 s an entry; 132 rows: 9 entries, 33 only if a step took 1/8 s)
         assert all("b" in f for f in diag) and len(diag) < len(want) / 4
         assert [e.data for e in c.events(r["job_id"]) if e.kind == "diag"] == want
         assert [e.data for e in g.events(r["job_id"]) if e.kind == "diag"] == want

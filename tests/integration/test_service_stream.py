@@ -273,3 +273,34 @@ def test_a_stream_resumed_inside_the_newest_entry_waits_for_more(
     assert time.monotonic() - t0 > 0.5  # it waited for the later rows
     assert [e.data for e in rest_of if e.kind == "diag"] == rows[3:]
     assert rest_of[-1].kind == "result"
+
+
+def test_a_read_holds_about_count_events_whatever_the_entries_hold(
+    server_factory: Any, rest: Any, grpc_client: Any
+) -> None:
+    """``read_events`` asks Redis for READ_ENTRIES entries at a time until it has ``count``
+    events: entries of 16 rows (a pack's largest) give at most count + 16 x READ_ENTRIES events a
+    read (not 16 x count), entries of one row fill the count over several reads; every reader
+    gets every row once, in order, across the reads."""
+    import numpy as np
+    from beamtrack.workers.diag_rows import encode_block
+    from beamtrack.workers.store import READ_ENTRIES
+
+    server = server_factory()
+    store = server.store
+    rows = [row(i) for i in range(16 * 200)]
+    cols = list(rows[0])
+    table = np.array([[np.nan if r[c] is None else r[c] for c in cols] for r in rows])
+    job_id = rest(server).submit(fodo_spec(npart=17))["id"]
+    claimed = store.claim()
+    assert claimed is not None and claimed[0] == job_id
+    blocks = [encode_block(table[i : i + 16]) for i in range(0, len(rows), 16)]
+    assert store.publish_row_values_many(cols, [(job_id, claimed[1], blocks, len(rows), rows[-1]["step"])]) == len(rows)
+    assert store.finish(job_id, claimed[1], JobState.SUCCEEDED, result={"steps": len(rows)})
+    first = store.read_events(job_id, "0-0", count=1000)
+    assert 1000 <= len(first) <= 1000 + 16 * READ_ENTRIES
+    json_job = finished_job(server, rest, [row(i) for i in range(1300)])
+    assert len(store.read_events(json_job, "0-0", count=1000)) >= 1000  # one-row entries: several reads
+    c, g = rest(server), grpc_client(server)
+    assert [e.data for e in c.events(job_id) if e.kind == "diag"] == rows
+    assert [e.data for e in g.events(job_id) if e.kind == "diag"] == rows

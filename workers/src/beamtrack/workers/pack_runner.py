@@ -273,8 +273,9 @@ class _RowPublisher:
 
     #: batches waiting for the sender thread before a flush waits for it
     SEND_QUEUE = 8
-    #: most rows of a variant in one compact entry (~24 kB of base64 for ImpactX's columns)
-    ENTRY_ROWS = 64
+    #: most rows of a variant in one compact entry (~7.5 kB of base64 for ImpactX's columns;
+    #: stream readers size their reads by it: store.READ_ENTRIES)
+    ENTRY_ROWS = 16
     #: longest wait of a packed run's rows before they are sent [s] (how live a variant's
     #: stream and progress are)
     TABLE_FLUSH_S = 0.5

@@ -540,6 +540,11 @@ end
 return 0
 """
 
+#: Entries one ``XREAD`` of a stream reader asks for (``read_events``): a packed variant's compact
+#: entry holds up to 16 rows (``pack_runner._RowPublisher.ENTRY_ROWS``), so a read of ``count``
+#: events holds at most ``count`` + 16 x READ_ENTRIES rows, as rows of one entry each did before.
+READ_ENTRIES = 64
+
 #: Jobs per ``_SUBMIT_JOBS`` call (its arguments are held in memory by Redis while it runs).
 SUBMIT_CHUNK = 1000
 
@@ -1024,17 +1029,23 @@ class JobStore:
         count: int = 1000,
     ) -> builtins.list[StreamEvent]:
         """Events strictly after event id ``after`` (an entry's, or a row's inside a compact
-        entry: ``split_event_id``); waits up to ``block_ms`` when none yet."""
+        entry: ``split_event_id``), about ``count`` of them at most (``READ_ENTRIES``); waits up
+        to ``block_ms`` when none yet."""
         key = self.stream_key(job_id)
         entry, row = split_event_id(after)
         out: builtins.list[StreamEvent] = []
         if row is not None:  # the rest of a compact entry first
             for entry_id, fields in cast(StreamEntries, self.r.xrange(key, entry, entry, count=1)):
                 out += self._events(entry_id, fields, row)
-        res = cast(XReadReply, self.r.xread({key: entry}, count=count, block=None if out else block_ms))
-        for _key, entries in res or []:
+        block = None if out else block_ms
+        while len(out) < count:  # READ_ENTRIES at a time: about ``count`` events, whatever an entry holds
+            res = cast(XReadReply, self.r.xread({key: entry}, count=READ_ENTRIES, block=block))
+            entries = [e for _key, es in res or [] for e in es]
             for entry_id, fields in entries:
                 out += self._events(entry_id, fields)
+            if len(entries) < READ_ENTRIES:
+                break
+            entry, block = entries[-1][0], None
         return out
 
     def follow(self, job_id: str, after: str = "0-0", *, block_ms: int = 5000) -> Iterator[list[StreamEvent]]:

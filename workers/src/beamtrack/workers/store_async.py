@@ -18,7 +18,7 @@ import redis
 import redis.asyncio as aredis
 
 from .errors import Unavailable
-from .store import JobStore, StreamEntries, StreamEvent, XReadReply, columns_from, split_event_id
+from .store import READ_ENTRIES, JobStore, StreamEntries, StreamEvent, XReadReply, columns_from, split_event_id
 
 #: XREAD's reply as this module's decoding clients return it: [(stream key, [(entry id, {field: value}), ...]), ...], None on timeout
 
@@ -70,17 +70,21 @@ class AsyncStreams:
         """Events of the stream ``key`` (a job's or a scan's) strictly after event id ``after``
         (an entry's or a row's inside a compact entry, as ``JobStore.read_events``; no wait)."""
         entry, row = split_event_id(after)
+        out: list[StreamEvent] = []
         try:
-            head = cast(StreamEntries, await self.r.xrange(key, entry, entry, count=1)) if row is not None else []
-            res = cast(XReadReply, await self.r.xread({key: entry}, count=count))
+            if row is not None:  # the rest of a compact entry first
+                for entry_id, fields in cast(StreamEntries, await self.r.xrange(key, entry, entry, count=1)):
+                    out += await self._events(entry_id, fields, row)
+            while len(out) < count:  # as JobStore.read_events: READ_ENTRIES at a time
+                res = cast(XReadReply, await self.r.xread({key: entry}, count=READ_ENTRIES))
+                entries = [e for _key, es in res or [] for e in es]
+                for entry_id, fields in entries:
+                    out += await self._events(entry_id, fields)
+                if len(entries) < READ_ENTRIES:
+                    break
+                entry = entries[-1][0]
         except redis.RedisError as exc:
             raise _unavailable(exc) from exc
-        out: list[StreamEvent] = []
-        for entry_id, fields in head:  # the rest of a compact entry first
-            out += await self._events(entry_id, fields, row)
-        for _key, entries in res or []:
-            for entry_id, fields in entries:
-                out += await self._events(entry_id, fields)
         return out
 
     async def _events(self, entry_id: str, fields: dict[str, str], after_row: int | None = None) -> list[StreamEvent]:

@@ -20,8 +20,6 @@ import redis.asyncio as aredis
 from .errors import Unavailable
 from .store import READ_ENTRIES, JobStore, StreamEntries, StreamEvent, XReadReply, columns_from, split_event_id
 
-#: XREAD's reply as this module's decoding clients return it: [(stream key, [(entry id, {field: value}), ...]), ...], None on timeout
-
 #: Seconds a control key outlives its last wake-up (a killed server leaves it behind).
 WAKE_TTL_S = 3600
 #: CLIENT SETNAME of every connection this module opens (visible in CLIENT LIST).
